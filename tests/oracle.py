@@ -1,0 +1,38 @@
+"""TFLM's reference interpreter (pip tflite-micro) as the bit-exact oracle for .tflite models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+MODELS = SHARED / "models"
+
+
+def tflm_interpreter(model):
+    from tflite_micro.python.tflite_micro import runtime
+
+    data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
+    return runtime.Interpreter.from_bytes(data)
+
+
+def tflm_run(model, inputs: list) -> list:
+    """Run one inference: `inputs` are arrays of the model's input dtypes and shapes."""
+    interp = tflm_interpreter(model)
+    return tflm_run_with(interp, inputs)
+
+
+def tflm_run_with(interp, inputs: list) -> list:
+    for i, x in enumerate(inputs):
+        detail = interp.get_input_details(i)
+        interp.set_input(np.asarray(x, dtype=detail["dtype"]).reshape(detail["shape"]), i)
+    interp.invoke()
+    outs = []
+    i = 0
+    while True:
+        try:
+            outs.append(np.array(interp.get_output(i)))
+        except Exception:
+            break
+        i += 1
+    return outs

@@ -1,0 +1,27 @@
+"""Kernel lowering rules; importing a module registers its kernels (see base.py for the contract)."""
+from __future__ import annotations
+
+import importlib
+
+# One module per family; each registers its Kernel subclasses on import.
+_MODULES = (
+    "conv",         # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
+    "pool",         # AVERAGE_POOL_2D, MAX_POOL_2D, MEAN
+    "elementwise",  # ADD, SUB, MUL
+    "shape",        # RESHAPE, CONCATENATION, PAD
+    "activation",   # SOFTMAX, LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, QUANTIZE, DEQUANTIZE
+)
+_loaded = False
+
+
+def load_all() -> None:
+    global _loaded
+    if _loaded:
+        return
+    for name in _MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:  # a family not written yet
+            if exc.name != f"{__name__}.{name}":
+                raise
+    _loaded = True

@@ -1,0 +1,1 @@
+"""Quantization: fixed-point math shared by the reference and the lowering, and the quantizers."""
