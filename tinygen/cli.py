@@ -1,0 +1,180 @@
+"""The `tinygen` command: build, run, verify, bench, boards, report. The only place that prints."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TinygenError
+
+
+def _load_array(path: str, what: str) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise TinygenError(f"{path}: no such {what} file")
+    try:
+        if p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                if not z.files:
+                    raise TinygenError(f"{path}: empty .npz")
+                return z[z.files[0]]
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise TinygenError(f"{path}: not a readable .npy/.npz {what} file ({exc})") from None
+
+
+def cmd_build(args) -> int:
+    from .compiler import compile_model
+
+    calib = _load_array(args.calib, "calibration") if args.calib else None
+    result = compile_model(args.model, args.output, board=args.board, calibration=calib, name=args.name,
+                           estimator=args.estimator, check_fit=not args.no_fit_check)
+    r = result.report
+    print(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
+    print(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
+          f"arena {r['arena_bytes']:,} B (live-set lower bound {r['live_set_lower_bound']:,} B)")
+    for t in r["inputs"]:
+        print(f"  input  {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
+    for t in r["outputs"]:
+        print(f"  output {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .runner import run_model
+
+    inputs = [_load_array(p, "input") for p in args.input]
+    outs = run_model(args.out_dir, inputs, target=args.target)
+    if args.output:
+        if len(args.output) != len(outs):
+            raise TinygenError(f"model has {len(outs)} output(s); give --output once per output")
+        for path, arr in zip(args.output, outs):
+            np.save(path, arr)
+            print(f"tinygen: wrote {path} {arr.dtype}{list(arr.shape)}")
+    else:
+        for k, arr in enumerate(outs):
+            print(f"output {k}: {arr.dtype}{list(arr.shape)}")
+            print(np.array2string(arr, threshold=64))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from .verify import verify_out
+
+    inputs = [_load_array(p, "input") for p in (args.input or [])]
+    summary = verify_out(args.out_dir, inputs=inputs or None, samples=args.samples, seed=args.seed)
+    for line in summary["lines"]:
+        print(line)
+    return 0 if summary["ok"] else 1
+
+
+def cmd_bench(args) -> int:
+    if args.target != "qemu":
+        raise TinygenError("bench supports --target qemu (instruction counts under QEMU -icount)")
+    from .qemu import bench
+
+    result = bench(args.out_dir)
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+        return 0
+    print(f"tinygen bench {args.out_dir}: {result['instructions']:,} instructions per inference, "
+          f"{result['macs']:,} MACs, {result['macs'] / max(result['instructions'], 1):.3f} MACs/instruction")
+    print(f"{'#':>3} {'layer':40} {'op':20} {'instructions':>14} {'MACs':>12} {'MACs/insn':>9}")
+    for i, layer in enumerate(result["layers"]):
+        mpi = layer["macs"] / layer["instructions"] if layer["instructions"] else 0.0
+        print(f"{i:>3} {layer['name'][:40]:40} {layer['op']:20} {layer['instructions']:>14,} "
+              f"{layer['macs']:>12,} {mpi:>9.3f}")
+    if result.get("comparison"):
+        print(result["comparison"])
+    return 0
+
+
+def cmd_boards(args) -> int:
+    from .boards import list_boards
+
+    print(f"{'board':22} {'core':14} {'flash':>10} {'RAM':>10}  qemu")
+    for b in list_boards():
+        print(f"{b.name:22} {b.core:14} {b.flash_size // 1024:>8} K {b.ram_size // 1024:>8} K  "
+              f"{b.qemu_machine or '-'}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    path = Path(args.out_dir) / "report.md"
+    if not path.is_file():
+        raise TinygenError(f"{args.out_dir}: no report.md; run `tinygen build` first")
+    print(path.read_text(), end="")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinygen", description="TinyML code generator: Keras or int8 .tflite "
+                                "in, bit-exact static C for Cortex-M out.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = sub.add_parser("build", help="compile a model into a firmware project")
+    b.add_argument("model", help="a .tflite, .keras or .h5 model")
+    b.add_argument("-o", "--output", required=True, help="output folder (replaced atomically)")
+    b.add_argument("--board", default="cortex-m4", help="target board (see `tinygen boards`), default cortex-m4")
+    b.add_argument("--calib", help="calibration data .npy/.npz: N float samples shaped like the model input")
+    b.add_argument("--name", default="model", help="C prefix of the generated API, default 'model'")
+    b.add_argument("--estimator", default="auto", choices=["auto", "minmax", "percentile", "mse"],
+                   help="activation range estimator for PTQ (default auto: the better one per tensor)")
+    b.add_argument("--no-fit-check", action="store_true", help="build even if the model exceeds the board")
+    b.set_defaults(func=cmd_build)
+
+    r = sub.add_parser("run", help="run a built model on inputs")
+    r.add_argument("out_dir")
+    r.add_argument("--input", action="append", required=True,
+                   help=".npy shaped (N, *sample shape); float32 is quantized, integer data taken as is; "
+                        "once per model input")
+    r.add_argument("--output", action="append", help=".npy to write (N, *output sample shape), once per output")
+    r.add_argument("--target", default="host", choices=["host", "qemu"])
+    r.set_defaults(func=cmd_run)
+
+    v = sub.add_parser("verify", help="compare the generated C with the NumPy reference (and TFLM for .tflite)")
+    v.add_argument("out_dir")
+    v.add_argument("--input", action="append", help="extra inputs .npy (N, *sample shape), once per model input")
+    v.add_argument("--samples", type=int, default=20, help="random samples (default 20)")
+    v.add_argument("--seed", type=int, default=0)
+    v.set_defaults(func=cmd_verify)
+
+    be = sub.add_parser("bench", help="instructions per inference and per layer under QEMU -icount")
+    be.add_argument("out_dir")
+    be.add_argument("--target", default="qemu", choices=["qemu"])
+    be.add_argument("--json", action="store_true", help="print one JSON object")
+    be.set_defaults(func=cmd_bench)
+
+    bo = sub.add_parser("boards", help="list the boards tinygen knows")
+    bo.set_defaults(func=cmd_boards)
+
+    rp = sub.add_parser("report", help="print the build report (report.md) of an output folder")
+    rp.add_argument("out_dir")
+    rp.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv=None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except TinygenError as exc:
+        print(f"tinygen: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("tinygen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal bug: one line, traceback only on request
+        if os.environ.get("TINYGEN_DEBUG"):
+            raise
+        print(f"tinygen: internal error: {type(exc).__name__}: {exc} (set TINYGEN_DEBUG=1 for a traceback)",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

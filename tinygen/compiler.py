@@ -1,0 +1,201 @@
+"""The driver: a flat sequence of stages from a model to an output folder.
+
+frontend -> passes -> quantize -> lower -> plan -> codegen -> (firmware) -> report, each stage a
+call into its own module; this file holds no op-specific logic.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from . import codegen, ir
+from . import plan as planner
+from .errors import TinygenError, UnsupportedError
+from .kernels.base import lower_op
+
+_FORMAT_VERSION = 1
+
+
+@dataclass
+class CompileResult:
+    graph: ir.Graph  # quantized graph
+    lowered: list
+    plan: planner.Plan
+    files: dict  # model/ file name -> text
+    report: dict
+    out_dir: Optional[Path] = None
+
+
+def load_model(model) -> ir.Graph:
+    """Frontend dispatch: .tflite -> tflite reader; .keras/.h5 or a keras.Model -> Keras reader."""
+    if isinstance(model, ir.Graph):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.is_file():
+            raise TinygenError(f"{path}: no such model file")
+        suffix = path.suffix.lower()
+        if suffix == ".tflite":
+            from .frontend.tflite import load_tflite
+            return load_tflite(path)
+        if suffix in (".keras", ".h5", ".hdf5"):
+            from .frontend.keras import load_keras
+            return load_keras(path)
+        raise TinygenError(f"{path}: unknown model format '{suffix}' (expected .tflite, .keras or .h5)")
+    if hasattr(model, "layers") and hasattr(model, "inputs"):
+        from .frontend.keras import load_keras
+        return load_keras(model)
+    raise TinygenError(f"cannot compile an object of type {type(model).__name__}: pass a path or a keras.Model")
+
+
+def is_float_graph(graph: ir.Graph) -> bool:
+    return any(graph.tensors[t].dtype == "float32" for t in graph.inputs) and not any(
+        op.kind == ir.OpKind.QUANTIZE for op in graph.ops)
+
+
+def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto") -> ir.Graph:
+    from . import passes
+    from .quant import ptq
+
+    graph = passes.optimize(graph)
+    return ptq.quantize(graph, calibration, estimator=estimator)
+
+
+def lower(graph: ir.Graph) -> list:
+    ir.verify(graph, "lower")
+    return [lower_op(op, graph) for op in graph.ops]
+
+
+def generate(graph: ir.Graph, name: str = "model") -> CompileResult:
+    """Lower, plan and render C for a quantized graph (no files written)."""
+    lowered = lower(graph)
+    arena = planner.plan(graph, lowered)
+    files = codegen.render(graph, lowered, arena, name=name)
+    report = build_report(graph, lowered, arena, name)
+    return CompileResult(graph, lowered, arena, files, report)
+
+
+def _tensor_info(t: ir.Tensor) -> dict:
+    q = t.quant
+    return dict(name=t.name, shape=list(t.shape), dtype=t.dtype,
+                scale=(q.scale[0] if q else None), zero_point=(q.zero_point[0] if q else None))
+
+
+def build_report(graph: ir.Graph, lowered: list, arena: planner.Plan, name: str) -> dict:
+    layers = []
+    for i, lop in enumerate(lowered):
+        op = lop.op
+        layers.append(dict(
+            index=i, name=op.name, op=op.kind.value, kernel=lop.c_function or "alias",
+            inputs=[list(graph.tensors[t].shape) for t in op.inputs if t is not None and not graph.tensors[t].is_const],
+            outputs=[list(graph.tensors[t].shape) for t in op.outputs],
+            macs=int(lop.macs), weight_bytes=int(lop.weight_bytes), scratch_bytes=int(lop.scratch_bytes),
+            arena={t: _storage_str(arena.storage.get(t)) for t in op.outputs},
+        ))
+    return dict(
+        format=_FORMAT_VERSION, name=name, model=graph.name, source=str(graph.source),
+        arena_bytes=int(arena.arena_bytes), live_set_lower_bound=int(arena.lower_bound),
+        planner=arena.strategy,
+        weights_bytes=int(sum(lop.weight_bytes for lop in lowered)),
+        macs=int(sum(lop.macs for lop in lowered)),
+        inputs=[_tensor_info(graph.tensors[t]) for t in graph.inputs],
+        outputs=[_tensor_info(graph.tensors[t]) for t in graph.outputs],
+        layers=layers,
+    )
+
+
+def _storage_str(s) -> str:
+    if s is None:
+        return "none"
+    kind, where = s
+    return f"{kind}[{where}]" if kind != "arena" else f"arena+{where}"
+
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, name: str = "model",
+                  estimator: str = "auto", check_fit: bool = True, firmware: bool = True) -> CompileResult:
+    """Compile `model` into `out_dir` (replaced atomically); returns the result with its report."""
+    if not _NAME_RE.match(name):
+        raise TinygenError(f"--name '{name}' is not a C identifier")
+    board_obj = _load_board(board)
+    graph = load_model(model)
+    if is_float_graph(graph):
+        graph = quantize(graph, calibration, estimator=estimator)
+    elif calibration is not None:
+        raise TinygenError("calibration data was given, but the model is already quantized")
+    result = generate(graph, name=name)
+    result.report["board"] = board
+    if check_fit and board_obj is not None:
+        _fit_check(board_obj, result)
+    out_dir = Path(out_dir)
+    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, board, board_obj, firmware))
+    result.out_dir = out_dir
+    return result
+
+
+def _load_board(board: str):
+    try:
+        from .boards import load_board
+    except ModuleNotFoundError:
+        return None
+    return load_board(board)
+
+
+def _fit_check(board_obj, result: CompileResult) -> None:
+    from .firmware import fit_check
+    fit_check(board_obj, result.report["arena_bytes"], 4096, result.report["weights_bytes"] + 16384)
+
+
+def manifest(result: CompileResult, board: str) -> dict:
+    return dict(format=_FORMAT_VERSION, board=board, name=result.report["name"], model=result.graph.name,
+                inputs=result.report["inputs"], outputs=result.report["outputs"],
+                arena_bytes=result.report["arena_bytes"])
+
+
+def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware: bool) -> None:
+    codegen.write(result.files, tmp / "model")
+    from . import serialize
+    (tmp / ".tinygen").mkdir()
+    serialize.save(result.graph, tmp / ".tinygen")
+    man = manifest(result, board)
+    (tmp / "tinygen.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
+    (tmp / "report.json").write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+    if firmware and board_obj is not None:
+        from .firmware import write_firmware
+        test_inputs = [np.zeros(t["shape"], dtype=t["dtype"]) for t in man["inputs"]]
+        write_firmware(tmp, board_obj, man, test_inputs)
+
+
+def _write_atomically(out_dir: Path, writer) -> None:
+    """Write into a sibling temp folder, then swap it in: no half-written output on failure."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        writer(tmp)
+        if out_dir.exists():
+            if not (out_dir / "tinygen.json").is_file() and any(out_dir.iterdir()):
+                raise TinygenError(f"{out_dir}: exists and is not a tinygen output folder; not replacing it")
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            os.replace(out_dir, old / "x")
+            os.replace(tmp, out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+__all__ = ["CompileResult", "compile_model", "generate", "load_model", "quantize", "lower",
+           "UnsupportedError"]

@@ -1,0 +1,41 @@
+"""Run generated model C on the host: compile model/ with cffi (cached) and invoke it per sample."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .hostbuild import build_extension
+
+
+class HostModel:
+    """A compiled model/ folder; `__call__` runs one sample (list of arrays in, list out)."""
+
+    def __init__(self, model_dir: Path, prefix: str, inputs: list, outputs: list, extra_cflags=()):
+        self.prefix = prefix
+        self.inputs = inputs  # [(shape, dtype)]
+        self.outputs = outputs
+        model_dir = Path(model_dir)
+        cdef = f"int {prefix}_invoke_io(const void *const *inputs, void *const *outputs);"
+        sources = sorted(model_dir.glob("*.c"))
+        self.ffi, self.lib = build_extension(cdef, '#include "model.h"', sources, [model_dir],
+                                             extra_cflags=tuple(extra_cflags))
+        self._fn = getattr(self.lib, f"{prefix}_invoke_io")
+
+    def __call__(self, arrays: list) -> list:
+        ffi = self.ffi
+        keep = []
+        in_ptrs = ffi.new("void *[]", max(len(self.inputs), 1))
+        for i, ((shape, dtype), a) in enumerate(zip(self.inputs, arrays)):
+            a = np.ascontiguousarray(np.asarray(a, dtype=dtype).reshape(shape))
+            keep.append(a)
+            in_ptrs[i] = ffi.cast("void *", ffi.from_buffer(a))
+        outs = [np.zeros(shape, dtype=dtype) for shape, dtype in self.outputs]
+        out_ptrs = ffi.new("void *[]", max(len(outs), 1))
+        for i, o in enumerate(outs):
+            out_ptrs[i] = ffi.cast("void *", ffi.from_buffer(o))
+        status = self._fn(ffi.cast("const void *const *", in_ptrs), out_ptrs)
+        if status != 0:
+            from .errors import VerificationError
+            raise VerificationError(f"generated model returned status {status} (failing layer index {status - 1})")
+        return outs
