@@ -16,23 +16,22 @@ def tflm_interpreter(model):
     return runtime.Interpreter.from_bytes(data)
 
 
+def num_outputs(model) -> int:
+    import tflite
+
+    data = Path(model).read_bytes() if isinstance(model, (str, Path)) else bytes(model)
+    return tflite.Model.GetRootAsModel(data, 0).Subgraphs(0).OutputsLength()
+
+
 def tflm_run(model, inputs: list) -> list:
     """Run one inference: `inputs` are arrays of the model's input dtypes and shapes."""
     interp = tflm_interpreter(model)
-    return tflm_run_with(interp, inputs)
+    return tflm_run_with(interp, inputs, num_outputs(model))
 
 
-def tflm_run_with(interp, inputs: list) -> list:
+def tflm_run_with(interp, inputs: list, n_outputs: int = 1) -> list:
     for i, x in enumerate(inputs):
         detail = interp.get_input_details(i)
         interp.set_input(np.asarray(x, dtype=detail["dtype"]).reshape(detail["shape"]), i)
     interp.invoke()
-    outs = []
-    i = 0
-    while True:
-        try:
-            outs.append(np.array(interp.get_output(i)))
-        except Exception:
-            break
-        i += 1
-    return outs
+    return [np.array(interp.get_output(i)) for i in range(n_outputs)]
