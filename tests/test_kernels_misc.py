@@ -1,0 +1,339 @@
+"""Pooling, MEAN, ADD/SUB/MUL, CONCATENATION, PAD and RESHAPE int8 kernels.
+
+(a) generated C vs the NumPy reference over a plan of hand-built single-op graphs;
+(b) the reference vs TFLM's interpreter on small Keras models converted by TF's converter;
+(c) a few hand-computed values pinning the rounding rules the references must follow.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygen.errors import UnsupportedError
+from tinygen.ir import (Activation, ConcatAttrs, ElementwiseAttrs, Graph, MeanAttrs, Op, OpKind, PadAttrs,
+                        Padding, Pool2DAttrs, QuantParams, ReshapeAttrs, Tensor, same_padding, valid_out)
+from tinygen.kernels.base import lower_op
+
+MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+A = Activation
+
+
+# ---- graph building -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class T:
+    """A tensor spec: shape, (scale, zero point), and constant data (None for a graph input)."""
+    shape: tuple
+    q: tuple = (0.05, 0)
+    const: object = None
+
+
+def q8(spec: T, name: str, rng) -> Tensor:
+    data = None
+    if spec.const is not None:
+        data = (rng.integers(-128, 128, size=spec.shape).astype(np.int8) if isinstance(spec.const, str)
+                else np.asarray(spec.const, dtype=np.int8).reshape(spec.shape))
+    return Tensor(name, tuple(spec.shape), "int8", QuantParams.make(spec.q[0], spec.q[1]), data)
+
+
+def single_op(kind: OpKind, attrs, ins: list, out: T, extra: list = (), seed: int = 0) -> Graph:
+    """A graph holding one op; `extra` are further (non-int8-checked) const input tensors."""
+    rng = np.random.default_rng(seed)
+    tensors = {}
+    names = []
+    for i, spec in enumerate(ins):
+        t = q8(spec, f"in{i}", rng)
+        tensors[t.name] = t
+        names.append(t.name)
+    for t in extra:
+        tensors[t.name] = t
+        names.append(t.name)
+    tensors["out"] = q8(out, "out", rng)
+    graph_in = [n for n in names if not tensors[n].is_const]
+    return Graph(tensors, [Op(kind, "layer0", names, ["out"], attrs)], graph_in, ["out"], name="t")
+
+
+def random_inputs(graph: Graph, seed: int = 1) -> list:
+    """Random int8 samples, with the extremes -128 / 127 planted at the start of each."""
+    rng = np.random.default_rng(seed)
+    xs = []
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        x = rng.integers(-128, 128, size=t.shape).astype(np.int8)
+        flat = x.reshape(-1)
+        flat[: min(2, flat.size)] = [-128, 127][: min(2, flat.size)]
+        xs.append(x)
+    return xs
+
+
+def check_c_vs_reference(graph: Graph, seeds=(1, 2)) -> None:
+    from tinygen.testing import run_c, run_reference
+
+    for seed in seeds:
+        xs = random_inputs(graph, seed)
+        ref = run_reference(graph, xs)
+        got = run_c(graph, xs)
+        for r, g in zip(ref, got):
+            assert r.dtype == g.dtype and r.shape == g.shape
+            diff = np.flatnonzero(r.reshape(-1) != g.reshape(-1))
+            assert diff.size == 0, f"{diff.size} bytes differ, first at {diff[:5]}: ref {r.reshape(-1)[diff[:5]]} " \
+                                   f"C {g.reshape(-1)[diff[:5]]}"
+
+
+# ---- the plan -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolCase:
+    kind: OpKind
+    in_shape: tuple
+    filt: tuple
+    stride: tuple
+    same: bool
+    act: Activation = A.NONE
+    q: tuple = (0.05, 3)
+
+
+POOL_CASES = [
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 5, 6, 3), (3, 3), (1, 1), True),
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 6, 6, 2), (2, 2), (2, 2), False, A.RELU, (0.02, -128)),
+    PoolCase(OpKind.AVERAGE_POOL_2D, (2, 7, 5, 3), (3, 2), (2, 1), True, A.RELU6, (0.05, -10)),
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 4, 5, 8), (4, 5), (1, 1), False, q=(0.1, 127)),  # global window
+    PoolCase(OpKind.MAX_POOL_2D, (1, 7, 7, 4), (3, 3), (2, 2), True, q=(0.05, -128)),
+    PoolCase(OpKind.MAX_POOL_2D, (1, 6, 5, 2), (2, 2), (2, 2), False, A.RELU_N1_TO_1, (0.02, 5)),
+    PoolCase(OpKind.MAX_POOL_2D, (2, 5, 5, 3), (2, 3), (1, 2), True, A.RELU, (0.05, 20)),
+]
+
+
+def pool_graph(c: PoolCase) -> Graph:
+    n, h, w, ch = c.in_shape
+    if c.same:
+        t, b, oh = same_padding(h, c.filt[0], c.stride[0])
+        l, r, ow = same_padding(w, c.filt[1], c.stride[1])
+        pad = Padding(t, b, l, r)
+    else:
+        pad = Padding()
+        oh, ow = valid_out(h, c.filt[0], c.stride[0]), valid_out(w, c.filt[1], c.stride[1])
+    attrs = Pool2DAttrs(c.filt[0], c.filt[1], c.stride[0], c.stride[1], pad, c.act)
+    return single_op(c.kind, attrs, [T(c.in_shape, c.q)], T((n, oh, ow, ch), c.q))
+
+
+@dataclass(frozen=True)
+class BinCase:
+    kind: OpKind
+    a: T
+    b: T
+    out: T
+    act: Activation = A.NONE
+
+
+BIN_CASES = [
+    BinCase(OpKind.ADD, T((1, 4, 4, 3), (0.05, 3)), T((1, 4, 4, 3), (0.03, -7)), T((1, 4, 4, 3), (0.07, -2)), A.RELU),
+    BinCase(OpKind.ADD, T((1, 3, 4, 3), (0.05, -128)), T((1, 1, 1, 3), (0.1, 127)), T((1, 3, 4, 3), (0.12, 0))),
+    BinCase(OpKind.ADD, T((2, 1, 3, 1), (0.02, 1)), T((1, 4, 1, 5), (0.04, 2)), T((2, 4, 3, 5), (0.05, 3)), A.RELU6),
+    BinCase(OpKind.ADD, T((2, 3)), T((1, 1, 1, 3), (0.08, 9), const="r"), T((1, 1, 2, 3), (0.1, -4))),
+    BinCase(OpKind.ADD, T((1, 4, 4, 2), (0.5, 0)), T((1, 4, 4, 2), (0.5, 0)), T((1, 4, 4, 2), (0.001, 0))),  # saturates
+    BinCase(OpKind.SUB, T((1, 4, 4, 3), (0.05, 3)), T((1, 4, 4, 3), (0.03, -7)), T((1, 4, 4, 3), (0.07, -2))),
+    BinCase(OpKind.SUB, T((1, 2, 3, 4), (0.05, 127)), T((), (0.01, -3), const=[100]), T((1, 2, 3, 4), (0.06, -128)),
+            A.RELU),
+    BinCase(OpKind.SUB, T((3, 1, 4), (0.04, -1)), T((1, 5, 1), (0.04, -1)), T((3, 5, 4), (0.04, -1)), A.RELU_N1_TO_1),
+    BinCase(OpKind.MUL, T((1, 4, 4, 3), (0.05, 3)), T((1, 4, 4, 3), (0.03, -7)), T((1, 4, 4, 3), (0.02, -2))),
+    BinCase(OpKind.MUL, T((1, 3, 4, 3), (0.1, -128)), T((1, 1, 1, 3), (0.1, 127), const="r"), T((1, 3, 4, 3), (0.5, 10)),
+            A.RELU),
+    BinCase(OpKind.MUL, T((2, 1, 3)), T((1, 4, 1), (0.2, 0)), T((2, 4, 3), (0.0001, 0)), A.RELU6),  # saturates
+    BinCase(OpKind.MUL, T((1, 2, 2, 3), (2.0, 0)), T((1, 2, 2, 3), (3.0, 0)), T((1, 2, 2, 3), (0.5, 0))),  # shift > 0
+]
+
+
+@dataclass(frozen=True)
+class MeanCase:
+    in_shape: tuple
+    axes: tuple
+    keep: bool
+    qin: tuple = (0.05, 3)
+    qout: tuple = (0.03, -5)
+
+
+MEAN_CASES = [
+    MeanCase((1, 4, 5, 3), (1, 2), True),
+    MeanCase((2, 3, 3, 4), (1, 2), False, (0.05, -128), (0.01, 127)),
+    MeanCase((1, 4, 5, 3), (1, 2), False, (0.05, 3), (0.05, 3)),  # same quantization: plain mean
+    MeanCase((1, 3, 4, 6), (3,), True, (0.05, -2), (0.05, -2)),
+    MeanCase((2, 3, 7), (1,), False),
+    MeanCase((1, 3, 2, 4), (0, 1, 2, 3), True, (0.1, 10), (0.002, 0)),  # saturates
+    MeanCase((1, 10, 13, 2), (1, 2), True, (0.05, 0), (0.7, 1)),  # count 130, not a power of two
+]
+
+
+def mean_graph(c: MeanCase) -> Graph:
+    out = tuple(1 if k in c.axes else d for k, d in enumerate(c.in_shape)) if c.keep else \
+        tuple(d for k, d in enumerate(c.in_shape) if k not in c.axes)
+    return single_op(OpKind.MEAN, MeanAttrs(c.axes, c.keep), [T(c.in_shape, c.qin)], T(out, c.qout))
+
+
+def concat_graph(shapes: list, axis: int, consts=()) -> Graph:
+    out = list(shapes[0])
+    out[axis] = sum(s[axis] for s in shapes)
+    ins = [T(s, (0.05 * (i + 1), i), const="r" if i in consts else None) for i, s in enumerate(shapes)]
+    return single_op(OpKind.CONCATENATION, ConcatAttrs(axis), ins, T(tuple(out), (0.07, 1)))
+
+
+def pad_graph(shape: tuple, pads: tuple, q: tuple, value=None) -> Graph:
+    out = tuple(d + b + e for d, (b, e) in zip(shape, pads))
+    extra = []
+    if value is not None:
+        extra = [Tensor("value", (), "int8", QuantParams.make(q[0], q[1]), np.asarray(value, np.int8))]
+    return single_op(OpKind.PAD, PadAttrs(pads), [T(shape, q)], T(out, q), extra)
+
+
+def plan_graphs() -> dict:
+    g = {}
+    for i, c in enumerate(POOL_CASES):
+        g[f"pool{i}-{c.kind.value}"] = pool_graph(c)
+    for i, c in enumerate(BIN_CASES):
+        g[f"bin{i}-{c.kind.value}"] = single_op(c.kind, ElementwiseAttrs(c.act), [c.a, c.b], c.out)
+    for i, c in enumerate(MEAN_CASES):
+        g[f"mean{i}"] = mean_graph(c)
+    g["concat-c3"] = concat_graph([(1, 2, 3, 2), (1, 2, 3, 5), (1, 2, 3, 1)], 3, consts=(1,))
+    g["concat-h"] = concat_graph([(2, 3, 2, 2), (2, 1, 2, 2)], 1)
+    g["concat-rank2-axis0"] = concat_graph([(2, 5), (3, 5)], 0)
+    g["pad-hw"] = pad_graph((1, 3, 4, 2), ((0, 0), (1, 2), (2, 1), (0, 0)), (0.05, -7))
+    g["padv2-all"] = pad_graph((2, 3, 2, 3), ((1, 0), (0, 1), (1, 1), (2, 1)), (0.05, 100), value=-128)
+    g["pad-rank2"] = pad_graph((3, 4), ((2, 1), (0, 3)), (0.05, 127))
+    return g
+
+
+PLAN = plan_graphs()
+
+
+@pytest.mark.parametrize("name", sorted(PLAN))
+def test_c_matches_reference(name):
+    check_c_vs_reference(PLAN[name])
+
+
+def test_reshape_is_an_alias_between_ops():
+    """PAD -> RESHAPE -> MEAN: the reshape emits no call and the chain still matches."""
+    rng = np.random.default_rng(0)
+    q = QuantParams.make(0.05, 2)
+    ts = {n: Tensor(n, s, "int8", q) for n, s in
+          (("x", (1, 3, 4, 2)), ("p", (1, 5, 4, 2)), ("r", (1, 10, 4)), ("m", (1, 4)))}
+    ops = [Op(OpKind.PAD, "pad", ["x"], ["p"], PadAttrs(((0, 0), (1, 1), (0, 0), (0, 0)))),
+           Op(OpKind.RESHAPE, "reshape", ["p"], ["r"], ReshapeAttrs()),
+           Op(OpKind.MEAN, "mean", ["r"], ["m"], MeanAttrs((1,), False))]
+    g = Graph(ts, ops, ["x"], ["m"], name="chain")
+    low = lower_op(ops[1], g)
+    assert low.alias_of == "p" and low.c_function == "" and low.args == []
+    p = rng.integers(-128, 128, size=(1, 5, 4, 2)).astype(np.int8)
+    assert np.array_equal(low.reference([p])[0], p.reshape(1, 10, 4))
+    check_c_vs_reference(g)
+
+
+# ---- hand-computed values (independent of the code under test) ---------------------------------
+
+
+def test_avgpool_counts_only_in_bounds_and_rounds_half_away():
+    # 2x2 input, 3x3 SAME window at stride 1: the corner window covers 4 elements, not 9.
+    g = single_op(OpKind.AVERAGE_POOL_2D, Pool2DAttrs(3, 3, 1, 1, Padding(1, 1, 1, 1)),
+                  [T((1, 2, 2, 1))], T((1, 2, 2, 1)))
+    ref = lower_op(g.ops[0], g).reference
+    assert ref([np.array([1, 2, 2, 1], np.int8).reshape(1, 2, 2, 1)])[0].ravel().tolist() == [2] * 4  # 6/4 = 1.5 -> 2
+    assert ref([np.array([-1, -2, -2, -1], np.int8).reshape(1, 2, 2, 1)])[0].ravel().tolist() == [-2] * 4
+    assert ref([np.array([1, 1, 2, 1], np.int8).reshape(1, 2, 2, 1)])[0].ravel().tolist() == [1] * 4  # 5/4
+
+
+def test_mean_same_quant_truncates_and_add_values():
+    g = mean_graph(MeanCase((1, 1, 3, 1), (2,), True, (0.05, 3), (0.05, 3)))
+    ref = lower_op(g.ops[0], g).reference
+    assert ref([np.array([-1, -1, 0], np.int8).reshape(1, 1, 3, 1)])[0].item() == 0  # -2/3 truncates to 0
+    assert ref([np.array([5, 5, 6], np.int8).reshape(1, 1, 3, 1)])[0].item() == 5
+    # ADD of equal scales: real = 0.1*(q1-z1) + 0.1*(q2-z2) quantized at 0.2 -> (q1+q2)/2 rounded.
+    g = single_op(OpKind.ADD, ElementwiseAttrs(), [T((1, 4), (0.1, 0)), T((1, 4), (0.1, 0))], T((1, 4), (0.2, 0)))
+    ref = lower_op(g.ops[0], g).reference
+    y = ref([np.array([[10, -10, 127, 3]], np.int8), np.array([[20, -30, 127, 0]], np.int8)])[0]
+    assert y.ravel().tolist() == [15, -20, 127, 2]  # 1.5 -> 2 (ties away from zero)
+
+
+def test_unsupported_cases_name_the_layer():
+    g = single_op(OpKind.CONCATENATION, ConcatAttrs(1, A.RELU), [T((1, 2)), T((1, 2))], T((1, 4)))
+    with pytest.raises(UnsupportedError, match="layer0"):
+        lower_op(g.ops[0], g)
+    g = single_op(OpKind.ADD, ElementwiseAttrs(), [T((1, 3)), T((1, 2))], T((1, 3)))
+    with pytest.raises(UnsupportedError, match="layer0"):
+        lower_op(g.ops[0], g)
+
+
+# ---- reference vs TFLM ------------------------------------------------------------------------
+
+
+def _tflm_check(model_bytes: bytes, expect_kinds: set, seeds=(0, 1), samples=()) -> None:
+    from oracle import tflm_run_with
+    from tflite_micro.python.tflite_micro import runtime
+    from tinygen.frontend.tflite import load_tflite
+    from tinygen.testing import run_reference
+
+    graph = load_tflite(model_bytes)
+    kinds = {op.kind for op in graph.ops}
+    assert expect_kinds <= kinds, f"converter gave {sorted(k.value for k in kinds)}"
+    for xs in [random_inputs(graph, seed + 10) for seed in seeds] + list(samples):
+        interp = runtime.Interpreter.from_bytes(model_bytes, arena_size=4 << 20)  # default is too small
+        want = tflm_run_with(interp, xs, n_outputs=len(graph.outputs))
+        got = run_reference(graph, xs)
+        assert len(want) == len(got)
+        for i, (w, g) in enumerate(zip(want, got)):
+            w = np.asarray(w).reshape(g.shape)
+            assert np.array_equal(w, g), f"output {i} ({graph.outputs[i]}): {int((w != g).sum())} bytes differ"
+
+
+@pytest.fixture(scope="module")
+def keras():
+    pytest.importorskip("tensorflow")
+    import keras as k
+
+    return k
+
+
+def test_tflm_single_input_ops(keras):
+    from tfconvert import convert
+
+    k = keras
+    x = k.Input((9, 8, 3), batch_size=1)
+    outs = [k.layers.AveragePooling2D(3, 2, padding="same")(x),
+            k.layers.AveragePooling2D((2, 3), (2, 1), padding="valid")(x),
+            k.layers.MaxPooling2D(3, 2, padding="same")(x),
+            k.layers.GlobalAveragePooling2D()(x),
+            k.layers.GlobalAveragePooling2D(keepdims=True)(x),  # TFLM once special-cased this
+            k.layers.ZeroPadding2D(((1, 2), (0, 1)))(x),
+            k.ops.mean(x, axis=-1, keepdims=True),
+            k.layers.ReLU()(k.layers.AveragePooling2D(2)(x))]
+    model = k.Model(x, outs)
+    calib = np.random.default_rng(0).normal(0.5, 1.0, (16, 9, 8, 3)).astype(np.float32)
+    _tflm_check(convert(model, calib), {OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D, OpKind.MEAN, OpKind.PAD})
+
+
+def test_tflm_two_input_ops(keras):
+    from tfconvert import convert_multi
+
+    k = keras
+    shape = (64, 64, 16)  # 65536 elements: room for every (a, b) int8 pair
+    a = k.Input(shape, batch_size=1, name="in_a")  # names sort in input order
+    b = k.Input(shape, batch_size=1, name="in_b")
+    c = k.Input((1, 1, 16), batch_size=1, name="in_c")
+    outs = [k.layers.Add()([a, b]),
+            k.layers.Subtract()([a, b]),
+            k.layers.Multiply()([a, b]),
+            k.ops.add(a, c),  # broadcast
+            k.ops.subtract(c, b)]
+    mul_ac = k.ops.multiply(a, c)
+    outs += [mul_ac, k.layers.Concatenate(axis=-1)([a, mul_ac])]  # concat([a, b]) would tie a and b's scales
+    model = k.Model([a, b, c], outs)
+    rng = np.random.default_rng(0)
+    calibs = [rng.normal(0, 1, (8, *shape)), rng.uniform(-3, 1, (8, *shape)), rng.normal(1, 2, (8, 1, 1, 16))]
+    grid = np.arange(-128, 128, dtype=np.int8)
+    every_pair = [np.repeat(grid, 256).reshape(1, *shape), np.tile(grid, 256).reshape(1, *shape),
+                  rng.integers(-128, 128, (1, 1, 1, 16)).astype(np.int8)]
+    _tflm_check(convert_multi(model, calibs), {OpKind.ADD, OpKind.SUB, OpKind.MUL, OpKind.CONCATENATION},
+                seeds=(0,), samples=[every_pair])
