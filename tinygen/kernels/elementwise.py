@@ -120,7 +120,7 @@ class AddSubS8(Kernel):
 
         fn = "tg_sub_s8" if sub else "tg_add_s8"
         return LoweredOp(op, fn, ("tg_add_s8.c",), args, ops.const_arrays, reference,
-                         macs=out.size)
+                         macs=0)  # MACs count multiply-accumulates with weights only
 
 
 class MulS8(Kernel):
@@ -147,7 +147,7 @@ class MulS8(Kernel):
             return [qmath.requantize(prod, mult, shift, out_zp, act[0], act[1]).astype(np.int8)]
 
         return LoweredOp(op, "tg_mul_s8", ("tg_mul_s8.c",), args, ops.const_arrays, reference,
-                         macs=out.size)
+                         macs=0)  # MACs count multiply-accumulates with weights only
 
 
 register(AddSubS8())
