@@ -1,0 +1,201 @@
+"""Post-training quantization of a float IR graph to the TFLite int8 spec.
+
+Weights per-channel symmetric int8, biases int32 (scale in_scale * w_scale), activations per-tensor
+asymmetric int8 from calibration ranges; ops that cannot requantize share their input's parameters.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .. import float_ref, ir
+from ..errors import CalibrationError, UnsupportedError
+from ..ir import Graph, OpKind, QuantParams
+from . import ranges
+
+SYNTHETIC_SAMPLES = 16
+_CHUNK = 16  # samples per float_ref batch
+_KEEP = 20000  # values kept per tensor, per half, per chunk for the percentile / MSE estimators
+_FIXED = {OpKind.SOFTMAX: (1.0 / 256, -128), OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
+_SHARE = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD, OpKind.CONCATENATION}
+_WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
+
+
+def quantize(graph: Graph, calibration=None, estimator: str = "auto") -> Graph:
+    """Return an int8 copy of the float `graph`; `calibration` is (N, *input shape[1:]) or one per input.
+
+    The copy carries `quant_report` (estimator per tensor) and `warnings` (e.g. synthetic calibration).
+    """
+    if estimator not in ranges.ESTIMATORS:
+        raise CalibrationError(f"unknown range estimator '{estimator}'; use one of {', '.join(ranges.ESTIMATORS)}")
+    _check_graph(graph)
+    warnings = []
+    if calibration is None:
+        rng = np.random.default_rng(0)
+        calibration = [rng.standard_normal((SYNTHETIC_SAMPLES,) + graph.tensors[t].shape[1:]).astype(np.float32)
+                       for t in graph.inputs]
+        warnings.append(f"no calibration data: activation ranges come from {SYNTHETIC_SAMPLES} standard-normal "
+                        "samples; pass representative inputs for usable int8 accuracy")
+    calib = _check_calibration(graph, calibration)
+    stats = _collect(graph, calib)
+    q = graph.copy()
+    report = _quantize_activations(q, stats, estimator)
+    _quantize_constants(q)
+    ir.verify(q, "quantize")
+    q.warnings = warnings
+    q.quant_report = report
+    return q
+
+
+def _check_graph(graph: Graph) -> None:
+    for op in graph.ops:
+        if op.kind == OpKind.BATCH_NORM:
+            raise UnsupportedError(f"layer '{op.name}' (BATCH_NORM): run passes.optimize before quantizing")
+        if op.kind in (OpKind.QUANTIZE, OpKind.DEQUANTIZE):
+            raise UnsupportedError(f"layer '{op.name}' ({op.kind.value}): the graph is already quantized")
+    for t in graph.tensors.values():
+        if t.dtype != "float32":
+            raise UnsupportedError(f"tensor '{t.name}' is {t.dtype}: quantize expects a float32 graph")
+
+
+def _check_calibration(graph: Graph, calibration) -> list:
+    if len(graph.inputs) == 1 and not isinstance(calibration, (list, tuple)):
+        calibration = [calibration]
+    if len(calibration) != len(graph.inputs):
+        raise CalibrationError(f"calibration has {len(calibration)} arrays, the model has {len(graph.inputs)} inputs")
+    out = []
+    for name, c in zip(graph.inputs, calibration):
+        c = np.asarray(c)
+        want = graph.tensors[name].shape[1:]
+        if c.dtype.kind not in "fiu":
+            raise CalibrationError(f"calibration for input '{name}' has dtype {c.dtype}; expected float32")
+        if c.ndim != len(want) + 1 or tuple(c.shape[1:]) != tuple(want):
+            raise CalibrationError(f"calibration for input '{name}' has shape {c.shape}; expected (N, "
+                                   f"{', '.join(map(str, want))})")
+        if c.shape[0] == 0:
+            raise CalibrationError(f"calibration for input '{name}' has no samples")
+        c = c.astype(np.float32)
+        if not np.all(np.isfinite(c)):
+            raise CalibrationError(f"calibration for input '{name}' contains NaN or inf "
+                                   f"({int(np.sum(~np.isfinite(c)))} values)")
+        out.append(c)
+    if len({c.shape[0] for c in out}) != 1:
+        raise CalibrationError(f"calibration inputs have different sample counts: {[c.shape[0] for c in out]}")
+    return out
+
+
+def _collect(graph: Graph, calib: list) -> dict:
+    """Per activation tensor: exact (min, max) and subsampled values of even / odd samples."""
+    rng = np.random.default_rng(0)
+    stats: dict = {}
+    n = calib[0].shape[0]
+    for start in range(0, n, _CHUNK):
+        _, env = float_ref.run_batch(graph, [c[start:start + _CHUNK] for c in calib], collect=True)
+        for name, v in env.items():
+            if graph.tensors[name].is_const:
+                continue
+            if not np.all(np.isfinite(v)):
+                raise CalibrationError(f"tensor '{name}' is NaN or inf on the calibration data")
+            s = stats.setdefault(name, {"lo": np.inf, "hi": -np.inf, "halves": ([], [])})
+            s["lo"], s["hi"] = min(s["lo"], float(v.min())), max(s["hi"], float(v.max()))
+            parity = (np.arange(start, start + v.shape[0]) % 2)
+            for k in (0, 1):
+                vals = v[parity == k].ravel()
+                if vals.size > _KEEP:
+                    vals = rng.choice(vals, _KEEP, replace=False)
+                s["halves"][k].append(vals)
+    return stats
+
+
+def _round(x: np.ndarray) -> np.ndarray:
+    """Round half away from zero, as TFLite's quantizer does (np.round rounds half to even)."""
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+class _Groups:
+    """Union-find over tensor names that must share quantization parameters."""
+
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, x: str) -> str:
+        while self.parent.setdefault(x, x) != x:
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+
+def _quantize_activations(q: Graph, stats: dict, estimator: str) -> dict:
+    groups, fixed = _Groups(), {}
+    for op in q.ops:
+        if op.kind in _FIXED:
+            fixed[op.outputs[0]] = (op, _FIXED[op.kind])
+        if op.kind in _SHARE:
+            for t in op.inputs:
+                if t is not None and not q.tensors[t].is_const:
+                    groups.union(t, op.outputs[0])
+    members: dict = {}
+    for name in stats:
+        members.setdefault(groups.find(name), []).append(name)
+    report = {}
+    for names in members.values():
+        pinned = {fixed[n][1] for n in names if n in fixed}
+        if len(pinned) > 1:
+            ops = ", ".join(f"'{fixed[n][0].name}'" for n in names if n in fixed)
+            raise UnsupportedError(f"layers {ops} need different fixed output scales but must share one")
+        if pinned:
+            scale, zp = pinned.pop()
+            how = "fixed"
+        else:
+            halves = tuple(np.concatenate([v for n in names for v in stats[n]["halves"][k]]) for k in (0, 1))
+            exact = (min(stats[n]["lo"] for n in names), max(stats[n]["hi"] for n in names))
+            lo, hi, how = ranges.estimate(halves, estimator, exact)
+            scale, zp = ranges.asymmetric_params(lo, hi)
+        for n in names:
+            t = q.tensors[n]
+            q.tensors[n] = dataclasses.replace(t, dtype="int8", quant=QuantParams.make(scale, zp))
+            report[n] = how
+    return report
+
+
+def _quantize_constants(q: Graph) -> None:
+    done = set()
+    for op in q.ops:
+        if op.kind in _WEIGHT_AXIS and op.inputs[1] not in done:
+            _quantize_weights(q, op, _WEIGHT_AXIS[op.kind])
+            done.update(t for t in op.inputs[1:] if t is not None)
+    for op in q.ops:
+        for t in op.inputs:
+            if t is not None and t not in done and q.tensors[t].is_const:
+                c = q.tensors[t]
+                scale, zp = ranges.asymmetric_params(*ranges.minmax(c.data))
+                data = np.clip(_round(c.data / np.float32(scale)) + zp, -128, 127).astype(np.int8)
+                q.tensors[t] = dataclasses.replace(c, dtype="int8", data=data, quant=QuantParams.make(scale, zp))
+                done.add(t)
+
+
+def _quantize_weights(q: Graph, op: ir.Op, axis: int) -> None:
+    """Per-channel symmetric int8 weights (+-127, zp 0) and int32 bias at in_scale * w_scale[c]."""
+    w = q.tensors[op.inputs[1]]
+    data = w.data.astype(np.float64)
+    reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
+    absmax = np.max(np.abs(data), axis=reduce_axes)
+    w_scale = np.where(absmax > 0, absmax / 127.0, 1.0).astype(np.float32).astype(np.float64)
+    shape = [1] * data.ndim
+    shape[axis] = -1
+    qw = np.clip(_round(data / w_scale.reshape(shape)), -127, 127).astype(np.int8)
+    q.tensors[w.name] = dataclasses.replace(w, dtype="int8", data=qw,
+                                            quant=QuantParams.make(w_scale, 0, axis))
+    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
+    if bias_name is None:
+        return
+    b = q.tensors[bias_name]
+    in_scale = q.tensors[op.inputs[0]].scale
+    b_scale = np.float64(in_scale) * w_scale
+    qb = _round(b.data.astype(np.float64) / b_scale)
+    qb = np.clip(qb, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
+    q.tensors[bias_name] = dataclasses.replace(b, dtype="int32", data=qb,
+                                               quant=QuantParams.make(b_scale, 0, 0))
