@@ -41,6 +41,8 @@ def cmd_build(args) -> int:
         print(f"  input  {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
     for t in r["outputs"]:
         print(f"  output {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
+    for w in r.get("warnings", []):
+        print(f"tinygen: warning: {w}", file=sys.stderr)
     return 0
 
 

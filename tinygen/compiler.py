@@ -135,6 +135,9 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
         raise TinygenError("calibration data was given, but the model is already quantized")
     result = generate(graph, name=name)
     result.report["board"] = board
+    result.report["warnings"] = list(graph.warnings)
+    if graph.quant_report:
+        result.report["quantization"] = graph.quant_report
     if check_fit:
         _fit_check(board_obj, result)
     out_dir = Path(out_dir)

@@ -217,6 +217,8 @@ class Graph:
     outputs: list  # tensor names
     name: str = "model"
     source: str = ""  # file the graph came from, for messages
+    warnings: list = field(default_factory=list)  # notes for the user (e.g. synthetic calibration)
+    quant_report: dict = field(default_factory=dict)  # per-tensor quantization choices
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]
@@ -235,7 +237,8 @@ class Graph:
     def copy(self) -> "Graph":
         tensors = {k: dataclasses.replace(v) for k, v in self.tensors.items()}
         ops = [dataclasses.replace(o, inputs=list(o.inputs), outputs=list(o.outputs)) for o in self.ops]
-        return Graph(tensors, ops, list(self.inputs), list(self.outputs), self.name, self.source)
+        return Graph(tensors, ops, list(self.inputs), list(self.outputs), self.name, self.source,
+                     list(self.warnings), dict(self.quant_report))
 
     def unique_name(self, base: str) -> str:
         name, i = base, 1
