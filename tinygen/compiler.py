@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from . import codegen, ir
+from . import codegen, ir, schedule
 from . import plan as planner
 from .errors import TinygenError, UnsupportedError
 from .kernels.base import lower_op
@@ -77,6 +77,7 @@ def lower(graph: ir.Graph) -> list:
 def generate(graph: ir.Graph, name: str = "model") -> CompileResult:
     """Lower, plan and render C for a quantized graph (no files written)."""
     lowered = lower(graph)
+    graph, lowered = schedule.optimize(graph, lowered)  # operator order and in-place variants
     arena = planner.plan(graph, lowered)
     files = codegen.render(graph, lowered, arena, name=name)
     report = build_report(graph, lowered, arena, name)
@@ -174,7 +175,8 @@ def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware
     serialize.save(result.graph, tmp / ".tinygen")
     man = manifest(result, board)
     (tmp / "tinygen.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
-    (tmp / "report.json").write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+    from .report import write_report
+    write_report(tmp, result.report, result.plan, result.graph, board_obj)  # report.json, report.md, memory.png
     if firmware:
         from .firmware import write_firmware
         rng = np.random.default_rng(0)  # a fixed pseudo-random sample, the same on every build
