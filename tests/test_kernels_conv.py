@@ -177,8 +177,12 @@ def test_reference_matches_naive_loops():
     cases = [CONV_CASES[3], CONV_CASES[9], DW_CASES[1], DW_CASES[3]]
     graph = build(cases, seed=5)
     rng = np.random.default_rng(3)
+    from tinygen.kernels import conv as conv_kernels
+
+    portable = {OpKind.CONV_2D: conv_kernels.Conv2DKernel(),
+                OpKind.DEPTHWISE_CONV_2D: conv_kernels.DepthwiseConv2DKernel()}
     for op in graph.ops:
-        lop = lower_op(op, graph)
+        lop = portable[op.kind].lower(op, graph)  # the portable lowering's mult/shift arrays
         x = rng.integers(-128, 128, size=graph.tensors[op.inputs[0]].shape, dtype=np.int8)
         got = lop.reference([x])[0]
         w = graph.tensors[op.inputs[1]].data.astype(np.int64)

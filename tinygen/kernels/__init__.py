@@ -5,7 +5,8 @@ import importlib
 
 # One module per family; each registers its Kernel subclasses on import.
 _MODULES = (
-    "conv",         # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED
+    "conv",         # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (portable)
+    "inplace",      # in-place variants the scheduler swaps in where they lower the peak
     "pool",         # AVERAGE_POOL_2D, MAX_POOL_2D, MEAN
     "elementwise",  # ADD, SUB, MUL
     "shape",        # RESHAPE, CONCATENATION, PAD

@@ -1,0 +1,123 @@
+"""Fast conv-family kernels (tinygen/kernels/fast.py, runtime_c/tg_*_fast.c): C vs their NumPy reference
+vs the portable kernels' reference, on a plan of shapes / strides / zero points, and whole models vs TFLM.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygen.kernels.fast as fast
+from oracle import tflm_run
+from test_kernels_conv import Case, build, sample_inputs
+from tinygen.ir import Activation, OpKind
+from tinygen.kernels import conv
+from tinygen.kernels.base import lower_op
+
+C2, DW, FC = OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED
+
+FAST_CASES = [
+    # conv: 1x1 (pointwise GEMM; odd pixel count and odd channel count), im2col with and without
+    # groups of 4 channels, strides, dilation, padding, first-layer shapes (1 and 3 channels)
+    Case(C2, (1, 5, 5, 8), out_c=6, kernel=(1, 1)),
+    Case(C2, (2, 3, 5, 16), out_c=7, kernel=(1, 1), zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 6, 6, 4), out_c=5, kernel=(1, 1), stride=(2, 2), same=False, per_channel=False),
+    Case(C2, (1, 7, 6, 3), out_c=8, stride=(2, 2), zp_in=-128),
+    Case(C2, (1, 9, 6, 1), out_c=4, kernel=(4, 3), stride=(2, 2), zp_in=83, act=Activation.RELU),
+    Case(C2, (1, 6, 6, 16), out_c=9, zp_in=127, zp_out=-128),
+    Case(C2, (1, 8, 7, 8), out_c=4, stride=(2, 2), bias=False),
+    Case(C2, (1, 9, 7, 4), out_c=3, dilation=(2, 2), act=Activation.RELU6),
+    Case(C2, (1, 5, 5, 16), out_c=5, saturate=True),
+    # depthwise: 3x3 stride 1 / 2, same / valid, odd tap counts, 1-D filters, dilation
+    Case(DW, (1, 7, 5, 8)),
+    Case(DW, (1, 8, 8, 4), stride=(2, 2), act=Activation.RELU, zp_in=-128),
+    Case(DW, (1, 7, 7, 12), stride=(2, 2), same=False, bias=False, zp_out=127),
+    Case(DW, (1, 9, 1, 8), kernel=(5, 1), same=False, zp_in=127),
+    Case(DW, (1, 9, 9, 4), dilation=(2, 2), per_channel=False, act=Activation.RELU6),
+    Case(DW, (2, 4, 6, 4), kernel=(2, 2)),
+    Case(DW, (1, 5, 5, 8), saturate=True),
+    # fully connected: odd outputs, pairs of batches and an odd last batch
+    Case(FC, (1, 20), out_c=7, per_channel=False),
+    Case(FC, (3, 16), out_c=5, per_channel=False, act=Activation.RELU, zp_in=-128),
+    Case(FC, (2, 64), out_c=6, per_channel=True, bias=False, zp_in=127, zp_out=127),
+    Case(FC, (1, 64), out_c=6, per_channel=False, saturate=True, zp_out=-128),
+]
+
+
+def test_fast_kernels_are_chosen():
+    graph = build(FAST_CASES)
+    for op in graph.ops:
+        assert lower_op(op, graph).extra.get("kernel") == "fast", op.name
+
+
+def test_fast_falls_back_to_portable():
+    """Grouped conv, depth multiplier 2, channels % 4 and FC filter offsets stay on the portable kernels."""
+    cases = [Case(C2, (1, 6, 6, 4), out_c=6, groups=2), Case(DW, (1, 7, 6, 3), mult=2),
+             Case(DW, (1, 7, 6, 6)), Case(FC, (2, 12), out_c=4, per_channel=False, w_zp=3)]
+    graph = build(cases)
+    for op in graph.ops:
+        assert lower_op(op, graph).extra.get("kernel") != "fast", op.name
+
+
+def test_fast_reference_matches_portable_reference():
+    """The folded-constant NumPy reference equals conv.py's TFLM-exact reference."""
+    graph = build(FAST_CASES, seed=3)
+    rng = np.random.default_rng(4)
+    for op in graph.ops:
+        xs = sample_inputs(graph, rng)
+        x = xs[graph.inputs.index(op.inputs[0])]
+        port = next(k for k in fast._REGISTRY[op.kind] if isinstance(k, (conv.Conv2DKernel,
+                    conv.DepthwiseConv2DKernel, conv.FullyConnectedKernel)))
+        want = port.lower(op, graph).reference([x])[0]
+        got = lower_op(op, graph).reference([x])[0]
+        assert np.array_equal(want, got), op.name
+
+
+def test_fast_c_matches_reference():
+    from tinygen.testing import run_c, run_reference
+
+    graph = build(FAST_CASES, seed=7)
+    rng = np.random.default_rng(8)
+    for fill in (None, None, -128, 127):
+        xs = sample_inputs(graph, rng, fill)
+        want = run_reference(graph, xs)
+        got = run_c(graph, xs)
+        for case, w, g in zip(FAST_CASES, want, got):
+            bad = int(np.count_nonzero(w != g))
+            assert bad == 0, f"{case} fill={fill}: {bad} of {w.size} bytes differ"
+
+
+def test_requantize_rs_matches_tflm_double_rounding():
+    """tg_dsp.h's one-multiply requantizer vs qmath (TFLM) on edge and random values."""
+    from tinygen.quant import qmath
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.integers(-2**31, 2**31, 20000), rng.integers(-2**20, 2**20, 20000),
+                        [0, 1, -1, 2**31 - 1, -2**31, 2**30, -2**30]]).astype(np.int64)
+    for e in (1, 2, 7, 12, 20, 31):
+        for m in (0, 2**30, 2**31 - 1, int(rng.integers(2**30, 2**31))):
+            want = qmath.multiply_by_quantized_multiplier(x, m, -e)
+            rnd = (1 << 30) + (1 << (30 + e)) - (x < 0).astype(np.int64) * (1 << 31)
+            # x * m + rnd fits int64 (|x * m| < 2^62); the C does the same 64-bit sum
+            got = ((x * m + rnd) >> 32) >> (e - 1)
+            assert np.array_equal(want, got), (e, m)
+
+
+MODELS = {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.tflite",
+          "ic": "mlperf/ic/pretrainedResnet_quant.tflite", "vww": "mlperf/vww/vww_96_int8.tflite"}
+
+
+@pytest.mark.parametrize("key", sorted(MODELS))
+def test_model_with_fast_kernels_matches_tflm(key, models_dir):
+    from tinygen.compiler import load_model, lower
+    from tinygen.testing import run_c
+
+    path = models_dir / MODELS[key]
+    graph = load_model(str(path))
+    kinds = {lop.extra.get("kernel") for lop in lower(graph) if lop.op.kind in (C2, DW, FC)}
+    assert "fast" in kinds
+    x = graph.tensors[graph.inputs[0]]
+    rng = np.random.default_rng(11)
+    for sample in (rng.integers(-128, 128, size=x.shape, dtype=np.int8), np.full(x.shape, -128, np.int8)):
+        want = tflm_run(path, [sample])[0]
+        got = run_c(graph, [sample])[0]
+        assert np.array_equal(want.reshape(got.shape), got), key
