@@ -85,4 +85,28 @@ static inline int32_t tg_requantize_rs(int32_t x, int32_t mult, int32_t rshift)
     return (int32_t)(prod >> 32) >> (rshift - 1);
 }
 
+
+/* Per-channel requantization records of the fast kernels (tinygen/kernels/fast.py: requant_records).
+ * TG_RQ_RS (every shift a right shift, 5 int32): bias, mult, 2^30 + 2^(30 + rshift) as low and high
+ * words, rshift - 1:    out = hi32(acc * mult + round - [acc < 0] * 2^31) >> (rshift - 1).
+ * TG_RQ_GEN (7 int32): bias, mult, round low, round high, post shift, pre shift, sign mask; a channel
+ * with a right shift has pre 0 and mask -1 (as above); a channel with left shift L >= 0 has round
+ * 2^31, post 0, pre L + 1 and mask 0: out = hi32((acc << (L + 1)) * mult + 2^31), which is TFLM's
+ * SRDHM(acc << L, mult) as long as acc << (L + 1) does not overflow (checked offline). */
+#define TG_RQ_RS 5
+#define TG_RQ_GEN 7
+
+static inline int32_t tg_rq_apply(int32_t acc, const int32_t *q, int32_t words)
+{
+    int32_t x = acc;
+    int32_t sign = acc >> 31;
+    if (words == TG_RQ_GEN) {
+        x = (int32_t)((uint32_t)acc << q[5]);
+        sign = (x >> 31) & q[6];
+    }
+    const int64_t round = (int64_t)(((uint64_t)(uint32_t)q[3] << 32) | (uint32_t)q[2]) + ((int64_t)sign << 31);
+    const int64_t prod = (int64_t)x * q[1] + round;
+    return (int32_t)(prod >> 32) >> q[4];
+}
+
 #endif /* TG_DSP_H */

@@ -1,134 +1,142 @@
-/* tinygen runtime: int8 GEMM core with 2x2 register blocking; contract in tg_gemm_s8_fast.h. */
+/* tinygen runtime: int8 GEMM core, 4 output channels x 1 column per block; contract in tg_gemm_s8_fast.h. */
 #include "tg_gemm_s8_fast.h"
 
 #include "tg_dsp.h"
 
-/* acc -> int8 with the precomputed per-channel record q (see tg_gemm_s8_fast.h). */
-static inline int8_t finish(int32_t acc, const int32_t *q, int32_t output_offset, int32_t act_min,
-                            int32_t act_max)
-{
-    const int64_t round = (int64_t)(((uint64_t)(uint32_t)q[3] << 32) | (uint32_t)q[2]);
-    const int64_t prod = (int64_t)acc * q[1] + (round - ((int64_t)(acc < 0) << 31));
-    int32_t out = ((int32_t)(prod >> 32) >> q[4]) + output_offset;
-    out = out < act_min ? act_min : out;
-    return (int8_t)(out > act_max ? act_max : out);
-}
+#if TG_HAS_DSP
 
-void tg_gemm_cols_s8(const int8_t *src, int32_t count, uint32_t *cols, int32_t stride_words)
+/* acc[0..3] += 4 rows x 4*n values; the rows as two pre-extended words per group of 4 values. */
+static inline void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
-    for (int32_t k = 0; k < count; k += 4) {
-        const uint32_t v = tg_read_u32(src + k);
-        cols[0] = tg_sxtb16(v);
-        cols[1] = tg_sxtb16_r8(v);
-        cols += stride_words;
-    }
-}
-
-/* 4 values of two filter rows (wa, wb) against 4 values of two columns (c[0..1], c[2..3]). */
-#define TG_STEP_2X2(wa, wb, c)                                    \
-    do {                                                          \
-        uint32_t lo_ = tg_sxtb16(wa), hi_ = tg_sxtb16_r8(wa);     \
-        a00 = tg_smlad(lo_, (c)[0], a00);                         \
-        a00 = tg_smlad(hi_, (c)[1], a00);                         \
-        a10 = tg_smlad(lo_, (c)[2], a10);                         \
-        a10 = tg_smlad(hi_, (c)[3], a10);                         \
-        lo_ = tg_sxtb16(wb);                                      \
-        hi_ = tg_sxtb16_r8(wb);                                   \
-        a01 = tg_smlad(lo_, (c)[0], a01);                         \
-        a01 = tg_smlad(hi_, (c)[1], a01);                         \
-        a11 = tg_smlad(lo_, (c)[2], a11);                         \
-        a11 = tg_smlad(hi_, (c)[3], a11);                         \
-    } while (0)
-
-/* Two output channels (interleaved filter rows w) against two interleaved columns. */
-static void block_2x2(const uint32_t *cols, int32_t k4, const uint32_t *w, int32_t acc[4])
-{
-    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3]; /* a<col><row> */
-    const uint32_t *w_end = w + 2 * (k4 & ~1);
-    while (w != w_end) {
-        TG_STEP_2X2(w[0], w[1], cols);
-        TG_STEP_2X2(w[2], w[3], cols + 4);
-        w += 4;
-        cols += 8;
-    }
-    if (k4 & 1) {
-        TG_STEP_2X2(w[0], w[1], cols);
-    }
-    acc[0] = a00;
-    acc[1] = a01;
-    acc[2] = a10;
-    acc[3] = a11;
-}
-
-/* Two output channels against one column. */
-static void block_1x2(const uint32_t *cols, int32_t k4, const uint32_t *w, int32_t acc[2])
-{
-    int32_t a0 = acc[0], a1 = acc[1];
-    const uint32_t *w_end = w + 2 * k4;
-    while (w != w_end) {
-        const uint32_t wa = w[0], wb = w[1];
-        const uint32_t c0 = cols[0], c1 = cols[1];
-        w += 2;
-        cols += 2;
-        a0 = tg_smlad(tg_sxtb16(wa), c0, a0);
-        a0 = tg_smlad(tg_sxtb16_r8(wa), c1, a0);
-        a1 = tg_smlad(tg_sxtb16(wb), c0, a1);
-        a1 = tg_smlad(tg_sxtb16_r8(wb), c1, a1);
-    }
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t cl, ch;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[ch], [%[c]], #4\n\t"
+        "sxtb16 %[cl], %[ch]\n\t"
+        "sxtb16 %[ch], %[ch], ror #8\n\t"
+        "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
+        "smlad %[a0], r8, %[cl], %[a0]\n\t"
+        "smlad %[a0], r9, %[ch], %[a0]\n\t"
+        "smlad %[a1], r10, %[cl], %[a1]\n\t"
+        "smlad %[a1], r11, %[ch], %[a1]\n\t"
+        "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
+        "smlad %[a2], r8, %[cl], %[a2]\n\t"
+        "smlad %[a2], r9, %[ch], %[a2]\n\t"
+        "smlad %[a3], r10, %[cl], %[a3]\n\t"
+        "smlad %[a3], r11, %[ch], %[a3]\n\t"
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
+          [cl] "=&r"(cl), [ch] "=&r"(ch)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
     acc[0] = a0;
     acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
-/* One plain filter row against n_cols columns laid out with stride_words per group. */
-static void block_row(const uint32_t *cols, int32_t k4, int32_t stride_words, int32_t n_cols,
-                      const uint32_t *w, int32_t acc[2])
+#define TG_RAW_ROW(reg, a) \
+    "sxtb16 %[t], " reg "\n\t" \
+    "sxtb16 " reg ", " reg ", ror #8\n\t" \
+    "smlad %[" a "], %[t], %[cl], %[" a "]\n\t" \
+    "smlad %[" a "], " reg ", %[ch], %[" a "]\n\t"
+
+/* acc[0..3] += 4 rows x 4*n values; the rows as raw bytes, one word per row per group of 4. */
+static inline void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1];
-    for (int32_t k = 0; k < k4; ++k) {
-        const uint32_t wv = w[k];
-        const uint32_t lo = tg_sxtb16(wv), hi = tg_sxtb16_r8(wv);
-        a0 = tg_smlad(lo, cols[0], a0);
-        a0 = tg_smlad(hi, cols[1], a0);
-        if (n_cols == 2) {
-            a1 = tg_smlad(lo, cols[2], a1);
-            a1 = tg_smlad(hi, cols[3], a1);
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t cl, ch, t;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[ch], [%[c]], #4\n\t"
+        "sxtb16 %[cl], %[ch]\n\t"
+        "sxtb16 %[ch], %[ch], ror #8\n\t"
+        "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
+        TG_RAW_ROW("r8", "a0") TG_RAW_ROW("r9", "a1") TG_RAW_ROW("r10", "a2") TG_RAW_ROW("r11", "a3")
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
+          [cl] "=&r"(cl), [ch] "=&r"(ch), [t] "=&r"(t)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+#else
+
+static inline void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    for (int32_t k = 0; k < n; ++k, c += 4, w += 8) {
+        const uint32_t v = tg_read_u32(c), cl = tg_sxtb16(v), ch = tg_sxtb16_r8(v);
+        for (int32_t r = 0; r < 4; ++r) {
+            acc[r] = tg_smlad((uint32_t)w[2 * r], cl, acc[r]);
+            acc[r] = tg_smlad((uint32_t)w[2 * r + 1], ch, acc[r]);
         }
-        cols += stride_words;
     }
-    acc[0] = a0;
-    acc[1] = a1;
 }
 
-void tg_gemm_s8_fast(const uint32_t *cols, int32_t n_cols, int32_t k4,
-                     const int32_t *filter, const int32_t *quant,
+static inline void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    for (int32_t k = 0; k < n; ++k, c += 4, w += 4) {
+        const uint32_t v = tg_read_u32(c), cl = tg_sxtb16(v), ch = tg_sxtb16_r8(v);
+        for (int32_t r = 0; r < 4; ++r) {
+            acc[r] = tg_smlad(tg_sxtb16((uint32_t)w[r]), cl, acc[r]);
+            acc[r] = tg_smlad(tg_sxtb16_r8((uint32_t)w[r]), ch, acc[r]);
+        }
+    }
+}
+
+#endif /* TG_HAS_DSP */
+
+static inline void gemm(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *w, int32_t wide,
+                        const int32_t *q, int32_t rq_words, int32_t output_offset, int32_t act_min,
+                        int32_t act_max, int32_t out_c, int8_t *out)
+{
+    const int32_t seg_words = (wide ? 8 : 4) * seg4;
+    for (int32_t oc = 0; oc < out_c; oc += 4) {
+        int32_t acc[4] = {q[0], q[rq_words], q[2 * rq_words], q[3 * rq_words]};
+        if (seg4 > 0) {
+            for (int32_t t = 0; t < taps; ++t) {
+                if (wide) {
+                    block_wide(tap[t], w, seg4, acc);
+                } else {
+                    block_raw(tap[t], w, seg4, acc);
+                }
+                w += seg_words;
+            }
+        }
+        const int32_t n = out_c - oc < 4 ? out_c - oc : 4;
+        for (int32_t r = 0; r < n; ++r) {
+            const int32_t v = tg_rq_apply(acc[r], q, rq_words) + output_offset;
+            out[oc + r] = (int8_t)tg_clamp(v, act_min, act_max);
+            q += rq_words;
+        }
+        q += (4 - n) * rq_words;
+    }
+}
+
+void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *filter,
+                          int32_t wide, const int32_t *quant, int32_t rq_words,
+                          int32_t output_offset, int32_t act_min, int32_t act_max,
+                          int32_t out_c, int8_t *out)
+{
+    /* two instantiations so the requantizer's record size is a constant */
+    if (rq_words == TG_RQ_RS) {
+        gemm(tap, taps, seg4, filter, wide, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
+    } else {
+        gemm(tap, taps, seg4, filter, wide, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+    }
+}
+
+void tg_gemm_s8_fast(const int8_t *col, int32_t k4, const int32_t *filter, int32_t wide,
+                     const int32_t *quant, int32_t rq_words,
                      int32_t output_offset, int32_t act_min, int32_t act_max,
-                     int32_t out_c, int8_t *out0, int8_t *out1)
+                     int32_t out_c, int8_t *out)
 {
-    int32_t oc = 0;
-    const uint32_t *w = (const uint32_t *)filter;
-    const int32_t *q = quant;
-    for (; oc + 1 < out_c; oc += 2, q += 10) {
-        if (n_cols == 2) {
-            int32_t acc[4] = {q[0], q[5], q[0], q[5]};
-            block_2x2(cols, k4, w, acc);
-            out0[oc] = finish(acc[0], q, output_offset, act_min, act_max);
-            out0[oc + 1] = finish(acc[1], q + 5, output_offset, act_min, act_max);
-            out1[oc] = finish(acc[2], q, output_offset, act_min, act_max);
-            out1[oc + 1] = finish(acc[3], q + 5, output_offset, act_min, act_max);
-        } else {
-            int32_t acc[2] = {q[0], q[5]};
-            block_1x2(cols, k4, w, acc);
-            out0[oc] = finish(acc[0], q, output_offset, act_min, act_max);
-            out0[oc + 1] = finish(acc[1], q + 5, output_offset, act_min, act_max);
-        }
-        w += 2 * k4;
-    }
-    if (oc < out_c) {
-        int32_t acc[2] = {q[0], q[0]};
-        block_row(cols, k4, 2 * n_cols, n_cols, w, acc);
-        out0[oc] = finish(acc[0], q, output_offset, act_min, act_max);
-        if (n_cols == 2) {
-            out1[oc] = finish(acc[1], q, output_offset, act_min, act_max);
-        }
-    }
+    tg_gemm_s8_fast_taps(&col, 1, k4, filter, wide, quant, rq_words, output_offset, act_min, act_max, out_c, out);
 }

@@ -100,6 +100,13 @@ def test_requantize_rs_matches_tflm_double_rounding():
             # x * m + rnd fits int64 (|x * m| < 2^62); the C does the same 64-bit sum
             got = ((x * m + rnd) >> 32) >> (e - 1)
             assert np.array_equal(want, got), (e, m)
+    # left shifts L >= 0: hi32((x << (L + 1)) * m + 2^31) while x << (L + 1) fits int32
+    for left in (0, 1, 3):
+        xs = x[np.abs(x) < 2**(30 - left)]
+        for m in (0, 2**30, 2**31 - 1, int(rng.integers(2**30, 2**31))):
+            want = qmath.multiply_by_quantized_multiplier(xs, m, left)
+            got = ((xs * (1 << (left + 1))) * m + (1 << 31)) >> 32
+            assert np.array_equal(want, got), (left, m)
 
 
 MODELS = {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.tflite",

@@ -3,8 +3,10 @@
 `reorder` searches the topological orders of the graph for the one with the smallest live-set peak
 (exact dynamic programming over the sets of executed ops, which stay few for the residual and
 multi-branch graphs tinygen sees; a state budget falls back to the given order). `optimize` is the
-stage the compiler calls: reorder, then swap in in-place kernel variants where they lower the peak.
-A new order is only taken when it strictly lowers the planned arena, so chains keep their order.
+stage the compiler calls: reorder, then swap in in-place kernel variants where they lower the peak, then
+(`trim_scratch`) lower an op whose scratch sits on the peak with a smaller-scratch kernel where that
+lowers the arena. A new order is only taken when it strictly lowers the planned arena, so chains keep
+their order.
 """
 from __future__ import annotations
 
@@ -147,9 +149,49 @@ def reorder(graph: Graph, lowered: list) -> tuple:
     return graph, lowered
 
 
+def _smaller_scratch(lop, graph: Graph) -> list:
+    """Other registered lowerings of the op that need less scratch, in registry (preference) order."""
+    from .kernels.base import _REGISTRY
+
+    out = []
+    for kernel in _REGISTRY.get(lop.op.kind, []):
+        if not kernel.supports(lop.op, graph):
+            continue
+        alt = kernel.lower(lop.op, graph)
+        if alt.scratch_bytes < lop.scratch_bytes:
+            out.append(alt)
+    return out
+
+
+def trim_scratch(graph: Graph, lowered: list) -> list:
+    """While an op's scratch is live at the arena's live-set peak, try its smaller-scratch lowerings
+    (e.g. the portable kernel instead of im2col) and keep the first that lowers the planned arena."""
+    current = list(lowered)
+    arena = planner.plan(graph, current, exact=False).arena_bytes
+    tried: set = set()
+    while True:
+        buffers, _ = planner.liveness(graph, current)
+        prof = planner.live_profile(buffers)
+        peak = max(prof, default=0)
+        on_peak = [i for i, lop in enumerate(current)
+                   if lop.scratch_bytes > 0 and i < len(prof) and prof[i] == peak and i not in tried]
+        if not on_peak:
+            return current
+        i = max(on_peak, key=lambda j: current[j].scratch_bytes)
+        tried.add(i)
+        for alt in _smaller_scratch(current[i], graph):
+            trial = current[:i] + [alt] + current[i + 1:]
+            a = planner.plan(graph, trial, exact=False).arena_bytes
+            if a < arena:
+                current, arena = trial, a
+                tried.discard(i)
+                break
+
+
 def optimize(graph: Graph, lowered: list) -> tuple:
     """The memory stage: returns (graph, lowered) to plan and render (the inputs are not modified)."""
     from .kernels import inplace
 
     graph, lowered = reorder(graph, lowered)
-    return graph, inplace.rewrite(graph, lowered)
+    lowered = inplace.rewrite(graph, lowered)
+    return graph, trim_scratch(graph, lowered)

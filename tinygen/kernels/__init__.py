@@ -6,6 +6,7 @@ import importlib
 # One module per family; each registers its Kernel subclasses on import.
 _MODULES = (
     "conv",         # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (portable)
+    "fast",         # SIMD (DSP) variants of those three, registered ahead of the portable ones
     "inplace",      # in-place variants the scheduler swaps in where they lower the peak
     "pool",         # AVERAGE_POOL_2D, MAX_POOL_2D, MEAN
     "elementwise",  # ADD, SUB, MUL

@@ -5,8 +5,8 @@ re-laid out in the order the SIMD loop reads them, the input offset folded into 
 (bias[c] + input_offset * sum of filter row c), per-channel requantization constants expanded.
 These rules are inserted at the front of the registry for their op kinds, so `choose()` prefers
 them; each `supports()` falls through to the portable kernels of conv.py for the cases it does not
-cover (grouped conv, depth multiplier > 1, channels not a multiple of 4, left-shifting multipliers,
-FC filter offsets).
+cover (grouped conv, depth multiplier > 1, channels not a multiple of 4, FC filter offsets, a
+left-shifting multiplier whose accumulator could overflow the fast requantizer).
 """
 from __future__ import annotations
 
@@ -21,25 +21,23 @@ from .base import _REGISTRY, ConstArg, ConstArray, Kernel, Literal, LoweredOp, S
 # ---- offline re-layout ------------------------------------------------------------------------
 
 
-def pad_rows(w: np.ndarray) -> np.ndarray:
-    """(rows, K) int8 -> (rows, K rounded up to 4), zero filled."""
+def pad_rows(w: np.ndarray, rows_to: int = 1) -> np.ndarray:
+    """(rows, K) int8 -> (rows rounded up to rows_to, K rounded up to 4), zero filled."""
     rows, k = w.shape
-    out = np.zeros((rows, -(-k // 4) * 4), dtype=np.int8)
-    out[:, :k] = w
+    out = np.zeros((-(-rows // rows_to) * rows_to, -(-k // 4) * 4), dtype=np.int8)
+    out[:rows, :k] = w
     return out
 
 
-def pack_gemm_rows(w: np.ndarray) -> np.ndarray:
-    """(rows, K) int8 -> int32 words in tg_gemm_s8_fast.h order: row pairs interleaved 4 bytes at a time."""
-    w = pad_rows(w)
+def pack_gemm_rows(w: np.ndarray, wide: bool) -> np.ndarray:
+    """(rows, K) int8 -> int32 words in tg_gemm_s8_fast.h order: blocks of 4 rows, 4 values at a time,
+    raw bytes (one word per row) or pre-extended int16 pairs (w0 | w2 << 16, w1 | w3 << 16)."""
+    w = pad_rows(w, 4)
     rows, kp = w.shape
-    parts = []
-    pairs = rows // 2
-    if pairs:
-        parts.append(w[:2 * pairs].reshape(pairs, 2, kp // 4, 4).transpose(0, 2, 1, 3).ravel())
-    if rows % 2:
-        parts.append(w[-1].ravel())
-    return np.concatenate(parts).view("<i4").astype(np.int32)
+    v = w.reshape(rows // 4, 4, kp // 4, 4).transpose(0, 2, 1, 3)  # block, group, row, value
+    if wide:
+        v = v[..., [0, 2, 1, 3]].astype("<i2")
+    return np.ascontiguousarray(v).ravel().view("<i4").astype(np.int32)
 
 
 def pack_depthwise(w: np.ndarray) -> np.ndarray:
@@ -48,8 +46,8 @@ def pack_depthwise(w: np.ndarray) -> np.ndarray:
     if taps % 2:
         w = np.concatenate([w, np.zeros((1, c), np.int8)])
     pairs = w.shape[0] // 2
-    # [group g][pair j][half h][tap of pair t][channel in half i] = w[2j + t, 4g + 2h + i]
-    v = w.reshape(pairs, 2, c // 4, 2, 2).transpose(2, 0, 3, 1, 4)
+    # [group g][pair j][channel i][tap of pair t] = w[2j + t, 4g + i], as int16
+    v = w.reshape(pairs, 2, c // 4, 4).transpose(2, 0, 3, 1).astype("<i2")
     return np.ascontiguousarray(v).ravel().view("<i4").astype(np.int32)
 
 
@@ -63,18 +61,36 @@ def per_channel(a: np.ndarray, n: int) -> np.ndarray:
     return np.broadcast_to(np.asarray(a, np.int32), (n,)).copy() if len(a) == 1 else np.asarray(a, np.int32)
 
 
-def requant_records(bias_eff: np.ndarray, rq: conv.Requant, channels: int) -> np.ndarray:
-    """(channels, 5) int32: bias, mult, 2^30 + 2^(30 + rshift) as low and high words, rshift - 1."""
+RQ_RS, RQ_GEN = 5, 7  # int32 per channel record (tg_dsp.h)
+
+
+def acc_bound(w_rows: np.ndarray, bias_eff: np.ndarray) -> np.ndarray:
+    """Per row, a bound on |accumulator| (raw int8 inputs, folded bias)."""
+    return np.abs(bias_eff.astype(np.int64)) + 128 * np.abs(w_rows.astype(np.int64)).sum(axis=1)
+
+
+def requant_records(bias_eff: np.ndarray, rq: conv.Requant, channels: int, bound=None):
+    """(rq_words, (channels rounded up to 4, rq_words) int32) records of tg_dsp.h, or None when a
+    left-shifting channel could overflow `acc << (L + 1)` (bound: acc_bound per channel)."""
     mult = per_channel(rq.mult, channels).astype(np.int64)
-    rshift = -per_channel(rq.shift, channels).astype(np.int64)
-    rnd = (np.int64(1) << 30) + (np.int64(1) << (30 + rshift))
-    return np.stack([bias_eff.astype(np.int64), mult, qmath.wrap_int32(rnd & 0xFFFFFFFF), rnd >> 32, rshift - 1],
-                    axis=1).astype(np.int32)
-
-
-def right_shifts(rq: conv.Requant) -> bool:
-    """Every multiplier is a right shift (shift <= -1): what tg_requantize_rs covers."""
-    return bool(np.all(rq.shift <= -1))
+    shift = per_channel(rq.shift, channels).astype(np.int64)
+    rs = np.maximum(-shift, 1)
+    rnd = (np.int64(1) << 30) + (np.int64(1) << (30 + rs))
+    post = rs - 1
+    if np.all(shift <= -1):
+        cols = [bias_eff.astype(np.int64), mult, qmath.wrap_int32(rnd & 0xFFFFFFFF), rnd >> 32, post]
+    else:
+        left = shift >= 0
+        pre = np.where(left, shift + 1, 0)
+        # a zero multiplier (a dead channel) gives 0 whatever acc << (L + 1) wraps to
+        if bound is not None and np.any(left & (mult != 0) & (bound.astype(np.int64) << pre.clip(0, 40) >= 2**31)):
+            return None
+        rnd = np.where(left, np.int64(1) << 31, rnd)
+        cols = [bias_eff.astype(np.int64), mult, qmath.wrap_int32(rnd & 0xFFFFFFFF), rnd >> 32,
+                np.where(left, 0, post), pre, np.where(left, 0, -1)]
+    rec = np.stack(cols, axis=1).astype(np.int32)
+    pad = -(-channels // 4) * 4 - channels
+    return rec.shape[1], np.concatenate([rec, np.zeros((pad, rec.shape[1]), np.int32)])
 
 
 def _requant_of(op: Op, graph: Graph):
@@ -103,19 +119,45 @@ def raw_windows(x: np.ndarray, fh: int, fw: int, attrs, out_h: int, out_w: int, 
 # ---- kernels ------------------------------------------------------------------------------------
 
 
-class FastConv2D(Kernel):
-    """CONV_2D as im2col (two pixels) + 2x2 blocked SIMD GEMM; ungrouped, right-shift multipliers."""
+def _records(op: Op, rq: conv.Requant, rows: np.ndarray, bias_eff: np.ndarray):
+    """requant_records for a weight matrix (rows = output channels), or raise when a left shift could
+    overflow the fast requantizer."""
+    got = requant_records(bias_eff, rq, rows.shape[0], acc_bound(rows, bias_eff))
+    if got is None:
+        raise UnsupportedError(f"layer '{op.name}': accumulator may overflow the fast left-shift requantizer")
+    return got
+
+
+def wide_weights(reuse: int) -> bool:
+    """Pre-extend a layer's weights (twice their flash, ~1/3 fewer instructions per MAC) when each weight
+    is used more than once per inference; single-use weights (FC with one batch) stay raw bytes."""
+    return reuse > 1
+
+
+class _Fast(Kernel):
+    """supports() is 'lower() succeeds', after conv.py's checks (the portable kernel reports failures)."""
+
+    def supports(self, op: Op, graph: Graph) -> bool:
+        if not conv._supported(op, graph) or not self.shape_ok(op, graph) or _requant_of(op, graph) is None:
+            return False
+        try:
+            self.lower(op, graph)
+        except (UnsupportedError, ValueError):
+            return False
+        return True
+
+    def shape_ok(self, op: Op, graph: Graph) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class FastConv2D(_Fast):
+    """CONV_2D as one column per output pixel (in place for 1x1, else im2col) x blocks of 4 channels."""
 
     kinds = (OpKind.CONV_2D,)
 
-    def supports(self, op: Op, graph: Graph) -> bool:
-        if not conv._supported(op, graph):
-            return False
+    def shape_ok(self, op: Op, graph: Graph) -> bool:
         x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
-        if len(x.shape) != 4 or len(w.shape) != 4 or w.shape[3] != x.shape[3]:
-            return False
-        rq = _requant_of(op, graph)
-        return rq is not None and right_shifts(rq)
+        return len(x.shape) == 4 and len(w.shape) == 4 and w.shape[3] == x.shape[3]
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, w, b, y = conv._tensors(op, graph)
@@ -127,41 +169,47 @@ class FastConv2D(Kernel):
         rows = np.asarray(w.data, np.int8).reshape(o, fh * fw * fi)
         zp = -rq.input_offset
         bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
-        consts = [ConstArray("wpack", pack_gemm_rows(rows)), ConstArray("quant", requant_records(bias_eff, rq, out_c))]
+        rq_words, rec = _records(op, rq, rows, bias_eff)
+        wide = wide_weights(n * out_h * out_w)
+        consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]
         k_pad = -(-fh * fw * in_c // 4) * 4
+        direct = in_c % 4 == 0 and fh * fw <= MAX_CONV_TAPS  # window read in place: no im2col scratch
+        pointwise = fh == fw == 1 and a.stride_h == a.stride_w == 1 and a.padding.top == a.padding.left == 0 \
+            and (out_h, out_w) == (in_h, in_w) and in_c % 4 == 0
+        if direct and not pointwise:
+            consts.append(ConstArray("zp", np.full(in_c, zp, np.int8)))
         args = [ScratchArg(),
                 Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left),
-                Literal(zp), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+                Literal(zp), ConstArg(2) if len(consts) > 2 else Literal("NULL"), Literal(rq.output_offset),
+                Literal(rq.act_min), Literal(rq.act_max),
                 Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
-                Literal(fh), Literal(fw), ConstArg(0), ConstArg(1),
+                Literal(fh), Literal(fw), ConstArg(0), Literal(int(wide)), ConstArg(1), Literal(rq_words),
                 Literal(out_h), Literal(out_w), Literal(out_c), TensorArg(y.name, const=False)]
 
         def reference(inputs):
             win = raw_windows(inputs[0], fh, fw, a, out_h, out_w, zp).reshape(n, out_h, out_w, -1)
             return [gemm_reference(win, rows, bias_eff, rq)]
 
-        pointwise = fh == fw == 1 and a.stride_h == a.stride_w == 1 and a.padding.top == a.padding.left == 0 \
-            and (out_h, out_w) == (in_h, in_w)
+        if direct:
+            args[0] = Literal("NULL")
         return LoweredOp(op, "tg_conv2d_s8_fast", ("tg_conv2d_s8_fast.c", "tg_gemm_s8_fast.c"), args, consts,
-                         reference, macs=n * out_h * out_w * out_c * fh * fw * fi, scratch_bytes=5 * k_pad,
-                         extra={"path": "1x1 gemm" if pointwise else "generic", "kernel": "fast",
+                         reference, macs=n * out_h * out_w * out_c * fh * fw * fi,
+                         scratch_bytes=0 if direct else k_pad,
+                         extra={"path": "1x1 gemm" if pointwise else "generic",
+                                "window": "in place" if direct else "im2col", "kernel": "fast",
                                 "per_channel": rq.per_channel})
 
 
-class FastDepthwiseConv2D(Kernel):
+class FastDepthwiseConv2D(_Fast):
     """DEPTHWISE_CONV_2D, multiplier 1, channels % 4 == 0: 4 channels x tap pairs per SMLAD step."""
 
     kinds = (OpKind.DEPTHWISE_CONV_2D,)
 
-    def supports(self, op: Op, graph: Graph) -> bool:
-        if not conv._supported(op, graph) or op.attrs.depth_multiplier != 1:
-            return False
+    def shape_ok(self, op: Op, graph: Graph) -> bool:
         x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
-        if len(x.shape) != 4 or len(w.shape) != 4 or x.shape[3] % 4 or w.shape[3] != x.shape[3]:
-            return False
-        rq = _requant_of(op, graph)
-        return rq is not None and right_shifts(rq)
+        return op.attrs.depth_multiplier == 1 and len(x.shape) == 4 and len(w.shape) == 4 \
+            and x.shape[3] % 4 == 0 and w.shape[3] == x.shape[3] and w.shape[1] * w.shape[2] <= MAX_DW_TAPS
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, w, b, y = conv._tensors(op, graph)
@@ -173,12 +221,13 @@ class FastDepthwiseConv2D(Kernel):
         taps = np.asarray(w.data, np.int8).reshape(fh * fw, in_c)
         zp = -rq.input_offset
         bias_eff = folded_bias(None if b is None else b.data, taps.T, rq.input_offset)
-        consts = [ConstArray("quant", requant_records(bias_eff, rq, in_c)), ConstArray("wpack", pack_depthwise(taps))]
-        args = [ScratchArg(),
-                Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
+        rq_words, rec = _records(op, rq, taps.T, bias_eff)
+        consts = [ConstArray("quant", rec), ConstArray("wpack", pack_depthwise(taps)),
+                  ConstArray("zp", np.full(in_c, zp, np.int8))]
+        args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left),
-                Literal(zp), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
-                ConstArg(0),
+                ConstArg(2), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+                ConstArg(0), Literal(rq_words),
                 Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
                 Literal(fh), Literal(fw), ConstArg(1),
                 Literal(out_h), Literal(out_w), TensorArg(y.name, const=False)]
@@ -188,26 +237,24 @@ class FastDepthwiseConv2D(Kernel):
             acc = np.einsum("nyxhwc,hwc->nyxc", win, taps.reshape(fh, fw, in_c).astype(np.int64)) + bias_eff
             return [conv.finish(acc, None, rq)]
 
-        pairs = (fh * fw + 1) // 2
         return LoweredOp(op, "tg_depthwise_conv2d_s8_fast", ("tg_depthwise_conv2d_s8_fast.c",), args, consts,
-                         reference, macs=n * out_h * out_w * in_c * fh * fw,
-                         scratch_bytes=2 * pairs * 8 + in_c,  # tap pointers (8 B on 64-bit hosts) + zp pixel
+                         reference, macs=n * out_h * out_w * in_c * fh * fw, scratch_bytes=0,
                          extra={"kernel": "fast", "per_channel": rq.per_channel})
 
 
-class FastFullyConnected(Kernel):
-    """FULLY_CONNECTED with filter offset 0 and accum_depth % 4 == 0: pairs of batches x pairs of rows."""
+MAX_DW_TAPS = 25  # TG_DW_FAST_MAX_TAPS
+MAX_CONV_TAPS = 25  # TG_CONV_FAST_MAX_TAPS
+
+
+class FastFullyConnected(_Fast):
+    """FULLY_CONNECTED with filter offset 0 and accum_depth % 4 == 0, input rows read in place."""
 
     kinds = (OpKind.FULLY_CONNECTED,)
 
-    def supports(self, op: Op, graph: Graph) -> bool:
-        if not conv._supported(op, graph):
-            return False
+    def shape_ok(self, op: Op, graph: Graph) -> bool:
         w = graph.tensor(op.inputs[1])
-        if len(w.shape) != 2 or w.shape[1] % 4 or w.quant is None or any(z != 0 for z in w.quant.zero_point):
-            return False
-        rq = _requant_of(op, graph)
-        return rq is not None and right_shifts(rq)
+        return len(w.shape) == 2 and w.shape[1] % 4 == 0 and w.quant is not None \
+            and all(z == 0 for z in w.quant.zero_point)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, w, b, y = conv._tensors(op, graph)
@@ -218,17 +265,19 @@ class FastFullyConnected(Kernel):
         rq = conv.fc_requant(op, x, w, y, out_depth)
         rows = np.asarray(w.data, np.int8)
         bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
-        consts = [ConstArray("wpack", pack_gemm_rows(rows)),
-                  ConstArray("quant", requant_records(bias_eff, rq, out_depth))]
-        args = [ScratchArg(), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+        rq_words, rec = _records(op, rq, rows, bias_eff)
+        wide = wide_weights(batches)
+        consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]
+        args = [Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
                 Literal(batches), Literal(accum), TensorArg(x.name),
-                Literal(out_depth), ConstArg(0), ConstArg(1), TensorArg(y.name, const=False)]
+                Literal(out_depth), ConstArg(0), Literal(int(wide)), ConstArg(1), Literal(rq_words),
+                TensorArg(y.name, const=False)]
 
         def reference(inputs):
             return [gemm_reference(inputs[0].reshape(-1, accum), rows, bias_eff, rq).reshape(y.shape)]
 
         return LoweredOp(op, "tg_fully_connected_s8_fast", ("tg_fully_connected_s8_fast.c", "tg_gemm_s8_fast.c"),
-                         args, consts, reference, macs=batches * out_depth * accum, scratch_bytes=4 * accum,
+                         args, consts, reference, macs=batches * out_depth * accum, scratch_bytes=0,
                          extra={"kernel": "fast", "per_channel": rq.per_channel})
 
 

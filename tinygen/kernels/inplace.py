@@ -59,9 +59,20 @@ def _bias(lop: LoweredOp):
     return Literal("NULL") if k is None else ConstArg(k)
 
 
+def _fast(kernel, op, graph: Graph):
+    """fast.py's lowering of the op (packed weights, requant records), or None if it does not apply."""
+    from . import fast
+
+    k = getattr(fast, kernel)()
+    return k.lower(op, graph) if k.supports(op, graph) else None
+
+
 def conv1x1_variant(lop: LoweredOp, graph: Graph):
     """tg_inplace_conv1x1_s8 for a 1x1, stride-1, unpadded, ungrouped CONV_2D; None if it does not apply."""
     op = lop.op
+    v = _conv1x1_fast(op, graph)
+    if v is not None:
+        return v
     if op.kind != OpKind.CONV_2D:
         return None
     x, w, y = (graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]], graph.tensors[op.outputs[0]])
@@ -85,6 +96,42 @@ def conv1x1_variant(lop: LoweredOp, graph: Graph):
     return replace(lop, c_function="tg_inplace_conv1x1_s8", c_sources=("tg_inplace_conv1x1_s8.c",),
                    args=args, scratch_bytes=int(in_c),
                    extra={**lop.extra, "path": "1x1 in place", "inplace_of": x.name})
+
+
+def _conv1x1_fast(op, graph: Graph):
+    """tg_inplace_conv1x1_s8_fast (fast.py's constants) where the fast 1x1 path applies."""
+    if op.kind != OpKind.CONV_2D:
+        return None
+    fl = _fast("FastConv2D", op, graph)
+    if fl is None or fl.extra.get("path") != "1x1 gemm":
+        return None
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    n, h, wd, in_c = x.shape
+    a = fl.args  # tg_conv2d_s8_fast's: ..., filter, wide, quant, rq_words, out_h, out_w, out_c, output
+    args = [ScratchArg(), a[9], a[10], a[11], Literal(n * h * wd), Literal(in_c), TensorArg(x.name),
+            a[19], a[20], a[21], a[22], a[25], TensorArg(y.name, const=False)]
+    return replace(fl, c_function="tg_inplace_conv1x1_s8_fast", c_sources=("tg_inplace_conv1x1_s8_fast.c",
+                   "tg_gemm_s8_fast.c"), args=args, scratch_bytes=int(in_c),
+                   extra={**fl.extra, "path": "1x1 in place", "inplace_of": x.name})
+
+
+def _depthwise_fast(op, graph: Graph, rows: bool):
+    """The fast depthwise kernel in place (raster order), or its row-ring variant."""
+    fl = _fast("FastDepthwiseConv2D", op, graph)
+    if fl is None:
+        return None
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    if not rows:
+        return replace(fl, extra={**fl.extra, "path": "in place", "inplace_of": x.name})
+    _, h, wd, c = x.shape
+    a = fl.args  # stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, zp, out_off, min, max, quant, rq_words, ...
+    args = [ScratchArg(), a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
+            Literal(h), Literal(wd), Literal(c), TensorArg(x.name), a[17], a[18], a[19],
+            TensorArg(y.name, const=False)]
+    return replace(fl, c_function="tg_inplace_depthwise_rows_s8_fast",
+                   c_sources=("tg_inplace_depthwise_rows_s8_fast.c", "tg_depthwise_conv2d_s8_fast.c"),
+                   args=args, scratch_bytes=int((op.attrs.padding.top + 1) * wd * c),
+                   extra={**fl.extra, "path": "in place, row ring", "inplace_of": x.name})
 
 
 def depthwise_last_reader(in_h: int, in_w: int, out_h: int, out_w: int, fh: int, fw: int, attrs) -> np.ndarray:
@@ -136,6 +183,9 @@ def depthwise_variant(lop: LoweredOp, graph: Graph):
         return None
     if not depthwise_inplace_safe(in_h, in_w, out_h, out_w, fh, fw, a):
         return None
+    v = _depthwise_fast(op, graph, rows=False)
+    if v is not None:
+        return v
     rq = conv_requant(op, x, w, y, out_c, 3)
     args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
             Literal(a.padding.top), Literal(a.padding.left), *_quant_args(rq, lop),
@@ -163,6 +213,9 @@ def depthwise_rows_variant(lop: LoweredOp, graph: Graph):
     _, fh, fw, wc = w.shape
     if wc != c or None in (_const_index(lop, "mult"), _const_index(lop, "shift"), _const_index(lop, "w")):
         return None
+    v = _depthwise_fast(op, graph, rows=True)
+    if v is not None:
+        return v
     rq = conv_requant(op, x, w, y, c, 3)
     args = [ScratchArg(), Literal(a.dilation_h), Literal(a.dilation_w), Literal(a.padding.top),
             Literal(a.padding.left), *_quant_args(rq, lop),

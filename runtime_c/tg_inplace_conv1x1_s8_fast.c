@@ -1,0 +1,24 @@
+/* tinygen runtime: in-place capable fast int8 1x1 convolution; contract in tg_inplace_conv1x1_s8_fast.h. */
+#include "tg_inplace_conv1x1_s8_fast.h"
+
+#include <string.h>
+
+#include "tg_gemm_s8_fast.h"
+
+int tg_inplace_conv1x1_s8_fast(int8_t *scratch, int32_t output_offset, int32_t act_min, int32_t act_max,
+                               int32_t pixels, int32_t in_c, const int8_t *input,
+                               const int32_t *filter, int32_t wide, const int32_t *quant, int32_t rq_words,
+                               int32_t out_c, int8_t *output)
+{
+    if (scratch == NULL || pixels < 0 || in_c <= 0 || (in_c & 3) != 0 || out_c <= 0) {
+        return TG_ERROR;
+    }
+    const int32_t backward = out_c >= in_c;
+    for (int32_t n = 0; n < pixels; ++n) {
+        const int32_t p = backward ? pixels - 1 - n : n;
+        memcpy(scratch, input + p * in_c, (size_t)in_c);
+        tg_gemm_s8_fast(scratch, in_c >> 2, filter, wide, quant, rq_words, output_offset, act_min, act_max,
+                        out_c, output + p * out_c);
+    }
+    return TG_OK;
+}

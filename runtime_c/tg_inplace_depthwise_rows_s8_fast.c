@@ -1,0 +1,51 @@
+/* tinygen runtime: in-place capable fast stride-1 depthwise convolution; contract in
+ * tg_inplace_depthwise_rows_s8_fast.h. */
+#include "tg_inplace_depthwise_rows_s8_fast.h"
+
+#include <string.h>
+
+#include "tg_depthwise_conv2d_s8_fast.h"
+
+int tg_inplace_depthwise_rows_s8_fast(int8_t *scratch,
+                                      int32_t dilation_h, int32_t dilation_w,
+                                      int32_t pad_top, int32_t pad_left,
+                                      const int8_t *zp_px, int32_t output_offset,
+                                      int32_t act_min, int32_t act_max,
+                                      const int32_t *quant, int32_t rq_words,
+                                      int32_t in_h, int32_t in_w, int32_t channels, const int8_t *input,
+                                      int32_t filter_h, int32_t filter_w, const int32_t *filter,
+                                      int8_t *output)
+{
+    const int32_t taps = filter_h * filter_w;
+    const int8_t *tap[TG_DW_FAST_MAX_TAPS + 1];
+    const int8_t *rows[TG_DW_FAST_MAX_TAPS];
+    if (scratch == NULL || channels <= 0 || (channels & 3) != 0 || in_h < 0 || in_w < 0 || pad_top < 0
+        || taps > TG_DW_FAST_MAX_TAPS) {
+        return TG_ERROR;
+    }
+    const int32_t ring = pad_top + 1;
+    const int32_t row_bytes = in_w * channels;
+    for (int32_t y = 0; y < in_h; ++y) {
+        memcpy(scratch + (y % ring) * row_bytes, input + y * row_bytes, (size_t)row_bytes);
+        for (int32_t fy = 0; fy < filter_h; ++fy) {
+            const int32_t in_y = y - pad_top + dilation_h * fy;
+            rows[fy] = in_y < 0 || in_y >= in_h ? NULL
+                       : in_y <= y              ? scratch + (in_y % ring) * row_bytes
+                                                : input + in_y * row_bytes;
+        }
+        for (int32_t out_x = 0; out_x < in_w; ++out_x) {
+            const int32_t in_x0 = out_x - pad_left;
+            int32_t t = 0;
+            for (int32_t fy = 0; fy < filter_h; ++fy) {
+                for (int32_t fx = 0; fx < filter_w; ++fx) {
+                    const int32_t in_x = in_x0 + dilation_w * fx;
+                    tap[t++] = rows[fy] != NULL && in_x >= 0 && in_x < in_w ? rows[fy] + in_x * channels : zp_px;
+                }
+            }
+            tap[t] = tap[t - 1];
+            tg_depthwise_s8_fast_pixel(tap, (taps + 1) / 2, channels, filter, quant, rq_words, output_offset,
+                                       act_min, act_max, output + (y * in_w + out_x) * channels);
+        }
+    }
+    return TG_OK;
+}
