@@ -140,7 +140,25 @@ def fuse_activations(graph: Graph) -> None:
     graph.remove_unused_tensors()
 
 
-PIPELINE = (drop_noops, fold_batchnorm, fuse_activations, fold_reshapes)
+def global_pool_to_mean(graph: Graph) -> None:
+    """An average pool whose window covers its whole unpadded input is a spatial MEAN.
+
+    Average pooling shares its input's quantization parameters, but the average of a whole plane
+    spans a much narrower range than the plane itself: as MEAN it gets its own output range, which
+    on ResNet-8's final 8x8 pool cuts the int8 error of the pooled features several-fold.
+    """
+    for i, op in enumerate(graph.ops):
+        if op.kind != OpKind.AVERAGE_POOL_2D:
+            continue
+        a = op.attrs
+        shape = graph.tensors[op.inputs[0]].shape
+        pad = a.padding
+        if (len(shape) == 4 and (a.filter_h, a.filter_w) == (shape[1], shape[2]) and a.activation == Activation.NONE
+                and (pad.top, pad.bottom, pad.left, pad.right) == (0, 0, 0, 0)):
+            graph.ops[i] = dataclasses.replace(op, kind=OpKind.MEAN, attrs=ir.MeanAttrs(axes=(1, 2), keep_dims=True))
+
+
+PIPELINE = (drop_noops, fold_batchnorm, fuse_activations, fold_reshapes, global_pool_to_mean)
 
 
 def optimize(graph: Graph) -> Graph:
