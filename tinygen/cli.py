@@ -160,12 +160,18 @@ def make_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(text: str, limit: int = 500) -> str:
+    """Errors are one line: fold wrapped library messages, cut very long ones."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def main(argv=None) -> int:
     args = make_parser().parse_args(argv)
     try:
         return args.func(args)
     except TinygenError as exc:
-        print(f"tinygen: error: {exc}", file=sys.stderr)
+        print(f"tinygen: error: {_one_line(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("tinygen: interrupted", file=sys.stderr)
@@ -173,7 +179,8 @@ def main(argv=None) -> int:
     except Exception as exc:  # an internal bug: one line, traceback only on request
         if os.environ.get("TINYGEN_DEBUG"):
             raise
-        print(f"tinygen: internal error: {type(exc).__name__}: {exc} (set TINYGEN_DEBUG=1 for a traceback)",
+        print(f"tinygen: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+              "(set TINYGEN_DEBUG=1 for a traceback)",
               file=sys.stderr)
         return 3
 
