@@ -35,9 +35,15 @@ class CompileResult:
 
 
 def load_model(model) -> ir.Graph:
-    """Frontend dispatch: .tflite -> tflite reader; .keras/.h5 or a keras.Model -> Keras reader."""
+    """Frontend dispatch: .tflite -> tflite reader; .keras/.h5 or a keras.Model -> Keras reader.
+
+    A QAT model (tinygen.qat) comes back already quantized, with its trained ranges.
+    """
     if isinstance(model, ir.Graph):
         return model
+    from . import qat_export
+    if qat_export.is_qat_model(model):
+        return qat_export.to_graph(model)
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if not path.is_file():
@@ -133,7 +139,8 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
     if is_float_graph(graph):
         graph = quantize(graph, calibration, estimator=estimator)
     elif calibration is not None:
-        raise TinygenError("calibration data was given, but the model is already quantized")
+        raise TinygenError("calibration data was given, but the model is already quantized "
+                           "(a .tflite, or a QAT model that carries its trained ranges)")
     result = generate(graph, name=name)
     result.report["board"] = board
     result.report["warnings"] = list(graph.warnings)
