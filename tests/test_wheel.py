@@ -6,7 +6,7 @@ import subprocess
 import sys
 import zipfile
 
-import numpy as np
+
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 
@@ -37,4 +37,3 @@ def test_installed_wheel_builds_a_model(models_dir, tmp_path):
     assert (work / "out" / "model" / "model.c").is_file()
     assert (work / "out" / "Makefile").is_file()
     assert len(proc.stdout.split("[")[1].split(",")) == 10
-    del np

@@ -15,7 +15,7 @@ class HostModel:
         self.prefix = prefix
         self.inputs = inputs  # [(shape, dtype)]
         self.outputs = outputs
-        model_dir = Path(model_dir)
+        model_dir = Path(model_dir).resolve()  # the C compiler runs in a temp folder
         cdef = f"int {prefix}_invoke_io(const void *const *inputs, void *const *outputs);"
         sources = sorted(model_dir.glob("*.c"))
         self.ffi, self.lib = build_extension(cdef, '#include "model.h"', sources, [model_dir],
