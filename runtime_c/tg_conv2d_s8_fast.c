@@ -17,6 +17,16 @@ static void im2col(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c, i
     for (int32_t fy = 0; fy < filter_h; ++fy) {
         const int32_t in_y = in_y0 + fy * dilation_h;
         const int row_in = in_y >= 0 && in_y < in_h;
+        if (row_in && dilation_w == 1 && in_x0 >= 0 && in_x0 + filter_w <= in_w) {
+            /* the whole filter row inside the input: one contiguous span */
+            const int8_t *px = in + (in_y * in_w + in_x0) * in_c;
+            const int32_t span = filter_w * in_c;
+            for (int32_t i = 0; i < span; ++i) {
+                s[i] = px[i];
+            }
+            s += span;
+            continue;
+        }
         for (int32_t fx = 0; fx < filter_w; ++fx) {
             const int32_t in_x = in_x0 + fx * dilation_w;
             if (!row_in || in_x < 0 || in_x >= in_w) {

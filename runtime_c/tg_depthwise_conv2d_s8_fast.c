@@ -3,30 +3,65 @@
 
 #include "tg_dsp.h"
 
-static inline void pixel(const int8_t *const *tap, int32_t pairs, int32_t channels, const int32_t *filter,
-                         const int32_t *q, int32_t rq_words, int32_t output_offset, int32_t act_min,
-                         int32_t act_max, int8_t *out)
+#if TG_HAS_DSP
+
+/* a0..a3 += the 4 channels at byte offset c of `pairs` tap pairs (pointers tap[0..2*pairs-1]) x w */
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        const int8_t *const *t_ = (tap); \
+        int32_t n_ = (pairs); \
+        uint32_t p_, r_, lo_, hi_, x_; \
+        __asm__ volatile( \
+            "1:\n\t" \
+            "ldrd %[p], %[r], [%[t]], #8\n\t" \
+            "ldr %[p], [%[p], %[c]]\n\t" \
+            "ldr %[r], [%[r], %[c]]\n\t" \
+            "pkhbt %[lo], %[p], %[r], lsl #16\n\t" \
+            "pkhtb %[hi], %[r], %[p], asr #16\n\t" \
+            "ldrd %[p], %[r], [%[w]], #8\n\t" \
+            "sxtb16 %[x], %[lo]\n\t" \
+            "smlad %[a0], %[x], %[p], %[a0]\n\t" \
+            "sxtb16 %[lo], %[lo], ror #8\n\t" \
+            "smlad %[a1], %[lo], %[r], %[a1]\n\t" \
+            "ldrd %[p], %[r], [%[w]], #8\n\t" \
+            "sxtb16 %[x], %[hi]\n\t" \
+            "smlad %[a2], %[x], %[p], %[a2]\n\t" \
+            "sxtb16 %[hi], %[hi], ror #8\n\t" \
+            "smlad %[a3], %[hi], %[r], %[a3]\n\t" \
+            "subs %[n], %[n], #1\n\t" \
+            "bne 1b\n\t" \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(t_), [w] "+r"(w), \
+              [n] "+r"(n_), [p] "=&r"(p_), [r] "=&r"(r_), [lo] "=&r"(lo_), [hi] "=&r"(hi_), [x] "=&r"(x_) \
+            : [c] "r"(c) \
+            : "cc", "memory"); \
+    } while (0)
+
+#else
+
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        for (int32_t j_ = 0; j_ < (pairs); ++j_) { \
+            const uint32_t p_ = tg_read_u32((tap)[2 * j_] + (c)), r_ = tg_read_u32((tap)[2 * j_ + 1] + (c)); \
+            const uint32_t lo_ = (p_ & 0xFFFFu) | (r_ << 16), hi_ = (p_ >> 16) | (r_ & 0xFFFF0000u); \
+            a0 = tg_smlad(tg_sxtb16(lo_), w[0], a0); \
+            a1 = tg_smlad(tg_sxtb16_r8(lo_), w[1], a1); \
+            a2 = tg_smlad(tg_sxtb16(hi_), w[2], a2); \
+            a3 = tg_smlad(tg_sxtb16_r8(hi_), w[3], a3); \
+            w += 4; \
+        } \
+    } while (0)
+
+#endif /* TG_HAS_DSP */
+
+TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int32_t channels, const int32_t *filter,
+                            const int32_t *q, int32_t rq_words, int32_t output_offset, int32_t act_min,
+                            int32_t act_max, int8_t *out)
 {
     const uint32_t *w = (const uint32_t *)filter;
     for (int32_t c = 0; c < channels; c += 4) {
-        int32_t a0 = q[0], a1 = q[rq_words], a2 = q[2 * rq_words], a3 = q[3 * rq_words];
-        const int8_t *const *t = tap;
-        for (int32_t j = 0; j < pairs; ++j) {
-            const uint32_t p = tg_read_u32(t[0] + c), r = tg_read_u32(t[1] + c);
-            t += 2;
-            const uint32_t lo = (p & 0xFFFFu) | (r << 16), hi = (p >> 16) | (r & 0xFFFF0000u);
-            a0 = tg_smlad(tg_sxtb16(lo), w[0], a0);
-            a1 = tg_smlad(tg_sxtb16_r8(lo), w[1], a1);
-            a2 = tg_smlad(tg_sxtb16(hi), w[2], a2);
-            a3 = tg_smlad(tg_sxtb16_r8(hi), w[3], a3);
-            w += 4;
-        }
-        out[c] = (int8_t)tg_clamp(tg_rq_apply(a0, q, rq_words) + output_offset, act_min, act_max);
-        out[c + 1] = (int8_t)tg_clamp(tg_rq_apply(a1, q + rq_words, rq_words) + output_offset, act_min, act_max);
-        out[c + 2] = (int8_t)tg_clamp(tg_rq_apply(a2, q + 2 * rq_words, rq_words) + output_offset, act_min,
-                                      act_max);
-        out[c + 3] = (int8_t)tg_clamp(tg_rq_apply(a3, q + 3 * rq_words, rq_words) + output_offset, act_min,
-                                      act_max);
+        int32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
+        TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3);
+        tg_rq4_store(a0, a1, a2, a3, q + 4, rq_words, output_offset, act_min, act_max, out + c);
         q += 4 * rq_words;
     }
 }

@@ -24,6 +24,12 @@
 #define TG_HAS_DSP 0
 #endif
 
+#if defined(__GNUC__)
+#define TG_ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define TG_ALWAYS_INLINE static inline
+#endif
+
 static inline uint32_t tg_read_u32(const void *p)
 {
     uint32_t v;
@@ -86,27 +92,126 @@ static inline int32_t tg_requantize_rs(int32_t x, int32_t mult, int32_t rshift)
 }
 
 
-/* Per-channel requantization records of the fast kernels (tinygen/kernels/fast.py: requant_records).
- * TG_RQ_RS (every shift a right shift, 5 int32): bias, mult, 2^30 + 2^(30 + rshift) as low and high
- * words, rshift - 1:    out = hi32(acc * mult + round - [acc < 0] * 2^31) >> (rshift - 1).
- * TG_RQ_GEN (7 int32): bias, mult, round low, round high, post shift, pre shift, sign mask; a channel
- * with a right shift has pre 0 and mask -1 (as above); a channel with left shift L >= 0 has round
- * 2^31, post 0, pre L + 1 and mask 0: out = hi32((acc << (L + 1)) * mult + 2^31), which is TFLM's
- * SRDHM(acc << L, mult) as long as acc << (L + 1) does not overflow (checked offline). */
+/* Per-channel requantization records of the fast kernels (tinygen/kernels/fast.py: requant_records),
+ * grouped by 4 channels: the 4 biases first (bias + input_offset * the channel's weight sum), then one
+ * record of rq_words - 1 int32 per channel.
+ * TG_RQ_RS (every shift a right shift): mult, 2^30 + 2^(30 + rshift) as low and high words,
+ * rshift - 1:    out = hi32(acc * mult + round - [acc < 0] * 2^31) >> (rshift - 1).
+ * TG_RQ_GEN: mult, round low, round high, post shift, pre shift, sign mask; a channel with a right
+ * shift has pre 0 and mask -1 (as above); a channel with left shift L >= 0 has round 2^31, post 0,
+ * pre L + 1 and mask 0: out = hi32((acc << (L + 1)) * mult + 2^31), which is TFLM's
+ * SRDHM(acc << L, mult) as long as acc << (L + 1) does not overflow (checked offline).
+ * rq_words (5 or 7) counts the bias, so a group of 4 channels is 4 * rq_words int32. */
 #define TG_RQ_RS 5
 #define TG_RQ_GEN 7
 
-static inline int32_t tg_rq_apply(int32_t acc, const int32_t *q, int32_t words)
+/* One channel: acc (bias included) -> the requantized value before the output offset; r is the
+ * channel's record (after the biases). */
+static inline int32_t tg_rq_apply(int32_t acc, const int32_t *r, int32_t words)
 {
     int32_t x = acc;
     int32_t sign = acc >> 31;
     if (words == TG_RQ_GEN) {
-        x = (int32_t)((uint32_t)acc << q[5]);
-        sign = (x >> 31) & q[6];
+        x = (int32_t)((uint32_t)acc << r[4]);
+        sign = (x >> 31) & r[5];
     }
-    const int64_t round = (int64_t)(((uint64_t)(uint32_t)q[3] << 32) | (uint32_t)q[2]) + ((int64_t)sign << 31);
-    const int64_t prod = (int64_t)x * q[1] + round;
-    return (int32_t)(prod >> 32) >> q[4];
+#if TG_HAS_DSP
+    /* the 64-bit round - [x < 0] * 2^31, then SMLAL: 4 instructions */
+    uint32_t lo = (uint32_t)r[1];
+    int32_t hi = r[2];
+    __asm__("adds %[lo], %[lo], %[s], lsl #31\n\t"
+            "adc %[hi], %[hi], %[s]\n\t"
+            "smlal %[lo], %[hi], %[x], %[m]"
+            : [lo] "+&r"(lo), [hi] "+&r"(hi)
+            : [s] "r"(sign), [x] "r"(x), [m] "r"(r[0])
+            : "cc");
+    return hi >> r[3];
+#else
+    const int64_t round = (int64_t)(((uint64_t)(uint32_t)r[2] << 32) | (uint32_t)r[1]) + ((int64_t)sign << 31);
+    const int64_t prod = (int64_t)x * r[0] + round;
+    return (int32_t)(prod >> 32) >> r[3];
+#endif
+}
+
+#if TG_HAS_DSP
+/* tg_rq_apply on the record at *r, advancing *r past it (LDRD with write-back: no address arithmetic) */
+TG_ALWAYS_INLINE int32_t tg_rq_next(int32_t acc, const int32_t **r, int32_t words)
+{
+    const int32_t *p = *r;
+    int32_t m, lo, hi, sh, s;
+    if (words == TG_RQ_GEN) {
+        int32_t pre, mask;
+        __asm__("ldrd %[m], %[lo], [%[p]], #8\n\t"
+                "ldrd %[hi], %[sh], [%[p]], #8\n\t"
+                "ldrd %[pre], %[mask], [%[p]], #8\n\t"
+                "lsl %[x], %[x], %[pre]\n\t"
+                "and %[s], %[mask], %[x], asr #31\n\t"
+                "adds %[lo], %[lo], %[s], lsl #31\n\t"
+                "adc %[hi], %[hi], %[s]\n\t"
+                "smlal %[lo], %[hi], %[x], %[m]\n\t"
+                "asr %[hi], %[hi], %[sh]"
+                : [p] "+r"(p), [x] "+&r"(acc), [m] "=&r"(m), [lo] "=&r"(lo), [hi] "=&r"(hi), [sh] "=&r"(sh),
+                  [s] "=&r"(s), [pre] "=&r"(pre), [mask] "=&r"(mask)
+                :
+                : "cc", "memory");
+    } else {
+        __asm__("ldrd %[m], %[lo], [%[p]], #8\n\t"
+                "ldrd %[hi], %[sh], [%[p]], #8\n\t"
+                "asr %[s], %[x], #31\n\t"
+                "adds %[lo], %[lo], %[s], lsl #31\n\t"
+                "adc %[hi], %[hi], %[s]\n\t"
+                "smlal %[lo], %[hi], %[x], %[m]\n\t"
+                "asr %[hi], %[hi], %[sh]"
+                : [p] "+r"(p), [m] "=&r"(m), [lo] "=&r"(lo), [hi] "=&r"(hi), [sh] "=&r"(sh), [s] "=&r"(s)
+                : [x] "r"(acc)
+                : "cc", "memory");
+    }
+    *r = p;
+    return hi;
+}
+#else
+TG_ALWAYS_INLINE int32_t tg_rq_next(int32_t acc, const int32_t **r, int32_t words)
+{
+    const int32_t v = tg_rq_apply(acc, *r, words);
+    *r += words - 1;
+    return v;
+}
+#endif
+
+/* Requantize the 4 accumulators of a channel group (records r, rq_words words each with the bias),
+ * add the output offset, clamp to [act_min, act_max] and store 4 int8 at out. */
+TG_ALWAYS_INLINE void tg_rq4_store(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *r, int32_t words,
+                                   int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+{
+    const int32_t v0 = tg_rq_next(a0, &r, words) + output_offset;
+    const int32_t v1 = tg_rq_next(a1, &r, words) + output_offset;
+    const int32_t v2 = tg_rq_next(a2, &r, words) + output_offset;
+    const int32_t v3 = tg_rq_next(a3, &r, words) + output_offset;
+#if TG_HAS_DSP
+    /* saturate to int8, pack 4 bytes, then the activation bounds bytewise (SSUB8 sets GE, SEL picks) */
+    uint32_t w = (uint32_t)__ssat(v0, 8);
+    __asm__("bfi %[w], %[b1], #8, #8\n\t"
+            "bfi %[w], %[b2], #16, #8\n\t"
+            "bfi %[w], %[b3], #24, #8"
+            : [w] "+r"(w)
+            : [b1] "r"(__ssat(v1, 8)), [b2] "r"(__ssat(v2, 8)), [b3] "r"(__ssat(v3, 8)));
+    if (act_min > -128) {
+        const uint32_t m = (uint32_t)(act_min & 0xFF) * 0x01010101u;
+        uint32_t t;
+        __asm__("ssub8 %[t], %[w], %[m]\n\tsel %[w], %[w], %[m]" : [w] "+r"(w), [t] "=&r"(t) : [m] "r"(m) : "cc");
+    }
+    if (act_max < 127) {
+        const uint32_t m = (uint32_t)(act_max & 0xFF) * 0x01010101u;
+        uint32_t t;
+        __asm__("ssub8 %[t], %[m], %[w]\n\tsel %[w], %[w], %[m]" : [w] "+r"(w), [t] "=&r"(t) : [m] "r"(m) : "cc");
+    }
+    memcpy(out, &w, sizeof w);
+#else
+    out[0] = (int8_t)tg_clamp(v0, act_min, act_max);
+    out[1] = (int8_t)tg_clamp(v1, act_min, act_max);
+    out[2] = (int8_t)tg_clamp(v2, act_min, act_max);
+    out[3] = (int8_t)tg_clamp(v3, act_min, act_max);
+#endif
 }
 
 #endif /* TG_DSP_H */

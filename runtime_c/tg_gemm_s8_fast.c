@@ -6,7 +6,7 @@
 #if TG_HAS_DSP
 
 /* acc[0..3] += 4 rows x 4*n values; the rows as two pre-extended words per group of 4 values. */
-static inline void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     uint32_t cl, ch;
@@ -44,7 +44,7 @@ static inline void block_wide(const int8_t *c, const int32_t *w, int32_t n, int3
     "smlad %[" a "], " reg ", %[ch], %[" a "]\n\t"
 
 /* acc[0..3] += 4 rows x 4*n values; the rows as raw bytes, one word per row per group of 4. */
-static inline void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     uint32_t cl, ch, t;
@@ -69,7 +69,7 @@ static inline void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32
 
 #else
 
-static inline void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     for (int32_t k = 0; k < n; ++k, c += 4, w += 8) {
         const uint32_t v = tg_read_u32(c), cl = tg_sxtb16(v), ch = tg_sxtb16_r8(v);
@@ -80,7 +80,7 @@ static inline void block_wide(const int8_t *c, const int32_t *w, int32_t n, int3
     }
 }
 
-static inline void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     for (int32_t k = 0; k < n; ++k, c += 4, w += 4) {
         const uint32_t v = tg_read_u32(c), cl = tg_sxtb16(v), ch = tg_sxtb16_r8(v);
@@ -93,30 +93,43 @@ static inline void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32
 
 #endif /* TG_HAS_DSP */
 
-static inline void gemm(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *w, int32_t wide,
+TG_ALWAYS_INLINE void gemm(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *w, int32_t wide,
                         const int32_t *q, int32_t rq_words, int32_t output_offset, int32_t act_min,
                         int32_t act_max, int32_t out_c, int8_t *out)
 {
     const int32_t seg_words = (wide ? 8 : 4) * seg4;
+    const int32_t rec = rq_words - 1;
     for (int32_t oc = 0; oc < out_c; oc += 4) {
-        int32_t acc[4] = {q[0], q[rq_words], q[2 * rq_words], q[3 * rq_words]};
+        int32_t acc[4] = {q[0], q[1], q[2], q[3]};
         if (seg4 > 0) {
-            for (int32_t t = 0; t < taps; ++t) {
+            if (taps == 1) {
+                /* one segment (FC, 1x1, im2col): no tap loop around the core */
                 if (wide) {
-                    block_wide(tap[t], w, seg4, acc);
+                    block_wide(tap[0], w, seg4, acc);
                 } else {
-                    block_raw(tap[t], w, seg4, acc);
+                    block_raw(tap[0], w, seg4, acc);
                 }
                 w += seg_words;
+            } else if (wide) {
+                for (int32_t t = 0; t < taps; ++t, w += seg_words) {
+                    block_wide(tap[t], w, seg4, acc);
+                }
+            } else {
+                for (int32_t t = 0; t < taps; ++t, w += seg_words) {
+                    block_raw(tap[t], w, seg4, acc);
+                }
             }
         }
-        const int32_t n = out_c - oc < 4 ? out_c - oc : 4;
-        for (int32_t r = 0; r < n; ++r) {
-            const int32_t v = tg_rq_apply(acc[r], q, rq_words) + output_offset;
-            out[oc + r] = (int8_t)tg_clamp(v, act_min, act_max);
-            q += rq_words;
+        const int32_t *r = q + 4;
+        if (out_c - oc >= 4) {
+            tg_rq4_store(acc[0], acc[1], acc[2], acc[3], r, rq_words, output_offset, act_min, act_max, out + oc);
+        } else {
+            for (int32_t i = 0; i < out_c - oc; ++i) {
+                const int32_t v = tg_rq_apply(acc[i], r + i * rec, rq_words) + output_offset;
+                out[oc + i] = (int8_t)tg_clamp(v, act_min, act_max);
+            }
         }
-        q += (4 - n) * rq_words;
+        q += 4 * rq_words;
     }
 }
 

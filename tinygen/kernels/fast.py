@@ -70,7 +70,8 @@ def acc_bound(w_rows: np.ndarray, bias_eff: np.ndarray) -> np.ndarray:
 
 
 def requant_records(bias_eff: np.ndarray, rq: conv.Requant, channels: int, bound=None):
-    """(rq_words, (channels rounded up to 4, rq_words) int32) records of tg_dsp.h, or None when a
+    """(rq_words, (channels rounded up to 4, rq_words) int32) records of tg_dsp.h (grouped by 4 channels:
+    4 biases, then 4 records of rq_words - 1), or None when a
     left-shifting channel could overflow `acc << (L + 1)` (bound: acc_bound per channel)."""
     mult = per_channel(rq.mult, channels).astype(np.int64)
     shift = per_channel(rq.shift, channels).astype(np.int64)
@@ -89,8 +90,12 @@ def requant_records(bias_eff: np.ndarray, rq: conv.Requant, channels: int, bound
         cols = [bias_eff.astype(np.int64), mult, qmath.wrap_int32(rnd & 0xFFFFFFFF), rnd >> 32,
                 np.where(left, 0, post), pre, np.where(left, 0, -1)]
     rec = np.stack(cols, axis=1).astype(np.int32)
+    words = rec.shape[1]
     pad = -(-channels // 4) * 4 - channels
-    return rec.shape[1], np.concatenate([rec, np.zeros((pad, rec.shape[1]), np.int32)])
+    rec = np.concatenate([rec, np.zeros((pad, words), np.int32)]).reshape(-1, 4, words)
+    # per group of 4 channels: the 4 biases, then the 4 records without their bias
+    grouped = np.concatenate([rec[:, :, 0], rec[:, :, 1:].reshape(len(rec), -1)], axis=1)
+    return words, grouped.reshape(-1, words)
 
 
 def _requant_of(op: Op, graph: Graph):
