@@ -22,7 +22,7 @@ _SHARE = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD
 _WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 
 
-def quantize(graph: Graph, calibration=None, estimator: str = "auto") -> Graph:
+def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_correction: bool = True) -> Graph:
     """Return an int8 copy of the float `graph`; `calibration` is (N, *input shape[1:]) or one per input.
 
     The copy carries `quant_report` (estimator per tensor) and `warnings` (e.g. synthetic calibration).
@@ -42,6 +42,8 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto") -> Graph:
     q = graph.copy()
     report = _quantize_activations(q, stats, estimator)
     _quantize_constants(q)
+    if bias_correction and not warnings:
+        correct_biases(graph, q, calib)
     ir.verify(q, "quantize")
     q.warnings = warnings
     q.quant_report = report
@@ -199,3 +201,82 @@ def _quantize_weights(q: Graph, op: ir.Op, axis: int) -> None:
     qb = np.clip(qb, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
     q.tensors[bias_name] = dataclasses.replace(b, dtype="int32", data=qb,
                                                quant=QuantParams.make(b_scale, 0, 0))
+
+
+_BIAS_SAMPLES = 256  # samples used to measure each layer's mean shift
+
+
+def _single_op_graph(op: ir.Op, tensors: dict) -> Graph:
+    """A float graph holding just `op` (its constants from `tensors`), for re-running one layer."""
+    ins = [t for t in op.inputs if t is not None and tensors[t].data is None]
+    used = {t for t in op.inputs if t is not None} | set(op.outputs)
+    return Graph({k: tensors[k] for k in used}, [op], ins, list(op.outputs))
+
+
+def _dequantized(t: ir.Tensor) -> ir.Tensor:
+    q = t.quant
+    scale = np.asarray(q.scale, np.float64)
+    if q.axis is not None:
+        shape = [1] * t.data.ndim
+        shape[q.axis] = -1
+        scale = scale.reshape(shape)
+    data = ((t.data.astype(np.float64) - np.asarray(q.zero_point).reshape(scale.shape)) * scale).astype(np.float32)
+    return dataclasses.replace(t, dtype="float32", data=data, quant=None)
+
+
+def correct_biases(fgraph: Graph, q: Graph, calib: list) -> None:
+    """Empirical bias correction: cancel each layer's mean output shift caused by quantization.
+
+    Layer by layer in execution order, with the int8 network's own (already corrected) activations
+    as input, the per-channel mean of (dequantized int8 accumulator - float pre-activation) over
+    the calibration samples is subtracted from the int32 bias (Nagel et al., ICCV 2019, the
+    empirical variant). Only constants change, so the C and the NumPy reference stay bit-exact.
+    """
+    from ..kernels.base import activation_inputs, lower_op
+
+    n = min(calib[0].shape[0], _BIAS_SAMPLES)
+    xs = [c[:n] for c in calib]
+    _, fenv = float_ref.run_batch(fgraph, xs, collect=True)
+    qenv = {}
+    for name, x in zip(q.inputs, xs):
+        t = q.tensors[name]
+        v = x / np.float32(t.scale)
+        v = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)) + t.zero_point
+        qenv[name] = np.clip(v, -128, 127).astype(np.int8)
+    for op in q.ops:
+        if op.kind in _WEIGHT_AXIS and len(op.inputs) > 2 and op.inputs[2] is not None:
+            _correct_op(fgraph, q, op, qenv, fenv)
+        lop = lower_op(op, q)
+        names = activation_inputs(op, q)
+        outs = [[] for _ in op.outputs]
+        for i in range(n):
+            sample = [qenv[t][i].reshape(q.tensors[t].shape) for t in names]
+            for k, o in enumerate(lop.reference(sample)):
+                outs[k].append(np.asarray(o).reshape(q.tensors[op.outputs[k]].shape[1:] or (1,)))
+        for k, t in enumerate(op.outputs):
+            qenv[t] = np.stack(outs[k]).reshape((n,) + q.tensors[t].shape[1:]).astype(q.tensors[t].dtype)
+
+
+def _correct_op(fgraph: Graph, q: Graph, op: ir.Op, qenv: dict, fenv: dict) -> None:
+    src, w_name, b_name = op.inputs[0], op.inputs[1], op.inputs[2]
+    linear = dataclasses.replace(op, attrs=dataclasses.replace(op.attrs, activation=ir.Activation.NONE))
+    out = op.outputs[0]
+    # float pre-activation on the float network's input
+    ft = {src: fgraph.tensors[src], w_name: fgraph.tensors[w_name], b_name: fgraph.tensors[b_name],
+          out: fgraph.tensors[out]}
+    want = float_ref.run_batch(_single_op_graph(linear, ft), [fenv[src]])[0]
+    # the int8 accumulator, dequantized: same layer on dequantized int8 input, weights and bias
+    x_q = q.tensors[src]
+    deq_in = ((qenv[src].astype(np.float32) - x_q.zero_point) * np.float32(x_q.scale)).astype(np.float32)
+    qt = {src: dataclasses.replace(x_q, dtype="float32", quant=None), w_name: _dequantized(q.tensors[w_name]),
+          b_name: _dequantized(q.tensors[b_name]), out: dataclasses.replace(q.tensors[out], dtype="float32", quant=None)}
+    got = float_ref.run_batch(_single_op_graph(linear, qt), [deq_in])[0]
+    channels = want.shape[-1]
+    shift = (got.astype(np.float64) - want).reshape(-1, channels).mean(axis=0)
+    b = q.tensors[b_name]
+    b_scale = np.asarray(b.quant.scale, np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        fix = _round(shift / b_scale)
+    fix = np.clip(np.where(np.isfinite(fix), fix, 0.0), -(2.0 ** 31), 2.0 ** 31)
+    data = np.clip(b.data.astype(np.int64) - fix.astype(np.int64), np.iinfo(np.int32).min, np.iinfo(np.int32).max)
+    q.tensors[b_name] = dataclasses.replace(b, data=data.astype(np.int32))
