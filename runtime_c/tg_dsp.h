@@ -178,15 +178,10 @@ TG_ALWAYS_INLINE int32_t tg_rq_next(int32_t acc, const int32_t **r, int32_t word
 }
 #endif
 
-/* Requantize the 4 accumulators of a channel group (records r, rq_words words each with the bias),
- * add the output offset, clamp to [act_min, act_max] and store 4 int8 at out. */
-TG_ALWAYS_INLINE void tg_rq4_store(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *r, int32_t words,
-                                   int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+/* Saturate 4 values to [act_min, act_max] (a sub-range of int8) and store them as 4 int8 at out. */
+TG_ALWAYS_INLINE void tg_sat4_store(int32_t v0, int32_t v1, int32_t v2, int32_t v3, int32_t act_min, int32_t act_max,
+                                    int8_t *out)
 {
-    const int32_t v0 = tg_rq_next(a0, &r, words) + output_offset;
-    const int32_t v1 = tg_rq_next(a1, &r, words) + output_offset;
-    const int32_t v2 = tg_rq_next(a2, &r, words) + output_offset;
-    const int32_t v3 = tg_rq_next(a3, &r, words) + output_offset;
 #if TG_HAS_DSP
     /* saturate to int8, pack 4 bytes, then the activation bounds bytewise (SSUB8 sets GE, SEL picks) */
     uint32_t w = (uint32_t)__ssat(v0, 8);
@@ -212,6 +207,18 @@ TG_ALWAYS_INLINE void tg_rq4_store(int32_t a0, int32_t a1, int32_t a2, int32_t a
     out[2] = (int8_t)tg_clamp(v2, act_min, act_max);
     out[3] = (int8_t)tg_clamp(v3, act_min, act_max);
 #endif
+}
+
+/* Requantize the 4 accumulators of a channel group (records r, rq_words words each with the bias),
+ * add the output offset, clamp to [act_min, act_max] and store 4 int8 at out. */
+TG_ALWAYS_INLINE void tg_rq4_store(int32_t a0, int32_t a1, int32_t a2, int32_t a3, const int32_t *r, int32_t words,
+                                   int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+{
+    const int32_t v0 = tg_rq_next(a0, &r, words) + output_offset;
+    const int32_t v1 = tg_rq_next(a1, &r, words) + output_offset;
+    const int32_t v2 = tg_rq_next(a2, &r, words) + output_offset;
+    const int32_t v3 = tg_rq_next(a3, &r, words) + output_offset;
+    tg_sat4_store(v0, v1, v2, v3, act_min, act_max, out);
 }
 
 #endif /* TG_DSP_H */

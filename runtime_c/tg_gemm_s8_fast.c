@@ -133,13 +133,58 @@ TG_ALWAYS_INLINE void gemm(const int8_t *const *tap, int32_t taps, int32_t seg4,
     }
 }
 
+/* The one-segment case (FC, 1x1, im2col; the common one): one flat loop over channel groups, the
+ * 4 accumulators in registers from the bias load to the store. */
+TG_ALWAYS_INLINE void gemm_1seg(const int8_t *col, int32_t k4, const int32_t *w, int32_t wide, const int32_t *q,
+                                int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max,
+                                int32_t out_c, int8_t *out)
+{
+    const int32_t groups = out_c >> 2;
+    for (int32_t g = 0; g < groups; ++g) {
+        int32_t acc[4] = {q[0], q[1], q[2], q[3]};
+        if (wide) {
+            block_wide(col, w, k4, acc);
+            w += 8 * k4;
+        } else {
+            block_raw(col, w, k4, acc);
+            w += 4 * k4;
+        }
+        tg_rq4_store(acc[0], acc[1], acc[2], acc[3], q + 4, rq_words, output_offset, act_min, act_max, out);
+        out += 4;
+        q += 4 * rq_words;
+    }
+    if ((out_c & 3) != 0) {
+        int32_t acc[4] = {q[0], q[1], q[2], q[3]};
+        if (wide) {
+            block_wide(col, w, k4, acc);
+        } else {
+            block_raw(col, w, k4, acc);
+        }
+        for (int32_t i = 0; i < (out_c & 3); ++i) {
+            const int32_t v = tg_rq_apply(acc[i], q + 4 + i * (rq_words - 1), rq_words) + output_offset;
+            out[i] = (int8_t)tg_clamp(v, act_min, act_max);
+        }
+    }
+}
+
 void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *filter,
                           int32_t wide, const int32_t *quant, int32_t rq_words,
                           int32_t output_offset, int32_t act_min, int32_t act_max,
                           int32_t out_c, int8_t *out)
 {
-    /* two instantiations so the requantizer's record size is a constant */
-    if (rq_words == TG_RQ_RS) {
+    /* instantiations so the requantizer's record size is a constant */
+    if (taps == 1 && seg4 > 0) {
+        const int8_t *col = tap[0];
+        if (rq_words == TG_RQ_RS && wide) {
+            gemm_1seg(col, seg4, filter, 1, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
+        } else if (rq_words == TG_RQ_RS) {
+            gemm_1seg(col, seg4, filter, 0, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
+        } else if (wide) {
+            gemm_1seg(col, seg4, filter, 1, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+        } else {
+            gemm_1seg(col, seg4, filter, 0, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+        }
+    } else if (rq_words == TG_RQ_RS) {
         gemm(tap, taps, seg4, filter, wide, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
     } else {
         gemm(tap, taps, seg4, filter, wide, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);

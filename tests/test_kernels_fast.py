@@ -3,6 +3,8 @@ vs the portable kernels' reference, on a plan of shapes / strides / zero points,
 """
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -128,3 +130,68 @@ def test_model_with_fast_kernels_matches_tflm(key, models_dir):
         want = tflm_run(path, [sample])[0]
         got = run_c(graph, [sample])[0]
         assert np.array_equal(want.reshape(got.shape), got), key
+
+
+def _add_graphs():
+    from test_kernels_misc import A, T, single_op
+    from tinygen.ir import ElementwiseAttrs
+
+    specs = [  # (kind, in1, in2, out, activation): odd sizes exercise the tail loop
+        (OpKind.ADD, T((1, 4, 4, 3), (0.05, 3)), T((1, 4, 4, 3), (0.03, -7)), T((1, 4, 4, 3), (0.07, -2)), A.RELU),
+        (OpKind.ADD, T((1, 8, 8, 16), (0.1, -128)), T((1, 8, 8, 16), (0.1, 127)), T((1, 8, 8, 16), (0.15, 5)), A.NONE),
+        (OpKind.ADD, T((1, 5, 7), (0.5, 0)), T((1, 5, 7), (0.5, 0)), T((1, 5, 7), (0.001, 0)), A.NONE),  # saturates
+        (OpKind.ADD, T((1, 6, 6, 4), (0.02, 10)), T((1, 6, 6, 4), (0.09, -3)), T((1, 6, 6, 4), (0.05, -20)), A.RELU6),
+        (OpKind.SUB, T((1, 4, 4, 3), (0.05, 3)), T((1, 4, 4, 3), (0.03, -7)), T((1, 4, 4, 3), (0.07, -2)), A.NONE),
+        (OpKind.SUB, T((2, 9), (0.04, -1)), T((2, 9), (0.04, -1), const="r"), T((2, 9), (0.04, -1)), A.RELU_N1_TO_1),
+    ]
+    return [single_op(k, ElementwiseAttrs(activation=act), [a, b], out, seed=i)
+            for i, (k, a, b, out, act) in enumerate(specs)]
+
+
+def test_fast_add_matches_portable_reference_and_c():
+    from test_kernels_misc import random_inputs
+    from tinygen.kernels.elementwise import AddSubS8
+    from tinygen.testing import run_c
+
+    for graph in _add_graphs():
+        op = graph.ops[0]
+        low = lower_op(op, graph)
+        assert low.c_function == "tg_add_s8_fast", op.kind
+        for seed in (1, 2):
+            xs = random_inputs(graph, seed)
+            want = AddSubS8().lower(op, graph).reference(xs)[0]
+            assert np.array_equal(want, low.reference(xs)[0])
+            assert np.array_equal(want.reshape(-1), run_c(graph, xs)[0].reshape(-1))
+
+
+QEMU_CASES = [  # the asm paths (host tests run the portable C): 1x1 / 3x3 conv, depthwise, raw and wide FC,
+    # asymmetric clamps, left-shifting multipliers (saturate: a tiny output scale)
+    Case(C2, (1, 5, 5, 16), out_c=9, kernel=(1, 1), act=Activation.RELU6, zp_out=-100),
+    Case(C2, (1, 6, 6, 8), out_c=8, stride=(2, 2), zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 5, 5, 16), out_c=6, saturate=True),
+    Case(DW, (1, 7, 7, 8), act=Activation.RELU_N1_TO_1, zp_out=20),
+    Case(DW, (1, 5, 5, 8), saturate=True),
+    Case(FC, (1, 64), out_c=7, per_channel=False, saturate=True, zp_out=-128),
+    Case(FC, (2, 32), out_c=6, per_channel=False, act=Activation.RELU, zp_in=-128),
+]
+
+
+@pytest.mark.qemu
+def test_fast_kernels_under_qemu_match_host(tmp_path):
+    """Single-op graphs built for cortex-m4: the firmware under QEMU (asm paths) equals the host build."""
+    import tinygen
+    from test_kernels_misc import random_inputs
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+    graphs = [build([case], seed=i) for i, case in enumerate(QEMU_CASES)] + _add_graphs()[:2]
+    for i, graph in enumerate(graphs):
+        out = tmp_path / f"g{i}"
+        tinygen.compile(graph, out, board="cortex-m4")
+        rand = random_inputs(graph, i)
+        for xs in (rand, [np.full_like(x, -128) for x in rand]):
+            want = tinygen.run(out, xs)
+            got = tinygen.run(out, xs, target="qemu")
+            for w, g in zip(want, got):
+                assert np.array_equal(w, g), f"graph {i} ({graph.ops[0].kind.value}): QEMU differs from host"

@@ -286,6 +286,82 @@ class FastFullyConnected(_Fast):
                          extra={"kernel": "fast", "per_channel": rq.per_channel})
 
 
+def add_tables(op: Op, graph: Graph):
+    """(table1, table2, out_rq, act) of tg_add_s8_fast.h for an int8 ADD / SUB: each input's rescale tabulated
+    for the 256 int8 values exactly as elementwise.py computes it (SUB negates table2), the output rescale
+    as one record; raises when the output shift is not a right shift of 1..31 bits."""
+    from . import elementwise as ew
+
+    t1, t2 = (graph.tensors[t] for t in op.inputs)
+    out = graph.tensors[op.outputs[0]]
+    reals = ew.addsub_multipliers(op.kind, t1.scale, t2.scale, out.scale)
+    (m1, s1), (m2, s2), (mo, so) = (ew.smaller_than_one(r, w, op)
+                                    for r, w in zip(reals, ("input 1", "input 2", "output")))
+    q = np.arange(-128, 128, dtype=np.int64)
+    table1 = qmath.multiply_by_quantized_multiplier((q - t1.zero_point) << ew.LEFT_SHIFT, m1, s1)
+    table2 = qmath.multiply_by_quantized_multiplier((q - t2.zero_point) << ew.LEFT_SHIFT, m2, s2)
+    if op.kind == OpKind.SUB:
+        table2 = -table2
+    rs = -int(so)
+    if not 1 <= rs <= 31:
+        raise UnsupportedError(f"layer '{op.name}': output shift {so} is not a right shift of 1..31 bits")
+    rnd = (1 << 30) + (1 << (30 + rs))
+    post = rs - 1
+    hi = (rnd >> 32) + (out.zero_point << post)
+    raw_max = int(np.abs(table1).max() + np.abs(table2).max())
+    if hi + 1 + ((raw_max * mo) >> 32) >= 2**31 or hi - 1 - ((raw_max * mo) >> 32) < -2**31:
+        raise UnsupportedError(f"layer '{op.name}': output offset does not fold into the rounding term")
+    out_rq = np.array([mo, qmath.wrap_int32(rnd & 0xFFFFFFFF), hi, post], np.int64)
+    return (table1.astype(np.int32), table2.astype(np.int32), out_rq.astype(np.int32), ew.fused_range(op, graph))
+
+
+class FastAddSub(Kernel):
+    """int8 ADD / SUB of two tensors of the output's shape: tabulated input rescales, 4 elements per step."""
+
+    kinds = (OpKind.ADD, OpKind.SUB)
+
+    def supports(self, op: Op, graph: Graph) -> bool:
+        from .pool import all_int8
+
+        if len(op.inputs) != 2 or not all_int8(op, graph):
+            return False
+        shape = tuple(graph.tensors[op.outputs[0]].shape)
+        if any(tuple(graph.tensors[t].shape) != shape for t in op.inputs):
+            return False
+        try:
+            add_tables(op, graph)
+        except UnsupportedError:
+            return False
+        return True
+
+    def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        table1, table2, out_rq, act = add_tables(op, graph)
+        tensors = [graph.tensors[t] for t in op.inputs]
+        consts = [ConstArray("t1", table1), ConstArray("t2", table2), ConstArray("rq", out_rq)]
+        ptrs = []
+        for i, t in enumerate(tensors):
+            if t.is_const:
+                ptrs.append(ConstArg(len(consts)))
+                consts.append(ConstArray(f"in{i + 1}", np.asarray(t.data, np.int8).reshape(-1)))
+            else:
+                ptrs.append(TensorArg(t.name))
+        y = graph.tensors[op.outputs[0]]
+        args = [ConstArg(0), ConstArg(1), ConstArg(2), Literal(act[0]), Literal(act[1]), Literal(int(y.size))] \
+            + ptrs + [TensorArg(y.name, const=False)]
+        mult, rlo, rhi, post = (int(v) for v in out_rq)
+
+        def reference(inputs):
+            it = iter(inputs)
+            x1, x2 = (np.asarray(t.data if t.is_const else next(it)).astype(np.int64).reshape(-1) for t in tensors)
+            raw = qmath.wrap_int32(table1[x1 + 128].astype(np.int64) + table2[x2 + 128])
+            rnd = ((rhi << 32) | (rlo & 0xFFFFFFFF)) - (raw < 0).astype(np.int64) * (1 << 31)
+            v = ((raw * mult + rnd) >> 32) >> post
+            return [np.clip(v, act[0], act[1]).astype(np.int8).reshape(y.shape)]
+
+        return LoweredOp(op, "tg_add_s8_fast", ("tg_add_s8_fast.c",), args, consts, reference, macs=0,
+                         extra={"kernel": "fast"})
+
+
 def register_first(kernel: Kernel) -> Kernel:
     """Put `kernel` ahead of the portable kernels of its kinds (conv.py registered those on import)."""
     for kind in kernel.kinds:
@@ -298,3 +374,4 @@ def register_first(kernel: Kernel) -> Kernel:
 register_first(FastConv2D())
 register_first(FastDepthwiseConv2D())
 register_first(FastFullyConnected())
+register_first(FastAddSub())
