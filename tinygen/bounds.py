@@ -1,0 +1,163 @@
+"""Per-layer proof that integer accumulators cannot overflow, from the weights and the input range.
+
+For a weighted layer the C kernel computes acc = bias + sum_k w_k * (x_k - zp) in int32 (int64 for int16
+activations, as TFLM does). Over x in [lo, hi], every partial sum, in any order and for any subset of the
+window (padding contributes 0), satisfies |acc| <= |bias| + sum_k max(|w_k (lo - zp)|, |w_k (hi - zp)|).
+That bound, maximised over output channels, is compared with the accumulator's limit. Pools and MEAN sum
+raw values: count * max(|lo|, |hi|). `stack_usage` bounds the generated code's stack from GCC's call graph.
+"""
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from .errors import UnsupportedError
+from .ir import Graph, Op, OpKind
+
+INT32_MAX = (1 << 31) - 1
+INT64_MAX = (1 << 63) - 1
+
+
+def _range(graph: Graph, name: str, input_range: Optional[dict]) -> tuple:
+    if input_range and name in input_range:
+        lo, hi = input_range[name]
+        return int(lo), int(hi)
+    info = np.iinfo(np.dtype(graph.tensors[name].dtype))
+    return int(info.min), int(info.max)
+
+
+def _limit(graph: Graph, x_name: str) -> int:
+    return INT64_MAX if graph.tensors[x_name].dtype == "int16" else INT32_MAX
+
+
+def _weighted(graph: Graph, op: Op, input_range: Optional[dict]) -> dict:
+    x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+    lo, hi = _range(graph, x.name, input_range)
+    zp = x.zero_point if x.quant is not None else 0
+    wd = np.asarray(w.data, dtype=np.int64)
+    if op.kind == OpKind.DEPTHWISE_CONV_2D:
+        per_channel = wd.reshape(-1, wd.shape[-1]).T  # (C*M, kh*kw)
+    else:
+        per_channel = wd.reshape(wd.shape[0], -1)  # conv OHWI -> (O, kh*kw*I); dense (out, in)
+    a, b = lo - zp, hi - zp
+    terms = np.maximum(np.abs(per_channel * a), np.abs(per_channel * b))  # int64: |w| <= 2^15, |x-zp| <= 2^17
+    bound = terms.sum(axis=1, dtype=np.int64)
+    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
+    if bias_name is not None and graph.tensors[bias_name].data is not None:
+        bias = np.abs(np.asarray(graph.tensors[bias_name].data, dtype=np.int64).reshape(-1))
+        bound = bound + (bias if bias.size == bound.size else bias.max(initial=0))
+    worst = int(bound.max(initial=0))
+    return dict(max_abs_acc=worst, worst_channel=int(bound.argmax()) if bound.size else 0,
+                acc_len=int(per_channel.shape[1]), input_range=[lo, hi], limit=_limit(graph, x.name))
+
+
+def _summing(graph: Graph, op: Op, input_range: Optional[dict]) -> dict:
+    x = graph.tensors[op.inputs[0]]
+    lo, hi = _range(graph, x.name, input_range)
+    if op.kind == OpKind.MEAN:
+        count = int(np.prod([x.shape[a] for a in op.attrs.axes], dtype=np.int64))
+    else:
+        count = int(op.attrs.filter_h) * int(op.attrs.filter_w)
+    return dict(max_abs_acc=count * max(abs(lo), abs(hi)), worst_channel=0, acc_len=count, input_range=[lo, hi],
+                limit=_limit(graph, x.name))
+
+
+def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers: Optional[list] = None) -> dict:
+    """{layer name: {op, max_abs_acc, limit, safe, headroom_bits, acc_len, input_range, worst_channel}}.
+
+    `input_range` maps tensor names to (lo, hi) quantized values (default: the dtype's full range);
+    `layers` restricts the report to those layer names.
+    """
+    report = {}
+    for op in graph.ops:
+        if layers is not None and op.name not in layers:
+            continue
+        if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED):
+            if graph.tensors[op.inputs[1]].data is None or graph.tensors[op.inputs[0]].dtype == "float32":
+                continue
+            r = _weighted(graph, op, input_range)
+        elif op.kind in (OpKind.AVERAGE_POOL_2D, OpKind.MEAN):
+            if graph.tensors[op.inputs[0]].dtype == "float32":
+                continue
+            r = _summing(graph, op, input_range)
+        else:
+            continue
+        r["op"] = op.kind.value
+        r["safe"] = r["max_abs_acc"] <= r["limit"]
+        r["headroom_bits"] = round(math.log2((r["limit"] + 1) / max(r["max_abs_acc"], 1)), 2)
+        report[op.name] = r
+    return report
+
+
+def check(graph: Graph, input_range: Optional[dict] = None, layers: Optional[list] = None) -> dict:
+    """The report of `accumulator_bounds`; raises UnsupportedError naming the first layer that can overflow."""
+    report = accumulator_bounds(graph, input_range, layers)
+    for name, r in report.items():
+        if not r["safe"]:
+            raise UnsupportedError(
+                f"layer '{name}' ({r['op']}): the accumulator can reach {r['max_abs_acc']} over inputs "
+                f"{r['input_range']} (output channel {r['worst_channel']}, {r['acc_len']} terms), above its "
+                f"limit {r['limit']}: the C result would wrap")
+    return report
+
+
+# ---- worst-case stack of the generated code ------------------------------------------------------------
+
+_NODE = re.compile(r'node: \{ title: "([^"]+)" label: "[^"]*?\\n(\d+) bytes \((\w+)\)')
+_EDGE = re.compile(r'edge: \{ sourcename: "([^"]+)" targetname: "([^"]+)"')
+
+
+def stack_usage(model_dir, entry: str = "model_invoke_io", cc: str = "arm-none-eabi-gcc",
+                cflags: tuple = ("-mcpu=cortex-m4", "-mthumb", "-O2")) -> dict:
+    """Worst-case stack bytes of `entry` from GCC's -fstack-usage / -fcallgraph-info=su (GCC >= 10).
+
+    Returns {worst_bytes, path, per_function, unknown (callees without stack info, e.g. libc),
+    bounded (False if a frame is dynamic or the call graph recurses)}; raises BuildError if `cc` fails.
+    """
+    from .errors import BuildError
+
+    model_dir = Path(model_dir)
+    frames, calls, bounded = {}, {}, True
+    with tempfile.TemporaryDirectory(prefix="tg_su_") as tmp:
+        for src in sorted(model_dir.glob("*.c")):
+            obj = Path(tmp) / (src.stem + ".o")
+            cmd = [cc, "-std=c99", *cflags, "-fstack-usage", "-fcallgraph-info=su", "-I", str(model_dir),
+                   "-c", str(src), "-o", str(obj)]
+            try:
+                p = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+            except OSError as exc:
+                raise BuildError(f"{cc}: cannot run ({exc})") from None
+            if p.returncode != 0:
+                raise BuildError(f"{cc} failed on {src.name}: {p.stderr.strip()[-500:]}")
+            text = (Path(tmp) / (src.stem + ".ci")).read_text()
+            for name, nbytes, kind in _NODE.findall(text):
+                frames[name] = int(nbytes)
+                bounded &= kind == "static"
+            for a, b in _EDGE.findall(text):
+                calls.setdefault(a, []).append(b)
+    unknown: set = set()
+
+    def worst(fn: str, seen: tuple) -> tuple:
+        nonlocal bounded
+        if fn in seen:
+            bounded = False  # recursion: no static bound
+            return 0, [fn]
+        if fn not in frames:
+            unknown.add(fn)
+            return 0, [fn]
+        best = (0, [])
+        for callee in calls.get(fn, []):
+            best = max(best, worst(callee, seen + (fn,)), key=lambda r: r[0])
+        return frames[fn] + best[0], [fn] + best[1]
+
+    if entry not in frames:
+        raise BuildError(f"{entry}: not found in the call graph of {model_dir}")
+    total, path = worst(entry, ())
+    return dict(worst_bytes=total, path=path, per_function=dict(sorted(frames.items())),
+                unknown=sorted(unknown), bounded=bounded, compiler=cc, cflags=list(cflags))
