@@ -113,6 +113,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_export_tflite(args) -> int:
+    from .export_tflite import export_tflite
+
+    path = export_tflite(args.out_dir, args.file)
+    print(f"tinygen: wrote {path} (the model as tinygen quantized it, runnable by TFLM)")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tinygen", description="TinyML code generator: Keras or int8 .tflite "
                                 "in, bit-exact static C for Cortex-M out.")
@@ -153,6 +161,11 @@ def make_parser() -> argparse.ArgumentParser:
 
     bo = sub.add_parser("boards", help="list the boards tinygen knows")
     bo.set_defaults(func=cmd_boards)
+
+    ex = sub.add_parser("export-tflite", help="write the model as tinygen quantized it as an int8 .tflite")
+    ex.add_argument("out_dir")
+    ex.add_argument("file", help="the .tflite file to write")
+    ex.set_defaults(func=cmd_export_tflite)
 
     rp = sub.add_parser("report", help="print the build report (report.md) of an output folder")
     rp.add_argument("out_dir")

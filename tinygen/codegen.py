@@ -5,6 +5,7 @@ the same inputs give byte-identical files.
 """
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import numpy as np
 from .ir import Graph
 from .kernels.base import ConstArg, Literal, ScratchArg, TensorArg
 from .paths import runtime_dir, templates_dir
-from .plan import Plan
+from .plan import ALIGN, Plan
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
           "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
@@ -113,6 +114,14 @@ def _sources_for(lowered: list) -> list:
     return sorted(wanted)
 
 
+@functools.lru_cache(maxsize=None)
+def _environment() -> jinja2.Environment:
+    """One Jinja environment per process, so templates compile once."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
 def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict:
     """Return {filename: text} for model.h, model.c and the runtime sources they use."""
     prefix = c_identifier(name)
@@ -151,9 +160,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
     headers = [s for s in sources if s.endswith(".h") and s != "tg_common.h"]
     ins = [graph.tensors[t] for t in graph.inputs]
     outs = [graph.tensors[t] for t in graph.outputs]
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = _environment()
     values = dict(
         prefix=prefix, upper=upper, model_name=_comment(graph.name),
         arena_size=max(plan.arena_bytes, 16), arena_used=plan.arena_bytes,
@@ -162,6 +169,11 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
         outputs=[dict(name=t.name, ctype=CTYPES[t.dtype], nbytes=t.nbytes, count=t.size,
                       shape="x".join(map(str, t.shape))) for t in outs],
         num_layers=len(lowered), layers=layers, arrays=arrays, headers=headers,
+        arena_align=ALIGN,
+        arena_checks=[dict(tag=c_identifier(f"t{k}"), offset=off, end=off + graph.tensors[t].nbytes, name=_comment(t))
+                      for k, (t, (kind, off)) in enumerate(sorted(plan.storage.items())) if kind == "arena"]
+        + [dict(tag=f"scratch_{i}", offset=off, end=off + lowered[i].scratch_bytes, name=f"scratch of layer {i}")
+           for i, off in sorted(plan.scratch.items())],
     )
     files = {
         "model.h": env.get_template("model.h.j2").render(**values),

@@ -35,6 +35,15 @@ class CompileResult:
 
 
 def load_model(model) -> ir.Graph:
+    """Read a model with the right frontend and validate it before anything else uses it."""
+    from . import validate
+
+    graph = _frontend(model)
+    validate.check(graph)
+    return graph
+
+
+def _frontend(model) -> ir.Graph:
     """Frontend dispatch: .tflite -> tflite reader; .keras/.h5 or a keras.Model -> Keras reader.
 
     A QAT model (tinygen.qat) comes back already quantized, with its trained ranges.
@@ -71,8 +80,12 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto") -> ir.G
     from . import passes
     from .quant import ptq
 
+    from . import validate
+
     graph = passes.optimize(graph)
-    return ptq.quantize(graph, calibration, estimator=estimator)
+    q = ptq.quantize(graph, calibration, estimator=estimator)
+    validate.check(q)
+    return q
 
 
 def lower(graph: ir.Graph) -> list:
@@ -141,7 +154,12 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
     elif calibration is not None:
         raise TinygenError("calibration data was given, but the model is already quantized "
                            "(a .tflite, or a QAT model that carries its trained ranges)")
+    from . import bounds
+
+    accumulators = bounds.check(graph)  # refuses a layer whose int32 accumulator could wrap
     result = generate(graph, name=name)
+    result.report["accumulators"] = {k: {f: v[f] for f in ("op", "max_abs_acc", "limit", "safe")}
+                                     for k, v in accumulators.items()}
     result.report["board"] = board
     result.report["warnings"] = list(graph.warnings)
     if graph.quant_report:
@@ -182,6 +200,7 @@ def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware
     serialize.save(result.graph, tmp / ".tinygen")
     man = manifest(result, board)
     (tmp / "tinygen.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
+    result.report["stack"] = _stack_report(tmp / "model", result.report["name"], board_obj)
     from .report import write_report
     write_report(tmp, result.report, result.plan, result.graph, board_obj)  # report.json, report.md, memory.png
     if firmware:
@@ -192,6 +211,20 @@ def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware
                        if np.issubdtype(np.dtype(t["dtype"]), np.integer)
                        else rng.standard_normal(t["shape"]).astype(t["dtype"]) for t in man["inputs"]]
         write_firmware(tmp, board_obj, man, test_inputs)
+
+
+def _stack_report(model_dir: Path, name: str, board_obj) -> dict:
+    """Worst-case stack of <name>_invoke_io from the cross compiler's -fstack-usage call graph."""
+    from . import bounds
+    from .errors import BuildError
+
+    if shutil.which("arm-none-eabi-gcc") is None:
+        return {"error": "arm-none-eabi-gcc not found: stack depth not measured"}
+    try:
+        su = bounds.stack_usage(model_dir, entry=f"{name}_invoke_io", cflags=tuple(board_obj.arch_flags) + ("-O2",))
+    except BuildError as exc:
+        return {"error": str(exc)}
+    return {k: su[k] for k in ("worst_bytes", "path", "bounded", "unknown", "compiler", "cflags")}
 
 
 def _write_atomically(out_dir: Path, writer) -> None:

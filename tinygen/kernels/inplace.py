@@ -273,7 +273,7 @@ def rewrite(graph: Graph, lowered: list) -> list:
             break
         i, peak = best
         current[i] = candidates.pop(i)
-    if current == list(lowered):
+    if all(a is b for a, b in zip(current, lowered)):  # LoweredOps hold arrays: compare identity
         return current
     before = planner.plan(graph, lowered, exact=False).arena_bytes
     after = planner.plan(graph, current, exact=False).arena_bytes
