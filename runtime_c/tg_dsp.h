@@ -127,7 +127,7 @@ static inline int32_t tg_rq_apply(int32_t acc, const int32_t *r, int32_t words)
             : "cc");
     return hi >> r[3];
 #else
-    const int64_t round = (int64_t)(((uint64_t)(uint32_t)r[2] << 32) | (uint32_t)r[1]) + ((int64_t)sign << 31);
+    const int64_t round = (int64_t)(((uint64_t)(uint32_t)r[2] << 32) | (uint32_t)r[1]) + ((int64_t)sign * ((int64_t)1 << 31));
     const int64_t prod = (int64_t)x * r[0] + round;
     return (int32_t)(prod >> 32) >> r[3];
 #endif
