@@ -5,6 +5,8 @@ all-min, all-max), plus a small Keras CNN quantized by tinygen's own PTQ.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -194,3 +196,38 @@ def test_keras_branchy_model_quantized_by_tinygen(tmp_path):
         pytest.skip(f"PTQ not ready: {exc}")
     tfl = export_tflite(out, tmp_path / "branchy.tflite")
     assert_tflm_equals_c(out, tfl)
+
+
+# ---- tinygen's own PTQ, exported: the digits example and the float MLPerf models ----------------------
+
+_PTQ_CASES = ["digits", "ad", "ic", "kws", "sww", "vww"]
+
+
+@pytest.mark.parametrize("key", _PTQ_CASES)
+def test_ptq_models_exported_run_bit_exact_in_tflm(key, models_dir, tmp_path):
+    """The model as tinygen quantized it is a standard .tflite: TFLM equals the generated C on 20 inputs."""
+    from oracle import num_outputs, tflm_interpreter, tflm_run_with
+    from test_models_keras import PATHS, data_for
+
+    import tinygen
+    from tinygen.export_tflite import export_tflite
+
+    root = Path(__file__).resolve().parents[1]
+    if key == "digits":
+        path, calib = root / "examples/digits_cnn.keras", np.load(root / "examples/digits_calib.npy")
+    else:
+        path, calib = models_dir / PATHS[key], data_for(key, models_dir)[0]
+    out = tmp_path / key
+    result = tinygen.compile(str(path), out, calibration=calib, name=key)
+    tfl = tmp_path / f"{key}.tflite"
+    export_tflite(out, tfl)
+    shape = tuple(result.report["inputs"][0]["shape"])
+    rng = np.random.default_rng(11)
+    xs = [rng.integers(-128, 128, size=shape, dtype=np.int64).astype(np.int8) for _ in range(18)]
+    xs += [np.full(shape, -128, np.int8), np.full(shape, 127, np.int8)]
+    sample = shape[1:] if shape[0] == 1 else shape
+    ours = tinygen.run(out, [np.stack(xs).reshape((len(xs),) + sample)])[0]
+    interp, n_out = tflm_interpreter(tfl), num_outputs(tfl)
+    differing = sum(int(np.count_nonzero(tflm_run_with(interp, [x], n_out)[0].reshape(-1) != ours[i].reshape(-1)))
+                    for i, x in enumerate(xs))
+    assert differing == 0, f"{key}: {differing} bytes differ between TFLM on the export and tinygen's C"

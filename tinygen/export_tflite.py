@@ -95,6 +95,20 @@ class _Writer:
         self.tensors.append((name, tuple(data.shape), str(data.dtype), None, data))
         return self.index[name]
 
+    def zero_bias(self, op: ir.Op) -> int:
+        """An all-zero int32 bias at in_scale * w_scale: TFLM's kernels expect the bias tensor to exist."""
+        x, f, out = (self.graph.tensors[op.inputs[0]], self.graph.tensors[op.inputs[1]],
+                     self.graph.tensors[op.outputs[0]])
+        channels = out.shape[-1]
+        w_scale = np.broadcast_to(np.asarray(f.quant.scale, np.float64), (channels,))
+        quant = ir.QuantParams.make(np.float64(x.scale) * w_scale, 0, 0 if channels > 1 else None)
+        name, k = f"{op.name}/zero_bias", 1
+        while name in self.index or name in self.graph.tensors:
+            name, k = f"{op.name}/zero_bias_{k}", k + 1
+        self.index[name] = len(self.tensors)
+        self.tensors.append((name, (channels,), "int32", quant, np.zeros(channels, np.int32)))
+        return self.index[name]
+
     def new_activation(self, base: str, like: ir.Tensor, shape: tuple) -> int:
         name, k = f"{base}", 1
         while name in self.index or name in self.graph.tensors:
@@ -119,6 +133,8 @@ class _Writer:
         ins = [-1 if t is None else self.tensor(t) for t in op.inputs]
         outs = [self.tensor(t) for t in op.outputs]
         where = f"layer '{op.name}' ({k.value})"
+        if k in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED) and (len(ins) < 3 or ins[2] == -1):
+            ins = ins[:2] + [self.zero_bias(op)]
         if k in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D):
             x, f = g.tensors[op.inputs[0]], g.tensors[op.inputs[1]]
             dil = (a.dilation_h, a.dilation_w)

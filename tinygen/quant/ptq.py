@@ -185,13 +185,21 @@ def _quantize_weights(q: Graph, op: ir.Op, axis: int) -> None:
     data = w.data.astype(np.float64)
     reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
     absmax = np.max(np.abs(data), axis=reduce_axes)
-    w_scale = np.where(absmax > 0, absmax / 127.0, 1.0).astype(np.float32).astype(np.float64)
+    w_scale = np.where(absmax > 0, absmax / 127.0, 1.0)
+    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
+    if bias_name is not None:
+        # A channel with tiny weights but a large (BatchNorm-folded) bias would need a bias beyond int32
+        # at in_scale * w_scale: widen that channel's weight scale so |bias| stays within 2^30,
+        # leaving 2^30 of headroom for the products (TFLite's converter makes the same adjustment).
+        in_scale = np.float64(q.tensors[op.inputs[0]].scale)
+        need = np.abs(q.tensors[bias_name].data.astype(np.float64)) / (in_scale * float(1 << 30))
+        w_scale = np.maximum(w_scale, need)
+    w_scale = w_scale.astype(np.float32).astype(np.float64)
     shape = [1] * data.ndim
     shape[axis] = -1
     qw = np.clip(_round(data / w_scale.reshape(shape)), -127, 127).astype(np.int8)
     q.tensors[w.name] = dataclasses.replace(w, dtype="int8", data=qw,
                                             quant=QuantParams.make(w_scale, 0, axis))
-    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name is None:
         return
     b = q.tensors[bias_name]
