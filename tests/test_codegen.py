@@ -80,3 +80,23 @@ def test_generation_is_identical_across_processes(models_dir, tmp_path):
                               env=env, capture_output=True, text=True, check=True)
         digests.add(proc.stdout.strip())
     assert len(digests) == 1
+
+
+def _distinct_arch_flags():
+    from tinygen.boards import list_boards
+
+    seen = {}
+    for b in list_boards():
+        seen.setdefault(tuple(b.arch_flags), b.name)
+    return sorted(seen.items(), key=lambda kv: kv[1])
+
+
+@pytest.mark.parametrize("flags,board", _distinct_arch_flags(), ids=[b for _, b in _distinct_arch_flags()])
+def test_every_core_compiles_every_model_warning_free(flags, board, models_dir, tmp_path):
+    """Each distinct -mcpu/-mfpu/-mfloat-abi set among the boards builds every shared model with -Werror."""
+    if shutil.which("arm-none-eabi-gcc") is None:
+        pytest.fail("arm-none-eabi-gcc is not installed (run `make sysdeps`)")
+    for i, name in enumerate(SHARED_TFLITE):
+        folder = tmp_path / f"m{i}"
+        codegen.write(generate(load_model(models_dir / name), name="net").files, folder)
+        compile_all("arm-none-eabi-gcc", [*flags, *STRICT], folder)
