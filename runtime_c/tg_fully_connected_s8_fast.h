@@ -1,7 +1,8 @@
 /* tinygen runtime: fast int8 fully connected layer (tg_gemm_s8_fast.h, one batch row at a time).
  *
  * Same result as tg_fully_connected_s8 (TFLM FullyConnected, bit-exact) when the filter offset is 0.
- * Precomputed by the lowering: filter rows packed as in tg_gemm_s8_fast.h (wide: pre-extended);
+ * Precomputed by the lowering: filter rows packed as in tg_gemm_s8_fast.h (wide: 0 raw, 1 pre-extended,
+ * 2 split: the lowering's choice for one batch);
  * quant: rq_words int32 per output (tg_dsp.h records, bias folded with the input offset).
  * Input rows are read in place in groups of 4 values, so accum_depth % 4 == 0 (else the lowering
  * does not pick this kernel). No scratch. Returns TG_OK.

@@ -67,7 +67,60 @@ TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, in
     acc[3] = a3;
 }
 
+/* One group of 4 values in the split layout (tg_gemm_s8_fast.h, wide = 2): per row one SMLAD with the
+ * raw weight word against (x1, x3), then one SXTB16 of the weight's odd bytes against x ^ 0xFF80FF80. */
+#define TG_SPLIT_ROW(reg, a) \
+    "smlad %[" a "], " reg ", %[xa], %[" a "]\n\t" \
+    "sxtb16 " reg ", " reg ", ror #8\n\t" \
+    "smlad %[" a "], " reg ", %[xb], %[" a "]\n\t"
+#define TG_SPLIT_STEP \
+    "ldr %[xb], [%[c]], #4\n\t" \
+    "sxtb16 %[xa], %[xb], ror #8\n\t" \
+    "eor %[xb], %[xb], %[k]\n\t" \
+    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
+    TG_SPLIT_ROW("r8", "a0") TG_SPLIT_ROW("r9", "a1") TG_SPLIT_ROW("r10", "a2") TG_SPLIT_ROW("r11", "a3")
+
+/* acc[0..3] += 4 rows x 4*n values (n >= 1); the rows in the split layout, one word per row per group
+ * of 4; two groups per loop iteration. */
+TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t xa, xb;
+    const uint32_t k = 0xFF80FF80u;
+    __asm__ volatile(
+        "lsrs %[n], %[n], #1\n\t"
+        "bcc 2f\n\t"
+        TG_SPLIT_STEP
+        "2:\n\t"
+        "beq 3f\n\t" /* Z from the LSRS: the step sets no flags */
+        "1:\n\t"
+        TG_SPLIT_STEP
+        TG_SPLIT_STEP
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        "3:\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
+          [xa] "=&r"(xa), [xb] "=&r"(xb)
+        : [k] "r"(k)
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
 #else
+
+TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    for (int32_t k = 0; k < n; ++k, c += 4, w += 4) {
+        const uint32_t v = tg_read_u32(c), xa = tg_sxtb16_r8(v), xb = v ^ 0xFF80FF80u;
+        for (int32_t r = 0; r < 4; ++r) {
+            acc[r] = tg_smlad((uint32_t)w[r], xa, acc[r]);
+            acc[r] = tg_smlad(tg_sxtb16_r8((uint32_t)w[r]), xb, acc[r]);
+        }
+    }
+}
 
 TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
@@ -133,6 +186,16 @@ TG_ALWAYS_INLINE void gemm(const int8_t *const *tap, int32_t taps, int32_t seg4,
     }
 }
 
+/* The sum of col[1], col[3], ..., col[4*k4 - 1] (wraps like the accumulators). */
+static int32_t odd_sum(const int8_t *col, int32_t k4)
+{
+    int32_t s = 0;
+    for (int32_t k = 0; k < k4; ++k, col += 4) {
+        s = tg_smlad(tg_sxtb16_r8(tg_read_u32(col)), 0x00010001u, s);
+    }
+    return s;
+}
+
 /* The one-segment case (FC, 1x1, im2col; the common one): one flat loop over channel groups, the
  * 4 accumulators in registers from the bias load to the store. */
 TG_ALWAYS_INLINE void gemm_1seg(const int8_t *col, int32_t k4, const int32_t *w, int32_t wide, const int32_t *q,
@@ -140,9 +203,17 @@ TG_ALWAYS_INLINE void gemm_1seg(const int8_t *col, int32_t k4, const int32_t *w,
                                 int32_t out_c, int8_t *out)
 {
     const int32_t groups = out_c >> 2;
+    uint32_t s = 0; /* the split layout's correction: -128 * the sum of the odd-indexed inputs (wrapping) */
+    if (wide == 2) {
+        s = (uint32_t)odd_sum(col, k4) * 0xFFFFFF80u;
+    }
     for (int32_t g = 0; g < groups; ++g) {
-        int32_t acc[4] = {q[0], q[1], q[2], q[3]};
-        if (wide) {
+        int32_t acc[4] = {(int32_t)((uint32_t)q[0] + s), (int32_t)((uint32_t)q[1] + s), (int32_t)((uint32_t)q[2] + s),
+                          (int32_t)((uint32_t)q[3] + s)};
+        if (wide == 2) {
+            block_split(col, w, k4, acc);
+            w += 4 * k4;
+        } else if (wide) {
             block_wide(col, w, k4, acc);
             w += 8 * k4;
         } else {
@@ -154,8 +225,11 @@ TG_ALWAYS_INLINE void gemm_1seg(const int8_t *col, int32_t k4, const int32_t *w,
         q += 4 * rq_words;
     }
     if ((out_c & 3) != 0) {
-        int32_t acc[4] = {q[0], q[1], q[2], q[3]};
-        if (wide) {
+        int32_t acc[4] = {(int32_t)((uint32_t)q[0] + s), (int32_t)((uint32_t)q[1] + s), (int32_t)((uint32_t)q[2] + s),
+                          (int32_t)((uint32_t)q[3] + s)};
+        if (wide == 2) {
+            block_split(col, w, k4, acc);
+        } else if (wide) {
             block_wide(col, w, k4, acc);
         } else {
             block_raw(col, w, k4, acc);
@@ -175,7 +249,11 @@ void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, 
     /* instantiations so the requantizer's record size is a constant */
     if (taps == 1 && seg4 > 0) {
         const int8_t *col = tap[0];
-        if (rq_words == TG_RQ_RS && wide) {
+        if (wide == 2 && rq_words == TG_RQ_RS) {
+            gemm_1seg(col, seg4, filter, 2, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
+        } else if (wide == 2) {
+            gemm_1seg(col, seg4, filter, 2, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+        } else if (rq_words == TG_RQ_RS && wide) {
             gemm_1seg(col, seg4, filter, 1, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
         } else if (rq_words == TG_RQ_RS) {
             gemm_1seg(col, seg4, filter, 0, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);

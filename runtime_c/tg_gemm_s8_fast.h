@@ -11,6 +11,13 @@
  *   wide = 0: the 4 bytes of row r (one int32 word)
  *   wide = 1: two int32 words, (w[k] | w[k+2] << 16) and (w[k+1] | w[k+3] << 16) as int16 pairs
  *             (pre-extended: twice the flash, no sign extension in the loop)
+ *   wide = 2 (split; one segment only, taps == 1): one word per row, bytes
+ *             (w[k+1] ^ 0x80, w[k], w[k+3] ^ 0x80, w[k+2]); with the input word v = col[k..k+3] the
+ *             loop adds SMLAD(word, SXTB16(v ROR 8)) + SMLAD(SXTB16(word ROR 8), v ^ 0xFF80FF80)
+ *             = sum_j w[k+j] col[k+j] + 128 (col[k+1] + col[k+3]) - 128 (w[k] + w[k+2]):
+ *             one sign extension per weight word instead of two. The lowering adds
+ *             128 * (sum of the even-indexed weights) to each bias; the kernel subtracts
+ *             128 * (sum of the odd-indexed inputs), once per call.
  * (tinygen/kernels/fast.py: pack_gemm_rows). No scratch.
  *
  * tg_gemm_s8_fast_taps: the same with the column given as `taps` segments of 4*seg4 values each

@@ -88,6 +88,31 @@ def test_fast_c_matches_reference():
             assert bad == 0, f"{case} fill={fill}: {bad} of {w.size} bytes differ"
 
 
+def test_split_layout_identity():
+    """The SPLIT weight layout (tg_gemm_s8_fast.h, wide = 2), its two SMLADs per word emulated in NumPy with
+    the bias adjustment and the runtime correction, gives the plain dot product (extreme values included)."""
+    rng = np.random.default_rng(0)
+    w = rng.integers(-128, 128, (6, 20), dtype=np.int8)
+    w[0], w[1] = -128, 127
+    x = rng.integers(-128, 128, 20, dtype=np.int8)
+    x[:4] = [-128, 127, -128, -128]
+    words = fast.pack_gemm_rows(w, fast.SPLIT).view(np.uint8).reshape(2, 5, 4, 4)  # block, group, row, byte
+    xb = (x.view(np.uint8) ^ np.tile(np.array([0x80, 0xFF], np.uint8), 10)).reshape(5, 4)
+    lo16 = lambda b: int(b[0]) + 256 * int(b[1:2].view(np.int8)[0])  # the int16 halfword of 2 bytes
+    acc = np.zeros(8, np.int64)
+    for blk in range(2):
+        for g in range(5):
+            for r in range(4):
+                c, v = words[blk, g, r], [int(t) for t in x[4 * g:4 * g + 4]]
+                odd = c.view(np.int8)[1::2].astype(int)  # SXTB16(word ROR 8)
+                acc[4 * blk + r] += lo16(c[0:2]) * v[1] + lo16(c[2:4]) * v[3]  # SMLAD(word, SXTB16(v ROR 8))
+                acc[4 * blk + r] += odd[0] * lo16(xb[g][0:2]) + odd[1] * lo16(xb[g][2:4])  # SMLAD(.., v ^ k)
+    rec = np.zeros((2 * 4, fast.RQ_RS), np.int32)  # zero biases: the adjusted biases are the adjustment alone
+    bias = fast.split_bias_adjust(rec, fast.RQ_RS, w).reshape(2, 4 * fast.RQ_RS)[:, :4].ravel()
+    got = acc + bias - 128 * x[1::2].astype(np.int64).sum()
+    assert np.array_equal(got[:6], w.astype(np.int64) @ x.astype(np.int64))
+
+
 def test_requantize_rs_matches_tflm_double_rounding():
     """tg_dsp.h's one-multiply requantizer vs qmath (TFLM) on edge and random values."""
     from tinygen.quant import qmath
@@ -164,7 +189,7 @@ def test_fast_add_matches_portable_reference_and_c():
             assert np.array_equal(want.reshape(-1), run_c(graph, xs)[0].reshape(-1))
 
 
-QEMU_CASES = [  # the asm paths (host tests run the portable C): 1x1 / 3x3 conv, depthwise, raw and wide FC,
+QEMU_CASES = [  # the asm paths (host tests run the portable C): 1x1 / 3x3 conv, depthwise, split (batch 1) and wide FC,
     # asymmetric clamps, left-shifting multipliers (saturate: a tiny output scale)
     Case(C2, (1, 5, 5, 16), out_c=9, kernel=(1, 1), act=Activation.RELU6, zp_out=-100),
     Case(C2, (1, 6, 6, 8), out_c=8, stride=(2, 2), zp_in=-128, act=Activation.RELU),
@@ -173,6 +198,7 @@ QEMU_CASES = [  # the asm paths (host tests run the portable C): 1x1 / 3x3 conv,
     Case(DW, (1, 5, 5, 8), saturate=True),
     Case(FC, (1, 64), out_c=7, per_channel=False, saturate=True, zp_out=-128),
     Case(FC, (2, 32), out_c=6, per_channel=False, act=Activation.RELU, zp_in=-128),
+    Case(FC, (1, 36), out_c=10, act=Activation.RELU, zp_in=-128, zp_out=-128),  # split layout, odd k4
 ]
 
 

@@ -29,15 +29,31 @@ def pad_rows(w: np.ndarray, rows_to: int = 1) -> np.ndarray:
     return out
 
 
-def pack_gemm_rows(w: np.ndarray, wide: bool) -> np.ndarray:
+RAW, WIDE, SPLIT = 0, 1, 2  # weight layouts of tg_gemm_s8_fast.h (its `wide` argument)
+
+
+def pack_gemm_rows(w: np.ndarray, wide: int) -> np.ndarray:
     """(rows, K) int8 -> int32 words in tg_gemm_s8_fast.h order: blocks of 4 rows, 4 values at a time,
-    raw bytes (one word per row) or pre-extended int16 pairs (w0 | w2 << 16, w1 | w3 << 16)."""
+    raw bytes (one word per row), pre-extended int16 pairs (w0 | w2 << 16, w1 | w3 << 16), or SPLIT
+    bytes (w1 ^ 0x80, w0, w3 ^ 0x80, w2) (bias: split_bias_adjust)."""
     w = pad_rows(w, 4)
     rows, kp = w.shape
     v = w.reshape(rows // 4, 4, kp // 4, 4).transpose(0, 2, 1, 3)  # block, group, row, value
-    if wide:
+    if wide == SPLIT:
+        v = v[..., [1, 0, 3, 2]].view(np.uint8) ^ np.array([0x80, 0, 0x80, 0], np.uint8)
+    elif wide:
         v = v[..., [0, 2, 1, 3]].astype("<i2")
     return np.ascontiguousarray(v).ravel().view("<i4").astype(np.int32)
+
+
+def split_bias_adjust(rec: np.ndarray, rq_words: int, w_rows: np.ndarray) -> np.ndarray:
+    """requant_records' output with 128 * (sum of each row's even-indexed weights) added to the biases,
+    as the SPLIT layout needs (wrapped to int32 like the C accumulators)."""
+    rows = pad_rows(w_rows, 4)
+    adj = 128 * rows[:, 0::2].astype(np.int64).sum(axis=1)
+    out = rec.reshape(-1, 4 * rq_words).astype(np.int64)
+    out[:, :4] += adj.reshape(-1, 4)
+    return qmath.wrap_int32(out).astype(np.int32).reshape(rec.shape)
 
 
 def pack_depthwise(w: np.ndarray) -> np.ndarray:
@@ -135,7 +151,8 @@ def _records(op: Op, rq: conv.Requant, rows: np.ndarray, bias_eff: np.ndarray):
 
 def wide_weights(reuse: int) -> bool:
     """Pre-extend a layer's weights (twice their flash, ~1/3 fewer instructions per MAC) when each weight
-    is used more than once per inference; single-use weights (FC with one batch) stay raw bytes."""
+    is used more than once per inference; single-use weights (FC with one batch) stay bytes, in the SPLIT
+    layout (one sign extension per 4 weights instead of two; same flash as raw)."""
     return reuse > 1
 
 
@@ -271,7 +288,10 @@ class FastFullyConnected(_Fast):
         rows = np.asarray(w.data, np.int8)
         bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
         rq_words, rec = _records(op, rq, rows, bias_eff)
-        wide = wide_weights(batches)
+        # weights used once (one batch): the SPLIT layout, raw bytes with one sign extension per word
+        wide = WIDE if wide_weights(batches) else SPLIT
+        if wide == SPLIT:
+            rec = split_bias_adjust(rec, rq_words, rows)
         consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]
         args = [Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
                 Literal(batches), Literal(accum), TensorArg(x.name),
