@@ -72,10 +72,10 @@ FC_CASES = [
 
 
 def _out_size(n: int, k: int, s: int, d: int, same: bool) -> tuple:
+    """(pad before, pad after, output size) the TFLite way."""
     if same:
-        before, _, out = same_padding(n, k, s, d)
-        return before, out
-    return 0, valid_out(n, k, s, d)
+        return same_padding(n, k, s, d)
+    return 0, 0, valid_out(n, k, s, d)
 
 
 def add_case(graph: Graph, case: Case, idx: int, rng) -> None:
@@ -90,9 +90,9 @@ def add_case(graph: Graph, case: Case, idx: int, rng) -> None:
     else:
         n, h, w, c = case.in_shape
         kh, kw = case.kernel
-        pt, oh = _out_size(h, kh, case.stride[0], case.dilation[0], case.same)
-        pl, ow = _out_size(w, kw, case.stride[1], case.dilation[1], case.same)
-        pad = Padding(pt, 0, pl, 0)  # bottom / right are implied by the output size
+        pt, pb, oh = _out_size(h, kh, case.stride[0], case.dilation[0], case.same)
+        pl, pr, ow = _out_size(w, kw, case.stride[1], case.dilation[1], case.same)
+        pad = Padding(pt, pb, pl, pr)
         if case.kind == OpKind.CONV_2D:
             out_c, taps = case.out_c, kh * kw * c // case.groups
             w_shape, w_axis = (out_c, kh, kw, c // case.groups), 0
@@ -117,7 +117,7 @@ def add_case(graph: Graph, case: Case, idx: int, rng) -> None:
     t[f"w{idx}"] = Tensor(f"w{idx}", w_shape, "int8", wq, wdata)
     inputs = [x, f"w{idx}"]
     if case.bias:
-        t[f"b{idx}"] = Tensor(f"b{idx}", (out_c,), "int32", QuantParams.make(in_scale * w_scales, 0),
+        t[f"b{idx}"] = Tensor(f"b{idx}", (out_c,), "int32", QuantParams.make(in_scale * w_scales, 0, 0),
                               rng.integers(-3000, 3000, size=out_c).astype(np.int32))
         inputs.append(f"b{idx}")
     t[f"y{idx}"] = Tensor(f"y{idx}", y_shape, "int8", QuantParams.make(out_scale, case.zp_out))
