@@ -5,10 +5,9 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
-
-
-ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_installed_wheel_builds_a_model(models_dir, tmp_path):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import ir
 from ..errors import ModelFormatError, UnsupportedError
-from ..ir import Activation, Graph, Op, OpKind, Tensor
+from ..ir import Graph, Op, OpKind, Tensor
 
 # Layers that compute the identity at inference time.
 _NOOPS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",

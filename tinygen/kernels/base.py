@@ -14,7 +14,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ..errors import UnsupportedError
-from ..ir import Graph, Op, OpKind
+from ..ir import Graph, Op
 
 # ---- C call arguments --------------------------------------------------------------------------
 
