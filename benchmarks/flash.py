@@ -1,0 +1,47 @@
+"""Firmware flash (text + data of the linked cortex-m4 ELF, harness included) vs TFLM's, per model.
+
+Run: .venv/bin/python benchmarks/flash.py
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT.parent / "shared" / "models"
+
+# TFLM + CMSIS-NN deployable ELF text + data on cortex-m4 (../shared/baselines), newlib printf included.
+TFLM = {
+    "kws": ("mlperf/kws/kws_ref_model.tflite", 201_916),
+    "vww": ("mlperf/vww/vww_96_int8.tflite", 535_060),
+    "ic": ("mlperf/ic/pretrainedResnet_quant.tflite", 245_684),
+    "ad": ("mlperf/ad/ad01_int8.tflite", 367_212),
+    "sww": ("mlperf/sww/str_ww_ref_model.tflite", 217_052 + 2_800),
+    "person_detect": ("tflm/person_detection/person_detect.tflite", 446_428 + 2_800),
+    "micro_speech": ("tflm/micro_speech/micro_speech_quantized.tflite", 137_908 + 2_800),
+    "hello_world": ("tflm/hello_world/hello_world_int8.tflite", 88_228 + 2_792),
+}
+
+
+def main() -> int:
+    import tinygen
+
+    print("| model | weights (B) | tinygen text | data | text + data | TFLM + CMSIS-NN text + data | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, (rel, tflm) in TFLM.items():
+            out = Path(tmp) / key
+            r = tinygen.compile(str(MODELS / rel), out, board="cortex-m4", name=key)
+            subprocess.run(["make", "-s"], cwd=out, check=True, capture_output=True)
+            size = subprocess.run(["arm-none-eabi-size", str(out / "build" / "firmware.elf")], check=True,
+                                  capture_output=True, text=True).stdout.splitlines()[1].split()
+            text, data = int(size[0]), int(size[1])
+            print(f"| {key} | {r.report['weights_bytes']:,} | {text:,} | {data:,} | {text + data:,} | {tflm:,} | "
+                  f"{(text + data) / tflm:.3f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
