@@ -217,3 +217,16 @@ def test_firmware_failure_is_a_build_error(tmp_path_factory):
     model_c.write_text(model_c.read_text().replace("    return 0;\n}", "    return 7;\n}", 1))
     with pytest.raises(BuildError, match="exit 7"):
         run_once(out)
+
+
+@pytest.mark.parametrize("board", ALL_BOARDS)
+def test_firmware_sources_cppcheck_clean(tmp_path_factory, board):
+    """The generated firmware (startup, I/O, main, linker-facing code) has no cppcheck findings on any board."""
+    if shutil.which("cppcheck") is None:
+        pytest.fail("cppcheck is not installed (run `make sysdeps`)")
+    out = _compile(tmp_path_factory, board)
+    proc = subprocess.run(["cppcheck", "--enable=warning,style,performance,portability", "--std=c99",
+                           "--inline-suppr", "--error-exitcode=1", "-q", "--suppress=missingIncludeSystem",
+                           "-I", str(out / "model"), str(out / "firmware")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

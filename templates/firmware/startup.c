@@ -2,6 +2,7 @@
  * Reset copies .data from flash, zeroes .bss, enables the FPU/MVE when the build uses one, then
  * calls main(). Only the 16 core exceptions are listed: the firmware enables no peripheral IRQ.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "tg_io.h"
@@ -52,13 +53,18 @@ __attribute__((section(".vectors"), used)) static const tg_vector tg_vector_tabl
 
 void Reset_Handler(void)
 {
-    volatile uint32_t *src = __data_load__;
+    /* The linker's section bounds are separate symbols: count words from their addresses rather
+     * than comparing pointers to different objects. */
+    const volatile uint32_t *src = __data_load__;
     volatile uint32_t *dst = __data_start__;
-    while (dst < __data_end__) {
-        *dst++ = *src++;
+    size_t n = (size_t)((uintptr_t)__data_end__ - (uintptr_t)__data_start__) / sizeof(uint32_t);
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = src[i];
     }
-    for (dst = __bss_start__; dst < __bss_end__; dst++) {
-        *dst = 0u;
+    dst = __bss_start__;
+    n = (size_t)((uintptr_t)__bss_end__ - (uintptr_t)__bss_start__) / sizeof(uint32_t);
+    for (size_t i = 0; i < n; i++) {
+        dst[i] = 0u;
     }
 #if defined(__ARM_FP) || defined(__ARM_FEATURE_MVE)
     TG_SCB_CPACR |= (0xFu << 20); /* full access to CP10 and CP11 (FPU, MVE) */
