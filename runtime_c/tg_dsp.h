@@ -184,12 +184,17 @@ TG_ALWAYS_INLINE void tg_sat4_store(int32_t v0, int32_t v1, int32_t v2, int32_t 
 {
 #if TG_HAS_DSP
     /* saturate to int8, pack 4 bytes, then the activation bounds bytewise (SSUB8 sets GE, SEL picks) */
+    /* gcc's ACLE __ssat macro converts its own operands and trips -Wsign-conversion inside the
+     * header's expansion; the values here are in range, so that warning is silenced for these lines. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
     uint32_t w = (uint32_t)__ssat(v0, 8);
     __asm__("bfi %[w], %[b1], #8, #8\n\t"
             "bfi %[w], %[b2], #16, #8\n\t"
             "bfi %[w], %[b3], #24, #8"
             : [w] "+r"(w)
             : [b1] "r"(__ssat(v1, 8)), [b2] "r"(__ssat(v2, 8)), [b3] "r"(__ssat(v3, 8)));
+#pragma GCC diagnostic pop
     if (act_min > -128) {
         const uint32_t m = (uint32_t)(act_min & 0xFF) * 0x01010101u;
         uint32_t t;

@@ -93,10 +93,10 @@ def _distinct_arch_flags():
 
 @pytest.mark.parametrize("flags,board", _distinct_arch_flags(), ids=[b for _, b in _distinct_arch_flags()])
 def test_every_core_compiles_every_model_warning_free(flags, board, models_dir, tmp_path):
-    """Each distinct -mcpu/-mfpu/-mfloat-abi set among the boards builds every shared model with -Werror."""
+    """Each distinct -mcpu/-mfpu/-mfloat-abi set builds every shared model with -Wconversion -Werror."""
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.fail("arm-none-eabi-gcc is not installed (run `make sysdeps`)")
     for i, name in enumerate(SHARED_TFLITE):
         folder = tmp_path / f"m{i}"
         codegen.write(generate(load_model(models_dir / name), name="net").files, folder)
-        compile_all("arm-none-eabi-gcc", [*flags, *STRICT], folder)
+        compile_all("arm-none-eabi-gcc", [*flags, "-Wconversion", "-Wsign-conversion", *STRICT], folder)
