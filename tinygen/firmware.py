@@ -78,7 +78,7 @@ def write_firmware(out_dir, board, manifest: dict, test_inputs, stack_bytes: int
     for name in _STATIC:
         shutil.copyfile(src / name, fw / name)
     shutil.copyfile(src / board.startup, fw / "startup.c")
-    for backend in IO_BACKENDS:
+    for backend in IO_BACKENDS + ("nofile",):  # nofile: the host-file stubs of uart / swo / rtt
         shutil.copyfile(src / "io" / f"tg_io_{backend}.c", fw / "io" / f"tg_io_{backend}.c")
     prefix = manifest["name"]
     ctx = dict(board=board.name, prefix=prefix, upper=prefix.upper(), num_inputs=len(manifest["inputs"]),

@@ -33,38 +33,3 @@ void tg_io_puts(const char *s)
         tg_swo_putc(*s);
     }
 }
-
-int tg_io_open(const char *path, int for_write)
-{
-    (void)path;
-    (void)for_write;
-    return -1;
-}
-
-size_t tg_io_read(int handle, void *buf, size_t n)
-{
-    (void)handle;
-    (void)buf;
-    (void)n;
-    return 0;
-}
-
-size_t tg_io_write(int handle, const void *buf, size_t n)
-{
-    (void)handle;
-    (void)buf;
-    (void)n;
-    return 0;
-}
-
-void tg_io_close(int handle)
-{
-    (void)handle;
-}
-
-void tg_io_exit(int status)
-{
-    (void)status;
-    for (;;) {
-    }
-}
