@@ -176,6 +176,10 @@ class Tensor:
     dtype: str  # numpy dtype name: float32, int8, int16, int32, int64, uint8
     quant: Optional[QuantParams] = None
     data: Optional[np.ndarray] = None  # constant value, already of `dtype`
+    # How a constant int8 weight tensor is stored in flash: None (plain int8) or a low-bit scheme
+    # ("int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary"); `data` still holds the int8
+    # values the scheme decodes to, so every reference sees ordinary int8 weights.
+    encoding: Optional[str] = None
 
     @property
     def is_const(self) -> bool:

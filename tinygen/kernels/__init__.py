@@ -7,11 +7,14 @@ import importlib
 _MODULES = (
     "conv",         # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED (portable)
     "fast",         # SIMD (DSP) variants of those three, registered ahead of the portable ones
+    "lowbit",       # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED with int4 / palettized / ternary / binary weights (ahead of all)
     "inplace",      # in-place variants the scheduler swaps in where they lower the peak
     "pool",         # AVERAGE_POOL_2D, MAX_POOL_2D, MEAN
     "elementwise",  # ADD, SUB, MUL
     "shape",        # RESHAPE, CONCATENATION, PAD
     "activation",   # SOFTMAX, LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, QUANTIZE, DEQUANTIZE
+    "int16",        # 16x8: CONV_2D, TRANSPOSE_CONV, ADD, SUB, LEAKY_RELU, PAD, STRIDED_SLICE, QUANTIZE, DEQUANTIZE
+    "int16_nn",     # 16x8: FULLY_CONNECTED, DEPTHWISE_CONV_2D, pools, MEAN, SOFTMAX, LOGISTIC, TANH, ...
 )
 _loaded = False
 
