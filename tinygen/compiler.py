@@ -76,14 +76,24 @@ def is_float_graph(graph: ir.Graph) -> bool:
         op.kind == ir.OpKind.QUANTIZE for op in graph.ops)
 
 
-def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto") -> ir.Graph:
+def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights="int8",
+             activations: str = "int8") -> ir.Graph:
+    """Float graph -> quantized graph: passes, PTQ, then per-layer weight schemes (see quant/schemes.py)."""
     from . import passes
-    from .quant import ptq
-
     from . import validate
+    from .quant import ptq, schemes
 
+    if activations not in ("int8", "int16"):
+        raise TinygenError(f"--activations '{activations}': use int8 or int16")
     graph = passes.optimize(graph)
-    q = ptq.quantize(graph, calibration, estimator=estimator)
+    table = schemes.resolve(graph, weights)
+    lowbit = any(s != "int8" for s in table.values())
+    kwargs = {} if activations == "int8" else {"activations": activations}
+    q = ptq.quantize(graph, calibration, estimator=estimator, bias_correction=not lowbit, **kwargs)
+    if lowbit:
+        schemes.apply(graph, q, table)
+        if not q.warnings:  # real calibration data: correct the biases with the final weights
+            ptq.correct_biases(graph, q, ptq._check_calibration(graph, calibration))
     validate.check(q)
     return q
 
@@ -143,14 +153,18 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, name: str = "model",
-                  estimator: str = "auto", check_fit: bool = True, firmware: bool = True) -> CompileResult:
+                  estimator: str = "auto", check_fit: bool = True, firmware: bool = True,
+                  weights="int8", activations: str = "int8") -> CompileResult:
     """Compile `model` into `out_dir` (replaced atomically); returns the result with its report."""
     if not _NAME_RE.match(name):
         raise TinygenError(f"--name '{name}' is not a C identifier")
     board_obj = _load_board(board)
     graph = load_model(model)
     if is_float_graph(graph):
-        graph = quantize(graph, calibration, estimator=estimator)
+        graph = quantize(graph, calibration, estimator=estimator, weights=weights, activations=activations)
+    elif weights != "int8" or activations != "int8":
+        raise TinygenError("--weights / --activations apply to float models; this model is already quantized "
+                           "(a .tflite, or a QAT model that carries its trained ranges)")
     elif calibration is not None:
         raise TinygenError("calibration data was given, but the model is already quantized "
                            "(a .tflite, or a QAT model that carries its trained ranges)")

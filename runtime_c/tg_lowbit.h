@@ -1,0 +1,57 @@
+/* tinygen runtime: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with low-bit weights.
+ *
+ * Activations are int8 exactly as in tg_conv2d_s8.h (same offsets, clamp and requantization); only
+ * the weights differ. Each output channel owns one row of packed weights, `row_bytes` long:
+ *   conv:       out_c rows of filter_h * filter_w * in_c values, in (fy, fx, ic) order
+ *   depthwise:  out_c rows of filter_h * filter_w values, in (fy, fx) order
+ *   fc:         out_depth rows of accum_depth values
+ * Row formats (value j of a row; bits are numbered from bit 0 of byte 0 upwards):
+ *   TG_WF_INT4      4-bit two's complement, value j in bits 4j..4j+3            (-8..7)
+ *   TG_WF_PALETTE   `bits`-bit (2..4) index into codebook[2^bits], bits j*bits..  (codebook entry)
+ *   TG_WF_TERNARY   two bit planes of ceil(n/8) bytes: non-zero, then negative  (-1, 0, +1)
+ *   TG_WF_BINARY    one bit plane: 1 = +1, 0 = -1                               (-1, +1)
+ * INT4 and PALETTE rows are decoded one row at a time into `scratch` (the longest row, in bytes);
+ * TERNARY and BINARY rows are used in place with additions, subtractions and bit tests only.
+ *
+ * Requantization is per output channel with a 16-bit multiplier: real = mult[c] * 2^(shift[c] - 15),
+ * i.e. tg_requantize(acc, mult[c] * 2^16, shift[c]); mult in [2^14, 2^15) or 0, shift in [-31, 30].
+ * Returns TG_OK, or TG_ERROR for an unknown format or inconsistent shapes.
+ */
+#ifndef TG_LOWBIT_H
+#define TG_LOWBIT_H
+
+#include "tg_common.h"
+
+#define TG_WF_INT4 0
+#define TG_WF_PALETTE 1
+#define TG_WF_TERNARY 2
+#define TG_WF_BINARY 3
+
+int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+                 const uint8_t *weights, int32_t row_bytes,
+                 int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+                 int32_t pad_top, int32_t pad_left,
+                 int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
+                 const int16_t *mult, const int8_t *shift,
+                 int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+                 int32_t filter_h, int32_t filter_w, const int32_t *bias,
+                 int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output);
+
+int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+                           const uint8_t *weights, int32_t row_bytes,
+                           int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+                           int32_t pad_top, int32_t pad_left, int32_t depth_multiplier,
+                           int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
+                           const int16_t *mult, const int8_t *shift,
+                           int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+                           int32_t filter_h, int32_t filter_w, const int32_t *bias,
+                           int32_t out_h, int32_t out_w, int8_t *output);
+
+int tg_fully_connected_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+                          const uint8_t *weights, int32_t row_bytes,
+                          int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
+                          const int16_t *mult, const int8_t *shift,
+                          int32_t batches, int32_t accum_depth, const int8_t *input,
+                          int32_t out_depth, const int32_t *bias, int8_t *output);
+
+#endif /* TG_LOWBIT_H */

@@ -1,0 +1,200 @@
+"""Low-bit weight schemes: quantizers, packing, and the tg_*_lb C kernels against their references."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tinygen.errors import TinygenError, UnsupportedError
+from tinygen.ir import OpKind
+from tinygen.kernels import lowbit
+from tinygen.kernels.base import lower_op
+from tinygen.quant import weights as wq
+
+from test_kernels_conv import CONV_CASES, DW_CASES, FC_CASES, build, sample_inputs
+
+LOWBIT = ("int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
+
+
+def restrict(values: np.ndarray, scheme: str, rng) -> np.ndarray:
+    """Map arbitrary int8 test weights onto values `scheme` can store."""
+    v = values.astype(np.int16)
+    if scheme == "int4":
+        return (v // 16).astype(np.int8)
+    if scheme == "ternary":
+        return np.where(np.abs(v) < 40, 0, np.sign(v)).astype(np.int8)
+    if scheme == "binary":
+        return np.where(v >= 0, 1, -1).astype(np.int8)
+    k = 1 << wq.palette_bits(scheme)
+    book = np.sort(rng.choice(np.arange(-127, 128), size=k, replace=False)).astype(np.int8)
+    return book[rng.integers(0, k, size=values.shape)]
+
+
+def encoded(cases: list, scheme: str, seed: int = 0):
+    graph = build(cases, seed)
+    rng = np.random.default_rng(seed + 100)
+    for op in graph.ops:
+        w = graph.tensors[op.inputs[1]]
+        graph.tensors[w.name] = dataclasses.replace(w, data=restrict(w.data, scheme, rng), encoding=scheme)
+    return graph
+
+
+# ---- packing --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", LOWBIT)
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 27, 64])
+def test_pack_unpack_roundtrip(scheme, n):
+    rng = np.random.default_rng(n)
+    rows = restrict(rng.integers(-127, 128, size=(5, n)).astype(np.int8), scheme, rng)
+    packed, book = lowbit.pack_rows(rows, scheme)
+    bits = wq.BITS[scheme]
+    assert packed.dtype == np.uint8
+    assert packed.shape[1] == (-(-n * bits // 8) if scheme != "ternary" else 2 * -(-n // 8))
+    assert np.array_equal(lowbit.unpack_rows(packed, n, scheme, book), rows)
+
+
+def test_int4_nibble_order_and_sign():
+    packed, _ = lowbit.pack_rows(np.array([[1, -1, -8, 7, 0]], np.int8), "int4")
+    assert packed.tolist() == [[0xF1, 0x78, 0x00]]  # low nibble first, two's complement
+
+
+def test_ternary_and_binary_bit_planes():
+    packed, _ = lowbit.pack_rows(np.array([[1, 0, -1, -1, 0, 0, 0, 0, 1]], np.int8), "ternary")
+    assert packed.tolist() == [[0b00001101, 0b1, 0b00001100, 0b0]]  # non-zero plane, then sign plane
+    packed, _ = lowbit.pack_rows(np.array([[1, -1, 1, 1, -1, -1, -1, -1, 1]], np.int8), "binary")
+    assert packed.tolist() == [[0b00001101, 0b1]]
+
+
+def test_palette_indices_cross_byte_boundaries():
+    rows = np.array([[5, -3, 9, 100, -3, 5, 9, 100]], np.int8)  # 3-bit indices straddle bytes
+    packed, book = lowbit.pack_rows(rows, "kmeans3")
+    assert book.tolist() == [-3, 5, 9, 100, 0, 0, 0, 0]
+    idx = [1, 0, 2, 3, 0, 1, 2, 3]
+    want = sum(i << (3 * j) for j, i in enumerate(idx)).to_bytes(3, "little")
+    assert bytes(packed[0]) == want
+
+
+def test_multipliers16_close_to_real():
+    reals = np.array([1e-5, 0.0003, 0.25, 0.5, 0.9999999, 1.7])
+    m, s = lowbit.multipliers16(reals)
+    assert ((m >= 1 << 14) & (m < 1 << 15)).all()
+    got = m.astype(np.float64) * np.exp2(s.astype(np.float64) - 15)
+    assert np.allclose(got, reals, rtol=2 ** -14)
+
+
+# ---- quantizers -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", wq.SCHEMES)
+def test_quantize_values_fit_scheme(scheme):
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 0.1, size=(6, 3, 3, 5)).astype(np.float32)
+    res = wq.quantize(w, 0, scheme)
+    assert res.values.dtype == np.int8 and res.values.shape == w.shape
+    assert wq.allowed(res.values, scheme)
+    assert res.scales.shape == (6,) and (res.scales > 0).all()
+    err = np.mean((res.values * res.scales[:, None, None, None] - w) ** 2)
+    assert err < np.mean(w ** 2)  # better than all-zero weights
+
+
+def test_error_shrinks_with_bits():
+    w = np.random.default_rng(1).normal(0, 1, size=(16, 200))
+    errs = {s: np.mean((wq.quantize(w, 0, s).values * wq.quantize(w, 0, s).scales[:, None] - w) ** 2)
+            for s in wq.SCHEMES}
+    assert errs["int8"] < errs["int4"] < errs["kmeans2"]
+    assert errs["kmeans4"] < errs["kmeans3"] < errs["kmeans2"] < errs["binary"]
+    assert errs["ternary"] < errs["binary"]
+
+
+def test_ternary_is_the_least_squares_optimum():
+    """Against a brute force over every threshold and every scale on small vectors."""
+    rng = np.random.default_rng(2)
+    for _ in range(20):
+        w = rng.normal(0, 1, size=(1, 9))
+        res = wq.quantize(w, 0, "ternary")
+        got = np.sum((res.values * res.scales[0] - w) ** 2)
+        best = np.inf
+        for t in np.abs(w).ravel():
+            q = np.where(np.abs(w) >= t, np.sign(w), 0)
+            a = np.sum(np.abs(w) * np.abs(q)) / np.sum(np.abs(q))
+            best = min(best, np.sum((q * a - w) ** 2))
+        assert got <= best * (1 + 1e-6) + 1e-12
+
+
+def test_scale_floor_is_respected():
+    w = np.random.default_rng(3).normal(0, 0.01, size=(4, 10))
+    floor = np.array([0, 1.0, 0, 5.0])
+    for s in wq.SCHEMES:
+        res = wq.quantize(w, 0, s, min_scale=floor)
+        assert (res.scales >= floor * (1 - 1e-6)).all(), s
+
+
+def test_kmeans_1d_finds_separated_clusters():
+    v = np.concatenate([np.full(50, -3.0), np.full(30, 0.5), np.full(20, 4.0)])
+    assert np.allclose(wq.kmeans_1d(v, 3), [-3.0, 0.5, 4.0])
+
+
+def test_unknown_scheme_is_one_clear_error():
+    with pytest.raises(TinygenError, match="unknown weight scheme 'int3'"):
+        wq.check_scheme("int3", "--weights")
+
+
+# ---- C kernels vs references ---------------------------------------------------------------------
+
+_CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1],
+          "depthwise": DW_CASES,
+          "fc": [c for c in FC_CASES if c.w_zp == 0]}
+
+
+@pytest.mark.parametrize("scheme", LOWBIT)
+@pytest.mark.parametrize("family", sorted(_CASES))
+def test_c_matches_reference(scheme, family):
+    from tinygen.testing import run_c, run_reference
+
+    cases = _CASES[family]
+    graph = encoded(cases, scheme)
+    for op in graph.ops:
+        assert lower_op(op, graph).c_function.endswith("_lb")
+    rng = np.random.default_rng(4)
+    for fill in (None, None, -128, 127):
+        xs = sample_inputs(graph, rng, fill)
+        want = run_reference(graph, xs)
+        got = run_c(graph, xs)
+        for i, (w, g) in enumerate(zip(want, got)):
+            bad = int(np.count_nonzero(w != g))
+            assert bad == 0, f"{scheme} case {i} {cases[i]} fill={fill}: {bad} of {w.size} bytes differ"
+
+
+@pytest.mark.parametrize("scheme", LOWBIT)
+def test_reference_equals_int8_reference_on_decoded_weights(scheme):
+    """The packed reference equals the plain int8 reference run with the same weights and multipliers."""
+    from tinygen.kernels import conv
+
+    graph = encoded(CONV_CASES[:4] + DW_CASES[:2], scheme, seed=7)
+    rng = np.random.default_rng(5)
+    for op in graph.ops:
+        lop = lower_op(op, graph)
+        x = rng.integers(-128, 128, size=graph.tensors[op.inputs[0]].shape, dtype=np.int8)
+        rq, _, _ = lowbit._requant(op, graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]],
+                                   graph.tensors[op.outputs[0]], graph.tensors[op.outputs[0]].shape[-1])
+        w = graph.tensors[op.inputs[1]].data
+        b = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 else None
+        y = graph.tensors[op.outputs[0]]
+        ref = conv.conv2d_reference if op.kind == OpKind.CONV_2D else conv.depthwise_reference
+        assert np.array_equal(lop.reference([x])[0], ref(x, w, b, op.attrs, rq, y.shape))
+
+
+def test_grouped_conv_is_refused_by_name():
+    graph = encoded([c for c in CONV_CASES if c.groups > 1], "int4")
+    with pytest.raises(UnsupportedError, match="conv_2d_0.*ungrouped"):
+        lower_op(graph.ops[0], graph)
+
+
+def test_values_outside_the_scheme_are_refused():
+    graph = encoded(CONV_CASES[:1], "binary")
+    w = graph.tensors[graph.ops[0].inputs[1]]
+    graph.tensors[w.name] = dataclasses.replace(w, data=np.zeros_like(w.data))
+    with pytest.raises(UnsupportedError, match="binary cannot store"):
+        lower_op(graph.ops[0], graph)
