@@ -1,12 +1,6 @@
 /* tinygen runtime: low-bit weight kernels; contract and row formats in tg_lowbit.h. */
 #include "tg_lowbit.h"
 
-/* Bit j of a packed bit plane. */
-static inline int32_t bit_at(const uint8_t *plane, int32_t j)
-{
-    return (int32_t)((plane[j >> 3] >> (j & 7)) & 1u);
-}
-
 /* Decode an INT4 or PALETTE row of n values into int8; returns 0 for another format. */
 static int decode_row(int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *row, int32_t n,
                       int8_t *dst)
@@ -35,31 +29,35 @@ static int decode_row(int32_t format, int32_t bits, const int8_t *codebook, cons
     return 0;
 }
 
-/* Sum over i < n of weight[start + i] * (x[i * x_stride] + input_offset) for one row. */
-static int32_t row_dot(int32_t format, const int8_t *decoded, const uint8_t *row, int32_t plane_bytes,
-                       int32_t start, const int8_t *x, int32_t x_stride, int32_t n, int32_t input_offset)
+/* Sum over i < n of weight[start + i] * (x[i * x_stride] + input_offset) for one row.
+ * TERNARY / BINARY: no multiplications; each value is added or subtracted by bit masks
+ * ((v ^ -s) + s negates v when s = 1; & -nz drops it when nz = 0), walking the bit planes a
+ * byte at a time. */
+static inline int32_t row_dot(int32_t format, const int8_t *decoded, const uint8_t *row, int32_t plane_bytes,
+                              int32_t start, const int8_t *x, int32_t x_stride, int32_t n, int32_t input_offset)
 {
     int32_t acc = 0;
-    if (format == TG_WF_TERNARY) {
-        const uint8_t *neg = row + plane_bytes;
+    if (format == TG_WF_TERNARY || format == TG_WF_BINARY) {
+        const uint8_t *p_nz = row + (start >> 3);
+        const uint8_t *p_neg = row + plane_bytes + (start >> 3);
+        const int32_t ternary = format == TG_WF_TERNARY;
+        uint32_t nz = ternary ? (uint32_t)*p_nz >> (start & 7) : 0xFFu;
+        uint32_t sg = ternary ? (uint32_t)*p_neg >> (start & 7) : ~((uint32_t)*p_nz >> (start & 7));
+        int32_t left = 8 - (start & 7);
         for (int32_t i = 0; i < n; ++i) {
-            const int32_t j = start + i;
-            if (bit_at(row, j)) {
-                const int32_t v = x[i * x_stride] + input_offset;
-                acc = bit_at(neg, j) ? acc - v : acc + v;
+            if (left == 0) {
+                ++p_nz;
+                nz = ternary ? (uint32_t)*p_nz : 0xFFu;
+                sg = ternary ? (uint32_t)*++p_neg : ~(uint32_t)*p_nz;
+                left = 8;
             }
-        }
-    } else if (format == TG_WF_BINARY) {
-        int32_t total = 0;
-        int32_t pos = 0;
-        for (int32_t i = 0; i < n; ++i) {
             const int32_t v = x[i * x_stride] + input_offset;
-            total += v;
-            if (bit_at(row, start + i)) {
-                pos += v;
-            }
+            const int32_t s = (int32_t)(sg & 1u);
+            acc += ((v ^ -s) + s) & -(int32_t)(nz & 1u);
+            nz >>= 1;
+            sg >>= 1;
+            --left;
         }
-        acc = pos + pos - total;
     } else {
         const int8_t *w = decoded + start;
         for (int32_t i = 0; i < n; ++i) {
@@ -111,10 +109,19 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                 const int32_t in_y_origin = out_y * stride_h - pad_top;
                 for (int32_t out_x = 0; out_x < out_w; ++out_x) {
                     const int32_t in_x_origin = out_x * stride_w - pad_left;
+                    /* a filter row lying wholly inside the image reads filter_w * in_c contiguous inputs */
+                    const int32_t whole_rows = dilation_w == 1 && in_x_origin >= 0
+                                               && in_x_origin + filter_w <= in_w;
                     int32_t acc = 0;
                     for (int32_t fy = 0; fy < filter_h; ++fy) {
                         const int32_t in_y = in_y_origin + dilation_h * fy;
                         if (in_y < 0 || in_y >= in_h) {
+                            continue;
+                        }
+                        if (whole_rows) {
+                            acc += row_dot(format, scratch, row, plane_bytes, fy * filter_w * in_c,
+                                           in_batch + (in_y * in_w + in_x_origin) * in_c, 1, filter_w * in_c,
+                                           input_offset);
                             continue;
                         }
                         for (int32_t fx = 0; fx < filter_w; ++fx) {
@@ -161,10 +168,19 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
                 const int32_t in_y_origin = out_y * stride_h - pad_top;
                 for (int32_t out_x = 0; out_x < out_w; ++out_x) {
                     const int32_t in_x_origin = out_x * stride_w - pad_left;
+                    /* a filter row lying wholly inside the image reads filter_w inputs in_c apart */
+                    const int32_t whole_rows = dilation_w == 1 && in_x_origin >= 0
+                                               && in_x_origin + filter_w <= in_w;
                     int32_t acc = 0;
                     for (int32_t fy = 0; fy < filter_h; ++fy) {
                         const int32_t in_y = in_y_origin + dilation_h * fy;
                         if (in_y < 0 || in_y >= in_h) {
+                            continue;
+                        }
+                        if (whole_rows) {
+                            acc += row_dot(format, scratch, row, plane_bytes, fy * filter_w,
+                                           in_batch + (in_y * in_w + in_x_origin) * in_c, in_c, filter_w,
+                                           input_offset);
                             continue;
                         }
                         for (int32_t fx = 0; fx < filter_w; ++fx) {

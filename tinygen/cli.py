@@ -27,16 +27,67 @@ def _load_array(path: str, what: str) -> np.ndarray:
         raise TinygenError(f"{path}: not a readable .npy/.npz {what} file ({exc})") from None
 
 
+def _bytes(text: str, flag: str) -> int:
+    """'20000', '20k' / '20K' (x1024), '1M' (x1024^2) -> bytes."""
+    t = text.strip().upper().removesuffix("B")
+    mult = {"K": 1024, "M": 1024 * 1024}.get(t[-1:], 1)
+    try:
+        value = int(t[:-1] if mult > 1 else t) * mult
+    except ValueError:
+        raise TinygenError(f"{flag} '{text}': expected a byte count such as 20000 or 20K") from None
+    if value <= 0:
+        raise TinygenError(f"{flag} '{text}': must be positive")
+    return value
+
+
+def _weights_arg(text: str):
+    """--weights: a scheme, 'layer=scheme,...' (with '*=scheme' as the default), or a .toml file."""
+    if text.endswith(".toml"):
+        import tomllib
+
+        p = Path(text)
+        if not p.is_file():
+            raise TinygenError(f"{text}: no such weights file")
+        try:
+            doc = tomllib.loads(p.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise TinygenError(f"{text}: not valid TOML ({exc})") from None
+        table = doc.get("weights", doc)
+        if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+            raise TinygenError(f"{text}: expected a [weights] table of layer = \"scheme\" lines")
+        return dict(table)
+    if "=" not in text:
+        return text
+    table = {}
+    for item in text.split(","):
+        name, sep, scheme = item.partition("=")
+        if not sep or not name.strip() or not scheme.strip():
+            raise TinygenError(f"--weights: '{item}' is not layer=scheme")
+        table[name.strip()] = scheme.strip()
+    return table
+
+
 def cmd_build(args) -> int:
     from .compiler import compile_model
 
     calib = _load_array(args.calib, "calibration") if args.calib else None
+    weights = _weights_arg(args.weights)
+    if args.mixed:
+        if args.weights != "int8":
+            raise TinygenError("--mixed auto chooses the weight schemes itself; drop --weights")
+        weights = "auto"
+    budget_flash = _bytes(args.budget_flash, "--budget-flash") if args.budget_flash else None
+    budget_ram = _bytes(args.budget_ram, "--budget-ram") if args.budget_ram else None
     result = compile_model(args.model, args.output, board=args.board, calibration=calib, name=args.name,
-                           estimator=args.estimator, check_fit=not args.no_fit_check)
+                           estimator=args.estimator, check_fit=not args.no_fit_check, weights=weights,
+                           activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram)
     r = result.report
     print(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
     print(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
           f"arena {r['arena_bytes']:,} B (live-set lower bound {r['live_set_lower_bound']:,} B)")
+    schemes = r.get("weight_schemes", {})
+    if r.get("mixed") or any(v != "int8" for v in schemes.values()):
+        print("  weights: " + ", ".join(f"{k}={v}" for k, v in schemes.items()))
     for t in r["inputs"]:
         print(f"  input  {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
     for t in r["outputs"]:
@@ -134,6 +185,16 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--name", default="model", help="C prefix of the generated API, default 'model'")
     b.add_argument("--estimator", default="auto", choices=["auto", "minmax", "percentile", "mse"],
                    help="activation range estimator for PTQ (default auto: the better one per tensor)")
+    b.add_argument("--weights", default="int8", metavar="SCHEME",
+                   help="weight scheme for float models: int8 (default), int8c (one byte per weight), int4, "
+                        "kmeans4, kmeans3, kmeans2, ternary, binary; or per layer 'conv1=int4,dense=int8,*=int4'; "
+                        "or a .toml file with a [weights] table")
+    b.add_argument("--activations", default="int8", choices=["int8", "int16"],
+                   help="activation width for float models (int16: TFLite's 16x8 mode)")
+    b.add_argument("--mixed", choices=["auto"],
+                   help="choose each layer's weight scheme to fit --budget-flash with the least output error")
+    b.add_argument("--budget-flash", metavar="BYTES", help="bytes of model constants allowed (e.g. 40000, 40K)")
+    b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed; the build fails if it needs more")
     b.add_argument("--no-fit-check", action="store_true", help="build even if the model exceeds the board")
     b.set_defaults(func=cmd_build)
 

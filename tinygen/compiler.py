@@ -77,8 +77,12 @@ def is_float_graph(graph: ir.Graph) -> bool:
 
 
 def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights="int8",
-             activations: str = "int8") -> ir.Graph:
-    """Float graph -> quantized graph: passes, PTQ, then per-layer weight schemes (see quant/schemes.py)."""
+             activations: str = "int8", budget_flash: Optional[int] = None) -> ir.Graph:
+    """Float graph -> quantized graph: passes, PTQ, then per-layer weight schemes (quant/schemes.py).
+
+    `weights` is a scheme for every layer, a {layer: scheme} table, or "auto": per-layer schemes
+    chosen to fit `budget_flash` bytes of constant data with the least output error (quant/mixed.py).
+    """
     from . import passes
     from . import validate
     from .quant import ptq, schemes
@@ -86,14 +90,32 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights
     if activations not in ("int8", "int16"):
         raise TinygenError(f"--activations '{activations}': use int8 or int16")
     graph = passes.optimize(graph)
-    table = schemes.resolve(graph, weights)
-    lowbit = any(s != "int8" for s in table.values())
+    auto = weights == "auto"
+    if auto:
+        if budget_flash is None:
+            raise TinygenError("--mixed auto needs --budget-flash BYTES")
+        if calibration is None:
+            raise TinygenError("--mixed auto needs calibration data (--calib) to measure each layer's error")
+    elif budget_flash is not None:
+        raise TinygenError("--budget-flash applies with --mixed auto")
+    table = None if auto else schemes.resolve(graph, weights)
+    lowbit = auto or any(s != "int8" for s in table.values())
     kwargs = {} if activations == "int8" else {"activations": activations}
     q = ptq.quantize(graph, calibration, estimator=estimator, bias_correction=not lowbit, **kwargs)
     if lowbit:
+        calib = ptq._check_calibration(graph, calibration) if calibration is not None else None
+        if auto:
+            from .quant import mixed
+
+            choice = mixed.choose(graph, q, calib, int(budget_flash))
+            table = choice.table
+            q.mixed = dict(budget_flash=int(budget_flash), predicted_bytes=int(choice.predicted_bytes),
+                           layers={n: dict(scheme=s, bytes=int(choice.costs[n][s]),
+                                           error=choice.errors[n][s], int8_error=choice.errors[n]["int8"])
+                                   for n, s in table.items()})
         schemes.apply(graph, q, table)
-        if not q.warnings:  # real calibration data: correct the biases with the final weights
-            ptq.correct_biases(graph, q, ptq._check_calibration(graph, calibration))
+        if calib is not None and not q.warnings:  # real calibration data: correct biases on the final weights
+            ptq.correct_biases(graph, q, calib)
     validate.check(q)
     return q
 
@@ -154,15 +176,17 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, name: str = "model",
                   estimator: str = "auto", check_fit: bool = True, firmware: bool = True,
-                  weights="int8", activations: str = "int8") -> CompileResult:
+                  weights="int8", activations: str = "int8", budget_flash: Optional[int] = None,
+                  budget_ram: Optional[int] = None) -> CompileResult:
     """Compile `model` into `out_dir` (replaced atomically); returns the result with its report."""
     if not _NAME_RE.match(name):
         raise TinygenError(f"--name '{name}' is not a C identifier")
     board_obj = _load_board(board)
     graph = load_model(model)
     if is_float_graph(graph):
-        graph = quantize(graph, calibration, estimator=estimator, weights=weights, activations=activations)
-    elif weights != "int8" or activations != "int8":
+        graph = quantize(graph, calibration, estimator=estimator, weights=weights, activations=activations,
+                         budget_flash=budget_flash)
+    elif weights != "int8" or activations != "int8" or budget_flash is not None:
         raise TinygenError("--weights / --activations apply to float models; this model is already quantized "
                            "(a .tflite, or a QAT model that carries its trained ranges)")
     elif calibration is not None:
@@ -178,6 +202,17 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
     result.report["warnings"] = list(graph.warnings)
     if graph.quant_report:
         result.report["quantization"] = graph.quant_report
+    from .quant import schemes
+
+    result.report["weight_schemes"] = schemes.summary(graph)
+    if graph.mixed:
+        result.report["mixed"] = graph.mixed
+    if budget_flash is not None and result.report["weights_bytes"] > budget_flash:
+        raise TinygenError(f"--budget-flash {budget_flash:,} B: the model's constant data is "
+                           f"{result.report['weights_bytes']:,} B")
+    if budget_ram is not None and result.report["arena_bytes"] > budget_ram:
+        raise TinygenError(f"--budget-ram {budget_ram:,} B: the arena needs {result.report['arena_bytes']:,} B "
+                           f"(live-set lower bound {result.report['live_set_lower_bound']:,} B)")
     if check_fit:
         _fit_check(board_obj, result)
     out_dir = Path(out_dir)

@@ -223,6 +223,7 @@ class Graph:
     source: str = ""  # file the graph came from, for messages
     warnings: list = field(default_factory=list)  # notes for the user (e.g. synthetic calibration)
     quant_report: dict = field(default_factory=dict)  # per-tensor quantization choices
+    mixed: dict = field(default_factory=dict)  # how --mixed auto chose the weight schemes (for the report)
 
     def tensor(self, name: str) -> Tensor:
         return self.tensors[name]
@@ -242,7 +243,7 @@ class Graph:
         tensors = {k: dataclasses.replace(v) for k, v in self.tensors.items()}
         ops = [dataclasses.replace(o, inputs=list(o.inputs), outputs=list(o.outputs)) for o in self.ops]
         return Graph(tensors, ops, list(self.inputs), list(self.outputs), self.name, self.source,
-                     list(self.warnings), dict(self.quant_report))
+                     list(self.warnings), dict(self.quant_report), dict(self.mixed))
 
     def unique_name(self, base: str) -> str:
         name, i = base, 1

@@ -124,6 +124,33 @@ def _n(v) -> str:
     return f"{int(v):,}"
 
 
+def _weights_section(report: dict) -> list:
+    """Per-layer weight schemes, when any layer is not plain int8; with --mixed auto, how they were chosen."""
+    schemes = report.get("weight_schemes") or {}
+    mixed = report.get("mixed")
+    if not mixed and all(s == "int8" for s in schemes.values()):
+        return []
+    lines = ["", "## Weight schemes", ""]
+    if mixed:
+        lines.append(f"Chosen by `--mixed auto` for a flash budget of {_n(mixed['budget_flash'])} B of constants "
+                     f"(predicted {_n(mixed['predicted_bytes'])} B, built {_n(report.get('weights_bytes', 0))} B). "
+                     "Error: mean squared output difference from the float model on the calibration data "
+                     "with only that layer quantized.")
+        lines += ["", "| layer | scheme | flash bytes | error | error at int8 |", "|---|---|---:|---:|---:|"]
+        for name, row in mixed["layers"].items():
+            lines.append(f"| {name} | {row['scheme']} | {_n(row['bytes'])} | {row['error']:.3g} | "
+                         f"{row['int8_error']:.3g} |")
+        if "measured" in mixed:
+            m = mixed["measured"]
+            lines += ["", f"Whole model on the calibration data: mean squared output error {m['mse']:.4g}"
+                          f" (uniform int8 {m['int8_mse']:.4g})."]
+    else:
+        lines += ["| layer | scheme |", "|---|---|"]
+        for name, s in schemes.items():
+            lines.append(f"| {name} | {s} |")
+    return lines
+
+
 def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
     mem = report["memory"]
     lines = [f"# tinygen report: {report.get('name', 'model')}", ""]
@@ -163,6 +190,7 @@ def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
         lines.append(f"| {L['index']} | {name} | {L['op']} | {kernel} | {_shapes(L['inputs'])} | "
                      f"{_shapes(L['outputs'])} | {_n(L['macs'])} | {_n(L['weight_bytes'])} | "
                      f"{_n(L['live_arena_bytes'])} | {_n(L['scratch_bytes'])} |")
+    lines += _weights_section(report)
     if png_name:
         lines += ["", "## Memory timeline", "", f"![arena over time]({png_name})", "",
                   "Each rectangle is one arena buffer: x spans the layers it lives through, y its bytes."]

@@ -58,7 +58,7 @@ def _supported(op: Op, graph: Graph) -> bool:
     ins = [graph.tensor(t) for t in op.inputs if t is not None]
     if len(ins) < 2 or graph.tensor(op.outputs[0]).dtype != "int8":
         return False
-    ok = ins[0].dtype == "int8" and ins[1].dtype == "int8" and ins[1].encoding is None  # low-bit: lowbit.py
+    ok = ins[0].dtype == "int8" and ins[1].dtype == "int8" and ins[1].encoding in (None, "int8c")  # low-bit: lowbit.py
     return ok and (len(ins) == 2 or ins[2].dtype == "int32")
 
 

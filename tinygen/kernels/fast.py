@@ -192,7 +192,7 @@ class FastConv2D(_Fast):
         zp = -rq.input_offset
         bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
         rq_words, rec = _records(op, rq, rows, bias_eff)
-        wide = wide_weights(n * out_h * out_w)
+        wide = wide_weights(n * out_h * out_w) and w.encoding is None  # "int8c": one byte per weight
         consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]
         k_pad = -(-fh * fw * in_c // 4) * 4
         direct = in_c % 4 == 0 and fh * fw <= MAX_CONV_TAPS  # window read in place: no im2col scratch
@@ -230,7 +230,7 @@ class FastDepthwiseConv2D(_Fast):
 
     def shape_ok(self, op: Op, graph: Graph) -> bool:
         x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
-        return op.attrs.depth_multiplier == 1 and len(x.shape) == 4 and len(w.shape) == 4 \
+        return op.attrs.depth_multiplier == 1 and w.encoding is None and len(x.shape) == 4 and len(w.shape) == 4 \
             and x.shape[3] % 4 == 0 and w.shape[3] == x.shape[3] and w.shape[1] * w.shape[2] <= MAX_DW_TAPS
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
@@ -289,7 +289,7 @@ class FastFullyConnected(_Fast):
         bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
         rq_words, rec = _records(op, rq, rows, bias_eff)
         # weights used once (one batch): the SPLIT layout, raw bytes with one sign extension per word
-        wide = WIDE if wide_weights(batches) else SPLIT
+        wide = WIDE if wide_weights(batches) and w.encoding is None else SPLIT
         if wide == SPLIT:
             rec = split_bias_adjust(rec, rq_words, rows)
         consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]

@@ -54,6 +54,10 @@ def apply(fgraph: Graph, q: Graph, table: dict) -> None:
         w_name = op.inputs[1]
         if scheme == "int8" or w_name in done:
             continue
+        if scheme == "int8c":  # PTQ's int8 values, stored one byte per weight
+            q.tensors[w_name] = dataclasses.replace(q.tensors[w_name], encoding="int8c")
+            done.add(w_name)
+            continue
         if q.tensors[op.inputs[0]].dtype != "int8":
             raise TinygenError(f"layer '{op.name}': {scheme} weights need int8 activations, "
                                f"its input is {q.tensors[op.inputs[0]].dtype}")

@@ -5,7 +5,10 @@ per-channel symmetric int8 weights: `values` (int8, the tensor's own shape) and 
 per output channel), with  weight ~= scales[c] * values[..c..].  What differs is which int8 values
 a scheme may use, and therefore how few bits the kernels need to store them:
 
-  int8     values in [-127, 127]                            8 bits per weight (TFLite's scheme)
+  int8     values in [-127, 127]                            8 bits per weight (TFLite's scheme); on
+                                                            DSP cores reused weights are kept
+                                                            pre-extended to 16 bits for speed
+  int8c    as int8, always one byte per weight              8 bits (less flash, slower on DSP cores)
   int4     values in [-8, 7]                                4 bits, two per byte
   kmeansB  values from a per-layer codebook of 2^B int8     B bits (B = 4, 3, 2) of codebook index
            entries found by 1-D k-means
@@ -23,10 +26,10 @@ from typing import Optional
 
 import numpy as np
 
-SCHEMES = ("int8", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
+SCHEMES = ("int8", "int8c", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
 
 # bits of storage per weight (codebooks and scales come on top)
-BITS = {"int8": 8, "int4": 4, "kmeans4": 4, "kmeans3": 3, "kmeans2": 2, "ternary": 2, "binary": 1}
+BITS = {"int8": 8, "int8c": 8, "int4": 4, "kmeans4": 4, "kmeans3": 3, "kmeans2": 2, "ternary": 2, "binary": 1}
 
 
 @dataclass
@@ -71,7 +74,7 @@ def quantize(data: np.ndarray, axis: int, scheme: str, min_scale=None) -> Quanti
     floor = np.zeros(rows.shape[0]) if min_scale is None else np.broadcast_to(
         np.asarray(min_scale, np.float64), (rows.shape[0],))
     codebook = None
-    if scheme == "int8":
+    if scheme in ("int8", "int8c"):
         q, s = _linear(rows, -127, 127, floor, search=False)
     elif scheme == "int4":
         q, s = _linear(rows, -8, 7, floor, search=True)
@@ -185,7 +188,7 @@ def codebook_of(values: np.ndarray, scheme: str) -> np.ndarray:
 def allowed(values: np.ndarray, scheme: str) -> bool:
     """Do int8 `values` fit `scheme`'s storage?"""
     v = np.asarray(values)
-    if scheme == "int8":
+    if scheme in ("int8", "int8c"):
         return bool(v.min(initial=0) >= -128)
     if scheme == "int4":
         return bool(v.min(initial=0) >= -8 and v.max(initial=0) <= 7)

@@ -1,0 +1,140 @@
+"""Automatic per-layer weight schemes under a flash budget (`--mixed auto --budget-flash BYTES`).
+
+1. Cost: for every weighted layer and candidate scheme, the exact bytes its lowered kernel keeps in
+   flash (packed weights, codebook, multipliers, shifts and bias), from lowering that one layer.
+2. Sensitivity: for every layer and scheme, the float network is run on the calibration data with
+   only that layer's weights replaced by the scheme's dequantized weights; the error is the mean
+   squared difference of the model outputs from the float outputs (the weight error one layer adds).
+3. Choice: minimise the sum of the layers' errors subject to the sum of their bytes fitting the
+   budget, a multiple-choice knapsack solved exactly by dynamic programming over byte counts
+   (rounded up to `grain` bytes, so a found solution always fits).
+The quantized model built with the chosen table is then measured end to end; its error and the
+table go into the build report.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .. import float_ref
+from ..errors import TinygenError
+from ..ir import Graph
+from . import schemes as sch
+from . import weights as wq
+
+CANDIDATES = ("int8", "int8c", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
+_SAMPLES = 64
+
+
+@dataclasses.dataclass
+class Choice:
+    table: dict  # layer -> scheme
+    costs: dict  # layer -> {scheme: bytes}
+    errors: dict  # layer -> {scheme: output MSE with only this layer at this scheme}
+    fixed_bytes: int  # flash of the layers without weights (and anything a scheme does not change)
+    predicted_bytes: int
+    budget: int
+
+
+def _dequantized_weights(fgraph: Graph, op, scheme: str, in_scale: float) -> np.ndarray:
+    axis = sch.WEIGHT_AXIS[op.kind]
+    w = fgraph.tensors[op.inputs[1]].data.astype(np.float64)
+    floor = None
+    if len(op.inputs) > 2 and op.inputs[2] is not None:
+        floor = np.abs(fgraph.tensors[op.inputs[2]].data.astype(np.float64)) / (in_scale * float(1 << 30))
+    res = wq.quantize(w, axis, scheme, min_scale=floor)
+    shape = [1] * w.ndim
+    shape[axis] = -1
+    return (res.values.astype(np.float64) * res.scales.reshape(shape)).astype(np.float32)
+
+
+def sensitivities(fgraph: Graph, q8: Graph, calib: list, candidates=CANDIDATES) -> dict:
+    """{layer: {scheme: output MSE vs float}} with one layer's weights quantized at a time."""
+    xs = [c[:_SAMPLES] for c in calib]
+    want = float_ref.run_batch(fgraph, xs)
+    out = {}
+    for op in sch.weighted_layers(fgraph):
+        in_scale = float(q8.tensors[op.inputs[0]].scale)
+        w_name = op.inputs[1]
+        row = {}
+        for s in candidates:
+            g = fgraph.copy()
+            g.tensors[w_name] = dataclasses.replace(g.tensors[w_name],
+                                                    data=_dequantized_weights(fgraph, op, s, in_scale))
+            got = float_ref.run_batch(g, xs)
+            row[s] = float(np.mean([np.mean((a.astype(np.float64) - b) ** 2) for a, b in zip(got, want)]))
+        out[op.name] = row
+    return out
+
+
+def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES) -> tuple:
+    """({layer: {scheme: flash bytes}}, bytes of all other layers) from lowering each layer alone."""
+    from ..kernels.base import lower_op
+
+    costs = {}
+    layers = sch.weighted_layers(q8)
+    names = {op.name for op in layers}
+    for s in candidates:
+        qs = q8.copy()
+        if s != "int8":
+            sch.apply(fgraph, qs, {name: s for name in names})
+        for op in sch.weighted_layers(qs):
+            costs.setdefault(op.name, {})[s] = lower_op(op, qs).weight_bytes
+    fixed = sum(lower_op(op, q8).weight_bytes for op in q8.ops if op.name not in names)
+    return costs, fixed
+
+
+def knapsack(costs: dict, errors: dict, budget: int, grain: int = 0) -> dict:
+    """Exact multiple-choice knapsack: one scheme per layer, sum(bytes) <= budget, least sum(error)."""
+    layers = list(costs)
+    if not layers:
+        return {}
+    cheapest = sum(min(costs[n].values()) for n in layers)
+    if cheapest > budget:
+        raise TinygenError(f"--budget-flash {budget:,} B: even the smallest scheme for every layer needs "
+                           f"{cheapest:,} B of weights")
+    grain = grain or max(1, -(-budget // 20000))
+    cap = budget // grain
+    inf = np.inf
+    best = np.full(cap + 1, inf)
+    best[0] = 0.0
+    picks = []
+    for n in layers:
+        opts = sorted(costs[n])
+        new = np.full(cap + 1, inf)
+        arg = np.full(cap + 1, -1, dtype=np.int64)
+        for k, s in enumerate(opts):
+            units = -(-costs[n][s] // grain)  # rounded up: the true total never exceeds the budget
+            if units > cap:
+                continue
+            cand = np.full(cap + 1, inf)
+            cand[units:] = best[:cap + 1 - units] + errors[n][s]
+            better = cand < new
+            new[better] = cand[better]
+            arg[better] = k
+        picks.append((opts, arg))
+        best = new
+    if not np.isfinite(best).any():
+        raise TinygenError(f"--budget-flash {budget:,} B is too small for these layers at {grain} B granularity")
+    # best[u]: least error using exactly u units; picks[i][1][u]: the option that reached u at layer i
+    u = int(np.argmin(best))
+    table = {}
+    for n, (opts, arg) in zip(reversed(layers), reversed(picks)):
+        k = int(arg[u])
+        table[n] = opts[k]
+        u -= -(-costs[n][opts[k]] // grain)
+    assert u == 0
+    return {n: table[n] for n in layers}
+
+
+def choose(fgraph: Graph, q8: Graph, calib: list, budget_flash: int, candidates=CANDIDATES) -> Choice:
+    """Pick a scheme per weighted layer so the model's constant data fits `budget_flash` bytes."""
+    costs, fixed = layer_costs(fgraph, q8, candidates)
+    errors = sensitivities(fgraph, q8, calib, candidates)
+    for row in errors.values():  # same values as int8: prefer int8's faster storage when it fits
+        if "int8c" in row and "int8" in row:
+            row["int8c"] = row["int8"] + 1e-9 * max(row["int8"], 1e-12)
+    table = knapsack(costs, errors, budget_flash - fixed)
+    predicted = fixed + sum(costs[n][s] for n, s in table.items())
+    return Choice(table, costs, errors, fixed, predicted, budget_flash)
