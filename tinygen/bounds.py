@@ -78,7 +78,9 @@ def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers:
     for op in graph.ops:
         if layers is not None and op.name not in layers:
             continue
-        if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED):
+        # TRANSPOSE_CONV: each output sums a subset of the (tap, input channel) products of its OHWI
+        # filter row, so the conv bound over that row holds for it too
+        if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED, OpKind.TRANSPOSE_CONV):
             if graph.tensors[op.inputs[1]].data is None or graph.tensors[op.inputs[0]].dtype == "float32":
                 continue
             r = _weighted(graph, op, input_range)

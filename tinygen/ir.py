@@ -39,6 +39,8 @@ class OpKind(str, Enum):
     HARD_SWISH = "HARD_SWISH"
     QUANTIZE = "QUANTIZE"
     DEQUANTIZE = "DEQUANTIZE"
+    TRANSPOSE_CONV = "TRANSPOSE_CONV"
+    STRIDED_SLICE = "STRIDED_SLICE"
     # float-only ops that passes remove before quantization
     BATCH_NORM = "BATCH_NORM"
 
@@ -97,8 +99,35 @@ class Pool2DAttrs:
 
 @dataclass(frozen=True)
 class ElementwiseAttrs:
-    """ADD, SUB, MUL: numpy-style broadcasting between the two inputs."""
+    """ADD, SUB, MUL: numpy-style broadcasting between the two inputs.
+
+    `pot_scale_int16` is ADD/SUB's TFLite option (schema default true) recorded as the file says it;
+    TFLM's int16 ADD/SUB always take the general-scale path, so the kernels only report it.
+    """
     activation: Activation = Activation.NONE
+    pot_scale_int16: bool = True
+
+
+@dataclass(frozen=True)
+class TransposeConvAttrs:
+    """TRANSPOSE_CONV: inputs (input, filter OHWI, bias or None); the output tensor's shape is the
+    output size (the TFLite output_shape operand is not kept, as in TFLM). Padding holds the
+    (top, left) amounts TFLM derives from the output size; bottom/right are implied by it."""
+    stride_h: int
+    stride_w: int
+    padding: Padding = Padding()
+    activation: Activation = Activation.NONE
+
+
+@dataclass(frozen=True)
+class StridedSliceAttrs:
+    """STRIDED_SLICE resolved against the input shape: per input dimension the first index, the
+    stop (exclusive, Python-range style, may be -1 for negative strides) and the stride; dimensions in
+    `shrink_axes` keep one element and are dropped from the output shape."""
+    begin: tuple
+    end: tuple
+    strides: tuple
+    shrink_axes: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -146,7 +175,7 @@ class BatchNormAttrs:
 
 Attrs = Union[Conv2DAttrs, DepthwiseConv2DAttrs, FullyConnectedAttrs, Pool2DAttrs, ElementwiseAttrs,
               ConcatAttrs, PadAttrs, MeanAttrs, ReshapeAttrs, SoftmaxAttrs, LeakyReluAttrs, NoAttrs,
-              BatchNormAttrs]
+              BatchNormAttrs, TransposeConvAttrs, StridedSliceAttrs]
 
 
 @dataclass(frozen=True)

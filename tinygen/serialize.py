@@ -14,7 +14,7 @@ from .errors import TinygenError
 _ATTRS = {cls.__name__: cls for cls in (
     ir.Conv2DAttrs, ir.DepthwiseConv2DAttrs, ir.FullyConnectedAttrs, ir.Pool2DAttrs, ir.ElementwiseAttrs,
     ir.ConcatAttrs, ir.PadAttrs, ir.MeanAttrs, ir.ReshapeAttrs, ir.SoftmaxAttrs, ir.LeakyReluAttrs,
-    ir.NoAttrs, ir.BatchNormAttrs)}
+    ir.NoAttrs, ir.BatchNormAttrs, ir.TransposeConvAttrs, ir.StridedSliceAttrs)}
 
 
 def _attrs_to_json(a) -> dict:

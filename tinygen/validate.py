@@ -30,7 +30,8 @@ _SAME_SHAPE = (OpKind.SOFTMAX, OpKind.LOGISTIC, OpKind.TANH, OpKind.RELU, OpKind
                OpKind.HARD_SWISH, OpKind.QUANTIZE, OpKind.DEQUANTIZE)
 # ops whose input 0 the C kernel reads as an activation (arena, model input), never as a constant array
 _ACTIVATION_IN = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED, OpKind.AVERAGE_POOL_2D,
-                  OpKind.MAX_POOL_2D, OpKind.PAD, OpKind.MEAN, OpKind.RESHAPE) + _SAME_SHAPE
+                  OpKind.MAX_POOL_2D, OpKind.PAD, OpKind.MEAN, OpKind.RESHAPE, OpKind.TRANSPOSE_CONV,
+                  OpKind.STRIDED_SLICE) + _SAME_SHAPE
 
 
 class _Where:
@@ -277,6 +278,44 @@ def _check_op(graph: Graph, op: Op, w: _Where, consumers: dict) -> None:
             raise w.bad(where, f"filter {list(f.shape)}: accumulation length overflows int32")
         _bias(w, where, bias, out_ch, const)
         _weights_quant(w, where, x, f, out, kind)
+    elif kind == OpKind.TRANSPOSE_CONV:
+        x, f, bias = (need_inputs(2, 3) + [None])[:3]
+        rank(x, 4, "input")
+        rank(f, 4, "filter")
+        const(f, "filter")
+        rank(out, 4, "output")
+        _positive(w, where, a, ("stride_h", "stride_w"))
+        _padding(w, where, a.padding)
+        if f.shape[3] != x.shape[3] or f.shape[0] != out.shape[3] or x.shape[0] != out.shape[0]:
+            raise w.bad(where, f"filter {list(f.shape)} does not fit input {list(x.shape)} and output "
+                               f"{list(out.shape)}")
+        for axis, (p, s, k) in enumerate(((a.padding.top, a.stride_h, f.shape[1]),
+                                          (a.padding.left, a.stride_w, f.shape[2])), start=1):
+            if (x.shape[axis] - 1) * s + k + p > MAX_ELEMENTS:
+                raise w.bad(where, f"padding {p} / stride {s} / filter {k} on axis {axis} are out of range")
+        if checked_product(f.shape[1:]) is None:
+            raise w.bad(where, f"filter {list(f.shape)}: accumulation length overflows int32")
+        _bias(w, where, bias, f.shape[0], const)
+        _weights_quant(w, where, x, f, out, kind)
+    elif kind == OpKind.STRIDED_SLICE:
+        (x,) = need_inputs(1, 1)
+        r = len(x.shape)
+        fields = (a.begin, a.end, a.strides)
+        if any(not isinstance(v, tuple) or len(v) != r or any(not isinstance(i, int) for i in v) for v in fields):
+            raise w.bad(where, f"begin/end/strides {fields} must be {r} integers each")
+        if any(not isinstance(d, int) or not 0 <= d < r for d in a.shrink_axes):
+            raise w.bad(where, f"shrink axes {a.shrink_axes} out of range for rank {r}")
+        shape = []
+        for d, (b, e, st) in enumerate(zip(*fields)):
+            n = len(range(b, e, st)) if st != 0 else -1
+            if st == 0 or (n > 0 and not (0 <= b < x.shape[d] and 0 <= b + (n - 1) * st < x.shape[d])):
+                raise w.bad(where, f"slice {b}:{e}:{st} of dimension {d} (size {x.shape[d]}) is out of range")
+            if d in a.shrink_axes and n != 1:
+                raise w.bad(where, f"shrunk dimension {d} must keep exactly one element, keeps {n}")
+            if d not in a.shrink_axes:
+                shape.append(n)
+        if checked_product(shape) != out.size:
+            raise w.bad(where, f"output '{out.name}' {list(out.shape)} does not hold the slice {shape}")
     elif kind == OpKind.FULLY_CONNECTED:
         x, f, bias = (need_inputs(2, 3) + [None])[:3]
         rank(f, 2, "weights")
@@ -401,7 +440,8 @@ def _weights_quant(w: _Where, where: str, x: ir.Tensor, f: ir.Tensor, out: ir.Te
         return
     q = f.quant
     if q.per_axis:
-        want = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}[kind]
+        want = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0,
+                OpKind.TRANSPOSE_CONV: 0}[kind]
         if q.axis != want:
             raise w.bad(where, f"filter '{f.name}' is quantized on axis {q.axis}, expected the output "
                                f"channel axis {want}")

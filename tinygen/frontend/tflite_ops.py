@@ -138,8 +138,87 @@ def _pool(kind: OpKind) -> Callable:
 def _elementwise(kind: OpKind) -> Callable:
     def convert(c: OpContext):
         c.input(1)
-        return kind, ir.ElementwiseAttrs(c.activation()), c.op.inputs[:2]
+        # ADD / SUB carry pot_scale_int16 (schema default true); MUL has no such option
+        pot = bool(c.op.options.get("PotScaleInt16", True))
+        return kind, ir.ElementwiseAttrs(c.activation(), pot), c.op.inputs[:2]
     return convert
+
+
+def _transpose_padding(code: int, size: int, filt: int, stride: int) -> int:
+    """Leading padding of one spatial axis as TFLM derives it for TRANSPOSE_CONV: the windowed-output
+    formulas applied with the output size in the role of the input size."""
+    if code == _SAME:
+        n = (size + stride - 1) // stride
+    else:
+        n = (size + stride - filt) // stride
+    return max((n - 1) * stride + filt - size, 0) // 2
+
+
+def _transpose_conv(c: OpContext):
+    if len(c.op.inputs) not in (3, 4):
+        raise c.bad(f"expects 3 or 4 inputs (output_shape, filter, input[, bias]), got {len(c.op.inputs)}")
+    w, x, y = c.input(1, rank=4), c.input(2, rank=4), c.output(rank=4)
+    sh, sw = c.positive("StrideH", "StrideW")
+    if w.shape[3] != x.shape[3] or w.shape[0] != y.shape[3] or x.shape[0] != y.shape[0]:
+        raise c.bad(f"filter {list(w.shape)} does not fit input {list(x.shape)} and output {list(y.shape)}")
+    code = int(c.op.options["Padding"])
+    if code not in (_SAME, _VALID):
+        raise c.bad(f"padding {code} is neither SAME nor VALID")
+    top = _transpose_padding(code, y.shape[1], w.shape[1], sh)
+    left = _transpose_padding(code, y.shape[2], w.shape[2], sw)
+    ins = c.op.inputs
+    bias = ins[3] if len(ins) > 3 and ins[3] >= 0 else None
+    attrs = ir.TransposeConvAttrs(sh, sw, Padding(top, 0, left, 0), c.activation())
+    return OpKind.TRANSPOSE_CONV, attrs, [ins[2], ins[1], bias]
+
+
+_INT_LOWEST, _INT_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def _strided_slice(c: OpContext):
+    x, y = c.input(0), c.output()
+    rank = len(x.shape)
+    begin, end, strides = (c.const(k, f).reshape(-1).astype(np.int64).tolist()
+                           for k, f in ((1, "begin"), (2, "end"), (3, "strides")))
+    o = c.op.options
+    if o["EllipsisMask"] or o["NewAxisMask"]:
+        raise c.unsupported("ellipsis_mask and new_axis_mask are not supported")
+    if o["Offset"]:
+        raise c.unsupported("offset = true is not supported")
+    if not len(begin) == len(end) == len(strides) == rank:
+        raise c.unsupported(f"begin/end/strides of length {len(begin)}/{len(end)}/{len(strides)} "
+                            f"for a rank {rank} input (must equal the rank)")
+    bs, es, ss, shrink = [], [], [], []
+    for d in range(rank):
+        n, s = x.shape[d], strides[d]
+        if s == 0:
+            raise c.bad(f"stride of dimension {d} is 0")
+        start = begin[d]
+        if o["BeginMask"] >> d & 1:
+            start = _INT_LOWEST if s > 0 else _INT_MAX
+        if start < 0:
+            start += n
+        start = min(max(start, 0), n) if s > 0 else min(max(start, -1), n - 1)
+        if o["ShrinkAxisMask"] >> d & 1:
+            if s < 0 or not 0 <= start < n:
+                raise c.unsupported(f"shrinking dimension {d} at index {begin[d]} with stride {s}")
+            stop, s = start + 1, 1
+            shrink.append(d)
+        else:
+            stop = end[d]
+            if o["EndMask"] >> d & 1:
+                stop = _INT_MAX if s > 0 else _INT_LOWEST
+            if stop < 0:
+                stop += n
+            stop = min(max(stop, 0), n) if s > 0 else min(max(stop, -1), n - 1)
+        bs.append(int(start))
+        es.append(int(stop))
+        ss.append(int(s))
+    shape = tuple(len(range(b, e, s)) for d, (b, e, s) in enumerate(zip(bs, es, ss)) if d not in shrink)
+    if int(np.prod(shape, dtype=np.int64)) != int(np.prod(y.shape, dtype=np.int64)):
+        raise c.bad(f"output '{y.name}' {list(y.shape)} does not hold the slice {list(shape)}")
+    attrs = ir.StridedSliceAttrs(tuple(bs), tuple(es), tuple(ss), tuple(shrink))
+    return OpKind.STRIDED_SLICE, attrs, [c.op.inputs[0]]
 
 
 def _concat(c: OpContext):
@@ -220,6 +299,8 @@ CONVERTERS = {
     "HARD_SWISH": _unary(OpKind.HARD_SWISH),
     "QUANTIZE": _unary(OpKind.QUANTIZE),
     "DEQUANTIZE": _unary(OpKind.DEQUANTIZE),
+    "TRANSPOSE_CONV": _transpose_conv,
+    "STRIDED_SLICE": _strided_slice,
 }
 
 

@@ -40,8 +40,8 @@ OPTION_FIELDS = {
                                                   "KeepNumDims")),
     "AVERAGE_POOL_2D": ("Pool2DOptions", ("Padding", "StrideW", "StrideH", "FilterWidth",
                                           "FilterHeight", "FusedActivationFunction")),
-    "ADD": ("AddOptions", ("FusedActivationFunction",)),
-    "SUB": ("SubOptions", ("FusedActivationFunction",)),
+    "ADD": ("AddOptions", ("FusedActivationFunction", "PotScaleInt16")),
+    "SUB": ("SubOptions", ("FusedActivationFunction", "PotScaleInt16")),
     "MUL": ("MulOptions", ("FusedActivationFunction",)),
     "CONCATENATION": ("ConcatenationOptions", ("Axis", "FusedActivationFunction")),
     "MEAN": ("ReducerOptions", ("KeepDims",)),
@@ -50,6 +50,7 @@ OPTION_FIELDS = {
     "STRIDED_SLICE": ("StridedSliceOptions", ("BeginMask", "EndMask", "EllipsisMask",
                                               "NewAxisMask", "ShrinkAxisMask", "Offset")),
     "PACK": ("PackOptions", ("ValuesCount", "Axis")),
+    "TRANSPOSE_CONV": ("TransposeConvOptions", ("Padding", "StrideW", "StrideH", "FusedActivationFunction")),
     "GATHER": ("GatherOptions", ("Axis", "BatchDims")),
 }
 OPTION_FIELDS["MAX_POOL_2D"] = OPTION_FIELDS["AVERAGE_POOL_2D"]

@@ -1,0 +1,85 @@
+/* tinygen runtime: int16 QUANTIZE / DEQUANTIZE; contract in tg_quantize_s16.h. */
+#include "tg_quantize_s16.h"
+
+#include "tg_common.h"
+
+/* Round half away from zero of a value already limited to |v| <= 1e9 (fits int32). */
+static int32_t round_away_s16(double v)
+{
+    return v >= 0.0 ? (int32_t)(v + 0.5) : -(int32_t)(-v + 0.5);
+}
+
+/* (in - zp) with two's-complement wrap, as TFLM's int32 subtraction compiles. */
+static int32_t minus_zp(int32_t x, int32_t zp)
+{
+    return (int32_t)((uint32_t)x - (uint32_t)zp);
+}
+
+int tg_quantize_f32_s16(float scale, int32_t zp, int32_t size, const float *input, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        double q = (double)(input[i] / scale); /* float32 division, then exact widening */
+        if (!(q > -1e9)) {
+            q = -1e9; /* also NaN */
+        }
+        if (q > 1e9) {
+            q = 1e9;
+        }
+        output[i] = (int16_t)tg_clamp(round_away_s16(q) + zp, INT16_MIN, INT16_MAX);
+    }
+    return TG_OK;
+}
+
+int tg_requantize_s32_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
+                          int32_t size, const int32_t *input, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t out = tg_requantize(minus_zp(input[i], input_zp), mult, shift) + output_zp;
+        output[i] = (int16_t)tg_clamp(out, INT16_MIN, INT16_MAX);
+    }
+    return TG_OK;
+}
+
+int tg_requantize_s16_s8(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
+                         int32_t size, const int16_t *input, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t out = tg_requantize((int32_t)input[i] - input_zp, mult, shift) + output_zp;
+        output[i] = (int8_t)tg_clamp(out, INT8_MIN, INT8_MAX);
+    }
+    return TG_OK;
+}
+
+int tg_requantize_s8_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
+                         int32_t size, const int8_t *input, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t out = tg_requantize((int32_t)input[i] - input_zp, mult, shift) + output_zp;
+        output[i] = (int16_t)tg_clamp(out, INT16_MIN, INT16_MAX);
+    }
+    return TG_OK;
+}
+
+int tg_requantize_s16_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
+                          int32_t size, const int16_t *input, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        const int32_t out = tg_requantize((int32_t)input[i] - input_zp, mult, shift) + output_zp;
+        output[i] = (int16_t)tg_clamp(out, INT16_MIN, INT16_MAX);
+    }
+    return TG_OK;
+}
+
+int tg_dequantize_s16_f32(double scale, int32_t zp, int32_t size, const int16_t *input, float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        output[i] = (float)(scale * (double)((int32_t)input[i] - zp));
+    }
+    return TG_OK;
+}
