@@ -1,7 +1,9 @@
-"""Post-training quantization of a float IR graph to the TFLite int8 spec.
+"""Post-training quantization of a float IR graph to the TFLite int8 spec, or to its 16x8 variant.
 
 Weights per-channel symmetric int8, biases int32 (scale in_scale * w_scale), activations per-tensor
 asymmetric int8 from calibration ranges; ops that cannot requantize share their input's parameters.
+With activations="int16" (TFLite's 16x8 mode) activations are per-tensor symmetric int16 (zero point
+0, scale max|range| / 32767), biases int64, weights unchanged.
 """
 from __future__ import annotations
 
@@ -18,17 +20,26 @@ SYNTHETIC_SAMPLES = 16
 _CHUNK = 16  # samples per float_ref batch
 _KEEP = 20000  # values kept per tensor, per half, per chunk for the percentile / MSE estimators
 _FIXED = {OpKind.SOFTMAX: (1.0 / 256, -128), OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
+# 16x8: the int16 kernels want a 2^-15 output scale, zero point 0 (TFLite's int16 fixed parameters)
+_FIXED16 = {OpKind.SOFTMAX: (1.0 / 32768, 0), OpKind.LOGISTIC: (1.0 / 32768, 0), OpKind.TANH: (1.0 / 32768, 0)}
+ACTIVATIONS = ("int8", "int16")
+_BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
 _SHARE = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD, OpKind.CONCATENATION}
 _WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 
 
-def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_correction: bool = True) -> Graph:
+def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_correction: bool = True,
+             activations: str = "int8") -> Graph:
     """Return an int8 copy of the float `graph`; `calibration` is (N, *input shape[1:]) or one per input.
+
+    activations="int16" gives the 16x8 form instead: int16 activations, int8 weights, int64 biases.
 
     The copy carries `quant_report` (estimator per tensor) and `warnings` (e.g. synthetic calibration).
     """
     if estimator not in ranges.ESTIMATORS:
         raise CalibrationError(f"unknown range estimator '{estimator}'; use one of {', '.join(ranges.ESTIMATORS)}")
+    if activations not in ACTIVATIONS:
+        raise UnsupportedError(f"activations '{activations}': use one of {', '.join(ACTIVATIONS)}")
     _check_graph(graph)
     warnings = []
     if calibration is None:
@@ -40,8 +51,8 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_corre
     calib = _check_calibration(graph, calibration)
     stats = _collect(graph, calib)
     q = graph.copy()
-    report = _quantize_activations(q, stats, estimator)
-    _quantize_constants(q)
+    report = _quantize_activations(q, stats, estimator, activations)
+    _quantize_constants(q, activations)
     if bias_correction and not warnings:
         correct_biases(graph, q, calib)
     ir.verify(q, "quantize")
@@ -130,11 +141,19 @@ class _Groups:
         self.parent[self.find(a)] = self.find(b)
 
 
-def _quantize_activations(q: Graph, stats: dict, estimator: str) -> dict:
+def symmetric16_params(lo: float, hi: float) -> tuple:
+    """16x8 activation parameters: zero point 0, scale max(|lo|, |hi|) / 32767 (TFLite's converter)."""
+    bound = max(abs(float(lo)), abs(float(hi)))
+    return (bound / 32767.0 if bound > 0 else 1.0), 0
+
+
+def _quantize_activations(q: Graph, stats: dict, estimator: str, activations: str = "int8") -> dict:
     groups, fixed = _Groups(), {}
+    fixed_params = _FIXED16 if activations == "int16" else _FIXED
+    params_of = symmetric16_params if activations == "int16" else ranges.asymmetric_params
     for op in q.ops:
-        if op.kind in _FIXED:
-            fixed[op.outputs[0]] = (op, _FIXED[op.kind])
+        if op.kind in fixed_params:
+            fixed[op.outputs[0]] = (op, fixed_params[op.kind])
         if op.kind in _SHARE:
             for t in op.inputs:
                 if t is not None and not q.tensors[t].is_const:
@@ -155,39 +174,44 @@ def _quantize_activations(q: Graph, stats: dict, estimator: str) -> dict:
             halves = tuple(np.concatenate([v for n in names for v in stats[n]["halves"][k]]) for k in (0, 1))
             exact = (min(stats[n]["lo"] for n in names), max(stats[n]["hi"] for n in names))
             lo, hi, how = ranges.estimate(halves, estimator, exact)
-            scale, zp = ranges.asymmetric_params(lo, hi)
+            scale, zp = params_of(lo, hi)
         for n in names:
             t = q.tensors[n]
-            q.tensors[n] = dataclasses.replace(t, dtype="int8", quant=QuantParams.make(scale, zp))
+            q.tensors[n] = dataclasses.replace(t, dtype=activations, quant=QuantParams.make(scale, zp))
             report[n] = how
     return report
 
 
-def _quantize_constants(q: Graph) -> None:
+def _quantize_constants(q: Graph, activations: str = "int8") -> None:
     done = set()
     for op in q.ops:
         if op.kind in _WEIGHT_AXIS and op.inputs[1] not in done:
-            _quantize_weights(q, op, _WEIGHT_AXIS[op.kind])
+            _quantize_weights(q, op, _WEIGHT_AXIS[op.kind], _BIAS_DTYPE[activations])
             done.update(t for t in op.inputs[1:] if t is not None)
+    # other constant operands (e.g. of ADD / MUL) are quantized like the activations they meet
+    params_of = symmetric16_params if activations == "int16" else ranges.asymmetric_params
+    info = np.iinfo(activations)
     for op in q.ops:
         for t in op.inputs:
             if t is not None and t not in done and q.tensors[t].is_const:
                 c = q.tensors[t]
-                scale, zp = ranges.asymmetric_params(*ranges.minmax(c.data))
-                data = np.clip(_round(c.data / np.float32(scale)) + zp, -128, 127).astype(np.int8)
-                q.tensors[t] = dataclasses.replace(c, dtype="int8", data=data, quant=QuantParams.make(scale, zp))
+                scale, zp = params_of(*ranges.minmax(c.data))
+                data = np.clip(_round(c.data / np.float32(scale)) + zp, info.min, info.max).astype(activations)
+                q.tensors[t] = dataclasses.replace(c, dtype=activations, data=data,
+                                                   quant=QuantParams.make(scale, zp))
                 done.add(t)
 
 
-def _quantize_weights(q: Graph, op: ir.Op, axis: int) -> None:
-    """Per-channel symmetric int8 weights (+-127, zp 0) and int32 bias at in_scale * w_scale[c]."""
+def _quantize_weights(q: Graph, op: ir.Op, axis: int, bias_dtype: str = "int32") -> None:
+    """Per-channel symmetric int8 weights (+-127, zp 0) and a bias (int32, or int64 for 16x8) at
+    in_scale * w_scale[c]."""
     w = q.tensors[op.inputs[1]]
     data = w.data.astype(np.float64)
     reduce_axes = tuple(i for i in range(data.ndim) if i != axis)
     absmax = np.max(np.abs(data), axis=reduce_axes)
     w_scale = np.where(absmax > 0, absmax / 127.0, 1.0)
     bias_name = op.inputs[2] if len(op.inputs) > 2 else None
-    if bias_name is not None:
+    if bias_name is not None and bias_dtype == "int32":
         # A channel with tiny weights but a large (BatchNorm-folded) bias would need a bias beyond int32
         # at in_scale * w_scale: widen that channel's weight scale so |bias| stays within 2^30,
         # leaving 2^30 of headroom for the products (TFLite's converter makes the same adjustment).
@@ -206,8 +230,9 @@ def _quantize_weights(q: Graph, op: ir.Op, axis: int) -> None:
     in_scale = q.tensors[op.inputs[0]].scale
     b_scale = np.float64(in_scale) * w_scale
     qb = _round(b.data.astype(np.float64) / b_scale)
-    qb = np.clip(qb, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)
-    q.tensors[bias_name] = dataclasses.replace(b, dtype="int32", data=qb,
+    info = np.iinfo(bias_dtype)
+    qb = np.clip(qb, float(info.min), float(info.max)).astype(bias_dtype)
+    q.tensors[bias_name] = dataclasses.replace(b, dtype=bias_dtype, data=qb,
                                                quant=QuantParams.make(b_scale, 0, 0))
 
 
@@ -250,7 +275,8 @@ def correct_biases(fgraph: Graph, q: Graph, calib: list) -> None:
         t = q.tensors[name]
         v = x / np.float32(t.scale)
         v = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)) + t.zero_point
-        qenv[name] = np.clip(v, -128, 127).astype(np.int8)
+        info = np.iinfo(t.dtype)
+        qenv[name] = np.clip(v, info.min, info.max).astype(t.dtype)
     for op in q.ops:
         if op.kind in _WEIGHT_AXIS and len(op.inputs) > 2 and op.inputs[2] is not None:
             _correct_op(fgraph, q, op, qenv, fenv)
@@ -286,5 +312,6 @@ def _correct_op(fgraph: Graph, q: Graph, op: ir.Op, qenv: dict, fenv: dict) -> N
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         fix = _round(shift / b_scale)
     fix = np.clip(np.where(np.isfinite(fix), fix, 0.0), -(2.0 ** 31), 2.0 ** 31)
-    data = np.clip(b.data.astype(np.int64) - fix.astype(np.int64), np.iinfo(np.int32).min, np.iinfo(np.int32).max)
-    q.tensors[b_name] = dataclasses.replace(b, data=data.astype(np.int32))
+    info = np.iinfo(b.dtype)  # int32, or int64 for 16x8 (|bias| and the fix stay far below 2^62)
+    data = np.clip(b.data.astype(np.int64) - fix.astype(np.int64), info.min, info.max)
+    q.tensors[b_name] = dataclasses.replace(b, data=data.astype(b.dtype))

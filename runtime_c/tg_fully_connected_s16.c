@@ -1,0 +1,25 @@
+#include "tg_fully_connected_s16.h"
+
+int tg_fully_connected_s16(int32_t filter_offset, int32_t act_min, int32_t act_max,
+                           const int32_t *mult, const int32_t *shift, int32_t per_channel,
+                           int32_t batches, int32_t accum_depth, const int16_t *input,
+                           int32_t out_depth, const int8_t *filter, const int64_t *bias,
+                           int16_t *output)
+{
+    for (int32_t b = 0; b < batches; ++b) {
+        const int16_t *x = input + (ptrdiff_t)b * accum_depth;
+        for (int32_t o = 0; o < out_depth; ++o) {
+            const int8_t *w = filter + (ptrdiff_t)o * accum_depth;
+            int64_t acc = 0;
+            for (int32_t k = 0; k < accum_depth; ++k) {
+                acc += (int64_t)((int32_t)w[k] + filter_offset) * x[k];
+            }
+            if (bias != NULL) {
+                acc += bias[o];
+            }
+            const int32_t c = per_channel ? o : 0;
+            *output++ = (int16_t)tg_clamp(tg_requantize64(acc, mult[c], shift[c]), act_min, act_max);
+        }
+    }
+    return TG_OK;
+}
