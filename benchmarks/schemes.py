@@ -1,0 +1,133 @@
+"""Weight schemes on the float KWS and IC models (and digits): flash, instructions, error, bit-exactness.
+
+For every scheme (int8, int8c, int4, kmeans4, kmeans3, kmeans2, ternary, binary) the model is quantized by
+tinygen's PTQ with that scheme on every layer and built for cortex-m4 (QEMU mps2-an386). Reported:
+  - weight bytes: packed weights + codebooks + per-channel multipliers and shifts of the conv / depthwise /
+    fully connected layers (biases excluded: int32 in every scheme), and the ratio to int8 stored one
+    byte per weight with TFLite's 32-bit multiplier and shift per channel (what tinygen's portable int8
+    kernels keep); also the model's total constant bytes as built (report weights_bytes);
+  - instructions per inference under QEMU -icount (tinygen bench);
+  - bit-exactness: generated C on the host and under QEMU == the NumPy reference on 3 held-out inputs;
+  - output error: mean squared difference of the dequantized output from the float model, and top-1
+    agreement with float, on held-out inputs (NumPy reference).
+Then `--mixed auto` with a flash budget halfway between the int4 and int8 builds.
+
+    .venv/bin/python benchmarks/schemes.py [--models kws,ic,digits] [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(ROOT / "tests"))
+SCHEMES = ("int8", "int8c", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
+BOARD = "cortex-m4"
+
+
+def model_and_data(key: str):
+    if key == "digits":
+        sys.path.insert(0, str(ROOT / "examples"))
+        from digits_data import load_digits_split
+
+        split = load_digits_split()
+        calib = np.load(ROOT / "examples" / "digits_calib.npy")
+        return str(ROOT / "examples" / "digits_cnn.keras"), calib, split[2][:200]
+    from test_models_keras import PATHS, data_for
+
+    calib, held = data_for(key, SHARED / "models")
+    return str(SHARED / "models" / PATHS[key]), calib, held[:100]
+
+
+def int8_bytes_layout(graph) -> int:
+    """int8 at one byte per weight plus TFLite's int32 multiplier and int32 shift per output channel."""
+    from tinygen.quant.schemes import weighted_layers
+
+    total = 0
+    for op in weighted_layers(graph):
+        w = graph.tensors[op.inputs[1]]
+        channels = w.shape[3] if op.kind.value == "DEPTHWISE_CONV_2D" else w.shape[0]
+        total += w.size + 8 * channels
+    return total
+
+
+def scheme_weight_bytes(report: dict, lowered) -> int:
+    kinds = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+    return sum(int(a.data.nbytes) for lop in lowered if lop.op.kind.value in kinds
+               for a in lop.const_arrays if a.suffix != "bias")
+
+
+def quantize_input(x: np.ndarray, info: dict) -> np.ndarray:
+    q = np.round(x / info["scale"]) + info["zero_point"]
+    lo, hi = np.iinfo(info["dtype"]).min, np.iinfo(info["dtype"]).max
+    return np.clip(q, lo, hi).astype(info["dtype"])
+
+
+def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -> dict:
+    import tinygen
+    from tinygen import float_ref, passes, qemu
+    from tinygen.compiler import load_model
+    from tinygen.testing import run_c, run_reference
+
+    res = tinygen.compile(path, out, board=BOARD, calibration=calib, name=key, weights=weights,
+                          budget_flash=budget)
+    g = res.graph
+    r = res.report
+    info_in, info_out = r["inputs"][0], r["outputs"][0]
+    xs = quantize_input(held, info_in)
+    refs = np.stack([run_reference(g, [x[None]])[0] for x in xs])
+    want = float_ref.run_batch(passes.optimize(load_model(path)), [held])[0]
+    deq = (refs.astype(np.float64) - info_out["zero_point"]) * info_out["scale"]
+    deq = deq.reshape(want.shape)
+    mse = float(np.mean((deq - want) ** 2))
+    top1 = float(np.mean(deq.argmax(-1) == want.argmax(-1))) if want.shape[-1] > 1 else float("nan")
+    probe = xs[:3]
+    host = np.stack([run_c(g, [x[None]])[0] for x in probe])
+    on_qemu = qemu.run_qemu(out, [probe])[0]
+    exact = bool(np.array_equal(host.reshape(refs[:3].shape), refs[:3])
+                 and np.array_equal(on_qemu.reshape(refs[:3].shape), refs[:3]))
+    b = qemu.bench(out)
+    return dict(weights=scheme_weight_bytes(r, res.lowered), total=int(r["weights_bytes"]),
+                insns=int(b["instructions"]), mse=mse, top1=top1, exact=exact,
+                int8_layout=int8_bytes_layout(g), table=r.get("weight_schemes", {}), mixed=r.get("mixed"))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default="kws,ic,digits")
+    ap.add_argument("--out", default=None, help="build folder (default: a temporary folder)")
+    args = ap.parse_args(argv)
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="tinygen-schemes-") as tmp:
+        root = Path(args.out) if args.out else Path(tmp)
+        for key in [k.strip() for k in args.models.split(",") if k.strip()]:
+            path, calib, held = model_and_data(key)
+            rows = {s: measure(key, path, calib, held, root / f"{key}_{s}", s) for s in SCHEMES}
+            budget = (rows["int8"]["total"] + rows["int4"]["total"]) // 2
+            rows["mixed auto"] = measure(key, path, calib, held, root / f"{key}_mixed", "auto", budget)
+            base = rows["int8"]["int8_layout"]
+            print(f"### {key}: weight bytes vs int8 at one byte per weight + 8 B per channel ({base:,} B)\n")
+            print("| scheme | weight bytes | ratio | constants as built | instructions (M4) | output MSE vs float "
+                  "| top-1 agreement | C == reference (host, QEMU) |")
+            print("|---|---:|---:|---:|---:|---:|---:|---|")
+            for s, m in rows.items():
+                top1 = "-" if np.isnan(m["top1"]) else f"{100 * m['top1']:.1f}%"
+                print(f"| {s} | {m['weights']:,} | {m['weights'] / base:.3f} | {m['total']:,} | {m['insns']:,} "
+                      f"| {m['mse']:.4g} | {top1} | {'yes' if m['exact'] else 'NO'} |")
+                ok &= m["exact"]
+            mixed = rows["mixed auto"]
+            print(f"\nmixed auto: budget {budget:,} B (halfway between int4 {rows['int4']['total']:,} and int8 "
+                  f"{rows['int8']['total']:,}), built {mixed['total']:,} B; output MSE {mixed['mse']:.4g} vs "
+                  f"uniform int4 {rows['int4']['mse']:.4g}; layers: "
+                  + ", ".join(f"{k}={v}" for k, v in mixed["table"].items()) + "\n", flush=True)
+            ok &= mixed["total"] <= budget and mixed["mse"] < rows["int4"]["mse"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
