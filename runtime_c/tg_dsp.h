@@ -7,6 +7,8 @@
  *
  *   tg_sxtb16(x)      (int16)x[7:0]  | (int16)x[23:16] << 16       SXTB16
  *   tg_sxtb16_r8(x)   (int16)x[15:8] | (int16)x[31:24] << 16       SXTB16 x, ROR #8
+ *   tg_sxtab16(a, x)  a + tg_sxtb16(x), per 16-bit lane              SXTAB16
+ *   tg_sxtab16_r8(a,x) a + tg_sxtb16_r8(x), per 16-bit lane          SXTAB16 a, x, ROR #8
  *   tg_smlad(a,b,acc) acc + a.lo*b.lo + a.hi*b.hi (wraps mod 2^32)  SMLAD (the Q flag is never read)
  *   tg_read_u32(p)    4 bytes at p (any alignment; LDR)
  */
@@ -56,6 +58,18 @@ static inline int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
     return __smlad((int32_t)a, (int32_t)b, acc);
 }
 
+static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x)
+{
+    return (uint32_t)__sxtab16((int32_t)a, (int32_t)x);
+}
+
+static inline uint32_t tg_sxtab16_r8(uint32_t a, uint32_t x)
+{
+    uint32_t r;
+    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(a), "r"(x));
+    return r;
+}
+
 #else
 
 static inline uint32_t tg_sxtb16(uint32_t x)
@@ -68,6 +82,22 @@ static inline uint32_t tg_sxtb16(uint32_t x)
 static inline uint32_t tg_sxtb16_r8(uint32_t x)
 {
     return tg_sxtb16((x >> 8) | (x << 24));
+}
+
+/* per 16-bit lane: a + b, wrapping within the lane */
+static inline uint32_t tg_add16_lanes(uint32_t a, uint32_t b)
+{
+    return ((a + b) & 0xFFFFu) | (((a >> 16) + (b >> 16)) << 16);
+}
+
+static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x)
+{
+    return tg_add16_lanes(a, tg_sxtb16(x));
+}
+
+static inline uint32_t tg_sxtab16_r8(uint32_t a, uint32_t x)
+{
+    return tg_add16_lanes(a, tg_sxtb16_r8(x));
 }
 
 static inline int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)

@@ -1,5 +1,6 @@
 /* tinygen runtime: low-bit weight kernels; contract and row formats in tg_lowbit.h. */
 #include "tg_lowbit.h"
+#include "tg_dsp.h"
 
 /* Decode an INT4 or PALETTE row of n values into int8; returns 0 for another format. */
 static int decode_row(int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *row, int32_t n,
@@ -27,6 +28,20 @@ static int decode_row(int32_t format, int32_t bits, const int8_t *codebook, cons
         return 1;
     }
     return 0;
+}
+
+/* TERNARY / BINARY rows as sign codes: dst[j] = 1 (add), -1 (subtract) or 0 (skip). */
+static void decode_signs(int32_t format, const uint8_t *row, int32_t plane_bytes, int32_t n, int8_t *dst)
+{
+    for (int32_t j = 0; j < n; ++j) {
+        const int32_t bit = (row[j >> 3] >> (j & 7)) & 1;
+        if (format == TG_WF_BINARY) {
+            dst[j] = (int8_t)(bit ? 1 : -1);
+        } else {
+            const int32_t neg = (row[plane_bytes + (j >> 3)] >> (j & 7)) & 1;
+            dst[j] = (int8_t)(bit ? (neg ? -1 : 1) : 0);
+        }
+    }
 }
 
 /* Sum over i < n of weight[start + i] * (x[i * x_stride] + input_offset) for one row.
@@ -60,11 +75,61 @@ static inline int32_t row_dot(int32_t format, const int8_t *decoded, const uint8
         }
     } else {
         const int8_t *w = decoded + start;
-        for (int32_t i = 0; i < n; ++i) {
+        int32_t i = 0;
+        if (x_stride == 1) { /* 4 products per step: SXTAB16 adds the offset to two inputs at once */
+            const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+            for (; i + 4 <= n; i += 4) {
+                const uint32_t xv = tg_read_u32(x + i);
+                const uint32_t wv = tg_read_u32(w + i);
+                acc = tg_smlad(tg_sxtab16(off2, xv), tg_sxtb16(wv), acc);
+                acc = tg_smlad(tg_sxtab16_r8(off2, xv), tg_sxtb16_r8(wv), acc);
+            }
+        }
+        for (; i < n; ++i) {
             acc += (x[i * x_stride] + input_offset) * w[i];
         }
     }
     return acc;
+}
+
+/* Four rows at once (w[r] + i): acc[r] += sum over i < len of w[r][i] * (x[i] + input_offset).
+ * Each 4 inputs are loaded and offset once for all four rows. */
+static inline void dot4(const int8_t *x, const int8_t *const w[4], int32_t len, int32_t input_offset, int32_t acc[4])
+{
+    const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    const int8_t *w0 = w[0];
+    const int8_t *w1 = w[1];
+    const int8_t *w2 = w[2];
+    const int8_t *w3 = w[3];
+    int32_t a0 = acc[0];
+    int32_t a1 = acc[1];
+    int32_t a2 = acc[2];
+    int32_t a3 = acc[3];
+    int32_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        const uint32_t xv = tg_read_u32(x + i);
+        const uint32_t xa = tg_sxtab16(off2, xv);
+        const uint32_t xb = tg_sxtab16_r8(off2, xv);
+        uint32_t wv = tg_read_u32(w0 + i);
+        a0 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a0));
+        wv = tg_read_u32(w1 + i);
+        a1 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a1));
+        wv = tg_read_u32(w2 + i);
+        a2 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a2));
+        wv = tg_read_u32(w3 + i);
+        a3 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a3));
+    }
+    for (; i < len; ++i) {
+        const int32_t v = x[i] + input_offset;
+        a0 += v * w0[i];
+        a1 += v * w1[i];
+        a2 += v * w2[i];
+        a3 += v * w3[i];
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
 }
 
 static int known_format(int32_t format, int32_t bits)
@@ -100,9 +165,53 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     }
     const int32_t n = filter_h * filter_w * in_c;
     const int32_t plane_bytes = row_bytes / 2;
+    if (format == TG_WF_INT4 || format == TG_WF_PALETTE) {
+        /* blocks of 4 output channels, their rows decoded side by side into scratch (4 * n bytes) */
+        for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
+            const int32_t nb = TG_MIN(4, out_c - oc0);
+            for (int32_t r = 0; r < nb; ++r) {
+                (void)decode_row(format, bits, codebook, weights + (oc0 + r) * row_bytes, n, scratch + r * n);
+            }
+            for (int32_t b = 0; b < batches; ++b) {
+                const int8_t *in_batch = input + b * in_h * in_w * in_c;
+                for (int32_t out_y = 0; out_y < out_h; ++out_y) {
+                    const int32_t in_y_origin = out_y * stride_h - pad_top;
+                    for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+                        const int32_t in_x_origin = out_x * stride_w - pad_left;
+                        const int32_t whole_rows = dilation_w == 1 && in_x_origin >= 0
+                                                   && in_x_origin + filter_w <= in_w;
+                        const int32_t seg = whole_rows ? filter_w * in_c : in_c;
+                        int32_t acc[4] = {0, 0, 0, 0};
+                        for (int32_t fy = 0; fy < filter_h; ++fy) {
+                            const int32_t in_y = in_y_origin + dilation_h * fy;
+                            if (in_y < 0 || in_y >= in_h) {
+                                continue;
+                            }
+                            for (int32_t fx = 0; fx < (whole_rows ? 1 : filter_w); ++fx) {
+                                const int32_t in_x = in_x_origin + dilation_w * fx;
+                                if (in_x < 0 || in_x >= in_w) {
+                                    continue;
+                                }
+                                const int32_t start = (fy * filter_w + fx) * in_c;
+                                /* rows past the block's end repeat its last row; their sums are dropped */
+                                const int8_t *w[4] = {scratch + start, scratch + TG_MIN(1, nb - 1) * n + start,
+                                                      scratch + TG_MIN(2, nb - 1) * n + start,
+                                                      scratch + TG_MIN(3, nb - 1) * n + start};
+                                dot4(in_batch + (in_y * in_w + in_x) * in_c, w, seg, input_offset, acc);
+                            }
+                        }
+                        int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * out_c + oc0;
+                        for (int32_t r = 0; r < nb; ++r) {
+                            out_px[r] = finish(acc[r], bias, oc0 + r, mult, shift, output_offset, act_min, act_max);
+                        }
+                    }
+                }
+            }
+        }
+        return TG_OK;
+    }
     for (int32_t oc = 0; oc < out_c; ++oc) {
         const uint8_t *row = weights + oc * row_bytes;
-        (void)decode_row(format, bits, codebook, row, n, scratch);
         for (int32_t b = 0; b < batches; ++b) {
             const int8_t *in_batch = input + b * in_h * in_w * in_c;
             for (int32_t out_y = 0; out_y < out_h; ++out_y) {
@@ -157,30 +266,39 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
     }
     const int32_t out_c = in_c * depth_multiplier;
     const int32_t n = filter_h * filter_w;
-    const int32_t plane_bytes = row_bytes / 2;
-    for (int32_t oc = 0; oc < out_c; ++oc) {
-        const int32_t ic = oc / depth_multiplier;
-        const uint8_t *row = weights + oc * row_bytes;
-        (void)decode_row(format, bits, codebook, row, n, scratch);
+    const int32_t signs = format == TG_WF_TERNARY || format == TG_WF_BINARY;
+    /* blocks of 4 output channels; scratch holds their 4 rows, tap-major: scratch[t * 4 + r] */
+    for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
+        const int32_t nb = TG_MIN(4, out_c - oc0);
+        int8_t *rows = scratch + 4 * n;  /* one row decoded here, then interleaved below */
+        for (int32_t r = 0; r < 4; ++r) {
+            const uint8_t *row = weights + (oc0 + TG_MIN(r, nb - 1)) * row_bytes;
+            if (signs) {
+                decode_signs(format, row, row_bytes / 2, n, rows);
+            } else {
+                (void)decode_row(format, bits, codebook, row, n, rows);
+            }
+            for (int32_t t = 0; t < n; ++t) {
+                scratch[t * 4 + r] = rows[t];
+            }
+        }
+        int32_t ch[4];
+        for (int32_t r = 0; r < 4; ++r) {
+            ch[r] = (oc0 + TG_MIN(r, nb - 1)) / depth_multiplier;
+        }
         for (int32_t b = 0; b < batches; ++b) {
-            const int8_t *in_batch = input + b * in_h * in_w * in_c + ic;
+            const int8_t *in_batch = input + b * in_h * in_w * in_c;
             for (int32_t out_y = 0; out_y < out_h; ++out_y) {
                 const int32_t in_y_origin = out_y * stride_h - pad_top;
                 for (int32_t out_x = 0; out_x < out_w; ++out_x) {
                     const int32_t in_x_origin = out_x * stride_w - pad_left;
-                    /* a filter row lying wholly inside the image reads filter_w inputs in_c apart */
-                    const int32_t whole_rows = dilation_w == 1 && in_x_origin >= 0
-                                               && in_x_origin + filter_w <= in_w;
-                    int32_t acc = 0;
+                    int32_t a0 = 0;
+                    int32_t a1 = 0;
+                    int32_t a2 = 0;
+                    int32_t a3 = 0;
                     for (int32_t fy = 0; fy < filter_h; ++fy) {
                         const int32_t in_y = in_y_origin + dilation_h * fy;
                         if (in_y < 0 || in_y >= in_h) {
-                            continue;
-                        }
-                        if (whole_rows) {
-                            acc += row_dot(format, scratch, row, plane_bytes, fy * filter_w,
-                                           in_batch + (in_y * in_w + in_x_origin) * in_c, in_c, filter_w,
-                                           input_offset);
                             continue;
                         }
                         for (int32_t fx = 0; fx < filter_w; ++fx) {
@@ -188,12 +306,30 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
                             if (in_x < 0 || in_x >= in_w) {
                                 continue;
                             }
-                            acc += row_dot(format, scratch, row, plane_bytes, fy * filter_w + fx,
-                                           in_batch + (in_y * in_w + in_x) * in_c, 1, 1, input_offset);
+                            const int8_t *px = in_batch + (in_y * in_w + in_x) * in_c;
+                            const int8_t *w = scratch + (fy * filter_w + fx) * 4;
+                            const int32_t v0 = px[ch[0]] + input_offset;
+                            const int32_t v1 = px[ch[1]] + input_offset;
+                            const int32_t v2 = px[ch[2]] + input_offset;
+                            const int32_t v3 = px[ch[3]] + input_offset;
+                            if (signs) { /* add, subtract or skip: no multiplications */
+                                a0 += w[0] > 0 ? v0 : (w[0] < 0 ? -v0 : 0);
+                                a1 += w[1] > 0 ? v1 : (w[1] < 0 ? -v1 : 0);
+                                a2 += w[2] > 0 ? v2 : (w[2] < 0 ? -v2 : 0);
+                                a3 += w[3] > 0 ? v3 : (w[3] < 0 ? -v3 : 0);
+                            } else {
+                                a0 += v0 * w[0];
+                                a1 += v1 * w[1];
+                                a2 += v2 * w[2];
+                                a3 += v3 * w[3];
+                            }
                         }
                     }
-                    output[((b * out_h + out_y) * out_w + out_x) * out_c + oc] =
-                        finish(acc, bias, oc, mult, shift, output_offset, act_min, act_max);
+                    int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * out_c + oc0;
+                    const int32_t acc[4] = {a0, a1, a2, a3};
+                    for (int32_t r = 0; r < nb; ++r) {
+                        out_px[r] = finish(acc[r], bias, oc0 + r, mult, shift, output_offset, act_min, act_max);
+                    }
                 }
             }
         }

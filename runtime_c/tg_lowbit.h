@@ -10,8 +10,11 @@
  *   TG_WF_PALETTE   `bits`-bit (2..4) index into codebook[2^bits], bits j*bits..  (codebook entry)
  *   TG_WF_TERNARY   two bit planes of ceil(n/8) bytes: non-zero, then negative  (-1, 0, +1)
  *   TG_WF_BINARY    one bit plane: 1 = +1, 0 = -1                               (-1, +1)
- * INT4 and PALETTE rows are decoded one row at a time into `scratch` (the longest row, in bytes);
- * TERNARY and BINARY rows are used in place with additions, subtractions and bit tests only.
+ * INT4 and PALETTE rows are decoded into `scratch`: conv decodes blocks of 4 output channels
+ * (4 * filter_h * filter_w * in_c bytes), fc one row (accum_depth bytes). Conv and fc use TERNARY
+ * and BINARY rows in place with additions, subtractions and bit masks only. Depthwise decodes every
+ * format for blocks of 4 channels (5 * filter_h * filter_w bytes), ternary and binary as sign codes
+ * that select add, subtract or skip.
  *
  * Requantization is per output channel with a 16-bit multiplier: real = mult[c] * 2^(shift[c] - 15),
  * i.e. tg_requantize(acc, mult[c] * 2^16, shift[c]); mult in [2^14, 2^15) or 0, shift in [-31, 30].

@@ -172,3 +172,26 @@ def test_mixed_auto_fits_halfway_budget_and_beats_int4(digits, tmp_path):
     assert mix.report["weights_bytes"] <= tight
     assert len(set(mix.report["weight_schemes"].values())) > 1
     assert _output_error(mix, x_te) < err["int4"]
+
+
+def test_int16_activations_from_keras_cli(digits, tmp_path):
+    """--activations int16 on a float Keras model: int16 in/out, C == reference on the host and under QEMU."""
+    from tinygen import qemu
+    from tinygen.serialize import load
+    from tinygen.testing import run_reference
+
+    calib, x_te, _ = digits
+    np.save(tmp_path / "calib.npy", calib)
+    out = tmp_path / "o16"
+    r = _cli("build", DIGITS, "-o", out, "--calib", tmp_path / "calib.npy", "--activations", "int16")
+    assert r.returncode == 0, r.stderr
+    assert "input_layer: int16[1, 8, 8, 1]" in r.stdout and "zero_point=0" in r.stdout
+    v = _cli("verify", out, "--samples", "5")
+    assert v.returncode == 0 and "0 differing bytes" in v.stdout, v.stdout + v.stderr
+    graph = load(out / ".tinygen")
+    xs = np.clip(np.round(x_te[:3] / graph.tensors[graph.inputs[0]].scale), -32768, 32767).astype(np.int16)
+    want = np.stack([run_reference(graph, [x[None]])[0] for x in xs])
+    assert np.array_equal(qemu.run_qemu(out, [xs])[0].reshape(want.shape), want)
+    bad = _cli("build", DIGITS, "-o", tmp_path / "x", "--calib", tmp_path / "calib.npy", "--activations", "int16",
+               "--weights", "int4")
+    assert bad.returncode == 1 and "int4 weights need int8 activations" in bad.stderr

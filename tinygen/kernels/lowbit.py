@@ -151,7 +151,12 @@ class LowBitKernel(Kernel):
         bias = conv._bias_arg(b, consts)
         bias_data = None if b is None else consts[-1].data
         cb = ConstArg(3) if book is not None else Literal("NULL")
-        scratch = n if scheme in ("int4", "kmeans4", "kmeans3", "kmeans2") else 0  # one decoded row
+        if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
+            scratch = 5 * n
+        elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # conv: blocks of 4 rows; fc: one row
+            scratch = (4 if op.kind == OpKind.CONV_2D else 1) * n
+        else:
+            scratch = 0
         head = [ScratchArg() if scratch else Literal("NULL"), Literal(FORMAT[scheme]), Literal(wq.palette_bits(scheme) or 0), cb, ConstArg(2),
                 Literal(packed.shape[1])]
         quant = [Literal(rq.input_offset), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
