@@ -17,10 +17,12 @@ from . import qat_quantizers as qq
 from .errors import UnsupportedError
 from .qat_export import is_qat_model, to_graph
 from .qat_layers import QATModel, QuantizedLayer, QuantizeInput, QuantizeOutput
-from .qat_quantizers import WEIGHT_QUANTIZERS, WeightQuantizer
+from .qat_quantizers import (WEIGHT_QUANTIZERS, BinaryQuantizer, IntQuantizer, KMeansQuantizer, TernaryQuantizer,
+                             WeightQuantizer)
 
 __all__ = ["quantize_model", "calibrate", "gradient_memory", "to_graph", "is_qat_model", "QATModel",
-           "QuantizedLayer", "QuantizeInput", "QuantizeOutput", "WeightQuantizer", "WEIGHT_QUANTIZERS"]
+           "QuantizedLayer", "QuantizeInput", "QuantizeOutput", "WeightQuantizer", "WEIGHT_QUANTIZERS",
+           "IntQuantizer", "TernaryQuantizer", "BinaryQuantizer", "KMeansQuantizer"]
 
 # layers that keep their input's int8 parameters (max, reshape, pad) or are the identity at inference
 _PASS_THROUGH = {"MaxPooling1D", "MaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten",
@@ -37,15 +39,18 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
                    gradient_seed: int = 0, name: str = None) -> QATModel:
     """A trainable fake-quantized copy of the float Keras `model` (the original is not modified).
 
-    weights: "int8" (+-127 per channel), "int4" (+-7), "ternary", "binary" or a WeightQuantizer.
+    weights: "int8" (+-127 per channel), "int4" (+-7), "ternary", "binary", "kmeans4" / "kmeans3" /
+      "kmeans2" or a WeightQuantizer, for every Conv/Depthwise/Dense layer; or a {layer name: scheme}
+      table (layers it does not name get the "*" entry, default "int8"). Low-bit schemes export with
+      their storage encoding, so the compiled model uses the packed low-bit kernels.
     activations: "int8" (per-tensor asymmetric, moving-average ranges; the only scheme).
     gradient_bits: None (float32 gradients) or 8 / 4: per-tensor scale, stochastic rounding.
     Ranges start empty: fit() or `calibrate` fills them; before that the layers pass values through.
     """
     if activations != "int8":
         raise UnsupportedError(f"activations={activations!r}: only int8 activations are supported")
-    qq.weight_quantizer(weights)  # fail early on an unknown scheme
     nodes, inputs, outputs = _nodes(model)
+    scheme_of = _scheme_table(weights, [layer.name for layer, _, _ in nodes if type(layer).__name__ in ql._WEIGHTED])
     consumers: dict = {}
     for i, (_, ins, _) in enumerate(nodes):
         for k in ins:
@@ -83,7 +88,7 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
                 act, tail = _relu_kind(nxt[0]), nxt[2][0]
                 absorbed.add(j)
             fused = act if act in ql.ACTIVATIONS else None
-            y = QuantizedLayer(inner, bn, fused, weights, ema_decay=ema_decay, name=layer.name)(x)
+            y = QuantizedLayer(inner, bn, fused, scheme_of(layer.name), ema_decay=ema_decay, name=layer.name)(x)
             if act not in ql.ACTIVATIONS + ("linear",):
                 y = _ranged(keras.layers.Activation(act, name=f"{layer.name}_{act}"), act, None, ema_decay)(y)
             new[tail] = y
@@ -106,6 +111,21 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
     ins = new_inputs if len(new_inputs) > 1 else new_inputs[0]
     return QATModel(ins, outs if len(outs) > 1 else outs[0], name=name or f"{model.name}_qat",
                     gradient_bits=gradient_bits, gradient_seed=gradient_seed)
+
+
+def _scheme_table(weights, names: list):
+    """layer name -> weight scheme spec, from one spec or a {layer: spec} table ('*' = default)."""
+    if not isinstance(weights, dict):
+        qq.weight_quantizer(weights)  # fail early on an unknown scheme
+        return lambda name: weights
+    unknown = sorted(set(weights) - set(names) - {"*"})
+    if unknown:
+        raise UnsupportedError(f"weights: no Conv/DepthwiseConv2D/Dense layer is named {', '.join(map(repr, unknown))} "
+                               f"(layers: {', '.join(names)})")
+    default = weights.get("*", "int8")
+    for spec in list(weights.values()) + [default]:
+        qq.weight_quantizer(spec)
+    return lambda name: weights.get(name, default)
 
 
 def _nodes(model):

@@ -2,7 +2,9 @@
 
 The float graph comes from the Keras frontend and tinygen.passes on the QAT model's inner float
 layers; activation parameters come from the trained ranges (tinygen's TFLite rule), and each weight
-tensor holds the integer codes and scales the fake quantizer produced. Light to import: Keras is
+tensor holds the integer codes and scales the fake quantizer produced, marked with the quantizer's
+low-bit storage `encoding` (int4, ternary, binary, kmeansB) so it compiles to the packed kernels
+(tinygen.kernels.lowbit); int8 quantizers leave it unset. Light to import: Keras is
 only imported when a QAT model is actually exported.
 """
 from __future__ import annotations
@@ -175,7 +177,11 @@ def _set_weights(q: ir.Graph, weighted: dict) -> dict:
             raise TinygenError(f"layer '{op.name}': QAT kernel {data.shape} does not match the graph's {w.shape}")
         if np.any(np.abs(data) > 127):
             raise TinygenError(f"layer '{op.name}': QAT weight codes exceed int8")
-        q.tensors[w.name] = dataclasses.replace(w, dtype="int8", data=np.rint(data).astype(np.int8),
+        values = np.rint(data).astype(np.int8)
+        encoding = _encoding(op, values, layer.weight_quantizer)
+        # scales: one per output channel, on axis 0 (OHWI conv, (out, in) dense) or 3 (1HW(C*M) depthwise),
+        # the channel order of both the int8 kernels and the packed low-bit rows (kernels/lowbit.py)
+        q.tensors[w.name] = dataclasses.replace(w, dtype="int8", data=values, encoding=encoding,
                                                 quant=QuantParams.make(scale, 0, _AXIS[op.kind]))
         report[w.name] = f"qat {_scheme(layer.weight_quantizer)}"
         w_scale = np.asarray(q.tensors[w.name].quant.scale, dtype=np.float64)
@@ -197,6 +203,23 @@ def _round(x: np.ndarray) -> np.ndarray:
 
 
 def _scheme(quantizer) -> str:
-    bits = getattr(quantizer, "bits", None)
+    name = getattr(quantizer, "name", None)
+    if isinstance(name, str):
+        return name
+    bits = getattr(quantizer, "bits", None)  # a WeightQuantizer-like object without `name`
     return f"int{bits}" if bits else quantizer.scheme
+
+
+def _encoding(op, values: np.ndarray, quantizer):
+    """The low-bit storage the quantizer's codes are declared to fit (None: plain int8), checked."""
+    from .quant import weights as wq
+
+    encoding = getattr(quantizer, "encoding", None)
+    if encoding is None:
+        return None
+    wq.check_scheme(encoding, f"layer '{op.name}'")
+    if not wq.allowed(values, encoding):
+        raise TinygenError(f"layer '{op.name}': QAT weight codes of {_scheme(quantizer)} do not fit {encoding} "
+                           f"storage (values {np.unique(values)[:20].tolist()})")
+    return encoding
 

@@ -147,7 +147,10 @@ class QuantizedLayer(_Ranged):
         self.layer = layer
         self.batchnorm = batchnorm
         self.activation = activation
-        self.weight_quantizer = qq.weight_quantizer(weight_quantizer)
+        quantizer = qq.weight_quantizer(weight_quantizer)
+        if quantizer.stateful:  # per-layer state (a k-means codebook): never shared between layers
+            quantizer = type(quantizer).from_config(quantizer.get_config())
+        self.weight_quantizer = quantizer
 
     def build(self, input_shape):
         if not self.layer.built:
@@ -155,6 +158,16 @@ class QuantizedLayer(_Ranged):
         if self.batchnorm is not None and not self.batchnorm.built:
             self.batchnorm.build(self.layer.compute_output_shape(input_shape))
         self._build_range()
+        self.initialize_quantizer()
+
+    def initialize_quantizer(self, force: bool = False) -> None:
+        """Give a stateful weight quantizer (k-means) its state from the current folded weights, once:
+        at build time of a fresh QAT layer (its weights are already the float model's); a loaded model
+        keeps the state saved in its config. force=True re-derives it (e.g. re-clusters)."""
+        q = self.weight_quantizer
+        if q.stateful and (force or not q.initialized):
+            k2, _ = self.folded()
+            q.initialize(ops.convert_to_numpy(k2), 1)
 
     # ---- the weights, as tinygen.passes folds them ----
     def _kernel_2d(self, kernel):
