@@ -10,6 +10,7 @@
  *   tg_sxtab16(a, x)  a + tg_sxtb16(x), per 16-bit lane              SXTAB16
  *   tg_sxtab16_r8(a,x) a + tg_sxtb16_r8(x), per 16-bit lane          SXTAB16 a, x, ROR #8
  *   tg_smlad(a,b,acc) acc + a.lo*b.lo + a.hi*b.hi (wraps mod 2^32)  SMLAD (the Q flag is never read)
+ *   tg_smlabb(a,b,acc) acc + a.lo*b.lo;  tg_smlatt: acc + a.hi*b.hi  SMLABB / SMLATT
  *   tg_read_u32(p)    4 bytes at p (any alignment; LDR)
  */
 #ifndef TG_DSP_H
@@ -63,6 +64,16 @@ static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x)
     return (uint32_t)__sxtab16((int32_t)a, (int32_t)x);
 }
 
+static inline int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return __smlabb((int32_t)a, (int32_t)b, acc);
+}
+
+static inline int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return __smlatt((int32_t)a, (int32_t)b, acc);
+}
+
 static inline uint32_t tg_sxtab16_r8(uint32_t a, uint32_t x)
 {
     uint32_t r;
@@ -98,6 +109,18 @@ static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x)
 static inline uint32_t tg_sxtab16_r8(uint32_t a, uint32_t x)
 {
     return tg_add16_lanes(a, tg_sxtb16_r8(x));
+}
+
+static inline int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a & 0xFFFFu) * (int32_t)(int16_t)(b & 0xFFFFu);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
+}
+
+static inline int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    const int32_t p = (int32_t)(int16_t)(a >> 16) * (int32_t)(int16_t)(b >> 16);
+    return (int32_t)((uint32_t)acc + (uint32_t)p);
 }
 
 static inline int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)

@@ -146,7 +146,10 @@ static inline int8_t finish(int32_t acc, const int32_t *bias, int32_t c, const i
     if (bias != NULL) {
         acc += bias[c];
     }
-    const int32_t out = tg_requantize(acc, (int32_t)mult[c] * 65536, shift[c]) + output_offset;
+    const int32_t m = (int32_t)mult[c] * 65536;
+    const int32_t sh = shift[c];
+    /* right shifts (the usual case) in one 64-bit multiply-add, bit-identical to tg_requantize */
+    const int32_t out = (sh < 0 ? tg_requantize_rs(acc, m, -sh) : tg_requantize(acc, m, sh)) + output_offset;
     return (int8_t)tg_clamp(out, act_min, act_max);
 }
 
@@ -166,7 +169,11 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     const int32_t n = filter_h * filter_w * in_c;
     const int32_t plane_bytes = row_bytes / 2;
     if (format == TG_WF_INT4 || format == TG_WF_PALETTE) {
-        /* blocks of 4 output channels, their rows decoded side by side into scratch (4 * n bytes) */
+        /* blocks of 4 output channels, their rows decoded side by side into scratch (4 * n bytes);
+         * with short filter rows (filter_w * in_c < 16) the window is gathered into scratch + 4 n */
+        const int32_t short_rows = filter_w * in_c < 16;
+        int8_t *patch = scratch + 4 * n;
+        const int8_t pad_value = (int8_t)(-input_offset);
         for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
             const int32_t nb = TG_MIN(4, out_c - oc0);
             for (int32_t r = 0; r < nb; ++r) {
@@ -182,7 +189,26 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                                                    && in_x_origin + filter_w <= in_w;
                         const int32_t seg = whole_rows ? filter_w * in_c : in_c;
                         int32_t acc[4] = {0, 0, 0, 0};
-                        for (int32_t fy = 0; fy < filter_h; ++fy) {
+                        if (short_rows) {
+                            /* gather the whole window once (padding reads as -input_offset, which
+                             * contributes 0) and take one long dot product per block */
+                            int8_t *pp = patch;
+                            for (int32_t fy = 0; fy < filter_h; ++fy) {
+                                const int32_t in_y = in_y_origin + dilation_h * fy;
+                                for (int32_t fx = 0; fx < filter_w; ++fx) {
+                                    const int32_t in_x = in_x_origin + dilation_w * fx;
+                                    const int inside = in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w;
+                                    const int8_t *src = in_batch + (in_y * in_w + in_x) * in_c;
+                                    for (int32_t c = 0; c < in_c; ++c) {
+                                        *pp++ = inside ? src[c] : pad_value;
+                                    }
+                                }
+                            }
+                            const int8_t *w[4] = {scratch, scratch + TG_MIN(1, nb - 1) * n,
+                                                  scratch + TG_MIN(2, nb - 1) * n, scratch + TG_MIN(3, nb - 1) * n};
+                            dot4(patch, w, n, input_offset, acc);
+                        }
+                        for (int32_t fy = 0; fy < (short_rows ? 0 : filter_h); ++fy) {
                             const int32_t in_y = in_y_origin + dilation_h * fy;
                             if (in_y < 0 || in_y >= in_h) {
                                 continue;
@@ -251,6 +277,76 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     return TG_OK;
 }
 
+/* First and one-past-last filter tap (0 <= t < taps) whose input origin + dilation * t lies in [0, size). */
+static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *first,
+                             int32_t *end)
+{
+    const int32_t lo = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    const int32_t hi = size > origin ? (size - origin + dilation - 1) / dilation : 0;
+    *first = lo;
+    *end = TG_MIN(hi, taps);
+}
+
+/* Depthwise, multiplier 1, 4 consecutive channels oc0..oc0+3 with decoded weights w[tap * 4 + r]:
+ * one word of inputs and one of weights per tap, 4 lane-wise multiply-accumulates (SMLABB/SMLATT).
+ * Kept out of line so its loop gets the registers to itself. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void dw_block4(const int8_t *w, int32_t oc0, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+                      int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
+                      int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult,
+                      const int8_t *shift, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
+                      const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias,
+                      int32_t out_h, int32_t out_w, int8_t *output)
+{
+    const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    const int32_t x_step = dilation_w * in_c;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + b * in_h * in_w * in_c + oc0;
+        for (int32_t out_y = 0; out_y < out_h; ++out_y) {
+            const int32_t in_y_origin = out_y * stride_h - pad_top;
+            int32_t fy0;
+            int32_t fy1;
+            tap_range(in_y_origin, dilation_h, filter_h, in_h, &fy0, &fy1);
+            for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+                const int32_t in_x_origin = out_x * stride_w - pad_left;
+                int32_t fx0;
+                int32_t fx1;
+                tap_range(in_x_origin, dilation_w, filter_w, in_w, &fx0, &fx1);
+                int32_t a0 = 0;
+                int32_t a1 = 0;
+                int32_t a2 = 0;
+                int32_t a3 = 0;
+                for (int32_t fy = fy0; fy < fy1; ++fy) {
+                    const int8_t *px = in_batch + ((in_y_origin + dilation_h * fy) * in_w
+                                                   + in_x_origin + dilation_w * fx0) * in_c;
+                    const int8_t *wt = w + (fy * filter_w + fx0) * 4;
+                    for (int32_t fx = fx0; fx < fx1; ++fx) {
+                        const uint32_t xv = tg_read_u32(px);
+                        const uint32_t wv = tg_read_u32(wt);
+                        const uint32_t xa = tg_sxtab16(off2, xv);
+                        const uint32_t xb = tg_sxtab16_r8(off2, xv);
+                        const uint32_t wa = tg_sxtb16(wv);
+                        const uint32_t wb = tg_sxtb16_r8(wv);
+                        a0 = tg_smlabb(xa, wa, a0);
+                        a2 = tg_smlatt(xa, wa, a2);
+                        a1 = tg_smlabb(xb, wb, a1);
+                        a3 = tg_smlatt(xb, wb, a3);
+                        px += x_step;
+                        wt += 4;
+                    }
+                }
+                int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * in_c + oc0;
+                out_px[0] = finish(a0, bias, oc0, mult, shift, output_offset, act_min, act_max);
+                out_px[1] = finish(a1, bias, oc0 + 1, mult, shift, output_offset, act_min, act_max);
+                out_px[2] = finish(a2, bias, oc0 + 2, mult, shift, output_offset, act_min, act_max);
+                out_px[3] = finish(a3, bias, oc0 + 3, mult, shift, output_offset, act_min, act_max);
+            }
+        }
+    }
+}
+
 int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
                            const uint8_t *weights, int32_t row_bytes,
                            int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
@@ -281,6 +377,12 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
             for (int32_t t = 0; t < n; ++t) {
                 scratch[t * 4 + r] = rows[t];
             }
+        }
+        if (depth_multiplier == 1 && !signs && nb == 4) {
+            dw_block4(scratch, oc0, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset,
+                      output_offset, act_min, act_max, mult, shift, batches, in_h, in_w, in_c, input, filter_h,
+                      filter_w, bias, out_h, out_w, output);
+            continue;
         }
         int32_t ch[4];
         for (int32_t r = 0; r < 4; ++r) {

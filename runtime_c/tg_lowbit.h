@@ -11,7 +11,8 @@
  *   TG_WF_TERNARY   two bit planes of ceil(n/8) bytes: non-zero, then negative  (-1, 0, +1)
  *   TG_WF_BINARY    one bit plane: 1 = +1, 0 = -1                               (-1, +1)
  * INT4 and PALETTE rows are decoded into `scratch`: conv decodes blocks of 4 output channels
- * (4 * filter_h * filter_w * in_c bytes), fc one row (accum_depth bytes). Conv and fc use TERNARY
+ * (4 * filter_h * filter_w * in_c bytes, plus as many again for the input window when
+ * filter_w * in_c < 16), fc one row (accum_depth bytes). Conv and fc use TERNARY
  * and BINARY rows in place with additions, subtractions and bit masks only. Depthwise decodes every
  * format for blocks of 4 channels (5 * filter_h * filter_w bytes), ternary and binary as sign codes
  * that select add, subtract or skip.

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from tinygen.errors import TinygenError, UnsupportedError
-from tinygen.ir import OpKind
+from tinygen.ir import Activation, OpKind
 from tinygen.kernels import lowbit
 from tinygen.kernels.base import lower_op
 from tinygen.quant import weights as wq
 
-from test_kernels_conv import CONV_CASES, DW_CASES, FC_CASES, build, sample_inputs
+from test_kernels_conv import CONV_CASES, DW_CASES, FC_CASES, Case, build, sample_inputs
 
 LOWBIT = ("int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
 
@@ -143,8 +143,17 @@ def test_unknown_scheme_is_one_clear_error():
 
 # ---- C kernels vs references ---------------------------------------------------------------------
 
-_CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1],
-          "depthwise": DW_CASES,
+_EXTRA_DW = [  # 4-channel blocks (the SIMD depthwise path) with dilation, stride, padding and batches
+    Case(OpKind.DEPTHWISE_CONV_2D, (1, 9, 9, 8), dilation=(2, 2), act=Activation.RELU6),
+    Case(OpKind.DEPTHWISE_CONV_2D, (2, 7, 6, 12), stride=(2, 2), kernel=(3, 2), zp_in=-128),
+    Case(OpKind.DEPTHWISE_CONV_2D, (1, 6, 8, 8), kernel=(1, 3), stride=(1, 2), same=False, zp_out=127),
+]
+_EXTRA_CONV = [  # in_c = 1 with a tall filter (window gathered whole), and long rows
+    Case(OpKind.CONV_2D, (1, 12, 6, 1), out_c=8, kernel=(5, 3), stride=(2, 2), zp_in=-128),
+    Case(OpKind.CONV_2D, (1, 5, 5, 24), out_c=7, kernel=(3, 3), dilation=(1, 2), zp_in=127),
+]
+_CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
+          "depthwise": DW_CASES + _EXTRA_DW,
           "fc": [c for c in FC_CASES if c.w_zp == 0]}
 
 

@@ -153,8 +153,11 @@ class LowBitKernel(Kernel):
         cb = ConstArg(3) if book is not None else Literal("NULL")
         if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
             scratch = 5 * n
-        elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # conv: blocks of 4 rows; fc: one row
-            scratch = (4 if op.kind == OpKind.CONV_2D else 1) * n
+        elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2") and op.kind == OpKind.CONV_2D:
+            short_rows = w.shape[2] * w.shape[3] < 16  # tg_conv2d_lb gathers such windows whole
+            scratch = (5 if short_rows else 4) * n  # blocks of 4 decoded rows (+ the window)
+        elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
+            scratch = n
         else:
             scratch = 0
         head = [ScratchArg() if scratch else Literal("NULL"), Literal(FORMAT[scheme]), Literal(wq.palette_bits(scheme) or 0), cb, ConstArg(2),
