@@ -3,7 +3,7 @@
  * Contract: x = in - input_zp;
  *   out = clamp(output_zp + MBQM(x, identity_mult, identity_shift), -128, 127)   for x >= 0
  *   out = clamp(output_zp + MBQM(x, alpha_mult, alpha_shift), -128, 127)         for x < 0
- * identity = in_scale / out_scale, alpha = in_scale * alpha / out_scale (float32 arithmetic),
+ * identity = in_scale / out_scale, alpha = in_scale * alpha / out_scale (double arithmetic, as TFLM),
  * precomputed by tinygen. Any size >= 0; no scratch; returns TG_OK.
  */
 #ifndef TG_LEAKY_RELU_S8_H

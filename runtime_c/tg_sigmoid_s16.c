@@ -1,19 +1,19 @@
 #include "tg_sigmoid_s16.h"
 
 /* |v| interpolated in the table with `frac_bits` fractional bits per entry, or -1 if saturated. */
-static int32_t tg_sigmoid_lookup(const int16_t *table, uint32_t mag, int32_t frac_bits)
+static int32_t tg_sigmoid_lookup(const uint16_t *table, uint32_t mag, int32_t frac_bits)
 {
     const uint32_t at = mag >> frac_bits;
     if (at >= 255u) {
         return -1;
     }
-    const uint32_t lo = (uint16_t)table[at];
-    const uint32_t hi = (uint16_t)table[at + 1];
+    const uint32_t lo = table[at];
+    const uint32_t hi = table[at + 1];
     const uint32_t frac = mag & ((1u << frac_bits) - 1u);
     return (int32_t)((lo << frac_bits) + frac * (hi - lo));
 }
 
-int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const int16_t *table,
+int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
                     int32_t size, const int16_t *input, int16_t *output)
 {
     const int32_t round = input_shift > 0 ? 1 << (input_shift - 1) : 0;
@@ -28,7 +28,7 @@ int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const int16_t *tabl
     return TG_OK;
 }
 
-int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const int16_t *table,
+int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
                 int32_t size, const int16_t *input, int16_t *output)
 {
     const int32_t round = input_shift > 0 ? 1 << (input_shift - 1) : 0;

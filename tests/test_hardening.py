@@ -401,3 +401,39 @@ def test_generation_is_deterministic_across_processes(models_dir):
         assert p.returncode == 0, p.stderr[-2000:]
         digests.add(p.stdout.strip())
     assert len(digests) == 1
+
+
+def _int16_fc(bias_top: int) -> ir.Graph:
+    """A 16x8 FULLY_CONNECTED 'fc16' (int64 accumulator) whose channel 2 bound is 8*127*2^15 + bias_top."""
+    q = ir.QuantParams.make
+    w = np.full((4, 8), 127, np.int8)
+    bias = np.array([0, -5, bias_top, 7], np.int64)
+    tensors = {"x": ir.Tensor("x", (1, 8), "int16", q(0.01, 0)),
+               "w": ir.Tensor("w", (4, 8), "int8", q(0.02, 0), w),
+               "b": ir.Tensor("b", (4,), "int64", q(0.01 * 0.02, 0), bias),
+               "fc16": ir.Tensor("fc16", (1, 4), "int16", q(0.5, 0))}  # a .tflite names layers so
+    op = ir.Op(ir.OpKind.FULLY_CONNECTED, "fc16", ["x", "w", "b"], ["fc16"], ir.FullyConnectedAttrs())
+    return ir.Graph(tensors, [op], ["x"], ["fc16"], name="fc16")
+
+
+def test_bounds_int64_accumulator_limit_is_2_pow_47(tmp_path):
+    from tinygen import bounds
+    from tinygen.compiler import compile_model
+    from tinygen.export_tflite import export_tflite
+
+    terms = 8 * 127 * (1 << 15)  # |w| * max |x| over the 8 inputs
+    at_limit = _int16_fc((1 << 47) - 1 - terms)
+    r = bounds.check(at_limit)["fc16"]
+    assert r["safe"] and r["max_abs_acc"] == r["limit"] == (1 << 47) - 1
+    over = _int16_fc((1 << 47) - terms)  # |acc| may reach 2^47: far below INT64_MAX, still refused
+    r = bounds.accumulator_bounds(over)["fc16"]
+    assert not r["safe"] and r["max_abs_acc"] == 1 << 47 and r["worst_channel"] == 2
+    with pytest.raises(TinygenError, match=r"layer 'fc16'.*2\^47") as exc:
+        bounds.check(over)
+    assert "\n" not in str(exc.value)
+    # the compiler refuses it too, before generating any C
+    model = export_tflite(over, tmp_path / "over.tflite")
+    with pytest.raises(TinygenError, match="layer 'fc16'") as exc:
+        compile_model(model, tmp_path / "out", firmware=False, check_fit=False)
+    assert "\n" not in str(exc.value)
+    assert not (tmp_path / "out").exists()

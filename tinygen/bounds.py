@@ -3,8 +3,11 @@
 For a weighted layer the C kernel computes acc = bias + sum_k w_k * (x_k - zp) in int32 (int64 for int16
 activations, as TFLM does). Over x in [lo, hi], every partial sum, in any order and for any subset of the
 window (padding contributes 0), satisfies |acc| <= |bias| + sum_k max(|w_k (lo - zp)|, |w_k (hi - zp)|).
-That bound, maximised over output channels, is compared with the accumulator's limit. Pools and MEAN sum
-raw values: count * max(|lo|, |hi|). `stack_usage` bounds the generated code's stack from GCC's call graph.
+That bound, maximised over output channels, is compared with the accumulator's limit: INT32_MAX, or for
+int64 accumulators 2^47 - 1, not INT64_MAX, because TFLM's int64 requantize assumes |acc| < 2^47 and
+tinygen's C multiplies acc by a Q0.15 multiplier in int64 (tg_requant_s16.h), which overflows from about
+2^48. Pools and MEAN sum raw values in int32 (int8 and int16 alike): count * max(|lo|, |hi|).
+`stack_usage` bounds the generated code's stack from GCC's call graph.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from .ir import Graph, Op, OpKind
 
 INT32_MAX = (1 << 31) - 1
 INT64_MAX = (1 << 63) - 1
+INT64_ACC_LIMIT = (1 << 47) - 1  # |acc| < 2^47: TFLM's and tinygen's int64 requantize assume it
 
 
 def _range(graph: Graph, name: str, input_range: Optional[dict]) -> tuple:
@@ -33,7 +37,8 @@ def _range(graph: Graph, name: str, input_range: Optional[dict]) -> tuple:
 
 
 def _limit(graph: Graph, x_name: str) -> int:
-    return INT64_MAX if graph.tensors[x_name].dtype == "int16" else INT32_MAX
+    """The largest |acc| a weighted layer's accumulator may reach (int64 for int16 inputs, else int32)."""
+    return INT64_ACC_LIMIT if graph.tensors[x_name].dtype == "int16" else INT32_MAX
 
 
 def _weighted(graph: Graph, op: Op, input_range: Optional[dict]) -> dict:
@@ -65,7 +70,7 @@ def _summing(graph: Graph, op: Op, input_range: Optional[dict]) -> dict:
     else:
         count = int(op.attrs.filter_h) * int(op.attrs.filter_w)
     return dict(max_abs_acc=count * max(abs(lo), abs(hi)), worst_channel=0, acc_len=count, input_range=[lo, hi],
-                limit=_limit(graph, x.name))
+                limit=INT32_MAX)  # tg_pool_s8/s16, tg_mean_s8/s16 sum in int32
 
 
 def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers: Optional[list] = None) -> dict:
@@ -97,6 +102,12 @@ def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers:
     return report
 
 
+def _consequence(limit: int) -> str:
+    if limit == INT64_ACC_LIMIT:
+        return "the int64 requantize (TFLM's and the C's) is only exact for |acc| < 2^47"
+    return "the C result would wrap"
+
+
 def check(graph: Graph, input_range: Optional[dict] = None, layers: Optional[list] = None) -> dict:
     """The report of `accumulator_bounds`; raises UnsupportedError naming the first layer that can overflow."""
     report = accumulator_bounds(graph, input_range, layers)
@@ -105,7 +116,7 @@ def check(graph: Graph, input_range: Optional[dict] = None, layers: Optional[lis
             raise UnsupportedError(
                 f"layer '{name}' ({r['op']}): the accumulator can reach {r['max_abs_acc']} over inputs "
                 f"{r['input_range']} (output channel {r['worst_channel']}, {r['acc_len']} terms), above its "
-                f"limit {r['limit']}: the C result would wrap")
+                f"limit {r['limit']}: {_consequence(r['limit'])}")
     return report
 
 

@@ -19,8 +19,8 @@ from .kernels.base import ConstArg, Literal, ScratchArg, TensorArg
 from .paths import runtime_dir, templates_dir
 from .plan import ALIGN, Plan
 
-CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
-          "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
+CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
+          "int32": "int32_t", "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
 
 
 @dataclass

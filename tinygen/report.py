@@ -46,6 +46,35 @@ def _capture_fd_output(fn) -> str:
         return tmp.read().decode("utf-8", "replace")
 
 
+_TFLM_MIN_ARENA = 64 << 10
+_TFLM_MAX_ARENA = 256 << 20
+
+
+def _tflm_interpreter(runtime, data: bytes):
+    """A TFLM interpreter for `data` with an arena big enough, or None. The pip default (10x the file
+    size) is too small for models with few weights and large activations, so the arena grows (to at
+    least what TFLM reports missing) until tensors allocate; TFLM's complaints are swallowed. The
+    arena figures TFLM records do not depend on the arena size."""
+    size = max(10 * len(data), _TFLM_MIN_ARENA)
+    while size <= _TFLM_MAX_ARENA:
+        made: list = []
+
+        def create(n=size):
+            try:
+                made.append(runtime.Interpreter.from_bytes(data, arena_size=n))
+            except Exception:  # noqa: BLE001 - TFLM raises RuntimeError on a failed allocation
+                pass
+
+        text = _capture_fd_output(create)
+        if made:
+            return made[0]
+        if not re.search(r"fail\w* to allocate|resize buffer|bytes required", text, re.IGNORECASE):
+            return None  # not an arena-size failure (unsupported op, bad file, ...)
+        m = re.search(r"missing: (\d+)", text)
+        size = max(4 * size, 2 * (size + int(m.group(1)))) if m else 4 * size
+    return None
+
+
 def tflm_arena(model_path) -> Optional[dict]:
     """{"total", "head", "tail"} bytes of TFLM's arena for a .tflite (RecordingMicroAllocator), or None."""
     path = Path(str(model_path))
@@ -55,10 +84,12 @@ def tflm_arena(model_path) -> Optional[dict]:
         from tflite_micro.python.tflite_micro import runtime
     except Exception:  # tflite-micro is optional
         return None
+    interp = _tflm_interpreter(runtime, path.read_bytes())
+    if interp is None:  # TFLM cannot run this model: no comparison
+        return None
     try:
-        interp = runtime.Interpreter.from_bytes(path.read_bytes())
         text = _capture_fd_output(interp.print_allocations)
-    except Exception:  # TFLM cannot run this model: no comparison
+    except Exception:
         return None
     out = {}
     for part in ("total", "head", "tail"):

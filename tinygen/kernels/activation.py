@@ -212,7 +212,12 @@ def _round_f32_div(value: float, scale: float) -> int:
 
 
 class LeakyReluS8(Kernel):
-    """LEAKY_RELU with separate identity and alpha multipliers (TFLM QuantizeLeakyRelu)."""
+    """LEAKY_RELU with separate identity and alpha multipliers (TFLM CalculateOpDataLeakyRelu).
+
+    Both real multipliers, s_in / s_out and s_in * alpha / s_out, are formed in double from the float32
+    scales and alpha, as the pinned TFLM does (published sources use float32 products; the pinned
+    interpreter matches double only: tests/test_kernels_activation.py::test_leaky_relu_scale_sweep_matches_tflm).
+    """
 
     kinds = (OpKind.LEAKY_RELU,)
 
@@ -221,9 +226,9 @@ class LeakyReluS8(Kernel):
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, y = _check(op, graph)
-        in_s, out_s = _f32(x.scale), _f32(y.scale)
-        id_mult, id_shift = qmath.quantize_multiplier(float(in_s / out_s))
-        al_mult, al_shift = qmath.quantize_multiplier(float((in_s * _f32(op.attrs.alpha)) / out_s))
+        in_s, out_s, alpha = float(_f32(x.scale)), float(_f32(y.scale)), float(_f32(op.attrs.alpha))
+        id_mult, id_shift = qmath.quantize_multiplier(in_s / out_s)
+        al_mult, al_shift = qmath.quantize_multiplier(in_s * alpha / out_s)
         in_zp, out_zp = x.zero_point, y.zero_point
 
         def func(q):

@@ -1,6 +1,8 @@
 """Lowering of int8 ADD, SUB and MUL (numpy broadcasting, up to 4-D) to tg_add_s8.c / tg_mul_s8.c.
 
-Multipliers are computed exactly as TFLM does: ADD in double, SUB in float32, MUL in double.
+Multipliers are computed exactly as the pinned TFLM does: ADD, SUB and MUL all in double. (Published
+TFLM sources form SUB's in float32; the pinned interpreter matches double only, on every case where the
+two differ: tests/test_kernels_misc.py::test_tflm_addsub_scale_sweep.) Constant operands keep their dtype.
 """
 from __future__ import annotations
 
@@ -29,12 +31,9 @@ def broadcast_strides(in_shape: tuple, out4: tuple) -> list:
 
 
 def addsub_multipliers(kind: OpKind, s1: float, s2: float, s_out: float) -> tuple:
-    """Real multipliers (in1, in2, out) of int8 ADD (double math) or SUB (float32 math), as TFLM."""
-    if kind == OpKind.SUB:
-        f1, f2, fo = np.float32(s1), np.float32(s2), np.float32(s_out)
-        twice = np.float32(2) * max(f1, f2)
-        return (float(f1 / twice), float(f2 / twice),
-                float(twice / (np.float32(1 << LEFT_SHIFT) * fo)))
+    """Real multipliers (in1, in2, out) of int8 ADD or SUB, in double as TFLM forms them for both ops
+    (`kind` is kept for callers; ADD and SUB agree)."""
+    s1, s2, s_out = float(s1), float(s2), float(s_out)
     twice = 2.0 * max(s1, s2)
     return s1 / twice, s2 / twice, twice / ((1 << LEFT_SHIFT) * s_out)
 
@@ -69,7 +68,8 @@ class BinaryOperands:
         for i, t in enumerate(self.tensors):
             if t.is_const:
                 self.pointers.append(ConstArg(len(self.const_arrays)))
-                self.const_arrays.append(ConstArray(f"in{i + 1}", np.asarray(t.data, np.int8).reshape(-1)))
+                data = np.asarray(t.data, dtype=np.dtype(t.dtype)).reshape(-1)  # int8, int16, ...
+                self.const_arrays.append(ConstArray(f"in{i + 1}", data))
             else:
                 self.pointers.append(TensorArg(op.inputs[i]))
 

@@ -22,7 +22,7 @@ from .base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg, r
 from .conv import fc_requant, windows
 from .elementwise import BinaryOperands
 from .int16 import MAX_SHIFT_64, Requant16, finish_16x8, requant_16x8
-from .pool import c_div_round, extend4, mean_params
+from .pool import extend4, mean_params, pool_reference
 
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
 
@@ -186,25 +186,6 @@ class DepthwiseConv2DS16(Kernel):
 # ---- pooling and MEAN ----------------------------------------------------------------------------
 
 
-def pool16_reference(kind: OpKind, x: np.ndarray, out_hw: tuple, attrs, act: tuple) -> np.ndarray:
-    """AVERAGE / MAX pool of NHWC int16 `x`, windows clipped to the input (TFLM semantics)."""
-    n, in_h, in_w, c = x.shape
-    out_h, out_w = out_hw
-    xs = x.astype(np.int64)
-    out = np.empty((n, out_h, out_w, c), dtype=np.int64)
-    for oy in range(out_h):
-        y0 = oy * attrs.stride_h - attrs.padding.top
-        rows = slice(max(y0, 0), min(y0 + attrs.filter_h, in_h))
-        for ox in range(out_w):
-            x0 = ox * attrs.stride_w - attrs.padding.left
-            win = xs[:, rows, max(x0, 0):min(x0 + attrs.filter_w, in_w), :]
-            if kind == OpKind.MAX_POOL_2D:
-                out[:, oy, ox, :] = win.max(axis=(1, 2), initial=INT16_MIN)
-            else:
-                out[:, oy, ox, :] = c_div_round(win.sum(axis=(1, 2)), np.int64(win.shape[1] * win.shape[2]))
-    return np.clip(out, act[0], act[1]).astype(np.int16)
-
-
 class Pool2DS16(Kernel):
     """int16 AVERAGE_POOL_2D / MAX_POOL_2D (NHWC, explicit padding)."""
 
@@ -232,7 +213,7 @@ class Pool2DS16(Kernel):
         args += [TensorArg(x.name), Literal(out_h), Literal(out_w), TensorArg(y.name, const=False)]
 
         def reference(inputs):
-            return [pool16_reference(op.kind, np.asarray(inputs[0]), (out_h, out_w), a, act)]
+            return [pool_reference(op.kind, np.asarray(inputs[0]), (out_h, out_w), a, act, np.int16)]
 
         return LoweredOp(op, fn, ("tg_pool_s16.c",), args, [], reference)
 
@@ -467,7 +448,7 @@ class SigmoidLikeS16(Kernel):
         mult, shift = sigmoid_input_params16(x.scale, is_tanh)
         if not 0 < mult <= INT16_MAX or shift > 30:
             raise _fail(op, f"input scale {x.scale} is out of range")
-        table = SIGMOID_TABLE_U16.astype(np.uint16).view(np.int16)  # bit patterns, read back as uint16
+        table = SIGMOID_TABLE_U16.astype(np.uint16)  # emitted as a const uint16_t array
         name = "tg_tanh_s16" if is_tanh else "tg_logistic_s16"
         args = [Literal(mult), Literal(shift), ConstArg(0), Literal(x.size), TensorArg(x.name),
                 TensorArg(y.name, const=False)]
@@ -536,11 +517,7 @@ class MulS16(Kernel):
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         _symmetric(op, graph)
-        ops = BinaryOperands(op, graph)
-        for k, t in enumerate(ops.tensors):  # BinaryOperands stores constants as int8: keep int16
-            if t.is_const:
-                ops.const_arrays[ops.pointers[k].index] = ConstArray(f"in{k + 1}",
-                                                                     np.asarray(t.data, np.int16).reshape(-1))
+        ops = BinaryOperands(op, graph)  # constant operands are stored as int16
         t1, t2 = ops.tensors
         y = graph.tensors[op.outputs[0]]
         mult, shift = qmath.quantize_multiplier(t1.scale * t2.scale / y.scale)

@@ -32,10 +32,14 @@ def c_div_round(acc: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.where(acc > 0, pos, neg)
 
 
-def pool_reference(kind: OpKind, x: np.ndarray, out_hw: tuple, attrs, act: tuple) -> np.ndarray:
-    """NumPy AVERAGE/MAX pool over NHWC int8 `x`, windows clipped to the input."""
+def pool_reference(kind: OpKind, x: np.ndarray, out_hw: tuple, attrs, act: tuple,
+                   dtype=np.int8) -> np.ndarray:
+    """NumPy AVERAGE/MAX pool over NHWC `x` (int8, or int16 with dtype=np.int16), windows clipped to
+    the input; the max starts from dtype's lowest value and the result is clamped to `act` and cast
+    to dtype."""
     n, in_h, in_w, c = x.shape
     out_h, out_w = out_hw
+    lowest = int(np.iinfo(dtype).min)
     xs = x.astype(np.int64)
     out = np.empty((n, out_h, out_w, c), dtype=np.int64)
     for oy in range(out_h):
@@ -46,11 +50,11 @@ def pool_reference(kind: OpKind, x: np.ndarray, out_hw: tuple, attrs, act: tuple
             xs_ = slice(max(x0, 0), min(x0 + attrs.filter_w, in_w))
             win = xs[:, ys, xs_, :]
             if kind == OpKind.MAX_POOL_2D:
-                out[:, oy, ox, :] = win.max(axis=(1, 2), initial=-128)
+                out[:, oy, ox, :] = win.max(axis=(1, 2), initial=lowest)
             else:
                 count = win.shape[1] * win.shape[2]
                 out[:, oy, ox, :] = c_div_round(win.sum(axis=(1, 2)), np.int64(count))
-    return np.clip(out, act[0], act[1]).astype(np.int8)
+    return np.clip(out, act[0], act[1]).astype(dtype)
 
 
 class Pool2DS8(Kernel):
