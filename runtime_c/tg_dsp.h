@@ -11,6 +11,7 @@
  *   tg_sxtab16_r8(a,x) a + tg_sxtb16_r8(x), per 16-bit lane          SXTAB16 a, x, ROR #8
  *   tg_smlad(a,b,acc) acc + a.lo*b.lo + a.hi*b.hi (wraps mod 2^32)  SMLAD (the Q flag is never read)
  *   tg_smlabb(a,b,acc) acc + a.lo*b.lo;  tg_smlatt: acc + a.hi*b.hi  SMLABB / SMLATT
+ *   tg_sxtah(acc, x)  acc + (int16)x.lo; tg_sxtah_hi: acc + (int16)x.hi  SXTAH (ROR #16)
  *   tg_read_u32(p)    4 bytes at p (any alignment; LDR)
  */
 #ifndef TG_DSP_H
@@ -69,6 +70,20 @@ static inline int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
     return __smlabb((int32_t)a, (int32_t)b, acc);
 }
 
+static inline int32_t tg_sxtah(int32_t acc, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtah %0, %1, %2" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
+static inline int32_t tg_sxtah_hi(int32_t acc, uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtah %0, %1, %2, ror #16" : "=r"(r) : "r"(acc), "r"(x));
+    return r;
+}
+
 static inline int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
 {
     return __smlatt((int32_t)a, (int32_t)b, acc);
@@ -109,6 +124,16 @@ static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x)
 static inline uint32_t tg_sxtab16_r8(uint32_t a, uint32_t x)
 {
     return tg_add16_lanes(a, tg_sxtb16_r8(x));
+}
+
+static inline int32_t tg_sxtah(int32_t acc, uint32_t x)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(int32_t)(int16_t)(x & 0xFFFFu));
+}
+
+static inline int32_t tg_sxtah_hi(int32_t acc, uint32_t x)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(int32_t)(int16_t)(x >> 16));
 }
 
 static inline int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)

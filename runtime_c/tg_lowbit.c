@@ -153,6 +153,119 @@ static inline int8_t finish(int32_t acc, const int32_t *bias, int32_t c, const i
     return (int8_t)tg_clamp(out, act_min, act_max);
 }
 
+/* 4 rows of byte masks m[r] (0x00 or 0xFF per weight): sums[r] += sum over i < len of (x[i] + input_offset)
+ * where m[r][i] is set. Bit operations and additions only: AND with the sign-extended masks, then
+ * SXTAH adds each 16-bit lane to its row's sum. */
+static inline void masked_sum4(const int8_t *x, const int8_t *const m[4], int32_t len, int32_t input_offset,
+                               int32_t sums[4])
+{
+    const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    const int8_t *m0 = m[0];
+    const int8_t *m1 = m[1];
+    const int8_t *m2 = m[2];
+    const int8_t *m3 = m[3];
+    int32_t s0 = sums[0];
+    int32_t s1 = sums[1];
+    int32_t s2 = sums[2];
+    int32_t s3 = sums[3];
+    int32_t i = 0;
+    for (; i + 4 <= len; i += 4) {
+        const uint32_t xv = tg_read_u32(x + i);
+        const uint32_t xa = tg_sxtab16(off2, xv);
+        const uint32_t xb = tg_sxtab16_r8(off2, xv);
+        uint32_t mv = tg_read_u32(m0 + i);
+        uint32_t pa = xa & tg_sxtb16(mv);
+        uint32_t pb = xb & tg_sxtb16_r8(mv);
+        s0 = tg_sxtah_hi(tg_sxtah(tg_sxtah_hi(tg_sxtah(s0, pa), pa), pb), pb);
+        mv = tg_read_u32(m1 + i);
+        pa = xa & tg_sxtb16(mv);
+        pb = xb & tg_sxtb16_r8(mv);
+        s1 = tg_sxtah_hi(tg_sxtah(tg_sxtah_hi(tg_sxtah(s1, pa), pa), pb), pb);
+        mv = tg_read_u32(m2 + i);
+        pa = xa & tg_sxtb16(mv);
+        pb = xb & tg_sxtb16_r8(mv);
+        s2 = tg_sxtah_hi(tg_sxtah(tg_sxtah_hi(tg_sxtah(s2, pa), pa), pb), pb);
+        mv = tg_read_u32(m3 + i);
+        pa = xa & tg_sxtb16(mv);
+        pb = xb & tg_sxtb16_r8(mv);
+        s3 = tg_sxtah_hi(tg_sxtah(tg_sxtah_hi(tg_sxtah(s3, pa), pa), pb), pb);
+    }
+    for (; i < len; ++i) {
+        const int32_t v = x[i] + input_offset;
+        s0 += v & (int32_t)m0[i];
+        s1 += v & (int32_t)m1[i];
+        s2 += v & (int32_t)m2[i];
+        s3 += v & (int32_t)m3[i];
+    }
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+}
+
+/* sum over i < len of (x[i] + input_offset) */
+static inline int32_t plain_sum(const int8_t *x, int32_t len, int32_t input_offset)
+{
+    int32_t s = len * input_offset;
+    for (int32_t i = 0; i < len; ++i) {
+        s += x[i];
+    }
+    return s;
+}
+
+/* Rows oc0..oc0+3 of a block in scratch: int8 weights (INT4, PALETTE), byte masks of the +1 weights
+ * (BINARY), or of the +1 weights then, 4 rows further, of the -1 weights (TERNARY). */
+static void decode_block(int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
+                         int32_t row_bytes, int32_t oc0, int32_t nb, int32_t n, int8_t *scratch)
+{
+    const int32_t plane_bytes = row_bytes / 2;
+    for (int32_t r = 0; r < nb; ++r) {
+        const uint8_t *row = weights + (oc0 + r) * row_bytes;
+        int8_t *dst = scratch + r * n;
+        if (decode_row(format, bits, codebook, row, n, dst)) {
+            continue;
+        }
+        for (int32_t j = 0; j < n; ++j) {
+            const uint32_t bit = ((uint32_t)row[j >> 3] >> (j & 7)) & 1u;
+            if (format == TG_WF_BINARY) {
+                dst[j] = (int8_t)-(int32_t)bit;
+            } else {
+                const uint32_t neg = ((uint32_t)row[plane_bytes + (j >> 3)] >> (j & 7)) & 1u;
+                dst[j] = (int8_t)-(int32_t)(bit & (neg ^ 1u));
+                dst[4 * n + j] = (int8_t)-(int32_t)(bit & neg);
+            }
+        }
+    }
+}
+
+/* acc[r] += the segment's contribution of block row r, for the weights starting at `start`. */
+static inline void segment(int32_t format, const int8_t *scratch, int32_t n, int32_t nb, int32_t start,
+                           const int8_t *x, int32_t len, int32_t input_offset, int32_t acc[4])
+{
+    /* rows past the block's end repeat its last row; their sums are dropped */
+    const int8_t *w[4] = {scratch + start, scratch + TG_MIN(1, nb - 1) * n + start,
+                          scratch + TG_MIN(2, nb - 1) * n + start, scratch + TG_MIN(3, nb - 1) * n + start};
+    if (format == TG_WF_INT4 || format == TG_WF_PALETTE) {
+        dot4(x, w, len, input_offset, acc);
+        return;
+    }
+    int32_t pos[4] = {0, 0, 0, 0};
+    masked_sum4(x, w, len, input_offset, pos);
+    if (format == TG_WF_BINARY) {
+        const int32_t total = plain_sum(x, len, input_offset);
+        for (int32_t r = 0; r < 4; ++r) {
+            acc[r] += pos[r] + pos[r] - total;
+        }
+        return;
+    }
+    int32_t neg[4] = {0, 0, 0, 0};
+    const int8_t *wn[4] = {w[0] + 4 * n, w[1] + 4 * n, w[2] + 4 * n, w[3] + 4 * n};
+    masked_sum4(x, wn, len, input_offset, neg);
+    for (int32_t r = 0; r < 4; ++r) {
+        acc[r] += pos[r] - neg[r];
+    }
+}
+
 int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
                  const uint8_t *weights, int32_t row_bytes,
                  int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
@@ -167,48 +280,42 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
         return TG_ERROR;
     }
     const int32_t n = filter_h * filter_w * in_c;
-    const int32_t plane_bytes = row_bytes / 2;
-    if (format == TG_WF_INT4 || format == TG_WF_PALETTE) {
-        /* blocks of 4 output channels, their rows decoded side by side into scratch (4 * n bytes);
-         * with short filter rows (filter_w * in_c < 16) the window is gathered into scratch + 4 n */
-        const int32_t short_rows = filter_w * in_c < 16;
-        int8_t *patch = scratch + 4 * n;
-        const int8_t pad_value = (int8_t)(-input_offset);
-        for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
-            const int32_t nb = TG_MIN(4, out_c - oc0);
-            for (int32_t r = 0; r < nb; ++r) {
-                (void)decode_row(format, bits, codebook, weights + (oc0 + r) * row_bytes, n, scratch + r * n);
-            }
-            for (int32_t b = 0; b < batches; ++b) {
-                const int8_t *in_batch = input + b * in_h * in_w * in_c;
-                for (int32_t out_y = 0; out_y < out_h; ++out_y) {
-                    const int32_t in_y_origin = out_y * stride_h - pad_top;
-                    for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-                        const int32_t in_x_origin = out_x * stride_w - pad_left;
+    /* blocks of 4 output channels decoded side by side into scratch (4 rows of n bytes; ternary 8);
+     * with short filter rows (filter_w * in_c < 16) the input window is gathered after them */
+    const int32_t short_rows = filter_w * in_c < 16;
+    int8_t *patch = scratch + (format == TG_WF_TERNARY ? 8 : 4) * n;
+    const int8_t pad_value = (int8_t)(-input_offset);
+    for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
+        const int32_t nb = TG_MIN(4, out_c - oc0);
+        decode_block(format, bits, codebook, weights, row_bytes, oc0, nb, n, scratch);
+        for (int32_t b = 0; b < batches; ++b) {
+            const int8_t *in_batch = input + b * in_h * in_w * in_c;
+            for (int32_t out_y = 0; out_y < out_h; ++out_y) {
+                const int32_t in_y_origin = out_y * stride_h - pad_top;
+                for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+                    const int32_t in_x_origin = out_x * stride_w - pad_left;
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    if (short_rows) {
+                        /* padding reads as -input_offset, which contributes 0 */
+                        int8_t *pp = patch;
+                        for (int32_t fy = 0; fy < filter_h; ++fy) {
+                            const int32_t in_y = in_y_origin + dilation_h * fy;
+                            for (int32_t fx = 0; fx < filter_w; ++fx) {
+                                const int32_t in_x = in_x_origin + dilation_w * fx;
+                                const int inside = in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w;
+                                const int8_t *src = in_batch + (in_y * in_w + in_x) * in_c;
+                                for (int32_t c = 0; c < in_c; ++c) {
+                                    *pp++ = inside ? src[c] : pad_value;
+                                }
+                            }
+                        }
+                        segment(format, scratch, n, nb, 0, patch, n, input_offset, acc);
+                    } else {
+                        /* a filter row lying wholly inside the image reads filter_w * in_c contiguous inputs */
                         const int32_t whole_rows = dilation_w == 1 && in_x_origin >= 0
                                                    && in_x_origin + filter_w <= in_w;
                         const int32_t seg = whole_rows ? filter_w * in_c : in_c;
-                        int32_t acc[4] = {0, 0, 0, 0};
-                        if (short_rows) {
-                            /* gather the whole window once (padding reads as -input_offset, which
-                             * contributes 0) and take one long dot product per block */
-                            int8_t *pp = patch;
-                            for (int32_t fy = 0; fy < filter_h; ++fy) {
-                                const int32_t in_y = in_y_origin + dilation_h * fy;
-                                for (int32_t fx = 0; fx < filter_w; ++fx) {
-                                    const int32_t in_x = in_x_origin + dilation_w * fx;
-                                    const int inside = in_y >= 0 && in_y < in_h && in_x >= 0 && in_x < in_w;
-                                    const int8_t *src = in_batch + (in_y * in_w + in_x) * in_c;
-                                    for (int32_t c = 0; c < in_c; ++c) {
-                                        *pp++ = inside ? src[c] : pad_value;
-                                    }
-                                }
-                            }
-                            const int8_t *w[4] = {scratch, scratch + TG_MIN(1, nb - 1) * n,
-                                                  scratch + TG_MIN(2, nb - 1) * n, scratch + TG_MIN(3, nb - 1) * n};
-                            dot4(patch, w, n, input_offset, acc);
-                        }
-                        for (int32_t fy = 0; fy < (short_rows ? 0 : filter_h); ++fy) {
+                        for (int32_t fy = 0; fy < filter_h; ++fy) {
                             const int32_t in_y = in_y_origin + dilation_h * fy;
                             if (in_y < 0 || in_y >= in_h) {
                                 continue;
@@ -218,58 +325,15 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                                 if (in_x < 0 || in_x >= in_w) {
                                     continue;
                                 }
-                                const int32_t start = (fy * filter_w + fx) * in_c;
-                                /* rows past the block's end repeat its last row; their sums are dropped */
-                                const int8_t *w[4] = {scratch + start, scratch + TG_MIN(1, nb - 1) * n + start,
-                                                      scratch + TG_MIN(2, nb - 1) * n + start,
-                                                      scratch + TG_MIN(3, nb - 1) * n + start};
-                                dot4(in_batch + (in_y * in_w + in_x) * in_c, w, seg, input_offset, acc);
+                                segment(format, scratch, n, nb, (fy * filter_w + fx) * in_c,
+                                        in_batch + (in_y * in_w + in_x) * in_c, seg, input_offset, acc);
                             }
                         }
-                        int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * out_c + oc0;
-                        for (int32_t r = 0; r < nb; ++r) {
-                            out_px[r] = finish(acc[r], bias, oc0 + r, mult, shift, output_offset, act_min, act_max);
-                        }
                     }
-                }
-            }
-        }
-        return TG_OK;
-    }
-    for (int32_t oc = 0; oc < out_c; ++oc) {
-        const uint8_t *row = weights + oc * row_bytes;
-        for (int32_t b = 0; b < batches; ++b) {
-            const int8_t *in_batch = input + b * in_h * in_w * in_c;
-            for (int32_t out_y = 0; out_y < out_h; ++out_y) {
-                const int32_t in_y_origin = out_y * stride_h - pad_top;
-                for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-                    const int32_t in_x_origin = out_x * stride_w - pad_left;
-                    /* a filter row lying wholly inside the image reads filter_w * in_c contiguous inputs */
-                    const int32_t whole_rows = dilation_w == 1 && in_x_origin >= 0
-                                               && in_x_origin + filter_w <= in_w;
-                    int32_t acc = 0;
-                    for (int32_t fy = 0; fy < filter_h; ++fy) {
-                        const int32_t in_y = in_y_origin + dilation_h * fy;
-                        if (in_y < 0 || in_y >= in_h) {
-                            continue;
-                        }
-                        if (whole_rows) {
-                            acc += row_dot(format, scratch, row, plane_bytes, fy * filter_w * in_c,
-                                           in_batch + (in_y * in_w + in_x_origin) * in_c, 1, filter_w * in_c,
-                                           input_offset);
-                            continue;
-                        }
-                        for (int32_t fx = 0; fx < filter_w; ++fx) {
-                            const int32_t in_x = in_x_origin + dilation_w * fx;
-                            if (in_x < 0 || in_x >= in_w) {
-                                continue;
-                            }
-                            acc += row_dot(format, scratch, row, plane_bytes, (fy * filter_w + fx) * in_c,
-                                           in_batch + (in_y * in_w + in_x) * in_c, 1, in_c, input_offset);
-                        }
+                    int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * out_c + oc0;
+                    for (int32_t r = 0; r < nb; ++r) {
+                        out_px[r] = finish(acc[r], bias, oc0 + r, mult, shift, output_offset, act_min, act_max);
                     }
-                    output[((b * out_h + out_y) * out_w + out_x) * out_c + oc] =
-                        finish(acc, bias, oc, mult, shift, output_offset, act_min, act_max);
                 }
             }
         }

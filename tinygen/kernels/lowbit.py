@@ -153,9 +153,9 @@ class LowBitKernel(Kernel):
         cb = ConstArg(3) if book is not None else Literal("NULL")
         if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
             scratch = 5 * n
-        elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2") and op.kind == OpKind.CONV_2D:
+        elif op.kind == OpKind.CONV_2D:  # blocks of 4 decoded rows (ternary: 4 + 4 masks), + the window
             short_rows = w.shape[2] * w.shape[3] < 16  # tg_conv2d_lb gathers such windows whole
-            scratch = (5 if short_rows else 4) * n  # blocks of 4 decoded rows (+ the window)
+            scratch = ((8 if scheme == "ternary" else 4) + (1 if short_rows else 0)) * n
         elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
             scratch = n
         else:
