@@ -195,3 +195,18 @@ def test_int16_activations_from_keras_cli(digits, tmp_path):
     bad = _cli("build", DIGITS, "-o", tmp_path / "x", "--calib", tmp_path / "calib.npy", "--activations", "int16",
                "--weights", "int4")
     assert bad.returncode == 1 and "int4 weights need int8 activations" in bad.stderr
+
+
+def test_int8c_storage_for_a_tflite_model_stays_bit_exact_with_tflm(tmp_path):
+    """--weights int8c on an int8 .tflite: the same values one byte per weight; less flash, TFLM-exact."""
+    from oracle import MODELS
+
+    path = MODELS / "mlperf/kws/kws_ref_model.tflite"
+    if not path.is_file():
+        pytest.skip("../shared/models is absent")
+    plain = tinygen.compile(str(path), tmp_path / "a", firmware=False)
+    compact = tinygen.compile(str(path), tmp_path / "b", weights="int8c", firmware=False)
+    assert set(compact.report["weight_schemes"].values()) == {"int8c"}
+    assert compact.report["weights_bytes"] < plain.report["weights_bytes"]
+    v = _cli("verify", tmp_path / "b", "--samples", "4")
+    assert v.returncode == 0 and "vs TFLM interpreter (kws_ref_model.tflite): 0 differing bytes" in v.stdout, v.stdout

@@ -186,9 +186,15 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
     if is_float_graph(graph):
         graph = quantize(graph, calibration, estimator=estimator, weights=weights, activations=activations,
                          budget_flash=budget_flash)
+    elif _storage_only(graph, weights) and activations == "int8" and budget_flash is None:
+        from .quant import schemes
+
+        graph = graph.copy()  # int8c: the same int8 values, stored one byte per weight
+        schemes.apply(graph, graph, schemes.resolve(graph, weights))
     elif weights != "int8" or activations != "int8" or budget_flash is not None:
         raise TinygenError("--weights / --activations apply to float models; this model is already quantized "
-                           "(a .tflite, or a QAT model that carries its trained ranges)")
+                           "(a .tflite, or a QAT model that carries its trained ranges); only --weights int8c "
+                           "(storage, the same values) applies to it")
     elif calibration is not None:
         raise TinygenError("calibration data was given, but the model is already quantized "
                            "(a .tflite, or a QAT model that carries its trained ranges)")
@@ -219,6 +225,17 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
     _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, board, board_obj, firmware))
     result.out_dir = out_dir
     return result
+
+
+def _storage_only(graph: ir.Graph, weights) -> bool:
+    """Does `weights` only choose between int8 storages (int8 / int8c) for int8 filters?"""
+    from .quant import schemes
+
+    if weights == "auto" or not any(graph.tensors[op.inputs[1]].dtype == "int8"
+                                    for op in schemes.weighted_layers(graph)):
+        return False
+    table = schemes.resolve(graph, weights)
+    return set(table.values()) <= {"int8", "int8c"} and "int8c" in set(table.values())
 
 
 def _load_board(board: str):
