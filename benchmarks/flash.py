@@ -1,9 +1,11 @@
 """Firmware flash (text + data of the linked cortex-m4 ELF, harness included) vs TFLM's, per model.
 
-Run: .venv/bin/python benchmarks/flash.py
+Run: .venv/bin/python benchmarks/flash.py [--weights int8|int8c] [--models kws,person_detect,...]
+(int8c: the same int8 values stored one byte per weight, no pre-extended copies)
 """
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import tempfile
@@ -25,15 +27,21 @@ TFLM = {
 }
 
 
-def main() -> int:
+def main(argv=None) -> int:
     import tinygen
 
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--weights", default="int8", choices=["int8", "int8c"])
+    ap.add_argument("--models", default=",".join(TFLM))
+    args = ap.parse_args(argv)
+    keys = [k.strip() for k in args.models.split(",") if k.strip()]
     print("| model | weights (B) | tinygen text | data | text + data | TFLM + CMSIS-NN text + data | ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory() as tmp:
-        for key, (rel, tflm) in TFLM.items():
+        for key in keys:
+            rel, tflm = TFLM[key]
             out = Path(tmp) / key
-            r = tinygen.compile(str(MODELS / rel), out, board="cortex-m4", name=key)
+            r = tinygen.compile(str(MODELS / rel), out, board="cortex-m4", name=key, weights=args.weights)
             subprocess.run(["make", "-s"], cwd=out, check=True, capture_output=True)
             size = subprocess.run(["arm-none-eabi-size", str(out / "build" / "firmware.elf")], check=True,
                                   capture_output=True, text=True).stdout.splitlines()[1].split()
