@@ -1,6 +1,6 @@
 """Firmware flash (text + data of the linked cortex-m4 ELF, harness included) vs TFLM's, per model.
 
-Run: .venv/bin/python benchmarks/flash.py [--weights int8|int8c] [--models kws,person_detect,...]
+Run: .venv/bin/python benchmarks/flash.py [--weights int8|int8c|TABLE] [--models kws,person_detect,...]
 (int8c: the same int8 values stored one byte per weight, no pre-extended copies)
 """
 from __future__ import annotations
@@ -31,7 +31,8 @@ def main(argv=None) -> int:
     import tinygen
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--weights", default="int8", choices=["int8", "int8c"])
+    ap.add_argument("--weights", default="int8",
+                    help="int8 (default), int8c, or a table such as 'DEPTHWISE_CONV_2D=int8,*=int8c'")
     ap.add_argument("--models", default=",".join(TFLM))
     args = ap.parse_args(argv)
     keys = [k.strip() for k in args.models.split(",") if k.strip()]
@@ -41,7 +42,10 @@ def main(argv=None) -> int:
         for key in keys:
             rel, tflm = TFLM[key]
             out = Path(tmp) / key
-            r = tinygen.compile(str(MODELS / rel), out, board="cortex-m4", name=key, weights=args.weights)
+            from tinygen.cli import _weights_arg
+
+            r = tinygen.compile(str(MODELS / rel), out, board="cortex-m4", name=key,
+                                weights=_weights_arg(args.weights))
             subprocess.run(["make", "-s"], cwd=out, check=True, capture_output=True)
             size = subprocess.run(["arm-none-eabi-size", str(out / "build" / "firmware.elf")], check=True,
                                   capture_output=True, text=True).stdout.splitlines()[1].split()

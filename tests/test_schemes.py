@@ -210,3 +210,16 @@ def test_int8c_storage_for_a_tflite_model_stays_bit_exact_with_tflm(tmp_path):
     assert compact.report["weights_bytes"] < plain.report["weights_bytes"]
     v = _cli("verify", tmp_path / "b", "--samples", "4")
     assert v.returncode == 0 and "vs TFLM interpreter (kws_ref_model.tflite): 0 differing bytes" in v.stdout, v.stdout
+
+
+def test_table_keys_by_op_kind(digits, tmp_path):
+    """Layer names win over op kinds, op kinds over '*'."""
+    from tinygen import compiler
+    from tinygen.quant import schemes
+
+    g = compiler.load_model(str(DIGITS))
+    from tinygen import passes
+
+    g = passes.optimize(g)
+    table = schemes.resolve(g, {"CONV_2D": "int4", "conv2": "binary", "*": "kmeans2"})
+    assert table == {"conv1": "int4", "conv2": "binary", "dw3": "kmeans2", "logits": "kmeans2"}

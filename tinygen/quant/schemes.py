@@ -26,7 +26,8 @@ def weighted_layers(graph: Graph) -> list:
 
 def resolve(graph: Graph, weights) -> dict:
     """{layer name: scheme} for every weighted layer; `weights` is a scheme name or a partial table
-    (layers it does not name stay int8; a '*' entry sets the default)."""
+    keyed by layer name or op kind (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED), in that precedence;
+    a '*' entry sets the default, else int8."""
     layers = weighted_layers(graph)
     if weights is None:
         weights = "int8"
@@ -37,13 +38,14 @@ def resolve(graph: Graph, weights) -> dict:
         raise TinygenError(f"weights must be a scheme name or a {{layer: scheme}} table, not {type(weights).__name__}")
     default = wq.check_scheme(str(weights.get("*", "int8")), "weights['*']")
     known = {op.name for op in layers}
+    kinds = {k.value for k in WEIGHT_AXIS}
     for name, scheme in weights.items():
-        if name != "*" and name not in known:
+        if name != "*" and name not in known and name not in kinds:
             near = ", ".join(sorted(known)[:8])
             raise TinygenError(f"weights: no layer with weights is named '{name}' (layers: {near}"
                                f"{', ...' if len(known) > 8 else ''})")
         wq.check_scheme(str(scheme), f"weights['{name}']")
-    return {op.name: str(weights.get(op.name, default)) for op in layers}
+    return {op.name: str(weights.get(op.name, weights.get(op.kind.value, default))) for op in layers}
 
 
 def apply(fgraph: Graph, q: Graph, table: dict) -> None:
