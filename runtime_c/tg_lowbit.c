@@ -442,7 +442,7 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
                 scratch[t * 4 + r] = rows[t];
             }
         }
-        if (depth_multiplier == 1 && !signs && nb == 4) {
+        if (depth_multiplier == 1 && !signs && oc0 + 4 <= out_c) { /* a full block */
             dw_block4(scratch, oc0, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset,
                       output_offset, act_min, act_max, mult, shift, batches, in_h, in_w, in_c, input, filter_h,
                       filter_w, bias, out_h, out_w, output);

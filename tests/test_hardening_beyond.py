@@ -1,0 +1,115 @@
+"""The hardening checks of test_hardening.py on the beyond-int8 kernels: every low-bit weight scheme
+and int16 activations (tinygen's PTQ of the digits CNN, and the shared 16x8 single-op models).
+
+ASan + UBSan build == the ordinary build on full-range inputs; -Wconversion -Wsign-conversion clean;
+cppcheck clean; byte-identical generation across processes (k-means is deterministic).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinygen import compiler
+from tinygen.compiler import load_model
+from tinygen.testing import host_model_for
+
+from test_hardening import CPPCHECK, SANITIZE, _driver_c, _elide_initializers, _gcc, _inputs, _write_model
+
+ROOT = Path(__file__).resolve().parents[1]
+DIGITS = ROOT / "examples" / "digits_cnn.keras"
+CALIB = ROOT / "examples" / "digits_calib.npy"
+SCHEMES = ("int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary", "int8c")
+INT16_OPS = ("add/add0", "conv/conv0", "leaky_relu/leaky_relu0", "pad/pad0", "quantize/quantize0",
+             "strided_slice/strided_slice0", "sub/sub0", "transpose_conv/transpose_conv0")
+
+
+def _digits(weights="int8", activations="int8"):
+    return compiler.quantize(load_model(str(DIGITS)), np.load(CALIB)[:64], weights=weights, activations=activations)
+
+
+def _cases(models_dir=None) -> dict:
+    cases = {f"digits_{s}": (lambda s=s: _digits(weights=s)) for s in SCHEMES}
+    cases["digits_int16"] = lambda: _digits(activations="int16")
+    if models_dir is not None:
+        for rel in INT16_OPS:
+            cases[f"int16_{rel.split('/')[1]}"] = (
+                lambda rel=rel: load_model(models_dir / "tflm" / "int16_ops" / f"{rel}.tflite"))
+    return cases
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("key", sorted(_cases(Path("x"))))
+def test_sanitizers_clean_and_equal_normal_build(key, models_dir, tmp_path):
+    graph = _cases(models_dir)[key]()
+    src = _write_model(graph, tmp_path / "model")
+    (src / "driver.c").write_text(_driver_c(graph, "model"))
+    exe = tmp_path / "driver"
+    cmd = [_gcc(), "-std=c99", "-Wall", "-Wextra", "-Werror", *SANITIZE, "-I", str(src),
+           *sorted(str(c) for c in src.glob("*.c")), "-o", str(exe), "-lm"]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+    samples = _inputs(graph, n=8)
+    (tmp_path / "in.bin").write_bytes(b"".join(a.tobytes() for s in samples for a in s))
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    run = subprocess.run([str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
+                         capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0 and "runtime error" not in run.stderr and "Sanitizer" not in run.stderr, \
+        run.stderr[-4000:]
+    raw = (tmp_path / "out.bin").read_bytes()
+    normal = host_model_for(graph)
+    per_sample = sum(graph.tensors[t].nbytes for t in graph.outputs)
+    assert len(raw) == per_sample * len(samples)
+    for i, s in enumerate(samples):
+        expected = b"".join(np.ascontiguousarray(o).tobytes() for o in normal(s))
+        assert raw[i * per_sample:(i + 1) * per_sample] == expected, f"{key}: sample {i} differs"
+
+
+def test_wconversion_and_cppcheck_clean(models_dir, tmp_path):
+    warnings = []
+    for key, make in sorted(_cases(models_dir).items()):
+        src = _write_model(make(), tmp_path / key)
+        for c in sorted(src.glob("*.c")):
+            p = subprocess.run([_gcc(), "-std=c99", "-O2", "-fsyntax-only", "-Wall", "-Wextra", "-Wpedantic",
+                                "-Wshadow", "-Wconversion", "-Wsign-conversion", c.name],
+                               capture_output=True, text=True, cwd=src)
+            warnings += [f"{key}: {ln}" for ln in p.stderr.splitlines() if "warning:" in ln]
+        if shutil.which("cppcheck") is None:
+            pytest.fail("cppcheck is not installed (scripts/sysdeps.sh installs it)")
+        (src / "model.c").write_text(_elide_initializers((src / "model.c").read_text()))
+        p = subprocess.run([*CPPCHECK, "-I", str(src), str(src)], capture_output=True, text=True, timeout=900)
+        warnings += [f"{key}: cppcheck: {ln}" for ln in p.stderr.splitlines() if ln.strip()]
+    assert not warnings, "\n".join(sorted(set(warnings)))
+
+
+_HASH_SCRIPT = """
+import hashlib, sys
+import numpy as np
+from tinygen import compiler
+q = compiler.quantize(compiler.load_model(sys.argv[1]), np.load(sys.argv[2])[:64], weights="auto",
+                      budget_flash=5200)
+r = compiler.generate(q, name="m")
+h = hashlib.sha256()
+for name, text in sorted(r.files.items()):
+    h.update(name.encode() + b"\\0" + text.encode() + b"\\0")
+print(h.hexdigest(), sorted(set(t.encoding or "int8" for t in q.tensors.values() if t.is_const)))
+"""
+
+
+def test_mixed_generation_is_deterministic_across_processes():
+    """k-means, the sensitivities and the knapsack give byte-identical sources in fresh interpreters."""
+    outs = set()
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        p = subprocess.run([sys.executable, "-c", _HASH_SCRIPT, str(DIGITS), str(CALIB)],
+                           capture_output=True, text=True, env=env, timeout=600)
+        assert p.returncode == 0, p.stderr[-2000:]
+        outs.add(p.stdout.strip().splitlines()[-1])
+    assert len(outs) == 1, outs
+    assert "kmeans4" in outs.pop()  # the mix really contains a palettized layer
