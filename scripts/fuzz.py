@@ -40,6 +40,10 @@ CORPUS = [
     ("tflm/int16_ops/conv/conv0.tflite", 1),
     ("tflm/int16_ops/pad/pad0.tflite", 1),
     ("tflm/int16_ops/strided_slice/strided_slice0.tflite", 1),
+    ("tflm/int16_ops/transpose_conv/transpose_conv0.tflite", 1),
+    ("tflm/int16_ops/leaky_relu/leaky_relu0.tflite", 1),
+    ("tflm/int16_ops/sub/sub0.tflite", 1),
+    ("tflm/int16_ops/quantize/quantize0.tflite", 1),
 ]
 INTERESTING32 = [0, 1, -1, 2, 3, 4, 7, 8, 16, 255, 256, 0x7FFF, 0x8000, 0xFFFF, 0x7FFFFFFF, -0x80000000,
                  0x40000000, 1000, 65537]
