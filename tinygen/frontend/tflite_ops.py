@@ -52,6 +52,13 @@ class OpContext:
             raise self.unsupported(f"{field} (input {k} '{t.name}') must be a constant")
         return t.data
 
+    def int_const(self, k: int, field: str) -> np.ndarray:
+        """A constant input that must hold integers (indices, shapes, sizes)."""
+        data = self.const(k, field)
+        if not np.issubdtype(data.dtype, np.integer):
+            raise self.bad(f"{field} (input {k} '{self.input(k).name}') must be an integer tensor, got {data.dtype}")
+        return data
+
     def activation(self) -> Activation:
         code = int(self.op.options.get("FusedActivationFunction", 0))
         if code in _ACTIVATIONS:
@@ -178,7 +185,7 @@ _INT_LOWEST, _INT_MAX = -(1 << 31), (1 << 31) - 1
 def _strided_slice(c: OpContext):
     x, y = c.input(0), c.output()
     rank = len(x.shape)
-    begin, end, strides = (c.const(k, f).reshape(-1).astype(np.int64).tolist()
+    begin, end, strides = (c.int_const(k, f).reshape(-1).astype(np.int64).tolist()
                            for k, f in ((1, "begin"), (2, "end"), (3, "strides")))
     o = c.op.options
     if o["EllipsisMask"] or o["NewAxisMask"]:
@@ -231,7 +238,7 @@ def _concat(c: OpContext):
 
 def _pad(c: OpContext):
     rank = len(c.input(0).shape)
-    p = c.const(1, "paddings").astype(np.int64)
+    p = c.int_const(1, "paddings").astype(np.int64)
     if p.shape != (rank, 2) or np.any(p < 0):
         raise c.bad(f"paddings {p.tolist()} must be {rank} non-negative (before, after) pairs")
     pairs = tuple((int(a), int(b)) for a, b in p)
@@ -243,7 +250,7 @@ def _pad(c: OpContext):
 
 def _mean(c: OpContext):
     rank = len(c.input(0).shape)
-    axes = c.const(1, "axes").reshape(-1).astype(np.int64).tolist()
+    axes = c.int_const(1, "axes").reshape(-1).astype(np.int64).tolist()
     if any(not -rank <= a < rank for a in axes):
         raise c.bad(f"axes {axes} out of range for rank {rank}")
     norm = tuple(sorted({a % rank for a in axes}))
