@@ -513,3 +513,23 @@ def test_bit_flips_never_escape_as_raw_errors():
             load_tflite(bytes(mutated))
         except (ModelFormatError, UnsupportedError):
             pass
+
+
+def test_float_index_operand_is_rejected_by_name(models_dir, tmp_path):
+    """A strided slice whose begin tensor is retyped to float32 (found by the fuzzer) is one clear error."""
+    import importlib.util
+
+    from tinygen.errors import TinygenError
+
+    spec = importlib.util.spec_from_file_location("fuzz", Path(__file__).resolve().parents[1] / "scripts" / "fuzz.py")
+    fuzz = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fuzz)
+    src = models_dir / "tflm/int16_ops/strided_slice/strided_slice0.tflite"
+    model = fuzz._schema().ModelT.InitFromPackedBuf(bytearray(src.read_bytes()), 0)
+    sub = model.subgraphs[0]
+    begin = sub.tensors[sub.operators[0].inputs[1]]
+    begin.type = 0  # FLOAT32: the int32 data now reads as floats
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(fuzz.pack(model))
+    with pytest.raises(TinygenError, match="begin .* must be an integer tensor, got float32"):
+        load_tflite(path)
