@@ -192,7 +192,7 @@ def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, na
         graph = graph.copy()  # int8c: the same int8 values, stored one byte per weight
         schemes.apply(graph, graph, schemes.resolve(graph, weights))
     elif weights != "int8" or activations != "int8" or budget_flash is not None:
-        raise TinygenError("--weights / --activations apply to float models; this model is already quantized "
+        raise TinygenError("--weights / --activations / --mixed apply to float models; this model is already quantized "
                            "(a .tflite, or a QAT model that carries its trained ranges); only --weights int8c "
                            "(storage, the same values) applies to it")
     elif calibration is not None:

@@ -43,7 +43,7 @@ def resolve(graph: Graph, weights) -> dict:
         if name != "*" and name not in known and name not in kinds:
             near = ", ".join(sorted(known)[:8])
             raise TinygenError(f"weights: no layer with weights is named '{name}' (layers: {near}"
-                               f"{', ...' if len(known) > 8 else ''})")
+                               f"{', ...' if len(known) > 8 else ''}; or an op kind: {', '.join(sorted(kinds))})")
         wq.check_scheme(str(scheme), f"weights['{name}']")
     return {op.name: str(weights.get(op.name, weights.get(op.kind.value, default))) for op in layers}
 
