@@ -44,24 +44,6 @@ def model_and_data(key: str):
     return str(SHARED / "models" / PATHS[key]), calib, held[:100]
 
 
-def int8_bytes_layout(graph) -> int:
-    """int8 at one byte per weight plus TFLite's int32 multiplier and int32 shift per output channel."""
-    from tinygen.quant.schemes import weighted_layers
-
-    total = 0
-    for op in weighted_layers(graph):
-        w = graph.tensors[op.inputs[1]]
-        channels = w.shape[3] if op.kind.value == "DEPTHWISE_CONV_2D" else w.shape[0]
-        total += w.size + 8 * channels
-    return total
-
-
-def scheme_weight_bytes(report: dict, lowered) -> int:
-    kinds = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-    return sum(int(a.data.nbytes) for lop in lowered if lop.op.kind.value in kinds
-               for a in lop.const_arrays if a.suffix != "bias")
-
-
 def quantize_input(x: np.ndarray, info: dict) -> np.ndarray:
     q = np.round(x / info["scale"]) + info["zero_point"]
     lo, hi = np.iinfo(info["dtype"]).min, np.iinfo(info["dtype"]).max
@@ -72,6 +54,7 @@ def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -
     import tinygen
     from tinygen import float_ref, passes, qemu
     from tinygen.compiler import load_model
+    from tinygen.quant import schemes
     from tinygen.testing import run_c, run_reference
 
     res = tinygen.compile(path, out, board=BOARD, calibration=calib, name=key, weights=weights,
@@ -92,9 +75,9 @@ def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -
     exact = bool(np.array_equal(host.reshape(refs[:3].shape), refs[:3])
                  and np.array_equal(on_qemu.reshape(refs[:3].shape), refs[:3]))
     b = qemu.bench(out)
-    return dict(weights=scheme_weight_bytes(r, res.lowered), total=int(r["weights_bytes"]),
+    return dict(weights=schemes.weight_bytes(res.lowered), total=int(r["weights_bytes"]),
                 insns=int(b["instructions"]), mse=mse, top1=top1, exact=exact,
-                int8_layout=int8_bytes_layout(g), table=r.get("weight_schemes", {}), mixed=r.get("mixed"))
+                int8_layout=schemes.int8_weight_bytes(g), table=r.get("weight_schemes", {}), mixed=r.get("mixed"))
 
 
 def main(argv=None) -> int:

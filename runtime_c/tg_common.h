@@ -45,6 +45,20 @@ static inline int32_t tg_requantize(int32_t x, int32_t mult, int32_t shift)
     return tg_rdbpot(tg_srdhm((int32_t)((uint32_t)x << left), mult), right);
 }
 
+/* round(x / scale) half away from zero, the float32 division widened exactly to double and the
+ * quotient limited to +-1e9 (NaN to -1e9) so it fits int32: what QUANTIZE does before its zero point. */
+static inline int32_t tg_quantize_value(float x, float scale)
+{
+    double q = (double)(x / scale);
+    if (!(q > -1e9)) {
+        q = -1e9;
+    }
+    if (q > 1e9) {
+        q = 1e9;
+    }
+    return q >= 0.0 ? (int32_t)(q + 0.5) : -(int32_t)(-q + 0.5);
+}
+
 static inline int32_t tg_clamp(int32_t x, int32_t lo, int32_t hi)
 {
     return x < lo ? lo : (x > hi ? hi : x);

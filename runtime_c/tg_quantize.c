@@ -2,24 +2,11 @@
 
 #include "tg_common.h"
 
-/* Round half away from zero of a value already limited to |v| <= 1e9 (fits int32). */
-static int32_t tg_round_away(double v)
-{
-    return v >= 0.0 ? (int32_t)(v + 0.5) : -(int32_t)(-v + 0.5);
-}
-
 int tg_quantize_f32_s8(float scale, int32_t zp, int32_t size, const float *input, int8_t *output)
 {
     int32_t i;
     for (i = 0; i < size; ++i) {
-        double q = (double)(input[i] / scale); /* float32 division, then exact widening */
-        if (!(q > -1e9)) {
-            q = -1e9; /* also NaN */
-        }
-        if (q > 1e9) {
-            q = 1e9;
-        }
-        output[i] = (int8_t)tg_clamp(tg_round_away(q) + zp, INT8_MIN, INT8_MAX);
+        output[i] = (int8_t)tg_clamp(tg_quantize_value(input[i], scale) + zp, INT8_MIN, INT8_MAX);
     }
     return TG_OK;
 }

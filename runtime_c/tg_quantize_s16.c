@@ -3,12 +3,6 @@
 
 #include "tg_common.h"
 
-/* Round half away from zero of a value already limited to |v| <= 1e9 (fits int32). */
-static int32_t round_away_s16(double v)
-{
-    return v >= 0.0 ? (int32_t)(v + 0.5) : -(int32_t)(-v + 0.5);
-}
-
 /* (in - zp) with two's-complement wrap, as TFLM's int32 subtraction compiles. */
 static int32_t minus_zp(int32_t x, int32_t zp)
 {
@@ -19,14 +13,7 @@ int tg_quantize_f32_s16(float scale, int32_t zp, int32_t size, const float *inpu
 {
     int32_t i;
     for (i = 0; i < size; ++i) {
-        double q = (double)(input[i] / scale); /* float32 division, then exact widening */
-        if (!(q > -1e9)) {
-            q = -1e9; /* also NaN */
-        }
-        if (q > 1e9) {
-            q = 1e9;
-        }
-        output[i] = (int16_t)tg_clamp(round_away_s16(q) + zp, INT16_MIN, INT16_MAX);
+        output[i] = (int16_t)tg_clamp(tg_quantize_value(input[i], scale) + zp, INT16_MIN, INT16_MAX);
     }
     return TG_OK;
 }

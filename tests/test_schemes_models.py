@@ -12,27 +12,12 @@ import numpy as np
 import pytest
 
 from tinygen import compiler
-from tinygen.quant.schemes import weighted_layers
+from tinygen.quant.schemes import int8_weight_bytes, weight_bytes, weighted_layers
 from tinygen.testing import run_c, run_reference
 
 from test_models_keras import PATHS, data_for
 
 LIMITS = {"int4": 0.55, "kmeans4": 0.55, "kmeans2": 0.30, "ternary": 0.30, "binary": 0.20}
-
-
-def int8_bytes(graph) -> int:
-    total = 0
-    for op in weighted_layers(graph):
-        w = graph.tensors[op.inputs[1]]
-        channels = w.shape[3] if op.kind.value == "DEPTHWISE_CONV_2D" else w.shape[0]
-        total += w.size + 8 * channels
-    return total
-
-
-def scheme_bytes(lowered) -> int:
-    kinds = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-    return sum(int(a.data.nbytes) for lop in lowered if lop.op.kind.value in kinds
-               for a in lop.const_arrays if a.suffix != "bias")
 
 
 @pytest.mark.parametrize("key", ["kws", "ic"])
@@ -45,7 +30,7 @@ def test_weight_bytes_per_scheme(key, models_dir):
         q = compiler.quantize(graph, calib, weights=scheme)
         lowered = compiler.lower(q)
         assert all(lop.c_function.endswith("_lb") for lop in lowered if lop.op in weighted_layers(q))
-        ratios[scheme] = scheme_bytes(lowered) / int8_bytes(q)
+        ratios[scheme] = weight_bytes(lowered) / int8_weight_bytes(q)
         t = q.tensors[q.inputs[0]]
         x = np.clip(np.round(held[:1] / t.scale) + t.zero_point, -128, 127).astype(np.int8)
         assert np.array_equal(run_c(q, [x])[0], run_reference(q, [x], lowered)[0]), scheme

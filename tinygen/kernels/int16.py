@@ -107,39 +107,41 @@ def finish_16x8(acc: np.ndarray, bias, rq: Requant16) -> np.ndarray:
     return np.clip(out, rq.act_min, rq.act_max).astype(np.int16)
 
 
-def _weighted_tensors(op: Op, graph: Graph) -> tuple:
-    """(input, filter, bias or None, output) of a 16x8 weighted op, bias checked to be const int64."""
+def weighted_tensors(op: Op, graph: Graph, nhwc: bool = True) -> tuple:
+    """(input, filter, bias or None, output) of a 16x8 conv / transpose conv / depthwise / FC op: the
+    filter a constant quantized int8 tensor, the bias a constant int64 one, the activations symmetric
+    int16; with `nhwc`, input and output 4-D with one batch size."""
     if len(op.inputs) not in (2, 3) or len(op.outputs) != 1:
         raise _fail(op, f"expects 2 or 3 inputs and 1 output, got {len(op.inputs)} and {len(op.outputs)}")
     x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
     b = graph.tensor(op.inputs[2]) if len(op.inputs) == 3 and op.inputs[2] is not None else None
-    if not w.is_const:
-        raise _fail(op, f"filter '{w.name}' must be a constant tensor")
+    if w.dtype != "int8" or w.quant is None or not w.is_const:
+        raise _fail(op, f"filter '{w.name}' must be a constant quantized int8 tensor, got {w.dtype}")
     if b is not None and (b.dtype != "int64" or not b.is_const):
         # an int32 bias selects another TFLM 16x8 variant (int32 accumulator), not implemented here;
         # a missing bias takes the int64 path (checked against TFLM on a bias-less CONV_2D)
         raise _fail(op, f"16x8 bias '{b.name}' must be a constant int64 tensor, got {b.dtype}")
-    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0]:
+    _symmetric_s16(op, x, "input")
+    _symmetric_s16(op, y, "output")
+    if nhwc and (len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0]):
         raise _fail(op, f"expects NHWC input and output, got {x.shape} -> {y.shape}")
     return x, w, b, y
 
 
-def _is_16x8(op: Op, graph: Graph) -> bool:
+def is_16x8(op: Op, graph: Graph) -> bool:
     ins = [graph.tensors[t] for t in op.inputs if t is not None]
     return (len(ins) >= 2 and ins[0].dtype == "int16" and ins[1].dtype == "int8"
             and graph.tensors[op.outputs[0]].dtype == "int16")
 
 
-def _bias64(b, consts: list) -> tuple:
-    """(C argument, data) of an optional int64 bias, appended to `consts` when present."""
+def weighted_consts(rq: Requant16, w: np.ndarray, b) -> tuple:
+    """Const arrays mult, shift, w[, bias] of a 16x8 weighted op, the bias C argument and its values."""
+    consts = [ConstArray("mult", rq.mult.astype(np.int32)), ConstArray("shift", rq.shift.astype(np.int32)),
+              ConstArray("w", np.ascontiguousarray(w, dtype=np.int8))]
     if b is None:
-        return Literal("NULL"), None
+        return consts, Literal("NULL"), None
     consts.append(ConstArray("bias", np.ascontiguousarray(b.data, dtype=np.int64).reshape(-1)))
-    return ConstArg(len(consts) - 1), consts[-1].data
-
-
-def _rq_consts(rq: Requant16) -> list:
-    return [ConstArray("mult", rq.mult.astype(np.int32)), ConstArray("shift", rq.shift.astype(np.int32))]
+    return consts, ConstArg(3), consts[-1].data
 
 
 # ---- CONV_2D 16x8 ---------------------------------------------------------------------------------
@@ -163,10 +165,10 @@ class Conv2DS16(Kernel):
     kinds = (OpKind.CONV_2D,)
 
     def supports(self, op: Op, graph: Graph) -> bool:
-        return _is_16x8(op, graph)
+        return is_16x8(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x, w, b, y = _weighted_tensors(op, graph)
+        x, w, b, y = weighted_tensors(op, graph)
         a = op.attrs
         n, in_h, in_w, in_c = x.shape
         _, out_h, out_w, out_c = y.shape
@@ -174,9 +176,7 @@ class Conv2DS16(Kernel):
         if o != out_c or fi <= 0 or in_c % fi or out_c % (in_c // fi):
             raise _fail(op, f"filter {w.shape} does not fit input {x.shape} and output {y.shape}")
         rq = requant_16x8(op, x, w, y, out_c, 0)
-        consts = _rq_consts(rq)
-        consts.append(ConstArray("w", np.ascontiguousarray(w.data, dtype=np.int8)))
-        bias_arg, bias = _bias64(b, consts)
+        consts, bias_arg, bias = weighted_consts(rq, w.data, b)
         filt = consts[2].data
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left),
@@ -224,10 +224,10 @@ class TransposeConvS16(Kernel):
     kinds = (OpKind.TRANSPOSE_CONV,)
 
     def supports(self, op: Op, graph: Graph) -> bool:
-        return _is_16x8(op, graph)
+        return is_16x8(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x, w, b, y = _weighted_tensors(op, graph)
+        x, w, b, y = weighted_tensors(op, graph)
         a = op.attrs
         n, in_h, in_w, in_c = x.shape
         _, out_h, out_w, out_c = y.shape
@@ -235,9 +235,7 @@ class TransposeConvS16(Kernel):
         if o != out_c or fi != in_c:
             raise _fail(op, f"filter {w.shape} does not fit input {x.shape} and output {y.shape}")
         rq = requant_16x8(op, x, w, y, out_c, 0)
-        consts = _rq_consts(rq)
-        consts.append(ConstArray("w", np.ascontiguousarray(w.data, dtype=np.int8)))
-        bias_arg, bias = _bias64(b, consts)
+        consts, bias_arg, bias = weighted_consts(rq, w.data, b)
         filt = consts[2].data
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.padding.top), Literal(a.padding.left),
                 Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1),

@@ -14,21 +14,17 @@ import math
 
 import numpy as np
 
-from ..errors import UnsupportedError
 from ..ir import Activation, Graph, Op, OpKind, Tensor
 from ..quant import fixedpoint as fp
 from ..quant import qmath
 from .base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg, register
 from .conv import fc_requant, windows
 from .elementwise import BinaryOperands
-from .int16 import MAX_SHIFT_64, Requant16, finish_16x8, requant_16x8
+from .int16 import (MAX_SHIFT_64, Requant16, _fail, finish_16x8, is_16x8, requant_16x8, weighted_consts,
+                    weighted_tensors)
 from .pool import extend4, mean_params, pool_reference
 
 INT16_MIN, INT16_MAX = -(1 << 15), (1 << 15) - 1
-
-
-def _fail(op: Op, why: str) -> UnsupportedError:
-    return UnsupportedError(f"layer '{op.name}' ({op.kind.value}): {why}")
 
 
 def _names(op: Op) -> list:
@@ -60,27 +56,9 @@ def act_range16(op: Op, y: Tensor) -> tuple:
 # ---- FULLY_CONNECTED and DEPTHWISE_CONV_2D: int64 accumulators, tails shared with int16.py ------------
 
 
-def _weighted(op: Op, graph: Graph) -> tuple:
-    """(input, filter, bias or None, output) of a 16x8 FC / depthwise op, checked."""
-    if len(op.inputs) not in (2, 3) or len(op.outputs) != 1:
-        raise _fail(op, f"expects 2 or 3 inputs and 1 output, got {len(op.inputs)} and {len(op.outputs)}")
-    x, w, y = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
-    b = graph.tensor(op.inputs[2]) if len(op.inputs) == 3 and op.inputs[2] is not None else None
-    if w.dtype != "int8" or w.quant is None or not w.is_const:
-        raise _fail(op, f"filter '{w.name}' must be a constant quantized int8 tensor, got {w.dtype}")
-    if b is not None and (b.dtype != "int64" or not b.is_const):
-        # (TFLM accumulates an int32-bias 16x8 op in int32 with the int32 requantize: not implemented)
-        raise _fail(op, f"bias '{b.name}' must be a constant int64 tensor, got {b.dtype}")
-    _symmetric(op, graph, [x.name, y.name])
-    return x, w, b, y
-
-
 def _weighted_supported(op: Op, graph: Graph) -> bool:
-    ins = [graph.tensors[t] for t in op.inputs if t is not None]
-    if len(ins) < 2 or graph.tensors[op.outputs[0]].dtype != "int16":
-        return False
-    ok = ins[0].dtype == "int16" and ins[1].dtype == "int8"
-    return ok and (len(ins) == 2 or ins[2].dtype == "int64")
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    return is_16x8(op, graph) and (bias is None or graph.tensors[bias].dtype == "int64")
 
 
 def _fc_requant(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int) -> Requant16:
@@ -96,16 +74,6 @@ def _fc_requant(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int) -> Requa
     return Requant16(rq.mult, rq.shift, int(lo), int(hi), False)
 
 
-def _requant_consts(rq: Requant16, w: np.ndarray, b) -> tuple:
-    """const arrays mult, shift, w[, bias]; the bias C argument; the bias values (or None)."""
-    consts = [ConstArray("mult", rq.mult.astype(np.int32)), ConstArray("shift", rq.shift.astype(np.int32)),
-              ConstArray("w", np.ascontiguousarray(w, dtype=np.int8))]
-    if b is None:
-        return consts, Literal("NULL"), None
-    consts.append(ConstArray("bias", np.ascontiguousarray(b.data, dtype=np.int64).reshape(-1)))
-    return consts, ConstArg(3), consts[-1].data
-
-
 class FullyConnectedS16(Kernel):
     """16x8 FULLY_CONNECTED: int64 accumulation, per-tensor or per-channel multipliers."""
 
@@ -115,7 +83,7 @@ class FullyConnectedS16(Kernel):
         return _weighted_supported(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x, w, b, y = _weighted(op, graph)
+        x, w, b, y = weighted_tensors(op, graph, nhwc=False)
         if len(w.shape) != 2:
             raise _fail(op, f"weights must be 2-D (out, in), got {w.shape}")
         out_depth, accum = w.shape
@@ -126,7 +94,7 @@ class FullyConnectedS16(Kernel):
             raise _fail(op, f"per-channel weights '{w.name}' must be symmetric (zero point 0)")
         filter_offset = 0 if w.quant.per_axis else -w.zero_point
         rq = _fc_requant(op, x, w, y, out_depth)
-        consts, bias_arg, bias = _requant_consts(rq, w.data, b)
+        consts, bias_arg, bias = weighted_consts(rq, w.data, b)
         filt = consts[2].data
         args = [Literal(filter_offset), Literal(rq.act_min), Literal(rq.act_max),
                 ConstArg(0), ConstArg(1), Literal(int(rq.per_channel)),
@@ -151,9 +119,7 @@ class DepthwiseConv2DS16(Kernel):
         return _weighted_supported(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x, w, b, y = _weighted(op, graph)
-        if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != y.shape[0]:
-            raise _fail(op, f"expects NHWC input and output, got {x.shape} -> {y.shape}")
+        x, w, b, y = weighted_tensors(op, graph)
         a = op.attrs
         n, in_h, in_w, in_c = x.shape
         _, out_h, out_w, out_c = y.shape
@@ -163,7 +129,7 @@ class DepthwiseConv2DS16(Kernel):
             raise _fail(op, f"filter {w.shape} with depth multiplier {m} does not fit input {x.shape}"
                             f" and output {y.shape}")
         rq = requant_16x8(op, x, w, y, out_c, 3)
-        consts, bias_arg, bias = _requant_consts(rq, w.data, b)
+        consts, bias_arg, bias = weighted_consts(rq, w.data, b)
         filt = consts[2].data
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left), Literal(m),

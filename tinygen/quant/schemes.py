@@ -87,3 +87,20 @@ def apply(fgraph: Graph, q: Graph, table: dict) -> None:
 def summary(q: Graph) -> dict:
     """{layer: scheme} actually stored in a quantized graph."""
     return {op.name: (q.tensors[op.inputs[1]].encoding or "int8") for op in weighted_layers(q)}
+
+
+def weight_bytes(lowered) -> int:
+    """Flash of the weighted layers' weights as lowered: packed weights, codebooks, per-channel
+    multipliers and shifts (biases, int32 in every scheme, left out)."""
+    return sum(int(a.data.nbytes) for lop in lowered if lop.op.kind in WEIGHT_AXIS
+               for a in lop.const_arrays if a.suffix != "bias")
+
+
+def int8_weight_bytes(graph: Graph) -> int:
+    """The same measure for int8 at one byte per weight with TFLite's int32 multiplier and int32 shift
+    per output channel: the baseline the low-bit schemes are compared with."""
+    total = 0
+    for op in weighted_layers(graph):
+        w = graph.tensors[op.inputs[1]]
+        total += w.size + 8 * w.shape[WEIGHT_AXIS[op.kind]]
+    return total
