@@ -39,7 +39,8 @@ def test_build_run_verify_hello_world(models_dir, tmp_path):
     assert y.shape == (24, 1) and y.dtype == np.int8
     p = tinygen("verify", out, "--samples", "5")
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "0 differing bytes" in p.stdout and "TFLM" in p.stdout
+    assert "on source model hello_world_int8.tflite: 0 differing bytes" in p.stdout
+    assert "OK: bit-exact with TFLM and the NumPy reference" in p.stdout
 
 
 def test_missing_model_file(tmp_path):

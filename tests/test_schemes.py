@@ -118,8 +118,10 @@ def test_per_layer_table_and_toml(digits, tmp_path):
     r = _cli("build", DIGITS, "-o", tmp_path / "b", "--calib", tmp_path / "calib.npy", "--weights", tmp_path / "w.toml")
     assert r.returncode == 0, r.stderr
     assert "conv1=kmeans3, conv2=int8, dw3=int8, logits=binary" in r.stdout
-    v = _cli("verify", tmp_path / "b", "--samples", "5")
-    assert v.returncode == 0 and "0 differing bytes" in v.stdout, v.stdout + v.stderr
+    v = _cli("verify", tmp_path / "b", "--samples", "5")  # k-means and binary have no exact .tflite form
+    assert v.returncode == 1 and "TFLM interpreter: did not run" in v.stdout, v.stdout + v.stderr
+    v = _cli("verify", tmp_path / "b", "--samples", "5", "--allow-missing-oracle")
+    assert v.returncode == 0 and "reference (shares the lowered parameters with the C): 0 differing bytes" in v.stdout
     assert "| conv1 | kmeans3 |" in (tmp_path / "b" / "report.md").read_text()
 
 
@@ -187,7 +189,7 @@ def test_int16_activations_from_keras_cli(digits, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "input_layer: int16[1, 8, 8, 1]" in r.stdout and "zero_point=0" in r.stdout
     v = _cli("verify", out, "--samples", "5")
-    assert v.returncode == 0 and "0 differing bytes" in v.stdout, v.stdout + v.stderr
+    assert v.returncode == 0 and "OK: bit-exact with TFLM and the NumPy reference" in v.stdout, v.stdout + v.stderr
     graph = load(out / ".tinygen")
     xs = np.clip(np.round(x_te[:3] / graph.tensors[graph.inputs[0]].scale), -32768, 32767).astype(np.int16)
     want = np.stack([run_reference(graph, [x[None]])[0] for x in xs])
@@ -209,7 +211,7 @@ def test_int8c_storage_for_a_tflite_model_stays_bit_exact_with_tflm(tmp_path):
     assert set(compact.report["weight_schemes"].values()) == {"int8c"}
     assert compact.report["weights_bytes"] < plain.report["weights_bytes"]
     v = _cli("verify", tmp_path / "b", "--samples", "4")
-    assert v.returncode == 0 and "vs TFLM interpreter (kws_ref_model.tflite): 0 differing bytes" in v.stdout, v.stdout
+    assert v.returncode == 0 and "on source model kws_ref_model.tflite: 0 differing bytes" in v.stdout, v.stdout
 
 
 def test_table_keys_by_op_kind(digits, tmp_path):

@@ -264,7 +264,9 @@ def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware
     from . import serialize
     (tmp / ".tinygen").mkdir()
     serialize.save(result.graph, tmp / ".tinygen")
+    from .verify import source_record
     man = manifest(result, board)
+    man["source"] = source_record(result.graph.source, tmp)  # what `tinygen verify` runs TFLM on
     (tmp / "tinygen.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
     result.report["stack"] = _stack_report(tmp / "model", result.report["name"], board_obj)
     from .report import write_report

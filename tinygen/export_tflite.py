@@ -83,6 +83,9 @@ class _Writer:
             t = self.graph.tensors[name]
             if t.dtype not in _TYPES:
                 raise UnsupportedError(f"tensor '{name}': dtype {t.dtype} cannot be exported")
+            if t.encoding not in (None, "int8c"):  # int8c is storage only: the same int8 values
+                raise UnsupportedError(f"tensor '{name}': {t.encoding} weights are requantized with 16-bit "
+                                       "per-channel multipliers, which a .tflite cannot express exactly")
             self.index[name] = len(self.tensors)
             self.tensors.append((name, tuple(t.shape), t.dtype, t.quant, t.data))
         return self.index[name]
