@@ -7,10 +7,11 @@ PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test sysdeps venv clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the suite passed with.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[keras,test]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[keras,test]"
 	touch $(STAMP)
 
 venv: $(STAMP)
