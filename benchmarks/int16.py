@@ -4,6 +4,8 @@ For digits, KWS and IC (float models): `tinygen.compile(..., activations="int16"
 under QEMU mps2-an386 on 3 held-out inputs and compared with the NumPy reference, then
 `tinygen bench` (QEMU -icount).
 
+Exits 1 when a QEMU output differs from the reference or an input file is missing.
+
     .venv/bin/python benchmarks/int16.py [--models digits,kws,ic]
 """
 from __future__ import annotations

@@ -4,6 +4,9 @@ For digits, KWS and IC (float models, tinygen PTQ): the auto build's constants, 
 against the float model on held-out inputs (NumPy reference, equal to the C), and uniform int4's.
 benchmarks/schemes.py covers the halfway-to-int8 budget with instruction counts.
 
+Exits 1 when the auto build exceeds its budget, is not more accurate than uniform int4, or an
+input file is missing.
+
     .venv/bin/python benchmarks/mixed.py [--models digits,kws,ic]
 """
 from __future__ import annotations

@@ -12,6 +12,9 @@ tinygen's PTQ with that scheme on every layer and built for cortex-m4 (QEMU mps2
     agreement with float, on held-out inputs (NumPy reference).
 Then `--mixed auto` with a flash budget halfway between the int4 and int8 builds.
 
+Exits 1 when a build's C differs from its NumPy reference, the mixed build misses its budget or
+accuracy check, or an input file is missing.
+
     .venv/bin/python benchmarks/schemes.py [--models kws,ic,digits] [--out DIR]
 """
 from __future__ import annotations
@@ -26,6 +29,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import require_files  # noqa: E402
+
 SCHEMES = ("int8", "int8c", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
 BOARD = "cortex-m4"
 
@@ -35,11 +42,13 @@ def model_and_data(key: str):
         sys.path.insert(0, str(ROOT / "examples"))
         from digits_data import load_digits_split
 
+        require_files(ROOT / "examples" / "digits_cnn.keras", ROOT / "examples" / "digits_calib.npy")
         split = load_digits_split()
         calib = np.load(ROOT / "examples" / "digits_calib.npy")
         return str(ROOT / "examples" / "digits_cnn.keras"), calib, split[2][:200]
     from test_models_keras import PATHS, data_for
 
+    require_files(SHARED / "models" / PATHS[key])
     calib, held = data_for(key, SHARED / "models")
     return str(SHARED / "models" / PATHS[key]), calib, held[:100]
 

@@ -4,7 +4,8 @@ Builds each MLPerf Tiny .tflite for a QEMU board, runs `tinygen.qemu.bench` (who
 per layer), checks the firmware's outputs under QEMU against TFLM's Python interpreter on a random,
 an all-zero and an all -128 input, and prints markdown tables next to the figures in the baseline file (ticks x 40 =
 instructions). cortex-m4 is compared with TFLM + CMSIS-NN, cortex-m3 (no DSP) with TFLM's
-reference kernels.
+reference kernels. Exits 1 when an output differs from TFLM's, or when a model, the baseline file,
+a tool or tflite-micro is missing.
 
     .venv/bin/python benchmarks/speed.py [--board cortex-m4|cortex-m3] [--models kws,vww,ic,ad] [--out DIR]
 """
@@ -27,6 +28,10 @@ MODELS = {
     "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
     "ad": "mlperf/ad/ad01_int8.tflite",
 }
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import require_files, require_modules, require_tools  # noqa: E402
+
 INSNS_PER_TICK = 40  # the baseline's calibration on mps2-an386
 TARGET = 0.6  # the issue's goal: at most 0.6x TFLM + CMSIS-NN
 
@@ -105,8 +110,11 @@ def main(argv=None) -> int:
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--out", default=None, help="build folder (default: a temporary folder)")
     args = ap.parse_args(argv)
-    base = read_baseline()
     keys = [k.strip() for k in args.models.split(",") if k.strip()]
+    require_files(BASELINE, *(SHARED / "models" / MODELS[k] for k in keys))
+    require_tools("make", "arm-none-eabi-gcc", "qemu-system-arm")
+    require_modules("tinygen", "tflite_micro.python.tflite_micro.runtime")
+    base = read_baseline()
     col = "cmsis" if args.board == "cortex-m4" else "ref"
     with tempfile.TemporaryDirectory(prefix="tinygen-speed-") as tmp:
         out_root = Path(args.out) if args.out else Path(tmp)

@@ -1,5 +1,6 @@
 """Instructions per inference for the shared models without per-layer baseline rows (SWW, person_detect,
 micro_speech, hello_world): tinygen bench on a board vs the baseline totals, outputs checked against TFLM.
+Exits 1 when any output differs from TFLM's, or when a model, tool or tflite-micro is missing.
 
 Run: .venv/bin/python benchmarks/speed_others.py [--board cortex-m4]
 """
@@ -13,8 +14,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-MODELS = ROOT.parent / "shared" / "models"
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import MODELS_DIR as MODELS  # noqa: E402
+from common import BenchmarkFailure, require_files, require_modules, require_tools  # noqa: E402
 
 # TFLM (90b983c2) instructions per inference on mps2-an386, from ../shared/baselines (ticks x 40).
 BASELINE = {  # model: (path, TFLM + CMSIS-NN, TFLM reference kernels)
@@ -33,9 +37,13 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="cortex-m4")
     args = ap.parse_args()
+    require_files(*(MODELS / rel for rel, _, _ in BASELINE.values()))
+    require_tools("make", "arm-none-eabi-gcc", "qemu-system-arm")
+    require_modules("tflite_micro.python.tflite_micro.runtime", "tflite")
     ref_col = "TFLM + CMSIS-NN" if args.board == "cortex-m4" else "TFLM reference kernels"
     print(f"| model | MACs | tinygen instructions ({args.board}) | {ref_col} (M4) | ratio | bit-exact (QEMU vs TFLM) |")
     print("|---|---:|---:|---:|---:|---|")
+    failed = []
     with tempfile.TemporaryDirectory() as tmp:
         for key, (rel, cmsis, ref) in BASELINE.items():
             out = Path(tmp) / key
@@ -49,9 +57,13 @@ def main() -> int:
             interp = tflm_interpreter(MODELS / rel)
             exact = all(np.array_equal(got[i].reshape(-1), tflm_run_with(interp, [x], num_outputs(MODELS / rel))[0]
                                        .reshape(-1)) for i, x in enumerate(xs))
+            if not exact:
+                failed.append(key)
             base = cmsis if args.board == "cortex-m4" else ref
             print(f"| {key} | {b['macs']:,} | {b['instructions']:,} | {base:,} | {b['instructions'] / base:.3f} | "
                   f"{'yes' if exact else 'NO'} |", flush=True)
+    if failed:
+        raise BenchmarkFailure("QEMU outputs differ from TFLM's for " + ", ".join(failed))
     return 0
 
 
