@@ -1,11 +1,19 @@
-"""Arena size per shared int8 model: tinygen against TFLM's arena, as a markdown table.
+"""Arena size per shared int8 model: tinygen against TFLM's arena, as markdown tables.
 
-    .venv/bin/python benchmarks/arena.py [--models DIR]
+    .venv/bin/python benchmarks/arena.py [--models DIR] [names ...]
 
-Columns: tinygen's arena (activations + kernel scratch, inputs/outputs in the caller's buffers),
-its live-set lower bound (for the order and kernels it runs; "plain" is the bound before in-place
-rewrites and reordering), TFLM's head (non-persistent: tensors + scratch, inputs/outputs included)
-and whole arena (head + persistent tail), from TFLM's RecordingMicroAllocator.
+First table: tinygen's arena (activations + kernel scratch; the model's input and output stay in
+the caller's buffers), its live-set lower bound (for the order and kernels it runs; "plain" is the
+bound before in-place rewrites and reordering), TFLM's head (non-persistent: tensors + scratch,
+inputs and outputs included) and whole arena (head + persistent tail), both from TFLM's
+RecordingMicroAllocator in the pip `tflite-micro` interpreter.
+
+Second table, like for like: TFLM's head holds the model's input and output tensors, tinygen's arena
+does not, so tinygen's side adds the bytes of the input and output buffers the caller provides.
+The last columns set that against TFLM's on-target arena for the deployable build
+(`arena_used_bytes()` on cortex-m4 from ../shared/baselines/tflm_cmsisnn_cortex_m4.md).
+
+Fails (exit 1) when a model, the baseline file or tflite-micro is missing.
 """
 from __future__ import annotations
 
@@ -13,17 +21,13 @@ import argparse
 import sys
 from pathlib import Path
 
-MODELS = {
-    "kws": "mlperf/kws/kws_ref_model.tflite",
-    "vww": "mlperf/vww/vww_96_int8.tflite",
-    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
-    "ad": "mlperf/ad/ad01_int8.tflite",
-    "sww": "mlperf/sww/str_ww_ref_model.tflite",
-    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
-    "micro_speech": "tflm/micro_speech/micro_speech_quantized.tflite",
-    "person_detect": "tflm/person_detection/person_detect.tflite",
-}
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "models"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import (MODELS_DIR, TFLITE, BenchmarkFailure, read_baseline_footprint,  # noqa: E402
+                    require_files, require_modules)
+
+MODELS = {k: TFLITE[k] for k in ("kws", "vww", "ic", "ad", "sww", "hello_world", "micro_speech",
+                                 "person_detect")}
 
 
 def measure(path: Path) -> dict:
@@ -37,44 +41,62 @@ def measure(path: Path) -> dict:
     plain = planner.plan(graph, lowered)
     g2, l2 = schedule.optimize(graph, lowered)
     best = planner.plan(g2, l2)
+    tflm = tflm_arena(path)
+    if not tflm or not tflm.get("head"):
+        raise BenchmarkFailure(f"{path}: TFLM's arena could not be recorded (tflite-micro interpreter)")
     return dict(ours=best.arena_bytes, lower_bound=best.lower_bound, plain_bound=plain.lower_bound,
-                strategy=best.strategy, inplace=len(best.inplace), tflm=tflm_arena(path))
+                strategy=best.strategy, inplace=len(best.inplace), tflm=tflm,
+                io=int(sum(graph.tensors[t].nbytes for t in graph.inputs)
+                       + sum(graph.tensors[t].nbytes for t in graph.outputs)))
 
 
 def table(rows: dict) -> str:
     out = ["| model | tinygen arena | lower bound (plain) | TFLM head | TFLM whole arena | tinygen / head |"
            " planner | in-place layers |",
            "|---|---:|---:|---:|---:|---:|---|---:|"]
-    tot_ours = tot_head = tot_total = 0
     for name, r in rows.items():
-        t = r["tflm"] or {}
-        head, total = t.get("head"), t.get("total")
-        ratio = f"{r['ours'] / head:.3f}" if head else "-"
+        head, total = r["tflm"]["head"], r["tflm"]["total"]
         out.append(f"| {name} | {r['ours']:,} | {r['lower_bound']:,} ({r['plain_bound']:,}) | "
-                   f"{head:,} | {total:,} | {ratio} | {r['strategy']} | {r['inplace']} |" if head else
-                   f"| {name} | {r['ours']:,} | {r['lower_bound']:,} ({r['plain_bound']:,}) | - | - | - |"
-                   f" {r['strategy']} | {r['inplace']} |")
-        tot_ours += r["ours"]
-        tot_head += head or 0
-        tot_total += total or 0
-    ratio = f"{tot_ours / tot_head:.3f}" if tot_head else "-"
-    out.append(f"| **sum** | {tot_ours:,} | | {tot_head:,} | {tot_total:,} | {ratio} | | |")
+                   f"{head:,} | {total:,} | {r['ours'] / head:.3f} | {r['strategy']} | {r['inplace']} |")
+    ours = sum(r["ours"] for r in rows.values())
+    head = sum(r["tflm"]["head"] for r in rows.values())
+    total = sum(r["tflm"]["total"] for r in rows.values())
+    out.append(f"| **sum** | {ours:,} | | {head:,} | {total:,} | {ours / head:.3f} | | |")
+    return "\n".join(out)
+
+
+def table_with_io(rows: dict, base: dict) -> str:
+    out = ["| model | tinygen arena | input + output buffers | tinygen arena + I/O | TFLM head | ratio to head "
+           "| below TFLM head? | TFLM arena used on target | ratio to used |",
+           "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
+    for name, r in rows.items():
+        ours, head, used = r["ours"] + r["io"], r["tflm"]["head"], base[name]["arena_used"]
+        out.append(f"| {name} | {r['ours']:,} | {r['io']:,} | {ours:,} | {head:,} | {ours / head:.3f} | "
+                   f"{'yes' if ours < head else '**no**'} | {used:,} | {ours / used:.3f} |")
+    ours = sum(r["ours"] + r["io"] for r in rows.values())
+    head = sum(r["tflm"]["head"] for r in rows.values())
+    used = sum(base[name]["arena_used"] for name in rows)
+    out.append(f"| **sum** | {sum(r['ours'] for r in rows.values()):,} | {sum(r['io'] for r in rows.values()):,} | "
+               f"{ours:,} | {head:,} | {ours / head:.3f} | | {used:,} | {ours / used:.3f} |")
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", type=Path, default=DEFAULT_DIR, help="the shared models folder")
+    ap.add_argument("--models", type=Path, default=MODELS_DIR, help="the shared models folder")
     ap.add_argument("names", nargs="*", help="subset of: " + ", ".join(MODELS))
     args = ap.parse_args(argv)
-    rows = {}
-    for name in args.names or MODELS:
-        path = args.models / MODELS[name]
-        if not path.is_file():
-            print(f"arena.py: skipping {name}: {path} not found", file=sys.stderr)
-            continue
-        rows[name] = measure(path)
+    names = args.names or list(MODELS)
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        raise BenchmarkFailure(f"unknown model(s) {', '.join(unknown)}; known: {', '.join(MODELS)}")
+    require_files(*(args.models / MODELS[n] for n in names))
+    require_modules("tinygen", "tflite_micro.python.tflite_micro.runtime")
+    base = read_baseline_footprint()
+    rows = {name: measure(args.models / MODELS[name]) for name in names}
     print(table(rows))
+    print("\nWith the input and output buffers counted on tinygen's side (TFLM's head holds them):\n")
+    print(table_with_io(rows, base))
     return 0
 
 
