@@ -6,7 +6,15 @@
 /* hi32(raw * mult + round - [raw < 0] * 2^31) >> post, the output offset already in round_hi */
 TG_ALWAYS_INLINE int32_t tg_add_rq(int32_t raw, int32_t mult, uint32_t round_lo, int32_t round_hi, int32_t post)
 {
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+    /* the assembly below, one statement per instruction (tg_dsp_emul.h) */
+    uint32_t lo, hi, s, c;
+    s = tg_emu_asr((uint32_t)raw, 31);                      /* asr s, x, #31 */
+    lo = tg_emu_adds(round_lo, s << 31, &c);                /* adds lo, rlo, s, lsl #31 */
+    hi = tg_emu_adc((uint32_t)round_hi, s, c);              /* adc hi, rhi, s */
+    tg_emu_smlal(&lo, &hi, (uint32_t)raw, (uint32_t)mult);  /* smlal lo, hi, x, m */
+    return tg_emu_s32(hi) >> post;
+#elif TG_HAS_DSP
     uint32_t lo;
     int32_t hi, s;
     __asm__("asr %[s], %[x], #31\n\t"

@@ -3,7 +3,45 @@
 
 #include "tg_dsp.h"
 
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+
+/* The device's TG_DW_GROUP below, its assembly modelled one instruction per statement (tg_dsp_emul.h);
+ * the operands are bound to registers on entry and written back on exit, as the asm constraints do. */
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        const int8_t *const *t_ = (tap); \
+        uint32_t n_ = (uint32_t)(pairs); \
+        uint32_t a0_ = (uint32_t)(a0), a1_ = (uint32_t)(a1), a2_ = (uint32_t)(a2), a3_ = (uint32_t)(a3); \
+        uint32_t p_, r_, lo_, hi_, x_; \
+        const int8_t *pa_, *ra_; \
+        do { \
+            tg_emu_ldrd_ptr(t_, &pa_, &ra_); \
+            t_ += 2;                                  /* ldrd p, r, [t], #8 */ \
+            p_ = tg_emu_ldr(pa_ + (c));               /* ldr p, [p, c] */ \
+            r_ = tg_emu_ldr(ra_ + (c));               /* ldr r, [r, c] */ \
+            lo_ = tg_emu_pkhbt(p_, r_, 16);           /* pkhbt lo, p, r, lsl #16 */ \
+            hi_ = tg_emu_pkhtb(r_, p_, 16);           /* pkhtb hi, r, p, asr #16 */ \
+            tg_emu_ldrd(w, &p_, &r_); \
+            w += 2;                                   /* ldrd p, r, [w], #8 */ \
+            x_ = tg_emu_sxtb16(lo_, 0);               /* sxtb16 x, lo */ \
+            a0_ = tg_emu_smlad(x_, p_, a0_);          /* smlad a0, x, p, a0 */ \
+            lo_ = tg_emu_sxtb16(lo_, 8);              /* sxtb16 lo, lo, ror #8 */ \
+            a1_ = tg_emu_smlad(lo_, r_, a1_);         /* smlad a1, lo, r, a1 */ \
+            tg_emu_ldrd(w, &p_, &r_); \
+            w += 2;                                   /* ldrd p, r, [w], #8 */ \
+            x_ = tg_emu_sxtb16(hi_, 0);               /* sxtb16 x, hi */ \
+            a2_ = tg_emu_smlad(x_, p_, a2_);          /* smlad a2, x, p, a2 */ \
+            hi_ = tg_emu_sxtb16(hi_, 8);              /* sxtb16 hi, hi, ror #8 */ \
+            a3_ = tg_emu_smlad(hi_, r_, a3_);         /* smlad a3, hi, r, a3 */ \
+            n_ -= 1u;                                 /* subs n, n, #1 */ \
+        } while (n_ != 0u);                           /* bne 1b */ \
+        a0 = tg_emu_s32(a0_); \
+        a1 = tg_emu_s32(a1_); \
+        a2 = tg_emu_s32(a2_); \
+        a3 = tg_emu_s32(a3_); \
+    } while (0)
+
+#elif TG_HAS_DSP
 
 /* a0..a3 += the 4 channels at byte offset c of `pairs` tap pairs (pointers tap[0..2*pairs-1]) x w */
 #define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \

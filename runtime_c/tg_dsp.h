@@ -1,9 +1,15 @@
 /* tinygen runtime: the few Armv7E-M DSP (SIMD) operations the fast kernels use, plus a fast
  * requantizer for right-shifting multipliers.
  *
- * With __ARM_FEATURE_DSP (Cortex-M4/M7/M33/M55) the operations map to single instructions through
- * <arm_acle.h>; otherwise (Cortex-M0+/M3, host tests) a portable C emulation gives bit-identical
- * results, so host tests exercise exactly the code paths of the target build.
+ * Two kernel paths, chosen at compile time:
+ *  - the device path (TG_HAS_DSP 1): with __ARM_FEATURE_DSP (Cortex-M4/M7/M33/M55) the operations map
+ *    to single instructions through <arm_acle.h> and inline assembly;
+ *  - the portable path (TG_HAS_DSP 0: Cortex-M0+/M3, default host builds): plain C with bit-identical
+ *    results.
+ * A host build defining TG_EMULATE_DSP=1 compiles the device path, with every instruction and every
+ * inline assembly block replaced by its C model from tg_dsp_emul.h (TG_DSP_EMULATED 1), so host
+ * tests, sanitizers and the fuzzer run the code the device runs. The emulation never changes what a
+ * Cortex-M build compiles.
  *
  *   tg_sxtb16(x)      (int16)x[7:0]  | (int16)x[23:16] << 16       SXTB16
  *   tg_sxtb16_r8(x)   (int16)x[15:8] | (int16)x[31:24] << 16       SXTB16 x, ROR #8
@@ -21,11 +27,17 @@
 
 #include "tg_common.h"
 
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#if defined(TG_EMULATE_DSP) && TG_EMULATE_DSP
+#include "tg_dsp_emul.h"
+#define TG_HAS_DSP 1
+#define TG_DSP_EMULATED 1
+#elif defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 #define TG_HAS_DSP 1
+#define TG_DSP_EMULATED 0
 #else
 #define TG_HAS_DSP 0
+#define TG_DSP_EMULATED 0
 #endif
 
 #if defined(__GNUC__)
@@ -41,7 +53,54 @@ static inline uint32_t tg_read_u32(const void *p)
     return v;
 }
 
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+
+static inline uint32_t tg_sxtb16(uint32_t x)
+{
+    return tg_emu_sxtb16(x, 0); /* SXTB16 */
+}
+
+static inline uint32_t tg_sxtb16_r8(uint32_t x)
+{
+    return tg_emu_sxtb16(x, 8); /* SXTB16 x, ROR #8 */
+}
+
+static inline int32_t tg_smlad(uint32_t a, uint32_t b, int32_t acc)
+{
+    return tg_emu_s32(tg_emu_smlad(a, b, (uint32_t)acc)); /* SMLAD */
+}
+
+static inline uint32_t tg_sxtab16(uint32_t a, uint32_t x)
+{
+    return tg_emu_sxtab16(a, x, 0); /* SXTAB16 */
+}
+
+static inline int32_t tg_smlabb(uint32_t a, uint32_t b, int32_t acc)
+{
+    return tg_emu_s32(tg_emu_smlabb(a, b, (uint32_t)acc)); /* SMLABB */
+}
+
+static inline int32_t tg_sxtah(int32_t acc, uint32_t x)
+{
+    return tg_emu_s32(tg_emu_sxtah((uint32_t)acc, x, 0)); /* SXTAH */
+}
+
+static inline int32_t tg_sxtah_hi(int32_t acc, uint32_t x)
+{
+    return tg_emu_s32(tg_emu_sxtah((uint32_t)acc, x, 16)); /* SXTAH acc, x, ROR #16 */
+}
+
+static inline int32_t tg_smlatt(uint32_t a, uint32_t b, int32_t acc)
+{
+    return tg_emu_s32(tg_emu_smlatt(a, b, (uint32_t)acc)); /* SMLATT */
+}
+
+static inline uint32_t tg_sxtab16_r8(uint32_t a, uint32_t x)
+{
+    return tg_emu_sxtab16(a, x, 8); /* SXTAB16 a, x, ROR #8 */
+}
+
+#elif TG_HAS_DSP
 
 static inline uint32_t tg_sxtb16(uint32_t x)
 {
@@ -193,7 +252,14 @@ static inline int32_t tg_rq_apply(int32_t acc, const int32_t *r, int32_t words)
         x = (int32_t)((uint32_t)acc << r[4]);
         sign = (x >> 31) & r[5];
     }
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+    /* the instructions of the assembly below, one statement each */
+    uint32_t lo = (uint32_t)r[1], hi = (uint32_t)r[2], c;
+    lo = tg_emu_adds(lo, (uint32_t)sign << 31, &c); /* adds lo, lo, s, lsl #31 */
+    hi = tg_emu_adc(hi, (uint32_t)sign, c);          /* adc hi, hi, s */
+    tg_emu_smlal(&lo, &hi, (uint32_t)x, (uint32_t)r[0]); /* smlal lo, hi, x, m */
+    return tg_emu_s32(hi) >> r[3];
+#elif TG_HAS_DSP
     /* the 64-bit round - [x < 0] * 2^31, then SMLAL: 4 instructions */
     uint32_t lo = (uint32_t)r[1];
     int32_t hi = r[2];
@@ -211,7 +277,41 @@ static inline int32_t tg_rq_apply(int32_t acc, const int32_t *r, int32_t words)
 #endif
 }
 
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+/* The device's tg_rq_next below, its assembly modelled one instruction per statement. */
+TG_ALWAYS_INLINE int32_t tg_rq_next(int32_t acc, const int32_t **r, int32_t words)
+{
+    const int32_t *p = *r;
+    uint32_t x = (uint32_t)acc, m, lo, hi, sh, s, c;
+    if (words == TG_RQ_GEN) {
+        uint32_t pre, mask;
+        tg_emu_ldrd(p, &m, &lo);
+        p += 2;                                 /* ldrd m, lo, [p], #8 */
+        tg_emu_ldrd(p, &hi, &sh);
+        p += 2;                                 /* ldrd hi, sh, [p], #8 */
+        tg_emu_ldrd(p, &pre, &mask);
+        p += 2;                                 /* ldrd pre, mask, [p], #8 */
+        x = tg_emu_lsl_reg(x, pre);             /* lsl x, x, pre */
+        s = mask & tg_emu_asr(x, 31);           /* and s, mask, x, asr #31 */
+        lo = tg_emu_adds(lo, s << 31, &c);      /* adds lo, lo, s, lsl #31 */
+        hi = tg_emu_adc(hi, s, c);              /* adc hi, hi, s */
+        tg_emu_smlal(&lo, &hi, x, m);           /* smlal lo, hi, x, m */
+        hi = tg_emu_asr_reg(hi, sh);            /* asr hi, hi, sh */
+    } else {
+        tg_emu_ldrd(p, &m, &lo);
+        p += 2;                                 /* ldrd m, lo, [p], #8 */
+        tg_emu_ldrd(p, &hi, &sh);
+        p += 2;                                 /* ldrd hi, sh, [p], #8 */
+        s = tg_emu_asr(x, 31);                  /* asr s, x, #31 */
+        lo = tg_emu_adds(lo, s << 31, &c);      /* adds lo, lo, s, lsl #31 */
+        hi = tg_emu_adc(hi, s, c);              /* adc hi, hi, s */
+        tg_emu_smlal(&lo, &hi, x, m);           /* smlal lo, hi, x, m */
+        hi = tg_emu_asr_reg(hi, sh);            /* asr hi, hi, sh */
+    }
+    *r = p;
+    return tg_emu_s32(hi);
+}
+#elif TG_HAS_DSP
 /* tg_rq_apply on the record at *r, advancing *r past it (LDRD with write-back: no address arithmetic) */
 TG_ALWAYS_INLINE int32_t tg_rq_next(int32_t acc, const int32_t **r, int32_t words)
 {
@@ -260,7 +360,26 @@ TG_ALWAYS_INLINE int32_t tg_rq_next(int32_t acc, const int32_t **r, int32_t word
 TG_ALWAYS_INLINE void tg_sat4_store(int32_t v0, int32_t v1, int32_t v2, int32_t v3, int32_t act_min, int32_t act_max,
                                     int8_t *out)
 {
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+    /* the device code below, instruction by instruction */
+    uint32_t w = tg_emu_ssat(v0, 8);             /* ssat (__ssat(v0, 8)) */
+    w = tg_emu_bfi(w, tg_emu_ssat(v1, 8), 8, 8);  /* bfi w, b1, #8, #8 */
+    w = tg_emu_bfi(w, tg_emu_ssat(v2, 8), 16, 8); /* bfi w, b2, #16, #8 */
+    w = tg_emu_bfi(w, tg_emu_ssat(v3, 8), 24, 8); /* bfi w, b3, #24, #8 */
+    if (act_min > -128) {
+        const uint32_t m = (uint32_t)(act_min & 0xFF) * 0x01010101u;
+        uint32_t ge;
+        (void)tg_emu_ssub8(w, m, &ge); /* ssub8 t, w, m */
+        w = tg_emu_sel(w, m, ge);      /* sel w, w, m */
+    }
+    if (act_max < 127) {
+        const uint32_t m = (uint32_t)(act_max & 0xFF) * 0x01010101u;
+        uint32_t ge;
+        (void)tg_emu_ssub8(m, w, &ge); /* ssub8 t, m, w */
+        w = tg_emu_sel(w, m, ge);      /* sel w, w, m */
+    }
+    memcpy(out, &w, sizeof w);
+#elif TG_HAS_DSP
     /* saturate to int8, pack 4 bytes, then the activation bounds bytewise (SSUB8 sets GE, SEL picks) */
     /* gcc's ACLE __ssat macro converts its own operands and trips -Wsign-conversion inside the
      * header's expansion; the values here are in range, so that warning is silenced for these lines. */

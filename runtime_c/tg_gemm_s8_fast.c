@@ -3,7 +3,121 @@
 
 #include "tg_dsp.h"
 
-#if TG_HAS_DSP
+#if TG_DSP_EMULATED
+
+/* The device's block_wide, block_raw and block_split below, their assembly modelled one instruction
+ * per statement (tg_dsp_emul.h): the same loads, the same register operations, the same loop exits. */
+
+TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
+    uint32_t un = (uint32_t)n, cl, ch, r8, r9, r10, r11;
+    do {
+        ch = tg_emu_ldr(c);
+        c += 4;                                /* ldr ch, [c], #4 */
+        cl = tg_emu_sxtb16(ch, 0);             /* sxtb16 cl, ch */
+        ch = tg_emu_sxtb16(ch, 8);             /* sxtb16 ch, ch, ror #8 */
+        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
+        w += 4;                                /* ldmia w!, {r8, r9, r10, r11} */
+        a0 = tg_emu_smlad(r8, cl, a0);         /* smlad a0, r8, cl, a0 */
+        a0 = tg_emu_smlad(r9, ch, a0);         /* smlad a0, r9, ch, a0 */
+        a1 = tg_emu_smlad(r10, cl, a1);        /* smlad a1, r10, cl, a1 */
+        a1 = tg_emu_smlad(r11, ch, a1);        /* smlad a1, r11, ch, a1 */
+        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
+        w += 4;                                /* ldmia w!, {r8, r9, r10, r11} */
+        a2 = tg_emu_smlad(r8, cl, a2);         /* smlad a2, r8, cl, a2 */
+        a2 = tg_emu_smlad(r9, ch, a2);         /* smlad a2, r9, ch, a2 */
+        a3 = tg_emu_smlad(r10, cl, a3);        /* smlad a3, r10, cl, a3 */
+        a3 = tg_emu_smlad(r11, ch, a3);        /* smlad a3, r11, ch, a3 */
+        un -= 1u;                              /* subs n, n, #1 */
+    } while (un != 0u);                        /* bne 1b */
+    acc[0] = tg_emu_s32(a0);
+    acc[1] = tg_emu_s32(a1);
+    acc[2] = tg_emu_s32(a2);
+    acc[3] = tg_emu_s32(a3);
+}
+
+/* TG_RAW_ROW(reg, a): one row of block_raw */
+TG_ALWAYS_INLINE uint32_t raw_row_emu(uint32_t reg, uint32_t a, uint32_t cl, uint32_t ch)
+{
+    const uint32_t t = tg_emu_sxtb16(reg, 0);  /* sxtb16 t, reg */
+    reg = tg_emu_sxtb16(reg, 8);               /* sxtb16 reg, reg, ror #8 */
+    a = tg_emu_smlad(t, cl, a);                /* smlad a, t, cl, a */
+    return tg_emu_smlad(reg, ch, a);           /* smlad a, reg, ch, a */
+}
+
+TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
+    uint32_t un = (uint32_t)n, cl, ch, r8, r9, r10, r11;
+    do {
+        ch = tg_emu_ldr(c);
+        c += 4;                                /* ldr ch, [c], #4 */
+        cl = tg_emu_sxtb16(ch, 0);             /* sxtb16 cl, ch */
+        ch = tg_emu_sxtb16(ch, 8);             /* sxtb16 ch, ch, ror #8 */
+        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
+        w += 4;                                /* ldmia w!, {r8, r9, r10, r11} */
+        a0 = raw_row_emu(r8, a0, cl, ch);      /* TG_RAW_ROW("r8", "a0") */
+        a1 = raw_row_emu(r9, a1, cl, ch);      /* TG_RAW_ROW("r9", "a1") */
+        a2 = raw_row_emu(r10, a2, cl, ch);     /* TG_RAW_ROW("r10", "a2") */
+        a3 = raw_row_emu(r11, a3, cl, ch);     /* TG_RAW_ROW("r11", "a3") */
+        un -= 1u;                              /* subs n, n, #1 */
+    } while (un != 0u);                        /* bne 1b */
+    acc[0] = tg_emu_s32(a0);
+    acc[1] = tg_emu_s32(a1);
+    acc[2] = tg_emu_s32(a2);
+    acc[3] = tg_emu_s32(a3);
+}
+
+/* TG_SPLIT_ROW(reg, a): one row of a split step */
+TG_ALWAYS_INLINE uint32_t split_row_emu(uint32_t reg, uint32_t a, uint32_t xa, uint32_t xb)
+{
+    a = tg_emu_smlad(reg, xa, a);              /* smlad a, reg, xa, a */
+    reg = tg_emu_sxtb16(reg, 8);               /* sxtb16 reg, reg, ror #8 */
+    return tg_emu_smlad(reg, xb, a);           /* smlad a, reg, xb, a */
+}
+
+/* TG_SPLIT_STEP: one group of 4 values; *c and *w are the post-incremented address registers */
+TG_ALWAYS_INLINE void split_step_emu(const int8_t **c, const int32_t **w, uint32_t k, uint32_t a[4])
+{
+    uint32_t xa, xb, r8, r9, r10, r11;
+    xb = tg_emu_ldr(*c);
+    *c += 4;                                   /* ldr xb, [c], #4 */
+    xa = tg_emu_sxtb16(xb, 8);                 /* sxtb16 xa, xb, ror #8 */
+    xb ^= k;                                   /* eor xb, xb, k */
+    tg_emu_ldm4(*w, &r8, &r9, &r10, &r11);
+    *w += 4;                                   /* ldmia w!, {r8, r9, r10, r11} */
+    a[0] = split_row_emu(r8, a[0], xa, xb);    /* TG_SPLIT_ROW("r8", "a0") */
+    a[1] = split_row_emu(r9, a[1], xa, xb);    /* TG_SPLIT_ROW("r9", "a1") */
+    a[2] = split_row_emu(r10, a[2], xa, xb);   /* TG_SPLIT_ROW("r10", "a2") */
+    a[3] = split_row_emu(r11, a[3], xa, xb);   /* TG_SPLIT_ROW("r11", "a3") */
+}
+
+TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
+{
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
+    const uint32_t k = 0xFF80FF80u;
+    uint32_t un = (uint32_t)n;
+    const uint32_t carry = un & 1u;
+    un >>= 1;                                  /* lsrs n, n, #1 (C = bit 0, Z = result == 0) */
+    const uint32_t zero = un == 0u;
+    if (carry) {                               /* bcc 2f */
+        split_step_emu(&c, &w, k, a);          /* TG_SPLIT_STEP */
+    }
+    if (!zero) {                               /* 2: beq 3f (Z from the LSRS: the step sets no flags) */
+        do {
+            split_step_emu(&c, &w, k, a);      /* 1: TG_SPLIT_STEP */
+            split_step_emu(&c, &w, k, a);      /* TG_SPLIT_STEP */
+            un -= 1u;                          /* subs n, n, #1 */
+        } while (un != 0u);                    /* bne 1b */
+    }
+    acc[0] = tg_emu_s32(a[0]);
+    acc[1] = tg_emu_s32(a[1]);
+    acc[2] = tg_emu_s32(a[2]);
+    acc[3] = tg_emu_s32(a[3]);
+}
+
+#elif TG_HAS_DSP
 
 /* acc[0..3] += 4 rows x 4*n values; the rows as two pre-extended words per group of 4 values. */
 TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])

@@ -5,21 +5,29 @@ from pathlib import Path
 
 import numpy as np
 
-from .hostbuild import build_extension
+from .hostbuild import build_extension, kernel_path_cflags
 
 
 class HostModel:
-    """A compiled model/ folder; `__call__` runs one sample (list of arrays in, list out)."""
+    """A compiled model/ folder; `__call__` runs one sample (list of arrays in, list out).
 
-    def __init__(self, model_dir: Path, prefix: str, inputs: list, outputs: list, extra_cflags=()):
+    kernel_path: "portable" (default) compiles the plain C branch of the SIMD kernels; "device"
+    compiles the branch a Cortex-M4/M7/M33/M55 runs, its DSP instructions emulated in C
+    (hostbuild.kernel_path_cflags). extra_cflags are appended after the path's flags (e.g. sanitizers).
+    """
+
+    def __init__(self, model_dir: Path, prefix: str, inputs: list, outputs: list, extra_cflags=(),
+                 kernel_path: str = "portable"):
         self.prefix = prefix
         self.inputs = inputs  # [(shape, dtype)]
         self.outputs = outputs
+        self.kernel_path = kernel_path
         model_dir = Path(model_dir).resolve()  # the C compiler runs in a temp folder
         cdef = f"int {prefix}_invoke_io(const void *const *inputs, void *const *outputs);"
         sources = sorted(model_dir.glob("*.c"))
+        cflags = kernel_path_cflags(kernel_path) + tuple(extra_cflags)
         self.ffi, self.lib = build_extension(cdef, '#include "model.h"', sources, [model_dir],
-                                             extra_cflags=tuple(extra_cflags))
+                                             extra_cflags=cflags)
         self._fn = getattr(self.lib, f"{prefix}_invoke_io")
 
     def __call__(self, arrays: list) -> list:

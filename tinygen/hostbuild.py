@@ -14,6 +14,25 @@ from .errors import BuildError
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
 
+# Which branch of the runtime's SIMD kernels a host build compiles (runtime_c/tg_dsp.h):
+#   "portable": the plain C branch (TG_HAS_DSP 0), what Cortex-M0+/M3 builds run; the default.
+#   "device":   the Cortex-M4/M7/M33/M55 branch (TG_HAS_DSP 1), every DSP instruction and inline
+#               assembly block replaced by its C model (runtime_c/tg_dsp_emul.h), via TG_EMULATE_DSP=1.
+KERNEL_PATHS = ("portable", "device")
+
+
+def kernel_path_cflags(kernel_path: str = "portable") -> tuple:
+    """The C compiler flags that select `kernel_path` ("portable" or "device") in a host build.
+
+    For drivers that compile generated C themselves (sanitizer builds, the fuzzer): add these to the
+    gcc/clang command line. "portable" adds nothing; "device" adds -DTG_EMULATE_DSP=1.
+    """
+    if kernel_path == "portable":
+        return ()
+    if kernel_path == "device":
+        return ("-DTG_EMULATE_DSP=1",)
+    raise ValueError(f"unknown kernel_path {kernel_path!r} (expected one of {', '.join(KERNEL_PATHS)})")
+
 
 def cache_root() -> Path:
     root = os.environ.get("TINYGEN_CACHE")

@@ -79,12 +79,18 @@ def run_model(out_dir, inputs, target: str = "host", **kwargs) -> list:
     raise TinygenError(f"unknown target '{target}' (expected host or qemu)")
 
 
-def host_model(out_dir: Path, manifest: dict):
+def host_model(out_dir: Path, manifest: dict, kernel_path: str = "portable", extra_cflags=()):
+    """The built folder's model/ compiled on the host (host.HostModel).
+
+    kernel_path: "portable" (default) or "device" (the Cortex-M4+ SIMD branch, emulated in C);
+    extra_cflags: more C flags (e.g. sanitizers).
+    """
     from .host import HostModel
 
     ins = [(tuple(i["shape"]), i["dtype"]) for i in manifest["inputs"]]
     outs = [(tuple(o["shape"]), o["dtype"]) for o in manifest["outputs"]]
-    return HostModel(out_dir / "model", manifest["name"], ins, outs)
+    return HostModel(Path(out_dir) / "model", manifest["name"], ins, outs, extra_cflags=extra_cflags,
+                     kernel_path=kernel_path)
 
 
 def _run_host(out_dir: Path, manifest: dict, arrays: list) -> list:

@@ -38,8 +38,13 @@ def run_reference(graph: Graph, inputs: list, lowered: list | None = None, colle
     return (outputs, env) if collect else outputs
 
 
-def host_model_for(graph: Graph, name: str = "model", extra_cflags=()) -> HostModel:
-    """Generate C for `graph` into the cache (content-addressed) and compile it."""
+def host_model_for(graph: Graph, name: str = "model", extra_cflags=(), kernel_path: str = "portable") -> HostModel:
+    """Generate C for `graph` into the cache (content-addressed) and compile it.
+
+    kernel_path: "portable" (default: the plain C branch of the SIMD kernels) or "device" (the branch
+    Cortex-M4/M7/M33/M55 firmware runs, its DSP instructions and inline assembly emulated in C, see
+    runtime_c/tg_dsp_emul.h); extra_cflags: more C flags (e.g. -fsanitize=...), after the path's flags.
+    """
     result = generate(graph, name=name)
     h = hashlib.sha256()
     for fname, text in sorted(result.files.items()):
@@ -51,9 +56,10 @@ def host_model_for(graph: Graph, name: str = "model", extra_cflags=()) -> HostMo
         tmp.rename(model_dir) if not model_dir.exists() else None
     ins = [(graph.tensors[t].shape, graph.tensors[t].dtype) for t in graph.inputs]
     outs = [(graph.tensors[t].shape, graph.tensors[t].dtype) for t in graph.outputs]
-    return HostModel(Path(model_dir), name, ins, outs, extra_cflags=extra_cflags)
+    return HostModel(Path(model_dir), name, ins, outs, extra_cflags=extra_cflags, kernel_path=kernel_path)
 
 
-def run_c(graph: Graph, inputs: list) -> list:
-    """One sample through generated C compiled on the host."""
-    return host_model_for(graph)(inputs)
+def run_c(graph: Graph, inputs: list, kernel_path: str = "portable", extra_cflags=()) -> list:
+    """One sample through generated C compiled on the host (kernel_path and extra_cflags as in
+    host_model_for)."""
+    return host_model_for(graph, extra_cflags=extra_cflags, kernel_path=kernel_path)(inputs)
