@@ -137,11 +137,7 @@ def test_explicit_padding_becomes_pad_op(models_dir, tmp_path):
 
 
 def test_keras_cnn_quantized_by_tinygen(tmp_path):
-    keras = pytest.importorskip("keras")
-    try:
-        from tinygen.quant import ptq  # noqa: F401
-    except ImportError:
-        pytest.skip("tinygen.quant.ptq is not available")
+    import keras
     L = keras.layers
     keras.utils.set_random_seed(3)
     model = keras.Sequential([
@@ -159,10 +155,7 @@ def test_keras_cnn_quantized_by_tinygen(tmp_path):
     rng = np.random.default_rng(0)
     calib = rng.standard_normal((32, 12, 12, 3)).astype(np.float32)
     out = tmp_path / "out"
-    try:
-        tinygen.compile(model, out, calibration=calib, name="cnn", firmware=False)
-    except NotImplementedError as exc:  # PTQ still being finished by its owner
-        pytest.skip(f"PTQ not ready: {exc}")
+    tinygen.compile(model, out, calibration=calib, name="cnn", firmware=False)
     validate.check(serialize.load(out / ".tinygen"))  # PTQ output passes the hostile-model checks too
     tfl = export_tflite(out, tmp_path / "cnn.tflite")
     assert_tflm_equals_c(out, tfl)
@@ -170,11 +163,7 @@ def test_keras_cnn_quantized_by_tinygen(tmp_path):
 
 def test_keras_branchy_model_quantized_by_tinygen(tmp_path):
     """ADD, MUL, CONCATENATION, PAD, MEAN, LEAKY_RELU, LOGISTIC, TANH, HARD_SWISH through export and TFLM."""
-    keras = pytest.importorskip("keras")
-    try:
-        from tinygen.quant import ptq  # noqa: F401
-    except ImportError:
-        pytest.skip("tinygen.quant.ptq is not available")
+    import keras
     L = keras.layers
     keras.utils.set_random_seed(4)
     x = keras.Input((10, 10, 4))
@@ -190,10 +179,7 @@ def test_keras_branchy_model_quantized_by_tinygen(tmp_path):
     model = keras.Model(x, y)
     calib = np.random.default_rng(1).standard_normal((32, 10, 10, 4)).astype(np.float32)
     out = tmp_path / "out"
-    try:
-        tinygen.compile(model, out, calibration=calib, name="branchy", firmware=False)
-    except NotImplementedError as exc:
-        pytest.skip(f"PTQ not ready: {exc}")
+    tinygen.compile(model, out, calibration=calib, name="branchy", firmware=False)
     tfl = export_tflite(out, tmp_path / "branchy.tflite")
     assert_tflm_equals_c(out, tfl)
 

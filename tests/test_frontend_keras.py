@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from tinygen import float_ref  # noqa: E402
 from tinygen.errors import ModelFormatError, UnsupportedError  # noqa: E402

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from oracle import MODELS, tflm_run  # noqa: E402
 from tfconvert import convert  # noqa: E402

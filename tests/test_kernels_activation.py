@@ -137,7 +137,6 @@ def test_softmax_rejects_wrong_output_quantization():
 
 @pytest.fixture(scope="module")
 def tf_tools():
-    pytest.importorskip("tensorflow")
     from oracle import tflm_run
     from tinygen.frontend.tflite import load_tflite
     return tflm_run, load_tflite

@@ -283,7 +283,6 @@ def _tflm_vs_reference(model_bytes: bytes, n_random: int = 2):
 
 @pytest.fixture(scope="module")
 def keras():
-    pytest.importorskip("tensorflow")
     import keras as k
 
     k.utils.set_random_seed(0)

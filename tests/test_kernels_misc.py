@@ -290,7 +290,6 @@ def _tflm_check(model_bytes: bytes, expect_kinds: set, seeds=(0, 1), samples=())
 
 @pytest.fixture(scope="module")
 def keras():
-    pytest.importorskip("tensorflow")
     import keras as k
 
     return k

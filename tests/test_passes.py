@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from tinygen import float_ref, ir, passes  # noqa: E402
 from tinygen.frontend.keras import load_keras  # noqa: E402

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from tinygen import passes  # noqa: E402
 from tinygen.errors import CalibrationError  # noqa: E402
@@ -182,7 +182,6 @@ def _tf_error(model, calib, xs, ref):
 
 
 def _compare(model, calib, test, label):
-    pytest.importorskip("tinygen.testing")
     graph = passes.optimize(load_keras(model))
     ref = model.predict(test, verbose=0)
     ours = {est: _tinygen_error(ptq.quantize(graph, calib, estimator=est), test, ref)

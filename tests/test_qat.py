@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-keras = pytest.importorskip("keras")
+import keras
 
 from tinygen import qat  # noqa: E402
 from tinygen import qat_quantizers as qq  # noqa: E402

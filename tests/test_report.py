@@ -74,7 +74,6 @@ def test_totals_equal_json(written):
 
 
 def test_tflm_arena_beside_ours(written):
-    pytest.importorskip("tflite_micro")
     out, p, _ = written
     md = (out / "report.md").read_text()
     mem = json.loads((out / "report.json").read_text())["memory"]
@@ -104,7 +103,6 @@ def test_no_board_and_no_tflm(tmp_path):
 def test_tflm_arena_of_a_tiny_model_without_noise(tmp_path, capfd):
     """A model with no weights and 32 KiB activations: TFLM's default arena (10x the file) is far too
     small, so the report retries with a bigger one; TFLM's complaints never reach the terminal."""
-    pytest.importorskip("tflite_micro")
     from tinygen.export_tflite import export_tflite
     from tinygen.ir import Graph, LeakyReluAttrs, Op, OpKind, QuantParams, Tensor
 
