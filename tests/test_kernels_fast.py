@@ -1,5 +1,8 @@
 """Fast conv-family kernels (tinygen/kernels/fast.py, runtime_c/tg_*_fast.c): C vs their NumPy reference
 vs the portable kernels' reference, on a plan of shapes / strides / zero points, and whole models vs TFLM.
+
+The C runs on both kernel paths (KERNEL_PATHS): "portable" (the plain C branch) and "device" (the
+Cortex-M4+ SIMD branch, its instructions emulated by runtime_c/tg_dsp_emul.h).
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import pytest
 import tinygen.kernels.fast as fast
 from oracle import tflm_run
 from test_kernels_conv import Case, build, sample_inputs
+from tinygen.hostbuild import KERNEL_PATHS
 from tinygen.ir import Activation, OpKind
 from tinygen.kernels import conv
 from tinygen.kernels.base import lower_op
@@ -74,7 +78,8 @@ def test_fast_reference_matches_portable_reference():
         assert np.array_equal(want, got), op.name
 
 
-def test_fast_c_matches_reference():
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_fast_c_matches_reference(kernel_path):
     from tinygen.testing import run_c, run_reference
 
     graph = build(FAST_CASES, seed=7)
@@ -82,10 +87,10 @@ def test_fast_c_matches_reference():
     for fill in (None, None, -128, 127):
         xs = sample_inputs(graph, rng, fill)
         want = run_reference(graph, xs)
-        got = run_c(graph, xs)
+        got = run_c(graph, xs, kernel_path=kernel_path)
         for case, w, g in zip(FAST_CASES, want, got):
             bad = int(np.count_nonzero(w != g))
-            assert bad == 0, f"{case} fill={fill}: {bad} of {w.size} bytes differ"
+            assert bad == 0, f"{kernel_path}: {case} fill={fill}: {bad} of {w.size} bytes differ"
 
 
 def test_split_layout_identity():
@@ -140,8 +145,9 @@ MODELS = {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.t
           "ic": "mlperf/ic/pretrainedResnet_quant.tflite", "vww": "mlperf/vww/vww_96_int8.tflite"}
 
 
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 @pytest.mark.parametrize("key", sorted(MODELS))
-def test_model_with_fast_kernels_matches_tflm(key, models_dir):
+def test_model_with_fast_kernels_matches_tflm(key, kernel_path, models_dir):
     from tinygen.compiler import load_model, lower
     from tinygen.testing import run_c
 
@@ -153,8 +159,8 @@ def test_model_with_fast_kernels_matches_tflm(key, models_dir):
     rng = np.random.default_rng(11)
     for sample in (rng.integers(-128, 128, size=x.shape, dtype=np.int8), np.full(x.shape, -128, np.int8)):
         want = tflm_run(path, [sample])[0]
-        got = run_c(graph, [sample])[0]
-        assert np.array_equal(want.reshape(got.shape), got), key
+        got = run_c(graph, [sample], kernel_path=kernel_path)[0]
+        assert np.array_equal(want.reshape(got.shape), got), (key, kernel_path)
 
 
 def _add_graphs():
@@ -173,7 +179,8 @@ def _add_graphs():
             for i, (k, a, b, out, act) in enumerate(specs)]
 
 
-def test_fast_add_matches_portable_reference_and_c():
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_fast_add_matches_portable_reference_and_c(kernel_path):
     from test_kernels_misc import random_inputs
     from tinygen.kernels.elementwise import AddSubS8
     from tinygen.testing import run_c
@@ -186,10 +193,10 @@ def test_fast_add_matches_portable_reference_and_c():
             xs = random_inputs(graph, seed)
             want = AddSubS8().lower(op, graph).reference(xs)[0]
             assert np.array_equal(want, low.reference(xs)[0])
-            assert np.array_equal(want.reshape(-1), run_c(graph, xs)[0].reshape(-1))
+            assert np.array_equal(want.reshape(-1), run_c(graph, xs, kernel_path=kernel_path)[0].reshape(-1))
 
 
-QEMU_CASES = [  # the asm paths (host tests run the portable C): 1x1 / 3x3 conv, depthwise, split (batch 1) and wide FC,
+QEMU_CASES = [  # the asm paths: 1x1 / 3x3 conv, depthwise, split (batch 1) and wide FC,
     # asymmetric clamps, left-shifting multipliers (saturate: a tiny output scale)
     Case(C2, (1, 5, 5, 16), out_c=9, kernel=(1, 1), act=Activation.RELU6, zp_out=-100),
     Case(C2, (1, 6, 6, 8), out_c=8, stride=(2, 2), zp_in=-128, act=Activation.RELU),
@@ -204,7 +211,9 @@ QEMU_CASES = [  # the asm paths (host tests run the portable C): 1x1 / 3x3 conv,
 
 @pytest.mark.qemu
 def test_fast_kernels_under_qemu_match_host(tmp_path):
-    """Single-op graphs built for cortex-m4: the firmware under QEMU (asm paths) equals the host build."""
+    """Single-op graphs built for cortex-m4: the firmware under QEMU (asm paths) equals both host builds."""
+    from tinygen.runner import host_model, read_manifest
+
     import tinygen
     from test_kernels_misc import random_inputs
 
@@ -216,8 +225,11 @@ def test_fast_kernels_under_qemu_match_host(tmp_path):
         out = tmp_path / f"g{i}"
         tinygen.compile(graph, out, board="cortex-m4")
         rand = random_inputs(graph, i)
+        device = host_model(out, read_manifest(out), kernel_path="device")
         for xs in (rand, [np.full_like(x, -128) for x in rand]):
             want = tinygen.run(out, xs)
             got = tinygen.run(out, xs, target="qemu")
-            for w, g in zip(want, got):
+            emulated = device(xs)
+            for w, g, e in zip(want, got, emulated):
                 assert np.array_equal(w, g), f"graph {i} ({graph.ops[0].kind.value}): QEMU differs from host"
+                assert np.array_equal(e.reshape(g.shape), g), f"graph {i}: QEMU differs from the emulated device path"

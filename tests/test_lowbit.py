@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinygen.errors import TinygenError, UnsupportedError
+from tinygen.hostbuild import KERNEL_PATHS
 from tinygen.ir import Activation, OpKind
 from tinygen.kernels import lowbit
 from tinygen.kernels.base import lower_op
@@ -157,9 +158,10 @@ _CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
           "fc": [c for c in FC_CASES if c.w_zp == 0]}
 
 
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)  # tg_lowbit.c's SIMD: plain C, or the DSP emulated
 @pytest.mark.parametrize("scheme", LOWBIT)
 @pytest.mark.parametrize("family", sorted(_CASES))
-def test_c_matches_reference(scheme, family):
+def test_c_matches_reference(scheme, family, kernel_path):
     from tinygen.testing import run_c, run_reference
 
     cases = _CASES[family]
@@ -170,10 +172,10 @@ def test_c_matches_reference(scheme, family):
     for fill in (None, None, -128, 127):
         xs = sample_inputs(graph, rng, fill)
         want = run_reference(graph, xs)
-        got = run_c(graph, xs)
+        got = run_c(graph, xs, kernel_path=kernel_path)
         for i, (w, g) in enumerate(zip(want, got)):
             bad = int(np.count_nonzero(w != g))
-            assert bad == 0, f"{scheme} case {i} {cases[i]} fill={fill}: {bad} of {w.size} bytes differ"
+            assert bad == 0, f"{kernel_path}: {scheme} case {i} {cases[i]} fill={fill}: {bad} of {w.size} bytes differ"
 
 
 @pytest.mark.parametrize("scheme", LOWBIT)
