@@ -27,13 +27,17 @@ def tinygen(*args: str) -> None:
 
 
 def main() -> int:
-    import keras
     from digits_data import load_digits_split
+
+    from tinygen.console import quiet
 
     out = ROOT / "out" / "digits"
     _, _, x_te, y_te = load_digits_split()
-    model = keras.models.load_model(HERE / "digits_cnn.keras")
-    float_acc = float(np.mean(np.argmax(model.predict(x_te, verbose=0), axis=1) == y_te))
+    with quiet():  # what TensorFlow prints as it starts is hidden, as in the tinygen command
+        import keras
+
+        model = keras.models.load_model(HERE / "digits_cnn.keras")
+        float_acc = float(np.mean(np.argmax(model.predict(x_te, verbose=0), axis=1) == y_te))
 
     tinygen("build", str(HERE / "digits_cnn.keras"), "-o", str(out), "--board", "cortex-m4",
             "--calib", str(HERE / "digits_calib.npy"), "--name", "digits")
