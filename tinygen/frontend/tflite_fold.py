@@ -26,7 +26,7 @@ def fold_constants(model: RawModel) -> None:
         if _foldable(model, op):
             ins = [model.tensors[i] if i >= 0 else None for i in op.inputs]
             out = model.tensors[op.outputs[0]]
-            value = _evaluate(op, ins, out)
+            value = _evaluate(op, ins, out, model.source)
             if value is not None:
                 _store(model, op, out, value)
                 continue
@@ -59,40 +59,91 @@ def _store(model: RawModel, op: RawOp, out: RawTensor, value: np.ndarray) -> Non
     out.data = value.reshape(out.shape)
 
 
-def _evaluate(op: RawOp, ins: list, out: RawTensor):
-    """The op's output as an array, or None when this case is not folded."""
+# inputs each folded op needs (fewer, or an absent one: the op is left to the converter, which names it)
+_ARITY = {"TRANSPOSE": 2, "GATHER": 2, "STRIDED_SLICE": 4, "ADD": 2, "SUB": 2, "MUL": 2}
+
+
+def _evaluate(op: RawOp, ins: list, out: RawTensor, source: str):
+    """The op's output as an array, or None when this case is not folded.
+
+    Every operand is checked before NumPy sees it: a bad one is a ModelFormatError naming the operator.
+    """
     name, o = op.opname, op.options
     if name == "SHAPE":
         return np.array(ins[0].shape, dtype=out.dtype)
     if name == "RANK":
         return np.array(len(ins[0].shape), dtype=out.dtype)
+    need = _ARITY.get(name, 1)
+    if len(ins) < need or any(t is None for t in ins[:need]):
+        return None
+    if name in ("CONCATENATION", "PACK") and any(t is None for t in ins):
+        return None
     vals = [t.data if t is not None else None for t in ins]
+
+    def bad(msg: str) -> ModelFormatError:
+        return ModelFormatError(f"{source}: operator {op.index} ({name}) output '{out.name}': {msg}")
+
     if name in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE"):
         return vals[0]  # _store gives it the output tensor's shape
     if name == "CAST":
         return vals[0]
     if name == "TRANSPOSE":
-        return np.transpose(vals[0], [int(p) for p in vals[1].reshape(-1)])
+        if not np.issubdtype(vals[1].dtype, np.integer):
+            raise bad(f"perm is a {vals[1].dtype} tensor, expected integers")
+        perm = [int(p) for p in vals[1].reshape(-1)]
+        if sorted(perm) != list(range(vals[0].ndim)):
+            raise bad(f"perm {perm} is not a permutation of the {vals[0].ndim} input axes")
+        return np.transpose(vals[0], perm)
     if name == "CONCATENATION":
-        return np.concatenate(vals, axis=int(o["Axis"]))
+        rank = vals[0].ndim
+        axis = _axis(bad, int(o["Axis"]), rank)
+        for k, v in enumerate(vals):
+            if v.ndim != rank or any(v.shape[d] != vals[0].shape[d] for d in range(rank) if d != axis):
+                raise bad(f"input {k} {list(v.shape)} does not concatenate with {list(vals[0].shape)} on axis {axis}")
+        return np.concatenate(vals, axis=axis)
     if name == "PACK":
-        axis = int(o["Axis"])
-        return np.stack(vals, axis=axis if axis >= 0 else axis + vals[0].ndim + 1)
+        axis = _axis(bad, int(o["Axis"]), vals[0].ndim + 1)
+        for k, v in enumerate(vals):
+            if v.shape != vals[0].shape:
+                raise bad(f"input {k} {list(v.shape)} differs from input 0 {list(vals[0].shape)}")
+        return np.stack(vals, axis=axis)
     if name == "GATHER":
         if int(o["BatchDims"]) != 0:
             return None
-        return np.take(vals[0], vals[1].astype(np.int64), axis=int(o["Axis"]))
+        data, idx = vals
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise bad(f"indices are a {idx.dtype} tensor, expected integers")
+        if data.ndim == 0:
+            raise bad("gathers from a scalar")
+        axis = _axis(bad, int(o["Axis"]), data.ndim)
+        if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= data.shape[axis]):
+            raise bad(f"indices [{int(idx.min())}, {int(idx.max())}] outside axis {axis} of size {data.shape[axis]}")
+        return np.take(data, idx.astype(np.int64), axis=axis)
     if name == "STRIDED_SLICE":
-        return _strided_slice(vals, o)
+        if not all(np.issubdtype(v.dtype, np.integer) for v in vals[1:4]):
+            return None  # the op converter rejects non-integer begin / end / strides by name
+        return _strided_slice(bad, vals, o)
     if name in ("ADD", "SUB", "MUL"):
         if o.get("FusedActivationFunction", 0) != 0:
             return None
+        a, b = vals[0].shape, vals[1].shape
+        rank = max(len(a), len(b))
+        a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+        if any(m != n and 1 not in (m, n) for m, n in zip(a, b)):
+            raise bad(f"inputs {list(vals[0].shape)} and {list(vals[1].shape)} do not broadcast")
         fn = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}[name]
-        return fn(vals[0], vals[1]).astype(out.dtype)
+        with np.errstate(all="ignore"):  # integer wrap-around, as the op's int types do
+            return fn(vals[0], vals[1]).astype(out.dtype)
     return None
 
 
-def _strided_slice(vals: list, o: dict):
+def _axis(bad, axis: int, rank: int) -> int:
+    if not -rank <= axis < rank:
+        raise bad(f"axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def _strided_slice(bad, vals: list, o: dict):
     data, begin, end, strides = vals[0], *(v.reshape(-1).astype(np.int64) for v in vals[1:4])
     if o["EllipsisMask"] or o["NewAxisMask"] or not len(begin) == len(end) == len(strides):
         return None  # rare forms: left to the op converter, which reports STRIDED_SLICE
@@ -103,6 +154,8 @@ def _strided_slice(vals: list, o: dict):
         if o["Offset"]:
             e = b + e
         if o["ShrinkAxisMask"] >> d & 1:
+            if not -data.shape[d] <= b < data.shape[d]:
+                raise bad(f"shrinks dimension {d} of size {data.shape[d]} at index {b}")
             index.append(b + data.shape[d] if b < 0 else b)
         else:
             start = None if o["BeginMask"] >> d & 1 else b

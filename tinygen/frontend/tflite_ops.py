@@ -142,9 +142,21 @@ def _pool(kind: OpKind) -> Callable:
     return convert
 
 
+def _broadcast(c: OpContext, x: RawTensor, y: RawTensor) -> None:
+    """NumPy's broadcast of the two input shapes, checked dimension by dimension (a ModelFormatError if none)."""
+    rank = max(len(x.shape), len(y.shape))
+    a = (1,) * (rank - len(x.shape)) + tuple(x.shape)
+    b = (1,) * (rank - len(y.shape)) + tuple(y.shape)
+    for d, (m, n) in enumerate(zip(a, b)):
+        if m != n and 1 not in (m, n):
+            raise c.bad(f"input 0 {list(x.shape)} and input 1 {list(y.shape)} do not broadcast "
+                        f"(dimension {d - rank}: {m} vs {n})")
+
+
 def _elementwise(kind: OpKind) -> Callable:
     def convert(c: OpContext):
-        c.input(1)
+        x, y = c.input(0), c.input(1)
+        _broadcast(c, x, y)
         # ADD / SUB carry pot_scale_int16 (schema default true); MUL has no such option
         pot = bool(c.op.options.get("PotScaleInt16", True))
         return kind, ir.ElementwiseAttrs(c.activation(), pot), c.op.inputs[:2]

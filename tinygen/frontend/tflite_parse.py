@@ -85,7 +85,11 @@ class RawModel:
 
 
 class FieldTracker:
-    """Remembers which field is being read; turns low-level failures into ModelFormatError."""
+    """Remembers which field is being read and names it in ModelFormatError.
+
+    The reader below checks every offset, length and enum before it reads, so no low-level exception is
+    expected here; one that still escapes (a reader bug) is re-raised as ModelFormatError with its cause.
+    """
 
     def __init__(self, source: str):
         self.source = source
@@ -93,6 +97,10 @@ class FieldTracker:
 
     def fail(self, msg: str) -> ModelFormatError:
         return ModelFormatError(f"{self.source}: {self.field}: {msg}")
+
+    def fail_at(self, path: str, msg: str) -> ModelFormatError:
+        """An error at a flatbuffer path the reader names itself (Model.subgraphs[0].tensors[3].shape)."""
+        return ModelFormatError(f"{self.source}: {path}: {msg}")
 
     def __enter__(self) -> "FieldTracker":
         return self
@@ -106,6 +114,143 @@ class FieldTracker:
         return False
 
 
+# ---- a flatbuffer reader that checks every position before it reads ---------------------------------------
+# Field slots (vtable offsets) and scalar types follow TFLite's schema.fbs, as the `tflite` package reads it.
+
+_SCALARS = {"i8": ("<b", 1), "u8": ("<B", 1), "bool": ("<B", 1), "i32": ("<i", 4), "u32": ("<I", 4),
+            "u64": ("<Q", 8), "f32": ("<f", 4)}
+
+
+class _Table:
+    """One flatbuffer table at `pos`, its vtable checked to lie inside the file."""
+
+    def __init__(self, rd: "_Reader", pos: int, what: str):
+        self.rd, self.pos, self.what = rd, pos, what
+        n = rd.n
+        if not 0 <= pos <= n - 4:
+            raise rd.ft.fail_at(what, f"table offset {pos} is outside the {n}-byte file")
+        vt = pos - struct.unpack_from("<i", rd.buf, pos)[0]
+        if not 0 <= vt <= n - 4:
+            raise rd.ft.fail_at(what, f"vtable offset {vt} is outside the {n}-byte file")
+        self.vt_len, self.obj_len = struct.unpack_from("<HH", rd.buf, vt)
+        if self.vt_len < 4 or self.vt_len % 2 or vt + self.vt_len > n:
+            raise rd.ft.fail_at(what, f"vtable of {self.vt_len} bytes at {vt} does not fit the {n}-byte file")
+        if self.obj_len < 4 or pos + self.obj_len > n:
+            raise rd.ft.fail_at(what, f"table of {self.obj_len} bytes at {pos} does not fit the {n}-byte file")
+        self.vt = vt
+
+    def _field(self, slot: int, size: int, name: str) -> int:
+        """The field's position in the file, or 0 when it is absent (then the schema default applies)."""
+        if slot + 2 > self.vt_len:
+            return 0
+        (o,) = struct.unpack_from("<H", self.rd.buf, self.vt + slot)
+        if o == 0:
+            return 0
+        if o < 4 or o + size > self.obj_len:
+            raise self.rd.ft.fail_at(f"{self.what}.{name}", f"field at table offset {o} ({size} bytes) lies outside "
+                                  f"the {self.obj_len}-byte table")
+        return self.pos + o
+
+    def scalar(self, slot: int, kind: str, default, name: str):
+        fmt, size = _SCALARS[kind]
+        at = self._field(slot, size, name)
+        if not at:
+            return default
+        v = struct.unpack_from(fmt, self.rd.buf, at)[0]
+        return bool(v) if kind == "bool" else v
+
+    def _target(self, slot: int, name: str) -> int:
+        at = self._field(slot, 4, name)
+        if not at:
+            return 0
+        target = at + struct.unpack_from("<I", self.rd.buf, at)[0]
+        if target > self.rd.n - 4:
+            raise self.rd.ft.fail_at(f"{self.what}.{name}", f"offset {target} is outside the {self.rd.n}-byte file")
+        return target
+
+    def table(self, slot: int, name: str) -> Optional["_Table"]:
+        target = self._target(slot, name)
+        return _Table(self.rd, target, f"{self.what}.{name}") if target else None
+
+    def vector(self, slot: int, elem_size: int, name: str) -> tuple:
+        """(position of element 0, length); (0, 0) for an absent vector."""
+        target = self._target(slot, name)
+        if not target:
+            return 0, 0
+        (length,) = struct.unpack_from("<I", self.rd.buf, target)
+        if target + 4 + length * elem_size > self.rd.n:
+            raise self.rd.ft.fail_at(f"{self.what}.{name}", f"vector of {length} x {elem_size} bytes at {target} runs "
+                                  f"past the end of the {self.rd.n}-byte file")
+        return target + 4, length
+
+    def array(self, slot: int, dtype: str, name: str) -> np.ndarray:
+        dt = np.dtype(dtype).newbyteorder("<")
+        at, length = self.vector(slot, dt.itemsize, name)
+        if not length:
+            return np.zeros(0, dt)
+        return np.frombuffer(self.rd.buf, dtype=dt, count=length, offset=at)
+
+    def string(self, slot: int, name: str) -> Optional[str]:
+        at, length = self.vector(slot, 1, name)
+        if not at:
+            return None
+        return bytes(self.rd.buf[at:at + length]).decode("utf-8", errors="replace")
+
+    def tables(self, slot: int, name: str) -> list:
+        """The positions of a vector of tables, each checked when it is opened with `item`."""
+        at, length = self.vector(slot, 4, name)
+        return [(at + 4 * j, f"{self.what}.{name}[{j}]") for j in range(length)]
+
+    def item(self, entry: tuple) -> "_Table":
+        at, what = entry
+        return _Table(self.rd, at + struct.unpack_from("<I", self.rd.buf, at)[0], what)
+
+
+class _Reader:
+    def __init__(self, buf: bytes, ft: FieldTracker):
+        self.buf, self.n, self.ft = buf, len(buf), ft
+
+
+# slots of the tables tinygen reads (4 + 2 * field id in schema.fbs)
+_MODEL_OPCODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 6, 8, 12
+_SG_TENSORS, _SG_INPUTS, _SG_OUTPUTS, _SG_OPERATORS = 4, 6, 8, 10
+_T_SHAPE, _T_TYPE, _T_BUFFER, _T_NAME, _T_QUANT = 4, 6, 8, 10, 12
+_Q_SCALE, _Q_ZERO_POINT, _Q_DIM = 8, 10, 16
+_B_DATA, _B_OFFSET, _B_SIZE = 4, 6, 8
+_OC_DEPRECATED, _OC_CUSTOM, _OC_BUILTIN = 4, 6, 10
+_OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE, _OP_OPTIONS = 4, 6, 8, 10, 12
+_PLACEHOLDER_FOR_GREATER_OP_CODES = 127
+
+# options table -> {accessor name: (slot, scalar kind)}
+_OPTION_SLOTS = {
+    "Conv2DOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
+                      "FusedActivationFunction": (10, "i8"), "DilationWFactor": (12, "i32"),
+                      "DilationHFactor": (14, "i32")},
+    "DepthwiseConv2DOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
+                               "DepthMultiplier": (10, "i32"), "FusedActivationFunction": (12, "i8"),
+                               "DilationWFactor": (14, "i32"), "DilationHFactor": (16, "i32")},
+    "FullyConnectedOptions": {"FusedActivationFunction": (4, "i8"), "WeightsFormat": (6, "i8"),
+                              "KeepNumDims": (8, "bool")},
+    "Pool2DOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
+                      "FilterWidth": (10, "i32"), "FilterHeight": (12, "i32"),
+                      "FusedActivationFunction": (14, "i8")},
+    "AddOptions": {"FusedActivationFunction": (4, "i8"), "PotScaleInt16": (6, "bool")},
+    "SubOptions": {"FusedActivationFunction": (4, "i8"), "PotScaleInt16": (6, "bool")},
+    "MulOptions": {"FusedActivationFunction": (4, "i8")},
+    "ConcatenationOptions": {"Axis": (4, "i32"), "FusedActivationFunction": (6, "i8")},
+    "ReducerOptions": {"KeepDims": (4, "bool")},
+    "SoftmaxOptions": {"Beta": (4, "f32")},
+    "LeakyReluOptions": {"Alpha": (4, "f32")},
+    "StridedSliceOptions": {"BeginMask": (4, "i32"), "EndMask": (6, "i32"), "EllipsisMask": (8, "i32"),
+                            "NewAxisMask": (10, "i32"), "ShrinkAxisMask": (12, "i32"), "Offset": (14, "bool")},
+    "PackOptions": {"ValuesCount": (4, "i32"), "Axis": (6, "i32")},
+    "TransposeConvOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
+                             "FusedActivationFunction": (10, "i8")},
+    "GatherOptions": {"Axis": (4, "i32"), "BatchDims": (6, "i32")},
+}
+_OPTION_DEFAULTS: dict = {}
+
+
 def _default_options(cls_name: str):
     """An options table with every field absent, so each accessor returns the schema default."""
     b = flatbuffers.Builder(16)
@@ -115,60 +260,59 @@ def _default_options(cls_name: str):
     return cls.GetRootAs(bytes(b.Output()), 0)
 
 
-def _count(ft: FieldTracker, n: int, buf_len: int, what: str) -> int:
-    # each vector element takes at least one byte (tables at least four): a larger count is garbage
-    if n < 0 or n > buf_len:
-        raise ft.fail(f"{what} count {n} is impossible for a {buf_len}-byte file")
-    return n
-
-
-def _decode(raw: Optional[bytes]) -> Optional[str]:
-    return None if raw is None else raw.decode("utf-8", errors="replace")
+def _defaults(cls_name: str) -> dict:
+    if cls_name not in _OPTION_DEFAULTS:
+        opts = _default_options(cls_name)
+        _OPTION_DEFAULTS[cls_name] = {f: getattr(opts, f)() for f in _OPTION_SLOTS[cls_name]}
+    return _OPTION_DEFAULTS[cls_name]
 
 
 def parse(buf: bytes, source: str) -> RawModel:
     """Parse `buf`, raising ModelFormatError (file + field) for anything malformed."""
     ft = FieldTracker(source)
+    buf = bytes(buf)
     if len(buf) < 8:
         raise ft.fail(f"file is {len(buf)} bytes, too short for a TFLite flatbuffer")
     if buf[4:8] != IDENTIFIER:
         raise ft.fail(f"file identifier is {bytes(buf[4:8])!r}, expected {IDENTIFIER!r} (not a .tflite file)")
+    rd = _Reader(buf, ft)
     with ft:
         ft.field = "root table"
         (root,) = struct.unpack_from("<I", buf, 0)
         if root + 4 > len(buf):
             raise ft.fail(f"root offset {root} is past the end of the {len(buf)}-byte file")
-        model = tflite.Model.GetRootAs(buf, 0)
+        model = _Table(rd, root, "Model")
         ft.field = "Model.subgraphs"
-        if _count(ft, model.SubgraphsLength(), len(buf), "subgraph") == 0:
+        subgraphs = model.tables(_MODEL_SUBGRAPHS, "subgraphs")
+        if not subgraphs:
             raise ft.fail("the model has no subgraph")
-        sg = model.Subgraphs(0)
+        sg = model.item(subgraphs[0])
         ft.field = "Model.buffers"
-        n_buffers = _count(ft, model.BuffersLength(), len(buf), "buffer")
-        for b in range(n_buffers):  # touch every buffer table so a cut-off tail is noticed
+        buffers = model.tables(_MODEL_BUFFERS, "buffers")
+        buffer_tables = []
+        for b, entry in enumerate(buffers):  # open every buffer table so a cut-off tail is noticed
             ft.field = f"Model.buffers[{b}]"
-            _count(ft, model.Buffers(b).DataLength(), len(buf), "data byte")
+            bt = model.item(entry)
+            bt.vector(_B_DATA, 1, "data")
+            buffer_tables.append(bt)
         ft.field = "SubGraph[0].tensors"
-        n_tensors = _count(ft, sg.TensorsLength(), len(buf), "tensor")
-        tensors = [_tensor(ft, model, sg, i, n_buffers, buf) for i in range(n_tensors)]
+        tensor_entries = sg.tables(_SG_TENSORS, "tensors")
+        n_tensors = len(tensor_entries)
+        tensors = [_tensor(ft, sg, e, i, buffer_tables, buf) for i, e in enumerate(tensor_entries)]
         ft.field = "Model.operator_codes"
-        n_codes = _count(ft, model.OperatorCodesLength(), len(buf), "operator code")
-        opnames = [_opname(ft, model, i) for i in range(n_codes)]
+        opnames = [_opname(ft, model, e, i) for i, e in enumerate(model.tables(_MODEL_OPCODES, "operator_codes"))]
         ft.field = "SubGraph[0].operators"
-        n_ops = _count(ft, sg.OperatorsLength(), len(buf), "operator")
-        ops = [_op(ft, sg, i, opnames, n_tensors) for i in range(n_ops)]
+        ops = [_op(ft, sg, e, i, opnames, n_tensors) for i, e in enumerate(sg.tables(_SG_OPERATORS, "operators"))]
         ft.field = "SubGraph[0].inputs"
-        inputs = _indices(ft, sg.InputsAsNumpy(), n_tensors, allow_absent=False)
+        inputs = _indices(ft, sg.array(_SG_INPUTS, "int32", "inputs"), n_tensors, allow_absent=False)
         ft.field = "SubGraph[0].outputs"
-        outputs = _indices(ft, sg.OutputsAsNumpy(), n_tensors, allow_absent=False)
+        outputs = _indices(ft, sg.array(_SG_OUTPUTS, "int32", "outputs"), n_tensors, allow_absent=False)
     return RawModel(source, tensors, ops, inputs, outputs)
 
 
-def _indices(ft: FieldTracker, arr, n_tensors: int, allow_absent: bool) -> list:
-    if isinstance(arr, int):  # the tflite package returns 0 for an absent vector
-        return []
+def _indices(ft: FieldTracker, arr: np.ndarray, n_tensors: int, allow_absent: bool) -> list:
     out = []
-    for j, v in enumerate(np.asarray(arr).tolist()):
+    for j, v in enumerate(arr.tolist()):
         if v == -1 and allow_absent:
             out.append(-1)
         elif not 0 <= v < n_tensors:
@@ -178,44 +322,46 @@ def _indices(ft: FieldTracker, arr, n_tensors: int, allow_absent: bool) -> list:
     return out
 
 
-def _tensor(ft: FieldTracker, model, sg, i: int, n_buffers: int, buf: bytes) -> RawTensor:
+def _tensor(ft: FieldTracker, sg: _Table, entry: tuple, i: int, buffers: list, buf: bytes) -> RawTensor:
     ft.field = f"SubGraph[0].tensors[{i}]"
-    t = sg.Tensors(i)
-    name = _decode(t.Name()) or f"tensor_{i}"
+    t = sg.item(entry)
+    name = t.string(_T_NAME, "name") or f"tensor_{i}"
     ft.field = f"tensor {i} '{name}'"
-    shape_arr = t.ShapeAsNumpy()
-    shape = () if isinstance(shape_arr, int) else tuple(int(d) for d in shape_arr)
+    shape = tuple(int(d) for d in t.array(_T_SHAPE, "int32", "shape").tolist())
     if any(d < 0 for d in shape):
         raise ft.fail(f"shape {list(shape)} has a negative dimension")
-    ttype = t.Type()
+    ttype = t.scalar(_T_TYPE, "i8", 0, "type")
     if ttype not in DTYPES:
         raise UnsupportedError(f"{ft.source}: tensor '{name}' has type "
                                f"{_TYPE_NAMES.get(ttype, ttype)}, which tinygen does not support")
     dtype = DTYPES[ttype]
     if int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize > MAX_TENSOR_BYTES:
         raise ft.fail(f"shape {list(shape)} of {dtype} is larger than {MAX_TENSOR_BYTES} bytes")
-    quant = _quant(ft, t.Quantization(), shape, len(buf))
+    quant = _quant(ft, t.table(_T_QUANT, "quantization"), shape)
     data = None
-    b = t.Buffer()
-    if not 0 <= b < n_buffers:
-        raise ft.fail(f"buffer index {b} out of range (the model has {n_buffers} buffers)")
+    b = t.scalar(_T_BUFFER, "u32", 0, "buffer")
+    if not 0 <= b < len(buffers):
+        raise ft.fail(f"buffer index {b} out of range (the model has {len(buffers)} buffers)")
     if b != 0:
-        data = _buffer_data(ft, model.Buffers(b), b, shape, dtype, buf)
+        data = _buffer_data(ft, buffers[b], b, shape, dtype, buf)
     return RawTensor(i, name, shape, dtype, quant, data)
 
 
-def _quant(ft: FieldTracker, q, shape: tuple, buf_len: int) -> Optional[QuantParams]:
-    if q is None or q.ScaleLength() == 0:
+def _quant(ft: FieldTracker, q: Optional[_Table], shape: tuple) -> Optional[QuantParams]:
+    if q is None:
         return None
-    n = _count(ft, q.ScaleLength(), buf_len, "quantization scale")
-    scale = np.asarray(q.ScaleAsNumpy(), dtype=np.float32)
-    zp = q.ZeroPointAsNumpy()
-    zp = np.zeros(n, np.int64) if isinstance(zp, int) else np.asarray(zp, dtype=np.int64)
+    scale = q.array(_Q_SCALE, "float32", "scale").astype(np.float32)
+    n = len(scale)
+    if n == 0:
+        return None
+    zp = q.array(_Q_ZERO_POINT, "int64", "zero_point").astype(np.int64)
+    if len(zp) == 0:
+        zp = np.zeros(n, np.int64)
     if len(zp) not in (1, n):
         raise ft.fail(f"quantization has {n} scales but {len(zp)} zero points")
     axis = None
     if n > 1:
-        axis = int(q.QuantizedDimension())
+        axis = int(q.scalar(_Q_DIM, "i32", 0, "quantized_dimension"))
         if len(shape) == 1 and shape[0] == n:
             axis = 0  # person_detect's depthwise biases repeat their weights' axis 3: rank 1 has one axis
         if not 0 <= axis < len(shape) or shape[axis] != n:
@@ -224,18 +370,19 @@ def _quant(ft: FieldTracker, q, shape: tuple, buf_len: int) -> Optional[QuantPar
     return QuantParams.make(scale, zp, axis)
 
 
-def _buffer_data(ft: FieldTracker, buffer, b: int, shape: tuple, dtype: str, buf: bytes):
+def _buffer_data(ft: FieldTracker, buffer: _Table, b: int, shape: tuple, dtype: str, buf: bytes):
     ft.field += f" buffer {b}"
-    offset, size = int(buffer.Offset()), int(buffer.Size())
+    offset = buffer.scalar(_B_OFFSET, "u64", 0, "offset")
+    size = buffer.scalar(_B_SIZE, "u64", 0, "size")
     if offset > 1:  # large models keep data outside the flatbuffer, offset from the file start
         if offset + size > len(buf):
             raise ft.fail(f"data [{offset}, {offset + size}) lies past the end of the {len(buf)}-byte file")
         raw = bytes(buf[offset:offset + size])
     else:
-        n = _count(ft, buffer.DataLength(), len(buf), "data byte")
+        at, n = buffer.vector(_B_DATA, 1, "data")
         if n == 0:
             return None
-        raw = buffer.DataAsNumpy().tobytes()
+        raw = bytes(buf[at:at + n])
     dt = np.dtype(dtype).newbyteorder("<")
     expected = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
     if len(raw) != expected:
@@ -243,41 +390,43 @@ def _buffer_data(ft: FieldTracker, buffer, b: int, shape: tuple, dtype: str, buf
     return np.frombuffer(raw, dtype=dt).astype(dtype).reshape(shape)
 
 
-def _opname(ft: FieldTracker, model, i: int) -> str:
+def _opname(ft: FieldTracker, model: _Table, entry: tuple, i: int) -> str:
     ft.field = f"Model.operator_codes[{i}]"
-    oc = model.OperatorCodes(i)
-    code = oc.BuiltinCode()
+    oc = model.item(entry)
+    code = oc.scalar(_OC_BUILTIN, "i32", 0, "builtin_code")
+    if code < _PLACEHOLDER_FOR_GREATER_OP_CODES:  # older files keep the code in deprecated_builtin_code
+        code = oc.scalar(_OC_DEPRECATED, "i8", 0, "deprecated_builtin_code")
     if code == tflite.BuiltinOperator.CUSTOM:
-        return f"CUSTOM({_decode(oc.CustomCode())})"
+        return f"CUSTOM({oc.string(_OC_CUSTOM, 'custom_code')})"
     return BUILTIN_OPCODE2NAME.get(code, f"BUILTIN_{code}")
 
 
-def _op(ft: FieldTracker, sg, i: int, opnames: list, n_tensors: int) -> RawOp:
+def _op(ft: FieldTracker, sg: _Table, entry: tuple, i: int, opnames: list, n_tensors: int) -> RawOp:
     ft.field = f"SubGraph[0].operators[{i}]"
-    op = sg.Operators(i)
-    k = op.OpcodeIndex()
+    op = sg.item(entry)
+    k = op.scalar(_OP_OPCODE, "u32", 0, "opcode_index")
     if not 0 <= k < len(opnames):
         raise ft.fail(f"opcode_index {k} out of range (the model has {len(opnames)} operator codes)")
     name = opnames[k]
     ft.field = f"operator {i} ({name}) inputs"
-    inputs = _indices(ft, op.InputsAsNumpy(), n_tensors, allow_absent=True)
+    inputs = _indices(ft, op.array(_OP_INPUTS, "int32", "inputs"), n_tensors, allow_absent=True)
     ft.field = f"operator {i} ({name}) outputs"
-    outputs = _indices(ft, op.OutputsAsNumpy(), n_tensors, allow_absent=False)
+    outputs = _indices(ft, op.array(_OP_OUTPUTS, "int32", "outputs"), n_tensors, allow_absent=False)
     ft.field = f"operator {i} ({name}) builtin_options"
     return RawOp(i, name, inputs, outputs, _options(ft, op, name))
 
 
-def _options(ft: FieldTracker, op, name: str) -> dict:
+def _options(ft: FieldTracker, op: _Table, name: str) -> dict:
     if name not in OPTION_FIELDS:
         return {}
     cls_name, fields = OPTION_FIELDS[name]
-    table = op.BuiltinOptions()
+    defaults = _defaults(cls_name)
+    table = op.table(_OP_OPTIONS, "builtin_options")
     if table is None:
-        opts = _default_options(cls_name)
-    else:
-        expected = getattr(BuiltinOptions, cls_name)
-        if op.BuiltinOptionsType() != expected:
-            raise ft.fail(f"options type {op.BuiltinOptionsType()}, expected {cls_name} ({expected})")
-        opts = getattr(tflite, cls_name)()
-        opts.Init(table.Bytes, table.Pos)
-    return {f: getattr(opts, f)() for f in fields}
+        return {f: defaults[f] for f in fields}
+    expected = getattr(BuiltinOptions, cls_name)
+    kind = op.scalar(_OP_OPTIONS_TYPE, "u8", 0, "builtin_options_type")
+    if kind != expected:
+        raise ft.fail(f"options type {kind}, expected {cls_name} ({expected})")
+    slots = _OPTION_SLOTS[cls_name]
+    return {f: table.scalar(slots[f][0], slots[f][1], defaults[f], f) for f in fields}
