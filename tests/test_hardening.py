@@ -2,6 +2,8 @@
 
 The sanitizer build is a standalone C driver (no Python extension, so no LD_PRELOAD of libasan): it
 reads samples from a file, runs the generated model compiled with ASan + UBSan, and writes the outputs.
+Each sanitizer test runs both kernel paths (tinygen.hostbuild.KERNEL_PATHS): the portable C and the
+device (Cortex-M4+ SIMD) path with its instructions emulated (-DTG_EMULATE_DSP=1).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pytest
 from tinygen import codegen, ir, validate
 from tinygen.compiler import generate, load_model
 from tinygen.errors import ModelFormatError, TinygenError
+from tinygen.hostbuild import KERNEL_PATHS, kernel_path_cflags
 from tinygen.testing import host_model_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,39 +244,48 @@ def _write_model(graph: ir.Graph, folder: Path, prefix: str = "model") -> Path:
 def _gcc() -> str:
     gcc = shutil.which("gcc")
     if gcc is None:
-        pytest.skip("gcc is not installed")
+        pytest.fail("gcc is not installed (scripts/sysdeps.sh installs it)")
     return gcc
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("key", sorted(INT8_MODELS))
-def test_sanitizers_clean_and_equal_normal_build(key, models_dir, tmp_path):
-    graph = load_model(models_dir / INT8_MODELS[key])
-    src = _write_model(graph, tmp_path / "model")
+def sanitized_run_equals_normal_builds(graph: ir.Graph, folder: Path, samples: list, kernel_path: str,
+                                       key: str) -> None:
+    """Build `graph`'s C with ASan + UBSan on `kernel_path` as a standalone driver, run `samples`, fail on
+    any sanitizer report, and compare every output byte with the ordinary -O2 cffi builds of both
+    kernel paths."""
+    src = _write_model(graph, folder / "model")
     (src / "driver.c").write_text(_driver_c(graph, "model"))
-    exe = tmp_path / "driver"
-    cmd = [_gcc(), "-std=c99", "-Wall", "-Wextra", "-Werror", *SANITIZE, "-I", str(src),
-           *sorted(str(c) for c in src.glob("*.c")), "-o", str(exe), "-lm"]
+    exe = folder / "driver"
+    cmd = [_gcc(), "-std=c99", "-Wall", "-Wextra", "-Werror", *kernel_path_cflags(kernel_path), *SANITIZE,
+           "-I", str(src), *sorted(str(c) for c in src.glob("*.c")), "-o", str(exe), "-lm"]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0 and "asan" in p.stderr.lower() and "cannot find" in p.stderr:
-        pytest.skip("libasan is not installed")
+        pytest.fail("libasan is not installed (Debian: it comes with gcc, libasan8; scripts/sysdeps.sh)")
     assert p.returncode == 0, p.stderr[-3000:]
-    samples = _inputs(graph)
-    (tmp_path / "in.bin").write_bytes(b"".join(a.tobytes() for s in samples for a in s))
+    (folder / "in.bin").write_bytes(b"".join(a.tobytes() for s in samples for a in s))
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1",
                UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
-    run = subprocess.run([str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
-                         capture_output=True, text=True, env=env, timeout=600)
+    run = subprocess.run([str(exe), str(folder / "in.bin"), str(folder / "out.bin")],
+                         capture_output=True, text=True, env=env, timeout=900)
     assert run.returncode == 0 and "runtime error" not in run.stderr and "Sanitizer" not in run.stderr, \
-        run.stderr[-4000:]
-    raw = (tmp_path / "out.bin").read_bytes()
-    normal = host_model_for(graph)  # the ordinary -O2 cffi build
-    outs = [graph.tensors[t] for t in graph.outputs]
-    per_sample = sum(t.nbytes for t in outs)
+        f"{key} ({kernel_path} path): " + run.stderr[-4000:]
+    raw = (folder / "out.bin").read_bytes()
+    per_sample = sum(graph.tensors[t].nbytes for t in graph.outputs)
     assert len(raw) == per_sample * len(samples)
-    for i, s in enumerate(samples):
-        expected = b"".join(np.ascontiguousarray(o).tobytes() for o in normal(s))
-        assert raw[i * per_sample:(i + 1) * per_sample] == expected, f"{key}: sample {i} differs"
+    for path in KERNEL_PATHS:
+        normal = host_model_for(graph, kernel_path=path)  # the ordinary -O2 cffi build
+        for i, s in enumerate(samples):
+            expected = b"".join(np.ascontiguousarray(o).tobytes() for o in normal(s))
+            assert raw[i * per_sample:(i + 1) * per_sample] == expected, \
+                f"{key}: sample {i} of the sanitized {kernel_path} build differs from the {path} build"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+@pytest.mark.parametrize("key", sorted(INT8_MODELS))
+def test_sanitizers_clean_and_equal_normal_build(key, kernel_path, models_dir, tmp_path):
+    graph = load_model(models_dir / INT8_MODELS[key])
+    sanitized_run_equals_normal_builds(graph, tmp_path, _inputs(graph), kernel_path, key)
 
 
 def _elide_initializers(model_c: str) -> str:
@@ -287,7 +299,7 @@ def _elide_initializers(model_c: str) -> str:
 @pytest.mark.slow
 def test_cppcheck_clean_on_generated_code(models_dir, tmp_path):
     if shutil.which("cppcheck") is None:
-        pytest.skip("cppcheck is not installed")
+        pytest.fail("cppcheck is not installed (scripts/sysdeps.sh installs it)")
     findings = []
     for key, rel in sorted(INT8_MODELS.items()):
         src = _write_model(load_model(models_dir / rel), tmp_path / key)
@@ -360,7 +372,7 @@ def test_stack_usage_of_generated_code(hello, tmp_path):
     from tinygen import bounds
 
     if shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("arm-none-eabi-gcc is not installed")
+        pytest.fail("arm-none-eabi-gcc is not installed (scripts/sysdeps.sh installs it)")
     src = _write_model(hello, tmp_path / "model")
     r = bounds.stack_usage(src, entry="model_invoke_io")
     assert r["bounded"] and r["path"][0] == "model_invoke_io"
@@ -369,14 +381,17 @@ def test_stack_usage_of_generated_code(hello, tmp_path):
 
 
 def test_generated_code_is_wconversion_clean(models_dir, tmp_path):
-    """-Wconversion -Wsign-conversion on every file of every shared model's generated code: 0 warnings."""
+    """-Wconversion -Wsign-conversion on every file of every shared model's generated code, both kernel
+    paths: 0 warnings."""
     warnings = []
     for key, rel in sorted(INT8_MODELS.items()):
         src = _write_model(load_model(models_dir / rel), tmp_path / key)
         for c in sorted(src.glob("*.c")):
-            p = subprocess.run([_gcc(), "-std=c99", "-O2", "-fsyntax-only", "-Wall", "-Wextra", "-Wconversion",
-                                "-Wsign-conversion", c.name], capture_output=True, text=True, cwd=src)
-            warnings += [f"{key}: {ln}" for ln in p.stderr.splitlines() if "warning:" in ln]
+            for path in KERNEL_PATHS:
+                p = subprocess.run([_gcc(), "-std=c99", "-O2", "-fsyntax-only", "-Wall", "-Wextra", "-Wconversion",
+                                    "-Wsign-conversion", *kernel_path_cflags(path), c.name],
+                                   capture_output=True, text=True, cwd=src)
+                warnings += [f"{key} ({path}): {ln}" for ln in p.stderr.splitlines() if "warning:" in ln]
     assert not warnings, "\n".join(sorted(set(warnings)))
 
 

@@ -1,7 +1,8 @@
 """The hardening checks of test_hardening.py on the beyond-int8 kernels: every low-bit weight scheme
 and int16 activations (tinygen's PTQ of the digits CNN, and the shared 16x8 single-op models).
 
-ASan + UBSan build == the ordinary build on full-range inputs; -Wconversion -Wsign-conversion clean;
+ASan + UBSan build == the ordinary build on full-range inputs, on both kernel paths (portable C and the
+device SIMD path emulated); -Wconversion -Wsign-conversion clean on both;
 cppcheck clean; byte-identical generation across processes (k-means is deterministic).
 """
 from __future__ import annotations
@@ -17,9 +18,9 @@ import pytest
 
 from tinygen import compiler
 from tinygen.compiler import load_model
-from tinygen.testing import host_model_for
+from tinygen.hostbuild import KERNEL_PATHS, kernel_path_cflags
 
-from test_hardening import CPPCHECK, SANITIZE, _driver_c, _elide_initializers, _gcc, _inputs, _write_model
+from test_hardening import CPPCHECK, _elide_initializers, _gcc, _inputs, _write_model, sanitized_run_equals_normal_builds
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGITS = ROOT / "examples" / "digits_cnn.keras"
@@ -44,31 +45,11 @@ def _cases(models_dir=None) -> dict:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 @pytest.mark.parametrize("key", sorted(_cases(Path("x"))))
-def test_sanitizers_clean_and_equal_normal_build(key, models_dir, tmp_path):
+def test_sanitizers_clean_and_equal_normal_build(key, kernel_path, models_dir, tmp_path):
     graph = _cases(models_dir)[key]()
-    src = _write_model(graph, tmp_path / "model")
-    (src / "driver.c").write_text(_driver_c(graph, "model"))
-    exe = tmp_path / "driver"
-    cmd = [_gcc(), "-std=c99", "-Wall", "-Wextra", "-Werror", *SANITIZE, "-I", str(src),
-           *sorted(str(c) for c in src.glob("*.c")), "-o", str(exe), "-lm"]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    assert p.returncode == 0, p.stderr[-3000:]
-    samples = _inputs(graph, n=8)
-    (tmp_path / "in.bin").write_bytes(b"".join(a.tobytes() for s in samples for a in s))
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1",
-               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
-    run = subprocess.run([str(exe), str(tmp_path / "in.bin"), str(tmp_path / "out.bin")],
-                         capture_output=True, text=True, env=env, timeout=600)
-    assert run.returncode == 0 and "runtime error" not in run.stderr and "Sanitizer" not in run.stderr, \
-        run.stderr[-4000:]
-    raw = (tmp_path / "out.bin").read_bytes()
-    normal = host_model_for(graph)
-    per_sample = sum(graph.tensors[t].nbytes for t in graph.outputs)
-    assert len(raw) == per_sample * len(samples)
-    for i, s in enumerate(samples):
-        expected = b"".join(np.ascontiguousarray(o).tobytes() for o in normal(s))
-        assert raw[i * per_sample:(i + 1) * per_sample] == expected, f"{key}: sample {i} differs"
+    sanitized_run_equals_normal_builds(graph, tmp_path, _inputs(graph, n=8), kernel_path, key)
 
 
 def test_wconversion_and_cppcheck_clean(models_dir, tmp_path):
@@ -76,10 +57,11 @@ def test_wconversion_and_cppcheck_clean(models_dir, tmp_path):
     for key, make in sorted(_cases(models_dir).items()):
         src = _write_model(make(), tmp_path / key)
         for c in sorted(src.glob("*.c")):
-            p = subprocess.run([_gcc(), "-std=c99", "-O2", "-fsyntax-only", "-Wall", "-Wextra", "-Wpedantic",
-                                "-Wshadow", "-Wconversion", "-Wsign-conversion", c.name],
-                               capture_output=True, text=True, cwd=src)
-            warnings += [f"{key}: {ln}" for ln in p.stderr.splitlines() if "warning:" in ln]
+            for path in KERNEL_PATHS:
+                p = subprocess.run([_gcc(), "-std=c99", "-O2", "-fsyntax-only", "-Wall", "-Wextra", "-Wpedantic",
+                                    "-Wshadow", "-Wconversion", "-Wsign-conversion", *kernel_path_cflags(path),
+                                    c.name], capture_output=True, text=True, cwd=src)
+                warnings += [f"{key} ({path}): {ln}" for ln in p.stderr.splitlines() if "warning:" in ln]
         if shutil.which("cppcheck") is None:
             pytest.fail("cppcheck is not installed (scripts/sysdeps.sh installs it)")
         (src / "model.c").write_text(_elide_initializers((src / "model.c").read_text()))
