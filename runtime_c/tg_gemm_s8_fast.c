@@ -11,8 +11,9 @@
 TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
-    uint32_t un = (uint32_t)n, cl, ch, r8, r9, r10, r11;
+    uint32_t un = (uint32_t)n;
     do {
+        uint32_t cl, ch, r8, r9, r10, r11;
         ch = tg_emu_ldr(c);
         c += 4;                                /* ldr ch, [c], #4 */
         cl = tg_emu_sxtb16(ch, 0);             /* sxtb16 cl, ch */
@@ -49,8 +50,9 @@ TG_ALWAYS_INLINE uint32_t raw_row_emu(uint32_t reg, uint32_t a, uint32_t cl, uin
 TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
-    uint32_t un = (uint32_t)n, cl, ch, r8, r9, r10, r11;
+    uint32_t un = (uint32_t)n;
     do {
+        uint32_t cl, ch, r8, r9, r10, r11;
         ch = tg_emu_ldr(c);
         c += 4;                                /* ldr ch, [c], #4 */
         cl = tg_emu_sxtb16(ch, 0);             /* sxtb16 cl, ch */
