@@ -310,7 +310,7 @@ BOARD = "cortex-m4"  # compile_model's default board
 STAGE = ""  # the stage compile_checks is in (a rejection is counted per stage)
 
 
-def compile_checks(buf: bytes):
+def compile_checks(buf: bytes, use_validate: bool = True):
     """compile_model's stages for a .tflite in memory, with its defaults; returns (quantized graph, result).
 
     The same functions compile_model calls, in its order; the file writing at its end is left out.
@@ -324,7 +324,8 @@ def compile_checks(buf: bytes):
     STAGE = "frontend"
     graph = load_tflite(buf)
     STAGE = "validate"
-    graph = compiler.load_model(graph)  # validate.check, as load_model does for a file
+    if use_validate:  # --no-validate leaves it out, to see what the later stages do with raw input
+        graph = compiler.load_model(graph)  # validate.check, as load_model does for a file
     if compiler.is_float_graph(graph):
         STAGE = "quantize"
         graph = compiler.quantize(graph, None)
@@ -359,14 +360,14 @@ def _innermost_tinygen_frame(tb: str) -> str:
     return ":".join(s.strip() for s in where).replace(str(ROOT) + "/", "")
 
 
-def run_case(buf: bytes, timeout: float):
+def run_case(buf: bytes, timeout: float, use_validate: bool = True):
     """("compiled", graph, result) | ("rejected", error class, stage-free key) | ("relabelled", key, text)
     | ("crash" | "hang", exception type, traceback text)."""
     from tinygen.errors import TinygenError
 
     signal.setitimer(signal.ITIMER_PROF, timeout)
     try:
-        graph, result = compile_checks(buf)
+        graph, result = compile_checks(buf, use_validate)
         return ("compiled", graph, result)
     except TinygenError as exc:
         origin = relabelled_from(exc)
@@ -636,13 +637,14 @@ def c_sampled(seed: int, index: int, rate: float) -> bool:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--start", type=int, default=0, help="first case index (to split a run)")
     ap.add_argument("--timeout", type=float, default=5.0,
                     help="CPU seconds per case before it counts as a hang (CPU time: a busy machine is no hang)")
     ap.add_argument("--out", type=Path, default=None, help="folder for crashing inputs, findings and summary.json")
+    ap.add_argument("--no-validate", action="store_true", help="skip tinygen.validate.check (find raw bugs)")
     ap.add_argument("--replay", type=int, default=None, help="run only this case index (C included) and print it")
     ap.add_argument("--mem-gb", type=float, default=4.0, help="address-space limit; above it is a MemoryError")
     ap.add_argument("--c-rate", type=float, default=0.0,
@@ -672,7 +674,7 @@ def main(argv=None) -> int:
     if args.replay is not None:
         path, desc, buf = make_case(corpus, args.seed, args.replay)
         print(f"case {args.replay}: {path.name}: {desc}")
-        res = run_case(buf, args.timeout)
+        res = run_case(buf, args.timeout, not args.no_validate)
         if res[0] != "compiled":
             print(res[0], res[1], res[2], sep="\n")
             return 0 if res[0] == "rejected" else 1
@@ -701,6 +703,7 @@ def main(argv=None) -> int:
 
     def write_summary() -> dict:
         summary = dict(stats, seed=args.seed, start=args.start, requested=args.cases, c_rate=args.c_rate,
+                       validate=not args.no_validate,
                        device_path_emulated=device_path_emulated(), tree=tree_version(),
                        c_per_10k=c_per_10k, seconds=round(time.time() - t0, 1),
                        c_seconds=round(c_seconds, 1), by_error=by_error, unique=unique, relabels=relabels,
@@ -715,7 +718,8 @@ def main(argv=None) -> int:
         if key not in table:
             table[key] = dict(count=0, first_case=i, seed_model=path.name, mutation=desc,
                               detail=text.strip().splitlines()[-8:],
-                              replay=f"scripts/fuzz.py --seed {args.seed} --replay {i}")
+                              replay=f"scripts/fuzz.py --seed {args.seed} --replay {i}"
+                              + (" --no-validate" if args.no_validate else ""))
             if args.out:
                 (args.out / kind_dir / f"case{i}.tflite").write_bytes(buf)
             if not args.quiet:
@@ -724,7 +728,7 @@ def main(argv=None) -> int:
 
     for i in range(args.start, args.start + args.cases):
         path, desc, buf = make_case(corpus, args.seed, i)
-        res = run_case(buf, args.timeout)
+        res = run_case(buf, args.timeout, not args.no_validate)
         stats["cases"] += 1
         kind = res[0]
         if kind == "compiled":
