@@ -799,6 +799,9 @@ def summarize(folder: Path) -> int:
     total = dict.fromkeys(SUMMARY_KEYS, 0)
     seconds = 0.0
     keys: dict = {}
+    by_error: dict = {}
+    per_10k: list = []
+    trees: set = set()
     print("| run | " + " | ".join(SUMMARY_KEYS) + " | wall s |")
     print("|---" * (len(SUMMARY_KEYS) + 2) + "|")
     for path in sorted(folder.glob("summary-*.json")):
@@ -808,10 +811,20 @@ def summarize(folder: Path) -> int:
         for k in SUMMARY_KEYS:
             total[k] += s.get(k, 0)
         seconds += s["seconds"]
+        trees.add(s.get("tree", "?"))
+        for k, v in s.get("by_error", {}).items():
+            by_error[k] = by_error.get(k, 0) + v
+        per_10k += [(f"seed {s['seed']}, {b}", n) for b, n in s.get("c_per_10k", {}).items()]
         for table in ("unique", "relabels", "findings"):
             for k, v in s.get(table, {}).items():
                 keys[k] = keys.get(k, 0) + v["count"]
     print("| **total** | " + " | ".join(str(total[k]) for k in SUMMARY_KEYS) + f" | {seconds:.0f} |")
+    print(f"tree: {', '.join(sorted(trees))}")
+    print("typed rejections by stage and error: "
+          + ", ".join(f"{k} {v}" for k, v in sorted(by_error.items(), key=lambda kv: -kv[1])))
+    if per_10k:
+        lo = min(per_10k, key=lambda kv: kv[1])
+        print(f"C runs per 10,000 case indices: min {lo[1]} ({lo[0]}), max {max(n for _, n in per_10k)}")
     for k in sorted(keys):
         print(f"  {keys[k]:6d}  {k}")
     return 0
