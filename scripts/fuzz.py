@@ -361,8 +361,8 @@ def _innermost_tinygen_frame(tb: str) -> str:
 
 
 def run_case(buf: bytes, timeout: float, use_validate: bool = True):
-    """("compiled", graph, result) | ("rejected", error class, stage-free key) | ("relabelled", key, text)
-    | ("crash" | "hang", exception type, traceback text)."""
+    """("compiled", graph, result) | ("rejected", "stage:ErrorClass", message)
+    | ("relabelled", "ForeignType:tinygen file:line", message + traceback) | ("crash" | "hang", type, traceback)."""
     from tinygen.errors import TinygenError
 
     signal.setitimer(signal.ITIMER_PROF, timeout)
