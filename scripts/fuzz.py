@@ -582,15 +582,21 @@ def run_c_case(runner: CRunner, graph, result, seed: int, index: int, work: Path
     work = Path(work).resolve()  # gcc and the executable run inside it
     rng = np.random.default_rng([seed, index])
     samples = c_inputs(graph, rng)
-    expected = b"".join(np.ascontiguousarray(o).tobytes() for s in samples for o in run_reference(graph, s))
-    out = {}
+    try:  # an accepted model the reference cannot run is a Python crash; its C still runs, uncompared
+        expected = b"".join(np.ascontiguousarray(o).tobytes() for s in samples for o in run_reference(graph, s))
+    except Exception as exc:  # noqa: BLE001
+        expected = None
+        out_ref = ("crash", type(exc).__name__, traceback.format_exc())
+    else:
+        out_ref = None
+    out = {"reference": out_ref}
     for path in KERNEL_PATHS:
         stage = "compile"
         try:
             exe = runner.build(result.files, work, path)
             stage = "run"
             got = runner.run(exe, graph, samples, work)
-            if got != expected:
+            if expected is not None and got != expected:
                 raise CFinding("mismatch", _first_difference(graph, got, expected))
             out[path] = ("ok", stage)
         except subprocess.TimeoutExpired:
@@ -598,6 +604,18 @@ def run_c_case(runner: CRunner, graph, result, seed: int, index: int, work: Path
         except CFinding as f:
             out[path] = (f, stage)
     return out
+
+
+def c_site(detail: str) -> str:
+    """Where a C finding happened, for deduplication: the sanitizer's source line and kind of error."""
+    m = re.search(r"([\w.]+\.[ch]):(\d+):\d+: runtime error: ([a-z][a-z -]*[a-z])", detail)
+    if m:
+        return f"{m.group(1)}:{m.group(2)} {m.group(3)}"
+    m = re.search(r"AddressSanitizer: ([\w-]+)", detail)
+    if m:
+        frame = re.search(r"#\d+ 0x[0-9a-f]+ in \w+ \S*?([\w.]+\.[ch]):(\d+)", detail)
+        return f"{frame.group(1)}:{frame.group(2)} {m.group(1)}" if frame else m.group(1)
+    return detail.splitlines()[0][:80] if detail else "?"
 
 
 def _first_difference(graph, got: bytes, expected: bytes) -> str:
@@ -682,12 +700,17 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="tgfuzz") as tmp:
             c = run_c_case(runner, res[1], res[2], args.seed, args.replay, Path(tmp))
         bad = 0
+        ref = c.pop("reference")
+        if ref is not None:
+            print(f"  the NumPy reference crashed:\n{ref[2]}")
+            bad += 1
         for kp, (r, stage) in c.items():
             print(f"  {kp}: {'clean, equal to the reference' if r == 'ok' else r}")
             bad += r != "ok"
         return 1 if bad else 0
 
-    stats = dict(cases=0, compiled=0, rejected=0, typed=0, relabelled=0, crashes=0, hangs=0, c_sampled=0,
+    stats = dict(cases=0, compiled=0, rejected=0, typed=0, relabelled=0, crashes=0, reference_crashes=0, hangs=0,
+                 c_sampled=0,
                  c_findings=0, **{f"{k}_{p}": 0 for p in KERNEL_PATHS for k in ("c_compiled", "c_run", "c_clean",
                                                                                 "c_findings")})
     by_error: dict = {}
@@ -714,10 +737,12 @@ def main(argv=None) -> int:
             os.replace(path.with_suffix(".part"), path)
         return summary
 
-    def note(kind_dir: str, table: dict, key: str, i: int, path: Path, desc: str, buf: bytes, text: str):
+    def note(kind_dir: str, table: dict, key: str, i: int, path: Path, desc: str, buf: bytes, text: str,
+             head: bool = False):
         if key not in table:
+            lines = text.strip().splitlines()
             table[key] = dict(count=0, first_case=i, seed_model=path.name, mutation=desc,
-                              detail=text.strip().splitlines()[-8:],
+                              detail=lines[:10] if head else lines[-8:], models={},
                               replay=f"scripts/fuzz.py --seed {args.seed} --replay {i}"
                               + (" --no-validate" if args.no_validate else ""))
             if args.out:
@@ -725,6 +750,7 @@ def main(argv=None) -> int:
             if not args.quiet:
                 print(f"[{i}] NEW {key}  ({path.name}: {desc})", flush=True)
         table[key]["count"] += 1
+        table[key]["models"][path.name] = table[key]["models"].get(path.name, 0) + 1
 
     for i in range(args.start, args.start + args.cases):
         path, desc, buf = make_case(corpus, args.seed, i)
@@ -744,10 +770,18 @@ def main(argv=None) -> int:
                 work.mkdir(parents=True, exist_ok=True)
                 try:
                     c = run_c_case(runner, res[1], res[2], args.seed, i, work)
+                except Exception:  # noqa: BLE001 - the harness itself failed: a finding, the run goes on
+                    c = {"reference": None, **{kp: (CFinding("harness", traceback.format_exc()), "compile")
+                                               for kp in KERNEL_PATHS}}
                 finally:
                     if not keep:
                         shutil.rmtree(work, ignore_errors=True)
                 c_seconds += time.time() - tc
+                ref = c.pop("reference")
+                if ref is not None:
+                    stats["crashes"] += 1
+                    stats["reference_crashes"] += 1
+                    note("crashes", unique, crash_key("crash-reference", ref[1], ref[2]), i, path, desc, buf, ref[2])
                 for kp, (r, stage) in c.items():
                     stats[f"c_compiled_{kp}"] += stage == "run"  # built; then launched once
                     stats[f"c_run_{kp}"] += stage == "run"
@@ -756,7 +790,8 @@ def main(argv=None) -> int:
                     else:
                         stats[f"c_findings_{kp}"] += 1
                         stats["c_findings"] += 1
-                        note("findings", findings, f"c:{kp}:{r.kind}:{path.name}", i, path, desc, buf, r.detail)
+                        note("findings", findings, f"c:{kp}:{r.kind}:{c_site(r.detail)}", i, path, desc, buf,
+                             r.detail, head=True)
         elif kind == "rejected":
             stats["rejected"] += 1
             stats["typed"] += 1
