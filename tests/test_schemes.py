@@ -72,7 +72,7 @@ def test_knapsack_rounds_up_so_it_always_fits():
 
 
 def test_knapsack_too_small_budget_is_one_clear_error():
-    with pytest.raises(TinygenError, match="budget-flash 10 B.*needs 20 B"):
+    with pytest.raises(TinygenError, match="budget_flash 10 B.*needs 20 B"):
         mixed.knapsack({"a": {"x": 20}}, {"a": {"x": 0.0}}, 10)
 
 
@@ -225,3 +225,23 @@ def test_table_keys_by_op_kind(digits, tmp_path):
     g = passes.optimize(g)
     table = schemes.resolve(g, {"CONV_2D": "int4", "conv2": "binary", "*": "kmeans2"})
     assert table == {"conv1": "int4", "conv2": "binary", "dw3": "kmeans2", "logits": "kmeans2"}
+
+
+def test_options_are_validated_once_and_named_by_the_caller(tmp_path):
+    """The library names an option by its keyword, the command line by its flag: the same error."""
+    from tinygen.options import CompileOptions, OptionError
+
+    with pytest.raises(OptionError) as info:
+        CompileOptions.make(name="9lives")
+    assert str(info.value) == "name '9lives' is not a C identifier"
+    assert info.value.render({"name": "--name"}) == "--name '9lives' is not a C identifier"
+    with pytest.raises(OptionError, match=r"^budget_flash applies with weights='auto'$"):
+        CompileOptions.make(budget_flash=100)
+    with pytest.raises(OptionError, match="budget_ram 0: must be a positive number of bytes"):
+        CompileOptions.make(budget_ram=0)
+    with pytest.raises(TinygenError, match="unknown build option"):
+        tinygen.compile(str(DIGITS), tmp_path / "o", boardd="cortex-m4")
+    assert not (tmp_path / "o").exists()
+    opts = CompileOptions(name="{x}")
+    with pytest.raises(OptionError, match=r"name '\{x\}' is not a C identifier"):
+        opts.validated()

@@ -11,6 +11,12 @@ import numpy as np
 
 from .console import Console
 from .errors import TinygenError
+from .options import OptionError
+
+# The flag that sets each build option (tinygen.options.CompileOptions), for OptionError messages.
+OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", "estimator": "--estimator",
+                "weights": "--weights", "activations": "--activations", "mixed": "--mixed auto",
+                "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check"}
 
 _CONSOLE = Console()
 
@@ -266,6 +272,9 @@ def main(argv=None) -> int:
     with _CONSOLE.quiet(enabled=not (args.verbose or os.environ.get("TINYGEN_VERBOSE"))):
         try:
             return args.func(args)
+        except OptionError as exc:
+            _err(f"tinygen: error: {_one_line(exc.render(OPTION_FLAGS))}")
+            return 1
         except TinygenError as exc:
             _err(f"tinygen: error: {_one_line(str(exc))}")
             return 1

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ import numpy as np
 from . import codegen, ir, schedule
 from . import plan as planner
 from .errors import TinygenError, UnsupportedError
+from .options import CompileOptions, OptionError
 from .kernels.base import lower_op
 
 _FORMAT_VERSION = 1
@@ -87,17 +87,10 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights
     from . import validate
     from .quant import ptq, schemes
 
-    if activations not in ("int8", "int16"):
-        raise TinygenError(f"--activations '{activations}': use int8 or int16")
+    CompileOptions.make(calibration=calibration, estimator=estimator, weights=weights,
+                        activations=activations, budget_flash=budget_flash)
     graph = passes.optimize(graph)
     auto = weights == "auto"
-    if auto:
-        if budget_flash is None:
-            raise TinygenError("--mixed auto needs --budget-flash BYTES")
-        if calibration is None:
-            raise TinygenError("--mixed auto needs calibration data (--calib) to measure each layer's error")
-    elif budget_flash is not None:
-        raise TinygenError("--budget-flash applies with --mixed auto")
     table = None if auto else schemes.resolve(graph, weights)
     lowbit = auto or any(s != "int8" for s in table.values())
     kwargs = {} if activations == "int8" else {"activations": activations}
@@ -171,60 +164,78 @@ def _storage_str(s) -> str:
     return f"{kind}[{where}]" if kind != "arena" else f"arena+{where}"
 
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+def compile_model(model, out_dir, options: Optional[CompileOptions] = None, **kwargs) -> CompileResult:
+    """Compile `model` into `out_dir` (replaced atomically); returns the result with its report.
 
+    `options` and/or keyword arguments are the fields of CompileOptions (keywords win). The stages:
+      1. load: frontend (.tflite | Keras | QAT model) and validate.check
+      2. quantize: float models get passes, PTQ and weight schemes; int8 models may change storage (int8c)
+      3. bounds.check: refuse a layer whose int32 accumulator could wrap
+      4. generate: lower (choose kernels), schedule.optimize (order, in-place), plan (arena), codegen
+      5. budgets and board fit
+      6. write model/, firmware/, tinygen.json and the report; optional slow stages: the stack depth
+         from arm-none-eabi-gcc (measure_stack) and TFLM's arena for a .tflite (compare_tflm_arena)
+    """
+    from . import bounds
 
-def compile_model(model, out_dir, board: str = "cortex-m4", calibration=None, name: str = "model",
-                  estimator: str = "auto", check_fit: bool = True, firmware: bool = True,
-                  weights="int8", activations: str = "int8", budget_flash: Optional[int] = None,
-                  budget_ram: Optional[int] = None) -> CompileResult:
-    """Compile `model` into `out_dir` (replaced atomically); returns the result with its report."""
-    if not _NAME_RE.match(name):
-        raise TinygenError(f"--name '{name}' is not a C identifier")
-    board_obj = _load_board(board)
+    opts = CompileOptions.make(options, **kwargs)
+    board_obj = _load_board(opts.board)
     graph = load_model(model)
+    graph = _quantize_stage(graph, opts)
+    accumulators = bounds.check(graph)
+    result = generate(graph, name=opts.name)
+    _annotate_report(result.report, graph, opts, accumulators)
+    _check_budgets(result.report, opts)
+    if opts.check_fit:
+        _fit_check(board_obj, result)
+    out_dir = Path(out_dir)
+    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, board_obj, opts))
+    result.out_dir = out_dir
+    return result
+
+
+def _quantize_stage(graph: ir.Graph, opts: CompileOptions) -> ir.Graph:
+    """Float graphs are quantized; quantized ones only accept options that keep their values."""
     if is_float_graph(graph):
-        graph = quantize(graph, calibration, estimator=estimator, weights=weights, activations=activations,
-                         budget_flash=budget_flash)
-    elif _storage_only(graph, weights) and activations == "int8" and budget_flash is None:
+        return quantize(graph, opts.calibration, estimator=opts.estimator, weights=opts.weights,
+                        activations=opts.activations, budget_flash=opts.budget_flash)
+    if _storage_only(graph, opts.weights) and not opts.float_only:
         from .quant import schemes
 
         graph = graph.copy()  # int8c: the same int8 values, stored one byte per weight
-        schemes.apply(graph, graph, schemes.resolve(graph, weights))
-    elif weights != "int8" or activations != "int8" or budget_flash is not None:
-        raise TinygenError("--weights / --activations / --mixed apply to float models; this model is already quantized "
-                           "(a .tflite, or a QAT model that carries its trained ranges); only --weights int8c "
-                           "(storage, the same values) applies to it")
-    elif calibration is not None:
-        raise TinygenError("calibration data was given, but the model is already quantized "
-                           "(a .tflite, or a QAT model that carries its trained ranges)")
-    from . import bounds
+        schemes.apply(graph, graph, schemes.resolve(graph, opts.weights))
+        return graph
+    if opts.weights != "int8" or opts.activations != "int8" or opts.mixed or opts.budget_flash is not None:
+        raise OptionError("{weights} / {activations} / {mixed} apply to float models; this model is already "
+                          "quantized (a .tflite, or a QAT model that carries its trained ranges); only "
+                          "{weights} int8c (storage, the same values) applies to it")
+    if opts.calibration is not None:
+        raise OptionError("calibration data ({calibration}) was given, but the model is already quantized "
+                          "(a .tflite, or a QAT model that carries its trained ranges)")
+    return graph
 
-    accumulators = bounds.check(graph)  # refuses a layer whose int32 accumulator could wrap
-    result = generate(graph, name=name)
-    result.report["accumulators"] = {k: {f: v[f] for f in ("op", "max_abs_acc", "limit", "safe")}
-                                     for k, v in accumulators.items()}
-    result.report["board"] = board
-    result.report["warnings"] = list(graph.warnings)
-    if graph.quant_report:
-        result.report["quantization"] = graph.quant_report
+
+def _annotate_report(report: dict, graph: ir.Graph, opts: CompileOptions, accumulators: dict) -> None:
     from .quant import schemes
 
-    result.report["weight_schemes"] = schemes.summary(graph)
+    report["accumulators"] = {k: {f: v[f] for f in ("op", "max_abs_acc", "limit", "safe")}
+                              for k, v in accumulators.items()}
+    report["board"] = opts.board
+    report["warnings"] = list(graph.warnings)
+    if graph.quant_report:
+        report["quantization"] = graph.quant_report
+    report["weight_schemes"] = schemes.summary(graph)
     if graph.mixed:
-        result.report["mixed"] = graph.mixed
-    if budget_flash is not None and result.report["weights_bytes"] > budget_flash:
-        raise TinygenError(f"--budget-flash {budget_flash:,} B: the model's constant data is "
-                           f"{result.report['weights_bytes']:,} B")
-    if budget_ram is not None and result.report["arena_bytes"] > budget_ram:
-        raise TinygenError(f"--budget-ram {budget_ram:,} B: the arena needs {result.report['arena_bytes']:,} B "
-                           f"(live-set lower bound {result.report['live_set_lower_bound']:,} B)")
-    if check_fit:
-        _fit_check(board_obj, result)
-    out_dir = Path(out_dir)
-    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, board, board_obj, firmware))
-    result.out_dir = out_dir
-    return result
+        report["mixed"] = graph.mixed
+
+
+def _check_budgets(report: dict, opts: CompileOptions) -> None:
+    if opts.budget_flash is not None and report["weights_bytes"] > opts.budget_flash:
+        raise OptionError(f"{{budget_flash}} {opts.budget_flash:,} B: the model's constant data is "
+                          f"{report['weights_bytes']:,} B")
+    if opts.budget_ram is not None and report["arena_bytes"] > opts.budget_ram:
+        raise OptionError(f"{{budget_ram}} {opts.budget_ram:,} B: the arena needs {report['arena_bytes']:,} B "
+                          f"(live-set lower bound {report['live_set_lower_bound']:,} B)")
 
 
 def _storage_only(graph: ir.Graph, weights) -> bool:
@@ -259,7 +270,8 @@ def manifest(result: CompileResult, board: str) -> dict:
                 arena_bytes=result.report["arena_bytes"])
 
 
-def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware: bool) -> None:
+def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions) -> None:
+    board = opts.board
     codegen.write(result.files, tmp / "model")
     from . import serialize
     (tmp / ".tinygen").mkdir()
@@ -268,10 +280,12 @@ def _write_all(tmp: Path, result: CompileResult, board: str, board_obj, firmware
     man = manifest(result, board)
     man["source"] = source_record(result.graph.source, tmp)  # what `tinygen verify` runs TFLM on
     (tmp / "tinygen.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
-    result.report["stack"] = _stack_report(tmp / "model", result.report["name"], board_obj)
+    if opts.measure_stack:
+        result.report["stack"] = _stack_report(tmp / "model", result.report["name"], board_obj)
     from .report import write_report
-    write_report(tmp, result.report, result.plan, result.graph, board_obj)  # report.json, report.md, memory.png
-    if firmware:
+    # report.json, report.md, memory.png
+    write_report(tmp, result.report, result.plan, result.graph, board_obj, compare_tflm=opts.compare_tflm_arena)
+    if opts.firmware:
         from .firmware import write_firmware
         rng = np.random.default_rng(0)  # a fixed pseudo-random sample, the same on every build
         test_inputs = [rng.integers(np.iinfo(t["dtype"]).min, np.iinfo(t["dtype"]).max, size=t["shape"],
@@ -316,5 +330,5 @@ def _write_atomically(out_dir: Path, writer) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["CompileResult", "compile_model", "generate", "load_model", "quantize", "lower",
+__all__ = ["CompileOptions", "CompileResult", "compile_model", "generate", "load_model", "quantize", "lower",
            "UnsupportedError"]

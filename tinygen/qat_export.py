@@ -19,6 +19,7 @@ import numpy as np
 from . import ir, passes
 from .errors import ModelFormatError, TinygenError, UnsupportedError
 from .ir import OpKind, QuantParams
+from .options import literal
 
 _QAT_CLASSES = ("QATModel", "QuantizedLayer", "QuantizeInput", "QuantizeOutput")
 
@@ -217,7 +218,7 @@ def _encoding(op, values: np.ndarray, quantizer):
     encoding = getattr(quantizer, "encoding", None)
     if encoding is None:
         return None
-    wq.check_scheme(encoding, f"layer '{op.name}'")
+    wq.check_scheme(encoding, f"layer '{literal(op.name)}'")
     if not wq.allowed(values, encoding):
         raise TinygenError(f"layer '{op.name}': QAT weight codes of {_scheme(quantizer)} do not fit {encoding} "
                            f"storage (values {np.unique(values)[:20].tolist()})")

@@ -133,7 +133,7 @@ def complete(report: dict, plan, graph, board=None, tflm: Optional[dict] = None)
                                  if info["flash_bytes"] else None)
     if tflm is None:
         tflm = tflm_arena(report.get("source") or getattr(graph, "source", ""))
-    if tflm is not None:
+    if tflm:  # {} when the comparison was not asked for
         mem["tflm"] = dict(tflm)
         mem["ratio_to_tflm_head"] = round(plan.arena_bytes / tflm["head"], 4) if tflm["head"] else None
     report["memory"] = mem
@@ -260,14 +260,16 @@ def draw_timeline(plan, path: Path, title: str = "") -> None:
     fig.savefig(str(path))
 
 
-def write_report(out_dir, report: dict, plan, graph, board=None) -> dict:
-    """Complete `report`, then write report.json, report.md and memory.png into out_dir; returns report."""
+def write_report(out_dir, report: dict, plan, graph, board=None, compare_tflm: bool = True) -> dict:
+    """Complete `report`, then write report.json, report.md and memory.png into out_dir; returns report.
+
+    compare_tflm: run TFLM on a .tflite source to put its arena beside tinygen's (a slow stage)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(board, str):
         from .boards import load_board
         board = load_board(board)
-    complete(report, plan, graph, board)
+    complete(report, plan, graph, board, tflm=None if compare_tflm else {})
     png = None
     try:
         draw_timeline(plan, out_dir / PNG_NAME)

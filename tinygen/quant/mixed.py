@@ -18,7 +18,7 @@ import dataclasses
 import numpy as np
 
 from .. import float_ref
-from ..errors import TinygenError
+from ..options import OptionError
 from ..ir import Graph
 from . import schemes as sch
 from . import weights as wq
@@ -92,7 +92,7 @@ def knapsack(costs: dict, errors: dict, budget: int, grain: int = 0) -> dict:
         return {}
     cheapest = sum(min(costs[n].values()) for n in layers)
     if cheapest > budget:
-        raise TinygenError(f"--budget-flash {budget:,} B: even the smallest scheme for every layer needs "
+        raise OptionError(f"{{budget_flash}} {budget:,} B: even the smallest scheme for every layer needs "
                            f"{cheapest:,} B of weights")
     grain = grain or max(1, -(-budget // 20000))
     cap = budget // grain
@@ -116,7 +116,7 @@ def knapsack(costs: dict, errors: dict, budget: int, grain: int = 0) -> dict:
         picks.append((opts, arg))
         best = new
     if not np.isfinite(best).any():
-        raise TinygenError(f"--budget-flash {budget:,} B is too small for these layers at {grain} B granularity")
+        raise OptionError(f"{{budget_flash}} {budget:,} B is too small for these layers at {grain} B granularity")
     # best[u]: least error using exactly u units; picks[i][1][u]: the option that reached u at layer i
     u = int(np.argmin(best))
     table = {}

@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from ..errors import TinygenError
+from ..options import OptionError, literal
 from ..ir import Graph, OpKind, QuantParams
 from . import weights as wq
 
@@ -32,19 +33,20 @@ def resolve(graph: Graph, weights) -> dict:
     if weights is None:
         weights = "int8"
     if isinstance(weights, str):
-        wq.check_scheme(weights, "--weights")
+        wq.check_scheme(weights, "{weights}")
         return {op.name: weights for op in layers}
     if not isinstance(weights, dict):
-        raise TinygenError(f"weights must be a scheme name or a {{layer: scheme}} table, not {type(weights).__name__}")
-    default = wq.check_scheme(str(weights.get("*", "int8")), "weights['*']")
+        raise OptionError(f"{{weights}} must be a scheme name or a {{{{layer: scheme}}}} table, "
+                          f"not {type(weights).__name__}")
+    default = wq.check_scheme(str(weights.get("*", "int8")), "{weights} '*'")
     known = {op.name for op in layers}
     kinds = {k.value for k in WEIGHT_AXIS}
     for name, scheme in weights.items():
         if name != "*" and name not in known and name not in kinds:
             near = ", ".join(sorted(known)[:8])
-            raise TinygenError(f"weights: no layer with weights is named '{name}' (layers: {near}"
+            raise OptionError(f"{{weights}}: no layer with weights is named '{literal(name)}' (layers: {literal(near)}"
                                f"{', ...' if len(known) > 8 else ''}; or an op kind: {', '.join(sorted(kinds))})")
-        wq.check_scheme(str(scheme), f"weights['{name}']")
+        wq.check_scheme(str(scheme), f"{{weights}} '{literal(name)}'")
     return {op.name: str(weights.get(op.name, weights.get(op.kind.value, default))) for op in layers}
 
 

@@ -40,11 +40,11 @@ class Quantized:
 
 
 def check_scheme(scheme: str, where: str = "") -> str:
-    from ..errors import TinygenError
+    from ..options import OptionError, literal
 
     if scheme not in SCHEMES:
-        at = f"{where}: " if where else ""
-        raise TinygenError(f"{at}unknown weight scheme '{scheme}'; use one of {', '.join(SCHEMES)}")
+        at = f"{where}: " if where else ""  # where: an option ("{weights}") or a table entry
+        raise OptionError(f"{at}unknown weight scheme '{literal(scheme)}'; use one of {', '.join(SCHEMES)}")
     return scheme
 
 
