@@ -183,12 +183,12 @@ def test_cppcheck_clean_on_the_emulated_device_path():
     """cppcheck with TG_EMULATE_DSP=1 on the files that differ between the paths (the generated-code
     cppcheck tests also see tg_dsp_emul.h, among the other configurations cppcheck picks)."""
     from test_hardening import CPPCHECK
-    from tinygen.paths import runtime_dir
+    from tinygen.paths import runtime_file, runtime_include_dirs
 
     if shutil.which("cppcheck") is None:
         pytest.fail("cppcheck is not installed (scripts/sysdeps.sh installs it)")
-    rt = runtime_dir()
     files = ["tg_dsp_emul.h", "tg_add_s8_fast.c", "tg_gemm_s8_fast.c", "tg_depthwise_conv2d_s8_fast.c", "tg_lowbit.c"]
-    p = subprocess.run([*CPPCHECK, *kernel_path_cflags("device"), "-I", str(rt), *(str(rt / f) for f in files)],
+    incs = [arg for d in runtime_include_dirs() for arg in ("-I", str(d))]
+    p = subprocess.run([*CPPCHECK, *kernel_path_cflags("device"), *incs, *(str(runtime_file(f)) for f in files)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and not p.stderr.strip(), p.stderr

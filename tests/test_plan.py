@@ -247,9 +247,8 @@ def test_reorder_is_exact_on_random_dags():
 @pytest.fixture(scope="module")
 def inplace_c():
     from tinygen.hostbuild import build_extension
-    from tinygen.paths import runtime_dir
+    from tinygen.paths import runtime_file, runtime_include_dirs
 
-    rt = runtime_dir()
     cdef = """
     int tg_inplace_conv1x1_s8(int8_t *scratch, int32_t input_offset, int32_t output_offset,
         int32_t act_min, int32_t act_max, const int32_t *mult, const int32_t *shift, int32_t per_channel,
@@ -269,8 +268,9 @@ def inplace_c():
     """
     header = ('#include "tg_inplace_conv1x1_s8.h"\n#include "tg_inplace_depthwise_s8.h"\n'
               '#include "tg_inplace_depthwise_rows_s8.h"\n')
-    return build_extension(cdef, header, [rt / "tg_inplace_conv1x1_s8.c", rt / "tg_inplace_depthwise_s8.c",
-                                          rt / "tg_inplace_depthwise_rows_s8.c"], [rt])
+    return build_extension(cdef, header, [runtime_file("tg_inplace_conv1x1_s8.c"),
+                                          runtime_file("tg_inplace_depthwise_s8.c"),
+                                          runtime_file("tg_inplace_depthwise_rows_s8.c")], runtime_include_dirs())
 
 
 def _rq(rng, channels):

@@ -17,6 +17,7 @@ def test_installed_wheel_builds_a_model(models_dir, tmp_path):
     wheel = next(dist.glob("tinygen-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for must in ("tinygen/_data/templates/model.c.j2", "tinygen/_data/runtime_c/tg_common.h",
+                 "tinygen/_data/runtime_c/conv/tg_conv2d_s8.c",
                  "tinygen/_data/boards/cortex-m4.toml"):
         assert must in names, must
     site = tmp_path / "site"

@@ -16,7 +16,7 @@ import numpy as np
 
 from .ir import Graph
 from .kernels.base import ConstArg, Literal, ScratchArg, TensorArg
-from .paths import runtime_dir, templates_dir
+from .paths import runtime_file, runtime_index, templates_dir
 from .plan import ALIGN, Plan
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
@@ -95,14 +95,14 @@ class _Ctx:
 
 def _sources_for(lowered: list) -> list:
     """The runtime files the model needs: each call's .c, its .h, and headers they include."""
-    rt = runtime_dir()
+    index = runtime_index()
     wanted: list = []
 
     def add(fname: str) -> None:
-        if fname in wanted or not (rt / fname).is_file():
+        if fname in wanted or fname not in index:
             return
         wanted.append(fname)
-        for inc in re.findall(r'#include\s+"([^"]+)"', (rt / fname).read_text()):
+        for inc in re.findall(r'#include\s+"([^"]+)"', index[fname].read_text()):
             add(inc)
         if fname.endswith(".c"):
             add(fname[:-2] + ".h")
@@ -110,6 +110,7 @@ def _sources_for(lowered: list) -> list:
     add("tg_common.h")
     for lop in lowered:
         for src in lop.c_sources:
+            runtime_file(src)  # a kernel file the runtime does not have is an error, not a silent skip
             add(src)
     return sorted(wanted)
 
@@ -179,9 +180,8 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
         "model.h": env.get_template("model.h.j2").render(**values),
         "model.c": env.get_template("model.c.j2").render(**values),
     }
-    rt = runtime_dir()
     for s in sources:
-        files[s] = (rt / s).read_text()
+        files[s] = runtime_file(s).read_text()
     return files
 
 
@@ -193,4 +193,4 @@ def write(files: dict, out_dir: Path) -> None:
 
 def copy_runtime(fnames: list, out_dir: Path) -> None:
     for f in fnames:
-        shutil.copyfile(runtime_dir() / f, out_dir / f)
+        shutil.copyfile(runtime_file(f), out_dir / f)

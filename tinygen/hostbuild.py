@@ -58,7 +58,7 @@ def build_extension(cdef: str, header_code: str, sources: list, include_dirs: li
         h.update(Path(src).name.encode())
         h.update(Path(src).read_bytes())
     for inc in include_dirs:
-        for hdr in sorted(Path(inc).glob("*.h")):
+        for hdr in sorted([*Path(inc).glob("*.h"), *Path(inc).glob("*.inc")]):
             h.update(hdr.name.encode())
             h.update(hdr.read_bytes())
     key = h.hexdigest()[:24]

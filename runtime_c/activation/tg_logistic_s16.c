@@ -1,4 +1,4 @@
-#include "tg_sigmoid_s16.h"
+#include "tg_logistic_s16.h"
 
 /* |v| interpolated in the table with `frac_bits` fractional bits per entry, or -1 if saturated. */
 static int32_t tg_sigmoid_lookup(const uint16_t *table, uint32_t mag, int32_t frac_bits)

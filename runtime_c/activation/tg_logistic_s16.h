@@ -6,8 +6,8 @@
  * the resolution.
  * No scratch. Returns TG_OK.
  */
-#ifndef TG_SIGMOID_S16_H
-#define TG_SIGMOID_S16_H
+#ifndef TG_LOGISTIC_S16_H
+#define TG_LOGISTIC_S16_H
 
 #include "tg_common.h"
 
@@ -17,4 +17,4 @@ int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const uint16_t *tab
 int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
                 int32_t size, const int16_t *input, int16_t *output);
 
-#endif /* TG_SIGMOID_S16_H */
+#endif /* TG_LOGISTIC_S16_H */

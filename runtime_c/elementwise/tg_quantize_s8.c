@@ -1,4 +1,4 @@
-#include "tg_quantize.h"
+#include "tg_quantize_s8.h"
 
 #include "tg_common.h"
 

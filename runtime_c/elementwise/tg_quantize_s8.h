@@ -7,8 +7,8 @@
  * tg_dequantize_s8_f32: out = (float)(scale * (double)(in - zp)), the product in double.
  * Any size >= 0; no scratch; no libm; returns TG_OK.
  */
-#ifndef TG_QUANTIZE_H
-#define TG_QUANTIZE_H
+#ifndef TG_QUANTIZE_S8_H
+#define TG_QUANTIZE_S8_H
 
 #include <stdint.h>
 
@@ -19,4 +19,4 @@ int tg_requantize_s8_s8(int32_t input_zp, int32_t mult, int32_t shift, int32_t o
 
 int tg_dequantize_s8_f32(double scale, int32_t zp, int32_t size, const int8_t *input, float *output);
 
-#endif /* TG_QUANTIZE_H */
+#endif /* TG_QUANTIZE_S8_H */

@@ -1,4 +1,4 @@
-#include "tg_pool_s16.h"
+#include "tg_avgpool_s16.h"
 
 /* One pooled value per (window, channel); is_max selects max over average. */
 static int tg_pool_s16(int is_max, int32_t stride_h, int32_t stride_w, int32_t pad_top,

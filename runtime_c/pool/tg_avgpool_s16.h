@@ -4,8 +4,8 @@
  * actually read, rounded half away from zero; both clamp to [act_min, act_max]. The caller
  * guarantees no window lies entirely in the padding. No scratch. Returns TG_OK.
  */
-#ifndef TG_POOL_S16_H
-#define TG_POOL_S16_H
+#ifndef TG_AVGPOOL_S16_H
+#define TG_AVGPOOL_S16_H
 
 #include "tg_common.h"
 
@@ -19,4 +19,4 @@ int tg_maxpool_s16(int32_t stride_h, int32_t stride_w, int32_t pad_top, int32_t 
                    int32_t batches, int32_t in_h, int32_t in_w, int32_t channels,
                    const int16_t *input, int32_t out_h, int32_t out_w, int16_t *output);
 
-#endif /* TG_POOL_S16_H */
+#endif /* TG_AVGPOOL_S16_H */

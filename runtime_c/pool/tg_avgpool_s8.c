@@ -1,4 +1,4 @@
-#include "tg_pool_s8.h"
+#include "tg_avgpool_s8.h"
 
 /* Window [y0, y1) x [x0, x1) of output pixel (out_y, out_x), clipped to the input. */
 typedef struct {

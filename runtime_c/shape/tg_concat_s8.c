@@ -1,4 +1,4 @@
-#include "tg_concat.h"
+#include "tg_concat_s8.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -9,12 +9,12 @@
  * op's), which is why the output precedes them here, unlike the other kernels.
  * No scratch. Returns TG_OK, or TG_ERROR if the sizes do not add up.
  */
-#ifndef TG_CONCAT_H
-#define TG_CONCAT_H
+#ifndef TG_CONCAT_S8_H
+#define TG_CONCAT_S8_H
 
 #include "tg_common.h"
 
 int tg_concat_s8(int32_t outer, int32_t out_inner, int32_t num_inputs,
                  const int32_t *inner_sizes, int8_t *output, ...);
 
-#endif /* TG_CONCAT_H */
+#endif /* TG_CONCAT_S8_H */

@@ -1,4 +1,4 @@
-#include "tg_pad.h"
+#include "tg_pad_s8.h"
 
 #include <string.h>
 

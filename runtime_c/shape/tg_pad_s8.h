@@ -6,8 +6,8 @@
  * for PADV2 (both already quantized like the output).
  * No scratch. Returns TG_OK, or TG_ERROR if the input does not fit in the output.
  */
-#ifndef TG_PAD_H
-#define TG_PAD_H
+#ifndef TG_PAD_S8_H
+#define TG_PAD_S8_H
 
 #include "tg_common.h"
 
@@ -16,4 +16,4 @@ int tg_pad_s8(int32_t before0, int32_t before1, int32_t before2, int32_t before3
               int32_t i0, int32_t i1, int32_t i2, int32_t i3, const int8_t *input,
               int32_t o0, int32_t o1, int32_t o2, int32_t o3, int8_t *output);
 
-#endif /* TG_PAD_H */
+#endif /* TG_PAD_S8_H */

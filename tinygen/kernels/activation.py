@@ -323,11 +323,11 @@ class QuantizeKernel(Kernel):
         out_zp = y.zero_point
         if x.dtype == "float32":
             scale = y.scale
-            return _elementwise(op, graph, "tg_quantize_f32_s8", "tg_quantize.c",
+            return _elementwise(op, graph, "tg_quantize_f32_s8", "tg_quantize_s8.c",
                                 [_c_float(scale), out_zp], lambda v: quantize_reference(v, scale, out_zp))
         mult, shift = qmath.quantize_multiplier(float(x.scale) / float(y.scale))
         in_zp = x.zero_point
-        return _elementwise(op, graph, "tg_requantize_s8_s8", "tg_quantize.c", [in_zp, mult, shift, out_zp],
+        return _elementwise(op, graph, "tg_requantize_s8_s8", "tg_quantize_s8.c", [in_zp, mult, shift, out_zp],
                             lambda q: qmath.requantize(np.asarray(q, dtype=np.int64) - in_zp, mult, shift,
                                                        out_zp, -128, 127))
 
@@ -344,7 +344,7 @@ class DequantizeKernel(Kernel):
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, _ = _check(op, graph, out_dtype="float32")
         scale, zp = x.scale, x.zero_point
-        return _elementwise(op, graph, "tg_dequantize_s8_f32", "tg_quantize.c", [_c_double(_f32(scale)), zp],
+        return _elementwise(op, graph, "tg_dequantize_s8_f32", "tg_quantize_s8.c", [_c_double(_f32(scale)), zp],
                             lambda q: dequantize_reference(q, scale, zp), out_dtype=np.float32)
 
 

@@ -81,7 +81,7 @@ class ConcatS8(Kernel):
                      for t in tensors]
             return [np.concatenate(parts, axis=axis)]
 
-        return LoweredOp(op, "tg_concat_s8", ("tg_concat.c",), args, const_arrays, reference)
+        return LoweredOp(op, "tg_concat_s8", ("tg_concat_s8.c",), args, const_arrays, reference)
 
 
 def pad_value_of(op: Op, graph: Graph) -> int:
@@ -121,7 +121,7 @@ class PadS8(Kernel):
             x = np.asarray(inputs[0], np.int8).reshape(x_t.shape)
             return [np.pad(x, pads, mode="constant", constant_values=value)]
 
-        return LoweredOp(op, "tg_pad_s8", ("tg_pad.c",), args, [], reference,
+        return LoweredOp(op, "tg_pad_s8", ("tg_pad_s8.c",), args, [], reference,
                          extra={"pad_value": value})
 
 

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include "tg_common.h"
+#include "tg_avgpool_s8.h"
 #include "tg_conv2d_s8_fast.h"
 #include "tg_depthwise_conv2d_s8_fast.h"
 #include "tg_dsp.h"
@@ -14,7 +15,6 @@
 #include "tg_gemm_s8_fast.h"
 #include "tg_inplace_conv1x1_s8_fast.h"
 #include "tg_inplace_depthwise_rows_s8_fast.h"
-#include "tg_pool_s8.h"
 #include "tg_softmax_s8.h"
 
 #ifdef TG_PROFILE
