@@ -1,3 +1,4 @@
+/* tinygen runtime: int8 RELU; contract in tg_relu_s8.h. */
 #include "tg_relu_s8.h"
 
 #include "tg_common.h"
@@ -10,15 +11,6 @@ int tg_relu_s8(int32_t input_zp, int32_t output_mult, int32_t output_shift, int3
         const int32_t x = (int32_t)input[i] - input_zp;
         const int32_t out = output_zp + tg_requantize(x, output_mult, output_shift);
         output[i] = (int8_t)tg_clamp(out, act_min, act_max);
-    }
-    return TG_OK;
-}
-
-int tg_relu6_s8(int32_t lower, int32_t upper, int32_t size, const int8_t *input, int8_t *output)
-{
-    int32_t i;
-    for (i = 0; i < size; ++i) {
-        output[i] = (int8_t)tg_clamp((int32_t)input[i], lower, upper);
     }
     return TG_OK;
 }

@@ -192,7 +192,7 @@ class ReluS8(Kernel):
         if op.kind == OpKind.RELU6:
             lower_q = x.zero_point
             upper_q = int(np.clip(_round_f32_div(6.0, x.scale) + x.zero_point, -128, 127))
-            return _elementwise(op, graph, "tg_relu6_s8", "tg_relu_s8.c", [lower_q, upper_q],
+            return _elementwise(op, graph, "tg_relu6_s8", "tg_relu6_s8.c", [lower_q, upper_q],
                                 lambda q: np.clip(q.astype(np.int64), lower_q, upper_q))
         mult, shift = qmath.quantize_multiplier(float(x.scale) / float(y.scale))
         in_zp, out_zp = x.zero_point, y.zero_point
@@ -323,11 +323,11 @@ class QuantizeKernel(Kernel):
         out_zp = y.zero_point
         if x.dtype == "float32":
             scale = y.scale
-            return _elementwise(op, graph, "tg_quantize_f32_s8", "tg_quantize_s8.c",
+            return _elementwise(op, graph, "tg_quantize_f32_s8", "tg_quantize_f32_s8.c",
                                 [_c_float(scale), out_zp], lambda v: quantize_reference(v, scale, out_zp))
         mult, shift = qmath.quantize_multiplier(float(x.scale) / float(y.scale))
         in_zp = x.zero_point
-        return _elementwise(op, graph, "tg_requantize_s8_s8", "tg_quantize_s8.c", [in_zp, mult, shift, out_zp],
+        return _elementwise(op, graph, "tg_requantize_s8_s8", "tg_requantize_s8_s8.c", [in_zp, mult, shift, out_zp],
                             lambda q: qmath.requantize(np.asarray(q, dtype=np.int64) - in_zp, mult, shift,
                                                        out_zp, -128, 127))
 
@@ -344,7 +344,7 @@ class DequantizeKernel(Kernel):
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, _ = _check(op, graph, out_dtype="float32")
         scale, zp = x.scale, x.zero_point
-        return _elementwise(op, graph, "tg_dequantize_s8_f32", "tg_quantize_s8.c", [_c_double(_f32(scale)), zp],
+        return _elementwise(op, graph, "tg_dequantize_s8_f32", "tg_dequantize_s8_f32.c", [_c_double(_f32(scale)), zp],
                             lambda q: dequantize_reference(q, scale, zp), out_dtype=np.float32)
 
 

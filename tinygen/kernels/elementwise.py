@@ -119,7 +119,7 @@ class AddSubS8(Kernel):
             return [qmath.requantize(raw, mo, so, out_zp, act[0], act[1]).astype(np.int8)]
 
         fn = "tg_sub_s8" if sub else "tg_add_s8"
-        return LoweredOp(op, fn, ("tg_add_s8.c",), args, ops.const_arrays, reference,
+        return LoweredOp(op, fn, (fn + ".c",), args, ops.const_arrays, reference,
                          macs=0)  # MACs count multiply-accumulates with weights only
 
 

@@ -301,7 +301,7 @@ class AddSubS16(Kernel):
             raw = qmath.wrap_int32(a - b if sub else a + b)
             return [qmath.requantize(raw, mo, so, out_zp, lo, hi).astype(np.int16)]
 
-        return LoweredOp(op, "tg_sub_s16" if sub else "tg_add_s16", ("tg_add_s16.c",), args,
+        return LoweredOp(op, "tg_sub_s16" if sub else "tg_add_s16", ("tg_sub_s16.c" if sub else "tg_add_s16.c",), args,
                          ops.const_arrays, reference,
                          extra={"pot_scale_int16": bool(getattr(op.attrs, "pot_scale_int16", True)),
                                 "path": "general scale (as TFLM)"})
@@ -397,13 +397,13 @@ class QuantizeS16(Kernel):
         out_zp = y.zero_point
         if x.dtype == "float32":
             scale = y.scale
-            return _unary(op, graph, "tg_quantize_f32_s16", "tg_quantize_s16.c",
+            return _unary(op, graph, "tg_quantize_f32_s16", "tg_quantize_f32_s16.c",
                           [float(np.float32(scale)).hex() + "f", out_zp],
                           lambda v: quantize_f32_reference(v, scale, out_zp, qmin, qmax), np.int16)
         _per_tensor(op, x)
         mult, shift = qmath.quantize_multiplier(float(x.scale) / float(y.scale))
         in_zp = x.zero_point
-        return _unary(op, graph, _REQUANT_PAIRS[(x.dtype, y.dtype)], "tg_quantize_s16.c",
+        return _unary(op, graph, _REQUANT_PAIRS[(x.dtype, y.dtype)], _REQUANT_PAIRS[(x.dtype, y.dtype)] + ".c",
                       [in_zp, mult, shift, out_zp],
                       lambda q: requantize_reference(q, in_zp, mult, shift, out_zp, qmin, qmax),
                       np.dtype(y.dtype), extra=dict(mult=mult, shift=shift))
@@ -425,7 +425,7 @@ class DequantizeS16(Kernel):
         def func(q):
             return (scale * (np.asarray(q, dtype=np.int64) - zp).astype(np.float64)).astype(np.float32)
 
-        return _unary(op, graph, "tg_dequantize_s16_f32", "tg_quantize_s16.c", [scale.hex(), zp], func,
+        return _unary(op, graph, "tg_dequantize_s16_f32", "tg_dequantize_s16_f32.c", [scale.hex(), zp], func,
                       np.float32)
 
 

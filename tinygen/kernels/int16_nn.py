@@ -181,7 +181,7 @@ class Pool2DS16(Kernel):
         def reference(inputs):
             return [pool_reference(op.kind, np.asarray(inputs[0]), (out_h, out_w), a, act, np.int16)]
 
-        return LoweredOp(op, fn, ("tg_avgpool_s16.c",), args, [], reference)
+        return LoweredOp(op, fn, (fn + ".c",), args, [], reference)
 
 
 class MeanS16(Kernel):
@@ -422,7 +422,7 @@ class SigmoidLikeS16(Kernel):
         def reference(inputs):
             return [sigmoid16_reference(inputs[0], mult, shift, is_tanh).astype(np.int16).reshape(y.shape)]
 
-        return LoweredOp(op, name, ("tg_logistic_s16.c",), args, [ConstArray("sigmoid", table)], reference,
+        return LoweredOp(op, name, (name + ".c",), args, [ConstArray("sigmoid", table)], reference,
                          extra=dict(input_mult=mult, input_left_shift=shift))
 
 

@@ -89,7 +89,7 @@ class Pool2DS8(Kernel):
         def reference(inputs: list) -> list:
             return [pool_reference(op.kind, np.asarray(inputs[0]), (out_h, out_w), a, act)]
 
-        return LoweredOp(op, fn, ("tg_avgpool_s8.c",), args, [], reference,
+        return LoweredOp(op, fn, (fn + ".c",), args, [], reference,
                          macs=0)  # MACs count multiply-accumulates with weights only
 
 

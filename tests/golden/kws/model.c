@@ -5,7 +5,6 @@
 
 #include <stdint.h>
 #include "tg_common.h"
-#include "tg_avgpool_s8.h"
 #include "tg_conv2d_s8_fast.h"
 #include "tg_depthwise_conv2d_s8_fast.h"
 #include "tg_dsp.h"
@@ -15,7 +14,9 @@
 #include "tg_gemm_s8_fast.h"
 #include "tg_inplace_conv1x1_s8_fast.h"
 #include "tg_inplace_depthwise_rows_s8_fast.h"
+#include "tg_pool_s8.h"
 #include "tg_softmax_s8.h"
+#include "tg_window.h"
 
 #ifdef TG_PROFILE
 void tg_profile_begin(int layer);

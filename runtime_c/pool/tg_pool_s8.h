@@ -10,8 +10,8 @@
  * act_min / act_max are the fused activation's quantized bounds, within [-128, 127].
  * No scratch. Returns TG_OK, or TG_ERROR if a window holds no input element (average only).
  */
-#ifndef TG_AVGPOOL_S8_H
-#define TG_AVGPOOL_S8_H
+#ifndef TG_POOL_S8_H
+#define TG_POOL_S8_H
 
 #include "tg_common.h"
 
@@ -25,4 +25,4 @@ int tg_maxpool_s8(int32_t stride_h, int32_t stride_w, int32_t pad_top, int32_t p
                   int32_t batches, int32_t in_h, int32_t in_w, int32_t channels,
                   const int8_t *input, int32_t out_h, int32_t out_w, int8_t *output);
 
-#endif /* TG_AVGPOOL_S8_H */
+#endif /* TG_POOL_S8_H */

@@ -6,10 +6,24 @@
  * the resolution.
  * No scratch. Returns TG_OK.
  */
-#ifndef TG_LOGISTIC_S16_H
-#define TG_LOGISTIC_S16_H
+#ifndef TG_SIGMOID_S16_H
+#define TG_SIGMOID_S16_H
 
 #include "tg_common.h"
+
+/* The lookup both kernels share: |v| interpolated in the table with `frac_bits` fractional bits per
+ * entry, or -1 if saturated. */
+static inline int32_t tg_sigmoid_lookup(const uint16_t *table, uint32_t mag, int32_t frac_bits)
+{
+    const uint32_t at = mag >> frac_bits;
+    if (at >= 255u) {
+        return -1;
+    }
+    const uint32_t lo = table[at];
+    const uint32_t hi = table[at + 1];
+    const uint32_t frac = mag & ((1u << frac_bits) - 1u);
+    return (int32_t)((lo << frac_bits) + frac * (hi - lo));
+}
 
 int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
                     int32_t size, const int16_t *input, int16_t *output);
@@ -17,4 +31,4 @@ int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const uint16_t *tab
 int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
                 int32_t size, const int16_t *input, int16_t *output);
 
-#endif /* TG_LOGISTIC_S16_H */
+#endif /* TG_SIGMOID_S16_H */

@@ -1,0 +1,13 @@
+/* tinygen runtime: int8 RELU6 (a clamp); contract in tg_relu_s8.h. */
+#include "tg_relu_s8.h"
+
+#include "tg_common.h"
+
+int tg_relu6_s8(int32_t lower, int32_t upper, int32_t size, const int8_t *input, int8_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; ++i) {
+        output[i] = (int8_t)tg_clamp((int32_t)input[i], lower, upper);
+    }
+    return TG_OK;
+}

@@ -1,0 +1,11 @@
+/* tinygen runtime: int16 -> int16 requantizing QUANTIZE; contract in tg_quantize_s16.h, body in tg_requantize_body.inc. */
+#include "tg_quantize_s16.h"
+
+#include "tg_common.h"
+
+#define TG_FN tg_requantize_s16_s16
+#define TG_IN_T int16_t
+#define TG_OUT_T int16_t
+#define TG_OUT_MIN INT16_MIN
+#define TG_OUT_MAX INT16_MAX
+#include "tg_requantize_body.inc"

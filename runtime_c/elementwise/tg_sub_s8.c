@@ -1,0 +1,7 @@
+/* tinygen runtime: int8 SUB; contract in tg_add_s8.h, body in tg_add_body.inc. */
+#include "tg_add_s8.h"
+
+#define TG_FN tg_sub_s8
+#define TG_T int8_t
+#define TG_COMBINE(a, b) ((a) - (b))
+#include "tg_add_body.inc"

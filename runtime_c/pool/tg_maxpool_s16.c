@@ -1,0 +1,9 @@
+/* tinygen runtime: int16 MAX_POOL_2D; contract in tg_pool_s16.h, body in tg_maxpool_body.inc. */
+#include "tg_pool_s16.h"
+
+#include "tg_window.h"
+
+#define TG_FN tg_maxpool_s16
+#define TG_T int16_t
+#define TG_T_MIN INT16_MIN
+#include "tg_maxpool_body.inc"
