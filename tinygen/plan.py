@@ -29,7 +29,7 @@ def align(n: int, a: int = ALIGN) -> int:
 
 @dataclass
 class Buffer:
-    """One arena allocation: a group of aliased tensors or one op's scratch."""
+    """One arena allocation: a group of aliased tensors (kind "tensor") or one op's scratch ("scratch")."""
     name: str
     size: int  # bytes, unaligned
     first: int  # index of the first op that writes it
@@ -37,6 +37,12 @@ class Buffer:
     tensors: list = field(default_factory=list)
     offset: int = -1
     tie: Optional[str] = None  # buffers with the same tie share one offset and may overlap (in place)
+    kind: str = "tensor"  # "tensor" | "scratch"
+    op: Optional[int] = None  # for scratch: the index of the op that owns it
+
+    @property
+    def is_scratch(self) -> bool:
+        return self.kind == "scratch"
 
 
 @dataclass
@@ -112,7 +118,8 @@ def liveness(graph: Graph, lowered: list) -> tuple:
         buffers.append(Buffer(name=r, size=size, first=first, last=last, tensors=sorted(members)))
     for i, lop in enumerate(lowered):
         if lop.scratch_bytes > 0:
-            buffers.append(Buffer(name=f"scratch:{i}", size=lop.scratch_bytes, first=i, last=i))
+            buffers.append(Buffer(name=f"scratch of op {i}", size=lop.scratch_bytes, first=i, last=i,
+                                  kind="scratch", op=i))
     _tie_inplace(buffers, root, lowered)
     return buffers, storage
 
@@ -365,12 +372,12 @@ def plan(graph: Graph, lowered: list, exact: bool = True) -> Plan:
     check(buffers)
     scratch = {}
     for b in buffers:
-        if b.name.startswith("scratch:"):
-            scratch[int(b.name.split(":")[1])] = b.offset
+        if b.is_scratch:
+            scratch[b.op] = b.offset
         else:
             for t in b.tensors:
                 storage[t] = ("arena", b.offset)
-    honoured = _tie_inplace([Buffer(b.name, b.size, b.first, b.last) for b in buffers],
+    honoured = _tie_inplace([Buffer(b.name, b.size, b.first, b.last, kind=b.kind, op=b.op) for b in buffers],
                             _alias_roots(graph, lowered), lowered)
     profile = live_profile(buffers)
     profile += [0] * (len(lowered) - len(profile))

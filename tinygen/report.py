@@ -120,7 +120,7 @@ def complete(report: dict, plan, graph, board=None, tflm: Optional[dict] = None)
         layer["in_place"] = i in inplace
     mem = dict(arena_bytes=int(plan.arena_bytes), live_set_lower_bound=int(plan.lower_bound),
                planner=plan.strategy, proven_optimal=bool(getattr(plan, "exact", False)),
-               scratch_bytes=int(sum(b.size for b in plan.buffers if b.name.startswith("scratch:"))),
+               scratch_bytes=int(sum(b.size for b in plan.buffers if b.is_scratch)),
                in_place_layers=sorted(inplace),
                input_bytes=int(sum(graph.tensors[t].nbytes for t in graph.inputs)),
                output_bytes=int(sum(graph.tensors[t].nbytes for t in graph.outputs)),
@@ -240,7 +240,7 @@ def draw_timeline(plan, path: Path, title: str = "") -> None:
     steps = max((b.last for b in plan.buffers), default=0) + 1
     palette = ["#4C72B0", "#55A868", "#C44E52", "#8172B2", "#CCB974", "#64B5CD", "#DD8452", "#937860"]
     for k, b in enumerate(sorted(plan.buffers, key=lambda b: (b.first, b.offset))):
-        scratch = b.name.startswith("scratch:")
+        scratch = b.is_scratch
         color = "#999999" if scratch else palette[k % len(palette)]
         ax.add_patch(Rectangle((b.first - 0.45, b.offset), b.last - b.first + 0.9, b.size,
                                facecolor=color, edgecolor="black", linewidth=0.5, alpha=0.8,

@@ -21,7 +21,7 @@ STATE_BUDGET = 200000
 def _model(graph: Graph, lowered: list) -> tuple:
     """Per op: (arena roots read, arena roots written, scratch bytes); root sizes; readers per root."""
     buffers, storage = planner.liveness(graph, lowered)
-    sizes = {b.name: planner.align(b.size) for b in buffers if not b.name.startswith("scratch:")}
+    sizes = {b.name: planner.align(b.size) for b in buffers if not b.is_scratch}
     root = planner._alias_roots(graph, lowered)
     uses, defs, scratch = [], [], []
     for lop in lowered:
