@@ -16,6 +16,7 @@ import numpy as np
 
 from .ir import Graph
 from .kernels.base import ConstArg, Literal, ScratchArg, TensorArg
+from .csig import check_call
 from .paths import runtime_file, runtime_index, templates_dir
 from .plan import ALIGN, Plan
 
@@ -142,6 +143,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
             arrays.append(CArray(aname, ctype, int(ca.data.size), _format_values(ca.data, ctype),
                                  _comment(f"layer {i} '{lop.op.name}': {ca.suffix} {list(ca.data.shape)}")))
             names.append(aname)
+        params = check_call(lop)  # schedule.optimize may have swapped in an in-place variant
         args = []
         for a in lop.args:
             if isinstance(a, TensorArg):
@@ -154,7 +156,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
                 args.append(_literal(a.value))
             else:
                 raise TypeError(f"unknown C argument {a!r}")
-        call = f"{lop.c_function}(" + ",\n        ".join(args) + ")"
+        call = f"{lop.c_function}(" + ",".join(f"\n        /* {p.name} */ {a}" for p, a in zip(params, args)) + ")"
         layers.append(CLayer(i, lop.op.name, lop.op.kind.value, call, _comment(f"{lop.op.kind.value} '{lop.op.name}'")))
 
     sources = _sources_for(lowered)

@@ -105,7 +105,13 @@ def choose(op: Op, graph: Graph) -> Kernel:
 
 
 def lower_op(op: Op, graph: Graph) -> LoweredOp:
-    return choose(op, graph).lower(op, graph)
+    """Lower `op` with the first kernel that supports it; the call is checked against the C prototype."""
+    from ..csig import check_call
+
+    lop = choose(op, graph).lower(op, graph)
+    if lop.c_function:
+        check_call(lop)
+    return lop
 
 
 def activation_inputs(op: Op, graph: Graph) -> list:

@@ -93,56 +93,59 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
     (void)model_arena;
     /* layer 0: FULLY_CONNECTED 'dense' */
     TG_PROFILE_BEGIN(0);
-    if (tg_fully_connected_s8(NULL,
-        128,
-        0,
-        -128,
-        -128,
-        127,
-        model_l0_mult,
-        model_l0_shift,
-        0,
-        1,
-        1,
-        (const int8_t *)inputs[0],
-        16,
-        model_l0_w,
-        model_l0_bias,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_fully_connected_s8(
+        /* scratch */ NULL,
+        /* input_offset */ 128,
+        /* filter_offset */ 0,
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* mult */ model_l0_mult,
+        /* shift */ model_l0_shift,
+        /* per_channel */ 0,
+        /* batches */ 1,
+        /* accum_depth */ 1,
+        /* input */ (const int8_t *)inputs[0],
+        /* out_depth */ 16,
+        /* filter */ model_l0_w,
+        /* bias */ model_l0_bias,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 1;
     }
     TG_PROFILE_END(0);
     /* layer 1: FULLY_CONNECTED 'dense_1' */
     TG_PROFILE_BEGIN(1);
-    if (tg_fully_connected_s8_fast(-128,
-        -128,
-        127,
-        1,
-        16,
-        (const int8_t *)(model_arena + 0),
-        16,
-        model_l1_wpack,
-        2,
-        model_l1_quant,
-        5,
-        (int8_t *)(model_arena + 16)) != TG_OK) {
+    if (tg_fully_connected_s8_fast(
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* batches */ 1,
+        /* accum_depth */ 16,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* out_depth */ 16,
+        /* filter */ model_l1_wpack,
+        /* wide */ 2,
+        /* quant */ model_l1_quant,
+        /* rq_words */ 5,
+        /* output */ (int8_t *)(model_arena + 16)) != TG_OK) {
         return 2;
     }
     TG_PROFILE_END(1);
     /* layer 2: FULLY_CONNECTED 'fully_connected' */
     TG_PROFILE_BEGIN(2);
-    if (tg_fully_connected_s8_fast(5,
-        -128,
-        127,
-        1,
-        16,
-        (const int8_t *)(model_arena + 16),
-        1,
-        model_l2_wpack,
-        2,
-        model_l2_quant,
-        5,
-        (int8_t *)outputs[0]) != TG_OK) {
+    if (tg_fully_connected_s8_fast(
+        /* output_offset */ 5,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* batches */ 1,
+        /* accum_depth */ 16,
+        /* input */ (const int8_t *)(model_arena + 16),
+        /* out_depth */ 1,
+        /* filter */ model_l2_wpack,
+        /* wide */ 2,
+        /* quant */ model_l2_quant,
+        /* rq_words */ 5,
+        /* output */ (int8_t *)outputs[0]) != TG_OK) {
         return 3;
     }
     TG_PROFILE_END(2);

@@ -1051,252 +1051,264 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
     (void)model_arena;
     /* layer 0: CONV_2D 'activation' */
     TG_PROFILE_BEGIN(0);
-    if (tg_conv2d_s8_fast((int8_t *)(model_arena + 8000),
-        2,
-        2,
-        1,
-        1,
-        4,
-        1,
-        83,
-        NULL,
-        -128,
-        -128,
-        127,
-        1,
-        49,
-        10,
-        1,
-        (const int8_t *)inputs[0],
-        10,
-        4,
-        model_l0_wpack,
-        1,
-        model_l0_quant,
-        5,
-        25,
-        5,
-        64,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_conv2d_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* stride_h */ 2,
+        /* stride_w */ 2,
+        /* dilation_h */ 1,
+        /* dilation_w */ 1,
+        /* pad_top */ 4,
+        /* pad_left */ 1,
+        /* input_zp */ 83,
+        /* zp_px */ NULL,
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* batches */ 1,
+        /* in_h */ 49,
+        /* in_w */ 10,
+        /* in_c */ 1,
+        /* input */ (const int8_t *)inputs[0],
+        /* filter_h */ 10,
+        /* filter_w */ 4,
+        /* filter */ model_l0_wpack,
+        /* wide */ 1,
+        /* quant */ model_l0_quant,
+        /* rq_words */ 5,
+        /* out_h */ 25,
+        /* out_w */ 5,
+        /* out_c */ 64,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 1;
     }
     TG_PROFILE_END(0);
     /* layer 1: DEPTHWISE_CONV_2D 'activation_1' */
     TG_PROFILE_BEGIN(1);
-    if (tg_inplace_depthwise_rows_s8_fast((int8_t *)(model_arena + 8000),
-        1,
-        1,
-        1,
-        1,
-        model_l1_zp,
-        -128,
-        -128,
-        127,
-        model_l1_quant,
-        5,
-        25,
-        5,
-        64,
-        (const int8_t *)(model_arena + 0),
-        3,
-        3,
-        model_l1_wpack,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_depthwise_rows_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* dilation_h */ 1,
+        /* dilation_w */ 1,
+        /* pad_top */ 1,
+        /* pad_left */ 1,
+        /* zp_px */ model_l1_zp,
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* quant */ model_l1_quant,
+        /* rq_words */ 5,
+        /* in_h */ 25,
+        /* in_w */ 5,
+        /* channels */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter_h */ 3,
+        /* filter_w */ 3,
+        /* filter */ model_l1_wpack,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 2;
     }
     TG_PROFILE_END(1);
     /* layer 2: CONV_2D 'activation_2' */
     TG_PROFILE_BEGIN(2);
-    if (tg_inplace_conv1x1_s8_fast((int8_t *)(model_arena + 8000),
-        -128,
-        -128,
-        127,
-        125,
-        64,
-        (const int8_t *)(model_arena + 0),
-        model_l2_wpack,
-        1,
-        model_l2_quant,
-        5,
-        64,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_conv1x1_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* pixels */ 125,
+        /* in_c */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter */ model_l2_wpack,
+        /* wide */ 1,
+        /* quant */ model_l2_quant,
+        /* rq_words */ 5,
+        /* out_c */ 64,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 3;
     }
     TG_PROFILE_END(2);
     /* layer 3: DEPTHWISE_CONV_2D 'activation_3' */
     TG_PROFILE_BEGIN(3);
-    if (tg_inplace_depthwise_rows_s8_fast((int8_t *)(model_arena + 8000),
-        1,
-        1,
-        1,
-        1,
-        model_l3_zp,
-        -128,
-        -128,
-        127,
-        model_l3_quant,
-        5,
-        25,
-        5,
-        64,
-        (const int8_t *)(model_arena + 0),
-        3,
-        3,
-        model_l3_wpack,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_depthwise_rows_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* dilation_h */ 1,
+        /* dilation_w */ 1,
+        /* pad_top */ 1,
+        /* pad_left */ 1,
+        /* zp_px */ model_l3_zp,
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* quant */ model_l3_quant,
+        /* rq_words */ 5,
+        /* in_h */ 25,
+        /* in_w */ 5,
+        /* channels */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter_h */ 3,
+        /* filter_w */ 3,
+        /* filter */ model_l3_wpack,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 4;
     }
     TG_PROFILE_END(3);
     /* layer 4: CONV_2D 'activation_4' */
     TG_PROFILE_BEGIN(4);
-    if (tg_inplace_conv1x1_s8_fast((int8_t *)(model_arena + 8000),
-        -128,
-        -128,
-        127,
-        125,
-        64,
-        (const int8_t *)(model_arena + 0),
-        model_l4_wpack,
-        1,
-        model_l4_quant,
-        5,
-        64,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_conv1x1_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* pixels */ 125,
+        /* in_c */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter */ model_l4_wpack,
+        /* wide */ 1,
+        /* quant */ model_l4_quant,
+        /* rq_words */ 5,
+        /* out_c */ 64,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 5;
     }
     TG_PROFILE_END(4);
     /* layer 5: DEPTHWISE_CONV_2D 'activation_5' */
     TG_PROFILE_BEGIN(5);
-    if (tg_inplace_depthwise_rows_s8_fast((int8_t *)(model_arena + 8000),
-        1,
-        1,
-        1,
-        1,
-        model_l5_zp,
-        -128,
-        -128,
-        127,
-        model_l5_quant,
-        5,
-        25,
-        5,
-        64,
-        (const int8_t *)(model_arena + 0),
-        3,
-        3,
-        model_l5_wpack,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_depthwise_rows_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* dilation_h */ 1,
+        /* dilation_w */ 1,
+        /* pad_top */ 1,
+        /* pad_left */ 1,
+        /* zp_px */ model_l5_zp,
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* quant */ model_l5_quant,
+        /* rq_words */ 5,
+        /* in_h */ 25,
+        /* in_w */ 5,
+        /* channels */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter_h */ 3,
+        /* filter_w */ 3,
+        /* filter */ model_l5_wpack,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 6;
     }
     TG_PROFILE_END(5);
     /* layer 6: CONV_2D 'activation_6' */
     TG_PROFILE_BEGIN(6);
-    if (tg_inplace_conv1x1_s8_fast((int8_t *)(model_arena + 8000),
-        -128,
-        -128,
-        127,
-        125,
-        64,
-        (const int8_t *)(model_arena + 0),
-        model_l6_wpack,
-        1,
-        model_l6_quant,
-        5,
-        64,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_conv1x1_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* pixels */ 125,
+        /* in_c */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter */ model_l6_wpack,
+        /* wide */ 1,
+        /* quant */ model_l6_quant,
+        /* rq_words */ 5,
+        /* out_c */ 64,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 7;
     }
     TG_PROFILE_END(6);
     /* layer 7: DEPTHWISE_CONV_2D 'activation_7' */
     TG_PROFILE_BEGIN(7);
-    if (tg_inplace_depthwise_rows_s8_fast((int8_t *)(model_arena + 8000),
-        1,
-        1,
-        1,
-        1,
-        model_l7_zp,
-        -128,
-        -128,
-        127,
-        model_l7_quant,
-        5,
-        25,
-        5,
-        64,
-        (const int8_t *)(model_arena + 0),
-        3,
-        3,
-        model_l7_wpack,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_depthwise_rows_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* dilation_h */ 1,
+        /* dilation_w */ 1,
+        /* pad_top */ 1,
+        /* pad_left */ 1,
+        /* zp_px */ model_l7_zp,
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* quant */ model_l7_quant,
+        /* rq_words */ 5,
+        /* in_h */ 25,
+        /* in_w */ 5,
+        /* channels */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter_h */ 3,
+        /* filter_w */ 3,
+        /* filter */ model_l7_wpack,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 8;
     }
     TG_PROFILE_END(7);
     /* layer 8: CONV_2D 'activation_8' */
     TG_PROFILE_BEGIN(8);
-    if (tg_inplace_conv1x1_s8_fast((int8_t *)(model_arena + 8000),
-        -128,
-        -128,
-        127,
-        125,
-        64,
-        (const int8_t *)(model_arena + 0),
-        model_l8_wpack,
-        1,
-        model_l8_quant,
-        5,
-        64,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_inplace_conv1x1_s8_fast(
+        /* scratch */ (int8_t *)(model_arena + 8000),
+        /* output_offset */ -128,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* pixels */ 125,
+        /* in_c */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* filter */ model_l8_wpack,
+        /* wide */ 1,
+        /* quant */ model_l8_quant,
+        /* rq_words */ 5,
+        /* out_c */ 64,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 9;
     }
     TG_PROFILE_END(8);
     /* layer 9: AVERAGE_POOL_2D 'average_pooling2d' */
     TG_PROFILE_BEGIN(9);
-    if (tg_avgpool_s8(25,
-        5,
-        0,
-        0,
-        25,
-        5,
-        -128,
-        127,
-        1,
-        25,
-        5,
-        64,
-        (const int8_t *)(model_arena + 0),
-        1,
-        1,
-        (int8_t *)(model_arena + 8000)) != TG_OK) {
+    if (tg_avgpool_s8(
+        /* stride_h */ 25,
+        /* stride_w */ 5,
+        /* pad_top */ 0,
+        /* pad_left */ 0,
+        /* filter_h */ 25,
+        /* filter_w */ 5,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* batches */ 1,
+        /* in_h */ 25,
+        /* in_w */ 5,
+        /* channels */ 64,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* out_h */ 1,
+        /* out_w */ 1,
+        /* output */ (int8_t *)(model_arena + 8000)) != TG_OK) {
         return 10;
     }
     TG_PROFILE_END(9);
     /* layer 10: RESHAPE 'flatten' (no copy) */
     /* layer 11: FULLY_CONNECTED 'dense' */
     TG_PROFILE_BEGIN(11);
-    if (tg_fully_connected_s8_fast(14,
-        -128,
-        127,
-        1,
-        64,
-        (const int8_t *)(model_arena + 8000),
-        12,
-        model_l11_wpack,
-        2,
-        model_l11_quant,
-        5,
-        (int8_t *)(model_arena + 0)) != TG_OK) {
+    if (tg_fully_connected_s8_fast(
+        /* output_offset */ 14,
+        /* act_min */ -128,
+        /* act_max */ 127,
+        /* batches */ 1,
+        /* accum_depth */ 64,
+        /* input */ (const int8_t *)(model_arena + 8000),
+        /* out_depth */ 12,
+        /* filter */ model_l11_wpack,
+        /* wide */ 2,
+        /* quant */ model_l11_quant,
+        /* rq_words */ 5,
+        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
         return 12;
     }
     TG_PROFILE_END(11);
     /* layer 12: SOFTMAX 'softmax' */
     TG_PROFILE_BEGIN(12);
-    if (tg_softmax_s8(1242899200,
-        24,
-        -124,
-        1,
-        12,
-        (const int8_t *)(model_arena + 0),
-        (int8_t *)outputs[0]) != TG_OK) {
+    if (tg_softmax_s8(
+        /* input_mult */ 1242899200,
+        /* input_left_shift */ 24,
+        /* diff_min */ -124,
+        /* rows */ 1,
+        /* depth */ 12,
+        /* input */ (const int8_t *)(model_arena + 0),
+        /* output */ (int8_t *)outputs[0]) != TG_OK) {
         return 13;
     }
     TG_PROFILE_END(12);
