@@ -11,8 +11,8 @@
  *           offset is folded into bias)
  * At most TG_DW_FAST_MAX_TAPS taps. No scratch. Returns TG_OK.
  *
- * tg_depthwise_s8_fast_pixel is the per-pixel core (also used by the in-place row variant): every
- * channel of one output pixel from 2 * pairs tap pointers (the last one repeated when taps are odd).
+ * tg_depthwise_s8_fast_pixel (its own file) is the per-pixel core, also used by the in-place row variant:
+ * every channel of one output pixel from 2 * pairs tap pointers (the last one repeated when taps are odd).
  */
 #ifndef TG_DEPTHWISE_CONV2D_S8_FAST_H
 #define TG_DEPTHWISE_CONV2D_S8_FAST_H

@@ -6,36 +6,49 @@
 #if TG_DSP_EMULATED
 
 /* The device's block_wide, block_raw and block_split below, their assembly modelled one instruction
- * per statement (tg_dsp_emul.h): the same loads, the same register operations, the same loop exits. */
+ * per statement (tg_dsp_emul.h): the same loads, the same register operations, the same loop exits.
+ * The accumulators are the registers a[0..3], read from acc on entry and written back on exit. */
+
+TG_ALWAYS_INLINE void acc_store_emu(const uint32_t a[4], int32_t acc[4])
+{
+    for (int32_t r = 0; r < 4; ++r) {
+        acc[r] = tg_emu_s32(a[r]);
+    }
+}
+
+/* The head of a wide / raw step: one column word, its bytes 0, 2 in cl and 1, 3 in ch (int16 lanes). */
+TG_ALWAYS_INLINE void col_word_emu(const int8_t **c, uint32_t *cl, uint32_t *ch)
+{
+    *ch = tg_emu_ldr(*c);
+    *c += 4;                                   /* ldr ch, [c], #4 */
+    *cl = tg_emu_sxtb16(*ch, 0);               /* sxtb16 cl, ch */
+    *ch = tg_emu_sxtb16(*ch, 8);               /* sxtb16 ch, ch, ror #8 */
+}
+
+/* Two rows of block_wide: pre-extended words ra (x cl), rb (x ch) of row a, rc, rd of row b */
+TG_ALWAYS_INLINE void wide_rows_emu(const int32_t **w, uint32_t cl, uint32_t ch, uint32_t *a, uint32_t *b)
+{
+    uint32_t ra, rb, rc, rd;
+    tg_emu_ldm4(*w, &ra, &rb, &rc, &rd);
+    *w += 4;                                   /* ldmia w!, {r8, r9, r10, r11} */
+    *a = tg_emu_smlad(ra, cl, *a);             /* smlad a, r8, cl, a */
+    *a = tg_emu_smlad(rb, ch, *a);             /* smlad a, r9, ch, a */
+    *b = tg_emu_smlad(rc, cl, *b);             /* smlad b, r10, cl, b */
+    *b = tg_emu_smlad(rd, ch, *b);             /* smlad b, r11, ch, b */
+}
 
 TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
-    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
     uint32_t un = (uint32_t)n;
     do {
-        uint32_t cl, ch, r8, r9, r10, r11;
-        ch = tg_emu_ldr(c);
-        c += 4;                                /* ldr ch, [c], #4 */
-        cl = tg_emu_sxtb16(ch, 0);             /* sxtb16 cl, ch */
-        ch = tg_emu_sxtb16(ch, 8);             /* sxtb16 ch, ch, ror #8 */
-        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
-        w += 4;                                /* ldmia w!, {r8, r9, r10, r11} */
-        a0 = tg_emu_smlad(r8, cl, a0);         /* smlad a0, r8, cl, a0 */
-        a0 = tg_emu_smlad(r9, ch, a0);         /* smlad a0, r9, ch, a0 */
-        a1 = tg_emu_smlad(r10, cl, a1);        /* smlad a1, r10, cl, a1 */
-        a1 = tg_emu_smlad(r11, ch, a1);        /* smlad a1, r11, ch, a1 */
-        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
-        w += 4;                                /* ldmia w!, {r8, r9, r10, r11} */
-        a2 = tg_emu_smlad(r8, cl, a2);         /* smlad a2, r8, cl, a2 */
-        a2 = tg_emu_smlad(r9, ch, a2);         /* smlad a2, r9, ch, a2 */
-        a3 = tg_emu_smlad(r10, cl, a3);        /* smlad a3, r10, cl, a3 */
-        a3 = tg_emu_smlad(r11, ch, a3);        /* smlad a3, r11, ch, a3 */
+        uint32_t cl, ch;
+        col_word_emu(&c, &cl, &ch);
+        wide_rows_emu(&w, cl, ch, &a[0], &a[1]);
+        wide_rows_emu(&w, cl, ch, &a[2], &a[3]);
         un -= 1u;                              /* subs n, n, #1 */
     } while (un != 0u);                        /* bne 1b */
-    acc[0] = tg_emu_s32(a0);
-    acc[1] = tg_emu_s32(a1);
-    acc[2] = tg_emu_s32(a2);
-    acc[3] = tg_emu_s32(a3);
+    acc_store_emu(a, acc);
 }
 
 /* TG_RAW_ROW(reg, a): one row of block_raw */
@@ -49,26 +62,20 @@ TG_ALWAYS_INLINE uint32_t raw_row_emu(uint32_t reg, uint32_t a, uint32_t cl, uin
 
 TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
-    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
     uint32_t un = (uint32_t)n;
     do {
         uint32_t cl, ch, r8, r9, r10, r11;
-        ch = tg_emu_ldr(c);
-        c += 4;                                /* ldr ch, [c], #4 */
-        cl = tg_emu_sxtb16(ch, 0);             /* sxtb16 cl, ch */
-        ch = tg_emu_sxtb16(ch, 8);             /* sxtb16 ch, ch, ror #8 */
+        col_word_emu(&c, &cl, &ch);
         tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
         w += 4;                                /* ldmia w!, {r8, r9, r10, r11} */
-        a0 = raw_row_emu(r8, a0, cl, ch);      /* TG_RAW_ROW("r8", "a0") */
-        a1 = raw_row_emu(r9, a1, cl, ch);      /* TG_RAW_ROW("r9", "a1") */
-        a2 = raw_row_emu(r10, a2, cl, ch);     /* TG_RAW_ROW("r10", "a2") */
-        a3 = raw_row_emu(r11, a3, cl, ch);     /* TG_RAW_ROW("r11", "a3") */
+        a[0] = raw_row_emu(r8, a[0], cl, ch);  /* TG_RAW_ROW("r8", "a0") */
+        a[1] = raw_row_emu(r9, a[1], cl, ch);  /* TG_RAW_ROW("r9", "a1") */
+        a[2] = raw_row_emu(r10, a[2], cl, ch); /* TG_RAW_ROW("r10", "a2") */
+        a[3] = raw_row_emu(r11, a[3], cl, ch); /* TG_RAW_ROW("r11", "a3") */
         un -= 1u;                              /* subs n, n, #1 */
     } while (un != 0u);                        /* bne 1b */
-    acc[0] = tg_emu_s32(a0);
-    acc[1] = tg_emu_s32(a1);
-    acc[2] = tg_emu_s32(a2);
-    acc[3] = tg_emu_s32(a3);
+    acc_store_emu(a, acc);
 }
 
 /* TG_SPLIT_ROW(reg, a): one row of a split step */
@@ -113,13 +120,32 @@ TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, 
             un -= 1u;                          /* subs n, n, #1 */
         } while (un != 0u);                    /* bne 1b */
     }
-    acc[0] = tg_emu_s32(a[0]);
-    acc[1] = tg_emu_s32(a[1]);
-    acc[2] = tg_emu_s32(a[2]);
-    acc[3] = tg_emu_s32(a[3]);
+    acc_store_emu(a, acc);
 }
 
 #elif TG_HAS_DSP
+
+TG_ALWAYS_INLINE void acc_set4(int32_t acc[4], int32_t a0, int32_t a1, int32_t a2, int32_t a3)
+{
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* One column word: bytes 0, 2 sign-extended into cl, bytes 1, 3 into ch; then 4 weight words into r8-r11 */
+#define TG_COL_WORD \
+    "ldr %[ch], [%[c]], #4\n\t" \
+    "sxtb16 %[cl], %[ch]\n\t" \
+    "sxtb16 %[ch], %[ch], ror #8\n\t" \
+    "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
+
+/* TG_WIDE_ROWS(a, b): rows a (r8 x cl + r9 x ch) and b (r10 x cl + r11 x ch), pre-extended int16 pairs */
+#define TG_WIDE_ROWS(a, b) \
+    "smlad %[" a "], r8, %[cl], %[" a "]\n\t" \
+    "smlad %[" a "], r9, %[ch], %[" a "]\n\t" \
+    "smlad %[" b "], r10, %[cl], %[" b "]\n\t" \
+    "smlad %[" b "], r11, %[ch], %[" b "]\n\t"
 
 /* acc[0..3] += 4 rows x 4*n values; the rows as two pre-extended words per group of 4 values. */
 TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
@@ -128,29 +154,16 @@ TG_ALWAYS_INLINE void block_wide(const int8_t *c, const int32_t *w, int32_t n, i
     uint32_t cl, ch;
     __asm__ volatile(
         "1:\n\t"
-        "ldr %[ch], [%[c]], #4\n\t"
-        "sxtb16 %[cl], %[ch]\n\t"
-        "sxtb16 %[ch], %[ch], ror #8\n\t"
+        TG_COL_WORD TG_WIDE_ROWS("a0", "a1")
         "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
-        "smlad %[a0], r8, %[cl], %[a0]\n\t"
-        "smlad %[a0], r9, %[ch], %[a0]\n\t"
-        "smlad %[a1], r10, %[cl], %[a1]\n\t"
-        "smlad %[a1], r11, %[ch], %[a1]\n\t"
-        "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
-        "smlad %[a2], r8, %[cl], %[a2]\n\t"
-        "smlad %[a2], r9, %[ch], %[a2]\n\t"
-        "smlad %[a3], r10, %[cl], %[a3]\n\t"
-        "smlad %[a3], r11, %[ch], %[a3]\n\t"
+        TG_WIDE_ROWS("a2", "a3")
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
-          [cl] "=&r"(cl), [ch] "=&r"(ch)
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w),
+          [n] "+r"(n), [cl] "=&r"(cl), [ch] "=&r"(ch)
         :
         : "r8", "r9", "r10", "r11", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    acc_set4(acc, a0, a1, a2, a3);
 }
 
 #define TG_RAW_ROW(reg, a) \
@@ -166,21 +179,14 @@ TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, in
     uint32_t cl, ch, t;
     __asm__ volatile(
         "1:\n\t"
-        "ldr %[ch], [%[c]], #4\n\t"
-        "sxtb16 %[cl], %[ch]\n\t"
-        "sxtb16 %[ch], %[ch], ror #8\n\t"
-        "ldmia %[w]!, {r8, r9, r10, r11}\n\t"
-        TG_RAW_ROW("r8", "a0") TG_RAW_ROW("r9", "a1") TG_RAW_ROW("r10", "a2") TG_RAW_ROW("r11", "a3")
+        TG_COL_WORD TG_RAW_ROW("r8", "a0") TG_RAW_ROW("r9", "a1") TG_RAW_ROW("r10", "a2") TG_RAW_ROW("r11", "a3")
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
-          [cl] "=&r"(cl), [ch] "=&r"(ch), [t] "=&r"(t)
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w),
+          [n] "+r"(n), [cl] "=&r"(cl), [ch] "=&r"(ch), [t] "=&r"(t)
         :
         : "r8", "r9", "r10", "r11", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    acc_set4(acc, a0, a1, a2, a3);
 }
 
 /* One group of 4 values in the split layout (tg_gemm_s8_fast.h, wide = 2): per row one SMLAD with the
@@ -215,14 +221,11 @@ TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, 
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         "3:\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
-          [xa] "=&r"(xa), [xb] "=&r"(xb)
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w),
+          [n] "+r"(n), [xa] "=&r"(xa), [xb] "=&r"(xb)
         : [k] "r"(k)
         : "r8", "r9", "r10", "r11", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    acc_set4(acc, a0, a1, a2, a3);
 }
 
 #else
@@ -385,10 +388,3 @@ void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, 
     }
 }
 
-void tg_gemm_s8_fast(const int8_t *col, int32_t k4, const int32_t *filter, int32_t wide,
-                     const int32_t *quant, int32_t rq_words,
-                     int32_t output_offset, int32_t act_min, int32_t act_max,
-                     int32_t out_c, int8_t *out)
-{
-    tg_gemm_s8_fast_taps(&col, 1, k4, filter, wide, quant, rq_words, output_offset, act_min, act_max, out_c, out);
-}

@@ -30,6 +30,8 @@ def pad_rows(w: np.ndarray, rows_to: int = 1) -> np.ndarray:
 
 
 RAW, WIDE, SPLIT = 0, 1, 2  # weight layouts of tg_gemm_s8_fast.h (its `wide` argument)
+GEMM_SOURCES = ("tg_gemm_s8_fast.c", "tg_gemm_s8_fast_taps.c")  # the GEMM core's two entry points
+DW_SOURCES = ("tg_depthwise_conv2d_s8_fast.c", "tg_depthwise_s8_fast_pixel.c")  # the kernel, its pixel core
 
 
 def pack_gemm_rows(w: np.ndarray, wide: int) -> np.ndarray:
@@ -215,7 +217,7 @@ class FastConv2D(_Fast):
 
         if direct:
             args[0] = Literal("NULL")
-        return LoweredOp(op, "tg_conv2d_s8_fast", ("tg_conv2d_s8_fast.c", "tg_gemm_s8_fast.c"), args, consts,
+        return LoweredOp(op, "tg_conv2d_s8_fast", ("tg_conv2d_s8_fast.c", *GEMM_SOURCES), args, consts,
                          reference, macs=n * out_h * out_w * out_c * fh * fw * fi,
                          scratch_bytes=0 if direct else k_pad,
                          extra={"path": "1x1 gemm" if pointwise else "generic",
@@ -259,7 +261,7 @@ class FastDepthwiseConv2D(_Fast):
             acc = np.einsum("nyxhwc,hwc->nyxc", win, taps.reshape(fh, fw, in_c).astype(np.int64)) + bias_eff
             return [conv.finish(acc, None, rq)]
 
-        return LoweredOp(op, "tg_depthwise_conv2d_s8_fast", ("tg_depthwise_conv2d_s8_fast.c",), args, consts,
+        return LoweredOp(op, "tg_depthwise_conv2d_s8_fast", DW_SOURCES, args, consts,
                          reference, macs=n * out_h * out_w * in_c * fh * fw, scratch_bytes=0,
                          extra={"kernel": "fast", "per_channel": rq.per_channel})
 
@@ -301,7 +303,7 @@ class FastFullyConnected(_Fast):
         def reference(inputs):
             return [gemm_reference(inputs[0].reshape(-1, accum), rows, bias_eff, rq).reshape(y.shape)]
 
-        return LoweredOp(op, "tg_fully_connected_s8_fast", ("tg_fully_connected_s8_fast.c", "tg_gemm_s8_fast.c"),
+        return LoweredOp(op, "tg_fully_connected_s8_fast", ("tg_fully_connected_s8_fast.c", *GEMM_SOURCES),
                          args, consts, reference, macs=batches * out_depth * accum, scratch_bytes=0,
                          extra={"kernel": "fast", "per_channel": rq.per_channel})
 

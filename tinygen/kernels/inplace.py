@@ -20,6 +20,7 @@ from .. import plan as planner
 from ..ir import Graph, OpKind
 from .base import ConstArg, Literal, LoweredOp, ScratchArg, TensorArg
 from ..errors import UnsupportedError
+from .fast import GEMM_SOURCES
 from .conv import Conv2DKernel, DepthwiseConv2DKernel, conv_requant
 
 
@@ -111,7 +112,7 @@ def _conv1x1_fast(op, graph: Graph):
     args = [ScratchArg(), a[9], a[10], a[11], Literal(n * h * wd), Literal(in_c), TensorArg(x.name),
             a[19], a[20], a[21], a[22], a[25], TensorArg(y.name, const=False)]
     return replace(fl, c_function="tg_inplace_conv1x1_s8_fast", c_sources=("tg_inplace_conv1x1_s8_fast.c",
-                   "tg_gemm_s8_fast.c"), args=args, scratch_bytes=int(in_c),
+                   *GEMM_SOURCES), args=args, scratch_bytes=int(in_c),
                    extra={**fl.extra, "path": "1x1 in place", "inplace_of": x.name})
 
 
@@ -129,7 +130,7 @@ def _depthwise_fast(op, graph: Graph, rows: bool):
             Literal(h), Literal(wd), Literal(c), TensorArg(x.name), a[17], a[18], a[19],
             TensorArg(y.name, const=False)]
     return replace(fl, c_function="tg_inplace_depthwise_rows_s8_fast",
-                   c_sources=("tg_inplace_depthwise_rows_s8_fast.c", "tg_depthwise_conv2d_s8_fast.c"),
+                   c_sources=("tg_inplace_depthwise_rows_s8_fast.c", "tg_depthwise_s8_fast_pixel.c"),
                    args=args, scratch_bytes=int((op.attrs.padding.top + 1) * wd * c),
                    extra={**fl.extra, "path": "in place, row ring", "inplace_of": x.name})
 

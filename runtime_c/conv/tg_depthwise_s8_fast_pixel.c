@@ -1,0 +1,121 @@
+/* tinygen runtime: the per-pixel core of the fast int8 depthwise kernels; contract in
+ * tg_depthwise_conv2d_s8_fast.h. */
+#include "tg_depthwise_conv2d_s8_fast.h"
+
+#include "tg_dsp.h"
+
+#if TG_DSP_EMULATED
+
+/* Half a step of TG_DW_GROUP: the weight pairs p, r (two channels) against v's two int8 pairs;
+ * v is the register lo or hi, a and b the accumulators; returns the advanced weight address. */
+static inline const uint32_t *half_emu(const uint32_t *w, uint32_t v, uint32_t *a, uint32_t *b)
+{
+    uint32_t p, r;
+    tg_emu_ldrd(w, &p, &r);
+    w += 2;                                   /* ldrd p, r, [w], #8 */
+    const uint32_t x = tg_emu_sxtb16(v, 0);   /* sxtb16 x, v */
+    *a = tg_emu_smlad(x, p, *a);              /* smlad a, x, p, a */
+    v = tg_emu_sxtb16(v, 8);                  /* sxtb16 v, v, ror #8 */
+    *b = tg_emu_smlad(v, r, *b);              /* smlad b, v, r, b */
+    return w;
+}
+
+/* The device's TG_DW_GROUP below, its assembly modelled one instruction per statement (tg_dsp_emul.h);
+ * the operands are bound to registers on entry and written back on exit, as the asm constraints do. */
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        const int8_t *const *t_ = (tap); \
+        uint32_t n_ = (uint32_t)(pairs); \
+        uint32_t a0_ = (uint32_t)(a0), a1_ = (uint32_t)(a1), a2_ = (uint32_t)(a2), a3_ = (uint32_t)(a3); \
+        uint32_t p_, r_, lo_, hi_; \
+        const int8_t *pa_, *ra_; \
+        do { \
+            tg_emu_ldrd_ptr(t_, &pa_, &ra_); \
+            t_ += 2;                                  /* ldrd p, r, [t], #8 */ \
+            p_ = tg_emu_ldr(pa_ + (c));               /* ldr p, [p, c] */ \
+            r_ = tg_emu_ldr(ra_ + (c));               /* ldr r, [r, c] */ \
+            lo_ = tg_emu_pkhbt(p_, r_, 16);           /* pkhbt lo, p, r, lsl #16 */ \
+            hi_ = tg_emu_pkhtb(r_, p_, 16);           /* pkhtb hi, r, p, asr #16 */ \
+            w = half_emu(w, lo_, &a0_, &a1_);         /* the lo half into a0, a1 */ \
+            w = half_emu(w, hi_, &a2_, &a3_);         /* the hi half into a2, a3 */ \
+            n_ -= 1u;                                 /* subs n, n, #1 */ \
+        } while (n_ != 0u);                           /* bne 1b */ \
+        a0 = tg_emu_s32(a0_); \
+        a1 = tg_emu_s32(a1_); \
+        a2 = tg_emu_s32(a2_); \
+        a3 = tg_emu_s32(a3_); \
+    } while (0)
+
+#elif TG_HAS_DSP
+
+/* a0..a3 += the 4 channels at byte offset c of `pairs` tap pairs (pointers tap[0..2*pairs-1]) x w */
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        const int8_t *const *t_ = (tap); \
+        int32_t n_ = (pairs); \
+        uint32_t p_, r_, lo_, hi_, x_; \
+        __asm__ volatile( \
+            "1:\n\t" \
+            "ldrd %[p], %[r], [%[t]], #8\n\t" \
+            "ldr %[p], [%[p], %[c]]\n\t" \
+            "ldr %[r], [%[r], %[c]]\n\t" \
+            "pkhbt %[lo], %[p], %[r], lsl #16\n\t" \
+            "pkhtb %[hi], %[r], %[p], asr #16\n\t" \
+            "ldrd %[p], %[r], [%[w]], #8\n\t" \
+            "sxtb16 %[x], %[lo]\n\t" \
+            "smlad %[a0], %[x], %[p], %[a0]\n\t" \
+            "sxtb16 %[lo], %[lo], ror #8\n\t" \
+            "smlad %[a1], %[lo], %[r], %[a1]\n\t" \
+            "ldrd %[p], %[r], [%[w]], #8\n\t" \
+            "sxtb16 %[x], %[hi]\n\t" \
+            "smlad %[a2], %[x], %[p], %[a2]\n\t" \
+            "sxtb16 %[hi], %[hi], ror #8\n\t" \
+            "smlad %[a3], %[hi], %[r], %[a3]\n\t" \
+            "subs %[n], %[n], #1\n\t" \
+            "bne 1b\n\t" \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(t_), [w] "+r"(w), \
+              [n] "+r"(n_), [p] "=&r"(p_), [r] "=&r"(r_), [lo] "=&r"(lo_), [hi] "=&r"(hi_), [x] "=&r"(x_) \
+            : [c] "r"(c) \
+            : "cc", "memory"); \
+    } while (0)
+
+#else
+
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        for (int32_t j_ = 0; j_ < (pairs); ++j_) { \
+            const uint32_t p_ = tg_read_u32((tap)[2 * j_] + (c)), r_ = tg_read_u32((tap)[2 * j_ + 1] + (c)); \
+            const uint32_t lo_ = (p_ & 0xFFFFu) | (r_ << 16), hi_ = (p_ >> 16) | (r_ & 0xFFFF0000u); \
+            a0 = tg_smlad(tg_sxtb16(lo_), w[0], a0); \
+            a1 = tg_smlad(tg_sxtb16_r8(lo_), w[1], a1); \
+            a2 = tg_smlad(tg_sxtb16(hi_), w[2], a2); \
+            a3 = tg_smlad(tg_sxtb16_r8(hi_), w[3], a3); \
+            w += 4; \
+        } \
+    } while (0)
+
+#endif /* TG_HAS_DSP */
+
+TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int32_t channels, const int32_t *filter,
+                            const int32_t *q, int32_t rq_words, int32_t output_offset, int32_t act_min,
+                            int32_t act_max, int8_t *out)
+{
+    const uint32_t *w = (const uint32_t *)filter;
+    for (int32_t c = 0; c < channels; c += 4) {
+        int32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
+        TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3);
+        tg_rq4_store(a0, a1, a2, a3, q + 4, rq_words, output_offset, act_min, act_max, out + c);
+        q += 4 * rq_words;
+    }
+}
+
+void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t pairs, int32_t channels,
+                                const int32_t *filter, const int32_t *quant, int32_t rq_words,
+                                int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+{
+    if (rq_words == TG_RQ_RS) {
+        pixel(tap, pairs, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);
+    } else {
+        pixel(tap, pairs, channels, filter, quant, TG_RQ_GEN, output_offset, act_min, act_max, out);
+    }
+}
