@@ -1,0 +1,139 @@
+"""Elementwise activations: SOFTMAX, LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ir
+from ..ir import OpKind
+from .checks import CheckContext, check_same_shape
+from .common import export_no_options, keras_fail
+from .spec import QAT_RANGED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+
+# ---- checks ------------------------------------------------------------------------------------
+
+
+def check_softmax_beta(c: CheckContext) -> None:
+    """beta is finite and > 0"""
+    if not (math.isfinite(c.a.beta) and c.a.beta > 0):
+        raise c.bad(f"beta {c.a.beta} must be finite and > 0")
+
+
+def check_softmax_class_axis(c: CheckContext) -> None:
+    """the input has a last (class) axis of at least one element"""
+    x = c.ins[0]
+    if not x.shape or x.shape[-1] < 1:
+        raise c.bad(f"input '{x.name}' {list(x.shape)} has no class axis")
+
+
+def check_leaky_alpha(c: CheckContext) -> None:
+    """alpha is finite"""
+    if not math.isfinite(c.a.alpha):
+        raise c.bad(f"alpha {c.a.alpha} must be finite")
+
+
+# ---- float reference ---------------------------------------------------------------------------
+
+
+def float_softmax(op, ins, out_shape, graph):
+    z = ins[0] * op.attrs.beta
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def float_logistic(op, ins, out_shape, graph):
+    return 1.0 / (1.0 + np.exp(-ins[0]))
+
+
+def float_tanh(op, ins, out_shape, graph):
+    return np.tanh(ins[0])
+
+
+def float_relu(op, ins, out_shape, graph):
+    return np.maximum(ins[0], 0)
+
+
+def float_relu6(op, ins, out_shape, graph):
+    return np.clip(ins[0], 0, 6)
+
+
+def float_leaky_relu(op, ins, out_shape, graph):
+    return np.where(ins[0] >= 0, ins[0], ins[0] * op.attrs.alpha)
+
+
+def float_hard_swish(op, ins, out_shape, graph):
+    return ins[0] * np.clip(ins[0] + 3, 0, 6) / 6
+
+
+# ---- TFLite export -----------------------------------------------------------------------------
+
+
+def export_softmax(w, op, ins, outs) -> None:
+    w.emit("SOFTMAX", ins, outs, "SoftmaxOptions", (("Beta", float(op.attrs.beta)),))
+
+
+def export_leaky_relu(w, op, ins, outs) -> None:
+    w.emit("LEAKY_RELU", ins, outs, "LeakyReluOptions", (("Alpha", float(op.attrs.alpha)),))
+
+
+# ---- Keras converters --------------------------------------------------------------------------
+
+
+def keras_relu(b, layer, cfg, ins, out_shape) -> str:
+    """ReLU layer: RELU, RELU6 (max_value=6) or LEAKY_RELU (0 < negative_slope < 1)."""
+    mx, slope, thr = cfg.get("max_value"), float(cfg.get("negative_slope") or 0.0), float(cfg.get("threshold") or 0.0)
+    if thr != 0.0:
+        raise keras_fail(layer, f"threshold={thr} is not supported")
+    if slope == 0.0 and mx is None:
+        return b.op(OpKind.RELU, layer.name, ins, out_shape)
+    if slope == 0.0 and float(mx) == 6.0:
+        return b.op(OpKind.RELU6, layer.name, ins, out_shape)
+    if mx is None and 0.0 < slope < 1.0:
+        return b.op(OpKind.LEAKY_RELU, layer.name, ins, out_shape, ir.LeakyReluAttrs(slope))
+    raise keras_fail(layer, f"max_value={mx} with negative_slope={slope} is not supported")
+
+
+def keras_leaky(b, layer, cfg, ins, out_shape) -> str:
+    alpha = cfg.get("negative_slope", cfg.get("alpha", 0.3))
+    return b.op(OpKind.LEAKY_RELU, layer.name, ins, out_shape, ir.LeakyReluAttrs(float(alpha)))
+
+
+def keras_softmax(b, layer, cfg, ins, out_shape) -> str:
+    axis = cfg.get("axis", -1)
+    axis = axis[0] if isinstance(axis, (list, tuple)) and len(axis) == 1 else axis
+    if not isinstance(axis, int) or axis % len(out_shape) != len(out_shape) - 1:
+        raise keras_fail(layer, f"softmax over axis {cfg.get('axis')} is not supported (only the last axis)")
+    return b.op(OpKind.SOFTMAX, layer.name, ins, out_shape, ir.SoftmaxAttrs(1.0))
+
+
+# ---- specs -------------------------------------------------------------------------------------
+
+_NO_BOUNDS = NotApplicable("no accumulator rule: bounds.py covers weighted sums and pool/mean sums only")
+_NO_LAYER = NotApplicable("no Keras layer class of its own; see keras_activations (activation=...)")
+
+
+def _spec(kind, summary, float_ref, keras, activations, dtypes, checks=(check_same_shape,), export=export_no_options):
+    return OpSpec(kind, summary, tflite=(kind.value,), keras=keras, checks=checks, float_ref=float_ref,
+                  bounds=_NO_BOUNDS, export=export, kernels=Lowering(dtypes), keras_activations=activations)
+
+
+register(
+    _spec(OpKind.SOFTMAX, "softmax over the last axis, exp(beta * x) normalised", float_softmax,
+          (KerasLayer("Softmax", keras_softmax, QAT_RANGED),), (("softmax", ir.SoftmaxAttrs(1.0)),), ("int8", "int16"),
+          checks=(check_same_shape, check_softmax_beta, check_softmax_class_axis), export=export_softmax),
+    _spec(OpKind.LOGISTIC, "sigmoid 1 / (1 + exp(-x))", float_logistic, _NO_LAYER,
+          (("sigmoid", ir.NoAttrs()),), ("int8", "int16")),
+    _spec(OpKind.TANH, "hyperbolic tangent", float_tanh, _NO_LAYER, (("tanh", ir.NoAttrs()),), ("int8", "int16")),
+    _spec(OpKind.RELU, "max(x, 0); fused into the producer when the passes can", float_relu,
+          (KerasLayer("ReLU", keras_relu, QAT_RANGED),), (("relu", ir.NoAttrs()),), ("int8",)),
+    _spec(OpKind.RELU6, "min(max(x, 0), 6); fused into the producer when the passes can", float_relu6,
+          NotApplicable("no layer class of its own: Keras ReLU(max_value=6) (under RELU) or activation='relu6'"),
+          (("relu6", ir.NoAttrs()),), ("int8",)),
+    _spec(OpKind.LEAKY_RELU, "x for x >= 0, alpha * x below", float_leaky_relu,
+          (KerasLayer("LeakyReLU", keras_leaky, QAT_RANGED),), (("leaky_relu", ir.LeakyReluAttrs(0.2)),),
+          ("int8", "int16"),
+          checks=(check_same_shape, check_leaky_alpha), export=export_leaky_relu),
+    _spec(OpKind.HARD_SWISH, "x * relu6(x + 3) / 6", float_hard_swish, _NO_LAYER,
+          (("hard_swish", ir.NoAttrs()), ("hard_silu", ir.NoAttrs())), ("int8",)),
+)

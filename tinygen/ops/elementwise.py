@@ -1,0 +1,70 @@
+"""Binary ops with NumPy broadcasting: ADD, SUB, MUL."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ir
+from ..ir import OpKind
+from .checks import CheckContext
+from .common import TFLITE_ACT, act, keras_fail
+from .spec import QAT_RANGED_RELU, KerasLayer, Lowering, NotApplicable, OpSpec, register
+
+
+def _broadcast(c: CheckContext) -> tuple:
+    x, y = c.ins[0], c.ins[1]
+    try:
+        return np.broadcast_shapes(tuple(x.shape), tuple(y.shape))
+    except ValueError:
+        raise c.bad(f"inputs {list(x.shape)} and {list(y.shape)} do not broadcast") from None
+
+
+def check_inputs_broadcast(c: CheckContext) -> None:
+    """the two input shapes broadcast against each other (NumPy rules)"""
+    _broadcast(c)
+
+
+def check_broadcast_output(c: CheckContext) -> None:
+    """the output has the broadcast shape of the inputs"""
+    c.out_is(_broadcast(c))
+
+
+def float_binary(fn):
+    def run_op(op, ins, out_shape, graph):
+        return act(op.attrs.activation, fn(ins[0], ins[1]).reshape(out_shape))
+    run_op.__name__ = f"float_{fn.__name__}"
+    return run_op
+
+
+_OPTIONS = {OpKind.ADD: "AddOptions", OpKind.SUB: "SubOptions", OpKind.MUL: "MulOptions"}
+
+
+def export_binary(w, op, ins, outs) -> None:
+    w.emit(op.kind.value, ins, outs, _OPTIONS[op.kind], (("FusedActivationFunction", TFLITE_ACT[op.attrs.activation]),))
+
+
+def keras_merge(kind: OpKind):
+    """Add / Subtract / Multiply: a chain of binary ops over the layer's inputs (Subtract takes exactly two)."""
+    def convert(b, layer, cfg, ins, out_shape) -> str:
+        if len(ins) < 2 or (kind == OpKind.SUB and len(ins) != 2):
+            raise keras_fail(layer, f"{len(ins)} inputs are not supported")
+        y = ins[0]
+        for i, x in enumerate(ins[1:]):
+            last = i == len(ins) - 2
+            y = b.op(kind, layer.name if last else f"{layer.name}/{i}", [y, x], out_shape, ir.ElementwiseAttrs())
+        return y
+    return convert
+
+
+def _spec(kind: OpKind, summary: str, layer: str, fn, dtypes: tuple) -> OpSpec:
+    return OpSpec(kind, summary, tflite=(kind.value,), keras=(KerasLayer(layer, keras_merge(kind), QAT_RANGED_RELU),),
+                  checks=(check_inputs_broadcast, check_broadcast_output), float_ref=float_binary(fn),
+                  bounds=NotApplicable("no accumulator: each output rescales one pair of inputs"),
+                  export=export_binary, kernels=Lowering(dtypes), inputs=(2, 2), activation_input=False,
+                  fuses_activation=True)
+
+
+register(
+    _spec(OpKind.ADD, "x + y with broadcasting, fused ReLU/ReLU6", "Add", np.add, ("int8", "int16")),
+    _spec(OpKind.SUB, "x - y with broadcasting, fused ReLU/ReLU6", "Subtract", np.subtract, ("int8", "int16")),
+    _spec(OpKind.MUL, "x * y with broadcasting, fused ReLU/ReLU6", "Multiply", np.multiply, ("int8", "int16")),
+)
