@@ -7,6 +7,7 @@ That bound, maximised over output channels, is compared with the accumulator's l
 int64 accumulators 2^47 - 1, not INT64_MAX, because TFLM's int64 requantize assumes |acc| < 2^47 and
 tinygen's C multiplies acc by a Q0.15 multiplier in int64 (tg_requant_s16.h), which overflows from about
 2^48. Pools and MEAN sum raw values in int32 (int8 and int16 alike): count * max(|lo|, |hi|).
+Each op kind's rule is its spec's `bounds` (tinygen/ops); this module collects and judges the reports.
 `stack_usage` bounds the generated code's stack from GCC's call graph.
 """
 from __future__ import annotations
@@ -18,59 +19,10 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-import numpy as np
-
 from .errors import UnsupportedError
-from .ir import Graph, Op, OpKind
-
-INT32_MAX = (1 << 31) - 1
-INT64_MAX = (1 << 63) - 1
-INT64_ACC_LIMIT = (1 << 47) - 1  # |acc| < 2^47: TFLM's and tinygen's int64 requantize assume it
-
-
-def _range(graph: Graph, name: str, input_range: Optional[dict]) -> tuple:
-    if input_range and name in input_range:
-        lo, hi = input_range[name]
-        return int(lo), int(hi)
-    info = np.iinfo(np.dtype(graph.tensors[name].dtype))
-    return int(info.min), int(info.max)
-
-
-def _limit(graph: Graph, x_name: str) -> int:
-    """The largest |acc| a weighted layer's accumulator may reach (int64 for int16 inputs, else int32)."""
-    return INT64_ACC_LIMIT if graph.tensors[x_name].dtype == "int16" else INT32_MAX
-
-
-def _weighted(graph: Graph, op: Op, input_range: Optional[dict]) -> dict:
-    x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
-    lo, hi = _range(graph, x.name, input_range)
-    zp = x.zero_point if x.quant is not None else 0
-    wd = np.asarray(w.data, dtype=np.int64)
-    if op.kind == OpKind.DEPTHWISE_CONV_2D:
-        per_channel = wd.reshape(-1, wd.shape[-1]).T  # (C*M, kh*kw)
-    else:
-        per_channel = wd.reshape(wd.shape[0], -1)  # conv OHWI -> (O, kh*kw*I); dense (out, in)
-    a, b = lo - zp, hi - zp
-    terms = np.maximum(np.abs(per_channel * a), np.abs(per_channel * b))  # int64: |w| <= 2^15, |x-zp| <= 2^17
-    bound = terms.sum(axis=1, dtype=np.int64)
-    bias_name = op.inputs[2] if len(op.inputs) > 2 else None
-    if bias_name is not None and graph.tensors[bias_name].data is not None:
-        bias = np.abs(np.asarray(graph.tensors[bias_name].data, dtype=np.int64).reshape(-1))
-        bound = bound + (bias if bias.size == bound.size else bias.max(initial=0))
-    worst = int(bound.max(initial=0))
-    return dict(max_abs_acc=worst, worst_channel=int(bound.argmax()) if bound.size else 0,
-                acc_len=int(per_channel.shape[1]), input_range=[lo, hi], limit=_limit(graph, x.name))
-
-
-def _summing(graph: Graph, op: Op, input_range: Optional[dict]) -> dict:
-    x = graph.tensors[op.inputs[0]]
-    lo, hi = _range(graph, x.name, input_range)
-    if op.kind == OpKind.MEAN:
-        count = int(np.prod([x.shape[a] for a in op.attrs.axes], dtype=np.int64))
-    else:
-        count = int(op.attrs.filter_h) * int(op.attrs.filter_w)
-    return dict(max_abs_acc=count * max(abs(lo), abs(hi)), worst_channel=0, acc_len=count, input_range=[lo, hi],
-                limit=INT32_MAX)  # tg_pool_s8/s16, tg_mean_s8/s16 sum in int32
+from .ir import Graph
+from .ops.common import INT64_ACC_LIMIT
+from .ops.spec import applies, spec_for
 
 
 def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers: Optional[list] = None) -> dict:
@@ -83,17 +35,9 @@ def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers:
     for op in graph.ops:
         if layers is not None and op.name not in layers:
             continue
-        # TRANSPOSE_CONV: each output sums a subset of the (tap, input channel) products of its OHWI
-        # filter row, so the conv bound over that row holds for it too
-        if op.kind in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED, OpKind.TRANSPOSE_CONV):
-            if graph.tensors[op.inputs[1]].data is None or graph.tensors[op.inputs[0]].dtype == "float32":
-                continue
-            r = _weighted(graph, op, input_range)
-        elif op.kind in (OpKind.AVERAGE_POOL_2D, OpKind.MEAN):
-            if graph.tensors[op.inputs[0]].dtype == "float32":
-                continue
-            r = _summing(graph, op, input_range)
-        else:
+        spec = spec_for(op.kind)
+        r = spec.bounds(graph, op, input_range) if spec is not None and applies(spec.bounds) else None
+        if r is None:
             continue
         r["op"] = op.kind.value
         r["safe"] = r["max_abs_acc"] <= r["limit"]

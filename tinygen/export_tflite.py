@@ -2,6 +2,7 @@
 
 `export_tflite(out_dir_or_graph, path)` takes a build folder (its saved graph in OUT/.tinygen) or an
 ir.Graph. The file is an outside oracle: TFLM's interpreter on it must equal tinygen's generated C.
+Each op is written by its spec's `export` rule (tinygen/ops); this module owns tensors, buffers and bytes.
 Explicit convolution padding that is neither SAME nor VALID becomes a PAD op followed by a VALID conv.
 """
 from __future__ import annotations
@@ -20,15 +21,12 @@ from tflite.TensorType import TensorType
 
 from . import ir
 from .errors import TinygenError, UnsupportedError
-from .ir import Activation, Graph, OpKind
+from .ir import Graph
+from .ops.spec import applies, spec_for
 
 _TYPES = {"float32": TensorType.FLOAT32, "int32": TensorType.INT32, "uint8": TensorType.UINT8,
           "int64": TensorType.INT64, "int16": TensorType.INT16, "int8": TensorType.INT8,
           "bool": TensorType.BOOL}
-_ACT = {Activation.NONE: 0, Activation.RELU: 1, Activation.RELU_N1_TO_1: 2, Activation.RELU6: 3}
-_SAME, _VALID = 0, 1
-_NO_OPTIONS = {OpKind.LOGISTIC: "LOGISTIC", OpKind.TANH: "TANH", OpKind.RELU: "RELU", OpKind.RELU6: "RELU6",
-               OpKind.HARD_SWISH: "HARD_SWISH", OpKind.QUANTIZE: "QUANTIZE", OpKind.DEQUANTIZE: "DEQUANTIZE"}
 _BUFFER_ALIGN = 16
 
 
@@ -132,66 +130,13 @@ class _Writer:
     # ---- ops -------------------------------------------------------------------------------------
 
     def add_op(self, op: ir.Op) -> None:
-        g, k, a = self.graph, op.kind, op.attrs
+        """Emit `op` through its spec's export rule (tinygen/ops)."""
         ins = [-1 if t is None else self.tensor(t) for t in op.inputs]
         outs = [self.tensor(t) for t in op.outputs]
-        where = f"layer '{op.name}' ({k.value})"
-        if k in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED) and (len(ins) < 3 or ins[2] == -1):
-            ins = ins[:2] + [self.zero_bias(op)]
-        if k in (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D):
-            x, f = g.tensors[op.inputs[0]], g.tensors[op.inputs[1]]
-            dil = (a.dilation_h, a.dilation_w)
-            code = _padding_code(x.shape, f.shape[1:3], (a.stride_h, a.stride_w), dil, a.padding)
-            if code is None:
-                ins[0] = self.explicit_pad(op, x, a.padding)
-                code = _VALID
-            common = (("Padding", code), ("StrideW", a.stride_w), ("StrideH", a.stride_h))
-            tail = (("FusedActivationFunction", _ACT[a.activation]), ("DilationWFactor", a.dilation_w),
-                    ("DilationHFactor", a.dilation_h))
-            if k == OpKind.CONV_2D:
-                self.emit("CONV_2D", ins, outs, "Conv2DOptions", common + tail)
-            else:
-                self.emit("DEPTHWISE_CONV_2D", ins, outs, "DepthwiseConv2DOptions",
-                          common + (("DepthMultiplier", a.depth_multiplier),) + tail)
-        elif k == OpKind.FULLY_CONNECTED:
-            self.emit("FULLY_CONNECTED", ins, outs, "FullyConnectedOptions",
-                      (("FusedActivationFunction", _ACT[a.activation]), ("KeepNumDims", bool(a.keep_num_dims))))
-        elif k in (OpKind.AVERAGE_POOL_2D, OpKind.MAX_POOL_2D):
-            x = g.tensors[op.inputs[0]]
-            code = _padding_code(x.shape, (a.filter_h, a.filter_w), (a.stride_h, a.stride_w), (1, 1), a.padding)
-            if code is None:
-                raise UnsupportedError(f"{where}: padding {a.padding} is neither SAME nor VALID; a pool cannot "
-                                       f"take an explicit PAD without changing its result")
-            self.emit(k.value, ins, outs, "Pool2DOptions",
-                      (("Padding", code), ("StrideW", a.stride_w), ("StrideH", a.stride_h),
-                       ("FilterWidth", a.filter_w), ("FilterHeight", a.filter_h),
-                       ("FusedActivationFunction", _ACT[a.activation])))
-        elif k in (OpKind.ADD, OpKind.SUB, OpKind.MUL):
-            opt = {OpKind.ADD: "AddOptions", OpKind.SUB: "SubOptions", OpKind.MUL: "MulOptions"}[k]
-            self.emit(k.value, ins, outs, opt, (("FusedActivationFunction", _ACT[a.activation]),))
-        elif k == OpKind.CONCATENATION:
-            self.emit("CONCATENATION", ins, outs, "ConcatenationOptions",
-                      (("Axis", a.axis), ("FusedActivationFunction", _ACT[a.activation])))
-        elif k == OpKind.PAD:
-            pads = self.new_const(f"{op.name}/paddings", np.asarray(a.paddings, dtype=np.int32).reshape(-1, 2))
-            if len(ins) > 1:
-                self.emit("PADV2", [ins[0], pads, ins[1]], outs, "PadV2Options")
-            else:
-                self.emit("PAD", [ins[0], pads], outs, "PadOptions")
-        elif k == OpKind.MEAN:
-            axes = self.new_const(f"{op.name}/axes", np.asarray(a.axes, dtype=np.int32))
-            self.emit("MEAN", [ins[0], axes], outs, "ReducerOptions", (("KeepDims", bool(a.keep_dims)),))
-        elif k == OpKind.RESHAPE:
-            shape = np.asarray(g.tensors[op.outputs[0]].shape, dtype=np.int32)
-            self.emit("RESHAPE", [ins[0], self.new_const(f"{op.name}/shape", shape)], outs)
-        elif k == OpKind.SOFTMAX:
-            self.emit("SOFTMAX", ins, outs, "SoftmaxOptions", (("Beta", float(a.beta)),))
-        elif k == OpKind.LEAKY_RELU:
-            self.emit("LEAKY_RELU", ins, outs, "LeakyReluOptions", (("Alpha", float(a.alpha)),))
-        elif k in _NO_OPTIONS:
-            self.emit(_NO_OPTIONS[k], ins, outs)
-        else:
-            raise UnsupportedError(f"{where}: cannot be exported to .tflite")
+        spec = spec_for(op.kind)
+        if spec is None or not applies(spec.export):
+            raise UnsupportedError(f"layer '{op.name}' ({op.kind.value}): cannot be exported to .tflite")
+        spec.export(self, op, ins, outs)
 
     def explicit_pad(self, op: ir.Op, x: ir.Tensor, p: ir.Padding) -> int:
         """PAD (zero point) before a VALID conv: equal to the conv's own padding, which reads as zero."""
@@ -245,17 +190,6 @@ class _Writer:
             ("Buffers", _offset_vector(b, buffers))))
         b.Finish(model, file_identifier=b"TFL3")
         return bytes(b.Output())
-
-
-def _padding_code(in_shape: tuple, k: tuple, s: tuple, d: tuple, p: ir.Padding):
-    """SAME or VALID if the explicit padding is exactly what TFLite would compute, else None."""
-    top, bottom, _ = ir.same_padding(in_shape[1], k[0], s[0], d[0])
-    left, right, _ = ir.same_padding(in_shape[2], k[1], s[1], d[1])
-    if (p.top, p.bottom, p.left, p.right) == (0, 0, 0, 0):
-        return _VALID
-    if (p.top, p.bottom, p.left, p.right) == (top, bottom, left, right):
-        return _SAME
-    return None
 
 
 def _module(name: str):
