@@ -12,6 +12,7 @@ import numpy as np
 from . import ir
 from .errors import UnsupportedError
 from .ir import Activation, Graph, Op, OpKind
+from .ops.spec import spec_for
 
 
 def _replace_uses(graph: Graph, old: str, new: str) -> None:
@@ -69,8 +70,8 @@ def fold_reshapes(graph: Graph) -> None:
     drop_noops(graph)
 
 
-# output-channel axis of each foldable producer's weights
-_CHANNEL_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
+# producers a batch norm folds into (scaling their weights on the spec's `weights_axis`)
+_FOLDS_BATCH_NORM = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED)
 
 
 def fold_batchnorm(graph: Graph) -> None:
@@ -81,7 +82,7 @@ def fold_batchnorm(graph: Graph) -> None:
         scale = gamma / np.sqrt(var + bn.attrs.epsilon)
         shift = beta - mean * scale
         prod = graph.producers().get(x)
-        if (prod is not None and prod.kind in _CHANNEL_AXIS and prod.attrs.activation == Activation.NONE
+        if (prod is not None and prod.kind in _FOLDS_BATCH_NORM and prod.attrs.activation == Activation.NONE
                 and _sole_consumer(graph, x, bn)):
             _fold_into(graph, prod, bn, scale, shift)
         else:
@@ -91,7 +92,7 @@ def fold_batchnorm(graph: Graph) -> None:
 
 def _fold_into(graph: Graph, prod: Op, bn: Op, scale: np.ndarray, shift: np.ndarray) -> None:
     w = graph.tensors[prod.inputs[1]]
-    axis = _CHANNEL_AXIS[prod.kind]
+    axis = spec_for(prod.kind).weights_axis
     if w.shape[axis] != scale.size:
         raise UnsupportedError(f"layer '{bn.name}' (BatchNormalization): {scale.size} channels cannot fold into "
                                f"'{prod.name}' with {w.shape[axis]} output channels")
@@ -122,16 +123,15 @@ def _as_mul_add(graph: Graph, bn: Op, scale: np.ndarray, shift: np.ndarray) -> N
                           Op(OpKind.ADD, f"{bn.name}/add", [mid, hname], [y], ir.ElementwiseAttrs())]
 
 
-# ops whose int8 kernels clamp to a fused activation
-_FUSABLE = {OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED, OpKind.ADD, OpKind.SUB, OpKind.MUL}
 _RELUS = {OpKind.RELU: Activation.RELU, OpKind.RELU6: Activation.RELU6}
 
 
 def fuse_activations(graph: Graph) -> None:
-    """RELU / RELU6 into the producer's `activation` when the relu is the producer's only consumer."""
+    """RELU / RELU6 into the producer's `activation` (kinds whose spec says `fuses_activation`) when the relu
+    is the producer's only consumer."""
     for op in [o for o in graph.ops if o.kind in _RELUS]:
         prod = graph.producers().get(op.inputs[0])
-        if (prod is None or prod.kind not in _FUSABLE or prod.attrs.activation != Activation.NONE
+        if (prod is None or not spec_for(prod.kind).fuses_activation or prod.attrs.activation != Activation.NONE
                 or not _sole_consumer(graph, op.inputs[0], op)):
             continue
         prod.attrs = dataclasses.replace(prod.attrs, activation=_RELUS[op.kind])

@@ -15,6 +15,7 @@ import numpy as np
 from . import qat_layers as ql
 from . import qat_quantizers as qq
 from .errors import UnsupportedError
+from .ops.spec import QAT_RANGED, QAT_RANGED_RELU, QAT_SHARED, keras_qat_roles
 from .qat_export import is_qat_model, to_graph
 from .qat_layers import QATModel, QuantizedLayer, QuantizeInput, QuantizeOutput
 from .qat_quantizers import (WEIGHT_QUANTIZERS, BinaryQuantizer, IntQuantizer, KMeansQuantizer, TernaryQuantizer,
@@ -24,15 +25,16 @@ __all__ = ["quantize_model", "calibrate", "gradient_memory", "to_graph", "is_qat
            "QuantizedLayer", "QuantizeInput", "QuantizeOutput", "WeightQuantizer", "WEIGHT_QUANTIZERS",
            "IntQuantizer", "TernaryQuantizer", "BinaryQuantizer", "KMeansQuantizer"]
 
-# layers that keep their input's int8 parameters (max, reshape, pad) or are the identity at inference
-_PASS_THROUGH = {"MaxPooling1D", "MaxPooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten",
-                 "Reshape", "ZeroPadding1D", "ZeroPadding2D", "Dropout", "SpatialDropout1D",
-                 "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout", "Identity",
-                 "AveragePooling1D", "AveragePooling2D"}
+# Each op spec's Keras layers declare their QAT role (tinygen/ops: KerasLayer.qat); here are the layers
+# that are the identity at inference, and the Activation layer (its op depends on its argument).
+_IDENTITY = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+             "Identity"}
+_ROLES = keras_qat_roles()
+# layers that keep their input's int8 parameters (max, reshape, pad, average pool) or are the identity
+_PASS_THROUGH = {name for name, role in _ROLES.items() if role == QAT_SHARED} | _IDENTITY
 # layers with their own output range (elementwise ones can take a fused ReLU)
-_RANGED = {"GlobalAveragePooling1D", "GlobalAveragePooling2D", "Add", "Subtract", "Multiply",
-           "Activation", "ReLU", "Softmax", "LeakyReLU"}
-_FUSES_RELU = {"Add", "Subtract", "Multiply"}
+_FUSES_RELU = {name for name, role in _ROLES.items() if role == QAT_RANGED_RELU}
+_RANGED = {name for name, role in _ROLES.items() if role == QAT_RANGED} | _FUSES_RELU | {"Activation"}
 
 
 def quantize_model(model, weights="int8", activations="int8", gradient_bits=None, ema_decay: float = 0.99,
