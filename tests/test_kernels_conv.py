@@ -375,3 +375,23 @@ def test_kws_end_to_end_vs_tflm():
         want = tflm_run(KWS, [x])[0]
         assert np.array_equal(run_reference(graph, [x])[0].reshape(want.shape), want)
         assert np.array_equal(run_c(graph, [x])[0].reshape(want.shape), want)
+
+
+@pytest.mark.parametrize("model", ["tflm/hello_world/hello_world_int8.tflite", "mlperf/ad/ad01_int8.tflite"])
+def test_bias_stored_as_a_column_is_read_as_a_vector(model, models_dir):
+    """A bias of shape (n, 1) holds n values, as TFLM reads it: C and reference agree, nothing broadcasts."""
+    import dataclasses
+
+    from tinygen.compiler import load_model
+    from tinygen.testing import run_c, run_reference
+
+    graph = load_model(models_dir / model)
+    for op in graph.ops:
+        if op.kind.value == "FULLY_CONNECTED" and len(op.inputs) > 2 and op.inputs[2]:
+            b = graph.tensors[op.inputs[2]]
+            graph.tensors[b.name] = dataclasses.replace(b, shape=(b.size, 1), data=b.data.reshape(-1, 1))
+    x = [np.random.default_rng(0).integers(-128, 128, size=graph.tensors[t].shape).astype(np.int8)
+         for t in graph.inputs]
+    want = run_reference(graph, x)
+    got = run_c(graph, x)
+    assert all(np.array_equal(a.reshape(b.shape), b) for a, b in zip(got, want))

@@ -88,3 +88,15 @@ def test_c_matches_numpy(clib):
     bs = rng.integers(-(1 << 31), (1 << 31) - 1, xs[::50].size)
     got = np.array([clib.w_srdhm(int(a), int(b)) for a, b in zip(xs[::50], bs)])
     assert np.array_equal(got, qmath.srdhm(xs[::50], bs))
+
+
+def test_requantization_scale_of_2_31_or_more_is_refused():
+    """A left shift past 31 is undefined in C: such a scale (only a corrupt model has one) is an error."""
+    import pytest
+
+    from tinygen.errors import UnsupportedError
+
+    assert qmath.quantize_multiplier(2.0 ** 31 * 0.99)[1] == 31
+    for bad in (2.0 ** 31, 2.66562e37, float("inf"), float("nan")):
+        with pytest.raises(UnsupportedError, match="requantization scale"):
+            qmath.quantize_multiplier(bad)

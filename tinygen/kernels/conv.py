@@ -161,7 +161,7 @@ def _quant_consts(rq: Requant) -> list:
 def _bias_arg(b, consts: list):
     if b is None:
         return Literal("NULL")
-    consts.append(ConstArray("bias", np.ascontiguousarray(b.data, dtype=np.int32)))
+    consts.append(ConstArray("bias", np.ascontiguousarray(b.data, dtype=np.int32).reshape(-1)))
     return ConstArg(len(consts) - 1)
 
 

@@ -71,7 +71,7 @@ def pack_depthwise(w: np.ndarray) -> np.ndarray:
 
 def folded_bias(bias, w_rows: np.ndarray, input_offset: int) -> np.ndarray:
     """bias + input_offset * row sums, wrapped to int32 exactly as the C accumulators wrap."""
-    b = np.zeros(w_rows.shape[0], np.int64) if bias is None else bias.astype(np.int64)
+    b = np.zeros(w_rows.shape[0], np.int64) if bias is None else bias.astype(np.int64).reshape(-1)
     return qmath.wrap_int32(b + input_offset * w_rows.astype(np.int64).sum(axis=1)).astype(np.int32)
 
 

@@ -22,10 +22,16 @@ def quantize_multiplier(real: float) -> tuple:
     """Return (multiplier, shift) with real ~= multiplier * 2^(shift - 31), multiplier in [2^30, 2^31).
 
     Edge cases as TFLM: zero gives (0, 0); a mantissa that rounds up to 2^31 is halved and the shift
-    bumped; shifts below -31 would shift every bit out, so they flush to (0, 0).
+    bumped; shifts below -31 would shift every bit out, so they flush to (0, 0). A scale of 2^31 or
+    more (a left shift past 31, undefined in C) is refused: no real model requantizes by that much.
     """
     if real == 0.0:
         return 0, 0
+    if not math.isfinite(real) or abs(real) >= 2.0 ** 31:
+        from ..errors import UnsupportedError
+
+        raise UnsupportedError(f"a requantization scale of {real:g} is out of range (|scale| < 2^31): "
+                               "the input, filter and output scales do not fit together")
     q, shift = math.frexp(real)
     q_fixed = round_away(q * (1 << 31))
     if q_fixed == (1 << 31):
