@@ -215,16 +215,16 @@ def test_fold_checks_operands_before_numpy():
     assert y.data.tolist() == [[0, 3], [1, 4], [2, 5]]
 
 
-@pytest.mark.xfail(strict=True, reason="open C finding (docs/reliability.md, section 1): a per-channel weight "
-                   "scale of ~3e38 passes validate.check, the requantization shift becomes 128 and tg_requantize "
-                   "(runtime_c/tg_common.h) shifts a 32-bit value by it (UBSan); remove the mark once it is rejected")
-def test_known_finding_requant_shift_past_31(toolchain, tmp_path):
+def test_requant_shift_finding_stays_fixed(toolchain, tmp_path):
+    """Seed 20240 case 32 (str_ww_ref_model, one weight scale set to 3.4e38) once reached C with a
+    requantization shift of 128 (UBSan in tg_requantize); it must be refused, or run clean on both paths."""
     corpus = fuzz.Corpus()
-    _, _, buf = fuzz.make_case(corpus, 20240, 32)  # str_ww_ref_model: tensor[5].scale
+    _, _, buf = fuzz.make_case(corpus, 20240, 32)
     try:
         graph, result = fuzz.compile_checks(buf)
-    except TinygenError:
-        return  # rejected before C: the finding is fixed
+    except TinygenError as e:
+        assert fuzz.relabelled_from(e) is None
+        return
     out = fuzz.run_c_case(fuzz.CRunner(toolchain), graph, result, 20240, 32, tmp_path)
     assert out.pop("reference") is None
     assert all(r == "ok" for r, _ in out.values()), {p: str(r)[:300] for p, (r, _) in out.items()}
