@@ -22,4 +22,29 @@ static inline int32_t tg_requantize64(int64_t x, int32_t mult, int32_t shift)
     return (int32_t)(uint32_t)(uint64_t)result;
 }
 
+/* The int16 output of channel c of the 16x8 conv / FC kernels:
+ *   clamp(tg_requantize64(acc + bias[c], mult[k], shift[k]), act_min, act_max)
+ * with k = c when per_channel != 0, else 0; bias may be NULL. */
+static inline int16_t tg_finish_s16(int64_t acc, const int64_t *bias, int32_t c, const int32_t *mult,
+                                    const int32_t *shift, int32_t per_channel, int32_t act_min,
+                                    int32_t act_max)
+{
+    if (bias != NULL) {
+        acc += bias[c];
+    }
+    const int32_t k = per_channel ? c : 0;
+    return (int16_t)tg_clamp(tg_requantize64(acc, mult[k], shift[k]), act_min, act_max);
+}
+
+/* sum over i < n of x[i] * w[i]: each product fits int32 (|x| <= 2^15, |w| <= 2^7), the sum is int64 so
+ * long rows cannot overflow */
+static inline int64_t tg_dot_s16x8(const int16_t *x, const int8_t *w, int32_t n)
+{
+    int64_t row = 0;
+    for (int32_t i = 0; i < n; ++i) {
+        row += (int32_t)x[i] * (int32_t)w[i];
+    }
+    return row;
+}
+
 #endif /* TG_REQUANT_S16_H */

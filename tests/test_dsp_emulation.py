@@ -187,7 +187,8 @@ def test_cppcheck_clean_on_the_emulated_device_path():
 
     if shutil.which("cppcheck") is None:
         pytest.fail("cppcheck is not installed (scripts/sysdeps.sh installs it)")
-    files = ["tg_dsp_emul.h", "tg_add_s8_fast.c", "tg_gemm_s8_fast_taps.c", "tg_depthwise_s8_fast_pixel.c", "tg_lowbit.c"]
+    files = ["tg_dsp_emul.h", "tg_add_s8_fast.c", "tg_gemm_s8_fast_taps.c", "tg_depthwise_s8_fast_pixel.c",
+             "tg_conv2d_lb.c", "tg_depthwise_conv2d_lb.c", "tg_fully_connected_lb.c"]
     incs = [arg for d in runtime_include_dirs() for arg in ("-I", str(d))]
     p = subprocess.run([*CPPCHECK, *kernel_path_cflags("device"), *incs, *(str(runtime_file(f)) for f in files)],
                        capture_output=True, text=True, timeout=300)

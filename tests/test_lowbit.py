@@ -158,7 +158,7 @@ _CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
           "fc": [c for c in FC_CASES if c.w_zp == 0]}
 
 
-@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)  # tg_lowbit.c's SIMD: plain C, or the DSP emulated
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)  # the tg_*_lb.c SIMD: plain C, or the DSP emulated
 @pytest.mark.parametrize("scheme", LOWBIT)
 @pytest.mark.parametrize("family", sorted(_CASES))
 def test_c_matches_reference(scheme, family, kernel_path):

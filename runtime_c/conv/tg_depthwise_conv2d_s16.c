@@ -1,4 +1,7 @@
+/* tinygen runtime: 16x8 depthwise 2-D convolution; contract in tg_depthwise_conv2d_s16.h. */
 #include "tg_depthwise_conv2d_s16.h"
+
+#include "tg_window.h"
 
 int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w,
                             int32_t dilation_h, int32_t dilation_w,
@@ -12,38 +15,21 @@ int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w,
                             int32_t out_h, int32_t out_w, int16_t *output)
 {
     const int32_t out_c = in_c * depth_multiplier;
-    for (int32_t n = 0; n < batches; ++n) {
-        const int16_t *image = input + (ptrdiff_t)n * in_h * in_w * in_c;
-        for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t y0 = oy * stride_h - pad_top;
-            for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t x0 = ox * stride_w - pad_left;
-                for (int32_t oc = 0; oc < out_c; ++oc) {
-                    const int32_t ic = oc / depth_multiplier;
-                    int64_t acc = 0;
-                    for (int32_t fy = 0; fy < filter_h; ++fy) {
-                        const int32_t iy = y0 + fy * dilation_h;
-                        if (iy < 0 || iy >= in_h) {
-                            continue;
-                        }
-                        for (int32_t fx = 0; fx < filter_w; ++fx) {
-                            const int32_t ix = x0 + fx * dilation_w;
-                            if (ix < 0 || ix >= in_w) {
-                                continue;
-                            }
-                            const int32_t v = image[((ptrdiff_t)iy * in_w + ix) * in_c + ic];
-                            const int32_t w = filter[((ptrdiff_t)fy * filter_w + fx) * out_c + oc];
-                            acc += (int64_t)v * w;
-                        }
-                    }
-                    if (bias != NULL) {
-                        acc += bias[oc];
-                    }
-                    const int32_t c = per_channel ? oc : 0;
-                    *output++ = (int16_t)tg_clamp(tg_requantize64(acc, mult[c], shift[c]),
-                                                  act_min, act_max);
+    const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                            filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
+    for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {
+        const int16_t *image = input + (ptrdiff_t)p.b * in_h * in_w * in_c;
+        for (int32_t oc = 0; oc < out_c; ++oc) {
+            const int32_t ic = oc / depth_multiplier;
+            int64_t acc = 0;
+            for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
+                const int16_t *row = image + (ptrdiff_t)(p.in_y + fy * dilation_h) * in_w * in_c + ic;
+                const int8_t *w_row = filter + (ptrdiff_t)fy * filter_w * out_c + oc;
+                for (int32_t fx = p.fx.first; fx < p.fx.end; ++fx) {
+                    acc += (int64_t)row[(ptrdiff_t)(p.in_x + fx * dilation_w) * in_c] * w_row[(ptrdiff_t)fx * out_c];
                 }
             }
+            *output++ = tg_finish_s16(acc, bias, oc, mult, shift, per_channel, act_min, act_max);
         }
     }
     return TG_OK;

@@ -1,6 +1,9 @@
 /* tinygen runtime: portable int8 depthwise 2-D convolution; contract in tg_depthwise_conv2d_s8.h. */
 #include "tg_depthwise_conv2d_s8.h"
 
+#include "tg_nn_s8.h"
+#include "tg_window.h"
+
 int32_t tg_depthwise_conv2d_s8_get_buffer_size(int32_t in_c, int32_t filter_h, int32_t filter_w)
 {
     (void)in_c;
@@ -27,40 +30,15 @@ int tg_depthwise_conv2d_s8(int8_t *scratch,
     }
     const int32_t out_c = in_c * depth_multiplier;
 
-    for (int32_t b = 0; b < batches; ++b) {
-        const int8_t *in_batch = input + b * in_h * in_w * in_c;
-        for (int32_t out_y = 0; out_y < out_h; ++out_y) {
-            const int32_t in_y_origin = out_y * stride_h - pad_top;
-            for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-                const int32_t in_x_origin = out_x * stride_w - pad_left;
-                int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * out_c;
-                for (int32_t ic = 0; ic < in_c; ++ic) {
-                    for (int32_t m = 0; m < depth_multiplier; ++m) {
-                        const int32_t oc = ic * depth_multiplier + m;
-                        int32_t acc = 0;
-                        for (int32_t fy = 0; fy < filter_h; ++fy) {
-                            const int32_t in_y = in_y_origin + dilation_h * fy;
-                            if (in_y < 0 || in_y >= in_h) {
-                                continue;
-                            }
-                            for (int32_t fx = 0; fx < filter_w; ++fx) {
-                                const int32_t in_x = in_x_origin + dilation_w * fx;
-                                if (in_x < 0 || in_x >= in_w) {
-                                    continue;
-                                }
-                                const int32_t in_val = in_batch[(in_y * in_w + in_x) * in_c + ic];
-                                const int32_t w_val = filter[(fy * filter_w + fx) * out_c + oc];
-                                acc += (in_val + input_offset) * w_val;
-                            }
-                        }
-                        if (bias != NULL) {
-                            acc += bias[oc];
-                        }
-                        const int32_t k = per_channel ? oc : 0;
-                        const int32_t out = tg_requantize(acc, mult[k], shift[k]) + output_offset;
-                        out_px[oc] = (int8_t)tg_clamp(out, act_min, act_max);
-                    }
-                }
+    const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                            filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
+    for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {
+        int8_t *out_px = output + p.pixel * out_c;
+        for (int32_t ic = 0; ic < in_c; ++ic) {
+            for (int32_t m = 0; m < depth_multiplier; ++m) {
+                const int32_t oc = ic * depth_multiplier + m;
+                const int32_t acc = tg_dw_window_sum_s8(&g, &p, input, in_c, ic, filter, out_c, oc, input_offset);
+                out_px[oc] = tg_finish_s8(acc, bias, oc, mult, shift, per_channel, output_offset, act_min, act_max);
             }
         }
     }

@@ -1,3 +1,4 @@
+/* tinygen runtime: 16x8 fully connected layer; contract in tg_fully_connected_s16.h. */
 #include "tg_fully_connected_s16.h"
 
 int tg_fully_connected_s16(int32_t filter_offset, int32_t act_min, int32_t act_max,
@@ -14,11 +15,7 @@ int tg_fully_connected_s16(int32_t filter_offset, int32_t act_min, int32_t act_m
             for (int32_t k = 0; k < accum_depth; ++k) {
                 acc += (int64_t)((int32_t)w[k] + filter_offset) * x[k];
             }
-            if (bias != NULL) {
-                acc += bias[o];
-            }
-            const int32_t c = per_channel ? o : 0;
-            *output++ = (int16_t)tg_clamp(tg_requantize64(acc, mult[c], shift[c]), act_min, act_max);
+            *output++ = tg_finish_s16(acc, bias, o, mult, shift, per_channel, act_min, act_max);
         }
     }
     return TG_OK;

@@ -1,6 +1,8 @@
 /* tinygen runtime: portable int8 fully connected layer; contract in tg_fully_connected_s8.h. */
 #include "tg_fully_connected_s8.h"
 
+#include "tg_nn_s8.h"
+
 int32_t tg_fully_connected_s8_get_buffer_size(int32_t accum_depth)
 {
     (void)accum_depth;
@@ -18,21 +20,8 @@ int tg_fully_connected_s8(int8_t *scratch,
 {
     (void)scratch;
     for (int32_t b = 0; b < batches; ++b) {
-        const int8_t *in_row = input + b * accum_depth;
-        int8_t *out_row = output + b * out_depth;
-        for (int32_t o = 0; o < out_depth; ++o) {
-            const int8_t *w_row = filter + o * accum_depth;
-            int32_t acc = 0;
-            for (int32_t i = 0; i < accum_depth; ++i) {
-                acc += (w_row[i] + filter_offset) * (in_row[i] + input_offset);
-            }
-            if (bias != NULL) {
-                acc += bias[o];
-            }
-            const int32_t k = per_channel ? o : 0;
-            const int32_t out = tg_requantize(acc, mult[k], shift[k]) + output_offset;
-            out_row[o] = (int8_t)tg_clamp(out, act_min, act_max);
-        }
+        tg_fc_row_s8(input + b * accum_depth, accum_depth, filter, out_depth, input_offset, filter_offset, bias, mult,
+                     shift, per_channel, output_offset, act_min, act_max, output + b * out_depth);
     }
     return TG_OK;
 }

@@ -1,6 +1,8 @@
 /* tinygen runtime: in-place capable int8 1x1 convolution; contract in tg_inplace_conv1x1_s8.h. */
 #include "tg_inplace_conv1x1_s8.h"
 
+#include "tg_nn_s8.h"
+
 int32_t tg_inplace_conv1x1_s8_get_buffer_size(int32_t in_c)
 {
     return in_c;
@@ -24,20 +26,8 @@ int tg_inplace_conv1x1_s8(int8_t *scratch,
         for (int32_t ic = 0; ic < in_c; ++ic) {
             scratch[ic] = in_row[ic];
         }
-        int8_t *out_row = output + p * out_c;
-        for (int32_t oc = 0; oc < out_c; ++oc) {
-            const int8_t *w_row = filter + oc * in_c;
-            int32_t acc = 0;
-            for (int32_t ic = 0; ic < in_c; ++ic) {
-                acc += (scratch[ic] + input_offset) * w_row[ic];
-            }
-            if (bias != NULL) {
-                acc += bias[oc];
-            }
-            const int32_t k = per_channel ? oc : 0;
-            const int32_t out = tg_requantize(acc, mult[k], shift[k]) + output_offset;
-            out_row[oc] = (int8_t)tg_clamp(out, act_min, act_max);
-        }
+        tg_fc_row_s8(scratch, in_c, filter, out_c, input_offset, 0, bias, mult, shift, per_channel, output_offset,
+                     act_min, act_max, output + p * out_c);
     }
     return TG_OK;
 }

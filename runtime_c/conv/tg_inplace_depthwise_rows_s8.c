@@ -1,6 +1,9 @@
 /* tinygen runtime: in-place capable stride-1 depthwise convolution; contract in tg_inplace_depthwise_rows_s8.h. */
 #include "tg_inplace_depthwise_rows_s8.h"
 
+#include "tg_nn_s8.h"
+#include "tg_window.h"
+
 int32_t tg_inplace_depthwise_rows_s8_get_buffer_size(int32_t pad_top, int32_t in_w, int32_t channels)
 {
     return (pad_top + 1) * in_w * channels;
@@ -27,33 +30,25 @@ int tg_inplace_depthwise_rows_s8(int8_t *scratch,
         for (int32_t i = 0; i < row_bytes; ++i) {
             slot[i] = src[i];
         }
+        const tg_taps ty = tg_tap_range(y - pad_top, dilation_h, filter_h, in_h);
         for (int32_t out_x = 0; out_x < in_w; ++out_x) {
             const int32_t in_x_origin = out_x - pad_left;
+            const tg_taps tx = tg_tap_range(in_x_origin, dilation_w, filter_w, in_w);
             int8_t *out_px = output + (y * in_w + out_x) * channels;
             for (int32_t c = 0; c < channels; ++c) {
                 int32_t acc = 0;
-                for (int32_t fy = 0; fy < filter_h; ++fy) {
+                for (int32_t fy = ty.first; fy < ty.end; ++fy) {
                     const int32_t in_y = y - pad_top + dilation_h * fy;
-                    if (in_y < 0 || in_y >= in_h) {
-                        continue;
-                    }
                     const int8_t *row = in_y <= y ? scratch + (in_y % ring) * row_bytes : input + in_y * row_bytes;
-                    for (int32_t fx = 0; fx < filter_w; ++fx) {
+                    for (int32_t fx = tx.first; fx < tx.end; ++fx) {
                         const int32_t in_x = in_x_origin + dilation_w * fx;
-                        if (in_x < 0 || in_x >= in_w) {
-                            continue;
-                        }
                         const int32_t in_val = row[in_x * channels + c];
                         const int32_t w_val = filter[(fy * filter_w + fx) * channels + c];
                         acc += (in_val + input_offset) * w_val;
                     }
                 }
-                if (bias != NULL) {
-                    acc += bias[c];
-                }
-                const int32_t k = per_channel ? c : 0;
-                const int32_t out = tg_requantize(acc, mult[k], shift[k]) + output_offset;
-                out_px[c] = (int8_t)tg_clamp(out, act_min, act_max);
+                out_px[c] = tg_finish_s8(acc, bias, c, mult, shift, per_channel, output_offset, act_min,
+                                         act_max);
             }
         }
     }

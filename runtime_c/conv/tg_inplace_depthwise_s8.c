@@ -1,6 +1,9 @@
 /* tinygen runtime: in-place capable int8 depthwise convolution; contract in tg_inplace_depthwise_s8.h. */
 #include "tg_inplace_depthwise_s8.h"
 
+#include "tg_nn_s8.h"
+#include "tg_window.h"
+
 int tg_inplace_depthwise_s8(int32_t stride_h, int32_t stride_w,
                             int32_t dilation_h, int32_t dilation_w,
                             int32_t pad_top, int32_t pad_left,
@@ -15,35 +18,13 @@ int tg_inplace_depthwise_s8(int32_t stride_h, int32_t stride_w,
     if (channels <= 0 || in_h < 0 || in_w < 0 || out_h < 0 || out_w < 0) {
         return TG_ERROR;
     }
-    for (int32_t out_y = 0; out_y < out_h; ++out_y) {
-        const int32_t in_y_origin = out_y * stride_h - pad_top;
-        for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-            const int32_t in_x_origin = out_x * stride_w - pad_left;
-            int8_t *out_px = output + (out_y * out_w + out_x) * channels;
-            for (int32_t c = 0; c < channels; ++c) {
-                int32_t acc = 0;
-                for (int32_t fy = 0; fy < filter_h; ++fy) {
-                    const int32_t in_y = in_y_origin + dilation_h * fy;
-                    if (in_y < 0 || in_y >= in_h) {
-                        continue;
-                    }
-                    for (int32_t fx = 0; fx < filter_w; ++fx) {
-                        const int32_t in_x = in_x_origin + dilation_w * fx;
-                        if (in_x < 0 || in_x >= in_w) {
-                            continue;
-                        }
-                        const int32_t in_val = input[(in_y * in_w + in_x) * channels + c];
-                        const int32_t w_val = filter[(fy * filter_w + fx) * channels + c];
-                        acc += (in_val + input_offset) * w_val;
-                    }
-                }
-                if (bias != NULL) {
-                    acc += bias[c];
-                }
-                const int32_t k = per_channel ? c : 0;
-                const int32_t out = tg_requantize(acc, mult[k], shift[k]) + output_offset;
-                out_px[c] = (int8_t)tg_clamp(out, act_min, act_max);
-            }
+    const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                            filter_h, filter_w, 1, in_h, in_w, out_h, out_w};
+    for (tg_conv_pixel p = tg_conv_first(&g); p.b < 1; tg_conv_next(&g, &p)) {
+        int8_t *out_px = output + p.pixel * channels;
+        for (int32_t c = 0; c < channels; ++c) {
+            const int32_t acc = tg_dw_window_sum_s8(&g, &p, input, channels, c, filter, channels, c, input_offset);
+            out_px[c] = tg_finish_s8(acc, bias, c, mult, shift, per_channel, output_offset, act_min, act_max);
         }
     }
     return TG_OK;

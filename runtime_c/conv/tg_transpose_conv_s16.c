@@ -37,18 +37,10 @@ int tg_transpose_conv_s16(int32_t stride_h, int32_t stride_w, int32_t pad_top, i
                             const int32_t in_x = tx / stride_w;
                             const int16_t *in_px = in_batch + ((ptrdiff_t)in_y * in_w + in_x) * in_c;
                             const int8_t *w_tap = filter + (((ptrdiff_t)oc * filter_h + fy) * filter_w + fx) * in_c;
-                            int64_t row = 0;
-                            for (int32_t ic = 0; ic < in_c; ++ic) {
-                                row += (int32_t)in_px[ic] * (int32_t)w_tap[ic];
-                            }
-                            acc += row;
+                            acc += tg_dot_s16x8(in_px, w_tap, in_c);
                         }
                     }
-                    if (bias != NULL) {
-                        acc += bias[oc];
-                    }
-                    const int32_t out = tg_requantize64(acc, mult[oc], shift[oc]);
-                    out_px[oc] = (int16_t)tg_clamp(out, act_min, act_max);
+                    out_px[oc] = tg_finish_s16(acc, bias, oc, mult, shift, 1, act_min, act_max);
                 }
             }
         }

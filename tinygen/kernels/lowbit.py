@@ -1,6 +1,6 @@
 """CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED whose int8 weights carry a low-bit `encoding`.
 
-Lowering packs the weights one row per output channel (runtime_c/tg_lowbit.h gives the formats),
+Lowering packs the weights one row per output channel (runtime_c/lowbit/tg_lowbit.h gives the formats),
 quantizes each channel's multiplier to 16 bits (stored with an 8-bit shift: 3 bytes per channel in
 place of int8's 8), and builds a reference that first *unpacks* those bytes in NumPy and then runs
 the ordinary int8 reference on the result. So the reference checks the packing as well as the
@@ -18,7 +18,6 @@ from . import conv
 from .base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg, _REGISTRY
 
 FORMAT = {"int4": 0, "kmeans4": 1, "kmeans3": 1, "kmeans2": 1, "ternary": 2, "binary": 3}
-_C_SOURCES = ("tg_lowbit.c",)
 
 
 # ---- packing ------------------------------------------------------------------------------------
@@ -205,7 +204,7 @@ class LowBitKernel(Kernel):
                     return [conv.depthwise_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
 
                 fn, macs = "tg_depthwise_conv2d_lb", nb * out_h * out_w * out_c * n
-        return LoweredOp(op, fn, _C_SOURCES, args, consts, reference, macs=macs, scratch_bytes=scratch,
+        return LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
                          extra={"weights": scheme, "per_channel": True})
 
 

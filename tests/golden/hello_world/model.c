@@ -10,6 +10,7 @@
 #include "tg_fully_connected_s8.h"
 #include "tg_fully_connected_s8_fast.h"
 #include "tg_gemm_s8_fast.h"
+#include "tg_nn_s8.h"
 
 #ifdef TG_PROFILE
 void tg_profile_begin(int layer);

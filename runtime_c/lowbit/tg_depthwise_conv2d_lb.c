@@ -1,0 +1,127 @@
+/* tinygen runtime: DEPTHWISE_CONV_2D with low-bit weights; contract and row formats in tg_lowbit.h. */
+#include "tg_lowbit_core.h"
+#include "tg_window.h"
+
+/* TERNARY / BINARY rows as sign codes: dst[j] = 1 (add), -1 (subtract) or 0 (skip). */
+static void decode_signs(int32_t format, const uint8_t *row, int32_t plane_bytes, int32_t n, int8_t *dst)
+{
+    for (int32_t j = 0; j < n; ++j) {
+        const int32_t bit = (row[j >> 3] >> (j & 7)) & 1;
+        if (format == TG_WF_BINARY) {
+            dst[j] = (int8_t)(bit ? 1 : -1);
+        } else {
+            const int32_t neg = (row[plane_bytes + (j >> 3)] >> (j & 7)) & 1;
+            dst[j] = (int8_t)(bit ? (neg ? -1 : 1) : 0);
+        }
+    }
+}
+
+/* Depthwise, multiplier 1, 4 consecutive channels oc0..oc0+3 with decoded weights w[tap * 4 + r]:
+ * one word of inputs and one of weights per tap, 4 lane-wise multiply-accumulates (SMLABB/SMLATT).
+ * Kept out of line so its loop gets the registers to itself. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void dw_block4(const int8_t *w, int32_t oc0, const tg_conv_geom *g, int32_t input_offset,
+                      int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult,
+                      const int8_t *shift, int32_t in_c, const int8_t *input, const int32_t *bias, int8_t *output)
+{
+    const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    const int32_t x_step = g->dilation_w * in_c;
+    for (tg_conv_pixel p = tg_conv_first(g); p.b < g->batches; tg_conv_next(g, &p)) {
+        const int8_t *in_batch = input + p.b * g->in_h * g->in_w * in_c + oc0;
+        int32_t a0 = 0;
+        int32_t a1 = 0;
+        int32_t a2 = 0;
+        int32_t a3 = 0;
+        for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
+            const int8_t *px = in_batch + ((p.in_y + g->dilation_h * fy) * g->in_w + p.in_x
+                                           + g->dilation_w * p.fx.first) * in_c;
+            const int8_t *wt = w + (fy * g->filter_w + p.fx.first) * 4;
+            for (int32_t fx = p.fx.first; fx < p.fx.end; ++fx) {
+                const uint32_t xv = tg_read_u32(px);
+                const uint32_t wv = tg_read_u32(wt);
+                const uint32_t xa = tg_sxtab16(off2, xv);
+                const uint32_t xb = tg_sxtab16_r8(off2, xv);
+                const uint32_t wa = tg_sxtb16(wv);
+                const uint32_t wb = tg_sxtb16_r8(wv);
+                a0 = tg_smlabb(xa, wa, a0);
+                a2 = tg_smlatt(xa, wa, a2);
+                a1 = tg_smlabb(xb, wb, a1);
+                a3 = tg_smlatt(xb, wb, a3);
+                px += x_step;
+                wt += 4;
+            }
+        }
+        int8_t *out_px = output + p.pixel * in_c + oc0;
+        out_px[0] = tg_lb_finish(a0, bias, oc0, mult, shift, output_offset, act_min, act_max);
+        out_px[1] = tg_lb_finish(a1, bias, oc0 + 1, mult, shift, output_offset, act_min, act_max);
+        out_px[2] = tg_lb_finish(a2, bias, oc0 + 2, mult, shift, output_offset, act_min, act_max);
+        out_px[3] = tg_lb_finish(a3, bias, oc0 + 3, mult, shift, output_offset, act_min, act_max);
+    }
+}
+
+int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+                           const uint8_t *weights, int32_t row_bytes,
+                           int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+                           int32_t pad_top, int32_t pad_left, int32_t depth_multiplier,
+                           int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
+                           const int16_t *mult, const int8_t *shift,
+                           int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+                           int32_t filter_h, int32_t filter_w, const int32_t *bias,
+                           int32_t out_h, int32_t out_w, int8_t *output)
+{
+    if (!tg_lb_known_format(format, bits) || depth_multiplier < 1) {
+        return TG_ERROR;
+    }
+    const int32_t out_c = in_c * depth_multiplier;
+    const int32_t n = filter_h * filter_w;
+    const int32_t signs = format == TG_WF_TERNARY || format == TG_WF_BINARY;
+    const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+                            filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
+    /* blocks of 4 output channels; scratch holds their 4 rows, tap-major: scratch[t * 4 + r] */
+    for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
+        const int32_t nb = TG_MIN(4, out_c - oc0);
+        int8_t *rows = scratch + 4 * n;  /* one row decoded here, then interleaved below */
+        for (int32_t r = 0; r < 4; ++r) {
+            const uint8_t *row = weights + (oc0 + TG_MIN(r, nb - 1)) * row_bytes;
+            if (signs) {
+                decode_signs(format, row, row_bytes / 2, n, rows);
+            } else {
+                (void)tg_lb_decode_row(format, bits, codebook, row, n, rows);
+            }
+            for (int32_t t = 0; t < n; ++t) {
+                scratch[t * 4 + r] = rows[t];
+            }
+        }
+        if (depth_multiplier == 1 && !signs && oc0 + 4 <= out_c) { /* a full block */
+            dw_block4(scratch, oc0, &g, input_offset, output_offset, act_min, act_max, mult, shift, in_c, input, bias,
+                      output);
+            continue;
+        }
+        int32_t ch[4];
+        for (int32_t r = 0; r < 4; ++r) {
+            ch[r] = (oc0 + TG_MIN(r, nb - 1)) / depth_multiplier;
+        }
+        for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {
+            const int8_t *in_batch = input + p.b * in_h * in_w * in_c;
+            int32_t acc[4] = {0, 0, 0, 0};
+            for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
+                for (int32_t fx = p.fx.first; fx < p.fx.end; ++fx) {
+                    const int8_t *px = in_batch + ((p.in_y + dilation_h * fy) * in_w + p.in_x + dilation_w * fx) * in_c;
+                    const int8_t *w = scratch + (fy * filter_w + fx) * 4;
+                    for (int32_t r = 0; r < 4; ++r) {
+                        const int32_t v = px[ch[r]] + input_offset;
+                        /* signs: add, subtract or skip, no multiplications */
+                        acc[r] += signs ? (w[r] > 0 ? v : (w[r] < 0 ? -v : 0)) : v * w[r];
+                    }
+                }
+            }
+            int8_t *out_px = output + p.pixel * out_c + oc0;
+            for (int32_t r = 0; r < nb; ++r) {
+                out_px[r] = tg_lb_finish(acc[r], bias, oc0 + r, mult, shift, output_offset, act_min, act_max);
+            }
+        }
+    }
+    return TG_OK;
+}
