@@ -311,33 +311,33 @@ STAGE = ""  # the stage compile_checks is in (a rejection is counted per stage)
 
 
 def compile_checks(buf: bytes, use_validate: bool = True):
-    """compile_model's stages for a .tflite in memory, with its defaults; returns (quantized graph, result).
+    """compile_model's checks for a .tflite in memory, with its defaults; returns (quantized graph, result).
 
-    The same functions compile_model calls, in its order; the file writing at its end is left out.
+    `tinygen.compiler.build`: every stage of compile_model but the file writing at its end.
     """
-    from tinygen import bounds, compiler
+    from tinygen import compiler
     from tinygen.frontend.tflite import load_tflite
-    from tinygen.quant import schemes
 
     global STAGE
-    board_obj = compiler._load_board(BOARD)
     STAGE = "frontend"
     graph = load_tflite(buf)
-    STAGE = "validate"
-    if use_validate:  # --no-validate leaves it out, to see what the later stages do with raw input
-        graph = compiler.load_model(graph)  # validate.check, as load_model does for a file
-    if compiler.is_float_graph(graph):
-        STAGE = "quantize"
-        graph = compiler.quantize(graph, None)
-    STAGE = "bounds"
-    accumulators = bounds.check(graph)
-    STAGE = "generate"
-    result = compiler.generate(graph)
-    result.report["accumulators"] = accumulators
-    result.report["weight_schemes"] = schemes.summary(graph)
-    STAGE = "fit"
-    compiler._fit_check(board_obj, result)
-    return graph, result
+    if not use_validate:  # --no-validate: validate.check left out, to see what later stages do with raw input
+        from tinygen import validate
+        check, validate.check = validate.check, lambda g: None
+        try:
+            return _build(compiler, graph)
+        finally:
+            validate.check = check
+    return _build(compiler, graph)
+
+
+def _build(compiler, graph):
+    def on_stage(name: str) -> None:
+        global STAGE
+        STAGE = {"load": "validate"}.get(name, name)
+
+    result = compiler.build(graph, compiler.CompileOptions(board=BOARD), on_stage=on_stage)
+    return result.graph, result
 
 
 def relabelled_from(exc: BaseException):

@@ -167,30 +167,48 @@ def _storage_str(s) -> str:
 def compile_model(model, out_dir, options: Optional[CompileOptions] = None, **kwargs) -> CompileResult:
     """Compile `model` into `out_dir` (replaced atomically); returns the result with its report.
 
-    `options` and/or keyword arguments are the fields of CompileOptions (keywords win). The stages:
+    `options` and/or keyword arguments are the fields of CompileOptions (keywords win). The stages are
+    those of `build` (every check, nothing written), then: write model/, firmware/, tinygen.json and the
+    report, with the optional slow stages: the stack depth from arm-none-eabi-gcc (measure_stack) and
+    TFLM's arena for a .tflite (compare_tflm_arena).
+    """
+    opts = CompileOptions.make(options, **kwargs)
+    result = build(model, opts)
+    out_dir = Path(out_dir)
+    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, _load_board(opts.board), opts))
+    result.out_dir = out_dir
+    return result
+
+
+def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwargs) -> CompileResult:
+    """Every stage of compile_model but the writing; raises where compile_model would.
+
       1. load: frontend (.tflite | Keras | QAT model) and validate.check
       2. quantize: float models get passes, PTQ and weight schemes; int8 models may change storage (int8c)
-      3. bounds.check: refuse a layer whose int32 accumulator could wrap
+      3. bounds: refuse a layer whose accumulator could wrap
       4. generate: lower (choose kernels), schedule.optimize (order, in-place), plan (arena), codegen
-      5. budgets and board fit
-      6. write model/, firmware/, tinygen.json and the report; optional slow stages: the stack depth
-         from arm-none-eabi-gcc (measure_stack) and TFLM's arena for a .tflite (compare_tflm_arena)
+      5. budgets, then fit: the options' budgets and the board's RAM and flash
+    `on_stage(name)` is called as each stage starts (the fuzzer counts rejections per stage).
     """
     from . import bounds
 
     opts = CompileOptions.make(options, **kwargs)
+    stage = on_stage or (lambda name: None)
     board_obj = _load_board(opts.board)
+    stage("load")
     graph = load_model(model)
+    stage("quantize")
     graph = _quantize_stage(graph, opts)
+    stage("bounds")
     accumulators = bounds.check(graph)
+    stage("generate")
     result = generate(graph, name=opts.name)
     _annotate_report(result.report, graph, opts, accumulators)
+    stage("budgets")
     _check_budgets(result.report, opts)
     if opts.check_fit:
+        stage("fit")
         _fit_check(board_obj, result)
-    out_dir = Path(out_dir)
-    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, board_obj, opts))
-    result.out_dir = out_dir
     return result
 
 
@@ -330,5 +348,5 @@ def _write_atomically(out_dir: Path, writer) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-__all__ = ["CompileOptions", "CompileResult", "compile_model", "generate", "load_model", "quantize", "lower",
+__all__ = ["CompileOptions", "CompileResult", "build", "compile_model", "generate", "load_model", "quantize", "lower",
            "UnsupportedError"]
