@@ -216,7 +216,7 @@ def _quantize_weights(q: Graph, op: ir.Op, axis: int, bias_dtype: str = "int32")
         # at in_scale * w_scale: widen that channel's weight scale so |bias| stays within 2^30,
         # leaving 2^30 of headroom for the products (TFLite's converter makes the same adjustment).
         in_scale = np.float64(q.tensors[op.inputs[0]].scale)
-        need = np.abs(q.tensors[bias_name].data.astype(np.float64)) / (in_scale * float(1 << 30))
+        need = np.abs(q.tensors[bias_name].data.astype(np.float64).reshape(-1)) / (in_scale * float(1 << 30))
         w_scale = np.maximum(w_scale, need)
     w_scale = w_scale.astype(np.float32).astype(np.float64)
     shape = [1] * data.ndim
@@ -229,7 +229,7 @@ def _quantize_weights(q: Graph, op: ir.Op, axis: int, bias_dtype: str = "int32")
     b = q.tensors[bias_name]
     in_scale = q.tensors[op.inputs[0]].scale
     b_scale = np.float64(in_scale) * w_scale
-    qb = _round(b.data.astype(np.float64) / b_scale)
+    qb = _round(b.data.astype(np.float64).reshape(-1) / b_scale).reshape(b.data.shape)  # n values, any shape
     info = np.iinfo(bias_dtype)
     qb = np.clip(qb, float(info.min), float(info.max)).astype(bias_dtype)
     q.tensors[bias_name] = dataclasses.replace(b, dtype=bias_dtype, data=qb,
