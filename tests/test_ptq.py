@@ -203,3 +203,20 @@ def test_ad_no_worse_than_tf_converter():
     windows = np.load(MODELS / "mlperf/ad/sample_windows_float32.npy")
     model = _load(MODELS / "mlperf/ad/ad01.h5")
     _compare(model, windows[::2], windows[1::2], "AD01")
+
+
+def test_float_bias_stored_as_a_column_quantizes(models_dir):
+    """A float FULLY_CONNECTED bias of shape (n, 1) is n values: PTQ quantizes it (it used to crash)."""
+    import dataclasses
+
+    from tinygen.compiler import load_model, quantize
+
+    graph = load_model(models_dir / "tflm/hello_world/hello_world_float.tflite")
+    for op in graph.ops:
+        b = graph.tensors[op.inputs[2]]
+        graph.tensors[b.name] = dataclasses.replace(b, shape=(b.size, 1), data=b.data.reshape(-1, 1))
+    q = quantize(graph, None)  # no calibration: ranges from the weights and defaults, as the fuzzer runs it
+    for op in q.ops:
+        if op.kind.value == "FULLY_CONNECTED":
+            bias = q.tensors[op.inputs[2]]
+            assert bias.dtype == "int32" and bias.data.shape == (bias.size, 1)
