@@ -395,3 +395,27 @@ def test_bias_stored_as_a_column_is_read_as_a_vector(model, models_dir):
     want = run_reference(graph, x)
     got = run_c(graph, x)
     assert all(np.array_equal(a.reshape(b.shape), b) for a, b in zip(got, want))
+
+
+def test_accumulator_bound_is_exact_for_corrupt_ranges_and_biases(models_dir):
+    """A bias near 2^63 or an int64 activation range must be refused by bounds.check, never wrap or crash."""
+    import dataclasses
+
+    from tinygen import bounds
+    from tinygen.compiler import load_model
+    from tinygen.errors import UnsupportedError
+
+    graph = load_model(models_dir / "tflm/hello_world/hello_world_int8.tflite")
+    op = graph.ops[0]
+    b = graph.tensors[op.inputs[2]]
+    huge = dataclasses.replace(b, dtype="int64", data=np.full(b.data.shape, (1 << 63) - 1, np.int64))
+    g1 = graph.copy()
+    g1.tensors[b.name] = huge
+    with pytest.raises(UnsupportedError, match=r"accumulator can reach 9223372036854\d{6} "):
+        bounds.check(g1)
+    g2 = graph.copy()
+    x = g2.tensors[op.inputs[0]]
+    g2.tensors[x.name] = dataclasses.replace(x, dtype="int64")
+    with pytest.raises(UnsupportedError, match="accumulator can reach"):
+        bounds.check(g2)
+    assert bounds.check(graph)[op.name]["safe"]

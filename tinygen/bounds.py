@@ -41,7 +41,7 @@ def accumulator_bounds(graph: Graph, input_range: Optional[dict] = None, layers:
             continue
         r["op"] = op.kind.value
         r["safe"] = r["max_abs_acc"] <= r["limit"]
-        r["headroom_bits"] = round(math.log2((r["limit"] + 1) / max(r["max_abs_acc"], 1)), 2)
+        r["headroom_bits"] = round(math.log2(r["limit"] + 1) - math.log2(max(r["max_abs_acc"], 1)), 2)  # big ints
         report[op.name] = r
     return report
 

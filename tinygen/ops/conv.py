@@ -209,15 +209,18 @@ def bounds_weighted(graph, op, ranges):
         per_channel = wd.reshape(-1, wd.shape[-1]).T  # (C*M, kh*kw)
     else:
         per_channel = wd.reshape(wd.shape[0], -1)  # conv OHWI -> (O, kh*kw*I); dense (out, in)
-    a, b = lo - zp, hi - zp
-    terms = np.maximum(np.abs(per_channel * a), np.abs(per_channel * b))  # int64: |w| <= 2^15, |x-zp| <= 2^17
-    bound = terms.sum(axis=1, dtype=np.int64)
+    # max over x of |w (x - zp)| is |w| * max(|lo - zp|, |hi - zp|). Row sums of |w| are exact in int64
+    # (|w| < 2^31, fewer than 2^31 terms); the products and the bias are summed as Python integers, so a
+    # corrupt range or a bias near 2^63 cannot wrap the bound.
+    reach = max(abs(int(lo) - int(zp)), abs(int(hi) - int(zp)))
+    sums = [int(v) for v in np.abs(per_channel).sum(axis=1, dtype=np.int64)]
+    bound = [v * reach for v in sums]
     bias_name = op.inputs[2] if len(op.inputs) > 2 else None
     if bias_name is not None and graph.tensors[bias_name].data is not None:
-        bias = np.abs(np.asarray(graph.tensors[bias_name].data, dtype=np.int64).reshape(-1))
-        bound = bound + (bias if bias.size == bound.size else bias.max(initial=0))
-    worst = int(bound.max(initial=0))
-    return dict(max_abs_acc=worst, worst_channel=int(bound.argmax()) if bound.size else 0,
+        bias = [abs(int(v)) for v in np.asarray(graph.tensors[bias_name].data).reshape(-1)]
+        bound = [v + (bias[c] if len(bias) == len(bound) else max(bias, default=0)) for c, v in enumerate(bound)]
+    worst = max(bound, default=0)
+    return dict(max_abs_acc=worst, worst_channel=bound.index(worst) if bound else 0,
                 acc_len=int(per_channel.shape[1]), input_range=[lo, hi], limit=acc_limit(graph, x.name))
 
 
