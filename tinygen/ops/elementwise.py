@@ -11,11 +11,16 @@ from .spec import QAT_RANGED_RELU, KerasLayer, Lowering, NotApplicable, OpSpec, 
 
 
 def _broadcast(c: CheckContext) -> tuple:
-    x, y = c.ins[0], c.ins[1]
-    try:
-        return np.broadcast_shapes(tuple(x.shape), tuple(y.shape))
-    except ValueError:
-        raise c.bad(f"inputs {list(x.shape)} and {list(y.shape)} do not broadcast") from None
+    """The broadcast shape (NumPy rules), checked dimension by dimension before anything computes it."""
+    x, y = tuple(c.ins[0].shape), tuple(c.ins[1].shape)
+    out = []
+    for k in range(1, max(len(x), len(y)) + 1):
+        a = x[-k] if k <= len(x) else 1
+        b = y[-k] if k <= len(y) else 1
+        if a != b and 1 not in (a, b):
+            raise c.bad(f"inputs {list(x)} and {list(y)} do not broadcast")
+        out.append(max(a, b))
+    return tuple(reversed(out))
 
 
 def check_inputs_broadcast(c: CheckContext) -> None:
