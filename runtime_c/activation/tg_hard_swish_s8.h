@@ -13,8 +13,7 @@
 
 #include <stdint.h>
 
-int tg_hard_swish_s8(int32_t input_zp, int32_t output_zp, int32_t output_mult16,
-                     int32_t output_exponent, int32_t reluish_mult16, int32_t reluish_exponent,
-                     int32_t size, const int8_t *input, int8_t *output);
+int tg_hard_swish_s8(int32_t input_zp, int32_t output_zp, int32_t output_mult16, int32_t output_exponent,
+    int32_t reluish_mult16, int32_t reluish_exponent, int32_t size, const int8_t *input, int8_t *output);
 
 #endif /* TG_HARD_SWISH_S8_H */

@@ -1,5 +1,5 @@
-/* tinygen runtime: int16 LEAKY_RELU; contract in tg_leaky_relu_s16.h, body in tg_leaky_relu_body.inc. */
-#include "tg_leaky_relu_s16.h"
+/* tinygen runtime: int16 LEAKY_RELU; contract in tg_leaky_relu.h, body in tg_leaky_relu_body.inc. */
+#include "tg_leaky_relu.h"
 
 #include "tg_common.h"
 

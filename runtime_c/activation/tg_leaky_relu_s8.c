@@ -1,5 +1,5 @@
-/* tinygen runtime: int8 LEAKY_RELU; contract in tg_leaky_relu_s8.h, body in tg_leaky_relu_body.inc. */
-#include "tg_leaky_relu_s8.h"
+/* tinygen runtime: int8 LEAKY_RELU; contract in tg_leaky_relu.h, body in tg_leaky_relu_body.inc. */
+#include "tg_leaky_relu.h"
 
 #include "tg_common.h"
 

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-int tg_logistic_s8(int32_t input_zp, int32_t input_range_radius, int32_t input_mult,
-                   int32_t input_left_shift, int32_t size, const int8_t *input, int8_t *output);
+int tg_logistic_s8(int32_t input_zp, int32_t input_range_radius, int32_t input_mult, int32_t input_left_shift,
+    int32_t size, const int8_t *input, int8_t *output);
 
 #endif /* TG_LOGISTIC_S8_H */

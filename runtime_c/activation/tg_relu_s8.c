@@ -4,7 +4,7 @@
 #include "tg_common.h"
 
 int tg_relu_s8(int32_t input_zp, int32_t output_mult, int32_t output_shift, int32_t output_zp,
-               int32_t act_min, int32_t act_max, int32_t size, const int8_t *input, int8_t *output)
+    int32_t act_min, int32_t act_max, int32_t size, const int8_t *input, int8_t *output)
 {
     int32_t i;
     for (i = 0; i < size; ++i) {

@@ -11,6 +11,14 @@
 
 #include "tg_common.h"
 
+/* The input step both kernels share: x rescaled, (x * input_mult + round) >> input_shift, rounding
+ * half up (its sign selects the output's half) */
+static inline int32_t tg_sigmoid_input(int16_t x, int32_t input_mult, int32_t input_shift)
+{
+    const int32_t round = input_shift > 0 ? 1 << (input_shift - 1) : 0;
+    return ((int32_t)x * input_mult + round) >> input_shift;
+}
+
 /* The lookup both kernels share: |v| interpolated in the table with `frac_bits` fractional bits per
  * entry, or -1 if saturated. */
 static inline int32_t tg_sigmoid_lookup(const uint16_t *table, uint32_t mag, int32_t frac_bits)
@@ -25,10 +33,10 @@ static inline int32_t tg_sigmoid_lookup(const uint16_t *table, uint32_t mag, int
     return (int32_t)((lo << frac_bits) + frac * (hi - lo));
 }
 
-int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
-                    int32_t size, const int16_t *input, int16_t *output);
+int tg_logistic_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table, int32_t size,
+    const int16_t *input, int16_t *output);
 
-int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
-                int32_t size, const int16_t *input, int16_t *output);
+int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table, int32_t size,
+    const int16_t *input, int16_t *output);
 
 #endif /* TG_SIGMOID_S16_H */

@@ -2,8 +2,7 @@
 #include "tg_fixedpoint.h"
 
 int tg_softmax_s16(int32_t input_mult, int32_t input_shift, int32_t rows, int32_t depth,
-                   const int16_t *exp_lut, const int16_t *recip_lut,
-                   const int16_t *input, int16_t *output)
+    const int16_t *exp_lut, const int16_t *recip_lut, const int16_t *input, int16_t *output)
 {
     for (int32_t r = 0; r < rows; ++r) {
         const int16_t *x = input + (ptrdiff_t)r * depth;

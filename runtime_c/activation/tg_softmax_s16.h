@@ -14,7 +14,6 @@
 #include "tg_nn_s16.h"
 
 int tg_softmax_s16(int32_t input_mult, int32_t input_shift, int32_t rows, int32_t depth,
-                   const int16_t *exp_lut, const int16_t *recip_lut,
-                   const int16_t *input, int16_t *output);
+    const int16_t *exp_lut, const int16_t *recip_lut, const int16_t *input, int16_t *output);
 
 #endif /* TG_SOFTMAX_S16_H */

@@ -11,8 +11,8 @@ static int32_t tg_softmax_exp(int32_t diff, int32_t input_mult, int32_t input_le
     return tg_fp_exp_on_negative_values(scaled, TG_SOFTMAX_DIFF_BITS);
 }
 
-int tg_softmax_s8(int32_t input_mult, int32_t input_left_shift, int32_t diff_min,
-                  int32_t rows, int32_t depth, const int8_t *input, int8_t *output)
+int tg_softmax_s8(int32_t input_mult, int32_t input_left_shift, int32_t diff_min, int32_t rows, int32_t depth,
+    const int8_t *input, int8_t *output)
 {
     int32_t row;
     if (depth < 1) {

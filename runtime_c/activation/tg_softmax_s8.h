@@ -14,7 +14,7 @@
 
 #include <stdint.h>
 
-int tg_softmax_s8(int32_t input_mult, int32_t input_left_shift, int32_t diff_min,
-                  int32_t rows, int32_t depth, const int8_t *input, int8_t *output);
+int tg_softmax_s8(int32_t input_mult, int32_t input_left_shift, int32_t diff_min, int32_t rows, int32_t depth,
+    const int8_t *input, int8_t *output);
 
 #endif /* TG_SOFTMAX_S8_H */

@@ -1,14 +1,12 @@
 /* tinygen runtime: int16 TANH; contract in tg_sigmoid_s16.h. */
 #include "tg_sigmoid_s16.h"
 
-int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table,
-                int32_t size, const int16_t *input, int16_t *output)
+int tg_tanh_s16(int32_t input_mult, int32_t input_shift, const uint16_t *table, int32_t size,
+    const int16_t *input, int16_t *output)
 {
-    const int32_t round = input_shift > 0 ? 1 << (input_shift - 1) : 0;
     for (int32_t i = 0; i < size; ++i) {
-        const int32_t v = ((int32_t)input[i] * input_mult + round) >> input_shift;
-        const uint32_t mag = (uint32_t)(v < 0 ? -v : v);
-        const int32_t hit = tg_sigmoid_lookup(table, mag, 8);
+        const int32_t v = tg_sigmoid_input(input[i], input_mult, input_shift);
+        const int32_t hit = tg_sigmoid_lookup(table, (uint32_t)(v < 0 ? -v : v), 8);
         const int32_t acc = hit < 0 ? 0xFFFF << 8 : hit;
         const int32_t out = v >= 0 ? acc - (1 << 23) + (1 << 7) : -acc + (1 << 23) + (1 << 7) - 1;
         output[i] = (int16_t)(out >> 8);

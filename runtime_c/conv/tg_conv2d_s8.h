@@ -25,16 +25,11 @@
 
 int32_t tg_conv2d_s8_get_buffer_size(int32_t in_c, int32_t filter_h, int32_t filter_w);
 
-int tg_conv2d_s8(int8_t *scratch,
-                 int32_t stride_h, int32_t stride_w,
-                 int32_t dilation_h, int32_t dilation_w,
-                 int32_t pad_top, int32_t pad_left,
-                 int32_t input_offset, int32_t output_offset,
-                 int32_t act_min, int32_t act_max,
-                 const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                 int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
-                 int32_t filter_h, int32_t filter_w, int32_t filter_in_c, const int8_t *filter,
-                 const int32_t *bias,
-                 int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output);
+int tg_conv2d_s8(int8_t *scratch, int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+    int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int32_t *mult, const int32_t *shift, int32_t per_channel, int32_t batches,
+    int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w,
+    int32_t filter_in_c, const int8_t *filter, const int32_t *bias, int32_t out_h, int32_t out_w,
+    int32_t out_c, int8_t *output);
 
 #endif /* TG_CONV2D_S8_H */

@@ -47,16 +47,12 @@ static void im2col(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c, i
     }
 }
 
-int tg_conv2d_s8_fast(int8_t *scratch,
-                      int32_t stride_h, int32_t stride_w,
-                      int32_t dilation_h, int32_t dilation_w,
-                      int32_t pad_top, int32_t pad_left,
-                      int32_t input_zp, const int8_t *zp_px, int32_t output_offset,
-                      int32_t act_min, int32_t act_max,
-                      int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
-                      int32_t filter_h, int32_t filter_w, const int32_t *filter, int32_t wide,
-                      const int32_t *quant, int32_t rq_words,
-                      int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output)
+int tg_conv2d_s8_fast(int8_t *scratch, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_zp, const int8_t *zp_px,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int32_t batches, int32_t in_h, int32_t in_w,
+    int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *filter,
+    int32_t wide, const int32_t *quant, int32_t rq_words, int32_t out_h, int32_t out_w, int32_t out_c,
+    int8_t *output)
 {
     const int32_t k_pad = (filter_h * filter_w * in_c + 3) & ~3;
     const int pointwise = filter_h == 1 && filter_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0

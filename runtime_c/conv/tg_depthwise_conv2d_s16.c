@@ -3,16 +3,11 @@
 
 #include "tg_window.h"
 
-int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w,
-                            int32_t dilation_h, int32_t dilation_w,
-                            int32_t pad_top, int32_t pad_left, int32_t depth_multiplier,
-                            int32_t act_min, int32_t act_max,
-                            const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                            int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
-                            const int16_t *input,
-                            int32_t filter_h, int32_t filter_w, const int8_t *filter,
-                            const int64_t *bias,
-                            int32_t out_h, int32_t out_w, int16_t *output)
+int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+    int32_t pad_top, int32_t pad_left, int32_t depth_multiplier, int32_t act_min, int32_t act_max,
+    const int32_t *mult, const int32_t *shift, int32_t per_channel, int32_t batches, int32_t in_h,
+    int32_t in_w, int32_t in_c, const int16_t *input, int32_t filter_h, int32_t filter_w,
+    const int8_t *filter, const int64_t *bias, int32_t out_h, int32_t out_w, int16_t *output)
 {
     const int32_t out_c = in_c * depth_multiplier;
     const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,

@@ -1,15 +1,11 @@
 /* tinygen runtime: fast int8 depthwise 2-D convolution; contract in tg_depthwise_conv2d_s8_fast.h. */
 #include "tg_depthwise_conv2d_s8_fast.h"
 
-int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w,
-                                int32_t dilation_h, int32_t dilation_w,
-                                int32_t pad_top, int32_t pad_left,
-                                const int8_t *zp_px, int32_t output_offset,
-                                int32_t act_min, int32_t act_max,
-                                const int32_t *quant, int32_t rq_words,
-                                int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
-                                int32_t filter_h, int32_t filter_w, const int32_t *filter,
-                                int32_t out_h, int32_t out_w, int8_t *output)
+int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+    int32_t pad_top, int32_t pad_left, const int8_t *zp_px, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int32_t *quant, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w,
+    int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *filter,
+    int32_t out_h, int32_t out_w, int8_t *output)
 {
     const int32_t taps = filter_h * filter_w;
     const int32_t pairs = (taps + 1) / 2;

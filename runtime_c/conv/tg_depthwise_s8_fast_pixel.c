@@ -110,8 +110,8 @@ TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int32_t cha
 }
 
 void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t pairs, int32_t channels,
-                                const int32_t *filter, const int32_t *quant, int32_t rq_words,
-                                int32_t output_offset, int32_t act_min, int32_t act_max, int8_t *out)
+    const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int8_t *out)
 {
     if (rq_words == TG_RQ_RS) {
         pixel(tap, pairs, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);

@@ -11,10 +11,8 @@
 
 #include "tg_nn_s16.h"
 
-int tg_fully_connected_s16(int32_t filter_offset, int32_t act_min, int32_t act_max,
-                           const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                           int32_t batches, int32_t accum_depth, const int16_t *input,
-                           int32_t out_depth, const int8_t *filter, const int64_t *bias,
-                           int16_t *output);
+int tg_fully_connected_s16(int32_t filter_offset, int32_t act_min, int32_t act_max, const int32_t *mult,
+    const int32_t *shift, int32_t per_channel, int32_t batches, int32_t accum_depth, const int16_t *input,
+    int32_t out_depth, const int8_t *filter, const int64_t *bias, int16_t *output);
 
 #endif /* TG_FULLY_CONNECTED_S16_H */

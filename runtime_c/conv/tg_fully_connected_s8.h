@@ -18,13 +18,9 @@
 
 int32_t tg_fully_connected_s8_get_buffer_size(int32_t accum_depth);
 
-int tg_fully_connected_s8(int8_t *scratch,
-                          int32_t input_offset, int32_t filter_offset, int32_t output_offset,
-                          int32_t act_min, int32_t act_max,
-                          const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                          int32_t batches, int32_t accum_depth, const int8_t *input,
-                          int32_t out_depth, const int8_t *filter,
-                          const int32_t *bias,
-                          int8_t *output);
+int tg_fully_connected_s8(int8_t *scratch, int32_t input_offset, int32_t filter_offset, int32_t output_offset,
+    int32_t act_min, int32_t act_max, const int32_t *mult, const int32_t *shift, int32_t per_channel,
+    int32_t batches, int32_t accum_depth, const int8_t *input, int32_t out_depth, const int8_t *filter,
+    const int32_t *bias, int8_t *output);
 
 #endif /* TG_FULLY_CONNECTED_S8_H */

@@ -12,9 +12,8 @@
 
 #include "tg_common.h"
 
-int tg_fully_connected_s8_fast(int32_t output_offset, int32_t act_min, int32_t act_max,
-                               int32_t batches, int32_t accum_depth, const int8_t *input,
-                               int32_t out_depth, const int32_t *filter, int32_t wide,
-                               const int32_t *quant, int32_t rq_words, int8_t *output);
+int tg_fully_connected_s8_fast(int32_t output_offset, int32_t act_min, int32_t act_max, int32_t batches,
+    int32_t accum_depth, const int8_t *input, int32_t out_depth, const int32_t *filter, int32_t wide,
+    const int32_t *quant, int32_t rq_words, int8_t *output);
 
 #endif /* TG_FULLY_CONNECTED_S8_FAST_H */

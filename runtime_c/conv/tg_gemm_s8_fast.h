@@ -28,14 +28,11 @@
 
 #include "tg_common.h"
 
-void tg_gemm_s8_fast(const int8_t *col, int32_t k4, const int32_t *filter, int32_t wide,
-                     const int32_t *quant, int32_t rq_words,
-                     int32_t output_offset, int32_t act_min, int32_t act_max,
-                     int32_t out_c, int8_t *out);
+void tg_gemm_s8_fast(const int8_t *col, int32_t k4, const int32_t *filter, int32_t wide, const int32_t *quant,
+    int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out);
 
 void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *filter,
-                          int32_t wide, const int32_t *quant, int32_t rq_words,
-                          int32_t output_offset, int32_t act_min, int32_t act_max,
-                          int32_t out_c, int8_t *out);
+    int32_t wide, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int32_t out_c, int8_t *out);
 
 #endif /* TG_GEMM_S8_FAST_H */

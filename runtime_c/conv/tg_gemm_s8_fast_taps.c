@@ -361,9 +361,8 @@ TG_ALWAYS_INLINE void gemm_1seg(const int8_t *col, int32_t k4, const int32_t *w,
 }
 
 void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *filter,
-                          int32_t wide, const int32_t *quant, int32_t rq_words,
-                          int32_t output_offset, int32_t act_min, int32_t act_max,
-                          int32_t out_c, int8_t *out)
+    int32_t wide, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int32_t out_c, int8_t *out)
 {
     /* instantiations so the requantizer's record size is a constant */
     if (taps == 1 && seg4 > 0) {

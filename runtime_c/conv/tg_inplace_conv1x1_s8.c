@@ -8,13 +8,10 @@ int32_t tg_inplace_conv1x1_s8_get_buffer_size(int32_t in_c)
     return in_c;
 }
 
-int tg_inplace_conv1x1_s8(int8_t *scratch,
-                          int32_t input_offset, int32_t output_offset,
-                          int32_t act_min, int32_t act_max,
-                          const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                          int32_t pixels, int32_t in_c, const int8_t *input,
-                          const int8_t *filter, const int32_t *bias,
-                          int32_t out_c, int8_t *output)
+int tg_inplace_conv1x1_s8(int8_t *scratch, int32_t input_offset, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int32_t *mult, const int32_t *shift, int32_t per_channel, int32_t pixels,
+    int32_t in_c, const int8_t *input, const int8_t *filter, const int32_t *bias, int32_t out_c,
+    int8_t *output)
 {
     if (scratch == NULL || pixels < 0 || in_c <= 0 || out_c <= 0) {
         return TG_ERROR;

@@ -6,9 +6,8 @@
 #include "tg_gemm_s8_fast.h"
 
 int tg_inplace_conv1x1_s8_fast(int8_t *scratch, int32_t output_offset, int32_t act_min, int32_t act_max,
-                               int32_t pixels, int32_t in_c, const int8_t *input,
-                               const int32_t *filter, int32_t wide, const int32_t *quant, int32_t rq_words,
-                               int32_t out_c, int8_t *output)
+    int32_t pixels, int32_t in_c, const int8_t *input, const int32_t *filter, int32_t wide,
+    const int32_t *quant, int32_t rq_words, int32_t out_c, int8_t *output)
 {
     if (scratch == NULL || pixels < 0 || in_c <= 0 || (in_c & 3) != 0 || out_c <= 0) {
         return TG_ERROR;

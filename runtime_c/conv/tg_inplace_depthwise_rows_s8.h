@@ -18,14 +18,10 @@
 
 int32_t tg_inplace_depthwise_rows_s8_get_buffer_size(int32_t pad_top, int32_t in_w, int32_t channels);
 
-int tg_inplace_depthwise_rows_s8(int8_t *scratch,
-                                 int32_t dilation_h, int32_t dilation_w,
-                                 int32_t pad_top, int32_t pad_left,
-                                 int32_t input_offset, int32_t output_offset,
-                                 int32_t act_min, int32_t act_max,
-                                 const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                                 int32_t in_h, int32_t in_w, int32_t channels, const int8_t *input,
-                                 int32_t filter_h, int32_t filter_w, const int8_t *filter,
-                                 const int32_t *bias, int8_t *output);
+int tg_inplace_depthwise_rows_s8(int8_t *scratch, int32_t dilation_h, int32_t dilation_w, int32_t pad_top,
+    int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
+    const int32_t *mult, const int32_t *shift, int32_t per_channel, int32_t in_h, int32_t in_w,
+    int32_t channels, const int8_t *input, int32_t filter_h, int32_t filter_w, const int8_t *filter,
+    const int32_t *bias, int8_t *output);
 
 #endif /* TG_INPLACE_DEPTHWISE_ROWS_S8_H */

@@ -12,14 +12,9 @@
 
 #include "tg_common.h"
 
-int tg_inplace_depthwise_rows_s8_fast(int8_t *scratch,
-                                      int32_t dilation_h, int32_t dilation_w,
-                                      int32_t pad_top, int32_t pad_left,
-                                      const int8_t *zp_px, int32_t output_offset,
-                                      int32_t act_min, int32_t act_max,
-                                      const int32_t *quant, int32_t rq_words,
-                                      int32_t in_h, int32_t in_w, int32_t channels, const int8_t *input,
-                                      int32_t filter_h, int32_t filter_w, const int32_t *filter,
-                                      int8_t *output);
+int tg_inplace_depthwise_rows_s8_fast(int8_t *scratch, int32_t dilation_h, int32_t dilation_w,
+    int32_t pad_top, int32_t pad_left, const int8_t *zp_px, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int32_t *quant, int32_t rq_words, int32_t in_h, int32_t in_w, int32_t channels,
+    const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *filter, int8_t *output);
 
 #endif /* TG_INPLACE_DEPTHWISE_ROWS_S8_FAST_H */

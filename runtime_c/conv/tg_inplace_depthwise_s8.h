@@ -21,15 +21,10 @@
 
 #include "tg_common.h"
 
-int tg_inplace_depthwise_s8(int32_t stride_h, int32_t stride_w,
-                            int32_t dilation_h, int32_t dilation_w,
-                            int32_t pad_top, int32_t pad_left,
-                            int32_t input_offset, int32_t output_offset,
-                            int32_t act_min, int32_t act_max,
-                            const int32_t *mult, const int32_t *shift, int32_t per_channel,
-                            int32_t in_h, int32_t in_w, int32_t channels, const int8_t *input,
-                            int32_t filter_h, int32_t filter_w, const int8_t *filter,
-                            const int32_t *bias,
-                            int32_t out_h, int32_t out_w, int8_t *output);
+int tg_inplace_depthwise_s8(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
+    int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int32_t *mult, const int32_t *shift, int32_t per_channel, int32_t in_h,
+    int32_t in_w, int32_t channels, const int8_t *input, int32_t filter_h, int32_t filter_w,
+    const int8_t *filter, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output);
 
 #endif /* TG_INPLACE_DEPTHWISE_S8_H */

@@ -4,12 +4,9 @@
 #include "tg_requant_s16.h"
 
 int tg_transpose_conv_s16(int32_t stride_h, int32_t stride_w, int32_t pad_top, int32_t pad_left,
-                          int32_t act_min, int32_t act_max,
-                          const int32_t *mult, const int32_t *shift,
-                          int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int16_t *input,
-                          int32_t filter_h, int32_t filter_w, const int8_t *filter,
-                          const int64_t *bias,
-                          int32_t out_h, int32_t out_w, int32_t out_c, int16_t *output)
+    int32_t act_min, int32_t act_max, const int32_t *mult, const int32_t *shift, int32_t batches,
+    int32_t in_h, int32_t in_w, int32_t in_c, const int16_t *input, int32_t filter_h, int32_t filter_w,
+    const int8_t *filter, const int64_t *bias, int32_t out_h, int32_t out_w, int32_t out_c, int16_t *output)
 {
     if (stride_h <= 0 || stride_w <= 0) {
         return TG_ERROR;

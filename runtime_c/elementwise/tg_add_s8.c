@@ -1,5 +1,5 @@
-/* tinygen runtime: int8 ADD; contract in tg_add_s8.h, body in tg_add_body.inc. */
-#include "tg_add_s8.h"
+/* tinygen runtime: int8 ADD; contract in tg_add.h, body in tg_add_body.inc. */
+#include "tg_add.h"
 
 #define TG_FN tg_add_s8
 #define TG_T int8_t

@@ -31,9 +31,8 @@ TG_ALWAYS_INLINE int32_t tg_add_rq(int32_t raw, int32_t mult, uint32_t round_lo,
 #endif
 }
 
-int tg_add_s8_fast(const int32_t *table1, const int32_t *table2, const int32_t *out_rq,
-                   int32_t act_min, int32_t act_max, int32_t size,
-                   const int8_t *input1, const int8_t *input2, int8_t *output)
+int tg_add_s8_fast(const int32_t *table1, const int32_t *table2, const int32_t *out_rq, int32_t act_min,
+    int32_t act_max, int32_t size, const int8_t *input1, const int8_t *input2, int8_t *output)
 {
     const int32_t *t1 = table1 + 128;
     const int32_t *t2 = table2 + 128;

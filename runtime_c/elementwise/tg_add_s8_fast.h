@@ -15,8 +15,7 @@
 
 #include "tg_common.h"
 
-int tg_add_s8_fast(const int32_t *table1, const int32_t *table2, const int32_t *out_rq,
-                   int32_t act_min, int32_t act_max, int32_t size,
-                   const int8_t *input1, const int8_t *input2, int8_t *output);
+int tg_add_s8_fast(const int32_t *table1, const int32_t *table2, const int32_t *out_rq, int32_t act_min,
+    int32_t act_max, int32_t size, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 #endif /* TG_ADD_S8_FAST_H */

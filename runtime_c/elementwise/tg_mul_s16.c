@@ -1,10 +1,9 @@
 #include "tg_mul_s16.h"
 
-int tg_mul_s16(int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max,
-               int32_t d0, int32_t d1, int32_t d2, int32_t d3,
-               int32_t in1_s0, int32_t in1_s1, int32_t in1_s2, int32_t in1_s3, const int16_t *input1,
-               int32_t in2_s0, int32_t in2_s1, int32_t in2_s2, int32_t in2_s3, const int16_t *input2,
-               int16_t *output)
+int tg_mul_s16(int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max, int32_t d0, int32_t d1,
+    int32_t d2, int32_t d3, int32_t in1_s0, int32_t in1_s1, int32_t in1_s2, int32_t in1_s3,
+    const int16_t *input1, int32_t in2_s0, int32_t in2_s1, int32_t in2_s2, int32_t in2_s3,
+    const int16_t *input2, int16_t *output)
 {
     for (int32_t i0 = 0; i0 < d0; ++i0) {
         for (int32_t i1 = 0; i1 < d1; ++i1) {

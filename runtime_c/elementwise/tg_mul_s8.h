@@ -13,11 +13,9 @@
 
 #include "tg_common.h"
 
-int tg_mul_s8(int32_t in1_offset, int32_t in2_offset, int32_t out_offset,
-              int32_t out_mult, int32_t out_shift, int32_t act_min, int32_t act_max,
-              int32_t d0, int32_t d1, int32_t d2, int32_t d3,
-              int32_t in1_s0, int32_t in1_s1, int32_t in1_s2, int32_t in1_s3, const int8_t *input1,
-              int32_t in2_s0, int32_t in2_s1, int32_t in2_s2, int32_t in2_s3, const int8_t *input2,
-              int8_t *output);
+int tg_mul_s8(int32_t in1_offset, int32_t in2_offset, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+    int32_t act_min, int32_t act_max, int32_t d0, int32_t d1, int32_t d2, int32_t d3, int32_t in1_s0,
+    int32_t in1_s1, int32_t in1_s2, int32_t in1_s3, const int8_t *input1, int32_t in2_s0, int32_t in2_s1,
+    int32_t in2_s2, int32_t in2_s3, const int8_t *input2, int8_t *output);
 
 #endif /* TG_MUL_S8_H */

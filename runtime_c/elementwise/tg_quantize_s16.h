@@ -15,17 +15,17 @@
 
 int tg_quantize_f32_s16(float scale, int32_t zp, int32_t size, const float *input, int16_t *output);
 
-int tg_requantize_s32_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
-                          int32_t size, const int32_t *input, int16_t *output);
+int tg_requantize_s32_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp, int32_t size,
+    const int32_t *input, int16_t *output);
 
-int tg_requantize_s16_s8(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
-                         int32_t size, const int16_t *input, int8_t *output);
+int tg_requantize_s16_s8(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp, int32_t size,
+    const int16_t *input, int8_t *output);
 
-int tg_requantize_s8_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
-                         int32_t size, const int8_t *input, int16_t *output);
+int tg_requantize_s8_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp, int32_t size,
+    const int8_t *input, int16_t *output);
 
-int tg_requantize_s16_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
-                          int32_t size, const int16_t *input, int16_t *output);
+int tg_requantize_s16_s16(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp, int32_t size,
+    const int16_t *input, int16_t *output);
 
 int tg_dequantize_s16_f32(double scale, int32_t zp, int32_t size, const int16_t *input, float *output);
 

@@ -14,8 +14,8 @@
 
 int tg_quantize_f32_s8(float scale, int32_t zp, int32_t size, const float *input, int8_t *output);
 
-int tg_requantize_s8_s8(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp,
-                        int32_t size, const int8_t *input, int8_t *output);
+int tg_requantize_s8_s8(int32_t input_zp, int32_t mult, int32_t shift, int32_t output_zp, int32_t size,
+    const int8_t *input, int8_t *output);
 
 int tg_dequantize_s8_f32(double scale, int32_t zp, int32_t size, const int8_t *input, float *output);
 

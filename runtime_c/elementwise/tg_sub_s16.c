@@ -1,5 +1,5 @@
-/* tinygen runtime: int16 SUB; contract in tg_add_s16.h, body in tg_add_body.inc. */
-#include "tg_add_s16.h"
+/* tinygen runtime: int16 SUB; contract in tg_add.h, body in tg_add_body.inc. */
+#include "tg_add.h"
 
 #define TG_FN tg_sub_s16
 #define TG_T int16_t

@@ -62,14 +62,11 @@ static void dw_block4(const int8_t *w, int32_t oc0, const tg_conv_geom *g, int32
 }
 
 int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
-                           const uint8_t *weights, int32_t row_bytes,
-                           int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
-                           int32_t pad_top, int32_t pad_left, int32_t depth_multiplier,
-                           int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
-                           const int16_t *mult, const int8_t *shift,
-                           int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
-                           int32_t filter_h, int32_t filter_w, const int32_t *bias,
-                           int32_t out_h, int32_t out_w, int8_t *output)
+    const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t depth_multiplier, int32_t input_offset,
+    int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift,
+    int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h,
+    int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output)
 {
     if (!tg_lb_known_format(format, bits) || depth_multiplier < 1) {
         return TG_ERROR;

@@ -50,11 +50,9 @@ static inline int32_t row_dot(int32_t format, const int8_t *decoded, const uint8
 }
 
 int tg_fully_connected_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
-                          const uint8_t *weights, int32_t row_bytes,
-                          int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
-                          const int16_t *mult, const int8_t *shift,
-                          int32_t batches, int32_t accum_depth, const int8_t *input,
-                          int32_t out_depth, const int32_t *bias, int8_t *output)
+    const uint8_t *weights, int32_t row_bytes, int32_t input_offset, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t batches, int32_t accum_depth,
+    const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output)
 {
     if (!tg_lb_known_format(format, bits)) {
         return TG_ERROR;

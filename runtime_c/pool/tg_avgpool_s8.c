@@ -1,5 +1,5 @@
-/* tinygen runtime: int8 AVERAGE_POOL_2D; contract in tg_pool_s8.h, body in tg_avgpool_body.inc. */
-#include "tg_pool_s8.h"
+/* tinygen runtime: int8 AVERAGE_POOL_2D; contract in tg_pool.h, body in tg_avgpool_body.inc. */
+#include "tg_pool.h"
 
 #include "tg_window.h"
 

@@ -1,5 +1,5 @@
-/* tinygen runtime: int16 MAX_POOL_2D; contract in tg_pool_s16.h, body in tg_maxpool_body.inc. */
-#include "tg_pool_s16.h"
+/* tinygen runtime: int16 MAX_POOL_2D; contract in tg_pool.h, body in tg_maxpool_body.inc. */
+#include "tg_pool.h"
 
 #include "tg_window.h"
 

@@ -1,5 +1,5 @@
-/* tinygen runtime: int16 MEAN; contract in tg_mean_s16.h, body in tg_mean_body.inc. */
-#include "tg_mean_s16.h"
+/* tinygen runtime: int16 MEAN; contract in tg_mean.h, body in tg_mean_body.inc. */
+#include "tg_mean.h"
 
 #define TG_FN tg_mean_s16
 #define TG_T int16_t

@@ -1,5 +1,5 @@
-/* tinygen runtime: int8 MEAN; contract in tg_mean_s8.h, body in tg_mean_body.inc. */
-#include "tg_mean_s8.h"
+/* tinygen runtime: int8 MEAN; contract in tg_mean.h, body in tg_mean_body.inc. */
+#include "tg_mean.h"
 
 #define TG_FN tg_mean_s8
 #define TG_T int8_t

@@ -10,7 +10,7 @@
 
 #include "tg_common.h"
 
-int tg_concat_s16(int32_t outer, int32_t out_inner, int32_t num_inputs,
-                  const int32_t *inner_sizes, int16_t *output, ...);
+int tg_concat_s16(int32_t outer, int32_t out_inner, int32_t num_inputs, const int32_t *inner_sizes,
+    int16_t *output, ...);
 
 #endif /* TG_CONCAT_S16_H */

@@ -14,7 +14,7 @@
 
 #include "tg_common.h"
 
-int tg_concat_s8(int32_t outer, int32_t out_inner, int32_t num_inputs,
-                 const int32_t *inner_sizes, int8_t *output, ...);
+int tg_concat_s8(int32_t outer, int32_t out_inner, int32_t num_inputs, const int32_t *inner_sizes,
+    int8_t *output, ...);
 
 #endif /* TG_CONCAT_S8_H */

@@ -1,5 +1,5 @@
-/* tinygen runtime: int16 PAD / PADV2; contract in tg_pad_s16.h, body in tg_pad_body.inc. */
-#include "tg_pad_s16.h"
+/* tinygen runtime: int16 PAD / PADV2; contract in tg_pad.h, body in tg_pad_body.inc. */
+#include "tg_pad.h"
 
 #include <string.h>
 

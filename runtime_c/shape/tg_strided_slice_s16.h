@@ -12,8 +12,7 @@
 
 #include "tg_common.h"
 
-int tg_strided_slice_s16(int32_t d0, int32_t d1, int32_t d2, int32_t d3, int32_t base,
-                         int32_t s0, int32_t s1, int32_t s2, int32_t s3,
-                         const int16_t *input, int16_t *output);
+int tg_strided_slice_s16(int32_t d0, int32_t d1, int32_t d2, int32_t d3, int32_t base, int32_t s0, int32_t s1,
+    int32_t s2, int32_t s3, const int16_t *input, int16_t *output);
 
 #endif /* TG_STRIDED_SLICE_S16_H */

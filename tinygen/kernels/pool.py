@@ -1,4 +1,5 @@
-"""Lowering of int8 AVERAGE_POOL_2D, MAX_POOL_2D and MEAN to runtime_c/tg_pool_s8.c and tg_mean_s8.c.
+"""Lowering of int8 AVERAGE_POOL_2D, MAX_POOL_2D and MEAN to runtime_c/pool/ (tg_avgpool_s8.c, tg_maxpool_s8.c,
+tg_mean_s8.c).
 
 References follow TFLM's integer kernels: windows clipped to the input, rounded integer average.
 """

@@ -14,7 +14,7 @@
 #include "tg_gemm_s8_fast.h"
 #include "tg_inplace_conv1x1_s8_fast.h"
 #include "tg_inplace_depthwise_rows_s8_fast.h"
-#include "tg_pool_s8.h"
+#include "tg_pool.h"
 #include "tg_softmax_s8.h"
 #include "tg_window.h"
 
