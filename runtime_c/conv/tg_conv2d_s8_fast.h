@@ -9,8 +9,8 @@
  *             offset is folded into bias)
  *   zp_px     in_c copies of input_zp (what padding taps read when the window is read in place)
  * With in_c % 4 == 0 and at most TG_CONV_FAST_MAX_TAPS taps the window is read in place (tap pointers)
- * and no scratch is needed; any other layer needs tg_conv2d_s8_fast_get_buffer_size bytes: one int8
- * column of filter_h * filter_w * in_c values rounded up to 4 (im2col).
+ * and no scratch is needed; any other layer needs one int8 column of filter_h * filter_w * in_c values
+ * rounded up to 4 (im2col). tg_conv2d_s8_fast_get_buffer_size gives the bytes (0 when none).
  * Returns TG_OK.
  */
 #ifndef TG_CONV2D_S8_FAST_H

@@ -5,6 +5,11 @@
 
 #include "tg_gemm_s8_fast.h"
 
+int32_t tg_inplace_conv1x1_s8_fast_get_buffer_size(int32_t in_c)
+{
+    return in_c; /* one input pixel, copied out before its output overwrites it */
+}
+
 int tg_inplace_conv1x1_s8_fast(int8_t *scratch, int32_t output_offset, int32_t act_min, int32_t act_max,
     int32_t pixels, int32_t in_c, const int8_t *input, const int32_t *filter, int32_t wide,
     const int32_t *quant, int32_t rq_words, int32_t out_c, int8_t *output)

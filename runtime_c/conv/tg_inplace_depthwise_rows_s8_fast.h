@@ -12,6 +12,8 @@
 
 #include "tg_common.h"
 
+int32_t tg_inplace_depthwise_rows_s8_fast_get_buffer_size(int32_t pad_top, int32_t in_w, int32_t channels);
+
 int tg_inplace_depthwise_rows_s8_fast(int8_t *scratch, int32_t dilation_h, int32_t dilation_w,
     int32_t pad_top, int32_t pad_left, const int8_t *zp_px, int32_t output_offset, int32_t act_min,
     int32_t act_max, const int32_t *quant, int32_t rq_words, int32_t in_h, int32_t in_w, int32_t channels,

@@ -190,3 +190,9 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     }
     return TG_OK;
 }
+
+int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t in_c)
+{
+    const int32_t n = filter_h * filter_w * in_c;
+    return (format == TG_WF_TERNARY ? 8 : 4) * n + (filter_w * in_c < 16 ? n : 0);
+}

@@ -122,3 +122,9 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
     }
     return TG_OK;
 }
+
+int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w)
+{
+    (void)format; /* every format decodes 4 rows interleaved plus the row being decoded */
+    return 5 * filter_h * filter_w;
+}

@@ -70,3 +70,9 @@ int tg_fully_connected_lb(int8_t *scratch, int32_t format, int32_t bits, const i
     }
     return TG_OK;
 }
+
+int32_t tg_fully_connected_lb_get_buffer_size(int32_t format, int32_t accum_depth)
+{
+    /* INT4 / PALETTE decode one row; TERNARY / BINARY run in place on their bit planes */
+    return (format == TG_WF_INT4 || format == TG_WF_PALETTE) ? accum_depth : 0;
+}

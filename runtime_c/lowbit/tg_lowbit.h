@@ -34,6 +34,11 @@
 #define TG_WF_TERNARY 2
 #define TG_WF_BINARY 3
 
+/* Scratch bytes each kernel needs (0: pass NULL), as the paragraph above states. */
+int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t in_c);
+int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w);
+int32_t tg_fully_connected_lb_get_buffer_size(int32_t format, int32_t accum_depth);
+
 int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
     const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset,
