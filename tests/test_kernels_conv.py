@@ -252,8 +252,8 @@ def test_unsupported_configs_name_the_layer():
 def test_macs_and_fast_path():
     graph = build([CONV_CASES[6], CONV_CASES[8], DW_CASES[1], FC_CASES[1]])
     lops = [lower_op(op, graph) for op in graph.ops]
-    assert lops[0].macs == 2 * 5 * 4 * 6 * 8 and lops[0].extra["path"] == "1x1 gemm"
-    assert lops[1].extra["path"] == "generic"
+    assert lops[0].macs == 2 * 5 * 4 * 6 * 8 and lops[0].pointwise and lops[0].notes["path"] == "1x1 gemm"
+    assert not lops[1].pointwise and lops[1].notes["path"] == "generic"
     assert lops[2].macs == 1 * 4 * 3 * 6 * 9
     assert lops[3].macs == 3 * 5 * 16
 

@@ -52,7 +52,7 @@ FAST_CASES = [
 def test_fast_kernels_are_chosen():
     graph = build(FAST_CASES)
     for op in graph.ops:
-        assert lower_op(op, graph).extra.get("kernel") == "fast", op.name
+        assert lower_op(op, graph).notes.get("kernel") == "fast", op.name
 
 
 def test_fast_falls_back_to_portable():
@@ -61,7 +61,7 @@ def test_fast_falls_back_to_portable():
              Case(DW, (1, 7, 6, 6)), Case(FC, (2, 12), out_c=4, per_channel=False, w_zp=3)]
     graph = build(cases)
     for op in graph.ops:
-        assert lower_op(op, graph).extra.get("kernel") != "fast", op.name
+        assert lower_op(op, graph).notes.get("kernel") != "fast", op.name
 
 
 def test_fast_reference_matches_portable_reference():
@@ -153,7 +153,7 @@ def test_model_with_fast_kernels_matches_tflm(key, kernel_path, models_dir):
 
     path = models_dir / MODELS[key]
     graph = load_model(str(path))
-    kinds = {lop.extra.get("kernel") for lop in lower(graph) if lop.op.kind in (C2, DW, FC)}
+    kinds = {lop.notes.get("kernel") for lop in lower(graph) if lop.op.kind in (C2, DW, FC)}
     assert "fast" in kinds
     x = graph.tensors[graph.inputs[0]]
     rng = np.random.default_rng(11)

@@ -193,7 +193,7 @@ def fake_graph(nodes, sizes):
     ops = [Op(name=f"op{i}", kind=OpKind.RELU, inputs=list(ins), outputs=list(outs), attrs=None)
            for i, (ins, outs) in enumerate(nodes)]
     graph = Graph(tensors=tensors, ops=ops, inputs=["in"], outputs=["out"])
-    lowered = [SimpleNamespace(op=o, alias_of=None, scratch_bytes=0, extra={}) for o in ops]
+    lowered = [SimpleNamespace(op=o, alias_of=None, scratch_bytes=0, inplace_of=None, notes={}) for o in ops]
     return graph, lowered
 
 
@@ -419,7 +419,7 @@ def test_arena_against_tflm(planned):
 def test_in_place_declarations_are_honoured(planned):
     for key in ("vww", "person_detect", "kws"):
         *_, l2, p = planned[key]
-        declared = [i for i, lop in enumerate(l2) if "inplace_of" in lop.extra]
+        declared = [i for i, lop in enumerate(l2) if lop.inplace_of is not None]
         assert declared and p.inplace == declared
         for i in declared:
             x, y = l2[i].op.inputs[0], l2[i].op.outputs[0]

@@ -103,3 +103,8 @@ def check_call(lop) -> tuple:
         if not p.pointer and p.element not in _SCALARS:
             raise TinygenError(f"{where}: parameter {p.name} has a type ({p.ctype}) the generated call cannot pass")
     return params
+
+
+def args_by_name(lop) -> dict:
+    """{parameter name: argument} of a lowered call, checked against its prototype first."""
+    return dict((p.name, a) for p, a in zip(check_call(lop), lop.args))

@@ -5,7 +5,7 @@ strategies can be swapped and compared. `plan` runs several greedy orders, then 
 bound when a greedy result is above the live-set lower bound and the graph is small enough; `check`
 proves the result has no overlap.
 
-In-place execution: a LoweredOp may declare `extra["inplace_of"] = <input tensor>`, promising that its
+In-place execution: a LoweredOp may set `inplace_of = <input tensor>`, promising that its
 kernel is correct when the output starts at that input's address (and also when the two are apart).
 The planner honours the declaration when the input's last reader is that op and both tensors live in
 the arena: the two buffers are *tied* (one offset) and may overlap each other, nothing else.
@@ -129,7 +129,7 @@ def _tie_inplace(buffers: list, root: dict, lowered: list) -> list:
     by_name = {b.name: b for b in buffers}
     honoured = []
     for i, lop in enumerate(lowered):
-        src = lop.extra.get("inplace_of") if lop.extra else None
+        src = lop.inplace_of
         if src is None or len(lop.op.outputs) != 1:
             continue
         x = by_name.get(root.get(src, ""))

@@ -59,7 +59,7 @@ def _input_radius(integer_bits: int, left_shift: int) -> int:
 
 
 def _elementwise(op: Op, graph: Graph, fn: str, source: str, params: list, func, out_dtype=np.int8,
-                 extra: dict | None = None) -> LoweredOp:
+                 notes: dict | None = None) -> LoweredOp:
     """LoweredOp for `fn(params..., size, input, output)` with reference out = func(input)."""
     x, y = _io(op, graph)
     args = [Literal(int(p)) if not isinstance(p, str) else Literal(p) for p in params]
@@ -68,7 +68,7 @@ def _elementwise(op: Op, graph: Graph, fn: str, source: str, params: list, func,
     def reference(ins):
         return [np.asarray(func(np.asarray(ins[0]))).astype(out_dtype).reshape(y.shape)]
 
-    return LoweredOp(op, fn, (source,), args, [], reference, extra=dict(extra or {}))
+    return LoweredOp(op, fn, (source,), args, [], reference, notes=dict(notes or {}))
 
 
 # ---- SOFTMAX ----------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ class SoftmaxS8(Kernel):
         args = [Literal(mult), Literal(shift), Literal(diff_min), Literal(rows), Literal(depth),
                 TensorArg(x.name), TensorArg(y.name, const=False)]
         return LoweredOp(op, "tg_softmax_s8", ("tg_softmax_s8.c",), args, [], reference,
-                         extra=dict(input_mult=mult, input_left_shift=shift, diff_min=diff_min))
+                         notes=dict(input_mult=mult, input_left_shift=shift, diff_min=diff_min))
 
 
 # ---- LOGISTIC / TANH ----------------------------------------------------------------------------
@@ -173,7 +173,7 @@ class SigmoidLikeS8(Kernel):
         zp = x.zero_point
         return _elementwise(op, graph, name, name + ".c", [zp, radius, mult, shift],
                             lambda q: _sigmoid_like_reference(q, zp, mult, shift, radius, is_tanh),
-                            extra=dict(input_mult=mult, input_left_shift=shift, input_range_radius=radius))
+                            notes=dict(input_mult=mult, input_left_shift=shift, input_range_radius=radius))
 
 
 # ---- RELU / RELU6 / LEAKY_RELU / HARD_SWISH -----------------------------------------------------

@@ -214,7 +214,7 @@ class Conv2DKernel(Kernel):
             and fi == in_c and (out_h, out_w) == (in_h, in_w)
         return LoweredOp(op, "tg_conv2d_s8", ("tg_conv2d_s8.c",), args, consts, reference,
                          macs=n * out_h * out_w * out_c * fh * fw * fi,
-                         extra={"path": "1x1 gemm" if fast else "generic", "per_channel": rq.per_channel})
+                         pointwise=fast, notes={"path": "1x1 gemm" if fast else "generic", "per_channel": rq.per_channel})
 
 
 class DepthwiseConv2DKernel(Kernel):
@@ -254,7 +254,7 @@ class DepthwiseConv2DKernel(Kernel):
 
         return LoweredOp(op, "tg_depthwise_conv2d_s8", ("tg_depthwise_conv2d_s8.c",), args, consts,
                          reference, macs=n * out_h * out_w * out_c * fh * fw,
-                         extra={"per_channel": rq.per_channel})
+                         notes={"per_channel": rq.per_channel})
 
 
 class FullyConnectedKernel(Kernel):
@@ -291,7 +291,7 @@ class FullyConnectedKernel(Kernel):
             return [fc_reference(inputs[0], filt, bias_data, filter_offset, rq).reshape(y.shape)]
 
         return LoweredOp(op, "tg_fully_connected_s8", ("tg_fully_connected_s8.c",), args, consts, reference,
-                         macs=batches * out_depth * accum, extra={"per_channel": rq.per_channel})
+                         macs=batches * out_depth * accum, notes={"per_channel": rq.per_channel})
 
 
 register(Conv2DKernel())

@@ -220,7 +220,7 @@ class FastConv2D(_Fast):
         return LoweredOp(op, "tg_conv2d_s8_fast", ("tg_conv2d_s8_fast.c", *GEMM_SOURCES), args, consts,
                          reference, macs=n * out_h * out_w * out_c * fh * fw * fi,
                          scratch_bytes=0 if direct else k_pad,
-                         extra={"path": "1x1 gemm" if pointwise else "generic",
+                         pointwise=pointwise, notes={"path": "1x1 gemm" if pointwise else "generic",
                                 "window": "in place" if direct else "im2col", "kernel": "fast",
                                 "per_channel": rq.per_channel})
 
@@ -263,7 +263,7 @@ class FastDepthwiseConv2D(_Fast):
 
         return LoweredOp(op, "tg_depthwise_conv2d_s8_fast", DW_SOURCES, args, consts,
                          reference, macs=n * out_h * out_w * in_c * fh * fw, scratch_bytes=0,
-                         extra={"kernel": "fast", "per_channel": rq.per_channel})
+                         notes={"kernel": "fast", "per_channel": rq.per_channel})
 
 
 MAX_DW_TAPS = 25  # TG_DW_FAST_MAX_TAPS
@@ -305,7 +305,7 @@ class FastFullyConnected(_Fast):
 
         return LoweredOp(op, "tg_fully_connected_s8_fast", ("tg_fully_connected_s8_fast.c", *GEMM_SOURCES),
                          args, consts, reference, macs=batches * out_depth * accum, scratch_bytes=0,
-                         extra={"kernel": "fast", "per_channel": rq.per_channel})
+                         notes={"kernel": "fast", "per_channel": rq.per_channel})
 
 
 def add_tables(op: Op, graph: Graph):
@@ -381,7 +381,7 @@ class FastAddSub(Kernel):
             return [np.clip(v, act[0], act[1]).astype(np.int8).reshape(y.shape)]
 
         return LoweredOp(op, "tg_add_s8_fast", ("tg_add_s8_fast.c",), args, consts, reference, macs=0,
-                         extra={"kernel": "fast"})
+                         notes={"kernel": "fast"})
 
 
 def register_first(kernel: Kernel) -> Kernel:

@@ -4,7 +4,7 @@ input rows in scratch): the output is written over the input.
 Same math as `conv.py` (its portable lowering supplies the precomputed multipliers, weights, bias and
 the NumPy reference; only the C call changes, whatever kernel the op was lowered to first), run in an
 order that reads every input value before it is
-overwritten. A variant declares `extra["inplace_of"] = <input tensor>`; the planner then ties the
+overwritten. A variant sets `LoweredOp.inplace_of = <input tensor>`; the planner then ties the
 output's offset to the input's. The C kernels are also correct when the planner keeps them apart.
 
 `rewrite` swaps in variants only where they lower the arena's live-set peak, so the other layers keep
@@ -17,6 +17,7 @@ from dataclasses import replace
 import numpy as np
 
 from .. import plan as planner
+from ..csig import args_by_name
 from ..ir import Graph, OpKind
 from .base import ConstArg, Literal, LoweredOp, ScratchArg, TensorArg
 from ..errors import UnsupportedError
@@ -96,7 +97,7 @@ def conv1x1_variant(lop: LoweredOp, graph: Graph):
             ConstArg(_const_index(lop, "w")), _bias(lop), Literal(out_c), TensorArg(y.name, const=False)]
     return replace(lop, c_function="tg_inplace_conv1x1_s8", c_sources=("tg_inplace_conv1x1_s8.c",),
                    args=args, scratch_bytes=int(in_c),
-                   extra={**lop.extra, "path": "1x1 in place", "inplace_of": x.name})
+                   inplace_of=x.name, notes={**lop.notes, "path": "1x1 in place"})
 
 
 def _conv1x1_fast(op, graph: Graph):
@@ -104,16 +105,17 @@ def _conv1x1_fast(op, graph: Graph):
     if op.kind != OpKind.CONV_2D:
         return None
     fl = _fast("FastConv2D", op, graph)
-    if fl is None or fl.extra.get("path") != "1x1 gemm":
+    if fl is None or not fl.pointwise:
         return None
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
     n, h, wd, in_c = x.shape
-    a = fl.args  # tg_conv2d_s8_fast's: ..., filter, wide, quant, rq_words, out_h, out_w, out_c, output
-    args = [ScratchArg(), a[9], a[10], a[11], Literal(n * h * wd), Literal(in_c), TensorArg(x.name),
-            a[19], a[20], a[21], a[22], a[25], TensorArg(y.name, const=False)]
+    a = args_by_name(fl)  # tg_conv2d_s8_fast's arguments, by parameter name
+    args = [ScratchArg(), a["output_offset"], a["act_min"], a["act_max"], Literal(n * h * wd), Literal(in_c),
+            TensorArg(x.name), a["filter"], a["wide"], a["quant"], a["rq_words"], a["out_c"],
+            TensorArg(y.name, const=False)]
     return replace(fl, c_function="tg_inplace_conv1x1_s8_fast", c_sources=("tg_inplace_conv1x1_s8_fast.c",
                    *GEMM_SOURCES), args=args, scratch_bytes=int(in_c),
-                   extra={**fl.extra, "path": "1x1 in place", "inplace_of": x.name})
+                   inplace_of=x.name, notes={**fl.notes, "path": "1x1 in place"})
 
 
 def _depthwise_fast(op, graph: Graph, rows: bool):
@@ -123,16 +125,17 @@ def _depthwise_fast(op, graph: Graph, rows: bool):
         return None
     x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
     if not rows:
-        return replace(fl, extra={**fl.extra, "path": "in place", "inplace_of": x.name})
+        return replace(fl, inplace_of=x.name, notes={**fl.notes, "path": "in place"})
     _, h, wd, c = x.shape
-    a = fl.args  # stride_h, stride_w, dil_h, dil_w, pad_t, pad_l, zp, out_off, min, max, quant, rq_words, ...
-    args = [ScratchArg(), a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11],
-            Literal(h), Literal(wd), Literal(c), TensorArg(x.name), a[17], a[18], a[19],
+    a = args_by_name(fl)  # tg_depthwise_conv2d_s8_fast's arguments, by parameter name
+    args = [ScratchArg(), *(a[k] for k in ("dilation_h", "dilation_w", "pad_top", "pad_left", "zp_px",
+                                           "output_offset", "act_min", "act_max", "quant", "rq_words")),
+            Literal(h), Literal(wd), Literal(c), TensorArg(x.name), a["filter_h"], a["filter_w"], a["filter"],
             TensorArg(y.name, const=False)]
     return replace(fl, c_function="tg_inplace_depthwise_rows_s8_fast",
                    c_sources=("tg_inplace_depthwise_rows_s8_fast.c", "tg_depthwise_s8_fast_pixel.c"),
                    args=args, scratch_bytes=int((op.attrs.padding.top + 1) * wd * c),
-                   extra={**fl.extra, "path": "in place, row ring", "inplace_of": x.name})
+                   inplace_of=x.name, notes={**fl.notes, "path": "in place, row ring"})
 
 
 def depthwise_last_reader(in_h: int, in_w: int, out_h: int, out_w: int, fh: int, fw: int, attrs) -> np.ndarray:
@@ -194,7 +197,7 @@ def depthwise_variant(lop: LoweredOp, graph: Graph):
             Literal(fh), Literal(fw), ConstArg(_const_index(lop, "w")), _bias(lop),
             Literal(out_h), Literal(out_w), TensorArg(y.name, const=False)]
     return replace(lop, c_function="tg_inplace_depthwise_s8", c_sources=("tg_inplace_depthwise_s8.c",),
-                   args=args, scratch_bytes=0, extra={**lop.extra, "path": "in place", "inplace_of": x.name})
+                   args=args, scratch_bytes=0, inplace_of=x.name, notes={**lop.notes, "path": "in place"})
 
 
 def depthwise_rows_variant(lop: LoweredOp, graph: Graph):
@@ -225,7 +228,7 @@ def depthwise_rows_variant(lop: LoweredOp, graph: Graph):
     return replace(lop, c_function="tg_inplace_depthwise_rows_s8",
                    c_sources=("tg_inplace_depthwise_rows_s8.c",),
                    args=args, scratch_bytes=int((a.padding.top + 1) * wd * c),
-                   extra={**lop.extra, "path": "in place, row ring", "inplace_of": x.name})
+                   inplace_of=x.name, notes={**lop.notes, "path": "in place, row ring"})
 
 
 VARIANTS = (conv1x1_variant, depthwise_variant, depthwise_rows_variant)

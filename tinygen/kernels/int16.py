@@ -190,7 +190,7 @@ class Conv2DS16(Kernel):
 
         return LoweredOp(op, "tg_conv2d_s16", ("tg_conv2d_s16.c",), args, consts, reference,
                          macs=n * out_h * out_w * out_c * fh * fw * fi,
-                         extra={"path": "16x8", "per_channel": rq.per_channel})
+                         notes={"path": "16x8", "per_channel": rq.per_channel})
 
 
 # ---- TRANSPOSE_CONV 16x8 --------------------------------------------------------------------------
@@ -248,7 +248,7 @@ class TransposeConvS16(Kernel):
 
         return LoweredOp(op, "tg_transpose_conv_s16", ("tg_transpose_conv_s16.c",), args, consts, reference,
                          macs=n * in_h * in_w * in_c * fh * fw * out_c,
-                         extra={"path": "16x8", "per_channel": rq.per_channel})
+                         notes={"path": "16x8", "per_channel": rq.per_channel})
 
 
 # ---- ADD / SUB --------------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ class AddSubS16(Kernel):
 
         return LoweredOp(op, "tg_sub_s16" if sub else "tg_add_s16", ("tg_sub_s16.c" if sub else "tg_add_s16.c",), args,
                          ops.const_arrays, reference,
-                         extra={"pot_scale_int16": bool(getattr(op.attrs, "pot_scale_int16", True)),
+                         notes={"pot_scale_int16": bool(getattr(op.attrs, "pot_scale_int16", True)),
                                 "path": "general scale (as TFLM)"})
 
 
@@ -320,7 +320,7 @@ def _per_tensor(op: Op, *tensors: Tensor) -> None:
             raise _fail(op, f"tensor '{t.name}' needs per-tensor quantization")
 
 
-def _unary(op: Op, graph: Graph, fn: str, source: str, params: list, func, out_dtype, extra=None) -> LoweredOp:
+def _unary(op: Op, graph: Graph, fn: str, source: str, params: list, func, out_dtype, notes=None) -> LoweredOp:
     """LoweredOp for `fn(params..., size, input, output)` with reference out = func(input)."""
     x, y = _io(op, graph)
     if x.size != y.size:
@@ -330,7 +330,7 @@ def _unary(op: Op, graph: Graph, fn: str, source: str, params: list, func, out_d
     def reference(ins):
         return [np.asarray(func(np.asarray(ins[0]))).astype(out_dtype).reshape(y.shape)]
 
-    return LoweredOp(op, fn, (source,), args, [], reference, extra=dict(extra or {}))
+    return LoweredOp(op, fn, (source,), args, [], reference, notes=dict(notes or {}))
 
 
 class LeakyReluS16(Kernel):
@@ -406,7 +406,7 @@ class QuantizeS16(Kernel):
         return _unary(op, graph, _REQUANT_PAIRS[(x.dtype, y.dtype)], _REQUANT_PAIRS[(x.dtype, y.dtype)] + ".c",
                       [in_zp, mult, shift, out_zp],
                       lambda q: requantize_reference(q, in_zp, mult, shift, out_zp, qmin, qmax),
-                      np.dtype(y.dtype), extra=dict(mult=mult, shift=shift))
+                      np.dtype(y.dtype), notes=dict(mult=mult, shift=shift))
 
 
 class DequantizeS16(Kernel):
@@ -469,7 +469,7 @@ class PadS16(Kernel):
             x = np.asarray(inputs[0], np.int16).reshape(x_t.shape)
             return [np.pad(x, pads, mode="constant", constant_values=value)]
 
-        return LoweredOp(op, "tg_pad_s16", ("tg_pad_s16.c",), args, [], reference, extra={"pad_value": value})
+        return LoweredOp(op, "tg_pad_s16", ("tg_pad_s16.c",), args, [], reference, notes={"pad_value": value})
 
 
 def strided_slice_plan(in_shape: tuple, attrs) -> tuple:

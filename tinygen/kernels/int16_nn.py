@@ -107,7 +107,7 @@ class FullyConnectedS16(Kernel):
             return [finish_16x8(acc, bias, rq).reshape(y.shape)]
 
         return LoweredOp(op, "tg_fully_connected_s16", ("tg_fully_connected_s16.c",), args, consts, reference,
-                         macs=batches * out_depth * accum, extra={"per_channel": rq.per_channel})
+                         macs=batches * out_depth * accum, notes={"per_channel": rq.per_channel})
 
 
 class DepthwiseConv2DS16(Kernel):
@@ -146,7 +146,7 @@ class DepthwiseConv2DS16(Kernel):
 
         return LoweredOp(op, "tg_depthwise_conv2d_s16", ("tg_depthwise_conv2d_s16.c",), args, consts,
                          reference, macs=n * out_h * out_w * out_c * fh * fw,
-                         extra={"per_channel": rq.per_channel})
+                         notes={"per_channel": rq.per_channel})
 
 
 # ---- pooling and MEAN ----------------------------------------------------------------------------
@@ -220,7 +220,7 @@ class MeanS16(Kernel):
             return [np.asarray(out).astype(np.int16).reshape(y.shape)]
 
         return LoweredOp(op, "tg_mean_s16", ("tg_mean_s16.c",), args, [], reference,
-                         extra={"requantize": bool(requant)})
+                         notes={"requantize": bool(requant)})
 
 
 # ---- SOFTMAX -------------------------------------------------------------------------------------
@@ -326,7 +326,7 @@ class SoftmaxS16(Kernel):
             return [softmax16_reference(v, mult, shift, exp_lut, recip_lut).astype(np.int16).reshape(y.shape)]
 
         return LoweredOp(op, "tg_softmax_s16", ("tg_softmax_s16.c",), args, consts, reference,
-                         extra=dict(input_mult=mult, input_left_shift=shift))
+                         notes=dict(input_mult=mult, input_left_shift=shift))
 
 
 # ---- LOGISTIC / TANH -----------------------------------------------------------------------------
@@ -423,7 +423,7 @@ class SigmoidLikeS16(Kernel):
             return [sigmoid16_reference(inputs[0], mult, shift, is_tanh).astype(np.int16).reshape(y.shape)]
 
         return LoweredOp(op, name, (name + ".c",), args, [ConstArray("sigmoid", table)], reference,
-                         extra=dict(input_mult=mult, input_left_shift=shift))
+                         notes=dict(input_mult=mult, input_left_shift=shift))
 
 
 # ---- CONCATENATION and MUL -----------------------------------------------------------------------

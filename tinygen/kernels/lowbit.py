@@ -205,7 +205,7 @@ class LowBitKernel(Kernel):
 
                 fn, macs = "tg_depthwise_conv2d_lb", nb * out_h * out_w * out_c * n
         return LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
-                         extra={"weights": scheme, "per_channel": True})
+                         notes={"weights": scheme, "per_channel": True})
 
 
 def _register_first(kernel: Kernel) -> None:

@@ -154,7 +154,7 @@ class MeanS8(Kernel):
             return [np.asarray(y).astype(np.int8).reshape(out_shape)]
 
         return LoweredOp(op, "tg_mean_s8", ("tg_mean_s8.c",), args, [], reference,
-                         macs=0, extra={"requantize": bool(requant)})
+                         macs=0, notes={"requantize": bool(requant)})
 
 
 register(Pool2DS8())

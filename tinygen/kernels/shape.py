@@ -122,7 +122,7 @@ class PadS8(Kernel):
             return [np.pad(x, pads, mode="constant", constant_values=value)]
 
         return LoweredOp(op, "tg_pad_s8", ("tg_pad_s8.c",), args, [], reference,
-                         extra={"pad_value": value})
+                         notes={"pad_value": value})
 
 
 register(Reshape())
