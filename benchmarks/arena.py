@@ -31,10 +31,10 @@ MODELS = {k: TFLITE[k] for k in ("kws", "vww", "ic", "ad", "sww", "hello_world",
 
 
 def measure(path: Path) -> dict:
-    from tinygen import plan as planner
-    from tinygen import schedule
+    from tinygen.memory import plan as planner
+    from tinygen.memory import schedule
     from tinygen.compiler import load_model, lower
-    from tinygen.report import tflm_arena
+    from tinygen.codegen.report import tflm_arena
 
     graph = load_model(path)
     lowered = lower(graph)

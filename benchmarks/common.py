@@ -130,7 +130,7 @@ def qemu_matches_tflm(out_dir, model: Path, n: int = 3, seed: int = 2026) -> boo
     import numpy as np
 
     from tflite_micro.python.tflite_micro import runtime
-    from tinygen import qemu
+    from tinygen.verify import qemu
 
     interp = runtime.Interpreter.from_bytes(Path(model).read_bytes())
     detail = interp.get_input_details(0)

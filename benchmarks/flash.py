@@ -107,7 +107,7 @@ def build_and_measure(key: str, out: Path, weights, bench: bool = False) -> dict
     parts["padding"] += rest
     row = dict(weights=int(r.report["weights_bytes"]), text=text, data=data, **parts)
     if bench:
-        from tinygen import qemu
+        from tinygen.verify import qemu
 
         row["insns"] = int(qemu.bench(out)["instructions"])
         row["exact"] = qemu_matches_tflm(out, model_path(key))

@@ -24,8 +24,8 @@ from schemes import model_and_data  # noqa: E402
 
 def main(argv=None) -> int:
     import tinygen
-    from tinygen import qemu
-    from tinygen.testing import run_reference
+    from tinygen.verify import qemu
+    from tinygen.verify.testing import run_reference
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="digits,kws,ic")

@@ -24,7 +24,7 @@ from schemes import model_and_data, quantize_input  # noqa: E402
 
 
 def output_mse(res, held, want) -> float:
-    from tinygen.testing import run_reference
+    from tinygen.verify.testing import run_reference
 
     r = res.report
     xs = quantize_input(held, r["inputs"][0])
@@ -36,7 +36,8 @@ def output_mse(res, held, want) -> float:
 
 def main(argv=None) -> int:
     import tinygen
-    from tinygen import float_ref, passes
+    from tinygen import passes
+    from tinygen.quant import float_ref
     from tinygen.compiler import load_model
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

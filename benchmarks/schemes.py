@@ -61,10 +61,12 @@ def quantize_input(x: np.ndarray, info: dict) -> np.ndarray:
 
 def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -> dict:
     import tinygen
-    from tinygen import float_ref, passes, qemu
+    from tinygen import passes
+    from tinygen.quant import float_ref
+    from tinygen.verify import qemu
     from tinygen.compiler import load_model
     from tinygen.quant import schemes
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     res = tinygen.compile(path, out, board=BOARD, calibration=calib, name=key, weights=weights,
                           budget_flash=budget)

@@ -1,6 +1,6 @@
 """Instructions per inference of tinygen's generated C vs TFLM (+ CMSIS-NN) under QEMU -icount shift=0.
 
-Builds each MLPerf Tiny .tflite for a QEMU board, runs `tinygen.qemu.bench` (whole inference and
+Builds each MLPerf Tiny .tflite for a QEMU board, runs `tinygen.verify.qemu.bench` (whole inference and
 per layer), checks the firmware's outputs under QEMU against TFLM's Python interpreter on a random,
 an all-zero and an all -128 input, and prints markdown tables next to the figures in the baseline file (ticks x 40 =
 instructions). cortex-m4 is compared with TFLM + CMSIS-NN, cortex-m3 (no DSP) with TFLM's
@@ -69,8 +69,8 @@ def tflm_output(model: Path, x: np.ndarray) -> bytes:
 
 def bench_model(key: str, board: str, out_root: Path) -> dict:
     import tinygen
-    import tinygen.kernels.fast  # noqa: F401  (the fast kernels are preferred once imported)
-    from tinygen import qemu
+    import tinygen.lower.fast  # noqa: F401  (the fast kernels are preferred once imported)
+    from tinygen.verify import qemu
 
     path = SHARED / "models" / MODELS[key]
     out = out_root / f"{key}_{board}"

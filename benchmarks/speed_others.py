@@ -32,7 +32,7 @@ BASELINE = {  # model: (path, TFLM + CMSIS-NN, TFLM reference kernels)
 def main() -> int:
     import tinygen
     from oracle import num_outputs, tflm_interpreter, tflm_run_with
-    from tinygen.qemu import bench
+    from tinygen.verify.qemu import bench
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--board", default="cortex-m4")

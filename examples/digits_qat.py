@@ -66,8 +66,8 @@ def run_c(model_or_graph, name: str, x: np.ndarray, calibration=None):
 
 def reference(graph, x: np.ndarray) -> np.ndarray:
     """tinygen's bit-exact NumPy int8 reference over every sample (int8 outputs)."""
-    from tinygen.runner import quantize_input
-    from tinygen.testing import run_reference
+    from tinygen.verify.runner import quantize_input
+    from tinygen.verify.testing import run_reference
 
     t = graph.tensors[graph.inputs[0]]
     info = {"name": t.name, "dtype": t.dtype, "scale": t.scale, "zero_point": t.zero_point}
@@ -83,8 +83,8 @@ def main() -> int:
     import keras
 
     from digits_data import load_digits_split
-    from tinygen import qat
-    from tinygen.qat_quantizers import IntQuantizer
+    from tinygen.quant import qat
+    from tinygen.quant.qat.quantizers import IntQuantizer
 
     t0 = time.time()
     keras.utils.set_random_seed(0)

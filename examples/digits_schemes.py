@@ -39,7 +39,7 @@ COMMAND = ".venv/bin/python examples/digits_schemes.py"
 
 def qat_quantizer(scheme: str):
     """The QAT weight quantizer whose codes `scheme` stores (None: no QAT counterpart)."""
-    from tinygen import qat
+    from tinygen.quant import qat
 
     return {"int8": "int8", "int4": qat.IntQuantizer(4), "kmeans4": "kmeans4", "kmeans3": "kmeans3",
             "kmeans2": "kmeans2", "ternary": qat.TernaryQuantizer("optimal"), "binary": "binary"}.get(scheme)
@@ -65,7 +65,7 @@ def main() -> int:
     import keras
 
     from digits_data import load_digits_split
-    from tinygen import qat
+    from tinygen.quant import qat
     from tinygen.quant import weights as wq
 
     t0 = time.time()

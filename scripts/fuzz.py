@@ -15,7 +15,7 @@ A sample of the accepted mutants (--c-rate, drawn from (seed, index)) is compile
 ASan + UBSan (-fno-sanitize-recover=all) into a standalone executable per kernel path -- "portable" (the
 host build) and "device" (the DSP/SIMD kernels, -DTG_EMULATE_DSP=1) -- and run on random inputs in a
 subprocess. A compile error, a sanitizer report, a signal, a non-zero exit, a timeout or an output that
-differs from tinygen.testing.run_reference is a C finding; its input is kept under --out/findings.
+differs from tinygen.verify.testing.run_reference is a C finding; its input is kept under --out/findings.
 Runtime objects are compiled once per (source, flags) and cached under --obj-cache.
 Each case is reproducible from (--seed, case index): `fuzz.py --seed S --replay I` reruns one case and
 always runs its C.
@@ -47,7 +47,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from tinygen.hostbuild import kernel_path_cflags  # noqa: E402
+from tinygen.verify.hostbuild import kernel_path_cflags  # noqa: E402
 MODELS = ROOT.parent / "shared" / "models"
 # (path relative to MODELS, weight): small models are picked more often, they run faster
 CORPUS = [
@@ -322,7 +322,7 @@ def compile_checks(buf: bytes, use_validate: bool = True):
     STAGE = "frontend"
     graph = load_tflite(buf)
     if not use_validate:  # --no-validate: validate.check left out, to see what later stages do with raw input
-        from tinygen import validate
+        from tinygen.ir import validate
         check, validate.check = validate.check, lambda g: None
         try:
             return _build(compiler, graph)
@@ -513,7 +513,7 @@ class CRunner:
 
     def build(self, files: dict, work: Path, path: str) -> Path:
         """An executable of the generated files `files` for kernel path `path` in `work`."""
-        from tinygen import codegen
+        from tinygen.codegen import model as codegen
 
         src = work / "model"
         if not src.is_dir():
@@ -577,7 +577,7 @@ def c_inputs(graph, rng: np.random.Generator, n: int = C_SAMPLES) -> list:
 
 def run_c_case(runner: CRunner, graph, result, seed: int, index: int, work: Path) -> dict:
     """Every kernel path of one accepted case: {path: None (clean) | CFinding}; also the stages reached."""
-    from tinygen.testing import run_reference
+    from tinygen.verify.testing import run_reference
 
     work = Path(work).resolve()  # gcc and the executable run inside it
     rng = np.random.default_rng([seed, index])
@@ -662,7 +662,7 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=5.0,
                     help="CPU seconds per case before it counts as a hang (CPU time: a busy machine is no hang)")
     ap.add_argument("--out", type=Path, default=None, help="folder for crashing inputs, findings and summary.json")
-    ap.add_argument("--no-validate", action="store_true", help="skip tinygen.validate.check (find raw bugs)")
+    ap.add_argument("--no-validate", action="store_true", help="skip tinygen.ir.validate.check (find raw bugs)")
     ap.add_argument("--replay", type=int, default=None, help="run only this case index (C included) and print it")
     ap.add_argument("--mem-gb", type=float, default=4.0, help="address-space limit; above it is a MemoryError")
     ap.add_argument("--c-rate", type=float, default=0.0,

@@ -7,6 +7,17 @@ import numpy as np
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MODELS = SHARED / "models"
+# The shared int8 models every end-to-end suite runs (paths under MODELS), one list for all tests.
+INT8_MODELS = {
+    "kws": "mlperf/kws/kws_ref_model.tflite",
+    "vww": "mlperf/vww/vww_96_int8.tflite",
+    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
+    "ad": "mlperf/ad/ad01_int8.tflite",
+    "sww": "mlperf/sww/str_ww_ref_model.tflite",
+    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
+    "micro_speech": "tflm/micro_speech/micro_speech_quantized.tflite",
+    "person_detect": "tflm/person_detection/person_detect.tflite",
+}
 
 
 def tflm_interpreter(model):

@@ -8,19 +8,11 @@ import sys
 
 import pytest
 
+from oracle import INT8_MODELS
 from tinygen.compiler import generate, load_model
-from tinygen import codegen
+from tinygen.codegen import model as codegen
 
-SHARED_TFLITE = [
-    "mlperf/kws/kws_ref_model.tflite",
-    "mlperf/vww/vww_96_int8.tflite",
-    "mlperf/ic/pretrainedResnet_quant.tflite",
-    "mlperf/ad/ad01_int8.tflite",
-    "mlperf/sww/str_ww_ref_model.tflite",
-    "tflm/hello_world/hello_world_int8.tflite",
-    "tflm/micro_speech/micro_speech_quantized.tflite",
-    "tflm/person_detection/person_detect.tflite",
-]
+SHARED_TFLITE = list(INT8_MODELS.values())
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-Wpedantic", "-Wshadow", "-O2", "-c"]
 
 
@@ -83,7 +75,7 @@ def test_generation_is_identical_across_processes(models_dir, tmp_path):
 
 
 def _distinct_arch_flags():
-    from tinygen.boards import list_boards
+    from tinygen.target.boards import list_boards
 
     seen = {}
     for b in list_boards():

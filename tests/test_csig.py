@@ -6,10 +6,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tinygen import csig
+from tinygen.lower import csig
 from tinygen.compiler import load_model, lower
 from tinygen.errors import TinygenError
-from tinygen.kernels.base import ConstArg, ConstArray, Literal
+from tinygen.lower.base import ConstArg, ConstArray, Literal
 
 
 def test_every_kernel_entry_point_has_a_prototype():

@@ -17,8 +17,8 @@ import pytest
 import tinygen
 from tinygen import ir
 from tinygen.compiler import load_model, lower
-from tinygen.hostbuild import KERNEL_PATHS, kernel_path_cflags
-from tinygen.runner import host_model, read_manifest, sample_shape
+from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
+from tinygen.verify.runner import host_model, read_manifest, sample_shape
 
 import test_kernels_fast as tkf
 import test_lowbit as tlb
@@ -149,8 +149,8 @@ def test_emulated_instructions_equal_cortex_m4_under_qemu(tmp_path):
     and xorshift words), tg_dsp_emul.h under UBSan + ASan on the host vs the instructions on a Cortex-M4
     under QEMU: identical result words."""
     from test_hardening import SANITIZE
-    from tinygen import qemu
-    from tinygen.boards import load_board
+    from tinygen.verify import qemu
+    from tinygen.target.boards import load_board
     from tinygen.paths import runtime_dir
 
     _need_arm_tools()

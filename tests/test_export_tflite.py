@@ -11,22 +11,14 @@ import numpy as np
 import pytest
 
 import tinygen
-from oracle import tflm_interpreter
-from tinygen import serialize, validate
+from oracle import INT8_MODELS, tflm_interpreter
+from tinygen.ir import serialize
+from tinygen.ir import validate
 from tinygen.errors import TinygenError
-from tinygen.export_tflite import export_tflite, to_bytes
+from tinygen.verify.export_tflite import export_tflite, to_bytes
 from tinygen.frontend.tflite import load_tflite
 
-INT8_MODELS = {
-    "kws": "mlperf/kws/kws_ref_model.tflite",
-    "vww": "mlperf/vww/vww_96_int8.tflite",
-    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
-    "ad": "mlperf/ad/ad01_int8.tflite",
-    "sww": "mlperf/sww/str_ww_ref_model.tflite",
-    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
-    "micro_speech": "tflm/micro_speech/micro_speech_quantized.tflite",
-    "person_detect": "tflm/person_detection/person_detect.tflite",
-}
+
 N_INPUTS = 20
 
 
@@ -196,7 +188,7 @@ def test_ptq_models_exported_run_bit_exact_in_tflm(key, models_dir, tmp_path):
     from test_models_keras import PATHS, data_for
 
     import tinygen
-    from tinygen.export_tflite import export_tflite
+    from tinygen.verify.export_tflite import export_tflite
 
     root = Path(__file__).resolve().parents[1]
     if key == "digits":

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import tinygen
-from tinygen.boards import list_boards, load_board
+from tinygen.target.boards import list_boards, load_board
 from tinygen.errors import BuildError, FitError, TinygenError
-from tinygen.firmware import fit_check, write_firmware
+from tinygen.codegen.firmware import fit_check, write_firmware
 
 from conftest import MODELS
 
@@ -150,7 +150,7 @@ def test_make_variables_override(tmp_path_factory):
 
 def _sample_input(out: Path) -> np.ndarray:
     """The quantized input for x = 1.0, as (1, *sample shape)."""
-    from tinygen.runner import prepare_inputs, read_manifest
+    from tinygen.verify.runner import prepare_inputs, read_manifest
     return prepare_inputs(read_manifest(out), [np.array([[1.0]], np.float32)])[0]
 
 
@@ -190,7 +190,7 @@ def test_run_qemu_equals_host(tmp_path_factory, board):
 @needs_qemu
 @pytest.mark.qemu
 def test_bench_is_deterministic_and_calibrated(tmp_path_factory):
-    from tinygen.qemu import bench
+    from tinygen.verify.qemu import bench
 
     out = _compile(tmp_path_factory, "cortex-m4")
     first, second = bench(out), bench(out)
@@ -210,7 +210,7 @@ def test_bench_is_deterministic_and_calibrated(tmp_path_factory):
 @needs_qemu
 @pytest.mark.qemu
 def test_firmware_failure_is_a_build_error(tmp_path_factory):
-    from tinygen.qemu import run_once
+    from tinygen.verify.qemu import run_once
 
     out = _compile(tmp_path_factory, "cortex-m3")
     model_c = out / "model" / "model.c"

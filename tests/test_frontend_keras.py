@@ -9,7 +9,7 @@ import pytest
 
 import keras
 
-from tinygen import float_ref  # noqa: E402
+from tinygen.quant import float_ref  # noqa: E402
 from tinygen.errors import ModelFormatError, UnsupportedError  # noqa: E402
 from tinygen.frontend.keras import _load, load_keras  # noqa: E402
 from tinygen.ir import OpKind  # noqa: E402

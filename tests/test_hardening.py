@@ -2,7 +2,7 @@
 
 The sanitizer build is a standalone C driver (no Python extension, so no LD_PRELOAD of libasan): it
 reads samples from a file, runs the generated model compiled with ASan + UBSan, and writes the outputs.
-Each sanitizer test runs both kernel paths (tinygen.hostbuild.KERNEL_PATHS): the portable C and the
+Each sanitizer test runs both kernel paths (tinygen.verify.hostbuild.KERNEL_PATHS): the portable C and the
 device (Cortex-M4+ SIMD) path with its instructions emulated (-DTG_EMULATE_DSP=1).
 """
 from __future__ import annotations
@@ -18,23 +18,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinygen import codegen, ir, validate
+from oracle import INT8_MODELS
+
+from tinygen import ir
+from tinygen.codegen import model as codegen
+from tinygen.ir import validate
 from tinygen.compiler import generate, load_model
 from tinygen.errors import ModelFormatError, TinygenError
-from tinygen.hostbuild import KERNEL_PATHS, kernel_path_cflags
-from tinygen.testing import host_model_for
+from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
+from tinygen.verify.testing import host_model_for
 
 ROOT = Path(__file__).resolve().parents[1]
-INT8_MODELS = {
-    "kws": "mlperf/kws/kws_ref_model.tflite",
-    "vww": "mlperf/vww/vww_96_int8.tflite",
-    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
-    "ad": "mlperf/ad/ad01_int8.tflite",
-    "sww": "mlperf/sww/str_ww_ref_model.tflite",
-    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
-    "micro_speech": "tflm/micro_speech/micro_speech_quantized.tflite",
-    "person_detect": "tflm/person_detection/person_detect.tflite",
-}
+
 SANITIZE = ("-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero", "-fno-sanitize-recover=all",
             "-fno-omit-frame-pointer", "-g", "-O1")
 CPPCHECK = ("cppcheck", "--enable=warning,style,performance,portability", "--std=c99", "--inline-suppr",
@@ -338,7 +333,7 @@ def test_sanitizer_driver_catches_an_overflow(tmp_path, body, report):
 
 
 def test_bounds_shared_models_are_safe(models_dir):
-    from tinygen import bounds
+    from tinygen.lower import bounds
 
     for key, rel in sorted(INT8_MODELS.items()):
         report = bounds.accumulator_bounds(load_model(models_dir / rel))
@@ -350,7 +345,7 @@ def test_bounds_shared_models_are_safe(models_dir):
 
 
 def test_bounds_flags_an_overflowing_layer(hello):
-    from tinygen import bounds
+    from tinygen.lower import bounds
 
     g = hello.copy()
     fc = _first(g, ir.OpKind.FULLY_CONNECTED)
@@ -369,7 +364,7 @@ def test_bounds_flags_an_overflowing_layer(hello):
 
 
 def test_stack_usage_of_generated_code(hello, tmp_path):
-    from tinygen import bounds
+    from tinygen.lower import bounds
 
     if shutil.which("arm-none-eabi-gcc") is None:
         pytest.fail("arm-none-eabi-gcc is not installed (scripts/sysdeps.sh installs it)")
@@ -432,9 +427,9 @@ def _int16_fc(bias_top: int) -> ir.Graph:
 
 
 def test_bounds_int64_accumulator_limit_is_2_pow_47(tmp_path):
-    from tinygen import bounds
+    from tinygen.lower import bounds
     from tinygen.compiler import compile_model
-    from tinygen.export_tflite import export_tflite
+    from tinygen.verify.export_tflite import export_tflite
 
     terms = 8 * 127 * (1 << 15)  # |w| * max |x| over the 8 inputs
     at_limit = _int16_fc((1 << 47) - 1 - terms)

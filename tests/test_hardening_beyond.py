@@ -18,7 +18,7 @@ import pytest
 
 from tinygen import compiler
 from tinygen.compiler import load_model
-from tinygen.hostbuild import KERNEL_PATHS, kernel_path_cflags
+from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
 
 from test_hardening import CPPCHECK, _elide_initializers, _gcc, _inputs, _write_model, sanitized_run_equals_normal_builds
 

@@ -16,12 +16,13 @@ import keras
 
 from oracle import MODELS, tflm_run  # noqa: E402
 from tfconvert import convert  # noqa: E402
-from tinygen import float_ref, passes  # noqa: E402
+from tinygen import passes  # noqa: E402
+from tinygen.quant import float_ref  # noqa: E402
 from tinygen.compiler import load_model  # noqa: E402
 from tinygen.frontend.keras import load_keras  # noqa: E402
 from tinygen.ir import OpKind  # noqa: E402
 from tinygen.quant import ptq  # noqa: E402
-from tinygen.testing import host_model_for, run_reference  # noqa: E402
+from tinygen.verify.testing import host_model_for, run_reference  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 L = keras.layers
@@ -76,7 +77,7 @@ def _mean():
 
 
 SMALL = {"cnn": _cnn, "mlp": _mlp, "concat_mul": _concat_mul, "mean": _mean}
-# the ops of int16_nn.py each model must exercise (so a test cannot pass without covering them)
+# the ops of int16_nn.py and int16_act.py each model must exercise (so a test cannot pass without covering them)
 EXPECT = {
     "cnn": {OpKind.DEPTHWISE_CONV_2D, OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.FULLY_CONNECTED,
             OpKind.SOFTMAX},

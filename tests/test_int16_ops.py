@@ -19,7 +19,7 @@ import tinygen
 from oracle import tflm_run_with
 from tinygen.compiler import load_model, lower
 from tinygen.ir import OpKind
-from tinygen.testing import host_model_for, run_reference
+from tinygen.verify.testing import host_model_for, run_reference
 
 OPS = ("add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub", "transpose_conv")
 INT16_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "tflm" / "int16_ops"
@@ -124,7 +124,7 @@ def test_every_op_has_models(models_dir):
 
 def test_serialized_graph_round_trips(models_dir, tmp_path):
     """The new attrs (TRANSPOSE_CONV, STRIDED_SLICE, pot_scale_int16) survive save/load."""
-    from tinygen import serialize
+    from tinygen.ir import serialize
 
     for rel in ("transpose_conv/transpose_conv0.tflite", "strided_slice/strided_slice0.tflite", "sub/sub0.tflite"):
         graph = load_model(str(models_dir / "tflm" / "int16_ops" / rel))
@@ -241,7 +241,7 @@ def test_requantize_c_equals_reference(pair):
     """Integer QUANTIZE pairs without a shared model: the C kernel equals the NumPy reference
     (which is TFLM's Requantize, proven on int32 -> int16 by quantize0)."""
     from tinygen.ir import Graph, NoAttrs, Op, QuantParams, Tensor
-    from tinygen.testing import run_c
+    from tinygen.verify.testing import run_c
 
     src, dst = pair
     shape = (2, 3, 7)

@@ -6,9 +6,9 @@ import pytest
 
 from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, LeakyReluAttrs, NoAttrs, Op, OpKind, QuantParams, SoftmaxAttrs, Tensor
-from tinygen.kernels.base import lower_op
+from tinygen.lower.base import lower_op
 from tinygen.quant import fixedpoint as fp
-from tinygen.testing import run_c, run_reference
+from tinygen.verify.testing import run_c, run_reference
 
 ALL_INT8 = np.arange(-128, 128, dtype=np.int8)
 
@@ -234,7 +234,7 @@ def test_leaky_relu_scale_sweep_matches_tflm():
     TFLM, the reference and the C agree byte for byte."""
     from oracle import tflm_run_with
     from tflite_micro.python.tflite_micro import runtime
-    from tinygen.export_tflite import to_bytes
+    from tinygen.verify.export_tflite import to_bytes
     from tinygen.frontend.tflite import load_tflite
 
     rng = np.random.default_rng(7)

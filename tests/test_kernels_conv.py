@@ -10,7 +10,7 @@ import pytest
 from tinygen.errors import UnsupportedError
 from tinygen.ir import (Activation, Conv2DAttrs, DepthwiseConv2DAttrs, FullyConnectedAttrs, Graph, Op, OpKind,
                         Padding, QuantParams, Tensor, same_padding, valid_out)
-from tinygen.kernels.base import lower_op
+from tinygen.lower.base import lower_op
 
 MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 KWS = MODELS / "mlperf" / "kws" / "kws_ref_model.tflite"
@@ -145,7 +145,7 @@ def sample_inputs(graph: Graph, rng, fill=None) -> list:
 
 @pytest.mark.parametrize("cases", [CONV_CASES, DW_CASES, FC_CASES], ids=["conv2d", "depthwise", "fc"])
 def test_c_matches_reference(cases):
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     graph = build(cases)
     rng = np.random.default_rng(1)
@@ -163,7 +163,7 @@ def test_saturation_cases_saturate():
     """The saturation cases must actually hit both clamp bounds (else they test nothing)."""
     cases = [c for c in CONV_CASES + DW_CASES + FC_CASES if c.saturate]
     graph = build(cases)
-    from tinygen.testing import run_reference
+    from tinygen.verify.testing import run_reference
 
     outs = run_reference(graph, sample_inputs(graph, np.random.default_rng(2)))
     for case, y in zip(cases, outs):
@@ -177,7 +177,7 @@ def test_reference_matches_naive_loops():
     cases = [CONV_CASES[3], CONV_CASES[9], DW_CASES[1], DW_CASES[3]]
     graph = build(cases, seed=5)
     rng = np.random.default_rng(3)
-    from tinygen.kernels import conv as conv_kernels
+    from tinygen.lower import conv as conv_kernels
 
     portable = {OpKind.CONV_2D: conv_kernels.Conv2DKernel(),
                 OpKind.DEPTHWISE_CONV_2D: conv_kernels.DepthwiseConv2DKernel()}
@@ -224,7 +224,7 @@ def x_zp(graph: Graph, op: Op) -> int:
 
 def test_requant_products_follow_tflm():
     """Conv multiplies scales in double; per-tensor FC first multiplies s_in * s_w in float32."""
-    from tinygen.kernels.conv import conv_requant, fc_requant
+    from tinygen.lower.conv import conv_requant, fc_requant
     from tinygen.quant.qmath import quantize_multiplier
 
     s_in, s_w, s_out = np.float32(0.0123457), np.float32(0.00987654), np.float32(0.0301)
@@ -264,7 +264,7 @@ def test_macs_and_fast_path():
 def _tflm_vs_reference(model_bytes: bytes, n_random: int = 2):
     from oracle import tflm_interpreter, tflm_run_with
     from tinygen.frontend.tflite import load_tflite
-    from tinygen.testing import run_reference
+    from tinygen.verify.testing import run_reference
 
     graph = load_tflite(model_bytes)
     interp = tflm_interpreter(model_bytes)
@@ -368,7 +368,7 @@ def test_kws_each_layer_vs_tflm():
 def test_kws_end_to_end_vs_tflm():
     """Whole KWS model: NumPy references and generated C both equal TFLM on the real sample and on all 127."""
     from oracle import tflm_run
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     graph, sample = _kws()
     for x in (sample, np.full(sample.shape, 127, np.int8)):
@@ -383,7 +383,7 @@ def test_bias_stored_as_a_column_is_read_as_a_vector(model, models_dir):
     import dataclasses
 
     from tinygen.compiler import load_model
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     graph = load_model(models_dir / model)
     for op in graph.ops:
@@ -401,7 +401,7 @@ def test_accumulator_bound_is_exact_for_corrupt_ranges_and_biases(models_dir):
     """A bias near 2^63 or an int64 activation range must be refused by bounds.check, never wrap or crash."""
     import dataclasses
 
-    from tinygen import bounds
+    from tinygen.lower import bounds
     from tinygen.compiler import load_model
     from tinygen.errors import UnsupportedError
 

@@ -1,4 +1,4 @@
-"""Fast conv-family kernels (tinygen/kernels/fast.py, runtime_c/tg_*_fast.c): C vs their NumPy reference
+"""Fast conv-family kernels (tinygen/lower/fast.py, runtime_c/tg_*_fast.c): C vs their NumPy reference
 vs the portable kernels' reference, on a plan of shapes / strides / zero points, and whole models vs TFLM.
 
 The C runs on both kernel paths (KERNEL_PATHS): "portable" (the plain C branch) and "device" (the
@@ -11,13 +11,13 @@ import shutil
 import numpy as np
 import pytest
 
-import tinygen.kernels.fast as fast
+import tinygen.lower.fast as fast
 from oracle import tflm_run
 from test_kernels_conv import Case, build, sample_inputs
-from tinygen.hostbuild import KERNEL_PATHS
+from tinygen.verify.hostbuild import KERNEL_PATHS
 from tinygen.ir import Activation, OpKind
-from tinygen.kernels import conv
-from tinygen.kernels.base import lower_op
+from tinygen.lower import conv
+from tinygen.lower.base import lower_op
 
 C2, DW, FC = OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED
 
@@ -80,7 +80,7 @@ def test_fast_reference_matches_portable_reference():
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 def test_fast_c_matches_reference(kernel_path):
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     graph = build(FAST_CASES, seed=7)
     rng = np.random.default_rng(8)
@@ -149,7 +149,7 @@ MODELS = {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.t
 @pytest.mark.parametrize("key", sorted(MODELS))
 def test_model_with_fast_kernels_matches_tflm(key, kernel_path, models_dir):
     from tinygen.compiler import load_model, lower
-    from tinygen.testing import run_c
+    from tinygen.verify.testing import run_c
 
     path = models_dir / MODELS[key]
     graph = load_model(str(path))
@@ -182,8 +182,8 @@ def _add_graphs():
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 def test_fast_add_matches_portable_reference_and_c(kernel_path):
     from test_kernels_misc import random_inputs
-    from tinygen.kernels.elementwise import AddSubS8
-    from tinygen.testing import run_c
+    from tinygen.lower.elementwise import AddSubS8
+    from tinygen.verify.testing import run_c
 
     for graph in _add_graphs():
         op = graph.ops[0]
@@ -212,7 +212,7 @@ QEMU_CASES = [  # the asm paths: 1x1 / 3x3 conv, depthwise, split (batch 1) and 
 @pytest.mark.qemu
 def test_fast_kernels_under_qemu_match_host(tmp_path):
     """Single-op graphs built for cortex-m4: the firmware under QEMU (asm paths) equals both host builds."""
-    from tinygen.runner import host_model, read_manifest
+    from tinygen.verify.runner import host_model, read_manifest
 
     import tinygen
     from test_kernels_misc import random_inputs

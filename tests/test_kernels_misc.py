@@ -15,7 +15,7 @@ import pytest
 from tinygen.errors import UnsupportedError
 from tinygen.ir import (Activation, ConcatAttrs, ElementwiseAttrs, Graph, MeanAttrs, Op, OpKind, PadAttrs,
                         Padding, Pool2DAttrs, QuantParams, ReshapeAttrs, Tensor, same_padding, valid_out)
-from tinygen.kernels.base import lower_op
+from tinygen.lower.base import lower_op
 
 MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 A = Activation
@@ -71,7 +71,7 @@ def random_inputs(graph: Graph, seed: int = 1) -> list:
 
 
 def check_c_vs_reference(graph: Graph, seeds=(1, 2)) -> None:
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     for seed in seeds:
         xs = random_inputs(graph, seed)
@@ -273,7 +273,7 @@ def _tflm_check(model_bytes: bytes, expect_kinds: set, seeds=(0, 1), samples=())
     from oracle import tflm_run_with
     from tflite_micro.python.tflite_micro import runtime
     from tinygen.frontend.tflite import load_tflite
-    from tinygen.testing import run_reference
+    from tinygen.verify.testing import run_reference
 
     graph = load_tflite(model_bytes)
     kinds = {op.kind for op in graph.ops}
@@ -397,9 +397,9 @@ def test_tflm_addsub_scale_sweep():
     from oracle import tflm_run_with
     from tflite_micro.python.tflite_micro import runtime
     from tinygen.compiler import lower
-    from tinygen.export_tflite import to_bytes
+    from tinygen.verify.export_tflite import to_bytes
     from tinygen.frontend.tflite import load_tflite
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     sweep = _addsub_sweep()
     tensors, ops, ins, xs, outs = {}, [], [], [], []
@@ -436,9 +436,9 @@ def test_tflm_addsub_scale_sweep():
 def test_constant_operands_and_pools_keep_their_dtype():
     """BinaryOperands stores a constant operand in the tensor's own dtype (int16 MUL needs no fix-up),
     and pool_reference serves int16 (max starts at INT16_MIN, result int16)."""
-    from tinygen.kernels.elementwise import BinaryOperands
-    from tinygen.kernels.pool import pool_reference
-    from tinygen.testing import run_c, run_reference
+    from tinygen.lower.elementwise import BinaryOperands
+    from tinygen.lower.pool import pool_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     rng = np.random.default_rng(3)
     q = QuantParams.make

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from tinygen.errors import TinygenError, UnsupportedError
-from tinygen.hostbuild import KERNEL_PATHS
+from tinygen.verify.hostbuild import KERNEL_PATHS
 from tinygen.ir import Activation, OpKind
-from tinygen.kernels import lowbit
-from tinygen.kernels.base import lower_op
+from tinygen.lower import lowbit
+from tinygen.lower.base import lower_op
 from tinygen.quant import weights as wq
 
 from test_kernels_conv import CONV_CASES, DW_CASES, FC_CASES, Case, build, sample_inputs
@@ -162,7 +162,7 @@ _CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
 @pytest.mark.parametrize("scheme", LOWBIT)
 @pytest.mark.parametrize("family", sorted(_CASES))
 def test_c_matches_reference(scheme, family, kernel_path):
-    from tinygen.testing import run_c, run_reference
+    from tinygen.verify.testing import run_c, run_reference
 
     cases = _CASES[family]
     graph = encoded(cases, scheme)
@@ -181,7 +181,7 @@ def test_c_matches_reference(scheme, family, kernel_path):
 @pytest.mark.parametrize("scheme", LOWBIT)
 def test_reference_equals_int8_reference_on_decoded_weights(scheme):
     """The packed reference equals the plain int8 reference run with the same weights and multipliers."""
-    from tinygen.kernels import conv
+    from tinygen.lower import conv
 
     graph = encoded(CONV_CASES[:4] + DW_CASES[:2], scheme, seed=7)
     rng = np.random.default_rng(5)

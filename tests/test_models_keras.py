@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 import tinygen
-from tinygen import serialize
-from tinygen.testing import run_reference
+import tinygen.verify.runner
+from tinygen.ir import serialize
+from tinygen.verify.testing import run_reference
 
 
 def photo_crops(rng, n, size, lo, hi):
@@ -84,7 +85,7 @@ def test_c_equals_reference(case):
     graph = serialize.load(out / ".tinygen")
     ours = tinygen.run(out, [held[:3]])[0]
     for i in range(3):
-        xq = tinygen.runner.quantize_input(held[i:i + 1].reshape(graph.tensors[graph.inputs[0]].shape),
+        xq = tinygen.verify.runner.quantize_input(held[i:i + 1].reshape(graph.tensors[graph.inputs[0]].shape),
                                            result.report["inputs"][0])
         ref = run_reference(graph, [xq])[0]
         assert np.array_equal(ours[i].reshape(ref.shape), ref), key

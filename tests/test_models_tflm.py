@@ -11,20 +11,11 @@ import numpy as np
 import pytest
 
 import tinygen
-from oracle import tflm_interpreter
-from tinygen import serialize
-from tinygen.testing import run_reference
+from oracle import INT8_MODELS, tflm_interpreter
+from tinygen.ir import serialize
+from tinygen.verify.testing import run_reference
 
-MODELS = {
-    "kws": "mlperf/kws/kws_ref_model.tflite",
-    "vww": "mlperf/vww/vww_96_int8.tflite",
-    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
-    "ad": "mlperf/ad/ad01_int8.tflite",
-    "sww": "mlperf/sww/str_ww_ref_model.tflite",
-    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
-    "micro_speech": "tflm/micro_speech/micro_speech_quantized.tflite",
-    "person_detect": "tflm/person_detection/person_detect.tflite",
-}
+MODELS = dict(INT8_MODELS)
 
 
 def read_bmp_gray(path) -> np.ndarray:

@@ -9,7 +9,8 @@ import pytest
 
 import keras
 
-from tinygen import float_ref, ir, passes  # noqa: E402
+from tinygen import ir, passes  # noqa: E402
+from tinygen.quant import float_ref  # noqa: E402
 from tinygen.frontend.keras import load_keras  # noqa: E402
 from tinygen.ir import Activation, Graph, Op, OpKind, Tensor  # noqa: E402
 

@@ -12,23 +12,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from tinygen import plan as planner
-from tinygen import schedule
+from tinygen.memory import plan as planner
+from tinygen.memory import schedule
 from tinygen.errors import TinygenError
-from tinygen.plan import Buffer
+from tinygen.memory.plan import Buffer
+from oracle import INT8_MODELS
 
 U = planner.ALIGN
 
-MODELS = {
-    "kws": "mlperf/kws/kws_ref_model.tflite",
-    "vww": "mlperf/vww/vww_96_int8.tflite",
-    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
-    "ad": "mlperf/ad/ad01_int8.tflite",
-    "sww": "mlperf/sww/str_ww_ref_model.tflite",
-    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
-    "micro_speech": "tflm/micro_speech/micro_speech_quantized.tflite",
-    "person_detect": "tflm/person_detection/person_detect.tflite",
-}
+MODELS = dict(INT8_MODELS)
 TFLM_HEAD = {"kws": 16000, "vww": 73728, "ic": 49152, "ad": 768, "sww": 6656, "hello_world": 32,
              "micro_speech": 5968, "person_detect": 55296}
 
@@ -246,7 +238,7 @@ def test_reorder_is_exact_on_random_dags():
 
 @pytest.fixture(scope="module")
 def inplace_c():
-    from tinygen.hostbuild import build_extension
+    from tinygen.verify.hostbuild import build_extension
     from tinygen.paths import runtime_file, runtime_include_dirs
 
     cdef = """
@@ -274,7 +266,7 @@ def inplace_c():
 
 
 def _rq(rng, channels):
-    from tinygen.kernels.conv import Requant
+    from tinygen.lower.conv import Requant
     from tinygen.quant import qmath
 
     mult, shift = qmath.quantize_multiplier_array(list(rng.uniform(0.001, 0.05, channels)))
@@ -288,7 +280,7 @@ def _ptr(ffi, a, ctype="int8_t *"):
 @pytest.mark.parametrize("in_c,out_c", [(8, 16), (16, 16), (16, 8), (3, 24), (24, 5)])
 def test_conv1x1_in_place_matches_reference(inplace_c, in_c, out_c):
     from tinygen.ir import Conv2DAttrs
-    from tinygen.kernels.conv import conv2d_reference
+    from tinygen.lower.conv import conv2d_reference
 
     ffi, lib = inplace_c
     rng = np.random.default_rng(in_c * 100 + out_c)
@@ -315,8 +307,8 @@ def test_conv1x1_in_place_matches_reference(inplace_c, in_c, out_c):
                                              ((9, 8), 5, 2, (1, 1)), ((8, 8), 2, 2, (0, 0))])
 def test_depthwise_in_place_exact_when_declared_safe(inplace_c, hw, k, stride, pad):
     from tinygen.ir import DepthwiseConv2DAttrs, Padding
-    from tinygen.kernels import inplace
-    from tinygen.kernels.conv import depthwise_reference
+    from tinygen.lower import inplace
+    from tinygen.lower.conv import depthwise_reference
 
     ffi, lib = inplace_c
     rng = np.random.default_rng(hw[0] * 7 + k)
@@ -349,7 +341,7 @@ def test_depthwise_in_place_exact_when_declared_safe(inplace_c, hw, k, stride, p
 @pytest.mark.parametrize("hw,k,dil", [((7, 5), 3, 1), ((6, 9), 5, 1), ((8, 8), 3, 2), ((5, 4), 1, 1)])
 def test_depthwise_rows_in_place_matches_reference(inplace_c, hw, k, dil):
     from tinygen.ir import DepthwiseConv2DAttrs, Padding
-    from tinygen.kernels.conv import depthwise_reference
+    from tinygen.lower.conv import depthwise_reference
 
     ffi, lib = inplace_c
     rng = np.random.default_rng(hw[0] * 13 + k + dil)
@@ -430,8 +422,8 @@ def test_in_place_declarations_are_honoured(planned):
 def test_in_place_models_bit_exact_with_tflm(planned, models_dir, key, tmp_path):
     from oracle import tflm_interpreter
 
-    from tinygen import codegen
-    from tinygen.host import HostModel
+    from tinygen.codegen import model as codegen
+    from tinygen.verify.host import HostModel
 
     *_, g2, l2, p = planned[key]
     assert p.inplace

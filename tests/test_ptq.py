@@ -154,7 +154,7 @@ def test_calibration_validation(cnn):
 
 
 def _tinygen_error(q, xs, ref):
-    from tinygen.testing import run_reference
+    from tinygen.verify.testing import run_reference
 
     ti, to = q.tensors[q.inputs[0]], q.tensors[q.outputs[0]]
     errs = []

@@ -6,11 +6,11 @@ import pytest
 
 import keras
 
-from tinygen import qat  # noqa: E402
-from tinygen import qat_quantizers as qq  # noqa: E402
-from tinygen.qat_export import is_qat_model  # noqa: E402
-from tinygen.runner import quantize_input  # noqa: E402
-from tinygen.testing import run_c, run_reference  # noqa: E402
+from tinygen.quant import qat  # noqa: E402
+from tinygen.quant.qat import quantizers as qq  # noqa: E402
+from tinygen.quant.qat.export import is_qat_model  # noqa: E402
+from tinygen.verify.runner import quantize_input  # noqa: E402
+from tinygen.verify.testing import run_c, run_reference  # noqa: E402
 
 
 def small_model():

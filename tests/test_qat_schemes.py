@@ -7,12 +7,12 @@ import pytest
 
 import keras
 
-from tinygen import qat  # noqa: E402
-from tinygen import qat_quantizers as qq  # noqa: E402
+from tinygen.quant import qat  # noqa: E402
+from tinygen.quant.qat import quantizers as qq  # noqa: E402
 from tinygen.ir import OpKind  # noqa: E402
 from tinygen.quant import weights as wq  # noqa: E402
-from tinygen.runner import quantize_input  # noqa: E402
-from tinygen.testing import run_c, run_reference  # noqa: E402
+from tinygen.verify.runner import quantize_input  # noqa: E402
+from tinygen.verify.testing import run_c, run_reference  # noqa: E402
 
 WEIGHTED = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED)
 

@@ -14,18 +14,12 @@ import numpy as np
 import pytest
 
 import tinygen
+import tinygen.verify.runner
 from oracle import num_outputs, tflm_interpreter, tflm_run_with
-from tinygen.boards import list_boards
+from tinygen.target.boards import list_boards
+from oracle import INT8_MODELS
 
-MODELS = {
-    "kws": "mlperf/kws/kws_ref_model.tflite",
-    "vww": "mlperf/vww/vww_96_int8.tflite",
-    "ic": "mlperf/ic/pretrainedResnet_quant.tflite",
-    "ad": "mlperf/ad/ad01_int8.tflite",
-    "sww": "mlperf/sww/str_ww_ref_model.tflite",
-    "hello_world": "tflm/hello_world/hello_world_int8.tflite",
-    "person_detect": "tflm/person_detection/person_detect.tflite",
-}
+MODELS = {k: v for k, v in INT8_MODELS.items() if k != "micro_speech"}
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +80,8 @@ def _embedded_input(out) -> np.ndarray:
     body = body[:body.index("}")]
     values = [int(v, 0) for v in re.findall(r"-?0x[0-9a-fA-F]+|-?\d+", body)]
     data = np.array(values, dtype=np.int64).astype(np.uint8).view(np.int8)
-    manifest = tinygen.runner.read_manifest(out)
-    shape = tinygen.runner.sample_shape(manifest["inputs"][0]["shape"])
+    manifest = tinygen.verify.runner.read_manifest(out)
+    shape = tinygen.verify.runner.sample_shape(manifest["inputs"][0]["shape"])
     return data.reshape((1,) + shape)
 
 

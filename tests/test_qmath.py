@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from tinygen.hostbuild import build_extension
+from tinygen.verify.hostbuild import build_extension
 from tinygen.paths import runtime_dir
 from tinygen.quant import qmath
 

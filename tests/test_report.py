@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from tinygen import plan as planner
-from tinygen import report as rep
-from tinygen import schedule
-from tinygen.boards import load_board
+from tinygen.memory import plan as planner
+from tinygen.codegen import report as rep
+from tinygen.memory import schedule
+from tinygen.target.boards import load_board
 from tinygen.compiler import build_report, load_model, lower
 
 
@@ -103,7 +103,7 @@ def test_no_board_and_no_tflm(tmp_path):
 def test_tflm_arena_of_a_tiny_model_without_noise(tmp_path, capfd):
     """A model with no weights and 32 KiB activations: TFLM's default arena (10x the file) is far too
     small, so the report retries with a bigger one; TFLM's complaints never reach the terminal."""
-    from tinygen.export_tflite import export_tflite
+    from tinygen.verify.export_tflite import export_tflite
     from tinygen.ir import Graph, LeakyReluAttrs, Op, OpKind, QuantParams, Tensor
 
     q = QuantParams.make(0.05, 3)

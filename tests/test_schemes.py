@@ -35,7 +35,8 @@ def digits():
 
 def _output_error(result, x_float) -> float:
     """Mean squared difference of the dequantized C outputs from the float model's, on x_float."""
-    from tinygen import float_ref, passes
+    from tinygen import passes
+    from tinygen.quant import float_ref
     from tinygen.compiler import load_model
 
     out = tinygen.run(result.out_dir, x_float)[0]
@@ -82,8 +83,8 @@ def test_knapsack_too_small_budget_is_one_clear_error():
 @pytest.mark.parametrize("scheme", [s for s in SCHEMES if s != "int8"])
 def test_every_scheme_builds_and_runs_bit_exact_under_qemu(scheme, digits, tmp_path):
     """The acceptance check per scheme: C == reference on the host and as Cortex-M4 firmware in QEMU."""
-    from tinygen import qemu
-    from tinygen.testing import run_reference
+    from tinygen.verify import qemu
+    from tinygen.verify.testing import run_reference
 
     calib, x_te, _ = digits
     res = tinygen.compile(str(DIGITS), tmp_path / "out", calibration=calib, weights=scheme, board="cortex-m4")
@@ -178,9 +179,9 @@ def test_mixed_auto_fits_halfway_budget_and_beats_int4(digits, tmp_path):
 
 def test_int16_activations_from_keras_cli(digits, tmp_path):
     """--activations int16 on a float Keras model: int16 in/out, C == reference on the host and under QEMU."""
-    from tinygen import qemu
-    from tinygen.serialize import load
-    from tinygen.testing import run_reference
+    from tinygen.verify import qemu
+    from tinygen.ir.serialize import load
+    from tinygen.verify.testing import run_reference
 
     calib, x_te, _ = digits
     np.save(tmp_path / "calib.npy", calib)

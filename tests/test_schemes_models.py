@@ -13,7 +13,7 @@ import pytest
 
 from tinygen import compiler
 from tinygen.quant.schemes import int8_weight_bytes, weight_bytes, weighted_layers
-from tinygen.testing import run_c, run_reference
+from tinygen.verify.testing import run_c, run_reference
 
 from test_models_keras import PATHS, data_for
 

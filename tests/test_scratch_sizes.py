@@ -9,12 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from tinygen import csig, schedule
+from tinygen.lower import csig
+from tinygen.memory import schedule
 from tinygen.compiler import load_model, lower, quantize
-from tinygen.hostbuild import build_extension
-from tinygen.kernels.base import Literal
+from tinygen.verify.hostbuild import build_extension
+from tinygen.lower.base import Literal
 from tinygen.paths import runtime_file, runtime_include_dirs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,5 +1,5 @@
 """tinygen: a TinyML code generator (Keras or int8 .tflite in, bit-exact static C out)."""
-from .errors import TinygenError
+from tinygen.errors import TinygenError
 
 __version__ = "0.1.0"
 
@@ -7,12 +7,12 @@ __all__ = ["TinygenError", "__version__", "compile", "run"]
 
 
 def compile(model, out_dir, **kwargs):  # noqa: A001 - the public name users expect
-    from .compiler import compile_model
+    from tinygen.compiler import compile_model
 
     return compile_model(model, out_dir, **kwargs)
 
 
 def run(out_dir, inputs, target="host", **kwargs):
-    from .runner import run_model
+    from tinygen.verify.runner import run_model
 
     return run_model(out_dir, inputs, target=target, **kwargs)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .console import Console
-from .errors import TinygenError
-from .options import OptionError
+from tinygen.console import Console
+from tinygen.errors import TinygenError
+from tinygen.options import OptionError
 
 # The flag that sets each build option (tinygen.options.CompileOptions), for OptionError messages.
 OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", "estimator": "--estimator",
@@ -86,7 +86,7 @@ def _weights_arg(text: str):
 
 
 def cmd_build(args) -> int:
-    from .compiler import compile_model
+    from tinygen.compiler import compile_model
 
     calib = _load_array(args.calib, "calibration") if args.calib else None
     weights = _weights_arg(args.weights)
@@ -116,7 +116,7 @@ def cmd_build(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .runner import run_model
+    from tinygen.verify.runner import run_model
 
     inputs = [_load_array(p, "input") for p in args.input]
     outs = run_model(args.out_dir, inputs, target=args.target)
@@ -134,7 +134,7 @@ def cmd_run(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from .verify import verify_out
+    from tinygen.verify.compare import verify_out
 
     inputs = [_load_array(p, "input") for p in (args.input or [])]
     summary = verify_out(args.out_dir, inputs=inputs or None, samples=args.samples, seed=args.seed,
@@ -149,7 +149,7 @@ def cmd_verify(args) -> int:
 def cmd_bench(args) -> int:
     if args.target != "qemu":
         raise TinygenError("bench supports --target qemu (instruction counts under QEMU -icount)")
-    from .qemu import bench
+    from tinygen.verify.qemu import bench
 
     result = bench(args.out_dir)
     if args.json:
@@ -168,7 +168,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_boards(args) -> int:
-    from .boards import list_boards
+    from tinygen.target.boards import list_boards
 
     _say(f"{'board':22} {'core':14} {'flash':>10} {'RAM':>10}  qemu")
     for b in list_boards():
@@ -186,7 +186,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_export_tflite(args) -> int:
-    from .export_tflite import export_tflite
+    from tinygen.verify.export_tflite import export_tflite
 
     path = export_tflite(args.out_dir, args.file)
     _say(f"tinygen: wrote {path} (the model as tinygen quantized it, runnable by TFLM)")

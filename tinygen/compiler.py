@@ -15,11 +15,13 @@ from typing import Optional
 
 import numpy as np
 
-from . import codegen, ir, schedule
-from . import plan as planner
-from .errors import TinygenError, UnsupportedError
-from .options import CompileOptions, OptionError
-from .kernels.base import lower_op
+from tinygen import ir
+from tinygen.codegen import model as codegen
+from tinygen.memory import schedule
+from tinygen.memory import plan as planner
+from tinygen.errors import TinygenError, UnsupportedError
+from tinygen.options import CompileOptions, OptionError
+from tinygen.lower.base import lower_op
 
 _FORMAT_VERSION = 1
 
@@ -36,7 +38,7 @@ class CompileResult:
 
 def load_model(model) -> ir.Graph:
     """Read a model with the right frontend and validate it before anything else uses it."""
-    from . import validate
+    from tinygen.ir import validate
 
     graph = _frontend(model)
     validate.check(graph)
@@ -50,7 +52,7 @@ def _frontend(model) -> ir.Graph:
     """
     if isinstance(model, ir.Graph):
         return model
-    from . import qat_export
+    from tinygen.quant.qat import export as qat_export
     if qat_export.is_qat_model(model):
         return qat_export.to_graph(model)
     if isinstance(model, (str, os.PathLike)):
@@ -59,14 +61,14 @@ def _frontend(model) -> ir.Graph:
             raise TinygenError(f"{path}: no such model file")
         suffix = path.suffix.lower()
         if suffix == ".tflite":
-            from .frontend.tflite import load_tflite
+            from tinygen.frontend.tflite import load_tflite
             return load_tflite(path)
         if suffix in (".keras", ".h5", ".hdf5"):
-            from .frontend.keras import load_keras
+            from tinygen.frontend.keras import load_keras
             return load_keras(path)
         raise TinygenError(f"{path}: unknown model format '{suffix}' (expected .tflite, .keras or .h5)")
     if hasattr(model, "layers") and hasattr(model, "inputs"):
-        from .frontend.keras import load_keras
+        from tinygen.frontend.keras import load_keras
         return load_keras(model)
     raise TinygenError(f"cannot compile an object of type {type(model).__name__}: pass a path or a keras.Model")
 
@@ -83,9 +85,9 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights
     `weights` is a scheme for every layer, a {layer: scheme} table, or "auto": per-layer schemes
     chosen to fit `budget_flash` bytes of constant data with the least output error (quant/mixed.py).
     """
-    from . import passes
-    from . import validate
-    from .quant import ptq, schemes
+    from tinygen import passes
+    from tinygen.ir import validate
+    from tinygen.quant import ptq, schemes
 
     CompileOptions.make(calibration=calibration, estimator=estimator, weights=weights,
                         activations=activations, budget_flash=budget_flash)
@@ -98,7 +100,7 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights
     if lowbit:
         calib = ptq._check_calibration(graph, calibration) if calibration is not None else None
         if auto:
-            from .quant import mixed
+            from tinygen.quant import mixed
 
             choice = mixed.choose(graph, q, calib, int(budget_flash))
             table = choice.table
@@ -190,7 +192,7 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
       5. budgets, then fit: the options' budgets and the board's RAM and flash
     `on_stage(name)` is called as each stage starts (the fuzzer counts rejections per stage).
     """
-    from . import bounds
+    from tinygen.lower import bounds
 
     opts = CompileOptions.make(options, **kwargs)
     stage = on_stage or (lambda name: None)
@@ -218,7 +220,7 @@ def _quantize_stage(graph: ir.Graph, opts: CompileOptions) -> ir.Graph:
         return quantize(graph, opts.calibration, estimator=opts.estimator, weights=opts.weights,
                         activations=opts.activations, budget_flash=opts.budget_flash)
     if _storage_only(graph, opts.weights) and not opts.float_only:
-        from .quant import schemes
+        from tinygen.quant import schemes
 
         graph = graph.copy()  # int8c: the same int8 values, stored one byte per weight
         schemes.apply(graph, graph, schemes.resolve(graph, opts.weights))
@@ -234,7 +236,7 @@ def _quantize_stage(graph: ir.Graph, opts: CompileOptions) -> ir.Graph:
 
 
 def _annotate_report(report: dict, graph: ir.Graph, opts: CompileOptions, accumulators: dict) -> None:
-    from .quant import schemes
+    from tinygen.quant import schemes
 
     report["accumulators"] = {k: {f: v[f] for f in ("op", "max_abs_acc", "limit", "safe")}
                               for k, v in accumulators.items()}
@@ -258,7 +260,7 @@ def _check_budgets(report: dict, opts: CompileOptions) -> None:
 
 def _storage_only(graph: ir.Graph, weights) -> bool:
     """Does `weights` only choose between int8 storages (int8 / int8c) for int8 filters?"""
-    from .quant import schemes
+    from tinygen.quant import schemes
 
     if weights == "auto" or not any(graph.tensors[op.inputs[1]].dtype == "int8"
                                     for op in schemes.weighted_layers(graph)):
@@ -268,7 +270,7 @@ def _storage_only(graph: ir.Graph, weights) -> bool:
 
 
 def _load_board(board: str):
-    from .boards import load_board
+    from tinygen.target.boards import load_board
     return load_board(board)
 
 
@@ -277,7 +279,7 @@ _CODE_FLASH_ESTIMATE = 32 * 1024
 
 
 def _fit_check(board_obj, result: CompileResult) -> None:
-    from .firmware import DEFAULT_STACK_BYTES, fit_check
+    from tinygen.codegen.firmware import DEFAULT_STACK_BYTES, fit_check
     fit_check(board_obj, result.report["arena_bytes"], DEFAULT_STACK_BYTES,
               result.report["weights_bytes"] + _CODE_FLASH_ESTIMATE)
 
@@ -291,20 +293,20 @@ def manifest(result: CompileResult, board: str) -> dict:
 def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions) -> None:
     board = opts.board
     codegen.write(result.files, tmp / "model")
-    from . import serialize
+    from tinygen.ir import serialize
     (tmp / ".tinygen").mkdir()
     serialize.save(result.graph, tmp / ".tinygen")
-    from .verify import source_record
+    from tinygen.verify.compare import source_record
     man = manifest(result, board)
     man["source"] = source_record(result.graph.source, tmp)  # what `tinygen verify` runs TFLM on
     (tmp / "tinygen.json").write_text(json.dumps(man, indent=2, sort_keys=True) + "\n")
     if opts.measure_stack:
         result.report["stack"] = _stack_report(tmp / "model", result.report["name"], board_obj)
-    from .report import write_report
+    from tinygen.codegen.report import write_report
     # report.json, report.md, memory.png
     write_report(tmp, result.report, result.plan, result.graph, board_obj, compare_tflm=opts.compare_tflm_arena)
     if opts.firmware:
-        from .firmware import write_firmware
+        from tinygen.codegen.firmware import write_firmware
         rng = np.random.default_rng(0)  # a fixed pseudo-random sample, the same on every build
         test_inputs = [rng.integers(np.iinfo(t["dtype"]).min, np.iinfo(t["dtype"]).max, size=t["shape"],
                                     endpoint=True).astype(t["dtype"])
@@ -315,8 +317,8 @@ def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions
 
 def _stack_report(model_dir: Path, name: str, board_obj) -> dict:
     """Worst-case stack of <name>_invoke_io from the cross compiler's -fstack-usage call graph."""
-    from . import bounds
-    from .errors import BuildError
+    from tinygen.lower import bounds
+    from tinygen.errors import BuildError
 
     if shutil.which("arm-none-eabi-gcc") is None:
         return {"error": "arm-none-eabi-gcc not found: stack depth not measured"}

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
 
-from .errors import TinygenError
+from tinygen.errors import TinygenError
 
 ESTIMATORS = ("auto", "minmax", "percentile", "mse")
 ACTIVATIONS = ("int8", "int16")

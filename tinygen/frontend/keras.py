@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import ir
-from ..errors import ModelFormatError, UnsupportedError
-from ..ir import Graph, Op, Tensor
-from ..ops.common import keras_fail as _fail
-from ..ops.spec import keras_activations, keras_layers
+from tinygen import ir
+from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.ir import Graph, Op, Tensor
+from tinygen.ops.common import keras_fail as _fail
+from tinygen.ops.spec import keras_activations, keras_layers
 
 # Layers that compute the identity at inference time.
 _NOOPS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",

@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 from typing import Union
 
-from .. import ir
-from ..errors import ModelFormatError, UnsupportedError
-from .tflite_fold import fold_constants
-from .tflite_ops import convert_op
-from .tflite_parse import FieldTracker, RawModel, parse
+from tinygen import ir
+from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.frontend.tflite_fold import fold_constants
+from tinygen.frontend.tflite_ops import convert_op
+from tinygen.frontend.tflite_parse import FieldTracker, RawModel, parse
 
 IR_DTYPES = {"float32", "int8", "int16", "int32", "int64", "uint8"}
 # last name components that are TF op names rather than layer names (".../conv2d/Relu")

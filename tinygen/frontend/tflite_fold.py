@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ModelFormatError
-from .tflite_parse import RawModel, RawOp, RawTensor
+from tinygen.errors import ModelFormatError
+from tinygen.frontend.tflite_parse import RawModel, RawOp, RawTensor
 
 # ops that only move or select values: folding them is exact even for quantized tensors
 _MOVES = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "CONCATENATION",

@@ -5,10 +5,10 @@ from typing import Callable
 
 import numpy as np
 
-from .. import ir
-from ..errors import ModelFormatError, UnsupportedError
-from ..ir import Activation, OpKind, Padding
-from .tflite_parse import RawOp, RawTensor
+from tinygen import ir
+from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.ir import Activation, OpKind, Padding
+from tinygen.frontend.tflite_parse import RawOp, RawTensor
 
 _ACTIVATIONS = {0: Activation.NONE, 1: Activation.RELU, 2: Activation.RELU_N1_TO_1, 3: Activation.RELU6}
 _ACTIVATION_NAMES = {4: "TANH", 5: "SIGN_BIT"}

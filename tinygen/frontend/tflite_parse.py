@@ -16,8 +16,8 @@ from tflite.BuiltinOptions import BuiltinOptions
 from tflite.TensorType import TensorType
 from tflite.utils import BUILTIN_OPCODE2NAME
 
-from ..errors import ModelFormatError, TinygenError, UnsupportedError
-from ..ir import QuantParams
+from tinygen.errors import ModelFormatError, TinygenError, UnsupportedError
+from tinygen.ir import QuantParams
 
 IDENTIFIER = b"TFL3"
 MAX_TENSOR_BYTES = 1 << 31  # no microcontroller tensor comes near this: larger means garbage

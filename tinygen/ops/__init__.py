@@ -3,6 +3,6 @@
 Each family module (conv, pool, elementwise, activation, quantize, shape, norm) registers the `OpSpec` of its
 kinds on import; `spec.py` defines OpSpec and the registry the generic stages dispatch through.
 """
-from .spec import NotApplicable, OpSpec, all_specs, kernel_classes, spec_for
+from tinygen.ops.spec import NotApplicable, OpSpec, all_specs, kernel_classes, spec_for
 
 __all__ = ["NotApplicable", "OpSpec", "all_specs", "kernel_classes", "spec_for"]

@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from .. import ir
-from ..ir import OpKind
-from .checks import CheckContext, check_same_shape
-from .common import export_no_options, keras_fail
-from .spec import QAT_RANGED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen import ir
+from tinygen.ir import OpKind
+from tinygen.ops.checks import CheckContext, check_same_shape
+from tinygen.ops.common import export_no_options, keras_fail
+from tinygen.ops.spec import QAT_RANGED, KerasLayer, Lowering, NotApplicable, OpSpec, register
 
 # ---- checks ------------------------------------------------------------------------------------
 
@@ -109,7 +109,7 @@ def keras_softmax(b, layer, cfg, ins, out_shape) -> str:
 
 # ---- specs -------------------------------------------------------------------------------------
 
-_NO_BOUNDS = NotApplicable("no accumulator rule: bounds.py covers weighted sums and pool/mean sums only")
+_NO_BOUNDS = NotApplicable("no accumulator rule: the accumulator bounds (lower/bounds.py) cover weighted sums and pool/mean sums only")
 _NO_LAYER = NotApplicable("no Keras layer class of its own; see keras_activations (activation=...)")
 
 

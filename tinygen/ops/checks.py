@@ -7,9 +7,9 @@ from typing import Optional
 
 import numpy as np
 
-from .. import ir
-from ..errors import ModelFormatError, UnsupportedError
-from ..ir import Graph, Op
+from tinygen import ir
+from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.ir import Graph, Op
 
 MAX_ELEMENTS = (1 << 31) - 1  # C kernels index with int32: every count and offset must fit
 MAX_PAD = 1 << 16
@@ -94,7 +94,7 @@ def check_one_output(c: CheckContext) -> None:
 def check_activation_input(c: CheckContext) -> None:
     """input 0 is an activation (model input or layer output), not a constant, for kernels that read it
     from the arena"""
-    from .spec import spec_for
+    from tinygen.ops.spec import spec_for
 
     op = c.op
     if spec_for(op.kind).activation_input and op.inputs and op.inputs[0] is not None and c.ins[0].is_const:
@@ -104,7 +104,7 @@ def check_activation_input(c: CheckContext) -> None:
 
 def check_input_count(c: CheckContext) -> None:
     """the op has as many inputs as its kind takes, the required ones present"""
-    from .spec import spec_for
+    from tinygen.ops.spec import spec_for
 
     n_min, n_max = spec_for(c.op.kind).inputs
     if not n_min <= len(c.op.inputs) <= n_max:

@@ -7,9 +7,9 @@ from typing import Optional
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .. import ir
-from ..errors import UnsupportedError
-from ..ir import Activation, Graph
+from tinygen import ir
+from tinygen.errors import UnsupportedError
+from tinygen.ir import Activation, Graph
 
 # ---- float reference ---------------------------------------------------------------------------
 

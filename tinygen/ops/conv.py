@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir
-from ..ir import OpKind
-from .checks import MAX_ELEMENTS, QUANTIZED, CheckContext, checked_product
-from .common import (TFLITE_ACT, TFLITE_VALID, act, acc_limit, input_range, keras_expand, keras_fail, keras_padding,
+from tinygen import ir
+from tinygen.ir import OpKind
+from tinygen.ops.checks import MAX_ELEMENTS, QUANTIZED, CheckContext, checked_product
+from tinygen.ops.common import (TFLITE_ACT, TFLITE_VALID, act, acc_limit, input_range, keras_expand, keras_fail, keras_padding,
                      tflite_padding_code, windows)
-from .spec import KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, register
 
 # ---- checks ------------------------------------------------------------------------------------
 
@@ -100,7 +100,7 @@ def check_bias(c: CheckContext) -> None:
 
 def check_weights_quant(c: CheckContext) -> None:
     """quantized filters are per output channel (on the output-channel axis) and symmetric (zero point 0)"""
-    from .spec import spec_for
+    from tinygen.ops.spec import spec_for
 
     x, f = c.ins[0], c.ins[1]
     if f.quant is None or f.dtype not in QUANTIZED:

@@ -1,8 +1,8 @@
 """docs/operators.md from the op specs: `python -m tinygen.ops.docs > docs/operators.md`."""
 from __future__ import annotations
 
-from .checks import COMMON_CHECKS
-from .spec import NotApplicable, all_specs, applies, kernel_classes
+from tinygen.ops.checks import COMMON_CHECKS
+from tinygen.ops.spec import NotApplicable, all_specs, applies, kernel_classes
 
 
 def _doc(fn) -> str:

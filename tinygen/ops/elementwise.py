@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir
-from ..ir import OpKind
-from .checks import CheckContext
-from .common import TFLITE_ACT, act, keras_fail
-from .spec import QAT_RANGED_RELU, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen import ir
+from tinygen.ir import OpKind
+from tinygen.ops.checks import CheckContext
+from tinygen.ops.common import TFLITE_ACT, act, keras_fail
+from tinygen.ops.spec import QAT_RANGED_RELU, KerasLayer, Lowering, NotApplicable, OpSpec, register
 
 
 def _broadcast(c: CheckContext) -> tuple:

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir
-from ..ir import OpKind
-from .checks import check_same_shape
-from .common import keras_fail
-from .spec import KerasLayer, NotApplicable, OpSpec, register
+from tinygen import ir
+from tinygen.ir import OpKind
+from tinygen.ops.checks import check_same_shape
+from tinygen.ops.common import keras_fail
+from tinygen.ops.spec import KerasLayer, NotApplicable, OpSpec, register
 
 
 def float_batch_norm(op, ins, out_shape, graph):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir
-from ..errors import UnsupportedError
-from ..ir import OpKind
-from .checks import CheckContext, checked_product
-from .common import INT32_MAX, TFLITE_ACT, act, input_range, keras_expand, keras_padding, tflite_padding_code, windows
-from .spec import QAT_RANGED, QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen import ir
+from tinygen.errors import UnsupportedError
+from tinygen.ir import OpKind
+from tinygen.ops.checks import CheckContext, checked_product
+from tinygen.ops.common import INT32_MAX, TFLITE_ACT, act, input_range, keras_expand, keras_padding, tflite_padding_code, windows
+from tinygen.ops.spec import QAT_RANGED, QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, register
 
 # ---- checks ------------------------------------------------------------------------------------
 

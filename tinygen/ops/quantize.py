@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import OpKind
-from .checks import check_same_shape
-from .common import export_no_options
-from .spec import Lowering, NotApplicable, OpSpec, register
+from tinygen.ir import OpKind
+from tinygen.ops.checks import check_same_shape
+from tinygen.ops.common import export_no_options
+from tinygen.ops.spec import Lowering, NotApplicable, OpSpec, register
 
 
 def float_quantize(op, ins, out_shape, graph):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ir
-from ..ir import OpKind
-from .checks import MAX_PAD, CheckContext, checked_product
-from .common import TFLITE_ACT, act, keras_fail
-from .spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen import ir
+from tinygen.ir import OpKind
+from tinygen.ops.checks import MAX_PAD, CheckContext, checked_product
+from tinygen.ops.common import TFLITE_ACT, act, keras_fail
+from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, register
 
 _NO_BOUNDS = NotApplicable("no arithmetic: values are copied")
 

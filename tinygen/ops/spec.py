@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-from ..ir import OpKind
+from tinygen.ir import OpKind
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class NotApplicable:
     reason: str
 
 
-# How quantization-aware training (tinygen/qat.py) treats a Keras layer, besides the weighted ones
+# How quantization-aware training (tinygen/quant/qat) treats a Keras layer, besides the weighted ones
 QAT_SHARED = "keeps its input's int8 parameters"
 QAT_RANGED = "learns its own output range"
 QAT_RANGED_RELU = "learns its own output range, a following ReLU / ReLU6 fused"
@@ -32,7 +32,7 @@ class KerasLayer:
 
 @dataclass(frozen=True)
 class Lowering:
-    """The kernels that lower this kind: every `Kernel` registered for it in tinygen/kernels, tried in
+    """The kernels that lower this kind: every `Kernel` registered for it in tinygen/lower, tried in
     registration order (`kernel_classes` lists them); `dtypes` names the activation types they cover."""
     dtypes: tuple
 
@@ -70,7 +70,7 @@ def register(*specs: OpSpec) -> None:
 
 
 def _load() -> None:
-    from . import activation, conv, elementwise, norm, pool, quantize, shape  # noqa: F401  (register on import)
+    from tinygen.ops import activation, conv, elementwise, norm, pool, quantize, shape  # noqa: F401  (register on import)
 
 
 def spec_for(kind: OpKind) -> Optional[OpSpec]:
@@ -93,8 +93,8 @@ def applies(entry) -> bool:
 
 def kernel_classes(kind: OpKind) -> list:
     """The Kernel classes registered for `kind`, in the order `kernels.base.choose` tries them."""
-    from ..kernels import load_all
-    from ..kernels.base import _REGISTRY
+    from tinygen.lower import load_all
+    from tinygen.lower.base import _REGISTRY
 
     load_all()
     return [type(k) for k in _REGISTRY.get(kind, [])]

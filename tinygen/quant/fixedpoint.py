@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .qmath import INT32_MAX, INT32_MIN, rounding_divide_by_pot, srdhm, wrap_int32
+from tinygen.quant.qmath import INT32_MAX, INT32_MIN, rounding_divide_by_pot, srdhm, wrap_int32
 
 INT16_MIN = -(1 << 15)
 INT16_MAX = (1 << 15) - 1

@@ -17,11 +17,11 @@ import dataclasses
 
 import numpy as np
 
-from .. import float_ref
-from ..options import OptionError
-from ..ir import Graph
-from . import schemes as sch
-from . import weights as wq
+from tinygen.quant import float_ref
+from tinygen.options import OptionError
+from tinygen.ir import Graph
+from tinygen.quant import schemes as sch
+from tinygen.quant import weights as wq
 
 CANDIDATES = ("int8", "int8c", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary")
 _SAMPLES = 64
@@ -70,7 +70,7 @@ def sensitivities(fgraph: Graph, q8: Graph, calib: list, candidates=CANDIDATES) 
 
 def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES) -> tuple:
     """({layer: {scheme: flash bytes}}, bytes of all other layers) from lowering each layer alone."""
-    from ..kernels.base import lower_op
+    from tinygen.lower.base import lower_op
 
     costs = {}
     layers = sch.weighted_layers(q8)

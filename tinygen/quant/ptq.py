@@ -11,10 +11,11 @@ import dataclasses
 
 import numpy as np
 
-from .. import float_ref, ir
-from ..errors import CalibrationError, UnsupportedError
-from ..ir import Graph, OpKind, QuantParams
-from . import ranges
+from tinygen import ir
+from tinygen.quant import float_ref
+from tinygen.errors import CalibrationError, UnsupportedError
+from tinygen.ir import Graph, OpKind, QuantParams
+from tinygen.quant import ranges
 
 SYNTHETIC_SAMPLES = 16
 _CHUNK = 16  # samples per float_ref batch
@@ -265,7 +266,7 @@ def correct_biases(fgraph: Graph, q: Graph, calib: list) -> None:
     the calibration samples is subtracted from the int32 bias (Nagel et al., ICCV 2019, the
     empirical variant). Only constants change, so the C and the NumPy reference stay bit-exact.
     """
-    from ..kernels.base import activation_inputs, lower_op
+    from tinygen.lower.base import activation_inputs, lower_op
 
     n = min(calib[0].shape[0], _BIAS_SAMPLES)
     xs = [c[:n] for c in calib]

@@ -28,7 +28,7 @@ def quantize_multiplier(real: float) -> tuple:
     if real == 0.0:
         return 0, 0
     if not math.isfinite(real) or abs(real) >= 2.0 ** 31:
-        from ..errors import UnsupportedError
+        from tinygen.errors import UnsupportedError
 
         raise UnsupportedError(f"a requantization scale of {real:g} is out of range (|scale| < 2^31): "
                                "the input, filter and output scales do not fit together")
@@ -92,7 +92,7 @@ def requantize(acc, multiplier, shift, zero_point: int, qmin: int, qmax: int):
 
 def activation_range(activation, scale: float, zero_point: int, qmin: int, qmax: int) -> tuple:
     """Quantized clamp bounds of a fused activation (TFLM CalculateActivationRangeQuantized)."""
-    from ..ir import Activation
+    from tinygen.ir import Activation
 
     def q(v: float) -> int:
         return zero_point + round_away(float(np.float32(v) / np.float32(scale)))

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import TinygenError
-from .qmath import round_away
+from tinygen.errors import TinygenError
+from tinygen.quant.qmath import round_away
 
 QMIN, QMAX = -128, 127
 ESTIMATORS = ("minmax", "percentile", "mse", "auto")

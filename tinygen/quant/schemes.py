@@ -11,10 +11,10 @@ import dataclasses
 
 import numpy as np
 
-from ..errors import TinygenError
-from ..options import OptionError, literal
-from ..ir import Graph, OpKind, QuantParams
-from . import weights as wq
+from tinygen.errors import TinygenError
+from tinygen.options import OptionError, literal
+from tinygen.ir import Graph, OpKind, QuantParams
+from tinygen.quant import weights as wq
 
 WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 

@@ -40,7 +40,7 @@ class Quantized:
 
 
 def check_scheme(scheme: str, where: str = "") -> str:
-    from ..options import OptionError, literal
+    from tinygen.options import OptionError, literal
 
     if scheme not in SCHEMES:
         at = f"{where}: " if where else ""  # where: an option ("{weights}") or a table entry
@@ -178,7 +178,7 @@ def codebook_of(values: np.ndarray, scheme: str) -> np.ndarray:
     k = 1 << palette_bits(scheme)
     book = np.unique(np.asarray(values, np.int8))
     if book.size > k:
-        from ..errors import TinygenError
+        from tinygen.errors import TinygenError
         raise TinygenError(f"{book.size} distinct weight values do not fit a {scheme} codebook of {k}")
     out = np.zeros(k, dtype=np.int8)
     out[:book.size] = book

@@ -1,0 +1,198 @@
+"""C generation: turn lowered ops and an arena plan into model.c / model.h via Jinja templates.
+
+Everything printed is computed here; the templates only loop and print. Output is deterministic:
+the same inputs give byte-identical files.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from tinygen.ir import Graph
+from tinygen.lower.base import ConstArg, Literal, ScratchArg, TensorArg
+from tinygen.lower.csig import check_call
+from tinygen.paths import runtime_file, runtime_index, templates_dir
+from tinygen.memory.plan import ALIGN, Plan
+
+CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
+          "int32": "int32_t", "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
+
+
+@dataclass
+class CArray:
+    name: str
+    ctype: str
+    count: int
+    body: str  # the initializer lines
+    comment: str
+
+
+@dataclass
+class CLayer:
+    index: int
+    name: str
+    op: str
+    call: str  # the full C call expression, or "" for an alias
+    comment: str
+
+
+def c_identifier(text: str) -> str:
+    s = re.sub(r"[^0-9A-Za-z_]", "_", text)
+    return s if not s[:1].isdigit() else "_" + s
+
+
+def _format_values(data: np.ndarray, ctype: str, per_line: int = 16) -> str:
+    flat = data.ravel()
+    if ctype == "float":
+        items = [repr(float(np.float32(v))) + "f" for v in flat]
+        items = [("(float)" + i[:-1]) if ("inf" in i or "nan" in i) else i for i in items]
+    elif ctype == "int32_t":
+        items = [f"{int(v)}" if int(v) != -(1 << 31) else "INT32_MIN" for v in flat]
+    elif ctype == "int64_t":
+        items = [f"INT64_C({int(v)})" if int(v) != -(1 << 63) else "INT64_MIN" for v in flat]
+    else:
+        items = [str(int(v)) for v in flat]
+    lines = []
+    for i in range(0, len(items), per_line):
+        lines.append("    " + ", ".join(items[i:i + per_line]) + ",")
+    return "\n".join(lines) if lines else "    0,"
+
+
+def _comment(text: str) -> str:
+    """Make user-provided text (layer names) safe inside a C block comment."""
+    return text.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
+
+
+def _literal(value) -> str:
+    if isinstance(value, str):
+        return value
+    v = int(value)
+    if v == -(1 << 31):
+        return "INT32_MIN"
+    return str(v)
+
+
+class _Ctx:
+    def __init__(self, graph: Graph, plan: Plan, prefix: str):
+        self.graph, self.plan, self.prefix = graph, plan, prefix
+
+    def tensor_ptr(self, name: str, const: bool) -> str:
+        t = self.graph.tensors[name]
+        ctype = CTYPES[t.dtype]
+        qual = "const " if const else ""
+        kind, where = self.plan.storage[name]
+        if kind == "input":
+            return f"({qual}{ctype} *)inputs[{where}]"
+        if kind == "output":
+            return f"({qual}{ctype} *)outputs[{where}]"
+        return f"({qual}{ctype} *)({self.prefix}_arena + {where})"
+
+
+def _sources_for(lowered: list) -> list:
+    """The runtime files the model needs: each call's .c, its .h, and headers they include."""
+    index = runtime_index()
+    wanted: list = []
+
+    def add(fname: str) -> None:
+        if fname in wanted or fname not in index:
+            return
+        wanted.append(fname)
+        for inc in re.findall(r'#include\s+"([^"]+)"', index[fname].read_text()):
+            add(inc)
+        if fname.endswith(".c"):
+            add(fname[:-2] + ".h")
+
+    add("tg_common.h")
+    for lop in lowered:
+        for src in lop.c_sources:
+            runtime_file(src)  # a kernel file the runtime does not have is an error, not a silent skip
+            add(src)
+    return sorted(wanted)
+
+
+@functools.lru_cache(maxsize=None)
+def _environment() -> jinja2.Environment:
+    """One Jinja environment per process, so templates compile once."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())),
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True)
+
+
+def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict:
+    """Return {filename: text} for model.h, model.c and the runtime sources they use."""
+    prefix = c_identifier(name)
+    upper = prefix.upper()
+    ctx = _Ctx(graph, plan, prefix)
+    arrays: list = []
+    layers: list = []
+    for i, lop in enumerate(lowered):
+        if lop.alias_of is not None or not lop.c_function:
+            layers.append(CLayer(i, lop.op.name, lop.op.kind.value, "",
+                                 _comment(f"{lop.op.kind.value} '{lop.op.name}' (no copy)")))
+            continue
+        names = []
+        for j, ca in enumerate(lop.const_arrays):
+            aname = f"{prefix}_l{i}_{c_identifier(ca.suffix)}"
+            ctype = CTYPES[str(ca.data.dtype)]
+            arrays.append(CArray(aname, ctype, int(ca.data.size), _format_values(ca.data, ctype),
+                                 _comment(f"layer {i} '{lop.op.name}': {ca.suffix} {list(ca.data.shape)}")))
+            names.append(aname)
+        params = check_call(lop)  # schedule.optimize may have swapped in an in-place variant
+        args = []
+        for a in lop.args:
+            if isinstance(a, TensorArg):
+                args.append(ctx.tensor_ptr(a.tensor, a.const))
+            elif isinstance(a, ConstArg):
+                args.append(names[a.index])
+            elif isinstance(a, ScratchArg):
+                args.append(f"(int8_t *)({prefix}_arena + {plan.scratch[i]})")
+            elif isinstance(a, Literal):
+                args.append(_literal(a.value))
+            else:
+                raise TypeError(f"unknown C argument {a!r}")
+        call = f"{lop.c_function}(" + ",".join(f"\n        /* {p.name} */ {a}" for p, a in zip(params, args)) + ")"
+        layers.append(CLayer(i, lop.op.name, lop.op.kind.value, call, _comment(f"{lop.op.kind.value} '{lop.op.name}'")))
+
+    sources = _sources_for(lowered)
+    headers = [s for s in sources if s.endswith(".h") and s != "tg_common.h"]
+    ins = [graph.tensors[t] for t in graph.inputs]
+    outs = [graph.tensors[t] for t in graph.outputs]
+    env = _environment()
+    values = dict(
+        prefix=prefix, upper=upper, model_name=_comment(graph.name),
+        arena_size=max(plan.arena_bytes, 16), arena_used=plan.arena_bytes,
+        inputs=[dict(name=t.name, ctype=CTYPES[t.dtype], nbytes=t.nbytes, count=t.size,
+                     shape="x".join(map(str, t.shape))) for t in ins],
+        outputs=[dict(name=t.name, ctype=CTYPES[t.dtype], nbytes=t.nbytes, count=t.size,
+                      shape="x".join(map(str, t.shape))) for t in outs],
+        num_layers=len(lowered), layers=layers, arrays=arrays, headers=headers,
+        arena_align=ALIGN,
+        arena_checks=[dict(tag=c_identifier(f"t{k}"), offset=off, end=off + graph.tensors[t].nbytes, name=_comment(t))
+                      for k, (t, (kind, off)) in enumerate(sorted(plan.storage.items())) if kind == "arena"]
+        + [dict(tag=f"scratch_{i}", offset=off, end=off + lowered[i].scratch_bytes, name=f"scratch of layer {i}")
+           for i, off in sorted(plan.scratch.items())],
+    )
+    files = {
+        "model.h": env.get_template("model.h.j2").render(**values),
+        "model.c": env.get_template("model.c.j2").render(**values),
+    }
+    for s in sources:
+        files[s] = runtime_file(s).read_text()
+    return files
+
+
+def write(files: dict, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for fname, text in sorted(files.items()):
+        (out_dir / fname).write_text(text)
+
+
+def copy_runtime(fnames: list, out_dir: Path) -> None:
+    for f in fnames:
+        shutil.copyfile(runtime_file(f), out_dir / f)

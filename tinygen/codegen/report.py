@@ -1,0 +1,281 @@
+"""The build report: report.md (per-layer table, totals against the board) and a memory-timeline PNG.
+
+`write_report` first completes the report dict (live arena bytes per layer, board totals, TFLM's arena
+when the source is a .tflite and tflite-micro is installed), then writes report.json, report.md and
+memory.png from that one dict, so every number in report.md is the number in report.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from tinygen.memory import plan as planner
+
+PNG_NAME = "memory.png"
+
+
+# ---- TFLM's arena for the same model ---------------------------------------------------------------
+
+
+def _capture_fd_output(fn) -> str:
+    """Run fn() and return what it wrote to the process' stdout/stderr file descriptors (C printf)."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        try:
+            os.dup2(tmp.fileno(), 1)
+            os.dup2(tmp.fileno(), 2)
+            fn()
+            try:
+                import ctypes
+                ctypes.CDLL(None).fflush(None)
+            except (OSError, AttributeError):
+                pass
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+        tmp.seek(0)
+        return tmp.read().decode("utf-8", "replace")
+
+
+_TFLM_MIN_ARENA = 64 << 10
+_TFLM_MAX_ARENA = 256 << 20
+
+
+def _tflm_interpreter(runtime, data: bytes):
+    """A TFLM interpreter for `data` with an arena big enough, or None. The pip default (10x the file
+    size) is too small for models with few weights and large activations, so the arena grows (to at
+    least what TFLM reports missing) until tensors allocate; TFLM's complaints are swallowed. The
+    arena figures TFLM records do not depend on the arena size."""
+    size = max(10 * len(data), _TFLM_MIN_ARENA)
+    while size <= _TFLM_MAX_ARENA:
+        made: list = []
+
+        def create(n=size):
+            try:
+                made.append(runtime.Interpreter.from_bytes(data, arena_size=n))
+            except Exception:  # noqa: BLE001 - TFLM raises RuntimeError on a failed allocation
+                pass
+
+        text = _capture_fd_output(create)
+        if made:
+            return made[0]
+        if not re.search(r"fail\w* to allocate|resize buffer|bytes required", text, re.IGNORECASE):
+            return None  # not an arena-size failure (unsupported op, bad file, ...)
+        m = re.search(r"missing: (\d+)", text)
+        size = max(4 * size, 2 * (size + int(m.group(1)))) if m else 4 * size
+    return None
+
+
+def tflm_arena(model_path) -> Optional[dict]:
+    """{"total", "head", "tail"} bytes of TFLM's arena for a .tflite (RecordingMicroAllocator), or None."""
+    path = Path(str(model_path))
+    if path.suffix.lower() != ".tflite" or not path.is_file():
+        return None
+    try:
+        from tflite_micro.python.tflite_micro import runtime
+    except Exception:  # tflite-micro is optional
+        return None
+    interp = _tflm_interpreter(runtime, path.read_bytes())
+    if interp is None:  # TFLM cannot run this model: no comparison
+        return None
+    try:
+        text = _capture_fd_output(interp.print_allocations)
+    except Exception:
+        return None
+    out = {}
+    for part in ("total", "head", "tail"):
+        m = re.search(rf"Arena allocation {part} (\d+) bytes", text)
+        if m is None:
+            return None
+        out[part] = int(m.group(1))
+    return out
+
+
+# ---- completing the report dict ---------------------------------------------------------------
+
+
+def _board_info(board) -> Optional[dict]:
+    if board is None:
+        return None
+    return dict(name=board.name, ram_bytes=int(board.ram_size), flash_bytes=int(board.flash_size))
+
+
+def complete(report: dict, plan, graph, board=None, tflm: Optional[dict] = None) -> dict:
+    """Add live arena bytes per layer, in-place flags, the memory summary and TFLM's arena (in place)."""
+    live = list(plan.live) if getattr(plan, "live", None) else planner.live_profile(plan.buffers)
+    inplace = set(getattr(plan, "inplace", []) or [])
+    for layer in report["layers"]:
+        i = layer["index"]
+        layer["live_arena_bytes"] = int(live[i]) if i < len(live) else 0
+        layer["scratch_arena_offset"] = int(plan.scratch[i]) if i in plan.scratch else None
+        layer["in_place"] = i in inplace
+    mem = dict(arena_bytes=int(plan.arena_bytes), live_set_lower_bound=int(plan.lower_bound),
+               planner=plan.strategy, proven_optimal=bool(getattr(plan, "exact", False)),
+               scratch_bytes=int(sum(b.size for b in plan.buffers if b.is_scratch)),
+               in_place_layers=sorted(inplace),
+               input_bytes=int(sum(graph.tensors[t].nbytes for t in graph.inputs)),
+               output_bytes=int(sum(graph.tensors[t].nbytes for t in graph.outputs)),
+               weights_bytes=int(report.get("weights_bytes", 0)))
+    info = _board_info(board)
+    if info is not None:
+        mem["board"] = info
+        mem["ram_used_pct"] = round(100.0 * plan.arena_bytes / info["ram_bytes"], 2) if info["ram_bytes"] else None
+        mem["flash_used_pct"] = (round(100.0 * mem["weights_bytes"] / info["flash_bytes"], 2)
+                                 if info["flash_bytes"] else None)
+    if tflm is None:
+        tflm = tflm_arena(report.get("source") or getattr(graph, "source", ""))
+    if tflm:  # {} when the comparison was not asked for
+        mem["tflm"] = dict(tflm)
+        mem["ratio_to_tflm_head"] = round(plan.arena_bytes / tflm["head"], 4) if tflm["head"] else None
+    report["memory"] = mem
+    return report
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+
+def _shape(s) -> str:
+    return "x".join(str(d) for d in s) if s else "scalar"
+
+
+def _shapes(lst) -> str:
+    return ", ".join(_shape(s) for s in lst) or "-"
+
+
+def _n(v) -> str:
+    return f"{int(v):,}"
+
+
+def _weights_section(report: dict) -> list:
+    """Per-layer weight schemes, when any layer is not plain int8; with --mixed auto, how they were chosen."""
+    schemes = report.get("weight_schemes") or {}
+    mixed = report.get("mixed")
+    if not mixed and all(s == "int8" for s in schemes.values()):
+        return []
+    lines = ["", "## Weight schemes", ""]
+    if mixed:
+        lines.append(f"Chosen by `--mixed auto` for a flash budget of {_n(mixed['budget_flash'])} B of constants "
+                     f"(predicted {_n(mixed['predicted_bytes'])} B, built {_n(report.get('weights_bytes', 0))} B). "
+                     "Error: mean squared output difference from the float model on the calibration data "
+                     "with only that layer quantized.")
+        lines += ["", "| layer | scheme | flash bytes | error | error at int8 |", "|---|---|---:|---:|---:|"]
+        for name, row in mixed["layers"].items():
+            lines.append(f"| {name} | {row['scheme']} | {_n(row['bytes'])} | {row['error']:.3g} | "
+                         f"{row['int8_error']:.3g} |")
+        if "measured" in mixed:
+            m = mixed["measured"]
+            lines += ["", f"Whole model on the calibration data: mean squared output error {m['mse']:.4g}"
+                          f" (uniform int8 {m['int8_mse']:.4g})."]
+    else:
+        lines += ["| layer | scheme |", "|---|---|"]
+        for name, s in schemes.items():
+            lines.append(f"| {name} | {s} |")
+    return lines
+
+
+def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
+    mem = report["memory"]
+    lines = [f"# tinygen report: {report.get('name', 'model')}", ""]
+    lines.append(f"Model `{report.get('model', '')}` from `{report.get('source', '')}`"
+                 + (f", board `{mem['board']['name']}`." if "board" in mem else "."))
+    lines += ["", "## Totals", "", "| quantity | bytes | of board | share |", "|---|---:|---:|---:|"]
+    board = mem.get("board")
+    ram = f"{_n(board['ram_bytes'])} RAM" if board else "-"
+    flash = f"{_n(board['flash_bytes'])} flash" if board else "-"
+    ram_pct = f"{mem['ram_used_pct']:.2f} %" if board and mem.get("ram_used_pct") is not None else "-"
+    flash_pct = f"{mem['flash_used_pct']:.2f} %" if board and mem.get("flash_used_pct") is not None else "-"
+    lines.append(f"| arena (activations + scratch) | {_n(mem['arena_bytes'])} | {ram} | {ram_pct} |")
+    lines.append(f"| weights and constants | {_n(mem['weights_bytes'])} | {flash} | {flash_pct} |")
+    lines.append(f"| model input buffers (caller's) | {_n(mem['input_bytes'])} | | |")
+    lines.append(f"| model output buffers (caller's) | {_n(mem['output_bytes'])} | | |")
+    lines += ["", f"Arena planner: {mem['planner']}; live-set lower bound {_n(mem['live_set_lower_bound'])} B"
+              + (" (the plan is proven minimal for this operator order)." if mem["proven_optimal"] else ".")
+              + f" Kernel scratch in the arena: {_n(mem['scratch_bytes'])} B."
+              + f" MACs: {_n(report.get('macs', 0))}."]
+    if mem["in_place_layers"]:
+        lines.append(f"Layers run in place (output written over input): "
+                     f"{', '.join(str(i) for i in mem['in_place_layers'])}.")
+    if "tflm" in mem:
+        t = mem["tflm"]
+        lines += ["", "## Against TFLM", "",
+                  "| | tinygen | TFLM head (tensors + scratch) | TFLM tail (persistent) | TFLM total |",
+                  "|---|---:|---:|---:|---:|",
+                  f"| arena bytes | {_n(mem['arena_bytes'])} | {_n(t['head'])} | {_n(t['tail'])} | {_n(t['total'])} |",
+                  "", f"tinygen / TFLM head: {mem['ratio_to_tflm_head']:.4f}. TFLM's head also holds the"
+                      " model's input and output tensors, which tinygen leaves in the caller's buffers."]
+    lines += ["", "## Layers", "",
+              "| # | layer | op | kernel | inputs | output | MACs | weight bytes | live arena bytes | scratch |",
+              "|---:|---|---|---|---|---|---:|---:|---:|---:|"]
+    for L in report["layers"]:
+        name = str(L["name"]).replace("|", "\\|")
+        kernel = L["kernel"] + (" (in place)" if L.get("in_place") else "")
+        lines.append(f"| {L['index']} | {name} | {L['op']} | {kernel} | {_shapes(L['inputs'])} | "
+                     f"{_shapes(L['outputs'])} | {_n(L['macs'])} | {_n(L['weight_bytes'])} | "
+                     f"{_n(L['live_arena_bytes'])} | {_n(L['scratch_bytes'])} |")
+    lines += _weights_section(report)
+    if png_name:
+        lines += ["", "## Memory timeline", "", f"![arena over time]({png_name})", "",
+                  "Each rectangle is one arena buffer: x spans the layers it lives through, y its bytes."]
+    return "\n".join(lines) + "\n"
+
+
+def draw_timeline(plan, path: Path, title: str = "") -> None:
+    """Tensors (and scratch) as rectangles: x = layer index, y = arena address."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    fig = Figure(figsize=(10, 5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    steps = max((b.last for b in plan.buffers), default=0) + 1
+    palette = ["#4C72B0", "#55A868", "#C44E52", "#8172B2", "#CCB974", "#64B5CD", "#DD8452", "#937860"]
+    for k, b in enumerate(sorted(plan.buffers, key=lambda b: (b.first, b.offset))):
+        scratch = b.is_scratch
+        color = "#999999" if scratch else palette[k % len(palette)]
+        ax.add_patch(Rectangle((b.first - 0.45, b.offset), b.last - b.first + 0.9, b.size,
+                               facecolor=color, edgecolor="black", linewidth=0.5, alpha=0.8,
+                               hatch="//" if b.tie is not None else None))
+        if b.size >= plan.arena_bytes * 0.08:
+            ax.text(b.first - 0.4, b.offset + b.size / 2, (b.tensors[0] if b.tensors else b.name)[:18],
+                    fontsize=6, va="center")
+    ax.axhline(plan.arena_bytes, color="red", linewidth=1, linestyle="--")
+    ax.axhline(plan.lower_bound, color="orange", linewidth=0.8, linestyle=":")
+    ax.set_xlim(-0.7, steps - 0.3)
+    ax.set_ylim(0, max(plan.arena_bytes, 16) * 1.05)
+    ax.set_xlabel("layer index")
+    ax.set_ylabel("arena offset (bytes)")
+    ax.set_title(title or f"arena {plan.arena_bytes} B (dashed), lower bound {plan.lower_bound} B (dotted);"
+                          " hatched: in place, grey: scratch", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(str(path))
+
+
+def write_report(out_dir, report: dict, plan, graph, board=None, compare_tflm: bool = True) -> dict:
+    """Complete `report`, then write report.json, report.md and memory.png into out_dir; returns report.
+
+    compare_tflm: run TFLM on a .tflite source to put its arena beside tinygen's (a slow stage)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if isinstance(board, str):
+        from tinygen.target.boards import load_board
+        board = load_board(board)
+    complete(report, plan, graph, board, tflm=None if compare_tflm else {})
+    png = None
+    try:
+        draw_timeline(plan, out_dir / PNG_NAME)
+        png = PNG_NAME
+    except ImportError:  # matplotlib missing: the report stays text only
+        png = None
+    (out_dir / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+    (out_dir / "report.md").write_text(render_markdown(report, png))
+    return report

@@ -1,0 +1,217 @@
+"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED whose int8 weights carry a low-bit `encoding`.
+
+Lowering packs the weights one row per output channel (runtime_c/lowbit/tg_lowbit.h gives the formats),
+quantizes each channel's multiplier to 16 bits (stored with an 8-bit shift: 3 bytes per channel in
+place of int8's 8), and builds a reference that first *unpacks* those bytes in NumPy and then runs
+the ordinary int8 reference on the result. So the reference checks the packing as well as the
+arithmetic, and the C kernel (which reads the packed bytes) must agree with it bit for bit.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygen.errors import UnsupportedError
+from tinygen.ir import Graph, Op, OpKind, Tensor
+from tinygen.quant import qmath
+from tinygen.quant import weights as wq
+from tinygen.lower import conv
+from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg, _REGISTRY
+
+FORMAT = {"int4": 0, "kmeans4": 1, "kmeans3": 1, "kmeans2": 1, "ternary": 2, "binary": 3}
+
+
+# ---- packing ------------------------------------------------------------------------------------
+
+
+def _bits_to_bytes(bits: np.ndarray) -> np.ndarray:
+    """(rows, nbits) of 0/1 -> (rows, ceil(nbits / 8)) bytes, bit j at byte j // 8, bit j % 8."""
+    return np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
+
+
+def _bytes_to_bits(data: np.ndarray, nbits: int) -> np.ndarray:
+    return np.unpackbits(data, axis=1, bitorder="little", count=nbits)
+
+
+def pack_rows(rows: np.ndarray, scheme: str) -> tuple:
+    """int8 rows (out_channels, n) -> (packed uint8 (out_channels, row_bytes), codebook or None)."""
+    rows = np.asarray(rows, np.int8)
+    c, n = rows.shape
+    if scheme == "int4":
+        field = (rows.astype(np.int16) & 0xF).astype(np.uint8)
+        bits = np.unpackbits(field[:, :, None], axis=2, bitorder="little")[:, :, :4].reshape(c, n * 4)
+        return _bits_to_bytes(bits), None
+    if scheme == "ternary":
+        return np.concatenate([_bits_to_bytes(rows != 0), _bits_to_bytes(rows < 0)], axis=1), None
+    if scheme == "binary":
+        return _bits_to_bytes(rows > 0), None
+    b = wq.palette_bits(scheme)
+    book = wq.codebook_of(rows, scheme)
+    distinct = np.unique(rows)
+    idx = np.searchsorted(distinct, rows).astype(np.uint8)
+    bits = np.unpackbits(idx[:, :, None], axis=2, bitorder="little")[:, :, :b].reshape(c, n * b)
+    return _bits_to_bytes(bits), book
+
+
+def unpack_rows(packed: np.ndarray, n: int, scheme: str, codebook=None) -> np.ndarray:
+    """Inverse of pack_rows, written from the byte formats (not from pack_rows' arrays)."""
+    packed = np.asarray(packed, np.uint8)
+    c = packed.shape[0]
+    if scheme == "int4":
+        nib = _bytes_to_bits(packed, n * 4).reshape(c, n, 4)
+        v = (nib * (1 << np.arange(4))).sum(axis=2)
+        return np.where(v >= 8, v - 16, v).astype(np.int8)
+    if scheme == "ternary":
+        half = packed.shape[1] // 2
+        nz = _bytes_to_bits(packed[:, :half], n)
+        neg = _bytes_to_bits(packed[:, half:], n)
+        return (nz.astype(np.int8) * np.where(neg == 1, -1, 1)).astype(np.int8)
+    if scheme == "binary":
+        return np.where(_bytes_to_bits(packed, n) == 1, 1, -1).astype(np.int8)
+    b = wq.palette_bits(scheme)
+    idx = (_bytes_to_bits(packed, n * b).reshape(c, n, b) * (1 << np.arange(b))).sum(axis=2)
+    return np.asarray(codebook, np.int8)[idx]
+
+
+# ---- 16-bit multipliers ---------------------------------------------------------------------
+
+
+def multipliers16(reals) -> tuple:
+    """real ~= m16 * 2^(shift - 15), m16 in [2^14, 2^15): the 32-bit multiplier rounded to 16 bits."""
+    m16, sh = [], []
+    for r in np.asarray(reals, np.float64).ravel():
+        m, s = qmath.quantize_multiplier(float(r))
+        q = qmath.round_away(m / 65536.0)
+        if q == 1 << 15:
+            q, s = 1 << 14, s + 1
+        if q == 0 or s > 30:
+            q, s = 0, 0
+        m16.append(q)
+        sh.append(max(s, -31))
+    return np.array(m16, np.int16), np.array(sh, np.int8)
+
+
+def _requant(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple:
+    scales = np.asarray(w.quant.scale, np.float64)
+    if scales.size == 1:
+        scales = np.repeat(scales, channels)
+    if scales.size != channels:
+        raise UnsupportedError(f"layer '{op.name}': filter '{w.name}' has {scales.size} scales for {channels} channels")
+    m16, sh = multipliers16(float(x.scale) * scales / float(y.scale))
+    lo, hi = conv._act_range(op, y)
+    rq = conv.Requant(m16.astype(np.int32) << 16, sh.astype(np.int32), True, -x.zero_point, y.zero_point, lo, hi)
+    return rq, m16, sh
+
+
+# ---- lowering ---------------------------------------------------------------------------------
+
+
+def _supported(op: Op, graph: Graph) -> bool:
+    if len(op.inputs) < 2 or op.inputs[1] is None:
+        return False
+    w = graph.tensors[op.inputs[1]]
+    x = graph.tensors[op.inputs[0]]
+    return w.encoding in FORMAT and x.dtype == "int8" and graph.tensors[op.outputs[0]].dtype == "int8"
+
+
+def _rows(op: Op, w: np.ndarray) -> np.ndarray:
+    """Weights as one row per output channel, in the order the C kernel walks them."""
+    if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 1HW(C*M) -> (C*M, H*W)
+        return w.reshape(-1, w.shape[-1]).T.copy()
+    return w.reshape(w.shape[0], -1)  # OHWI -> (O, H*W*I); FC (O, I)
+
+
+def _restore(op: Op, rows: np.ndarray, shape: tuple) -> np.ndarray:
+    if op.kind == OpKind.DEPTHWISE_CONV_2D:
+        return rows.T.reshape(shape)
+    return rows.reshape(shape)
+
+
+class LowBitKernel(Kernel):
+    kinds = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED)
+
+    def supports(self, op: Op, graph: Graph) -> bool:
+        return _supported(op, graph)
+
+    def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        x, w, b, y = conv._tensors(op, graph)
+        scheme = w.encoding
+        if any(z != 0 for z in w.quant.zero_point):
+            raise UnsupportedError(f"layer '{op.name}': {scheme} filter '{w.name}' must be symmetric (zero point 0)")
+        if not wq.allowed(w.data, scheme):
+            raise UnsupportedError(f"layer '{op.name}': filter '{w.name}' holds values that {scheme} cannot store")
+        rows = _rows(op, w.data)
+        channels, n = rows.shape
+        packed, book = pack_rows(rows, scheme)
+        rq, m16, sh = _requant(op, x, w, y, channels)
+        consts = [ConstArray("mult", m16), ConstArray("shift", sh), ConstArray("w", packed.ravel())]
+        if book is not None:
+            consts.append(ConstArray("codebook", book))
+        decoded = _restore(op, unpack_rows(packed, n, scheme, book), w.shape)
+        bias = conv._bias_arg(b, consts)
+        bias_data = None if b is None else consts[-1].data
+        cb = ConstArg(3) if book is not None else Literal("NULL")
+        if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
+            scratch = 5 * n
+        elif op.kind == OpKind.CONV_2D:  # blocks of 4 decoded rows (ternary: 4 + 4 masks), + the window
+            short_rows = w.shape[2] * w.shape[3] < 16  # tg_conv2d_lb gathers such windows whole
+            scratch = ((8 if scheme == "ternary" else 4) + (1 if short_rows else 0)) * n
+        elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
+            scratch = n
+        else:
+            scratch = 0
+        head = [ScratchArg() if scratch else Literal("NULL"), Literal(FORMAT[scheme]), Literal(wq.palette_bits(scheme) or 0), cb, ConstArg(2),
+                Literal(packed.shape[1])]
+        quant = [Literal(rq.input_offset), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+                 ConstArg(0), ConstArg(1)]
+        a = op.attrs
+        if op.kind == OpKind.FULLY_CONNECTED:
+            batches = x.size // n
+            if len(w.shape) != 2 or x.size % n or y.size != batches * channels:
+                raise conv._fail(op, f"input {x.shape} and output {y.shape} do not fit weights {w.shape}")
+            args = [*head, *quant, Literal(batches), Literal(n), TensorArg(x.name), Literal(channels), bias,
+                    TensorArg(y.name, const=False)]
+
+            def reference(inputs):
+                return [conv.fc_reference(inputs[0], decoded, bias_data, 0, rq).reshape(y.shape)]
+
+            fn, macs = "tg_fully_connected_lb", batches * channels * n
+        else:
+            conv._check_4d(op, x, y)
+            nb, in_h, in_w, in_c = x.shape
+            _, out_h, out_w, out_c = y.shape
+            geo = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
+                   Literal(a.padding.top), Literal(a.padding.left)]
+            fh, fw = w.shape[1], w.shape[2]
+            if op.kind == OpKind.CONV_2D:
+                if w.shape[3] != in_c or w.shape[0] != out_c:
+                    raise conv._fail(op, f"{scheme} weights need an ungrouped filter; got {w.shape} for input {x.shape}")
+                args = [*head, *geo, *quant, Literal(nb), Literal(in_h), Literal(in_w), Literal(in_c),
+                        TensorArg(x.name), Literal(fh), Literal(fw), bias, Literal(out_h), Literal(out_w),
+                        Literal(out_c), TensorArg(y.name, const=False)]
+
+                def reference(inputs):
+                    return [conv.conv2d_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
+
+                fn, macs = "tg_conv2d_lb", nb * out_h * out_w * out_c * n
+            else:
+                if out_c != in_c * a.depth_multiplier or w.shape[3] != out_c:
+                    raise conv._fail(op, f"filter {w.shape} does not fit input {x.shape} and output {y.shape}")
+                args = [*head, *geo, Literal(a.depth_multiplier), *quant, Literal(nb), Literal(in_h), Literal(in_w),
+                        Literal(in_c), TensorArg(x.name), Literal(fh), Literal(fw), bias, Literal(out_h),
+                        Literal(out_w), TensorArg(y.name, const=False)]
+
+                def reference(inputs):
+                    return [conv.depthwise_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
+
+                fn, macs = "tg_depthwise_conv2d_lb", nb * out_h * out_w * out_c * n
+        return LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
+                         notes={"weights": scheme, "per_channel": True})
+
+
+def _register_first(kernel: Kernel) -> None:
+    """Ahead of every int8 kernel of the same kinds: an encoded filter must never reach those."""
+    for kind in kernel.kinds:
+        _REGISTRY.setdefault(kind, []).insert(0, kernel)
+
+
+_register_first(LowBitKernel())

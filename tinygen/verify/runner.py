@@ -1,0 +1,105 @@
+"""Run a built output folder on the host (cffi) or under QEMU, on batches of samples."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tinygen.errors import CalibrationError, TinygenError
+
+
+def read_manifest(out_dir) -> dict:
+    path = Path(out_dir) / "tinygen.json"
+    if not path.is_file():
+        raise TinygenError(f"{out_dir}: not a tinygen output folder (no tinygen.json); run `tinygen build` first")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise TinygenError(f"{path}: corrupt manifest ({exc.msg})") from None
+
+
+def sample_shape(shape: list) -> tuple:
+    """The input's shape without its leading batch dimension of 1 (kept whole otherwise)."""
+    shape = tuple(shape)
+    return shape[1:] if shape and shape[0] == 1 else shape
+
+
+def quantize_input(x: np.ndarray, info: dict) -> np.ndarray:
+    """float32 data is quantized with the input's parameters; integer data of its type is taken as is."""
+    dtype = np.dtype(info["dtype"])
+    if x.dtype == dtype:
+        return x
+    if np.issubdtype(x.dtype, np.floating):
+        if not np.all(np.isfinite(x)):
+            raise CalibrationError(f"input '{info['name']}': data contains NaN or inf")
+        if info["scale"] is None:
+            return x.astype(dtype)
+        scale = np.float32(info["scale"])
+        q = np.asarray(x, dtype=np.float32) / scale
+        q = np.where(q >= 0, np.floor(q + np.float32(0.5)), np.ceil(q - np.float32(0.5))) + info["zero_point"]
+        info_ = np.iinfo(dtype)
+        return np.clip(q, info_.min, info_.max).astype(dtype)
+    raise CalibrationError(f"input '{info['name']}': dtype {x.dtype} is neither float32 nor {dtype.name}")
+
+
+def prepare_inputs(manifest: dict, inputs) -> list:
+    """Check and convert user inputs: one array (N, *sample shape) per model input."""
+    if isinstance(inputs, np.ndarray):
+        inputs = [inputs]
+    infos = manifest["inputs"]
+    if len(inputs) != len(infos):
+        raise CalibrationError(f"model has {len(infos)} input(s), got {len(inputs)}")
+    out = []
+    n = None
+    for x, info in zip(inputs, infos):
+        x = np.asarray(x)
+        ss = sample_shape(info["shape"])
+        if x.shape == ss:
+            x = x.reshape((1,) + ss)
+        if x.shape[1:] != ss:
+            raise CalibrationError(f"input '{info['name']}': expected shape (N, {', '.join(map(str, ss))}), "
+                                   f"got {x.shape}")
+        if n is not None and x.shape[0] != n:
+            raise CalibrationError("all inputs must have the same number of samples")
+        n = x.shape[0]
+        out.append(quantize_input(x, info))
+    return out
+
+
+def run_model(out_dir, inputs, target: str = "host", **kwargs) -> list:
+    """Run every sample; returns one array (N, *output sample shape) per model output."""
+    manifest = read_manifest(out_dir)
+    arrays = prepare_inputs(manifest, inputs)
+    if target == "host":
+        return _run_host(Path(out_dir), manifest, arrays)
+    if target == "qemu":
+        from tinygen.verify.qemu import run_qemu
+        return run_qemu(out_dir, arrays, **kwargs)
+    raise TinygenError(f"unknown target '{target}' (expected host or qemu)")
+
+
+def host_model(out_dir: Path, manifest: dict, kernel_path: str = "portable", extra_cflags=()):
+    """The built folder's model/ compiled on the host (host.HostModel).
+
+    kernel_path: "portable" (default) or "device" (the Cortex-M4+ SIMD branch, emulated in C);
+    extra_cflags: more C flags (e.g. sanitizers).
+    """
+    from tinygen.verify.host import HostModel
+
+    ins = [(tuple(i["shape"]), i["dtype"]) for i in manifest["inputs"]]
+    outs = [(tuple(o["shape"]), o["dtype"]) for o in manifest["outputs"]]
+    return HostModel(Path(out_dir) / "model", manifest["name"], ins, outs, extra_cflags=extra_cflags,
+                     kernel_path=kernel_path)
+
+
+def _run_host(out_dir: Path, manifest: dict, arrays: list) -> list:
+    model = host_model(out_dir, manifest)
+    n = arrays[0].shape[0]
+    results = [[] for _ in manifest["outputs"]]
+    for i in range(n):
+        outs = model([a[i] for a in arrays])
+        for k, o in enumerate(outs):
+            results[k].append(o.reshape(sample_shape(manifest["outputs"][k]["shape"])))
+    return [np.stack(r) if r else np.zeros((0,) + sample_shape(o["shape"]), o["dtype"])
+            for r, o in zip(results, manifest["outputs"])]
