@@ -98,7 +98,7 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights
     kwargs = {} if activations == "int8" else {"activations": activations}
     q = ptq.quantize(graph, calibration, estimator=estimator, bias_correction=not lowbit, **kwargs)
     if lowbit:
-        calib = ptq._check_calibration(graph, calibration) if calibration is not None else None
+        calib = ptq.check_calibration(graph, calibration) if calibration is not None else None
         if auto:
             from tinygen.quant import mixed
 

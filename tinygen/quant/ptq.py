@@ -20,12 +20,12 @@ from tinygen.quant import ranges
 SYNTHETIC_SAMPLES = 16
 _CHUNK = 16  # samples per float_ref batch
 _KEEP = 20000  # values kept per tensor, per half, per chunk for the percentile / MSE estimators
-_FIXED = {OpKind.SOFTMAX: (1.0 / 256, -128), OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
+FIXED_RANGES = {OpKind.SOFTMAX: (1.0 / 256, -128), OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
 # 16x8: the int16 kernels want a 2^-15 output scale, zero point 0 (TFLite's int16 fixed parameters)
 _FIXED16 = {OpKind.SOFTMAX: (1.0 / 32768, 0), OpKind.LOGISTIC: (1.0 / 32768, 0), OpKind.TANH: (1.0 / 32768, 0)}
 ACTIVATIONS = ("int8", "int16")
 _BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
-_SHARE = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD, OpKind.CONCATENATION}
+SHARES_INPUT_PARAMS = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD, OpKind.CONCATENATION}
 _WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 
 
@@ -49,11 +49,11 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_corre
                        for t in graph.inputs]
         warnings.append(f"no calibration data: activation ranges come from {SYNTHETIC_SAMPLES} standard-normal "
                         "samples; pass representative inputs for usable int8 accuracy")
-    calib = _check_calibration(graph, calibration)
+    calib = check_calibration(graph, calibration)
     stats = _collect(graph, calib)
     q = graph.copy()
-    report = _quantize_activations(q, stats, estimator, activations)
-    _quantize_constants(q, activations)
+    report = quantize_activations(q, stats, estimator, activations)
+    quantize_constants(q, activations)
     if bias_correction and not warnings:
         correct_biases(graph, q, calib)
     ir.verify(q, "quantize")
@@ -73,7 +73,7 @@ def _check_graph(graph: Graph) -> None:
             raise UnsupportedError(f"tensor '{t.name}' is {t.dtype}: quantize expects a float32 graph")
 
 
-def _check_calibration(graph: Graph, calibration) -> list:
+def check_calibration(graph: Graph, calibration) -> list:
     if len(graph.inputs) == 1 and not isinstance(calibration, (list, tuple)):
         calibration = [calibration]
     if len(calibration) != len(graph.inputs):
@@ -127,7 +127,7 @@ def _round(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.floor(np.abs(x) + 0.5)
 
 
-class _Groups:
+class ShareGroups:
     """Union-find over tensor names that must share quantization parameters."""
 
     def __init__(self):
@@ -148,14 +148,14 @@ def symmetric16_params(lo: float, hi: float) -> tuple:
     return (bound / 32767.0 if bound > 0 else 1.0), 0
 
 
-def _quantize_activations(q: Graph, stats: dict, estimator: str, activations: str = "int8") -> dict:
-    groups, fixed = _Groups(), {}
-    fixed_params = _FIXED16 if activations == "int16" else _FIXED
+def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str = "int8") -> dict:
+    groups, fixed = ShareGroups(), {}
+    fixed_params = _FIXED16 if activations == "int16" else FIXED_RANGES
     params_of = symmetric16_params if activations == "int16" else ranges.asymmetric_params
     for op in q.ops:
         if op.kind in fixed_params:
             fixed[op.outputs[0]] = (op, fixed_params[op.kind])
-        if op.kind in _SHARE:
+        if op.kind in SHARES_INPUT_PARAMS:
             for t in op.inputs:
                 if t is not None and not q.tensors[t].is_const:
                     groups.union(t, op.outputs[0])
@@ -183,7 +183,7 @@ def _quantize_activations(q: Graph, stats: dict, estimator: str, activations: st
     return report
 
 
-def _quantize_constants(q: Graph, activations: str = "int8") -> None:
+def quantize_constants(q: Graph, activations: str = "int8") -> None:
     done = set()
     for op in q.ops:
         if op.kind in _WEIGHT_AXIS and op.inputs[1] not in done:

@@ -59,9 +59,9 @@ def to_graph(qat_model) -> ir.Graph:
     builder = _qat_builder(qat_model, source)
     graph = passes.optimize(builder.build())
     q = graph.copy()
-    report = _quantize_activations(q, builder)
+    report = quantize_activations(q, builder)
     from tinygen.quant import ptq
-    ptq._quantize_constants(q)  # every constant to int8 first, then the QAT weights replace them
+    ptq.quantize_constants(q)  # every constant to int8 first, then the QAT weights replace them
     report.update(_set_weights(q, builder.weighted))
     ir.verify(q, "qat export")
     q.warnings, q.quant_report = [], report
@@ -107,14 +107,14 @@ def _qat_builder(model, source):
     return Builder(model, source)
 
 
-def _quantize_activations(q: ir.Graph, builder) -> dict:
+def quantize_activations(q: ir.Graph, builder) -> dict:
     """Every activation tensor's int8 parameters from the QAT ranges via tinygen's PTQ grouping."""
     from tinygen.quant import ptq
 
-    fixed = {op.outputs[0] for op in q.ops if op.kind in ptq._FIXED}
-    groups = ptq._Groups()
+    fixed = {op.outputs[0] for op in q.ops if op.kind in ptq.FIXED_RANGES}
+    groups = ptq.ShareGroups()
     for op in q.ops:
-        if op.kind in ptq._SHARE:
+        if op.kind in ptq.SHARES_INPUT_PARAMS:
             for t in op.inputs:
                 if t is not None and not q.tensors[t].is_const:
                     groups.union(t, op.outputs[0])
@@ -145,7 +145,7 @@ def _quantize_activations(q: ir.Graph, builder) -> dict:
             lo, hi = ranges.get(n, (0.0, 0.0))
             vals = np.array([lo, hi], dtype=np.float64)
             stats[n] = {"lo": lo, "hi": hi, "halves": ([vals], [vals])}
-    report = ptq._quantize_activations(q, stats, "minmax")
+    report = ptq.quantize_activations(q, stats, "minmax")
     return {n: ("qat" if n in ranges else how) for n, how in report.items()}
 
 

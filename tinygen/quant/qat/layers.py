@@ -16,7 +16,7 @@ from tinygen.quant.qat import quantizers as qq
 _register = keras.saving.register_keras_serializable(package="tinygen")
 
 ACTIVATIONS = ("relu", "relu6")  # fused into the int8 op's clamp
-# fixed output (lo, hi) of ops whose int8 output parameters are fixed (tinygen.quant.ptq._FIXED)
+# fixed output (lo, hi) of ops whose int8 output parameters are fixed (tinygen.quant.ptq.FIXED_RANGES)
 FIXED_RANGES = {"softmax": (0.0, 255.0 / 256.0), "sigmoid": (0.0, 255.0 / 256.0), "tanh": (-1.0, 127.0 / 128.0)}
 
 
