@@ -1,5 +1,10 @@
 """Shared fixtures (paths to ../shared/models), and the rule that CI never skips.
 
+Tests are in layers: unit/ (math, IR, planner, specs), kernels/ (C kernels against NumPy references,
+generated sources), e2e/ (real models against TFLM, the command line, firmware under QEMU, the
+wheel), hardening/ (sanitizers, hostile models, fuzzing). The shared models every e2e suite runs are
+one list, oracle.INT8_MODELS.
+
 With CI=true a skipped test is reported as failed: everything the suite needs (../shared beside the
 clone, gcc with libasan, cppcheck, arm-none-eabi-gcc with newlib, qemu-system-arm, the pinned Python
 packages) is installed by `.ci/run`, so a skip there can only mean a missing piece. Elsewhere a test
@@ -15,7 +20,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT.parent / "shared" / "models"
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+# helpers (oracle.py, tfconvert.py) at tests/, and the layers' modules, which import each other's plans
+for _folder in (HERE, HERE / "unit", HERE / "kernels", HERE / "e2e", HERE / "hardening"):
+    sys.path.insert(0, str(_folder))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 

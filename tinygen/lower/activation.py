@@ -216,7 +216,7 @@ class LeakyReluS8(Kernel):
 
     Both real multipliers, s_in / s_out and s_in * alpha / s_out, are formed in double from the float32
     scales and alpha, as the pinned TFLM does (published sources use float32 products; the pinned
-    interpreter matches double only: tests/test_kernels_activation.py::test_leaky_relu_scale_sweep_matches_tflm).
+    interpreter matches double only: tests/kernels/test_kernels_activation.py::test_leaky_relu_scale_sweep_matches_tflm).
     """
 
     kinds = (OpKind.LEAKY_RELU,)

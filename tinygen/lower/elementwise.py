@@ -2,7 +2,7 @@
 
 Multipliers are computed exactly as the pinned TFLM does: ADD, SUB and MUL all in double. (Published
 TFLM sources form SUB's in float32; the pinned interpreter matches double only, on every case where the
-two differ: tests/test_kernels_misc.py::test_tflm_addsub_scale_sweep.) Constant operands keep their dtype.
+two differ: tests/kernels/test_kernels_misc.py::test_tflm_addsub_scale_sweep.) Constant operands keep their dtype.
 """
 from __future__ import annotations
 

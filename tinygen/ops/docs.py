@@ -59,7 +59,7 @@ def render() -> str:
     specs = all_specs()
     lines = ["# Operators", "",
              "Generated from the op specs in `tinygen/ops` by `python -m tinygen.ops.docs > docs/operators.md`;",
-             "do not edit by hand (tests/test_op_specs.py checks it is current).", "",
+             "do not edit by hand (tests/unit/test_op_specs.py checks it is current).", "",
              "| Op kind | TFLite builtins | Keras | Activation types |", "|---|---|---|---|"]
     lines += [_summary_row(s) for s in specs]
     lines += ["", "Every op first passes the common checks:", ""]

@@ -1,8 +1,8 @@
 """The device kernel path emulated on the host (runtime_c/tg_dsp_emul.h, kernel_path="device") against
 the real thing: Cortex-M4 firmware under QEMU, byte for byte, and under ASan + UBSan.
 
-The kernel plan is every case the fast-kernel and low-bit kernel tests use (tests/test_kernels_fast.py,
-tests/test_lowbit.py), merged into one graph so that one firmware build runs them all.
+The kernel plan is every case the fast-kernel and low-bit kernel tests use (tests/kernels/test_kernels_fast.py,
+tests/kernels/test_lowbit.py), merged into one graph so that one firmware build runs them all.
 """
 from __future__ import annotations
 
@@ -154,7 +154,7 @@ def test_emulated_instructions_equal_cortex_m4_under_qemu(tmp_path):
     from tinygen.paths import runtime_dir
 
     _need_arm_tools()
-    src = Path(__file__).with_name("dsp_insn_check.c")
+    src = Path(__file__).resolve().parents[1] / "dsp_insn_check.c"
     exe = tmp_path / "insn_host"
     p = subprocess.run([_gcc(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wsign-conversion",
                         *kernel_path_cflags("device"), *SANITIZE, "-I", str(runtime_dir()), str(src), "-o", str(exe)],

@@ -12,7 +12,7 @@ from tinygen.ir import (Activation, Conv2DAttrs, DepthwiseConv2DAttrs, FullyConn
                         Padding, QuantParams, Tensor, same_padding, valid_out)
 from tinygen.lower.base import lower_op
 
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 KWS = MODELS / "mlperf" / "kws" / "kws_ref_model.tflite"
 
 

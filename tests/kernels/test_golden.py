@@ -1,7 +1,7 @@
 """Golden generated sources: model.c / model.h of two real models, stored in tests/golden/.
 
 Any change to the C that tinygen generates shows here, and in review as a diff of the golden files.
-After an intended change, regenerate them with `TINYGEN_UPDATE_GOLDEN=1 pytest tests/test_golden.py`
+After an intended change, regenerate them with `TINYGEN_UPDATE_GOLDEN=1 pytest tests/kernels/test_golden.py`
 and commit the diff with the change that caused it.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from tinygen.compiler import generate, load_model
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 MODELS = {
     "hello_world": "tflm/hello_world/hello_world_int8.tflite",  # FULLY_CONNECTED, portable kernels
     "kws": "mlperf/kws/kws_ref_model.tflite",  # conv, depthwise, in-place and SIMD kernels, pool, softmax

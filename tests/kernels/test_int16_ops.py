@@ -22,7 +22,7 @@ from tinygen.ir import OpKind
 from tinygen.verify.testing import host_model_for, run_reference
 
 OPS = ("add", "conv", "leaky_relu", "pad", "quantize", "strided_slice", "sub", "transpose_conv")
-INT16_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "tflm" / "int16_ops"
+INT16_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "models" / "tflm" / "int16_ops"
 KNOWN_GOLDEN_DRIFT = {"leaky_relu18"}  # golden != today's TFLM (off by 1); tinygen follows TFLM
 N_RANDOM = 3
 

@@ -19,7 +19,7 @@ import pytest
 
 from tinygen.errors import ModelFormatError, TinygenError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT.parent / "shared" / "models"
 HELLO = MODELS / "tflm" / "hello_world" / "hello_world_int8.tflite"
 SEED, CASES, C_RATE = 5, 200, 0.5  # a fixed sample: about 20 accepted mutants run in C per kernel path

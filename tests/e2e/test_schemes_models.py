@@ -4,7 +4,7 @@ Weight bytes = packed weights + codebooks + per-channel multipliers and shifts o
 depthwise / fully connected layer (biases are int32 in every scheme and left out); the int8
 baseline stores one byte per weight and TFLite's int32 multiplier and int32 shift per channel.
 The C == reference checks of these builds on the host and under QEMU are in benchmarks/schemes.py;
-tests/test_lowbit.py and tests/test_schemes.py check every kernel and scheme.
+tests/kernels/test_lowbit.py and tests/e2e/test_schemes.py check every kernel and scheme.
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from tinygen.frontend import tflite_ops
 from tinygen.ops import docs
 from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, all_specs, kernel_classes, spec_for, tflite_builtins
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KINDS = list(ir.OpKind)
 
 

@@ -14,7 +14,7 @@ from tinygen.quant import float_ref  # noqa: E402
 from tinygen.frontend.keras import load_keras  # noqa: E402
 from tinygen.ir import Activation, Graph, Op, OpKind, Tensor  # noqa: E402
 
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 L = keras.layers
 
 PAIRS = [("kws/kws_ref_model_rebuilt.keras", "kws/kws_ref_model.tflite"),

@@ -17,7 +17,7 @@ from tinygen.ir import (Activation, ConcatAttrs, ElementwiseAttrs, Graph, MeanAt
                         Padding, Pool2DAttrs, QuantParams, ReshapeAttrs, Tensor, same_padding, valid_out)
 from tinygen.lower.base import lower_op
 
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 A = Activation
 
 

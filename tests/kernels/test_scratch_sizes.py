@@ -17,7 +17,7 @@ from tinygen.verify.hostbuild import build_extension
 from tinygen.lower.base import Literal
 from tinygen.paths import runtime_file, runtime_include_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MODELS = ["mlperf/kws/kws_ref_model.tflite", "mlperf/vww/vww_96_int8.tflite", "mlperf/ic/pretrainedResnet_quant.tflite",
           "mlperf/ad/ad01_int8.tflite", "tflm/micro_speech/micro_speech_quantized.tflite",
           "tflm/person_detection/person_detect.tflite"]

@@ -28,7 +28,7 @@ from tinygen.errors import ModelFormatError, TinygenError
 from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
 from tinygen.verify.testing import host_model_for
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 SANITIZE = ("-fsanitize=address,undefined,float-cast-overflow,float-divide-by-zero", "-fno-sanitize-recover=all",
             "-fno-omit-frame-pointer", "-g", "-O1")

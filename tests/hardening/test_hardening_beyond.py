@@ -22,7 +22,7 @@ from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
 
 from test_hardening import CPPCHECK, _elide_initializers, _gcc, _inputs, _write_model, sanitized_run_equals_normal_builds
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits_cnn.keras"
 CALIB = ROOT / "examples" / "digits_calib.npy"
 SCHEMES = ("int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary", "int8c")

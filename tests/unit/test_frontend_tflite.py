@@ -16,7 +16,7 @@ from tinygen import ir
 from tinygen.errors import ModelFormatError, UnsupportedError
 from tinygen.frontend.tflite import load_tflite
 
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 needs_models = pytest.mark.skipif(not MODELS.is_dir(), reason="shared models folder absent")
 
 # ---- a minimal .tflite writer (tflite package builders), for hand-made edge cases ---------------
@@ -521,7 +521,7 @@ def test_float_index_operand_is_rejected_by_name(models_dir, tmp_path):
 
     from tinygen.errors import TinygenError
 
-    spec = importlib.util.spec_from_file_location("fuzz", Path(__file__).resolve().parents[1] / "scripts" / "fuzz.py")
+    spec = importlib.util.spec_from_file_location("fuzz", Path(__file__).resolve().parents[2] / "scripts" / "fuzz.py")
     fuzz = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(fuzz)
     src = models_dir / "tflm/int16_ops/strided_slice/strided_slice0.tflite"

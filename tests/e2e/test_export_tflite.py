@@ -190,7 +190,7 @@ def test_ptq_models_exported_run_bit_exact_in_tflm(key, models_dir, tmp_path):
     import tinygen
     from tinygen.verify.export_tflite import export_tflite
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if key == "digits":
         path, calib = root / "examples/digits_cnn.keras", np.load(root / "examples/digits_calib.npy")
     else:

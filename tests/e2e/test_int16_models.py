@@ -24,7 +24,7 @@ from tinygen.ir import OpKind  # noqa: E402
 from tinygen.quant import ptq  # noqa: E402
 from tinygen.verify.testing import host_model_for, run_reference  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 L = keras.layers
 SAMPLES = 10
 

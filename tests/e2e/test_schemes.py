@@ -14,7 +14,7 @@ from tinygen.errors import TinygenError
 from tinygen.quant import mixed
 from tinygen.quant.weights import SCHEMES
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DIGITS = ROOT / "examples" / "digits_cnn.keras"
 CALIB = ROOT / "examples" / "digits_calib.npy"
 

@@ -15,7 +15,7 @@ from tinygen.frontend.keras import _load, load_keras  # noqa: E402
 from tinygen.ir import OpKind  # noqa: E402
 from tinygen.quant import ptq, ranges  # noqa: E402
 
-MODELS = Path(__file__).resolve().parents[1].parent / "shared" / "models"
+MODELS = Path(__file__).resolve().parents[2].parent / "shared" / "models"
 L = keras.layers
 
 
