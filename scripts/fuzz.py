@@ -449,7 +449,7 @@ done:
 
 def device_path_emulated() -> bool:
     """Does the runtime compile its DSP kernels on the host (the device path's flags select them)?"""
-    return bool(KERNEL_PATHS["device"]) and "TG_EMULATE_DSP" in (ROOT / "runtime_c" / "tg_dsp.h").read_text()
+    return bool(KERNEL_PATHS["device"]) and "TG_EMULATE_DSP" in (ROOT / "runtime_c" / "include" / "tg_dsp.h").read_text()
 
 
 def _child_limits():  # the fuzzer's address-space limit would stop ASan's shadow mapping

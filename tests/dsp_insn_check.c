@@ -1,4 +1,4 @@
-/* Instruction-level check of runtime_c/tg_dsp_emul.h (tests/test_dsp_emulation.py).
+/* Instruction-level check of runtime_c/include/tg_dsp_emul.h (tests/test_dsp_emulation.py).
  *
  * Runs every instruction the device kernel path uses over the same operand list and writes each
  * result word: compiled for the host with -DTG_EMULATE_DSP=1 the results come from tg_dsp_emul.h;

@@ -23,7 +23,7 @@ def templates_dir() -> Path:
 
 
 def runtime_dir() -> Path:
-    """runtime_c/: the shared headers at its root, the kernels in one folder per kind (conv/, pool/, ...)."""
+    """runtime_c/: the shared headers in include/, the kernels in one folder per kind (conv/, pool/, ...)."""
     return data_dir("runtime_c")
 
 

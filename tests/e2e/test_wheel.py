@@ -16,7 +16,7 @@ def test_installed_wheel_builds_a_model(models_dir, tmp_path):
                     "-w", str(dist), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next(dist.glob("tinygen-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    for must in ("tinygen/_data/templates/model.c.j2", "tinygen/_data/runtime_c/tg_common.h",
+    for must in ("tinygen/_data/templates/model.c.j2", "tinygen/_data/runtime_c/include/tg_common.h",
                  "tinygen/_data/runtime_c/conv/tg_conv2d_s8.c",
                  "tinygen/_data/boards/cortex-m4.toml"):
         assert must in names, must

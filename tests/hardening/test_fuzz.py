@@ -111,8 +111,8 @@ def test_device_path_flags_select_the_emulated_dsp_branch(toolchain, tmp_path):
     """-dM of tg_dsp.h: the device path's flags turn on the DSP branch (emulated), the portable ones do not."""
     macros = {}
     for path, flags in fuzz.KERNEL_PATHS.items():
-        p = subprocess.run(["gcc", "-E", "-dM", *flags, "-I", str(ROOT / "runtime_c"),
-                            str(ROOT / "runtime_c" / "tg_dsp.h")], capture_output=True, text=True)
+        p = subprocess.run(["gcc", "-E", "-dM", *flags, "-I", str(ROOT / "runtime_c" / "include"),
+                            str(ROOT / "runtime_c" / "include" / "tg_dsp.h")], capture_output=True, text=True)
         assert p.returncode == 0, p.stderr
         macros[path] = {ln.split()[1]: " ".join(ln.split()[2:]) for ln in p.stdout.splitlines()}
     assert macros["device"].get("TG_HAS_DSP") == "1" and macros["device"].get("TG_DSP_EMULATED") == "1"

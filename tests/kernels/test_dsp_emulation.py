@@ -1,4 +1,4 @@
-"""The device kernel path emulated on the host (runtime_c/tg_dsp_emul.h, kernel_path="device") against
+"""The device kernel path emulated on the host (runtime_c/include/tg_dsp_emul.h, kernel_path="device") against
 the real thing: Cortex-M4 firmware under QEMU, byte for byte, and under ASan + UBSan.
 
 The kernel plan is every case the fast-kernel and low-bit kernel tests use (tests/kernels/test_kernels_fast.py,
@@ -157,7 +157,7 @@ def test_emulated_instructions_equal_cortex_m4_under_qemu(tmp_path):
     src = Path(__file__).resolve().parents[1] / "dsp_insn_check.c"
     exe = tmp_path / "insn_host"
     p = subprocess.run([_gcc(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-Wconversion", "-Wsign-conversion",
-                        *kernel_path_cflags("device"), *SANITIZE, "-I", str(runtime_dir()), str(src), "-o", str(exe)],
+                        *kernel_path_cflags("device"), *SANITIZE, "-I", str(runtime_dir() / "include"), str(src), "-o", str(exe)],
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-3000:]
     run = subprocess.run([str(exe), str(tmp_path / "host.bin")], capture_output=True, text=True, timeout=120)

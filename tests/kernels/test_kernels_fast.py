@@ -2,7 +2,7 @@
 vs the portable kernels' reference, on a plan of shapes / strides / zero points, and whole models vs TFLM.
 
 The C runs on both kernel paths (KERNEL_PATHS): "portable" (the plain C branch) and "device" (the
-Cortex-M4+ SIMD branch, its instructions emulated by runtime_c/tg_dsp_emul.h).
+Cortex-M4+ SIMD branch, its instructions emulated by runtime_c/include/tg_dsp_emul.h).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinygen.verify.hostbuild import build_extension
-from tinygen.paths import runtime_dir
+from tinygen.paths import runtime_file
 from tinygen.quant import qmath
 
 
@@ -62,7 +62,7 @@ def clib():
     int32_t w_rdbpot(int32_t x, int32_t e);
     int32_t w_requantize(int32_t x, int32_t m, int32_t s);
     """
-    src = runtime_dir() / "tg_common.h"
+    src = runtime_file("tg_common.h")
     code = ('#include "tg_common.h"\n'
             "int32_t w_srdhm(int32_t a, int32_t b) { return tg_srdhm(a, b); }\n"
             "int32_t w_rdbpot(int32_t x, int32_t e) { return tg_rdbpot(x, e); }\n"

@@ -5,7 +5,7 @@ LEAKY_RELU, PAD, STRIDED_SLICE, QUANTIZE and DEQUANTIZE follow TFLM's reference 
 
 Helpers meant for reuse by other int16 families (kernels/int16_nn.py):
 `requant_16x8` (per-channel multipliers + clamp range), `mbqm_int64` (the NumPy int64 requantize,
-mirrored by runtime_c/tg_requant_s16.h) and `finish_16x8` (int64 accumulator -> int16 tail).
+mirrored by runtime_c/include/tg_requant_s16.h) and `finish_16x8` (int64 accumulator -> int16 tail).
 An int64 bias or none takes TFLM's int64-accumulator path; an int32 bias (TFLM's int32-accumulator
 variant) is refused.
 """

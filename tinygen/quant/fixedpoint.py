@@ -1,6 +1,6 @@
 """gemmlowp-style fixed-point nonlinearities (exp, logistic, tanh, reciprocal) as TFLM uses them.
 
-Vectorized over int64 arrays holding int32 (or int16) raw values; mirrored by runtime_c/tg_fixedpoint.h.
+Vectorized over int64 arrays holding int32 (or int16) raw values; mirrored by runtime_c/include/tg_fixedpoint.h.
 A raw value in format Q(ib) means real = raw / 2^(31 - ib); the Q0 "one" is INT32_MAX.
 """
 from __future__ import annotations

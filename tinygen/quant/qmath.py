@@ -1,6 +1,6 @@
 """Fixed-point requantization exactly as TFLM builds it by default (double rounding).
 
-Mirrored line for line by runtime_c/tg_common.h. All array functions take and return int64 arrays
+Mirrored line for line by runtime_c/include/tg_common.h. All array functions take and return int64 arrays
 holding int32 values, so they are vectorized and overflow-free in NumPy.
 """
 from __future__ import annotations

@@ -14,10 +14,10 @@ from tinygen.errors import BuildError
 
 HOST_CFLAGS = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror"]
 
-# Which branch of the runtime's SIMD kernels a host build compiles (runtime_c/tg_dsp.h):
+# Which branch of the runtime's SIMD kernels a host build compiles (runtime_c/include/tg_dsp.h):
 #   "portable": the plain C branch (TG_HAS_DSP 0), what Cortex-M0+/M3 builds run; the default.
 #   "device":   the Cortex-M4/M7/M33/M55 branch (TG_HAS_DSP 1), every DSP instruction and inline
-#               assembly block replaced by its C model (runtime_c/tg_dsp_emul.h), via TG_EMULATE_DSP=1.
+#               assembly block replaced by its C model (runtime_c/include/tg_dsp_emul.h), via TG_EMULATE_DSP=1.
 KERNEL_PATHS = ("portable", "device")
 
 

@@ -43,7 +43,7 @@ def host_model_for(graph: Graph, name: str = "model", extra_cflags=(), kernel_pa
 
     kernel_path: "portable" (default: the plain C branch of the SIMD kernels) or "device" (the branch
     Cortex-M4/M7/M33/M55 firmware runs, its DSP instructions and inline assembly emulated in C, see
-    runtime_c/tg_dsp_emul.h); extra_cflags: more C flags (e.g. -fsanitize=...), after the path's flags.
+    runtime_c/include/tg_dsp_emul.h); extra_cflags: more C flags (e.g. -fsanitize=...), after the path's flags.
     """
     result = generate(graph, name=name)
     h = hashlib.sha256()
