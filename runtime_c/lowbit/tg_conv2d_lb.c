@@ -2,25 +2,9 @@
 #include "tg_lowbit_core.h"
 #include "tg_window.h"
 
-/* One row's share of a word of 4 inputs (xa: inputs 0, 2 and xb: inputs 1, 3 plus the offset, int16
- * lanes) against the row's word wv: the 4 products of int8 weights, or with `masked` the inputs where
- * wv's byte mask (0x00 or 0xFF per weight) is set: AND with the sign-extended masks, then SXTAH adds
- * each 16-bit lane (bit operations and additions only). */
-TG_ALWAYS_INLINE int32_t word4(int32_t s, uint32_t xa, uint32_t xb, uint32_t wv, int masked)
-{
-    if (masked) {
-        const uint32_t pa = xa & tg_sxtb16(wv);
-        const uint32_t pb = xb & tg_sxtb16_r8(wv);
-        return tg_sxtah_hi(tg_sxtah(tg_sxtah_hi(tg_sxtah(s, pa), pa), pb), pb);
-    }
-    return tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), s));
-}
-
-/* Four rows at once (w[r] + i): acc[r] += sum over i < len of w[r][i] * (x[i] + input_offset), or with
- * `masked` of (x[i] + input_offset) where the byte mask w[r][i] is set. Each 4 inputs are loaded and
- * offset once for all four rows. */
-TG_ALWAYS_INLINE void rows4(const int8_t *x, const int8_t *const w[4], int32_t len, int32_t input_offset,
-                            int masked, int32_t acc[4])
+/* Four rows at once (w[r] + i): acc[r] += sum over i < len of w[r][i] * (x[i] + input_offset).
+ * Each 4 inputs are loaded and offset once for all four rows. */
+static inline void dot4(const int8_t *x, const int8_t *const w[4], int32_t len, int32_t input_offset, int32_t acc[4])
 {
     const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
     const int8_t *w0 = w[0];
@@ -36,17 +20,21 @@ TG_ALWAYS_INLINE void rows4(const int8_t *x, const int8_t *const w[4], int32_t l
         const uint32_t xv = tg_read_u32(x + i);
         const uint32_t xa = tg_sxtab16(off2, xv);
         const uint32_t xb = tg_sxtab16_r8(off2, xv);
-        a0 = word4(a0, xa, xb, tg_read_u32(w0 + i), masked);
-        a1 = word4(a1, xa, xb, tg_read_u32(w1 + i), masked);
-        a2 = word4(a2, xa, xb, tg_read_u32(w2 + i), masked);
-        a3 = word4(a3, xa, xb, tg_read_u32(w3 + i), masked);
+        uint32_t wv = tg_read_u32(w0 + i);
+        a0 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a0));
+        wv = tg_read_u32(w1 + i);
+        a1 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a1));
+        wv = tg_read_u32(w2 + i);
+        a2 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a2));
+        wv = tg_read_u32(w3 + i);
+        a3 = tg_smlad(xb, tg_sxtb16_r8(wv), tg_smlad(xa, tg_sxtb16(wv), a3));
     }
     for (; i < len; ++i) {
         const int32_t v = x[i] + input_offset;
-        a0 += masked ? v & (int32_t)w0[i] : v * w0[i];
-        a1 += masked ? v & (int32_t)w1[i] : v * w1[i];
-        a2 += masked ? v & (int32_t)w2[i] : v * w2[i];
-        a3 += masked ? v & (int32_t)w3[i] : v * w3[i];
+        a0 += v * w0[i];
+        a1 += v * w1[i];
+        a2 += v * w2[i];
+        a3 += v * w3[i];
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -54,80 +42,27 @@ TG_ALWAYS_INLINE void rows4(const int8_t *x, const int8_t *const w[4], int32_t l
     acc[3] = a3;
 }
 
-static inline void dot4(const int8_t *x, const int8_t *const w[4], int32_t len, int32_t input_offset,
-                        int32_t acc[4])
-{
-    rows4(x, w, len, input_offset, 0, acc);
-}
-
-/* Kept out of line (segment calls it twice for ternary) */
-static void masked_sum4(const int8_t *x, const int8_t *const m[4], int32_t len, int32_t input_offset,
-                        int32_t sums[4])
-{
-    rows4(x, m, len, input_offset, 1, sums);
-}
-
-/* sum over i < len of (x[i] + input_offset) */
-static inline int32_t plain_sum(const int8_t *x, int32_t len, int32_t input_offset)
-{
-    int32_t s = len * input_offset;
-    for (int32_t i = 0; i < len; ++i) {
-        s += x[i];
-    }
-    return s;
-}
-
-/* Rows oc0..oc0+3 of a block in scratch: int8 weights (INT4, PALETTE), byte masks of the +1 weights
- * (BINARY), or of the +1 weights then, 4 rows further, of the -1 weights (TERNARY). */
+/* Rows oc0..oc0+3 of a block in scratch as int8 weights (TERNARY / BINARY: -1, 0, +1). */
 static void decode_block(int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
                          int32_t row_bytes, int32_t oc0, int32_t nb, int32_t n, int8_t *scratch)
 {
-    const int32_t plane_bytes = row_bytes / 2;
     for (int32_t r = 0; r < nb; ++r) {
         const uint8_t *row = weights + (oc0 + r) * row_bytes;
         int8_t *dst = scratch + r * n;
-        if (tg_lb_decode_row(format, bits, codebook, row, n, dst)) {
-            continue;
-        }
-        for (int32_t j = 0; j < n; ++j) {
-            const uint32_t bit = ((uint32_t)row[j >> 3] >> (j & 7)) & 1u;
-            if (format == TG_WF_BINARY) {
-                dst[j] = (int8_t)-(int32_t)bit;
-            } else {
-                const uint32_t neg = ((uint32_t)row[plane_bytes + (j >> 3)] >> (j & 7)) & 1u;
-                dst[j] = (int8_t)-(int32_t)(bit & (neg ^ 1u));
-                dst[4 * n + j] = (int8_t)-(int32_t)(bit & neg);
-            }
+        if (!tg_lb_decode_row(format, bits, codebook, row, n, dst)) {
+            tg_lb_decode_signs(format, row, row_bytes / 2, n, dst);
         }
     }
 }
 
 /* acc[r] += the segment's contribution of block row r, for the weights starting at `start`. */
-static inline void segment(int32_t format, const int8_t *scratch, int32_t n, int32_t nb, int32_t start,
-                           const int8_t *x, int32_t len, int32_t input_offset, int32_t acc[4])
+static inline void segment(const int8_t *scratch, int32_t n, int32_t nb, int32_t start, const int8_t *x,
+                           int32_t len, int32_t input_offset, int32_t acc[4])
 {
     /* rows past the block's end repeat its last row; their sums are dropped */
     const int8_t *w[4] = {scratch + start, scratch + TG_MIN(1, nb - 1) * n + start,
                           scratch + TG_MIN(2, nb - 1) * n + start, scratch + TG_MIN(3, nb - 1) * n + start};
-    if (format == TG_WF_INT4 || format == TG_WF_PALETTE) {
-        dot4(x, w, len, input_offset, acc);
-        return;
-    }
-    int32_t pos[4] = {0, 0, 0, 0};
-    masked_sum4(x, w, len, input_offset, pos);
-    if (format == TG_WF_BINARY) {
-        const int32_t total = plain_sum(x, len, input_offset);
-        for (int32_t r = 0; r < 4; ++r) {
-            acc[r] += pos[r] + pos[r] - total;
-        }
-        return;
-    }
-    int32_t neg[4] = {0, 0, 0, 0};
-    const int8_t *wn[4] = {w[0] + 4 * n, w[1] + 4 * n, w[2] + 4 * n, w[3] + 4 * n};
-    masked_sum4(x, wn, len, input_offset, neg);
-    for (int32_t r = 0; r < 4; ++r) {
-        acc[r] += pos[r] - neg[r];
-    }
+    dot4(x, w, len, input_offset, acc);
 }
 
 int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
@@ -141,7 +76,8 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
         return TG_ERROR;
     }
     const int32_t n = filter_h * filter_w * in_c;
-    /* blocks of 4 output channels decoded side by side into scratch (4 rows of n bytes; ternary 8);
+    /* blocks of 4 output channels decoded side by side into scratch (4 rows of n int8 weights; the
+     * buffer keeps ternary's former 8 rows of room, see tg_conv2d_lb_get_buffer_size);
      * with short filter rows (filter_w * in_c < 16) the input window is gathered after them */
     const int32_t short_rows = filter_w * in_c < 16;
     int8_t *patch = scratch + (format == TG_WF_TERNARY ? 8 : 4) * n;
@@ -168,7 +104,7 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                         }
                     }
                 }
-                segment(format, scratch, n, nb, 0, patch, n, input_offset, acc);
+                segment(scratch, n, nb, 0, patch, n, input_offset, acc);
             } else {
                 /* a filter row lying wholly inside the image reads filter_w * in_c contiguous inputs */
                 const int32_t whole_rows = dilation_w == 1 && p.in_x >= 0 && p.in_x + filter_w <= in_w;
@@ -177,7 +113,7 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                 for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
                     const int32_t in_y = p.in_y + dilation_h * fy;
                     for (int32_t fx = whole_rows ? 0 : p.fx.first; fx < fx_end; ++fx) {
-                        segment(format, scratch, n, nb, (fy * filter_w + fx) * in_c,
+                        segment(scratch, n, nb, (fy * filter_w + fx) * in_c,
                                 in_batch + (in_y * in_w + p.in_x + dilation_w * fx) * in_c, seg, input_offset, acc);
                     }
                 }

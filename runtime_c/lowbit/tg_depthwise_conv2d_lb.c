@@ -2,18 +2,16 @@
 #include "tg_lowbit_core.h"
 #include "tg_window.h"
 
-/* TERNARY / BINARY rows as sign codes: dst[j] = 1 (add), -1 (subtract) or 0 (skip). */
-static void decode_signs(int32_t format, const uint8_t *row, int32_t plane_bytes, int32_t n, int8_t *dst)
+/* First and one-past-last filter tap (0 <= t < taps) whose input origin + dilation * t lies in [0, size).
+ * Two divisions per call in place of tg_tap_range's loops over the taps (dw_block4 calls it per pixel:
+ * the loops cost more than the 3x3 window itself). dilation >= 1 (dilation 0 takes the generic path). */
+static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size, int32_t *first,
+                             int32_t *end)
 {
-    for (int32_t j = 0; j < n; ++j) {
-        const int32_t bit = (row[j >> 3] >> (j & 7)) & 1;
-        if (format == TG_WF_BINARY) {
-            dst[j] = (int8_t)(bit ? 1 : -1);
-        } else {
-            const int32_t neg = (row[plane_bytes + (j >> 3)] >> (j & 7)) & 1;
-            dst[j] = (int8_t)(bit ? (neg ? -1 : 1) : 0);
-        }
-    }
+    const int32_t lo = origin < 0 ? (-origin + dilation - 1) / dilation : 0;
+    const int32_t hi = size > origin ? (size - origin + dilation - 1) / dilation : 0;
+    *first = lo;
+    *end = TG_MIN(hi, taps);
 }
 
 /* Depthwise, multiplier 1, 4 consecutive channels oc0..oc0+3 with decoded weights w[tap * 4 + r]:
@@ -22,42 +20,57 @@ static void decode_signs(int32_t format, const uint8_t *row, int32_t plane_bytes
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void dw_block4(const int8_t *w, int32_t oc0, const tg_conv_geom *g, int32_t input_offset,
+static void dw_block4(const int8_t *w, int32_t oc0, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+                      int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
                       int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult,
-                      const int8_t *shift, int32_t in_c, const int8_t *input, const int32_t *bias, int8_t *output)
+                      const int8_t *shift, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
+                      const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias,
+                      int32_t out_h, int32_t out_w, int8_t *output)
 {
     const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
-    const int32_t x_step = g->dilation_w * in_c;
-    for (tg_conv_pixel p = tg_conv_first(g); p.b < g->batches; tg_conv_next(g, &p)) {
-        const int8_t *in_batch = input + p.b * g->in_h * g->in_w * in_c + oc0;
-        int32_t a0 = 0;
-        int32_t a1 = 0;
-        int32_t a2 = 0;
-        int32_t a3 = 0;
-        for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
-            const int8_t *px = in_batch + ((p.in_y + g->dilation_h * fy) * g->in_w + p.in_x
-                                           + g->dilation_w * p.fx.first) * in_c;
-            const int8_t *wt = w + (fy * g->filter_w + p.fx.first) * 4;
-            for (int32_t fx = p.fx.first; fx < p.fx.end; ++fx) {
-                const uint32_t xv = tg_read_u32(px);
-                const uint32_t wv = tg_read_u32(wt);
-                const uint32_t xa = tg_sxtab16(off2, xv);
-                const uint32_t xb = tg_sxtab16_r8(off2, xv);
-                const uint32_t wa = tg_sxtb16(wv);
-                const uint32_t wb = tg_sxtb16_r8(wv);
-                a0 = tg_smlabb(xa, wa, a0);
-                a2 = tg_smlatt(xa, wa, a2);
-                a1 = tg_smlabb(xb, wb, a1);
-                a3 = tg_smlatt(xb, wb, a3);
-                px += x_step;
-                wt += 4;
+    const int32_t x_step = dilation_w * in_c;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + b * in_h * in_w * in_c + oc0;
+        for (int32_t out_y = 0; out_y < out_h; ++out_y) {
+            const int32_t in_y_origin = out_y * stride_h - pad_top;
+            int32_t fy0;
+            int32_t fy1;
+            tap_range(in_y_origin, dilation_h, filter_h, in_h, &fy0, &fy1);
+            for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+                const int32_t in_x_origin = out_x * stride_w - pad_left;
+                int32_t fx0;
+                int32_t fx1;
+                tap_range(in_x_origin, dilation_w, filter_w, in_w, &fx0, &fx1);
+                int32_t a0 = 0;
+                int32_t a1 = 0;
+                int32_t a2 = 0;
+                int32_t a3 = 0;
+                for (int32_t fy = fy0; fy < fy1; ++fy) {
+                    const int8_t *px = in_batch + ((in_y_origin + dilation_h * fy) * in_w
+                                                   + in_x_origin + dilation_w * fx0) * in_c;
+                    const int8_t *wt = w + (fy * filter_w + fx0) * 4;
+                    for (int32_t fx = fx0; fx < fx1; ++fx) {
+                        const uint32_t xv = tg_read_u32(px);
+                        const uint32_t wv = tg_read_u32(wt);
+                        const uint32_t xa = tg_sxtab16(off2, xv);
+                        const uint32_t xb = tg_sxtab16_r8(off2, xv);
+                        const uint32_t wa = tg_sxtb16(wv);
+                        const uint32_t wb = tg_sxtb16_r8(wv);
+                        a0 = tg_smlabb(xa, wa, a0);
+                        a2 = tg_smlatt(xa, wa, a2);
+                        a1 = tg_smlabb(xb, wb, a1);
+                        a3 = tg_smlatt(xb, wb, a3);
+                        px += x_step;
+                        wt += 4;
+                    }
+                }
+                int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * in_c + oc0;
+                out_px[0] = tg_lb_finish(a0, bias, oc0, mult, shift, output_offset, act_min, act_max);
+                out_px[1] = tg_lb_finish(a1, bias, oc0 + 1, mult, shift, output_offset, act_min, act_max);
+                out_px[2] = tg_lb_finish(a2, bias, oc0 + 2, mult, shift, output_offset, act_min, act_max);
+                out_px[3] = tg_lb_finish(a3, bias, oc0 + 3, mult, shift, output_offset, act_min, act_max);
             }
         }
-        int8_t *out_px = output + p.pixel * in_c + oc0;
-        out_px[0] = tg_lb_finish(a0, bias, oc0, mult, shift, output_offset, act_min, act_max);
-        out_px[1] = tg_lb_finish(a1, bias, oc0 + 1, mult, shift, output_offset, act_min, act_max);
-        out_px[2] = tg_lb_finish(a2, bias, oc0 + 2, mult, shift, output_offset, act_min, act_max);
-        out_px[3] = tg_lb_finish(a3, bias, oc0 + 3, mult, shift, output_offset, act_min, act_max);
     }
 }
 
@@ -73,9 +86,9 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
     }
     const int32_t out_c = in_c * depth_multiplier;
     const int32_t n = filter_h * filter_w;
-    const int32_t signs = format == TG_WF_TERNARY || format == TG_WF_BINARY;
     const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
                             filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
+    const int32_t signs = format == TG_WF_TERNARY || format == TG_WF_BINARY;
     /* blocks of 4 output channels; scratch holds their 4 rows, tap-major: scratch[t * 4 + r] */
     for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
         const int32_t nb = TG_MIN(4, out_c - oc0);
@@ -83,7 +96,7 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
         for (int32_t r = 0; r < 4; ++r) {
             const uint8_t *row = weights + (oc0 + TG_MIN(r, nb - 1)) * row_bytes;
             if (signs) {
-                decode_signs(format, row, row_bytes / 2, n, rows);
+                tg_lb_decode_signs(format, row, row_bytes / 2, n, rows);
             } else {
                 (void)tg_lb_decode_row(format, bits, codebook, row, n, rows);
             }
@@ -91,9 +104,10 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
                 scratch[t * 4 + r] = rows[t];
             }
         }
-        if (depth_multiplier == 1 && !signs && oc0 + 4 <= out_c) { /* a full block */
-            dw_block4(scratch, oc0, &g, input_offset, output_offset, act_min, act_max, mult, shift, in_c, input, bias,
-                      output);
+        if (depth_multiplier == 1 && oc0 + 4 <= out_c && dilation_h > 0 && dilation_w > 0) { /* a full block */
+            dw_block4(scratch, oc0, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset,
+                      output_offset, act_min, act_max, mult, shift, batches, in_h, in_w, in_c, input, filter_h,
+                      filter_w, bias, out_h, out_w, output);
             continue;
         }
         int32_t ch[4];
@@ -108,9 +122,7 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
                     const int8_t *px = in_batch + ((p.in_y + dilation_h * fy) * in_w + p.in_x + dilation_w * fx) * in_c;
                     const int8_t *w = scratch + (fy * filter_w + fx) * 4;
                     for (int32_t r = 0; r < 4; ++r) {
-                        const int32_t v = px[ch[r]] + input_offset;
-                        /* signs: add, subtract or skip, no multiplications */
-                        acc[r] += signs ? (w[r] > 0 ? v : (w[r] < 0 ? -v : 0)) : v * w[r];
+                        acc[r] += (px[ch[r]] + input_offset) * w[r];
                     }
                 }
             }

@@ -44,6 +44,23 @@ static inline int tg_lb_decode_row(int32_t format, int32_t bits, const int8_t *c
     return 0;
 }
 
+/* TERNARY / BINARY rows as int8 weights: dst[j] = 1, -1 or 0 (the conv and depthwise kernels then run
+ * the same multiply-accumulate loops as for INT4 / PALETTE: SMLAD / SMLABB are one instruction each,
+ * fewer than adding masked inputs lane by lane). */
+static inline void tg_lb_decode_signs(int32_t format, const uint8_t *row, int32_t plane_bytes, int32_t n,
+                                      int8_t *dst)
+{
+    for (int32_t j = 0; j < n; ++j) {
+        const int32_t bit = (row[j >> 3] >> (j & 7)) & 1;
+        if (format == TG_WF_BINARY) {
+            dst[j] = (int8_t)(bit ? 1 : -1);
+        } else {
+            const int32_t neg = (row[plane_bytes + (j >> 3)] >> (j & 7)) & 1;
+            dst[j] = (int8_t)(bit ? (neg ? -1 : 1) : 0);
+        }
+    }
+}
+
 /* out = clamp(requantize(acc + bias[c]) + output_offset, act_min, act_max) with channel c's 16-bit multiplier */
 static inline int8_t tg_lb_finish(int32_t acc, const int32_t *bias, int32_t c, const int16_t *mult,
                                   const int8_t *shift, int32_t output_offset, int32_t act_min, int32_t act_max)
