@@ -28,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "e2e")]  # oracle.py, test_models_keras.py
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import require_files  # noqa: E402

@@ -10,15 +10,13 @@
  *   TG_WF_PALETTE   `bits`-bit (2..4) index into codebook[2^bits], bits j*bits..  (codebook entry)
  *   TG_WF_TERNARY   two bit planes of ceil(n/8) bytes: non-zero, then negative  (-1, 0, +1)
  *   TG_WF_BINARY    one bit plane: 1 = +1, 0 = -1                               (-1, +1)
- * Conv decodes blocks of 4 output channels into `scratch`: INT4 / PALETTE rows as int8 weights,
- * BINARY rows as byte masks of the +1 weights (acc = 2 * sum(+1 inputs) - sum(inputs)), TERNARY rows
- * as masks of the +1 and of the -1 weights (acc = sum(+1 inputs) - sum(-1 inputs)): ternary and
- * binary use AND and additions only. Scratch: 4 * filter_h * filter_w * in_c bytes (ternary 8 *),
- * plus filter_h * filter_w * in_c for the gathered input window when filter_w * in_c < 16.
+ * Conv decodes blocks of 4 output channels into `scratch` as int8 weights (TERNARY / BINARY rows as
+ * -1, 0, +1) and runs one multiply-accumulate loop for every format. Scratch: 4 * filter_h *
+ * filter_w * in_c bytes (ternary 8 *: room it no longer needs all of), plus filter_h * filter_w *
+ * in_c for the gathered input window when filter_w * in_c < 16.
  * Fc decodes one INT4 / PALETTE row (accum_depth bytes) and runs TERNARY / BINARY rows in place
  * with bit masks and additions. Depthwise decodes every format for blocks of 4 channels
- * (5 * filter_h * filter_w bytes), ternary and binary as sign codes
- * that select add, subtract or skip.
+ * (5 * filter_h * filter_w bytes), ternary and binary as -1, 0, +1 weights.
  *
  * Requantization is per output channel with a 16-bit multiplier: real = mult[c] * 2^(shift[c] - 15),
  * i.e. tg_requantize(acc, mult[c] * 2^16, shift[c]); mult in [2^14, 2^15) or 0, shift in [-31, 30].
