@@ -21,6 +21,7 @@ import numpy as np
 from tinygen.ir import serialize
 from tinygen.compiler import lower
 from tinygen.errors import TinygenError
+from tinygen.verify.tflm import tflm_interpreter
 from tinygen.verify.runner import host_model, prepare_inputs, read_manifest
 from tinygen.verify.testing import run_reference
 
@@ -72,10 +73,10 @@ def _tflm_interpreter(data: bytes):
         from tflite_micro.python.tflite_micro import runtime
     except ImportError as exc:
         raise TinygenError(f"the TFLM interpreter (pip package tflite-micro) cannot be imported: {exc}") from None
-    try:
-        return runtime.Interpreter.from_bytes(data)
-    except Exception as exc:  # TFLM refuses the model: the oracle cannot run
-        raise TinygenError(f"TFLM cannot load the model: {' '.join(str(exc).split())[:200]}") from None
+    interp = tflm_interpreter(runtime, data)  # an arena grown until the tensors fit
+    if interp is None:
+        raise TinygenError("TFLM cannot load the model (an op it does not support, or no arena up to 256 MiB fits)")
+    return interp
 
 
 def _tflm_version() -> str:
