@@ -9,9 +9,8 @@ import pytest
 from tinygen import ir
 from tinygen.ir import validate
 from tinygen.errors import ModelFormatError
-from tinygen.frontend import tflite_ops
 from tinygen.ops import docs
-from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, all_specs, kernel_classes, spec_for, tflite_builtins
+from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, TfliteOp, all_specs, kernel_classes, spec_for, tflite_builtins
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = list(ir.OpKind)
@@ -29,7 +28,7 @@ def test_every_kind_has_every_entry(kind):
     assert spec is not None, f"{kind.value}: no OpSpec in tinygen/ops"
     assert spec.kind is kind and spec.summary
     missing = []
-    if not _entry_ok(spec.tflite, lambda v: isinstance(v, tuple) and v and all(isinstance(n, str) for n in v)):
+    if not _entry_ok(spec.tflite, lambda v: isinstance(v, tuple) and v and all(isinstance(t, TfliteOp) and callable(t.convert) for t in v)):
         missing.append("tflite")
     keras_ok = _entry_ok(spec.keras, lambda v: isinstance(v, tuple) and v and all(isinstance(x, KerasLayer) for x in v))
     if not keras_ok and not spec.keras_activations:
@@ -55,8 +54,11 @@ def test_kernels_entry_matches_the_kernel_registry(kind):
         assert registered, f"{kind.value}: no Kernel registered in tinygen/lower"
 
 
-def test_tflite_names_match_the_tflite_frontend():
-    assert set(tflite_builtins()) == set(tflite_ops.CONVERTERS)
+def test_tflite_names_are_unique_and_converted():
+    names = [t.name for s in all_specs() if isinstance(s.tflite, tuple) for t in s.tflite]
+    assert len(names) == len(set(names))
+    assert all(callable(t.convert) for s in all_specs() if isinstance(s.tflite, tuple) for t in s.tflite)
+    assert set(tflite_builtins()) == set(names)
 
 
 def test_keras_names_are_unique():
@@ -95,3 +97,16 @@ def test_modules_and_functions_stay_small(path):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             n = node.end_lineno - node.lineno + 1
             assert n <= 80, f"{path.name}: {node.name} is {n} lines"
+
+
+def test_tflite_option_fields_resolve_in_the_schema():
+    """Every options field a spec declares is a scalar of its options table (slot and type found)."""
+    from tinygen.frontend.tflite_parse import _option_slot
+
+    for s in all_specs():
+        for t in s.tflite if isinstance(s.tflite, tuple) else ():
+            if t.options:
+                cls_name, fields = t.options
+                for f in fields:
+                    slot, kind = _option_slot(cls_name, f)
+                    assert slot >= 4 and kind, (t.name, f)

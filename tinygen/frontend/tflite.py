@@ -51,9 +51,11 @@ def _build(model: RawModel) -> ir.Graph:
     layers = _layer_names(model)
     ops = []
     for op, layer in zip(model.ops, layers):
-        kind, attrs, inputs = convert_op(op, model.tensors, model.source, layer)
-        ops.append(ir.Op(kind, layer, [None if i is None else tnames[i] for i in inputs],
-                         [tnames[i] for i in op.outputs], attrs))
+        converted = convert_op(op, model.tensors, model.source, layer)
+        for k, (kind, attrs, inputs, outputs) in enumerate(converted):
+            name = layer if len(converted) == 1 else f"{layer}/{k}"
+            ops.append(ir.Op(kind, name, [None if i is None else tnames[i] for i in inputs],
+                             [tnames[i] for i in outputs], attrs))
     tensors = {tnames[t.index]: ir.Tensor(tnames[t.index], t.shape, t.dtype, t.quant, t.data)
                for t in model.tensors}
     graph = ir.Graph(tensors, ops, [tnames[i] for i in model.inputs], [tnames[i] for i in model.outputs],

@@ -5,6 +5,8 @@ surfaces as one `ModelFormatError` naming the file and the field being read.
 """
 from __future__ import annotations
 
+import inspect
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Optional
@@ -29,31 +31,19 @@ DTYPES = {
 }
 _TYPE_NAMES = {v: k for k, v in vars(TensorType).items() if not k.startswith("_")}
 
-# builtin op name -> (options table name, accessor methods copied into RawOp.options)
-OPTION_FIELDS = {
-    "CONV_2D": ("Conv2DOptions", ("Padding", "StrideW", "StrideH", "FusedActivationFunction",
-                                  "DilationWFactor", "DilationHFactor")),
-    "DEPTHWISE_CONV_2D": ("DepthwiseConv2DOptions", (
-        "Padding", "StrideW", "StrideH", "DepthMultiplier", "FusedActivationFunction",
-        "DilationWFactor", "DilationHFactor")),
-    "FULLY_CONNECTED": ("FullyConnectedOptions", ("FusedActivationFunction", "WeightsFormat",
-                                                  "KeepNumDims")),
-    "AVERAGE_POOL_2D": ("Pool2DOptions", ("Padding", "StrideW", "StrideH", "FilterWidth",
-                                          "FilterHeight", "FusedActivationFunction")),
-    "ADD": ("AddOptions", ("FusedActivationFunction", "PotScaleInt16")),
-    "SUB": ("SubOptions", ("FusedActivationFunction", "PotScaleInt16")),
-    "MUL": ("MulOptions", ("FusedActivationFunction",)),
-    "CONCATENATION": ("ConcatenationOptions", ("Axis", "FusedActivationFunction")),
-    "MEAN": ("ReducerOptions", ("KeepDims",)),
-    "SOFTMAX": ("SoftmaxOptions", ("Beta",)),
-    "LEAKY_RELU": ("LeakyReluOptions", ("Alpha",)),
-    "STRIDED_SLICE": ("StridedSliceOptions", ("BeginMask", "EndMask", "EllipsisMask",
-                                              "NewAxisMask", "ShrinkAxisMask", "Offset")),
+# options of builtins that only constant folding reads (tflite_fold); converted builtins declare theirs
+# in their op spec (`TfliteOp.options`)
+FOLD_OPTION_FIELDS = {
     "PACK": ("PackOptions", ("ValuesCount", "Axis")),
-    "TRANSPOSE_CONV": ("TransposeConvOptions", ("Padding", "StrideW", "StrideH", "FusedActivationFunction")),
     "GATHER": ("GatherOptions", ("Axis", "BatchDims")),
 }
-OPTION_FIELDS["MAX_POOL_2D"] = OPTION_FIELDS["AVERAGE_POOL_2D"]
+
+
+def option_fields(name: str) -> Optional[tuple]:
+    """(options table name, fields) to read for builtin `name`, or None."""
+    from tinygen.ops.spec import tflite_options  # the specs import this module's callers, not this module
+
+    return tflite_options().get(name) or FOLD_OPTION_FIELDS.get(name)
 
 
 @dataclass
@@ -117,8 +107,8 @@ class FieldTracker:
 # ---- a flatbuffer reader that checks every position before it reads ---------------------------------------
 # Field slots (vtable offsets) and scalar types follow TFLite's schema.fbs, as the `tflite` package reads it.
 
-_SCALARS = {"i8": ("<b", 1), "u8": ("<B", 1), "bool": ("<B", 1), "i32": ("<i", 4), "u32": ("<I", 4),
-            "u64": ("<Q", 8), "f32": ("<f", 4)}
+_SCALARS = {"i8": ("<b", 1), "u8": ("<B", 1), "bool": ("<B", 1), "i16": ("<h", 2), "u16": ("<H", 2),
+            "i32": ("<i", 4), "u32": ("<I", 4), "i64": ("<q", 8), "u64": ("<Q", 8), "f32": ("<f", 4)}
 
 
 class _Table:
@@ -221,33 +211,25 @@ _OC_DEPRECATED, _OC_CUSTOM, _OC_BUILTIN = 4, 6, 10
 _OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE, _OP_OPTIONS = 4, 6, 8, 10, 12
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 
-# options table -> {accessor name: (slot, scalar kind)}
-_OPTION_SLOTS = {
-    "Conv2DOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
-                      "FusedActivationFunction": (10, "i8"), "DilationWFactor": (12, "i32"),
-                      "DilationHFactor": (14, "i32")},
-    "DepthwiseConv2DOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
-                               "DepthMultiplier": (10, "i32"), "FusedActivationFunction": (12, "i8"),
-                               "DilationWFactor": (14, "i32"), "DilationHFactor": (16, "i32")},
-    "FullyConnectedOptions": {"FusedActivationFunction": (4, "i8"), "WeightsFormat": (6, "i8"),
-                              "KeepNumDims": (8, "bool")},
-    "Pool2DOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
-                      "FilterWidth": (10, "i32"), "FilterHeight": (12, "i32"),
-                      "FusedActivationFunction": (14, "i8")},
-    "AddOptions": {"FusedActivationFunction": (4, "i8"), "PotScaleInt16": (6, "bool")},
-    "SubOptions": {"FusedActivationFunction": (4, "i8"), "PotScaleInt16": (6, "bool")},
-    "MulOptions": {"FusedActivationFunction": (4, "i8")},
-    "ConcatenationOptions": {"Axis": (4, "i32"), "FusedActivationFunction": (6, "i8")},
-    "ReducerOptions": {"KeepDims": (4, "bool")},
-    "SoftmaxOptions": {"Beta": (4, "f32")},
-    "LeakyReluOptions": {"Alpha": (4, "f32")},
-    "StridedSliceOptions": {"BeginMask": (4, "i32"), "EndMask": (6, "i32"), "EllipsisMask": (8, "i32"),
-                            "NewAxisMask": (10, "i32"), "ShrinkAxisMask": (12, "i32"), "Offset": (14, "bool")},
-    "PackOptions": {"ValuesCount": (4, "i32"), "Axis": (6, "i32")},
-    "TransposeConvOptions": {"Padding": (4, "i8"), "StrideW": (6, "i32"), "StrideH": (8, "i32"),
-                             "FusedActivationFunction": (10, "i8")},
-    "GatherOptions": {"Axis": (4, "i32"), "BatchDims": (6, "i32")},
-}
+_FLAG_KINDS = {"Int8": "i8", "Uint8": "u8", "Int16": "i16", "Uint16": "u16", "Int32": "i32", "Uint32": "u32",
+               "Int64": "i64", "Float32": "f32", "Bool": "bool"}
+_OPTION_SLOTS: dict = {}  # (options table, field) -> (slot, scalar kind)
+
+
+def _option_slot(cls_name: str, field_name: str) -> tuple:
+    """(vtable slot, scalar kind) of one scalar field of a builtin options table, read from the accessor
+    the `tflite` schema package generates for it (`self._tab.Offset(slot)` ... `<Type>Flags`)."""
+    key = (cls_name, field_name)
+    if key not in _OPTION_SLOTS:
+        src = inspect.getsource(getattr(getattr(tflite, cls_name), field_name))
+        slot = re.search(r"Offset\((\d+)\)", src)
+        flags = re.search(r"number_types\.(\w+)Flags, o \+ self\._tab\.Pos", src)
+        if not slot or not flags or flags.group(1) not in _FLAG_KINDS:
+            raise TypeError(f"{cls_name}.{field_name} is not a scalar options field")
+        _OPTION_SLOTS[key] = (int(slot.group(1)), _FLAG_KINDS[flags.group(1)])
+    return _OPTION_SLOTS[key]
+
+
 _OPTION_DEFAULTS: dict = {}
 
 
@@ -260,11 +242,11 @@ def _default_options(cls_name: str):
     return cls.GetRootAs(bytes(b.Output()), 0)
 
 
-def _defaults(cls_name: str) -> dict:
-    if cls_name not in _OPTION_DEFAULTS:
+def _defaults(cls_name: str, fields: tuple) -> dict:
+    if (cls_name, fields) not in _OPTION_DEFAULTS:
         opts = _default_options(cls_name)
-        _OPTION_DEFAULTS[cls_name] = {f: getattr(opts, f)() for f in _OPTION_SLOTS[cls_name]}
-    return _OPTION_DEFAULTS[cls_name]
+        _OPTION_DEFAULTS[cls_name, fields] = {f: getattr(opts, f)() for f in fields}
+    return _OPTION_DEFAULTS[cls_name, fields]
 
 
 def parse(buf: bytes, source: str) -> RawModel:
@@ -417,10 +399,11 @@ def _op(ft: FieldTracker, sg: _Table, entry: tuple, i: int, opnames: list, n_ten
 
 
 def _options(ft: FieldTracker, op: _Table, name: str) -> dict:
-    if name not in OPTION_FIELDS:
+    entry = option_fields(name)
+    if entry is None:
         return {}
-    cls_name, fields = OPTION_FIELDS[name]
-    defaults = _defaults(cls_name)
+    cls_name, fields = entry
+    defaults = _defaults(cls_name, fields)
     table = op.table(_OP_OPTIONS, "builtin_options")
     if table is None:
         return {f: defaults[f] for f in fields}
@@ -428,5 +411,4 @@ def _options(ft: FieldTracker, op: _Table, name: str) -> dict:
     kind = op.scalar(_OP_OPTIONS_TYPE, "u8", 0, "builtin_options_type")
     if kind != expected:
         raise ft.fail(f"options type {kind}, expected {cls_name} ({expected})")
-    slots = _OPTION_SLOTS[cls_name]
-    return {f: table.scalar(slots[f][0], slots[f][1], defaults[f], f) for f in fields}
+    return {f: table.scalar(*_option_slot(cls_name, f), defaults[f], f) for f in fields}

@@ -9,7 +9,8 @@ from tinygen import ir
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext, check_same_shape
 from tinygen.ops.common import export_no_options, keras_fail
-from tinygen.ops.spec import QAT_RANGED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import QAT_RANGED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.tflite_context import OpContext, tflite_unary
 
 # ---- checks ------------------------------------------------------------------------------------
 
@@ -107,21 +108,37 @@ def keras_softmax(b, layer, cfg, ins, out_shape) -> str:
     return b.op(OpKind.SOFTMAX, layer.name, ins, out_shape, ir.SoftmaxAttrs(1.0))
 
 
+# ---- TFLite converters ------------------------------------------------------------------------
+
+
+def tflite_softmax(c: OpContext):
+    c.input(0)
+    return OpKind.SOFTMAX, ir.SoftmaxAttrs(float(np.float32(c.op.options["Beta"]))), [c.op.inputs[0]]
+
+
+def tflite_leaky_relu(c: OpContext):
+    c.input(0)
+    return OpKind.LEAKY_RELU, ir.LeakyReluAttrs(float(np.float32(c.op.options["Alpha"]))), [c.op.inputs[0]]
+
+
 # ---- specs -------------------------------------------------------------------------------------
 
 _NO_BOUNDS = NotApplicable("no accumulator rule: the accumulator bounds (lower/bounds.py) cover weighted sums and pool/mean sums only")
 _NO_LAYER = NotApplicable("no Keras layer class of its own; see keras_activations (activation=...)")
 
 
-def _spec(kind, summary, float_ref, keras, activations, dtypes, checks=(check_same_shape,), export=export_no_options):
-    return OpSpec(kind, summary, tflite=(kind.value,), keras=keras, checks=checks, float_ref=float_ref,
+def _spec(kind, summary, float_ref, keras, activations, dtypes, checks=(check_same_shape,), export=export_no_options,
+          tflite=None, options=None):
+    return OpSpec(kind, summary, tflite=(TfliteOp(kind.value, tflite or tflite_unary(kind), options),), keras=keras, checks=checks, float_ref=float_ref,
                   bounds=_NO_BOUNDS, export=export, kernels=Lowering(dtypes), keras_activations=activations)
 
 
 register(
     _spec(OpKind.SOFTMAX, "softmax over the last axis, exp(beta * x) normalised", float_softmax,
           (KerasLayer("Softmax", keras_softmax, QAT_RANGED),), (("softmax", ir.SoftmaxAttrs(1.0)),), ("int8", "int16"),
-          checks=(check_same_shape, check_softmax_beta, check_softmax_class_axis), export=export_softmax),
+          checks=(check_same_shape, check_softmax_beta, check_softmax_class_axis), export=export_softmax,
+          tflite=tflite_softmax,
+          options=("SoftmaxOptions", ("Beta",))),
     _spec(OpKind.LOGISTIC, "sigmoid 1 / (1 + exp(-x))", float_logistic, _NO_LAYER,
           (("sigmoid", ir.NoAttrs()),), ("int8", "int16")),
     _spec(OpKind.TANH, "hyperbolic tangent", float_tanh, _NO_LAYER, (("tanh", ir.NoAttrs()),), ("int8", "int16")),
@@ -133,7 +150,8 @@ register(
     _spec(OpKind.LEAKY_RELU, "x for x >= 0, alpha * x below", float_leaky_relu,
           (KerasLayer("LeakyReLU", keras_leaky, QAT_RANGED),), (("leaky_relu", ir.LeakyReluAttrs(0.2)),),
           ("int8", "int16"),
-          checks=(check_same_shape, check_leaky_alpha), export=export_leaky_relu),
+          checks=(check_same_shape, check_leaky_alpha), export=export_leaky_relu, tflite=tflite_leaky_relu,
+          options=("LeakyReluOptions", ("Alpha",))),
     _spec(OpKind.HARD_SWISH, "x * relu6(x + 3) / 6", float_hard_swish, _NO_LAYER,
           (("hard_swish", ir.NoAttrs()), ("hard_silu", ir.NoAttrs())), ("int8",)),
 )

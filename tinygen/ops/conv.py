@@ -1,4 +1,4 @@
-"""Weighted ops: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV."""
+"""Convolutions: CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (and the weighted-op rules dense.py shares)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,8 @@ from tinygen.ir import OpKind
 from tinygen.ops.checks import MAX_ELEMENTS, QUANTIZED, CheckContext, checked_product
 from tinygen.ops.common import (TFLITE_ACT, TFLITE_VALID, act, acc_limit, input_range, keras_expand, keras_fail, keras_padding,
                      tflite_padding_code, windows)
-from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.tflite_context import SAME, VALID, OpContext
 
 # ---- checks ------------------------------------------------------------------------------------
 
@@ -115,22 +116,6 @@ def check_weights_quant(c: CheckContext) -> None:
         raise c.bad(f"input '{x.name}' has no quantization parameters")
 
 
-def check_weights_2d(c: CheckContext) -> None:
-    """the weights are a constant 2-D (units, depth) tensor"""
-    c.rank(c.ins[1], 2, "weights")
-    c.const(c.ins[1], "weights")
-
-
-def check_fc_rows(c: CheckContext) -> None:
-    """the input is a whole number of rows of the weights' depth, the output one row of units per input row"""
-    x, out = c.ins[0], c.out
-    units, depth = c.ins[1].shape
-    if depth == 0 or x.size % depth != 0:
-        raise c.bad(f"input '{x.name}' {list(x.shape)} is not a whole number of rows of {depth}")
-    if not out.shape or out.shape[-1] != units or out.size != (x.size // depth) * units:
-        raise c.bad(f"output '{out.name}' {list(out.shape)} is not {x.size // depth} rows of {units}")
-
-
 def check_transpose_params(c: CheckContext) -> None:
     """strides are integers >= 1 and padding amounts integers in [0, 65536]"""
     c.positive(("stride_h", "stride_w"))
@@ -159,12 +144,12 @@ _CONV_TAIL = (check_window_fits, check_conv_output_shape, check_accumulation_fit
 # ---- float reference ---------------------------------------------------------------------------
 
 
-def _bias_of(ins):
+def bias_of(ins):
     return ins[2] if len(ins) > 2 else None
 
 
 def float_conv(op, ins, out_shape, graph):
-    x, w, b = ins[0], ins[1], _bias_of(ins)
+    x, w, b = ins[0], ins[1], bias_of(ins)
     o, kh, kw, c = w.shape
     win = windows(x, kh, kw, op.attrs)
     n, oh, ow = win.shape[:3]
@@ -175,19 +160,13 @@ def float_conv(op, ins, out_shape, graph):
 
 
 def float_depthwise(op, ins, out_shape, graph):
-    x, w, b = ins[0], ins[1], _bias_of(ins)
+    x, w, b = ins[0], ins[1], bias_of(ins)
     _, kh, kw, cm = w.shape
     m = op.attrs.depth_multiplier
     c = cm // m
     win = windows(x, kh, kw, op.attrs)
     y = np.einsum("nhwcij,ijcm->nhwcm", win, w.reshape(kh, kw, c, m), optimize=True)
     y = y.reshape(y.shape[:3] + (cm,))
-    return act(op.attrs.activation, y + b if b is not None else y)
-
-
-def float_fully_connected(op, ins, out_shape, graph):
-    x, w, b = ins[0], ins[1], _bias_of(ins)
-    y = x.reshape(-1, w.shape[1]) @ w.T
     return act(op.attrs.activation, y + b if b is not None else y)
 
 
@@ -227,14 +206,14 @@ def bounds_weighted(graph, op, ranges):
 # ---- TFLite export -----------------------------------------------------------------------------
 
 
-def _with_bias(w, op, ins) -> list:
+def with_export_bias(w, op, ins) -> list:
     """TFLM's kernels expect the bias tensor to exist: an all-zero one when the op has none."""
     return ins if len(ins) >= 3 and ins[2] != -1 else ins[:2] + [w.zero_bias(op)]
 
 
 def export_conv(w, op, ins, outs) -> None:
     """CONV_2D / DEPTHWISE_CONV_2D; padding that is neither SAME nor VALID becomes a PAD before a VALID conv."""
-    a, ins = op.attrs, _with_bias(w, op, ins)
+    a, ins = op.attrs, with_export_bias(w, op, ins)
     x, f = w.graph.tensors[op.inputs[0]], w.graph.tensors[op.inputs[1]]
     code = tflite_padding_code(x.shape, f.shape[1:3], (a.stride_h, a.stride_w), (a.dilation_h, a.dilation_w),
                                a.padding)
@@ -249,12 +228,6 @@ def export_conv(w, op, ins, outs) -> None:
     else:
         w.emit("DEPTHWISE_CONV_2D", ins, outs, "DepthwiseConv2DOptions",
                common + (("DepthMultiplier", a.depth_multiplier),) + tail)
-
-
-def export_fully_connected(w, op, ins, outs) -> None:
-    a = op.attrs
-    w.emit("FULLY_CONNECTED", _with_bias(w, op, ins), outs, "FullyConnectedOptions",
-           (("FusedActivationFunction", TFLITE_ACT[a.activation]), ("KeepNumDims", bool(a.keep_num_dims))))
 
 
 # ---- Keras converters --------------------------------------------------------------------------
@@ -327,20 +300,70 @@ def keras_separable(b, layer, cfg, ins, out_shape) -> str:
     return b.activation(layer, cfg.get("activation"), y)
 
 
-def keras_dense(b, layer, cfg, ins, out_shape) -> str:
-    x = ins[0]
-    wname = b.const(f"{layer.name}/kernel", layer.kernel.numpy().T)
-    bname = b.const(f"{layer.name}/bias", layer.bias.numpy()) if cfg.get("use_bias", True) else None
-    attrs = ir.FullyConnectedAttrs(keep_num_dims=len(b.shape(x)) > 2)
-    y = b.op(OpKind.FULLY_CONNECTED, layer.name, [x, wname, bname], tuple(out_shape), attrs)
-    return b.activation(layer, cfg.get("activation"), y)
+# ---- TFLite converters ------------------------------------------------------------------------
+
+
+def tflite_conv(c: OpContext):
+    x, w = c.input(0, rank=4), c.input(1, rank=4)
+    sh, sw, dh, dw = c.positive("StrideH", "StrideW", "DilationHFactor", "DilationWFactor")
+    if w.shape[3] == 0 or x.shape[3] % w.shape[3] != 0:
+        raise c.bad(f"filter {list(w.shape)} does not match input channels {x.shape[3]}")
+    if x.shape[3] != w.shape[3]:
+        raise c.unsupported(f"grouped convolution (input channels {x.shape[3]}, filter {list(w.shape)})")
+    pad = c.window(x.shape, w.shape[1], w.shape[2], sh, sw, dh, dw)
+    attrs = ir.Conv2DAttrs(sh, sw, dh, dw, pad, c.activation())
+    return OpKind.CONV_2D, attrs, c.inputs_with_bias()
+
+
+def tflite_depthwise(c: OpContext):
+    x, w = c.input(0, rank=4), c.input(1, rank=4)
+    sh, sw, dh, dw = c.positive("StrideH", "StrideW", "DilationHFactor", "DilationWFactor")
+    in_ch, out_ch = x.shape[3], w.shape[3]
+    if w.shape[0] != 1 or in_ch == 0 or out_ch % in_ch != 0:
+        raise c.bad(f"depthwise filter {list(w.shape)} does not fit input channels {in_ch}")
+    multiplier = int(c.op.options["DepthMultiplier"])
+    if multiplier <= 0 or in_ch * multiplier != out_ch:
+        multiplier = out_ch // in_ch  # the option is 0 or stale: the shapes are the truth
+    pad = c.window(x.shape, w.shape[1], w.shape[2], sh, sw, dh, dw)
+    attrs = ir.DepthwiseConv2DAttrs(sh, sw, multiplier, dh, dw, pad, c.activation())
+    return OpKind.DEPTHWISE_CONV_2D, attrs, c.inputs_with_bias()
+
+
+def transpose_padding(code: int, size: int, filt: int, stride: int) -> int:
+    """Leading padding of one spatial axis as TFLM derives it for TRANSPOSE_CONV: the windowed-output
+    formulas applied with the output size in the role of the input size."""
+    if code == SAME:
+        n = (size + stride - 1) // stride
+    else:
+        n = (size + stride - filt) // stride
+    return max((n - 1) * stride + filt - size, 0) // 2
+
+
+def tflite_transpose_conv(c: OpContext):
+    if len(c.op.inputs) not in (3, 4):
+        raise c.bad(f"expects 3 or 4 inputs (output_shape, filter, input[, bias]), got {len(c.op.inputs)}")
+    w, x, y = c.input(1, rank=4), c.input(2, rank=4), c.output(rank=4)
+    sh, sw = c.positive("StrideH", "StrideW")
+    if w.shape[3] != x.shape[3] or w.shape[0] != y.shape[3] or x.shape[0] != y.shape[0]:
+        raise c.bad(f"filter {list(w.shape)} does not fit input {list(x.shape)} and output {list(y.shape)}")
+    code = int(c.op.options["Padding"])
+    if code not in (SAME, VALID):
+        raise c.bad(f"padding {code} is neither SAME nor VALID")
+    top = transpose_padding(code, y.shape[1], w.shape[1], sh)
+    left = transpose_padding(code, y.shape[2], w.shape[2], sw)
+    ins = c.op.inputs
+    bias = ins[3] if len(ins) > 3 and ins[3] >= 0 else None
+    attrs = ir.TransposeConvAttrs(sh, sw, ir.Padding(top, 0, left, 0), c.activation())
+    return OpKind.TRANSPOSE_CONV, attrs, [ins[2], ins[1], bias]
+
 
 
 # ---- specs -------------------------------------------------------------------------------------
 
 register(
     OpSpec(OpKind.CONV_2D, "2-D convolution, OHWI filter, optional bias, fused ReLU/ReLU6",
-           tflite=("CONV_2D",),
+           tflite=(TfliteOp("CONV_2D", tflite_conv,
+                           ("Conv2DOptions", ("Padding", "StrideW", "StrideH", "FusedActivationFunction", "DilationWFactor", "DilationHFactor"))),),
            keras=(KerasLayer("Conv2D", keras_conv2d), KerasLayer("Conv1D", keras_conv1d),
                   KerasLayer("SeparableConv2D", keras_separable)),
            checks=_CONV_CHECKS + (check_conv_channels,) + _CONV_TAIL,
@@ -348,19 +371,15 @@ register(
            kernels=Lowering(("int8", "int8 with low-bit weights", "int16x8")), inputs=(2, 3), weights_axis=0,
            fuses_activation=True),
     OpSpec(OpKind.DEPTHWISE_CONV_2D, "depthwise 2-D convolution with a depth multiplier, 1HW(C*M) filter",
-           tflite=("DEPTHWISE_CONV_2D",), keras=(KerasLayer("DepthwiseConv2D", keras_depthwise),),
+           tflite=(TfliteOp("DEPTHWISE_CONV_2D", tflite_depthwise,
+                           ("DepthwiseConv2DOptions", ("Padding", "StrideW", "StrideH", "DepthMultiplier", "FusedActivationFunction", "DilationWFactor", "DilationHFactor"))),), keras=(KerasLayer("DepthwiseConv2D", keras_depthwise),),
            checks=_CONV_CHECKS + (check_depthwise_channels,) + _CONV_TAIL,
            float_ref=float_depthwise, bounds=bounds_weighted, export=export_conv,
            kernels=Lowering(("int8", "int8 with low-bit weights", "int16x8")), inputs=(2, 3), weights_axis=3,
            fuses_activation=True),
-    OpSpec(OpKind.FULLY_CONNECTED, "dense layer: rows of the input times (units, depth) weights",
-           tflite=("FULLY_CONNECTED",), keras=(KerasLayer("Dense", keras_dense),),
-           checks=(check_weights_2d, check_fc_rows, check_bias, check_weights_quant),
-           float_ref=float_fully_connected, bounds=bounds_weighted, export=export_fully_connected,
-           kernels=Lowering(("int8", "int8 with low-bit weights", "int16x8")), inputs=(2, 3), weights_axis=0,
-           fuses_activation=True),
     OpSpec(OpKind.TRANSPOSE_CONV, "transposed 2-D convolution (the output tensor's shape is the output size)",
-           tflite=("TRANSPOSE_CONV",),
+           tflite=(TfliteOp("TRANSPOSE_CONV", tflite_transpose_conv,
+                           ("TransposeConvOptions", ("Padding", "StrideW", "StrideH", "FusedActivationFunction"))),),
            keras=NotApplicable("Keras Conv2DTranspose is not converted; TRANSPOSE_CONV comes from .tflite files"),
            checks=(check_input_filter_4d, check_filter_constant, check_output_4d, check_transpose_params,
                    check_transpose_shapes, check_transpose_extent, check_accumulation_fits, check_bias,

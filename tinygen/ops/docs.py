@@ -26,7 +26,7 @@ def _keras(spec) -> str:
 
 
 def _summary_row(spec) -> str:
-    tflite = _codes(spec.tflite) if applies(spec.tflite) else "-"
+    tflite = _codes(t.name for t in spec.tflite) if applies(spec.tflite) else "-"
     types = ", ".join(spec.kernels.dtypes) if applies(spec.kernels) else "- (float only)"
     return f"| {spec.kind.value} | {tflite} | {_keras(spec)} | {types} |"
 
@@ -37,7 +37,7 @@ def _section(spec) -> list:
     else:
         kernels = f"not applicable: {spec.kernels.reason}"
     lines = [f"## {spec.kind.value}", "", spec.summary, "",
-             f"- TFLite builtins: {_codes(spec.tflite) if applies(spec.tflite) else _entry(spec.tflite, '')}",
+             f"- TFLite builtins: {_codes(t.name for t in spec.tflite) if applies(spec.tflite) else _entry(spec.tflite, '')}",
              f"- Keras: {_keras(spec) if applies(spec.keras) or spec.keras_activations else _entry(spec.keras, '')}",
              f"- Kernels (tried in order): {kernels}",
              f"- Float reference: {_entry(spec.float_ref, 'float_ref')}",

@@ -7,7 +7,8 @@ from tinygen import ir
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import TFLITE_ACT, act, keras_fail
-from tinygen.ops.spec import QAT_RANGED_RELU, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import QAT_RANGED_RELU, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.tflite_context import OpContext
 
 
 def _broadcast(c: CheckContext) -> tuple:
@@ -60,8 +61,24 @@ def keras_merge(kind: OpKind):
     return convert
 
 
+def tflite_binary(kind: OpKind):
+    def convert(c: OpContext):
+        c.check_broadcast(c.input(0), c.input(1))
+        # ADD / SUB carry pot_scale_int16 (schema default true); MUL has no such option
+        pot = bool(c.op.options.get("PotScaleInt16", True))
+        return kind, ir.ElementwiseAttrs(c.activation(), pot), c.op.inputs[:2]
+    return convert
+
+
+# ADD / SUB carry pot_scale_int16 (for int16); MUL has no such option
+_TFLITE_FIELDS = {OpKind.ADD: ("FusedActivationFunction", "PotScaleInt16"),
+                  OpKind.SUB: ("FusedActivationFunction", "PotScaleInt16"),
+                  OpKind.MUL: ("FusedActivationFunction",)}
+
+
 def _spec(kind: OpKind, summary: str, layer: str, fn, dtypes: tuple) -> OpSpec:
-    return OpSpec(kind, summary, tflite=(kind.value,), keras=(KerasLayer(layer, keras_merge(kind), QAT_RANGED_RELU),),
+    return OpSpec(kind, summary, tflite=(TfliteOp(kind.value, tflite_binary(kind), (_OPTIONS[kind], _TFLITE_FIELDS[kind])),),
+                  keras=(KerasLayer(layer, keras_merge(kind), QAT_RANGED_RELU),),
                   checks=(check_inputs_broadcast, check_broadcast_output), float_ref=float_binary(fn),
                   bounds=NotApplicable("no accumulator: each output rescales one pair of inputs"),
                   export=export_binary, kernels=Lowering(dtypes), inputs=(2, 2), activation_input=False,

@@ -8,7 +8,8 @@ from tinygen.errors import UnsupportedError
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext, checked_product
 from tinygen.ops.common import INT32_MAX, TFLITE_ACT, act, input_range, keras_expand, keras_padding, tflite_padding_code, windows
-from tinygen.ops.spec import QAT_RANGED, QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import QAT_RANGED, QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.tflite_context import OpContext
 
 # ---- checks ------------------------------------------------------------------------------------
 
@@ -172,18 +173,41 @@ def keras_global_max(b, layer, cfg, ins, out_shape) -> str:
     return b.op(OpKind.RESHAPE, f"{layer.name}/squeeze", [y], out_shape, ir.ReshapeAttrs())
 
 
+# ---- TFLite converters ------------------------------------------------------------------------
+
+
+def tflite_pool(kind: OpKind):
+    def convert(c: OpContext):
+        x = c.input(0, rank=4)
+        sh, sw, fh, fw = c.positive("StrideH", "StrideW", "FilterHeight", "FilterWidth")
+        pad = c.window(x.shape, fh, fw, sh, sw, 1, 1)
+        return kind, ir.Pool2DAttrs(fh, fw, sh, sw, pad, c.activation()), [c.op.inputs[0]]
+    return convert
+
+
+def tflite_mean(c: OpContext):
+    rank = len(c.input(0).shape)
+    axes = c.int_const(1, "axes").reshape(-1).astype(np.int64).tolist()
+    if any(not -rank <= a < rank for a in axes):
+        raise c.bad(f"axes {axes} out of range for rank {rank}")
+    norm = tuple(sorted({a % rank for a in axes}))
+    return OpKind.MEAN, ir.MeanAttrs(norm, bool(c.op.options["KeepDims"])), [c.op.inputs[0]]
+
+
 # ---- specs -------------------------------------------------------------------------------------
 
 _INT = Lowering(("int8", "int16"))
+_POOL_OPTIONS = ("Pool2DOptions", ("Padding", "StrideW", "StrideH", "FilterWidth", "FilterHeight",
+                                   "FusedActivationFunction"))
 
 register(
     OpSpec(OpKind.AVERAGE_POOL_2D, "average over a sliding window (padded cells not counted)",
-           tflite=("AVERAGE_POOL_2D",),
+           tflite=(TfliteOp("AVERAGE_POOL_2D", tflite_pool(OpKind.AVERAGE_POOL_2D), _POOL_OPTIONS),),
            keras=(KerasLayer("AveragePooling2D", keras_pool(OpKind.AVERAGE_POOL_2D, False), QAT_SHARED),
                   KerasLayer("AveragePooling1D", keras_pool(OpKind.AVERAGE_POOL_2D, True), QAT_SHARED)),
            checks=_POOL_CHECKS, float_ref=float_pool, bounds=bounds_summing, export=export_pool, kernels=_INT),
     OpSpec(OpKind.MAX_POOL_2D, "maximum over a sliding window",
-           tflite=("MAX_POOL_2D",),
+           tflite=(TfliteOp("MAX_POOL_2D", tflite_pool(OpKind.MAX_POOL_2D), _POOL_OPTIONS),),
            keras=(KerasLayer("MaxPooling2D", keras_pool(OpKind.MAX_POOL_2D, False), QAT_SHARED),
                   KerasLayer("MaxPooling1D", keras_pool(OpKind.MAX_POOL_2D, True), QAT_SHARED),
                   KerasLayer("GlobalMaxPooling2D", keras_global_max, QAT_SHARED),
@@ -192,7 +216,8 @@ register(
            bounds=NotApplicable("a max compares values; nothing accumulates"),
            export=export_pool, kernels=_INT),
     OpSpec(OpKind.MEAN, "mean over a set of axes, optionally keeping them as size 1",
-           tflite=("MEAN",),
+           tflite=(TfliteOp("MEAN", tflite_mean,
+                           ("ReducerOptions", ("KeepDims",))),),
            keras=(KerasLayer("GlobalAveragePooling2D", keras_global_avg, QAT_RANGED),
                   KerasLayer("GlobalAveragePooling1D", keras_global_avg, QAT_RANGED)),
            checks=(check_mean_axes, check_mean_output), float_ref=float_mean, bounds=bounds_summing,

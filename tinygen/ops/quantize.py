@@ -6,7 +6,8 @@ import numpy as np
 from tinygen.ir import OpKind
 from tinygen.ops.checks import check_same_shape
 from tinygen.ops.common import export_no_options
-from tinygen.ops.spec import Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.tflite_context import tflite_unary
 
 
 def float_quantize(op, ins, out_shape, graph):
@@ -25,11 +26,11 @@ _NO_BOUNDS = NotApplicable("no accumulator: one multiply and round per element")
 
 register(
     OpSpec(OpKind.QUANTIZE, "float -> integer, or integer requantization to new scale / zero point / type",
-           tflite=("QUANTIZE",), keras=_NO_LAYER, checks=(check_same_shape,), float_ref=float_quantize,
+           tflite=(TfliteOp("QUANTIZE", tflite_unary(OpKind.QUANTIZE)),), keras=_NO_LAYER, checks=(check_same_shape,), float_ref=float_quantize,
            bounds=_NO_BOUNDS, export=export_no_options,
            kernels=Lowering(("float32 -> int8", "int8 -> int8", "float32 -> int16", "int8/int16/int32 -> int16",
                              "int16 -> int8"))),
-    OpSpec(OpKind.DEQUANTIZE, "integer -> float32", tflite=("DEQUANTIZE",), keras=_NO_LAYER,
+    OpSpec(OpKind.DEQUANTIZE, "integer -> float32", tflite=(TfliteOp("DEQUANTIZE", tflite_unary(OpKind.DEQUANTIZE)),), keras=_NO_LAYER,
            checks=(check_same_shape,), float_ref=float_dequantize, bounds=_NO_BOUNDS, export=export_no_options,
            kernels=Lowering(("int8 -> float32", "int16 -> float32"))),
 )

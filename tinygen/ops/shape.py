@@ -7,7 +7,8 @@ from tinygen import ir
 from tinygen.ir import OpKind
 from tinygen.ops.checks import MAX_PAD, CheckContext, checked_product
 from tinygen.ops.common import TFLITE_ACT, act, keras_fail
-from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, register
+from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.tflite_context import OpContext
 
 _NO_BOUNDS = NotApplicable("no arithmetic: values are copied")
 
@@ -162,28 +163,109 @@ def check_slice_output(c: CheckContext) -> None:
         raise c.bad(f"output '{c.out.name}' {list(c.out.shape)} does not hold the slice {shape}")
 
 
+# ---- TFLite converters ------------------------------------------------------------------------
+
+_INT_LOWEST, _INT_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def tflite_strided_slice(c: OpContext):
+    x, y = c.input(0), c.output()
+    rank = len(x.shape)
+    begin, end, strides = (c.int_const(k, f).reshape(-1).astype(np.int64).tolist()
+                           for k, f in ((1, "begin"), (2, "end"), (3, "strides")))
+    o = c.op.options
+    if o["EllipsisMask"] or o["NewAxisMask"]:
+        raise c.unsupported("ellipsis_mask and new_axis_mask are not supported")
+    if o["Offset"]:
+        raise c.unsupported("offset = true is not supported")
+    if not len(begin) == len(end) == len(strides) == rank:
+        raise c.unsupported(f"begin/end/strides of length {len(begin)}/{len(end)}/{len(strides)} "
+                            f"for a rank {rank} input (must equal the rank)")
+    bs, es, ss, shrink = [], [], [], []
+    for d in range(rank):
+        n, s = x.shape[d], strides[d]
+        if s == 0:
+            raise c.bad(f"stride of dimension {d} is 0")
+        start = begin[d]
+        if o["BeginMask"] >> d & 1:
+            start = _INT_LOWEST if s > 0 else _INT_MAX
+        if start < 0:
+            start += n
+        start = min(max(start, 0), n) if s > 0 else min(max(start, -1), n - 1)
+        if o["ShrinkAxisMask"] >> d & 1:
+            if s < 0 or not 0 <= start < n:
+                raise c.unsupported(f"shrinking dimension {d} at index {begin[d]} with stride {s}")
+            stop, s = start + 1, 1
+            shrink.append(d)
+        else:
+            stop = end[d]
+            if o["EndMask"] >> d & 1:
+                stop = _INT_MAX if s > 0 else _INT_LOWEST
+            if stop < 0:
+                stop += n
+            stop = min(max(stop, 0), n) if s > 0 else min(max(stop, -1), n - 1)
+        bs.append(int(start))
+        es.append(int(stop))
+        ss.append(int(s))
+    shape = tuple(len(range(b, e, s)) for d, (b, e, s) in enumerate(zip(bs, es, ss)) if d not in shrink)
+    if int(np.prod(shape, dtype=np.int64)) != int(np.prod(y.shape, dtype=np.int64)):
+        raise c.bad(f"output '{y.name}' {list(y.shape)} does not hold the slice {list(shape)}")
+    attrs = ir.StridedSliceAttrs(tuple(bs), tuple(es), tuple(ss), tuple(shrink))
+    return OpKind.STRIDED_SLICE, attrs, [c.op.inputs[0]]
+
+
+def tflite_concat(c: OpContext):
+    rank = len(c.output().shape)
+    axis = int(c.op.options["Axis"])
+    if not -rank <= axis < rank:
+        raise c.bad(f"axis {axis} is out of range for rank {rank}")
+    return OpKind.CONCATENATION, ir.ConcatAttrs(axis % rank, c.activation()), list(c.op.inputs)
+
+
+def tflite_pad(c: OpContext):
+    rank = len(c.input(0).shape)
+    p = c.int_const(1, "paddings").astype(np.int64)
+    if p.shape != (rank, 2) or np.any(p < 0):
+        raise c.bad(f"paddings {p.tolist()} must be {rank} non-negative (before, after) pairs")
+    pairs = tuple((int(a), int(b)) for a, b in p)
+    keep = [c.op.inputs[0]]
+    if c.op.opname == "PADV2" and len(c.op.inputs) > 2 and c.op.inputs[2] >= 0:
+        keep.append(c.op.inputs[2])
+    return OpKind.PAD, ir.PadAttrs(pairs), keep
+
+
+def tflite_reshape(c: OpContext):
+    x, out = c.input(0), c.output()
+    if int(np.prod(x.shape, dtype=np.int64)) != int(np.prod(out.shape, dtype=np.int64)):
+        raise c.bad(f"reshape from {list(x.shape)} to {list(out.shape)} changes the element count")
+    return OpKind.RESHAPE, ir.ReshapeAttrs(), [c.op.inputs[0]]
+
+
+
 # ---- specs -------------------------------------------------------------------------------------
 
 register(
     OpSpec(OpKind.CONCATENATION, "join inputs along one axis",
-           tflite=("CONCATENATION",), keras=(KerasLayer("Concatenate", keras_concat),),
+           tflite=(TfliteOp("CONCATENATION", tflite_concat,
+                           ("ConcatenationOptions", ("Axis", "FusedActivationFunction"))),), keras=(KerasLayer("Concatenate", keras_concat),),
            checks=(check_concat_axis, check_concat_inputs, check_concat_total), float_ref=float_concat,
            bounds=_NO_BOUNDS, export=export_concat, kernels=Lowering(("int8", "int16")), inputs=(1, 1 << 16),
            activation_input=False, float_batchable=lambda op: op.attrs.axis != 0),
     OpSpec(OpKind.PAD, "constant padding (the zero point) before and after each dimension",
-           tflite=("PAD", "PADV2"),
+           tflite=(TfliteOp("PAD", tflite_pad), TfliteOp("PADV2", tflite_pad)),
            keras=(KerasLayer("ZeroPadding2D", keras_zeropad, QAT_SHARED),
                   KerasLayer("ZeroPadding1D", keras_zeropad, QAT_SHARED)),
            checks=(check_paddings_pairs, check_padding_amounts, check_pad_output), float_ref=float_pad,
            bounds=_NO_BOUNDS, export=export_pad, kernels=Lowering(("int8", "int16")), inputs=(1, 2),
            float_batchable=lambda op: tuple(op.attrs.paddings[0]) == (0, 0)),
     OpSpec(OpKind.RESHAPE, "same elements, new shape (RESHAPE, EXPAND_DIMS, SQUEEZE, Flatten)",
-           tflite=("RESHAPE", "EXPAND_DIMS", "SQUEEZE"),
+           tflite=tuple(TfliteOp(n, tflite_reshape) for n in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE")),
            keras=(KerasLayer("Flatten", keras_reshape, QAT_SHARED), KerasLayer("Reshape", keras_reshape, QAT_SHARED)),
            checks=(check_reshape_size,), float_ref=float_reshape, bounds=_NO_BOUNDS, export=export_reshape,
            kernels=Lowering(("any: the output aliases the input, no C call",))),
     OpSpec(OpKind.STRIDED_SLICE, "a strided sub-block, optionally dropping shrunk dimensions",
-           tflite=("STRIDED_SLICE",),
+           tflite=(TfliteOp("STRIDED_SLICE", tflite_strided_slice,
+                           ("StridedSliceOptions", ("BeginMask", "EndMask", "EllipsisMask", "NewAxisMask", "ShrinkAxisMask", "Offset"))),),
            keras=NotApplicable("no Keras layer maps to it; STRIDED_SLICE comes from .tflite files"),
            checks=(check_slice_fields, check_slice_ranges, check_slice_output),
            float_ref=NotApplicable("only int16x8 .tflite models use it; they need no float calibration"),

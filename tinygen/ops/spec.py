@@ -31,6 +31,16 @@ class KerasLayer:
 
 
 @dataclass(frozen=True)
+class TfliteOp:
+    """A TFLite builtin operator the TFLite frontend converts, and its converter:
+    (c: tflite_context.OpContext) -> (OpKind, attrs, input tensor indices), or a list of
+    (OpKind, attrs, input tensor indices, output tensor indices) when one builtin becomes several ops."""
+    name: str
+    convert: Callable
+    options: Optional[tuple] = None  # (options table, fields copied into RawOp.options), e.g. ("SoftmaxOptions", ("Beta",))
+
+
+@dataclass(frozen=True)
 class Lowering:
     """The kernels that lower this kind: every `Kernel` registered for it in tinygen/lower, tried in
     registration order (`kernel_classes` lists them); `dtypes` names the activation types they cover."""
@@ -44,7 +54,7 @@ Entry = Union[Callable, NotApplicable]
 class OpSpec:
     kind: OpKind
     summary: str  # one line for docs/operators.md
-    tflite: Union[tuple, NotApplicable]  # TFLite builtin operator names the TFLite frontend maps to `kind`
+    tflite: Union[tuple, NotApplicable]  # TfliteOp entries: builtins the TFLite frontend maps to `kind`
     keras: Union[tuple, NotApplicable]  # KerasLayer entries
     checks: tuple  # support checks (c: CheckContext) -> None; each docstring is the rule the user sees
     float_ref: Entry  # (op, inputs, out_shape, graph) -> float32 array
@@ -70,7 +80,7 @@ def register(*specs: OpSpec) -> None:
 
 
 def _load() -> None:
-    from tinygen.ops import activation, conv, elementwise, norm, pool, quantize, shape  # noqa: F401  (register on import)
+    from tinygen.ops import activation, conv, dense, elementwise, norm, pool, quantize, shape  # noqa: F401  (register on import)
 
 
 def spec_for(kind: OpKind) -> Optional[OpSpec]:
@@ -117,4 +127,14 @@ def keras_activations() -> dict:
 
 def tflite_builtins() -> dict:
     """TFLite builtin name -> OpKind, over every spec."""
-    return {name: s.kind for s in all_specs() if applies(s.tflite) for name in s.tflite}
+    return {t.name: s.kind for s in all_specs() if applies(s.tflite) for t in s.tflite}
+
+
+def tflite_options() -> dict:
+    """TFLite builtin name -> (options table name, fields) the parser reads, over every spec."""
+    return {t.name: t.options for s in all_specs() if applies(s.tflite) for t in s.tflite if t.options}
+
+
+def tflite_converters() -> dict:
+    """TFLite builtin name -> converter, over every spec."""
+    return {t.name: t.convert for s in all_specs() if applies(s.tflite) for t in s.tflite}
