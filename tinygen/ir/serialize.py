@@ -11,10 +11,15 @@ import numpy as np
 from tinygen import ir
 from tinygen.errors import TinygenError
 
-_ATTRS = {cls.__name__: cls for cls in (
-    ir.Conv2DAttrs, ir.DepthwiseConv2DAttrs, ir.FullyConnectedAttrs, ir.Pool2DAttrs, ir.ElementwiseAttrs,
-    ir.ConcatAttrs, ir.PadAttrs, ir.MeanAttrs, ir.ReshapeAttrs, ir.SoftmaxAttrs, ir.LeakyReluAttrs,
-    ir.NoAttrs, ir.BatchNormAttrs, ir.TransposeConvAttrs, ir.StridedSliceAttrs)}
+
+
+def _attrs_classes() -> dict:
+    """Attrs dataclasses by name: those of tinygen/ir and those op family modules declare in their specs."""
+    from tinygen.ops.spec import all_specs
+
+    found = {n: c for n, c in vars(ir).items() if n.endswith("Attrs") and dataclasses.is_dataclass(c)}
+    found.update({s.attrs.__name__: s.attrs for s in all_specs() if s.attrs is not None})
+    return found
 
 
 def _attrs_to_json(a) -> dict:
@@ -32,7 +37,7 @@ def _attrs_to_json(a) -> dict:
 
 
 def _attrs_from_json(d: dict):
-    cls = _ATTRS[d["__class__"]]
+    cls = _attrs_classes()[d["__class__"]]
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name not in d:

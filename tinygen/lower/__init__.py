@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 # One module per family; each registers its Kernel subclasses on import.
 _MODULES = (
@@ -18,6 +19,7 @@ _MODULES = (
     "int16_nn",     # 16x8: FULLY_CONNECTED, DEPTHWISE_CONV_2D, pools, MEAN, CONCATENATION, MUL
     "int16_act",    # 16x8: SOFTMAX, LOGISTIC, TANH
 )
+_NOT_FAMILIES = ("base", "bounds", "csig")  # machinery, not kernel families
 _loaded = False
 
 
@@ -25,10 +27,9 @@ def load_all() -> None:
     global _loaded
     if _loaded:
         return
-    for name in _MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:  # a family not written yet
-            if exc.name != f"{__name__}.{name}":
-                raise
+    # the ordered families first (their order is the kernels' priority), then any other module of this
+    # package: a new op family registers by existing
+    others = sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name not in _MODULES + _NOT_FAMILIES)
+    for name in _MODULES + tuple(others):
+        importlib.import_module(f"{__name__}.{name}")
     _loaded = True

@@ -67,6 +67,7 @@ class OpSpec:
     float_batchable: Optional[Callable] = None  # op -> False when the float reference needs one sample at a time
     weights_axis: Optional[int] = None  # output-channel axis of the constant weights (input 1)
     fuses_activation: bool = False  # kernels clamp to attrs.activation: the passes fuse a following RELU / RELU6
+    attrs: Optional[type] = None  # the attrs dataclass, when the family module defines it (not tinygen/ir)
 
 
 _SPECS: dict = {}
@@ -79,8 +80,19 @@ def register(*specs: OpSpec) -> None:
         _SPECS[s.kind] = s
 
 
+_MACHINERY = ("spec", "checks", "common", "docs", "tflite_context")
+
+
 def _load() -> None:
-    from tinygen.ops import activation, conv, dense, elementwise, norm, pool, quantize, shape  # noqa: F401  (register on import)
+    """Import every family module of tinygen/ops: each registers its specs on import."""
+    import importlib
+    import pkgutil
+
+    import tinygen.ops as package
+
+    for m in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if m.name not in _MACHINERY:
+            importlib.import_module(f"tinygen.ops.{m.name}")
 
 
 def spec_for(kind: OpKind) -> Optional[OpSpec]:
