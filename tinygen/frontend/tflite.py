@@ -56,7 +56,7 @@ def _build(model: RawModel) -> ir.Graph:
             name = layer if len(converted) == 1 else f"{layer}/{k}"
             ops.append(ir.Op(kind, name, [None if i is None else tnames[i] for i in inputs],
                              [tnames[i] for i in outputs], attrs))
-    tensors = {tnames[t.index]: ir.Tensor(tnames[t.index], t.shape, t.dtype, t.quant, t.data)
+    tensors = {tnames[t.index]: ir.Tensor(tnames[t.index], t.shape, t.dtype, t.quant, t.data, variable=t.variable)
                for t in model.tensors}
     graph = ir.Graph(tensors, ops, [tnames[i] for i in model.inputs], [tnames[i] for i in model.outputs],
                      source=model.source)

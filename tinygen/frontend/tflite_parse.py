@@ -54,6 +54,7 @@ class RawTensor:
     dtype: str
     quant: Optional[QuantParams] = None
     data: Optional[np.ndarray] = None
+    variable: bool = False  # Tensor.is_variable: state that persists across invokes
 
 
 @dataclass
@@ -204,7 +205,7 @@ class _Reader:
 # slots of the tables tinygen reads (4 + 2 * field id in schema.fbs)
 _MODEL_OPCODES, _MODEL_SUBGRAPHS, _MODEL_BUFFERS = 6, 8, 12
 _SG_TENSORS, _SG_INPUTS, _SG_OUTPUTS, _SG_OPERATORS = 4, 6, 8, 10
-_T_SHAPE, _T_TYPE, _T_BUFFER, _T_NAME, _T_QUANT = 4, 6, 8, 10, 12
+_T_SHAPE, _T_TYPE, _T_BUFFER, _T_NAME, _T_QUANT, _T_IS_VARIABLE = 4, 6, 8, 10, 12, 14
 _Q_SCALE, _Q_ZERO_POINT, _Q_DIM = 8, 10, 16
 _B_DATA, _B_OFFSET, _B_SIZE = 4, 6, 8
 _OC_DEPRECATED, _OC_CUSTOM, _OC_BUILTIN = 4, 6, 10
@@ -326,7 +327,8 @@ def _tensor(ft: FieldTracker, sg: _Table, entry: tuple, i: int, buffers: list, b
         raise ft.fail(f"buffer index {b} out of range (the model has {len(buffers)} buffers)")
     if b != 0:
         data = _buffer_data(ft, buffers[b], b, shape, dtype, buf)
-    return RawTensor(i, name, shape, dtype, quant, data)
+    variable = bool(t.scalar(_T_IS_VARIABLE, "bool", False, "is_variable"))
+    return RawTensor(i, name, shape, dtype, quant, data, variable)
 
 
 def _quant(ft: FieldTracker, q: Optional[_Table], shape: tuple) -> Optional[QuantParams]:

@@ -209,6 +209,9 @@ class Tensor:
     # ("int4", "kmeans4", "kmeans3", "kmeans2", "ternary", "binary"); `data` still holds the int8
     # values the scheme decodes to, so every reference sees ordinary int8 weights.
     encoding: Optional[str] = None
+    # State that persists across invokes (a TFLite variable tensor, or a resource variable's storage):
+    # it lives outside the reusable arena; `data`, when set, is its value after a reset (else zeros).
+    variable: bool = False
 
     @property
     def is_const(self) -> bool:

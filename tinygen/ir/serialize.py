@@ -65,7 +65,8 @@ def dump(graph: ir.Graph) -> tuple:
         if t.data is not None:
             key = f"t{i}"
             arrays[key] = np.asarray(t.data)
-        tensors.append(dict(name=name, shape=list(t.shape), dtype=t.dtype, quant=q, data=key, encoding=t.encoding))
+        tensors.append(dict(name=name, shape=list(t.shape), dtype=t.dtype, quant=q, data=key, encoding=t.encoding,
+                            variable=t.variable))
     ops = [dict(kind=op.kind.value, name=op.name, inputs=list(op.inputs), outputs=list(op.outputs),
                 attrs=_attrs_to_json(op.attrs)) for op in graph.ops]
     doc = dict(name=graph.name, source=str(graph.source), inputs=graph.inputs, outputs=graph.outputs,
@@ -93,7 +94,8 @@ def load(folder: Path) -> ir.Graph:
         q = t["quant"]
         quant = ir.QuantParams(tuple(q["scale"]), tuple(q["zero_point"]), q["axis"]) if q else None
         data = arrays[t["data"]] if t["data"] else None
-        tensors[t["name"]] = ir.Tensor(t["name"], tuple(t["shape"]), t["dtype"], quant, data, t.get("encoding"))
+        tensors[t["name"]] = ir.Tensor(t["name"], tuple(t["shape"]), t["dtype"], quant, data, t.get("encoding"),
+                                       variable=bool(t.get("variable", False)))
     ops = [ir.Op(ir.OpKind(o["kind"]), o["name"], list(o["inputs"]), list(o["outputs"]),
                  _attrs_from_json(o["attrs"])) for o in doc["ops"]]
     return ir.Graph(tensors, ops, list(doc["inputs"]), list(doc["outputs"]), doc["name"], doc["source"])
