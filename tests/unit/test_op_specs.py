@@ -110,3 +110,14 @@ def test_tflite_option_fields_resolve_in_the_schema():
                 for f in fields:
                     slot, kind = _option_slot(cls_name, f)
                     assert slot >= 4 and kind, (t.name, f)
+
+
+def test_coverage_doc_is_current_and_lists_tflm_builtins():
+    from tinygen.ops import coverage
+
+    builtins, _custom = coverage.tflm_registered()
+    assert len(builtins) > 80 and "CONV_2D" in builtins and "UNIDIRECTIONAL_SEQUENCE_LSTM" in builtins
+    text = (Path(__file__).resolve().parents[2] / "docs" / "coverage.md").read_text()
+    assert text == coverage.render(), "docs/coverage.md is stale: python -m tinygen.ops.coverage > docs/coverage.md"
+    for name in builtins:
+        assert f"| {name} |" in text

@@ -80,7 +80,7 @@ def register(*specs: OpSpec) -> None:
         _SPECS[s.kind] = s
 
 
-_MACHINERY = ("spec", "checks", "common", "docs", "tflite_context")
+_MACHINERY = ("spec", "checks", "common", "coverage", "docs", "tflite_context")
 
 
 def _load() -> None:
