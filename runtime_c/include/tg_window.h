@@ -19,6 +19,12 @@
 
 #include "tg_common.h"
 
+#if defined(__GNUC__)
+#define TG_OUTLINE static __attribute__((noinline, unused))
+#else
+#define TG_OUTLINE static inline
+#endif
+
 typedef struct {
     int32_t y0, y1, x0, x1;
 } tg_window;
@@ -42,7 +48,10 @@ typedef struct {
     int32_t end;   /* one past the last tap inside the input */
 } tg_taps;
 
-static inline tg_taps tg_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size)
+/* Out of line (GCC): the walk calls it once per output row and once per output pixel. Inlined into each
+ * kernel's first / next steps it cost about 200 B of flash per kernel, for 0.2% (person_detect) to 1%
+ * (micro_speech) fewer instructions */
+TG_OUTLINE tg_taps tg_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size)
 {
     tg_taps r;
     r.first = 0;
