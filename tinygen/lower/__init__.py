@@ -15,7 +15,7 @@ _MODULES = (
     "shape",        # RESHAPE, CONCATENATION, PAD
     "activation",   # SOFTMAX, LOGISTIC, TANH, RELU, RELU6, LEAKY_RELU, HARD_SWISH, QUANTIZE, DEQUANTIZE
     "int16",        # 16x8: CONV_2D, TRANSPOSE_CONV, ADD, SUB (and the int64 requantization they share)
-    "int16_unary",  # 16x8: LEAKY_RELU, QUANTIZE, DEQUANTIZE, PAD, STRIDED_SLICE
+    "int16_unary",  # 16x8: LEAKY_RELU, QUANTIZE, DEQUANTIZE, PAD
     "int16_nn",     # 16x8: FULLY_CONNECTED, DEPTHWISE_CONV_2D, pools, MEAN, CONCATENATION, MUL
     "int16_act",    # 16x8: SOFTMAX, LOGISTIC, TANH
 )

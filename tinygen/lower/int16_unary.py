@@ -1,4 +1,4 @@
-"""16x8 one-input ops: LEAKY_RELU, QUANTIZE, DEQUANTIZE, PAD and STRIDED_SLICE."""
+"""16x8 one-input ops: LEAKY_RELU, QUANTIZE, DEQUANTIZE and PAD (STRIDED_SLICE: lower/layout.py)."""
 from __future__ import annotations
 
 
@@ -180,49 +180,5 @@ class PadS16(Kernel):
         return LoweredOp(op, "tg_pad_s16", ("tg_pad_s16.c",), args, [], reference, notes={"pad_value": value})
 
 
-def strided_slice_plan(in_shape: tuple, attrs) -> tuple:
-    """(counts, base, steps): per-dimension element counts (shrunk axes count 1), the flat offset of
-    the first element and the input element step of each dimension."""
-    rank = len(in_shape)
-    row = [1] * rank
-    for d in range(rank - 2, -1, -1):
-        row[d] = row[d + 1] * int(in_shape[d + 1])
-    counts = [len(range(b, e, s)) for b, e, s in zip(attrs.begin, attrs.end, attrs.strides)]
-    base = sum(int(b) * r for b, r, n in zip(attrs.begin, row, counts) if n > 0)
-    steps = [int(s) * r for s, r in zip(attrs.strides, row)]
-    return counts, base, steps
-
-
-class StridedSliceS16(Kernel):
-    """int16 STRIDED_SLICE (rank <= 4) resolved at compile time to a 4-D strided gather."""
-
-    kinds = (OpKind.STRIDED_SLICE,)
-
-    def supports(self, op: Op, graph: Graph) -> bool:
-        x, y = _io(op, graph)
-        return x.dtype == "int16" and y.dtype == "int16"
-
-    def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x_t, y_t = _io(op, graph)
-        a = op.attrs
-        rank = len(x_t.shape)
-        if rank > 4:
-            raise _fail(op, f"rank {rank} slices are not supported (at most 4)")
-        counts, base, steps = strided_slice_plan(x_t.shape, a)
-        if int(np.prod(counts, dtype=np.int64)) != y_t.size:
-            raise _fail(op, f"slice {counts} does not fill output {list(y_t.shape)}")
-        pad = 4 - rank
-        dims, strides = [1] * pad + counts, [0] * pad + steps
-        args = [Literal(d) for d in dims] + [Literal(base)] + [Literal(s) for s in strides]
-        args += [TensorArg(x_t.name), TensorArg(y_t.name, const=False)]
-        index = tuple(np.arange(b, e, s) for b, e, s in zip(a.begin, a.end, a.strides))
-
-        def reference(inputs: list) -> list:
-            x = np.asarray(inputs[0], np.int16).reshape(x_t.shape)
-            return [x[np.ix_(*index)].reshape(y_t.shape)]
-
-        return LoweredOp(op, "tg_strided_slice_s16", ("tg_strided_slice_s16.c",), args, [], reference)
-
-
-for _kernel in (LeakyReluS16(), QuantizeS16(), DequantizeS16(), PadS16(), StridedSliceS16()):
+for _kernel in (LeakyReluS16(), QuantizeS16(), DequantizeS16(), PadS16()):
     register(_kernel)

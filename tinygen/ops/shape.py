@@ -1,11 +1,11 @@
-"""Data movement: CONCATENATION, PAD, RESHAPE, STRIDED_SLICE."""
+"""Data movement: CONCATENATION, PAD, RESHAPE (STRIDED_SLICE and the other slices: ops/layout.py)."""
 from __future__ import annotations
 
 import numpy as np
 
 from tinygen import ir
 from tinygen.ir import OpKind
-from tinygen.ops.checks import MAX_PAD, CheckContext, checked_product
+from tinygen.ops.checks import MAX_PAD, CheckContext
 from tinygen.ops.common import TFLITE_ACT, act, keras_fail
 from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext
@@ -124,95 +124,7 @@ def keras_reshape(b, layer, cfg, ins, out_shape) -> str:
     return b.op(OpKind.RESHAPE, layer.name, ins, out_shape, ir.ReshapeAttrs())
 
 
-# ---- STRIDED_SLICE -----------------------------------------------------------------------------
-
-
-def check_slice_fields(c: CheckContext) -> None:
-    """begin, end and strides hold one integer per input dimension; shrink axes are input dimensions"""
-    a, r = c.a, len(c.ins[0].shape)
-    fields = (a.begin, a.end, a.strides)
-    if any(not isinstance(v, tuple) or len(v) != r or any(not isinstance(i, int) for i in v) for v in fields):
-        raise c.bad(f"begin/end/strides {fields} must be {r} integers each")
-    if any(not isinstance(d, int) or not 0 <= d < r for d in a.shrink_axes):
-        raise c.bad(f"shrink axes {a.shrink_axes} out of range for rank {r}")
-
-
-def _slice_shape(c: CheckContext) -> list:
-    x, a = c.ins[0], c.a
-    shape = []
-    for d, (b, e, st) in enumerate(zip(a.begin, a.end, a.strides)):
-        n = len(range(b, e, st)) if st != 0 else -1
-        if st == 0 or (n > 0 and not (0 <= b < x.shape[d] and 0 <= b + (n - 1) * st < x.shape[d])):
-            raise c.bad(f"slice {b}:{e}:{st} of dimension {d} (size {x.shape[d]}) is out of range")
-        if d in a.shrink_axes and n != 1:
-            raise c.bad(f"shrunk dimension {d} must keep exactly one element, keeps {n}")
-        if d not in a.shrink_axes:
-            shape.append(n)
-    return shape
-
-
-def check_slice_ranges(c: CheckContext) -> None:
-    """each slice has a non-zero stride and reads inside its dimension; a shrunk dimension keeps one element"""
-    _slice_shape(c)
-
-
-def check_slice_output(c: CheckContext) -> None:
-    """the output holds exactly the sliced elements"""
-    shape = _slice_shape(c)
-    if checked_product(shape) != c.out.size:
-        raise c.bad(f"output '{c.out.name}' {list(c.out.shape)} does not hold the slice {shape}")
-
-
 # ---- TFLite converters ------------------------------------------------------------------------
-
-_INT_LOWEST, _INT_MAX = -(1 << 31), (1 << 31) - 1
-
-
-def tflite_strided_slice(c: OpContext):
-    x, y = c.input(0), c.output()
-    rank = len(x.shape)
-    begin, end, strides = (c.int_const(k, f).reshape(-1).astype(np.int64).tolist()
-                           for k, f in ((1, "begin"), (2, "end"), (3, "strides")))
-    o = c.op.options
-    if o["EllipsisMask"] or o["NewAxisMask"]:
-        raise c.unsupported("ellipsis_mask and new_axis_mask are not supported")
-    if o["Offset"]:
-        raise c.unsupported("offset = true is not supported")
-    if not len(begin) == len(end) == len(strides) == rank:
-        raise c.unsupported(f"begin/end/strides of length {len(begin)}/{len(end)}/{len(strides)} "
-                            f"for a rank {rank} input (must equal the rank)")
-    bs, es, ss, shrink = [], [], [], []
-    for d in range(rank):
-        n, s = x.shape[d], strides[d]
-        if s == 0:
-            raise c.bad(f"stride of dimension {d} is 0")
-        start = begin[d]
-        if o["BeginMask"] >> d & 1:
-            start = _INT_LOWEST if s > 0 else _INT_MAX
-        if start < 0:
-            start += n
-        start = min(max(start, 0), n) if s > 0 else min(max(start, -1), n - 1)
-        if o["ShrinkAxisMask"] >> d & 1:
-            if s < 0 or not 0 <= start < n:
-                raise c.unsupported(f"shrinking dimension {d} at index {begin[d]} with stride {s}")
-            stop, s = start + 1, 1
-            shrink.append(d)
-        else:
-            stop = end[d]
-            if o["EndMask"] >> d & 1:
-                stop = _INT_MAX if s > 0 else _INT_LOWEST
-            if stop < 0:
-                stop += n
-            stop = min(max(stop, 0), n) if s > 0 else min(max(stop, -1), n - 1)
-        bs.append(int(start))
-        es.append(int(stop))
-        ss.append(int(s))
-    shape = tuple(len(range(b, e, s)) for d, (b, e, s) in enumerate(zip(bs, es, ss)) if d not in shrink)
-    if int(np.prod(shape, dtype=np.int64)) != int(np.prod(y.shape, dtype=np.int64)):
-        raise c.bad(f"output '{y.name}' {list(y.shape)} does not hold the slice {list(shape)}")
-    attrs = ir.StridedSliceAttrs(tuple(bs), tuple(es), tuple(ss), tuple(shrink))
-    return OpKind.STRIDED_SLICE, attrs, [c.op.inputs[0]]
-
 
 def tflite_concat(c: OpContext):
     rank = len(c.output().shape)
@@ -263,13 +175,4 @@ register(
            keras=(KerasLayer("Flatten", keras_reshape, QAT_SHARED), KerasLayer("Reshape", keras_reshape, QAT_SHARED)),
            checks=(check_reshape_size,), float_ref=float_reshape, bounds=_NO_BOUNDS, export=export_reshape,
            kernels=Lowering(("any: the output aliases the input, no C call",))),
-    OpSpec(OpKind.STRIDED_SLICE, "a strided sub-block, optionally dropping shrunk dimensions",
-           tflite=(TfliteOp("STRIDED_SLICE", tflite_strided_slice,
-                           ("StridedSliceOptions", ("BeginMask", "EndMask", "EllipsisMask", "NewAxisMask", "ShrinkAxisMask", "Offset"))),),
-           keras=NotApplicable("no Keras layer maps to it; STRIDED_SLICE comes from .tflite files"),
-           checks=(check_slice_fields, check_slice_ranges, check_slice_output),
-           float_ref=NotApplicable("only int16x8 .tflite models use it; they need no float calibration"),
-           bounds=_NO_BOUNDS,
-           export=NotApplicable("no TFLite writer for its begin/end/strides operands yet"),
-           kernels=Lowering(("int16",))),
 )

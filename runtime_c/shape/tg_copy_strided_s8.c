@@ -1,0 +1,8 @@
+/* tinygen runtime: int8 strided copy; contract in tg_copy_strided.h, body in tg_copy_strided_body.inc. */
+#include "tg_copy_strided.h"
+
+#include <string.h>
+
+#define TG_FN tg_copy_strided_s8
+#define TG_T int8_t
+#include "tg_copy_strided_body.inc"
