@@ -12,11 +12,19 @@
 #include "tg_common.h"
 
 /* The input step both kernels share: x rescaled, (x * input_mult + round) >> input_shift, rounding
- * half up (its sign selects the output's half) */
+ * half up (its sign selects the output's half). The sum wraps in int32 as TFLM's does when a large
+ * input scale gives input_mult above 2^15 (then input_shift is 0). */
 static inline int32_t tg_sigmoid_input(int16_t x, int32_t input_mult, int32_t input_shift)
 {
     const int32_t round = input_shift > 0 ? 1 << (input_shift - 1) : 0;
-    return ((int32_t)x * input_mult + round) >> input_shift;
+    const uint32_t sum = (uint32_t)(int32_t)x * (uint32_t)input_mult + (uint32_t)round;
+    return (int32_t)sum >> input_shift;
+}
+
+/* |v| as an unsigned value (INT32_MIN gives 2^31) */
+static inline uint32_t tg_sigmoid_magnitude(int32_t v)
+{
+    return v < 0 ? 0u - (uint32_t)v : (uint32_t)v;
 }
 
 /* The lookup both kernels share: |v| interpolated in the table with `frac_bits` fractional bits per

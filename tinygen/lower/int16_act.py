@@ -172,7 +172,8 @@ def sigmoid_input_params16(input_scale: float, is_tanh: bool) -> tuple:
 
 
 def sigmoid16_reference(q, mult: int, shift: int, is_tanh: bool) -> np.ndarray:
-    v = (np.asarray(q, dtype=np.int64) * mult + ((1 << (shift - 1)) if shift > 0 else 0)) >> shift
+    # int32 arithmetic as TFLM's: a large input scale (multiplier above 2^15) wraps the product
+    v = qmath.wrap_int32(np.asarray(q, dtype=np.int64) * mult + ((1 << (shift - 1)) if shift > 0 else 0)) >> shift
     mag = np.abs(v)
     frac_bits = 8 if is_tanh else 9
     at = mag >> frac_bits
@@ -206,7 +207,7 @@ class SigmoidLikeS16(Kernel):
             raise _fail(op, f"int16 output must have scale 2^-15, got {y.scale}")
         is_tanh = op.kind == OpKind.TANH
         mult, shift = sigmoid_input_params16(x.scale, is_tanh)
-        if not 0 < mult <= INT16_MAX or shift > 30:
+        if not 0 < mult < (1 << 31) or shift > 30:  # TFLM only debug-checks mult <= 2^15 - 1
             raise _fail(op, f"input scale {x.scale} is out of range")
         table = SIGMOID_TABLE_U16.astype(np.uint16)  # emitted as a const uint16_t array
         name = "tg_tanh_s16" if is_tanh else "tg_logistic_s16"
