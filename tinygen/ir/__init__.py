@@ -41,6 +41,11 @@ class OpKind(str, Enum):
     DEQUANTIZE = "DEQUANTIZE"
     TRANSPOSE_CONV = "TRANSPOSE_CONV"
     STRIDED_SLICE = "STRIDED_SLICE"
+    RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
+    RESIZE_BILINEAR = "RESIZE_BILINEAR"
+    PRELU = "PRELU"
+    MAXIMUM = "MAXIMUM"
+    MINIMUM = "MINIMUM"
     # float-only ops that passes remove before quantization
     BATCH_NORM = "BATCH_NORM"
 

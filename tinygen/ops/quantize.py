@@ -29,7 +29,7 @@ register(
            tflite=(TfliteOp("QUANTIZE", tflite_unary(OpKind.QUANTIZE)),), keras=_NO_LAYER, checks=(check_same_shape,), float_ref=float_quantize,
            bounds=_NO_BOUNDS, export=export_no_options,
            kernels=Lowering(("float32 -> int8", "int8 -> int8", "float32 -> int16", "int8/int16/int32 -> int16",
-                             "int16 -> int8"))),
+                             "int16 -> int8", "int8 -> uint8", "uint8 -> int8"))),
     OpSpec(OpKind.DEQUANTIZE, "integer -> float32", tflite=(TfliteOp("DEQUANTIZE", tflite_unary(OpKind.DEQUANTIZE)),), keras=_NO_LAYER,
            checks=(check_same_shape,), float_ref=float_dequantize, bounds=_NO_BOUNDS, export=export_no_options,
            kernels=Lowering(("int8 -> float32", "int16 -> float32"))),

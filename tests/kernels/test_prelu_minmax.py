@@ -1,0 +1,113 @@
+"""PRELU (int8; int16 with an int8 alpha), MAXIMUM and MINIMUM (int8, int16) against TFLM's interpreter.
+
+Each model holds one op per entry of its plan (each with its own inputs): broadcast shapes of rank 1 to 4,
+constant and activation second operands, and for PRELU quantization parameters whose multipliers are
+below and above one, with zero points of both signs. Models are written with tinygen's exporter and
+read back through the TFLite frontend; the generated C and the NumPy reference must equal TFLM byte for
+byte on random inputs, the type's extremes and random {min, max} / {-1, 0} patterns.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from single_op import INFO, build_graph, check_against_tflm, qp, random_inputs, tflm
+from tinygen import ir
+from tinygen.compiler import lower
+from tinygen.errors import UnsupportedError
+from tinygen.memory.plan import plan
+from tinygen.verify.export_tflite import to_bytes
+
+K = ir.OpKind
+# (input shape, second operand shape, second operand constant?)
+SHAPES = [((1, 4, 5, 3), (1, 1, 3), True), ((2, 4, 5, 3), (3,), True), ((1, 1, 5, 3), (1, 4, 1, 3), False),
+          ((6,), (2, 1, 6), False), ((3, 7), (3, 7), True), ((1, 3, 3, 2), (1, 3, 3, 2), False),
+          ((1, 2, 2, 4), (1,), True)]
+# PRELU (input scale, zp), (alpha scale, zp), (output scale, zp): multipliers below and above one
+PRELU_QUANT = [((0.05, 3), (0.01, -7), (0.04, -2)), ((0.2, -100), (0.002, 50), (0.01, 120)),
+               ((0.003, 127), (0.3, 0), (0.5, -128)), ((0.1, 0), (1 / 128, 0), (0.1, 0))]
+CASES = [(K.PRELU, "int8"), (K.PRELU, "int16"), (K.MAXIMUM, "int8"), (K.MAXIMUM, "int16"),
+         (K.MINIMUM, "int8"), (K.MINIMUM, "int16")]
+
+
+def _q(dtype: str, scale: float, zp: int) -> ir.QuantParams:
+    return qp(scale, zp if dtype != "int16" else 0)
+
+
+def _model(kind, dtype, rng):
+    tensors, ops = [], []
+    for k, (xs, ys, const) in enumerate(SHAPES):
+        second = "int8" if kind == K.PRELU else dtype
+        if kind == K.PRELU:
+            (sx, zx), (sa, za), (so, zo) = PRELU_QUANT[k % len(PRELU_QUANT)]
+            qx, qa, qo = _q(dtype, sx, zx), _q(second, sa, za), _q(dtype, so, zo)
+        else:
+            qx = qa = qo = _q(dtype, float(rng.uniform(0.01, 0.2)), int(rng.integers(-20, 21)))
+        lo, hi = INFO[second]
+        data = rng.integers(lo, hi, size=ys, endpoint=True) if const else None
+        tensors += [(f"x{k}", xs, dtype, qx, None), (f"a{k}", ys, second, qa, data)]
+        ops.append((kind, ir.NoAttrs(), [f"x{k}", f"a{k}"], (f"y{k}", np.broadcast_shapes(xs, ys), dtype, qo)))
+    return build_graph(tensors, ops, name=f"{kind.value.lower()}_{dtype}")
+
+
+@pytest.mark.parametrize("kind,dtype", CASES, ids=[f"{k.value}-{d}" for k, d in CASES])
+def test_op_equals_tflm(kind, dtype, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(f"{kind.value}{dtype}".encode()))
+    graph = _model(kind, dtype, rng)
+    _, lowered = check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 3))
+    suffix = "s8" if dtype == "int8" else "s16"
+    assert {lop.c_function for lop in lowered} == {f"tg_{kind.value.lower()}_{suffix}"}
+
+
+def test_constant_first_operand_of_maximum_equals_tflm(tmp_path):
+    """MAXIMUM(const, x) and MINIMUM(const, x): the constant may come first."""
+    rng = np.random.default_rng(3)
+    q = qp(0.05, -4)
+    c = rng.integers(-128, 128, size=(1, 1, 4))
+    graph = build_graph([("c", (1, 1, 4), "int8", q, c), ("x", (1, 3, 5, 4), "int8", q, None)],
+                        [(K.MAXIMUM, ir.NoAttrs(), ["c", "x"], ("y0", (1, 3, 5, 4), "int8", q)),
+                         (K.MINIMUM, ir.NoAttrs(), ["c", "x"], ("y1", (1, 3, 5, 4), "int8", q))])
+    check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 3))
+
+
+def test_chain_runs_in_place_and_equals_tflm(tmp_path):
+    """x -> PRELU -> MAXIMUM(., const) -> MINIMUM(., const): MAXIMUM runs in place over PRELU's output
+    (MINIMUM writes the model output, which is not in the arena)."""
+    rng = np.random.default_rng(4)
+    qx, qa, qy = qp(0.05, 3), qp(0.01, -7), qp(0.04, -2)
+    shape = (1, 6, 6, 8)
+    lo_c, hi_c = np.full((8,), -60), np.full((1, 1, 8), 90)
+    graph = build_graph(
+        [("x", shape, "int8", qx, None), ("alpha", (1, 1, 8), "int8", qa, rng.integers(-128, 128, size=(1, 1, 8))),
+         ("lo", (8,), "int8", qy, lo_c), ("hi", (1, 1, 8), "int8", qy, hi_c)],
+        [(K.PRELU, ir.NoAttrs(), ["x", "alpha"], ("p", shape, "int8", qy)),
+         (K.MAXIMUM, ir.NoAttrs(), ["p", "lo"], ("m", shape, "int8", qy)),
+         (K.MINIMUM, ir.NoAttrs(), ["m", "hi"], ("y", shape, "int8", qy))])
+    loaded, lowered = check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 3))
+    assert [lop.inplace_of for lop in lowered] == ["x", "p", "m"]
+    assert plan(loaded, lowered).inplace == [1]
+
+
+def test_unsupported_forms_name_the_layer_and_op():
+    q = qp(0.05)
+    # int16 PRELU with an int16 alpha: TFLM requires an int8 alpha
+    bad_alpha = build_graph([("x", (1, 4), "int16", q, None), ("a", (4,), "int16", q, np.ones(4))],
+                            [(K.PRELU, ir.NoAttrs(), ["x", "a"], ("y", (1, 4), "int16", q))])
+    with pytest.raises(Exception):  # TFLM's Prepare refuses it
+        tflm(to_bytes(bad_alpha)).invoke()
+    with pytest.raises(UnsupportedError, match=r"layer 'op0': op PRELU with input types \(int16, int16\)"):
+        lower(bad_alpha)
+    # rank 5 operands
+    five = build_graph([("x", (1, 2, 2, 2, 2), "int8", q, None), ("b", (1, 2, 2, 2, 2), "int8", q, None)],
+                       [(K.MAXIMUM, ir.NoAttrs(), ["x", "b"], ("y", (1, 2, 2, 2, 2), "int8", q))])
+    from tinygen.ir import validate
+
+    with pytest.raises(UnsupportedError, match=r"layer 'op0' \(MAXIMUM\): shapes .* have rank > 4"):
+        validate.check(five)
+    # mixed types
+    mixed = build_graph([("x", (1, 4), "int8", q, None), ("b", (1, 4), "int16", q, None)],
+                        [(K.MINIMUM, ir.NoAttrs(), ["x", "b"], ("y", (1, 4), "int8", q))])
+    with pytest.raises(Exception, match=r"layer 'op0' \(MINIMUM\): input types \(int8, int16\) -> int8"):
+        validate.check(mixed)
