@@ -164,6 +164,8 @@ class _Writer:
                       ("Name", b.CreateString(name))]
             if quant is not None:
                 fields.append(("Quantization", _quant(b, quant)))
+            if name in self.graph.tensors and self.graph.tensors[name].variable:
+                fields.append(("IsVariable", True))  # state TFLM keeps across invokes (LSTM h and c)
             tensor_offs.append(_table(b, "Tensor", fields))
         op_offs = []
         for opcode, ins, outs, options, fields in self.ops:

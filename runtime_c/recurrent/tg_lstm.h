@@ -1,0 +1,43 @@
+/* tinygen runtime: UNIDIRECTIONAL_SEQUENCE_LSTM, TFLM's integer arithmetic (bit-exact), int8 activations
+ * with an int16 cell state (tg_lstm_s8) and 16x8 (tg_lstm_s16: int16 activations, int64 biases).
+ *
+ * For every batch row b and time step t (x_t at input + ((t * batches + b) if time_major else
+ * (b * steps + t)) * n_input, h and c the row's n_units values of h_state / c_state):
+ *   for the 4 * n_units gate rows (gate g = input, forget, cell, output; n_units rows each):
+ *     pre = sat16(sat16(rq(bias_x + W_x x_t, q[4g], q[4g+1])) + sat16(rq(bias_h + W_h h, q[4g+2], q[4g+3])))
+ *     gate = sigmoid(pre), tanh(pre) for the cell gate (int16 in Q3.12 -> Q0.15, sigmoid table)
+ *   c = sat16(sat16(rq(f * c, Q_FC)) + sat16(rq(i * g, Q_IC))), clipped to +-q[25] when q[25] > 0
+ *   h = clamp(rq(tanh(c) * o, Q_HO) + q[22], q[23], q[24]); the output row of (b, t) is h.
+ * rq is TFLM's MultiplyByQuantizedMultiplier: int32 in tg_lstm_s8, int64 in tg_lstm_s16. The input
+ * offsets are folded into the biases offline (bias_x = bias - x_zp * row sums, bias_h = -h_zp * row
+ * sums; 16x8 activations are symmetric, so tg_lstm_s16 takes no bias_h). h_state and c_state are read
+ * and overwritten in place: they carry the state to the next invoke.
+ *
+ * Weights (tinygen/lower/recurrent.py): the 4 * n_units rows of the 4 gates stacked (input, forget,
+ * cell, output), each row padded with zeros to a multiple of 4 values, in blocks of 4 rows: per block,
+ * per group of 4 values, 4 int32 words holding the 4 bytes of rows 0..3 (tg_gemm_s8_fast.h's raw
+ * layout). q: 32 int32 (tinygen/lower/recurrent.py Q_*): per gate (input-side mult, shift, recurrent
+ * mult, shift); then (mult, shift) of f * c, i * g and tanh(c) * o; h's zero point, min, max; the cell
+ * clip; (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh.
+ * Scratch: tg_lstm_get_buffer_size(n_input, n_units) bytes, 4-byte aligned (x_t and h as int16 pairs,
+ * the gate values). Returns TG_OK.
+ */
+#ifndef TG_LSTM_H
+#define TG_LSTM_H
+
+#include "tg_common.h"
+
+int tg_lstm_s8(int8_t *scratch, int32_t batches, int32_t steps, int32_t time_major, int32_t n_input,
+    int32_t n_units, const int32_t *q, const uint16_t *table, const int32_t *w_x, const int32_t *w_h,
+    const int32_t *bias_x, const int32_t *bias_h, const int8_t *input, int8_t *h_state, int16_t *c_state,
+    int8_t *output);
+
+int tg_lstm_s16(int8_t *scratch, int32_t batches, int32_t steps, int32_t time_major, int32_t n_input,
+    int32_t n_units, const int32_t *q, const uint16_t *table, const int32_t *w_x, const int32_t *w_h,
+    const int64_t *bias_x, const int16_t *input, int16_t *h_state, int16_t *c_state, int16_t *output);
+
+int32_t tg_lstm_s8_get_buffer_size(int32_t n_input, int32_t n_units);
+
+int32_t tg_lstm_s16_get_buffer_size(int32_t n_input, int32_t n_units);
+
+#endif /* TG_LSTM_H */

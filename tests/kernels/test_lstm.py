@@ -1,0 +1,165 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM against TFLM's interpreter, byte for byte.
+
+Models: TF's converter on a fused Keras-style LSTM (int8 activations, int16 cell state; tests/lstm_models.py
+lstm_model) over units 1..64, features, steps, the whole sequence or its last step, time-major and batch 2;
+and single-op models written by tinygen's flatbuffer writer (raw_lstm_model) for what the converter does not
+write: 16x8, cell clipping, other cell scales, a non-zero hidden zero point, batches. Each sample runs from
+the initial (zero) state, as a fresh TFLM interpreter does; the generated C (portable and DSP-emulated paths)
+and the NumPy reference must both equal TFLM.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+
+from lstm_models import lstm_model, raw_lstm_model
+from oracle import tflm_run
+from tinygen.compiler import load_model, lower
+from tinygen.errors import TinygenError
+from tinygen.ir import OpKind
+from tinygen.verify.testing import host_model_for, run_reference
+
+N_SAMPLES = 4
+
+# (units, features, steps, return_sequences, extra keyword arguments)
+CONVERTED = [
+    (1, 1, 1, True, {}),
+    (4, 3, 5, False, {}),
+    (20, 28, 28, True, {}),
+    (64, 16, 4, True, {}),
+    (7, 5, 6, True, {"time_major": True, "batch": 2}),
+    (9, 6, 3, False, {"dense": 3, "batch": 2}),
+]
+RAW = [
+    dict(units=8, features=5, steps=6, mode="int16"),
+    dict(units=33, features=12, steps=4, mode="int16", cell_log2=-12),
+    dict(units=6, features=7, steps=3, mode="int16", batch=3, time_major=True, cell_clip=1.0, cell_log2=-10),
+    dict(units=5, features=3, steps=4, mode="int8", cell_clip=0.5, h_zero_point=7),
+    dict(units=12, features=9, steps=5, mode="int8", batch=2, cell_log2=-15, h_zero_point=-20),
+    dict(units=3, features=300, steps=2, mode="int16", weight_std=127.0),
+]
+
+
+@functools.lru_cache(maxsize=None)
+def _converted(case: int) -> bytes:
+    units, features, steps, seqs, kw = CONVERTED[case]
+    return lstm_model(units, features, steps, seqs, "int8", seed=case, **kw)
+
+
+def _samples(graph, rng, n: int) -> list:
+    """Random values over the input's whole range, then all-min and all-max."""
+    t = graph.tensors[graph.inputs[0]]
+    info = np.iinfo(np.dtype(t.dtype))
+    xs = [rng.integers(info.min, info.max, size=t.shape, endpoint=True).astype(t.dtype) for _ in range(n)]
+    return xs + [np.full(t.shape, info.min, t.dtype), np.full(t.shape, info.max, t.dtype)]
+
+
+def _check(tmp_path, data: bytes, seed: int, kernel_path: str = "portable") -> None:
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(data)
+    graph = load_model(str(path))
+    assert OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM in [op.kind for op in graph.ops]
+    lowered = lower(graph)
+    model = host_model_for(graph, kernel_path=kernel_path)
+    for k, x in enumerate(_samples(graph, np.random.default_rng(seed), N_SAMPLES)):
+        want = tflm_run(path, [x])
+        model.reset()  # every sample from the initial state, as a fresh interpreter
+        got = model([x])
+        ref = run_reference(graph, [x], lowered)
+        for i, w in enumerate(want):
+            c_out = np.asarray(got[i]).reshape(w.shape)
+            r_out = np.asarray(ref[i]).reshape(w.shape)
+            assert c_out.dtype == w.dtype and c_out.tobytes() == w.tobytes(), \
+                f"sample {k} output {i}: C differs from TFLM at {np.argwhere(c_out != w)[:5].tolist()}"
+            assert r_out.tobytes() == w.tobytes(), \
+                f"sample {k} output {i}: reference differs from TFLM at {np.argwhere(r_out != w)[:5].tolist()}"
+
+
+@pytest.mark.parametrize("case", range(len(CONVERTED)),
+                         ids=[f"u{u}_f{f}_t{t}_{'seq' if s else 'last'}{''.join(f'_{k}{v}' for k, v in kw.items())}"
+                              for u, f, t, s, kw in CONVERTED])
+def test_converted_int8_lstm_equals_tflm(case, tmp_path):
+    _check(tmp_path, _converted(case), case)
+
+
+@pytest.mark.parametrize("kw", RAW, ids=[f"{k['mode']}_u{k['units']}_f{k['features']}_t{k['steps']}_{i}"
+                                         for i, k in enumerate(RAW)])
+def test_written_lstm_equals_tflm(kw, tmp_path):
+    _check(tmp_path, raw_lstm_model(**kw), kw["units"])
+
+
+@pytest.mark.parametrize("case", [2, 4])
+def test_device_kernel_path_equals_tflm(case, tmp_path):
+    """The Cortex-M branch (SMLAD / SXTB16), its instructions emulated in C."""
+    _check(tmp_path, _converted(case), 100 + case, kernel_path="device")
+
+
+def test_device_kernel_path_16x8_equals_tflm(tmp_path):
+    _check(tmp_path, raw_lstm_model(**RAW[5]), 7, kernel_path="device")
+
+
+def test_cell_clip_is_reached(tmp_path):
+    """The clipping models really clip: some cell value sits on the bound in the reference run."""
+    from tinygen.lower.recurrent import Q_CLIP, lstm_step, plan_lstm
+
+    for kw in (RAW[2], RAW[3]):
+        path = tmp_path / "clip.tflite"
+        path.write_bytes(raw_lstm_model(**kw))
+        graph = load_model(str(path))
+        (op,) = graph.ops
+        p = plan_lstm(op, graph)
+        assert p.q[Q_CLIP] > 0
+        rng = np.random.default_rng(1)
+        h = np.zeros((p.batch, p.units), np.int64)
+        c = np.zeros((p.batch, p.units), np.int64)
+        hit = False
+        for _ in range(6):
+            x = rng.integers(-100, 100, size=(p.batch, p.features))
+            h, c = lstm_step(p, x, h, c)
+            hit |= bool(np.any(np.abs(c) == p.q[Q_CLIP]))
+        assert hit, kw
+
+
+# ---- refused forms ---------------------------------------------------------------------------------
+
+
+def _patched(data: bytes, index: int, value: int) -> bytes:
+    """The LSTM operator's operand `index` set to tensor `value` (-1: absent)."""
+    import tflite
+
+    buf = bytearray(data)
+    sub = tflite.Model.GetRootAsModel(buf, 0).Subgraphs(0)
+    (op,) = [sub.Operators(i) for i in range(sub.OperatorsLength()) if sub.Operators(i).InputsLength() == 24]
+    start = op._tab.Vector(op._tab.Offset(6))
+    buf[start + 4 * index:start + 4 * index + 4] = np.int32(value).astype("<i4").tobytes()
+    return bytes(buf)
+
+
+@pytest.mark.parametrize("index,value,field", [
+    (9, 1, "cell_to_input_weights (peephole)"),
+    (16, 1, "projection_weights"),
+    (22, 12, "cell_layer_norm_coefficients"),
+    (1, -1, "input_to_input_weights (input 1) is missing: CIFG"),
+])
+def test_variants_are_refused_naming_the_field(index, value, field, tmp_path):
+    path = tmp_path / "variant.tflite"
+    path.write_bytes(_patched(raw_lstm_model(units=4, features=3, steps=2, mode="int8"), index, value))
+    with pytest.raises(TinygenError) as err:
+        load_model(str(path))
+    msg = str(err.value)
+    assert field in msg and "UNIDIRECTIONAL_SEQUENCE_LSTM" in msg and "\n" not in msg
+
+
+def test_scratch_size_matches_the_c_twin():
+    from tinygen.lower.recurrent import scratch_bytes
+    from tinygen.paths import runtime_file, runtime_include_dirs
+    from tinygen.verify.hostbuild import build_extension
+
+    cdef = "int32_t tg_lstm_s8_get_buffer_size(int32_t, int32_t); int32_t tg_lstm_s16_get_buffer_size(int32_t, int32_t);"
+    _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef,
+                             [runtime_file("tg_lstm_s8.c"), runtime_file("tg_lstm_s16.c")], runtime_include_dirs())
+    for features, units in ((1, 1), (3, 5), (28, 20), (300, 64), (8, 7)):
+        assert lib.tg_lstm_s8_get_buffer_size(features, units) == scratch_bytes(features, units)
+        assert lib.tg_lstm_s16_get_buffer_size(features, units) == scratch_bytes(features, units)
