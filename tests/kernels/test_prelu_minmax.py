@@ -111,3 +111,30 @@ def test_unsupported_forms_name_the_layer_and_op():
                         [(K.MINIMUM, ir.NoAttrs(), ["x", "b"], ("y", (1, 4), "int8", q))])
     with pytest.raises(Exception, match=r"layer 'op0' \(MINIMUM\): input types \(int8, int16\) -> int8"):
         validate.check(mixed)
+
+
+def test_keras_upsampling_maximum_minimum_through_ptq_equal_tflm(tmp_path):
+    """Keras UpSampling2D (nearest, bilinear), Maximum and Minimum, quantized by tinygen's PTQ (the
+    outputs share their inputs' parameters, as TFLM needs: it does not requantize them): the C equals
+    TFLM running tinygen's export of the quantized graph."""
+    import keras
+
+    from tinygen.compiler import load_model, quantize
+
+    inp = keras.Input((5, 6, 3))
+    a = keras.layers.Conv2D(4, 3, padding="same", name="a")(inp)
+    b = keras.layers.Conv2D(4, 3, padding="same", name="b")(inp)
+    up_a = keras.layers.UpSampling2D((2, 3), interpolation="nearest", name="up_nearest")(a)
+    up_b = keras.layers.UpSampling2D((2, 3), interpolation="bilinear", name="up_bilinear")(b)
+    hi = keras.layers.Maximum(name="max")([up_a, up_b])
+    lo = keras.layers.Minimum(name="min")([up_a, up_b, hi])
+    model = keras.Model(inp, [hi, lo])
+    rng = np.random.default_rng(8)
+    calib = rng.standard_normal((16, 5, 6, 3)).astype(np.float32)
+    graph = quantize(load_model(model), calib)
+    kinds = [op.kind for op in graph.ops]
+    assert {K.RESIZE_NEAREST_NEIGHBOR, K.RESIZE_BILINEAR, K.MAXIMUM, K.MINIMUM} <= set(kinds)
+    for op in graph.ops:
+        if op.kind in (K.RESIZE_NEAREST_NEIGHBOR, K.RESIZE_BILINEAR, K.MAXIMUM, K.MINIMUM):
+            assert len({graph.tensors[t].quant for t in op.inputs + op.outputs}) == 1, op.name
+    check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 4))

@@ -12,7 +12,7 @@ from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import export_no_options, keras_fail
 from tinygen.ops.elementwise import check_broadcast_output, check_inputs_broadcast
-from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext
 
 MAX_RANK = 4  # the kernels address both operands with a 4-D broadcast walk (TFLM's PRELU is 4-D)
@@ -87,7 +87,7 @@ _CHECKS = (check_inputs_broadcast, check_broadcast_output, check_rank4, check_sa
 
 def _minmax(kind: OpKind, summary: str, layer: str, fn) -> OpSpec:
     return OpSpec(kind, summary, tflite=(TfliteOp(kind.value, tflite_binary_select(kind)),),
-                  keras=(KerasLayer(layer, keras_minmax(kind), QAT_SHARED),), checks=_CHECKS, float_ref=fn,
+                  keras=(KerasLayer(layer, keras_minmax(kind)),), checks=_CHECKS, float_ref=fn,
                   bounds=_NO_BOUNDS, export=export_minmax, kernels=Lowering(("int8", "int16")), inputs=(2, 2),
                   activation_input=False)
 
