@@ -113,10 +113,12 @@ def test_unsupported_forms_name_the_layer_and_op():
         validate.check(mixed)
 
 
-def test_keras_upsampling_maximum_minimum_through_ptq_equal_tflm(tmp_path):
-    """Keras UpSampling2D (nearest, bilinear), Maximum and Minimum, quantized by tinygen's PTQ (the
-    outputs share their inputs' parameters, as TFLM needs: it does not requantize them): the C equals
-    TFLM running tinygen's export of the quantized graph."""
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_keras_layers_through_ptq_equal_tflm(activations, tmp_path):
+    """Keras PReLU (shared and per-pixel alpha), UpSampling2D (nearest; bilinear for int8, the only type
+    TFLM runs it in), Maximum and Minimum, quantized by tinygen's PTQ (int8 or 16x8; resize, maximum and
+    minimum outputs share their inputs' parameters, as TFLM does not requantize them; PRELU's alpha is
+    int8 under both): the C equals TFLM running tinygen's export of the quantized graph."""
     import keras
 
     from tinygen.compiler import load_model, quantize
@@ -124,17 +126,23 @@ def test_keras_upsampling_maximum_minimum_through_ptq_equal_tflm(tmp_path):
     inp = keras.Input((5, 6, 3))
     a = keras.layers.Conv2D(4, 3, padding="same", name="a")(inp)
     b = keras.layers.Conv2D(4, 3, padding="same", name="b")(inp)
+    a = keras.layers.PReLU(shared_axes=[1, 2], alpha_initializer=keras.initializers.Constant(0.2), name="pa")(a)
+    b = keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(-0.5, 1.0, seed=1), name="pb")(b)
     up_a = keras.layers.UpSampling2D((2, 3), interpolation="nearest", name="up_nearest")(a)
-    up_b = keras.layers.UpSampling2D((2, 3), interpolation="bilinear", name="up_bilinear")(b)
+    mode = "bilinear" if activations == "int8" else "nearest"
+    up_b = keras.layers.UpSampling2D((2, 3), interpolation=mode, name="up_b")(b)
     hi = keras.layers.Maximum(name="max")([up_a, up_b])
     lo = keras.layers.Minimum(name="min")([up_a, up_b, hi])
     model = keras.Model(inp, [hi, lo])
     rng = np.random.default_rng(8)
     calib = rng.standard_normal((16, 5, 6, 3)).astype(np.float32)
-    graph = quantize(load_model(model), calib)
-    kinds = [op.kind for op in graph.ops]
-    assert {K.RESIZE_NEAREST_NEIGHBOR, K.RESIZE_BILINEAR, K.MAXIMUM, K.MINIMUM} <= set(kinds)
+    graph = quantize(load_model(model), calib, activations=activations)
+    kinds = {op.kind for op in graph.ops}
+    assert {K.PRELU, K.RESIZE_NEAREST_NEIGHBOR, K.MAXIMUM, K.MINIMUM} <= kinds
+    assert (K.RESIZE_BILINEAR in kinds) == (activations == "int8")
     for op in graph.ops:
         if op.kind in (K.RESIZE_NEAREST_NEIGHBOR, K.RESIZE_BILINEAR, K.MAXIMUM, K.MINIMUM):
             assert len({graph.tensors[t].quant for t in op.inputs + op.outputs}) == 1, op.name
+        if op.kind == K.PRELU:
+            assert graph.tensors[op.inputs[1]].dtype == "int8"
     check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 4))

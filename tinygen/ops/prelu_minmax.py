@@ -79,6 +79,13 @@ def keras_minmax(kind: OpKind):
     return convert
 
 
+def keras_prelu(b, layer, cfg, ins, out_shape) -> str:
+    """PReLU: the learned alpha (the input's shape without batch, 1 along shared axes) is a constant
+    second operand, broadcast against the input."""
+    alpha = b.const(f"{layer.name}/alpha", layer.alpha.numpy())
+    return b.op(OpKind.PRELU, layer.name, [ins[0], alpha], out_shape, ir.NoAttrs())
+
+
 # ---- specs -------------------------------------------------------------------------------------
 
 _NO_BOUNDS = NotApplicable("no accumulator: each output is one input or one product rescaled")
@@ -95,8 +102,7 @@ def _minmax(kind: OpKind, summary: str, layer: str, fn) -> OpSpec:
 register(
     OpSpec(OpKind.PRELU, "x for x >= 0, alpha * x below; alpha a tensor broadcast against x",
            tflite=(TfliteOp("PRELU", tflite_binary_select(OpKind.PRELU)),),
-           keras=NotApplicable("Keras PReLU is not converted yet: its alpha needs its own quantization "
-                               "in the quantizer; PRELU comes from .tflite files"),
+           keras=(KerasLayer("PReLU", keras_prelu),),
            checks=_CHECKS, float_ref=float_prelu, bounds=_NO_BOUNDS, export=export_no_options,
            kernels=Lowering(("int8", "int16 (alpha int8)")), inputs=(2, 2)),
     _minmax(OpKind.MAXIMUM, "element-wise larger of two inputs, with broadcasting", "Maximum", float_maximum),

@@ -191,15 +191,17 @@ def quantize_constants(q: Graph, activations: str = "int8") -> None:
             _quantize_weights(q, op, _WEIGHT_AXIS[op.kind], _BIAS_DTYPE[activations])
             done.update(t for t in op.inputs[1:] if t is not None)
     # other constant operands (e.g. of ADD / MUL) are quantized like the activations they meet
-    params_of = symmetric16_params if activations == "int16" else ranges.asymmetric_params
-    info = np.iinfo(activations)
     for op in q.ops:
         for t in op.inputs:
             if t is not None and t not in done and q.tensors[t].is_const:
                 c = q.tensors[t]
+                # PRELU's alpha is int8 under both activation types (TFLM's int16 PRELU takes an int8 alpha)
+                dtype = "int8" if op.kind == OpKind.PRELU and t == op.inputs[1] else activations
+                params_of = symmetric16_params if dtype == "int16" else ranges.asymmetric_params
+                info = np.iinfo(dtype)
                 scale, zp = params_of(*ranges.minmax(c.data))
-                data = np.clip(_round(c.data / np.float32(scale)) + zp, info.min, info.max).astype(activations)
-                q.tensors[t] = dataclasses.replace(c, dtype=activations, data=data,
+                data = np.clip(_round(c.data / np.float32(scale)) + zp, info.min, info.max).astype(dtype)
+                q.tensors[t] = dataclasses.replace(c, dtype=dtype, data=data,
                                                    quant=QuantParams.make(scale, zp))
                 done.add(t)
 
