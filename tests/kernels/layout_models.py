@@ -35,3 +35,16 @@ def one_op(opname: str, inputs: list, outputs: list, options: str = "", fields: 
     outs = [w.tensor(o[0]) for o in outputs]
     w.emit(opname, ins, outs, options, tuple(fields))
     return w.finish()
+
+
+def ops_model(tensors: list, ops: list, inputs: list, outputs: list) -> bytes:
+    """A model of several builtins: `tensors` are (name, shape, dtype, quant, data), `ops` are
+    (opname, input names (None when absent), output names, options table, option fields)."""
+    table = {name: ir.Tensor(name, tuple(shape), dtype, quant,
+                             None if data is None else np.asarray(data, dtype=dtype).reshape(shape))
+             for name, shape, dtype, quant, data in tensors}
+    w = _Writer(ir.Graph(table, [], list(inputs), list(outputs), name="model"))
+    for opname, ins, outs, options, fields in ops:
+        w.emit(opname, [-1 if t is None else w.tensor(t) for t in ins], [w.tensor(t) for t in outs],
+               options, tuple(fields))
+    return w.finish()

@@ -8,7 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
-from layout_models import one_op, qparams
+from layout_models import one_op, ops_model, qparams
 from oracle import tflm_run
 from tinygen.compiler import load_model, lower
 from tinygen.verify.testing import host_model_for, run_reference
@@ -93,3 +93,125 @@ def test_strided_slice_equals_tflm(case, dtype, tmp_path):
     rng = np.random.default_rng(case)
     lowered = check_against_tflm(strided_slice_model(*SLICES[case], dtype, rng), tmp_path)
     assert [lop.c_function for lop in lowered] == [f"tg_copy_strided_s{8 if dtype == 'int8' else 16}"]
+
+
+# ---- SLICE, SPLIT, SPLIT_V, UNPACK: one strided copy per output ------------------------------------
+
+# (input shape, begin, size, index dtype)
+SLICE_V1 = [
+    ((4, 5), [1, 1], [2, -1], "int32"),
+    ((2, 3, 4, 5), [0, 1, 2, 3], [-1, 2, 2, 2], "int32"),
+    ((2, 3, 4, 5), [1, 0, 0, 0], [1, 3, 4, 5], "int64"),
+    ((2, 2, 2, 2, 3), [1, 0, 1, 0, 1], [1, 2, 1, 2, 2], "int32"),
+    ((7,), [6], [1], "int64"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(SLICE_V1)))
+def test_slice_equals_tflm(case, dtype, tmp_path):
+    shape, begin, size, idx = SLICE_V1[case]
+    rng = np.random.default_rng(100 + case)
+    q = qparams(dtype, rng)
+    out = tuple(n - b if s == -1 else s for n, b, s in zip(shape, begin, size))
+    r = len(shape)
+    data = one_op("SLICE", [("x", shape, dtype, q, None), ("begin", (r,), idx, None, begin),
+                            ("size", (r,), idx, None, size)], [("y", out, dtype, q, None)], "SliceOptions")
+    check_against_tflm(data, tmp_path)
+
+
+def _pieces(shape, axis, sizes, dtype, q, drop=False) -> list:
+    outs = []
+    for k, n in enumerate(sizes):
+        s = list(shape)
+        if drop:
+            del s[axis]
+        else:
+            s[axis] = n
+        outs.append((f"y{k}", tuple(s), dtype, q, None))
+    return outs
+
+
+# (input shape, axis, number of pieces)
+SPLITS = [((8,), 0, 4), ((2, 6, 4), 1, 3), ((2, 6, 4), -1, 2), ((1, 2, 3, 4), 0, 1), ((2, 3, 4, 6), 3, 3),
+          ((1, 288), 1, 4), ((2, 1, 2, 3, 4), 4, 2)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(SPLITS)))
+def test_split_equals_tflm(case, dtype, tmp_path):
+    shape, axis, n = SPLITS[case]
+    q = qparams(dtype, np.random.default_rng(200 + case))
+    outs = _pieces(shape, axis % len(shape), [shape[axis] // n] * n, dtype, q)
+    data = one_op("SPLIT", [("axis", (), "int32", None, axis), ("x", shape, dtype, q, None)], outs,
+                  "SplitOptions", (("NumSplits", n),))
+    lowered = check_against_tflm(data, tmp_path)
+    assert len(lowered) == n
+
+
+# (input shape, size_splits, axis)
+SPLITS_V = [((4, 10), [3, -1, 2], 1), ((6, 5), [1, 5], 0), ((6, 5), [2, 2, 2], -2), ((3, 2, 7), [7], 2),
+            ((2, 3, 9, 2), [4, 1, -1], 2)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(SPLITS_V)))
+def test_split_v_equals_tflm(case, dtype, tmp_path):
+    shape, sizes, axis = SPLITS_V[case]
+    q = qparams(dtype, np.random.default_rng(300 + case))
+    a = axis % len(shape)
+    real = [shape[a] - (sum(sizes) + 1) if v == -1 else v for v in sizes]
+    data = one_op("SPLIT_V", [("x", shape, dtype, q, None), ("sizes", (len(sizes),), "int32", None, sizes),
+                              ("axis", (), "int32", None, axis)], _pieces(shape, a, real, dtype, q),
+                  "SplitVOptions", (("NumSplits", len(sizes)),))
+    check_against_tflm(data, tmp_path)
+
+
+# (input shape, axis)
+UNPACKS = [((3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((1, 1, 72), 0), ((2, 2, 3, 2), 2), ((5,), 0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(UNPACKS)))
+def test_unpack_equals_tflm(case, dtype, tmp_path):
+    shape, axis = UNPACKS[case]
+    q = qparams(dtype, np.random.default_rng(400 + case))
+    a = axis % len(shape)
+    data = one_op("UNPACK", [("x", shape, dtype, q, None)], _pieces(shape, a, [1] * shape[a], dtype, q, drop=True),
+                  "UnpackOptions", (("Num", shape[a]), ("Axis", axis)))
+    check_against_tflm(data, tmp_path)
+
+
+# ---- views: a slice that is one contiguous block of an arena tensor is stored inside it ---------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_contiguous_pieces_become_views_and_equal_tflm(dtype, tmp_path):
+    """ADD -> SPLIT on axis 0 (contiguous pieces: views) and on axis 1 (strided: copies) -> ADD each; one
+    piece is also a model output (it must be copied into the caller's buffer)."""
+    from tinygen.compiler import generate
+
+    rng = np.random.default_rng(7)
+    q = [qparams(dtype, rng) for _ in range(9)]
+    shape = (3, 6, 4)
+    tensors = [("x", shape, dtype, q[0], None), ("t", shape, dtype, q[1], None),
+               ("ax0", (), "int32", None, 0), ("ax1", (), "int32", None, 1)]
+    tensors += [(f"a{k}", (1, 6, 4), dtype, q[1], None) for k in range(3)]
+    tensors += [(f"b{k}", (3, 2, 4), dtype, q[1], None) for k in range(3)]
+    tensors += [(f"ya{k}", (1, 6, 4), dtype, q[2 + k], None) for k in range(2)]
+    tensors += [(f"yb{k}", (3, 2, 4), dtype, q[4 + k], None) for k in range(3)]
+    ops = [("ADD", ["x", "x"], ["t"], "AddOptions", ()),
+           ("SPLIT", ["ax0", "t"], ["a0", "a1", "a2"], "SplitOptions", (("NumSplits", 3),)),
+           ("SPLIT", ["ax1", "t"], ["b0", "b1", "b2"], "SplitOptions", (("NumSplits", 3),))]
+    ops += [("ADD", [f"a{k}", "a0"], [f"ya{k}"], "AddOptions", ()) for k in range(2)]
+    ops += [("ADD", [f"b{k}", "b0"], [f"yb{k}"], "AddOptions", ()) for k in range(3)]
+    data = ops_model(tensors, ops, ["x"], ["ya0", "ya1", "yb0", "yb1", "yb2", "a2"])
+    check_against_tflm(data, tmp_path)
+    result = generate(load_model(str(tmp_path / "m.tflite")))
+    viewed = {result.lowered[i].op.outputs[0] for i in result.plan.views}
+    assert viewed == {"a0", "a1"}, viewed  # a2 is a model output; the axis-1 pieces are strided
+    kind, base = result.plan.storage["t"]
+    size = np.dtype(dtype).itemsize
+    assert result.plan.storage["a0"] == (kind, base) and result.plan.storage["a1"] == (kind, base + 24 * size)
+    calls = [line for line in result.files["model.c"].splitlines() if "tg_copy_strided_s" in line and "(" in line]
+    assert len(calls) == 4, calls  # a2 and the three axis-1 pieces

@@ -19,6 +19,7 @@ from tinygen.lower.base import ConstArg, Literal, ScratchArg, TensorArg
 from tinygen.lower.csig import check_call
 from tinygen.paths import runtime_file, runtime_index, templates_dir
 from tinygen.memory.plan import ALIGN, Plan
+from tinygen.memory import views
 
 CTYPES = {"int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "uint16": "uint16_t",
           "int32": "int32_t", "int64": "int64_t", "float32": "float", "bool": "uint8_t"}
@@ -132,7 +133,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
     arrays: list = []
     layers: list = []
     for i, lop in enumerate(lowered):
-        if lop.alias_of is not None or not lop.c_function:
+        if lop.alias_of is not None or not lop.c_function or i in plan.views:
             layers.append(CLayer(i, lop.op.name, lop.op.kind.value, "",
                                  _comment(f"{lop.op.kind.value} '{lop.op.name}' (no copy)")))
             continue
@@ -160,6 +161,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
         layers.append(CLayer(i, lop.op.name, lop.op.kind.value, call, _comment(f"{lop.op.kind.value} '{lop.op.name}'")))
 
     sources = _sources_for(lowered)
+    inside = views.offsets(graph, lowered)  # views start inside their input's buffer: element-aligned only
     headers = [s for s in sources if s.endswith(".h") and s != "tg_common.h"]
     ins = [graph.tensors[t] for t in graph.inputs]
     outs = [graph.tensors[t] for t in graph.outputs]
@@ -173,9 +175,11 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
                       shape="x".join(map(str, t.shape))) for t in outs],
         num_layers=len(lowered), layers=layers, arrays=arrays, headers=headers,
         arena_align=ALIGN,
-        arena_checks=[dict(tag=c_identifier(f"t{k}"), offset=off, end=off + graph.tensors[t].nbytes, name=_comment(t))
+        arena_checks=[dict(tag=c_identifier(f"t{k}"), offset=off, end=off + graph.tensors[t].nbytes, name=_comment(t),
+                           align=np.dtype(graph.tensors[t].dtype).itemsize if t in inside else ALIGN)
                       for k, (t, (kind, off)) in enumerate(sorted(plan.storage.items())) if kind == "arena"]
-        + [dict(tag=f"scratch_{i}", offset=off, end=off + lowered[i].scratch_bytes, name=f"scratch of layer {i}")
+        + [dict(tag=f"scratch_{i}", offset=off, end=off + lowered[i].scratch_bytes, name=f"scratch of layer {i}",
+                align=ALIGN)
            for i, off in sorted(plan.scratch.items())],
     )
     files = {

@@ -63,6 +63,8 @@ class LoweredOp:
     macs: int = 0
     scratch_bytes: int = 0
     alias_of: Optional[str] = None  # output shares the storage of this input (RESHAPE): no call emitted
+    view_of: Optional[tuple] = None  # (input, byte offset): the output is that contiguous block of the input;
+    # where the planner honours it (memory/views.py) the output is stored there and no call is emitted
     inplace_of: Optional[str] = None  # the call may write its output over this input (the planner ties them)
     pointwise: bool = False  # a 1x1, stride-1, unpadded CONV_2D run as one GEMM (in-place 1x1 applies)
     notes: dict = field(default_factory=dict)  # facts for people (reports, debugging); no stage reads them

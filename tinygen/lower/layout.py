@@ -64,17 +64,6 @@ def reference_slice(x, a, out_shape):
 WALKS = {OpKind.STRIDED_SLICE: (walk_slice, reference_slice)}
 
 
-def contiguous_block(op: Op, graph: Graph):
-    """The element offset of the output inside the input when the op copies one contiguous block
-    of it (a view is then enough), else None."""
-    if op.kind not in WALKS:
-        return None
-    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
-    counts, steps, base = WALKS[op.kind][0](x.shape, op.attrs, y.shape)
-    counts, steps = merge_walk(counts, steps)
-    return base if len(counts) == 1 and steps[0] == 1 else None
-
-
 class CopyStrided(Kernel):
     """int8 / int16 layout ops that copy a strided walk of their input (no rescaling: TFLM copies the
     bytes whatever the two tensors' quantization)."""
@@ -105,7 +94,9 @@ class CopyStrided(Kernel):
             return [np.ascontiguousarray(ref(np.asarray(inputs[0], dtype).reshape(in_shape), attrs, out_shape))]
 
         fn = _FUNCTIONS[x_t.dtype]
+        contiguous = len(counts) == 1 and steps[0] == 1  # one block of the input: a view where the planner can
         return LoweredOp(op, fn, (fn + ".c",), args, consts, reference,
+                         view_of=(x_t.name, base * dtype.itemsize) if contiguous else None,
                          notes={"walk": list(zip(counts, steps)), "base": base})
 
 

@@ -17,6 +17,7 @@ from typing import Optional
 
 from tinygen.errors import TinygenError
 from tinygen.ir import Graph
+from tinygen.memory import views
 
 ALIGN = 16
 EXACT_MAX_BLOCKS = 40  # branch and bound only below this many placement blocks
@@ -56,6 +57,7 @@ class Plan:
     live: list = field(default_factory=list)  # per op: aligned arena bytes live while it runs
     inplace: list = field(default_factory=list)  # op indices whose output was placed over its input
     exact: bool = False  # True when the arena is proven minimal for this order and these buffers
+    views: list = field(default_factory=list)  # op indices whose output is a view of their input: no call
 
 
 def _alias_roots(graph: Graph, lowered: list) -> dict:
@@ -73,6 +75,10 @@ def _alias_roots(graph: Graph, lowered: list) -> dict:
                 a, b = find(out), find(lop.alias_of)
                 if a != b:
                     parent[a] = b
+    for dst, src, _ in views.honoured(graph, lowered).values():  # a view lives inside its input's buffer
+        a, b = find(dst), find(src)
+        if a != b:
+            parent[a] = b
     return {t: find(t) for t in graph.tensors}
 
 
@@ -82,6 +88,7 @@ def liveness(graph: Graph, lowered: list) -> tuple:
     Buffers tied by an honoured in-place declaration carry the same `tie`.
     """
     root = _alias_roots(graph, lowered)
+    rel = views.offsets(graph, lowered)
     groups: dict = {}
     for name, t in graph.tensors.items():
         if not t.is_const:
@@ -114,7 +121,7 @@ def liveness(graph: Graph, lowered: list) -> tuple:
                 last = max(last, i)
         if last < 0:
             continue  # dead tensor
-        size = max(graph.tensors[m].nbytes for m in members)
+        size = views.group_bytes(graph, members, rel)
         buffers.append(Buffer(name=r, size=size, first=first, last=last, tensors=sorted(members)))
     for i, lop in enumerate(lowered):
         if lop.scratch_bytes > 0:
@@ -368,6 +375,7 @@ STRATEGIES = {
 
 def plan(graph: Graph, lowered: list, exact: bool = True) -> Plan:
     buffers, storage = liveness(graph, lowered)
+    rel = views.offsets(graph, lowered)
     size, name, proven = place(buffers, exact=exact)
     check(buffers)
     scratch = {}
@@ -376,11 +384,11 @@ def plan(graph: Graph, lowered: list, exact: bool = True) -> Plan:
             scratch[b.op] = b.offset
         else:
             for t in b.tensors:
-                storage[t] = ("arena", b.offset)
+                storage[t] = ("arena", b.offset + rel.get(t, 0))
     honoured = _tie_inplace([Buffer(b.name, b.size, b.first, b.last, kind=b.kind, op=b.op) for b in buffers],
                             _alias_roots(graph, lowered), lowered)
     profile = live_profile(buffers)
     profile += [0] * (len(lowered) - len(profile))
     return Plan(arena_bytes=size, lower_bound=max(profile, default=0), buffers=buffers,
                 storage=storage, scratch=scratch, strategy=name, live=profile, inplace=honoured,
-                exact=proven)
+                exact=proven, views=sorted(views.honoured(graph, lowered)))
