@@ -110,3 +110,16 @@ def test_size_must_be_a_constant_matching_the_output(tmp_path):
         path.write_bytes(w.finish())
         with pytest.raises(err, match="RESIZE_NEAREST_NEIGHBOR.*size"):
             load_model(str(path))
+
+
+def test_importing_a_family_module_first_keeps_every_spec():
+    """Importing tinygen.ops.resize before anything else used to leave the registry with only its own
+    specs (spec_for then loaded nothing more): a fresh interpreter must still see every kind."""
+    import subprocess
+    import sys
+
+    code = ("import tinygen.ops.resize\n"
+            "from tinygen.ir import OpKind\n"
+            "from tinygen.ops.spec import spec_for\n"
+            "assert all(spec_for(k) is not None for k in (OpKind.CONV_2D, OpKind.PRELU, OpKind.ADD))\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

@@ -83,6 +83,9 @@ def register(*specs: OpSpec) -> None:
 _MACHINERY = ("spec", "checks", "common", "coverage", "docs", "tflite_context")
 
 
+_loaded = False  # every family module imported (importing one directly registers only its own specs)
+
+
 def _load() -> None:
     """Import every family module of tinygen/ops: each registers its specs on import."""
     import importlib
@@ -90,21 +93,23 @@ def _load() -> None:
 
     import tinygen.ops as package
 
+    global _loaded
     for m in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         if m.name not in _MACHINERY:
             importlib.import_module(f"tinygen.ops.{m.name}")
+    _loaded = True
 
 
 def spec_for(kind: OpKind) -> Optional[OpSpec]:
     """The spec of `kind`, or None if no family module declares it."""
-    if not _SPECS:
+    if not _loaded:
         _load()
     return _SPECS.get(kind)
 
 
 def all_specs() -> list:
     """Every registered spec, in OpKind order."""
-    if not _SPECS:
+    if not _loaded:
         _load()
     return [_SPECS[k] for k in OpKind if k in _SPECS]
 
