@@ -13,12 +13,16 @@
  * sums; 16x8 activations are symmetric, so tg_lstm_s16 takes no bias_h). h_state and c_state are read
  * and overwritten in place: they carry the state to the next invoke.
  *
- * Weights (tinygen/lower/recurrent.py): the 4 * n_units rows of the 4 gates stacked (input, forget,
- * cell, output), each row padded with zeros to a multiple of 4 values, in blocks of 4 rows: per block,
- * per group of 4 values, 4 int32 words holding the 4 bytes of rows 0..3 (tg_gemm_s8_fast.h's raw
- * layout). q: 32 int32 (tinygen/lower/recurrent.py Q_*): per gate (input-side mult, shift, recurrent
+ * Weights (tinygen/lower/recurrent.py): the rows of the 4 gates stacked (input, forget, cell, output),
+ * each gate padded with zero rows to a multiple of 4 (as its bias), each row padded with zeros to a
+ * multiple of 4 values, in blocks of 4 rows: per block,
+ * per group of 4 values k..k+3, per row, two int32 words of int16 lanes (w[k] | w[k+2] << 16) and
+ * (w[k+1] | w[k+3] << 16) (tg_gemm_s8_fast.h's pre-extended layout: every weight is read steps times
+ * per invoke, so it is widened once offline; twice the flash of int8).
+ * q: 32 int32 (tinygen/lower/recurrent.py Q_*): per gate (input-side mult, shift, recurrent
  * mult, shift); then (mult, shift) of f * c, i * g and tanh(c) * o; h's zero point, min, max; the cell
- * clip; (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh.
+ * clip; (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh (both (3, 0):
+ * TFLM's power-of-two case at the gates' 2^-12 input scale, which the kernel applies as 3 * pre).
  * Scratch: tg_lstm_get_buffer_size(n_input, n_units) bytes, 4-byte aligned (x_t and h as int16 pairs,
  * the gate values). Returns TG_OK.
  */

@@ -14,45 +14,131 @@
 #define TG_LSTM_Q_SIGMOID 28
 #define TG_LSTM_Q_GATE_TANH 30
 
-/* scratch bytes: x_t and h as int16 pairs (2 words per group of 4 values), 4 * n_units gate values */
+/* scratch bytes: x_t and h as int16 pairs (2 words per group of 4 values), the 4 gates' values (each
+ * padded to a multiple of 4 rows) */
 static inline int32_t tg_lstm_scratch_bytes(int32_t n_input, int32_t n_units)
 {
-    return 8 * ((n_input + 3) / 4) + 8 * ((n_units + 3) / 4) + 8 * n_units;
+    return 8 * ((n_input + 3) / 4) + 8 * ((n_units + 3) / 4) + 32 * ((n_units + 3) / 4);
 }
 
-/* n values (int8 or int16 widened by the caller's macro) -> per group of 4: (v0 | v2 << 16), (v1 | v3 << 16),
- * zero padded: the operand order of SMLAD against SXTB16 of a raw weight word and its ROR 8. */
-#define TG_LSTM_PAIRS(src, n, dst)                                                               \
-    do {                                                                                         \
-        for (int32_t k_ = 0; k_ < (((n) + 3) / 4) * 4; k_ += 4) {                              \
-            int32_t v_[4];                                                                       \
-            for (int32_t j_ = 0; j_ < 4; ++j_) {                                                 \
-                v_[j_] = k_ + j_ < (n) ? (int32_t)(src)[k_ + j_] : 0;                            \
-            }                                                                                    \
-            (dst)[k_ / 2] = ((uint32_t)v_[0] & 0xFFFFu) | ((uint32_t)v_[2] << 16);               \
-            (dst)[k_ / 2 + 1] = ((uint32_t)v_[1] & 0xFFFFu) | ((uint32_t)v_[3] << 16);           \
-        }                                                                                        \
-    } while (0)
+/* n int8 values -> per group of 4: (v0 | v2 << 16), (v1 | v3 << 16) as int16 lanes, zero padded: the
+ * operand order of SMLAD against the pre-extended weight words (w0 | w2 << 16), (w1 | w3 << 16). */
+static inline void tg_lstm_pairs_s8(const int8_t *src, int32_t n, uint32_t *dst)
+{
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const uint32_t word = tg_read_u32(src + k);
+        *dst++ = tg_sxtb16(word);
+        *dst++ = tg_sxtb16_r8(word);
+    }
+    if (k < n) {
+        int8_t tail[4] = {0, 0, 0, 0};
+        for (int32_t j = 0; k + j < n; ++j) {
+            tail[j] = src[k + j];
+        }
+        const uint32_t word = tg_read_u32(tail);
+        dst[0] = tg_sxtb16(word);
+        dst[1] = tg_sxtb16_r8(word);
+    }
+}
 
-/* acc[r] += sum over `groups` groups of 4 values of row r's weights times v, for the 4 rows of one block
- * (w: 4 raw words per group); returns w past the block's groups. Each group adds at most 2^24 in
- * magnitude for 16-bit v, 2^16 for 8-bit v (the int32 sums wrap like SMLAD; the caller bounds them). */
+/* The same for n int16 values */
+static inline void tg_lstm_pairs_s16(const int16_t *src, int32_t n, uint32_t *dst)
+{
+    for (int32_t k = 0; k < n; k += 4) {
+        int32_t v[4];
+        for (int32_t j = 0; j < 4; ++j) {
+            v[j] = k + j < n ? (int32_t)src[k + j] : 0;
+        }
+        *dst++ = ((uint32_t)v[0] & 0xFFFFu) | ((uint32_t)v[2] << 16);
+        *dst++ = ((uint32_t)v[1] & 0xFFFFu) | ((uint32_t)v[3] << 16);
+    }
+}
+
+/* acc[r] += sum over `groups` (>= 1) groups of 4 values of row r's weights times v, for the 4 rows of one
+ * block (w: per group, per row, the pre-extended words (w0 | w2 << 16), (w1 | w3 << 16)); returns w past
+ * the block's groups. Each group adds at most 2^24 in magnitude for 16-bit v, 2^16 for 8-bit v (the int32
+ * sums wrap like SMLAD; the caller bounds them). v and w are word aligned. On the device, per group:
+ * LDRD (v), 2 x LDMIA (w), 8 x SMLAD, SUBS, BNE: 13 instructions for 16 MACs. */
+#if TG_DSP_EMULATED
+
+/* The device's assembly below, one statement per instruction (tg_dsp_emul.h) */
+TG_ALWAYS_INLINE void tg_lstm_rows_emu(const int32_t **w, uint32_t lo, uint32_t hi, uint32_t *a, uint32_t *b)
+{
+    uint32_t r8, r9, r10, r11;
+    tg_emu_ldm4(*w, &r8, &r9, &r10, &r11);
+    *w += 4;                         /* ldmia w!, {r8, r9, r10, r11} */
+    *a = tg_emu_smlad(r8, lo, *a);   /* smlad a, r8, lo, a */
+    *a = tg_emu_smlad(r9, hi, *a);   /* smlad a, r9, hi, a */
+    *b = tg_emu_smlad(r10, lo, *b);  /* smlad b, r10, lo, b */
+    *b = tg_emu_smlad(r11, hi, *b);  /* smlad b, r11, hi, b */
+}
+
+TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
+{
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
+    uint32_t n = (uint32_t)groups;
+    do {
+        uint32_t lo, hi;
+        tg_emu_ldrd(v, &lo, &hi);
+        v += 2;                      /* ldrd lo, hi, [v], #8 */
+        tg_lstm_rows_emu(&w, lo, hi, &a[0], &a[1]);
+        tg_lstm_rows_emu(&w, lo, hi, &a[2], &a[3]);
+        n -= 1u;                     /* subs n, n, #1 */
+    } while (n != 0u);               /* bne 1b */
+    for (int32_t r = 0; r < 4; ++r) {
+        acc[r] = tg_emu_s32(a[r]);
+    }
+    return w;
+}
+
+#elif TG_HAS_DSP
+
+#define TG_LSTM_ROWS(a, b) \
+    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
+    "smlad %[" a "], r8, %[lo], %[" a "]\n\t" \
+    "smlad %[" a "], r9, %[hi], %[" a "]\n\t" \
+    "smlad %[" b "], r10, %[lo], %[" b "]\n\t" \
+    "smlad %[" b "], r11, %[hi], %[" b "]\n\t"
+
+TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t lo, hi;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldrd %[lo], %[hi], [%[v]], #8\n\t"
+        TG_LSTM_ROWS("a0", "a1") TG_LSTM_ROWS("a2", "a3")
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [v] "+r"(v), [w] "+r"(w),
+          [n] "+r"(groups), [lo] "=&r"(lo), [hi] "=&r"(hi)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return w;
+}
+
+#else
+
 TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     for (int32_t k = 0; k < groups; ++k) {
         const uint32_t lo = v[0], hi = v[1];
-        const uint32_t w0 = (uint32_t)w[0], w1 = (uint32_t)w[1], w2 = (uint32_t)w[2], w3 = (uint32_t)w[3];
         v += 2;
-        w += 4;
-        a0 = tg_smlad(tg_sxtb16(w0), lo, a0);
-        a0 = tg_smlad(tg_sxtb16_r8(w0), hi, a0);
-        a1 = tg_smlad(tg_sxtb16(w1), lo, a1);
-        a1 = tg_smlad(tg_sxtb16_r8(w1), hi, a1);
-        a2 = tg_smlad(tg_sxtb16(w2), lo, a2);
-        a2 = tg_smlad(tg_sxtb16_r8(w2), hi, a2);
-        a3 = tg_smlad(tg_sxtb16(w3), lo, a3);
-        a3 = tg_smlad(tg_sxtb16_r8(w3), hi, a3);
+        a0 = tg_smlad((uint32_t)w[0], lo, a0);
+        a0 = tg_smlad((uint32_t)w[1], hi, a0);
+        a1 = tg_smlad((uint32_t)w[2], lo, a1);
+        a1 = tg_smlad((uint32_t)w[3], hi, a1);
+        a2 = tg_smlad((uint32_t)w[4], lo, a2);
+        a2 = tg_smlad((uint32_t)w[5], hi, a2);
+        a3 = tg_smlad((uint32_t)w[6], lo, a3);
+        a3 = tg_smlad((uint32_t)w[7], hi, a3);
+        w += 8;
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -61,51 +147,102 @@ TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *
     return w;
 }
 
-static inline int32_t tg_lstm_sat16(int32_t x)
+#endif
+
+/* One of TFLM's int32 MultiplyByQuantizedMultiplier (mult, shift), prepared once per call: a right shift
+ * takes the one-multiply form of tg_requantize_rs with its rounding constant precomputed. */
+typedef struct {
+    int32_t mult;
+    int32_t shift;
+    int64_t round; /* shift < 0: 2^30 + 2^(30 - shift) */
+    int32_t post;  /* shift < 0: -shift - 1 */
+} tg_lstm_rq_t;
+
+static inline tg_lstm_rq_t tg_lstm_rq_make(int32_t mult, int32_t shift)
 {
-    return tg_clamp(x, -32768, 32767);
+    tg_lstm_rq_t r = {mult, shift, 0, 0};
+    if (shift < 0) {
+        r.round = ((int64_t)1 << 30) + ((int64_t)1 << (30 - shift));
+        r.post = -shift - 1;
+    }
+    return r;
 }
 
-/* int16 Q3.12 -> Q0.15 sigmoid (is_tanh 0) or tanh (is_tanh 1), TFLM's int16 LOGISTIC / TANH on one value */
-static inline int16_t tg_lstm_act(int16_t x, int32_t mult, int32_t shift, int32_t is_tanh, const uint16_t *table)
+static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
 {
-    const int32_t v = tg_sigmoid_input(x, mult, shift);
-    const uint32_t mag = (uint32_t)(v < 0 ? -v : v);
-    if (is_tanh) {
-        const int32_t hit = tg_sigmoid_lookup(table, mag, 8);
-        const int32_t acc = hit < 0 ? 0xFFFF << 8 : hit;
-        return (int16_t)((v >= 0 ? acc - (1 << 23) + (1 << 7) : -acc + (1 << 23) + (1 << 7) - 1) >> 8);
+    if (r->shift >= 0) {
+        return tg_requantize(x, r->mult, r->shift);
     }
-    const int32_t hit = tg_sigmoid_lookup(table, mag, 9);
+    const int64_t prod = (int64_t)x * r->mult + r->round - ((int64_t)(x < 0) << 31);
+    return (int32_t)(prod >> 32) >> r->post;
+}
+
+/* x saturated to int16 (SSAT #16 on the device) */
+static inline int32_t tg_lstm_sat16(int32_t x)
+{
+#if TG_DSP_EMULATED
+    return tg_emu_s32(tg_emu_ssat(x, 16)); /* ssat x, #16, x */
+#elif TG_HAS_DSP
+    return __ssat(x, 16);
+#else
+    return tg_clamp(x, -32768, 32767);
+#endif
+}
+
+/* TFLM's int16 LOGISTIC on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out) */
+static inline int16_t tg_lstm_sigmoid(int32_t v, const uint16_t *table)
+{
+    const int32_t hit = tg_sigmoid_lookup(table, (uint32_t)(v < 0 ? -v : v), 9);
     uint32_t acc = hit < 0 ? (uint32_t)0x7FFF << 10 : (uint32_t)hit;
     acc = v >= 0 ? acc + (1u << 9) : (1u << 25) - acc + (1u << 9) - 1u;
     return (int16_t)(acc >> 10);
 }
 
-/* The gate row's value from its two requantized halves: sat16 of their sum, then its activation */
-static inline int16_t tg_lstm_gate(int32_t from_x, int32_t from_h, int32_t gate, const int32_t *q,
-    const uint16_t *table)
+/* TFLM's int16 TANH on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out) */
+static inline int16_t tg_lstm_tanh(int32_t v, const uint16_t *table)
 {
-    const int32_t pre = tg_lstm_sat16(tg_lstm_sat16(from_x) + tg_lstm_sat16(from_h));
-    const int32_t at = gate == 2 ? TG_LSTM_Q_GATE_TANH : TG_LSTM_Q_SIGMOID;
-    return tg_lstm_act((int16_t)pre, q[at], q[at + 1], gate == 2, table);
+    const int32_t hit = tg_sigmoid_lookup(table, (uint32_t)(v < 0 ? -v : v), 8);
+    const int32_t acc = hit < 0 ? 0xFFFF << 8 : hit;
+    return (int16_t)((v >= 0 ? acc - (1 << 23) + (1 << 7) : -acc + (1 << 23) + (1 << 7) - 1) >> 8);
+}
+
+/* The requantizations of one call: per gate the input-side and recurrent-side ones, then f * c, i * g, o * tanh(c) */
+typedef struct {
+    tg_lstm_rq_t gate[4][2];
+    tg_lstm_rq_t fc, ig, ho;
+    int32_t h_zp, h_min, h_max, clip, tanh_mult, tanh_shift;
+} tg_lstm_params_t;
+
+static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
+{
+    for (int32_t g = 0; g < 4; ++g) {
+        p->gate[g][0] = tg_lstm_rq_make(q[4 * g], q[4 * g + 1]);
+        p->gate[g][1] = tg_lstm_rq_make(q[4 * g + 2], q[4 * g + 3]);
+    }
+    p->fc = tg_lstm_rq_make(q[TG_LSTM_Q_FC], q[TG_LSTM_Q_FC + 1]);
+    p->ig = tg_lstm_rq_make(q[TG_LSTM_Q_IC], q[TG_LSTM_Q_IC + 1]);
+    p->ho = tg_lstm_rq_make(q[TG_LSTM_Q_HO], q[TG_LSTM_Q_HO + 1]);
+    p->h_zp = q[TG_LSTM_Q_HZP];
+    p->h_min = q[TG_LSTM_Q_HZP + 1];
+    p->h_max = q[TG_LSTM_Q_HZP + 2];
+    p->clip = q[TG_LSTM_Q_CLIP];
+    p->tanh_mult = q[TG_LSTM_Q_CELL_TANH];
+    p->tanh_shift = q[TG_LSTM_Q_CELL_TANH + 1];
 }
 
 /* The cell and hidden update of one unit from its gates (i, f, g, o); writes c and returns h */
-static inline int32_t tg_lstm_update(int16_t *c, int16_t i, int16_t f, int16_t g, int16_t o, const int32_t *q,
-    const uint16_t *table)
+static inline int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g, int32_t o,
+    const tg_lstm_params_t *p, const uint16_t *table)
 {
-    const int32_t fc = tg_lstm_sat16(tg_requantize((int32_t)f * (int32_t)*c, q[TG_LSTM_Q_FC], q[TG_LSTM_Q_FC + 1]));
-    const int32_t ig = tg_lstm_sat16(tg_requantize((int32_t)i * (int32_t)g, q[TG_LSTM_Q_IC], q[TG_LSTM_Q_IC + 1]));
+    const int32_t fc = tg_lstm_sat16(tg_lstm_rq(f * (int32_t)*c, &p->fc));
+    const int32_t ig = tg_lstm_sat16(tg_lstm_rq(i * g, &p->ig));
     int32_t cell = tg_lstm_sat16(fc + ig);
-    const int32_t clip = q[TG_LSTM_Q_CLIP];
-    if (clip > 0) {
-        cell = tg_clamp(cell, -clip, clip);
+    if (p->clip > 0) {
+        cell = tg_clamp(cell, -p->clip, p->clip);
     }
     *c = (int16_t)cell;
-    const int16_t t = tg_lstm_act((int16_t)cell, q[TG_LSTM_Q_CELL_TANH], q[TG_LSTM_Q_CELL_TANH + 1], 1, table);
-    const int32_t h = tg_requantize((int32_t)t * (int32_t)o, q[TG_LSTM_Q_HO], q[TG_LSTM_Q_HO + 1]) + q[TG_LSTM_Q_HZP];
-    return tg_clamp(h, q[TG_LSTM_Q_HZP + 1], q[TG_LSTM_Q_HZP + 2]);
+    const int32_t t = tg_lstm_tanh(tg_sigmoid_input((int16_t)cell, p->tanh_mult, p->tanh_shift), table);
+    return tg_clamp(tg_lstm_rq(t * o, &p->ho) + p->h_zp, p->h_min, p->h_max);
 }
 
 #endif /* TG_LSTM_CORE_H */

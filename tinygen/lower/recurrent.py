@@ -7,7 +7,7 @@ sigmoid (tanh for the cell gate) in Q0.15. c = sat(f * c) + sat(i * g) (products
 cell scale), clipped when cell_clip > 0; h = o * tanh(c) requantized to h's scale and zero point.
 Offline: the input offsets are folded into the biases (int8: bias - zp * row sums; the recurrent
 part gets its own folded bias), weights are padded to multiples of 4 values per row and stored in
-blocks of 4 rows (tg_lstm.h), the multipliers, tanh scaling and clip bound are precomputed.
+blocks of 4 rows and pre-extended to int16 pairs (tg_lstm.h), the multipliers, tanh scaling and clip bound are precomputed.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg, register
-from tinygen.lower.fast import RAW, pack_gemm_rows
+from tinygen.lower.fast import WIDE, pack_gemm_rows
 from tinygen.lower.int16 import mbqm_int64
 from tinygen.lower.int16_act import SIGMOID_TABLE_U16, checked_log2, sigmoid16_reference
 from tinygen.ops.recurrent import BIAS, C, GATES, H, WH, WX, X, sizes
@@ -194,8 +194,14 @@ def lstm_reference(p: LstmPlan, x: np.ndarray, h0: np.ndarray, c0: np.ndarray) -
 
 
 def scratch_bytes(features: int, units: int) -> int:
-    """tg_lstm_get_buffer_size: x_t and h as int16 pairs, the 4 * units gate values."""
-    return 8 * (-(-features // 4)) + 8 * (-(-units // 4)) + 8 * units
+    """tg_lstm_get_buffer_size: x_t and h as int16 pairs, the 4 gates' values (rows padded to 4 per gate)."""
+    return 8 * (-(-features // 4)) + 8 * (-(-units // 4)) + 32 * (-(-units // 4))
+
+
+def _gate_rows(mats: list, units: int) -> np.ndarray:
+    """The 4 gates' (units, depth) matrices stacked, each padded with zero rows to a multiple of 4."""
+    rows = -(-units // 4) * 4
+    return np.concatenate([np.pad(m, ((0, rows - m.shape[0]),) + ((0, 0),) * (m.ndim - 1)) for m in mats])
 
 
 def _states(op: Op, graph: Graph) -> list:
@@ -215,15 +221,15 @@ class LstmKernel(Kernel):
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         p = plan_lstm(op, graph)
         fn = "tg_lstm_s16" if p.wide else "tg_lstm_s8"
-        w_x = pack_gemm_rows(np.concatenate(p.wx), RAW)
-        w_h = pack_gemm_rows(np.concatenate(p.wh), RAW)
+        w_x = pack_gemm_rows(_gate_rows(p.wx, p.units), WIDE)
+        w_h = pack_gemm_rows(_gate_rows(p.wh, p.units), WIDE)
         bias_dtype = np.int64 if p.wide else np.int32
         consts = [ConstArray("q", p.q), ConstArray("sigmoid", SIGMOID_TABLE_U16.astype(np.uint16)),
                   ConstArray("w_x", w_x), ConstArray("w_h", w_h),
-                  ConstArray("bias_x", p.bx.reshape(-1).astype(bias_dtype))]
+                  ConstArray("bias_x", _gate_rows(list(p.bx), p.units).astype(bias_dtype))]
         biases = [ConstArg(4)]
         if not p.wide:
-            consts.append(ConstArray("bias_h", p.bh.reshape(-1).astype(bias_dtype)))
+            consts.append(ConstArray("bias_h", _gate_rows(list(p.bh), p.units).astype(bias_dtype)))
             biases.append(ConstArg(5))
         x, h, c = (op.inputs[k] for k in (X, H, C))
         args = [ScratchArg(), Literal(p.batch), Literal(p.steps), Literal(int(p.time_major)),
