@@ -123,3 +123,15 @@ def test_importing_a_family_module_first_keeps_every_spec():
             "from tinygen.ops.spec import spec_for\n"
             "assert all(spec_for(k) is not None for k in (OpKind.CONV_2D, OpKind.PRELU, OpKind.ADD))\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_bilinear_whose_tflm_taps_leave_the_input_is_refused():
+    """1 -> 55 rows: TFLM's 10-bit scale (19) puts the last sample at 1026 / 1024, row 1 of a one-row
+    input, which TFLM reads out of bounds; tinygen cannot reproduce that and says so."""
+    assert bilinear_taps(1, 55, False, False)[-1].tolist() == [1, 0, 2]
+    q = qp(0.01)
+    graph = build_graph([("x", (1, 1, 4, 2), "int8", q, None)],
+                        [(K.RESIZE_BILINEAR, ResizeAttrs(), ["x"], ("y", (1, 55, 4, 2), "int8", q))])
+    with pytest.raises(UnsupportedError, match=r"layer 'op0' \(RESIZE_BILINEAR\): TFLM's 10-bit row scale for "
+                                               r"1 -> 55 reads outside the input"):
+        lower(graph)

@@ -114,6 +114,9 @@ class ResizeBilinearS8(Kernel):
         rows = bilinear_taps(h, oh, a.align_corners, a.half_pixel_centers)
         cols = bilinear_taps(w, ow, a.align_corners, a.half_pixel_centers)
         for what, taps, size in (("row", rows, h), ("column", cols, w)):
+            # TFLM computes positions in int32: beyond it the arithmetic (and TFLM's result) is undefined
+            if int((ONE_10 * taps[:, 0] + taps[:, 2]).max()) + 2 * ONE_10 >= 1 << 31:
+                raise _fail(op, f"{what}s {size} -> {taps.shape[0]}: TFLM's 10-bit positions overflow int32")
             inside = taps[:, :2].min() >= 0 and taps[:, :2].max() < size
             if not inside or taps[:, 2].min() < -ONE_10 // 2 or taps[:, 2].max() >= ONE_10:
                 raise _fail(op, f"TFLM's 10-bit {what} scale for {size} -> {taps.shape[0]} reads outside the "
