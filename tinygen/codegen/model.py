@@ -92,6 +92,8 @@ class _Ctx:
             return f"({qual}{ctype} *)inputs[{where}]"
         if kind == "output":
             return f"({qual}{ctype} *)outputs[{where}]"
+        if kind == "state":
+            return f"({qual}{ctype} *)({self.prefix}_state + {where})"
         return f"({qual}{ctype} *)({self.prefix}_arena + {where})"
 
 
@@ -182,6 +184,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
                 align=ALIGN)
            for i, off in sorted(plan.scratch.items())],
     )
+    values.update(_state_values(plan, prefix))
     files = {
         "model.h": env.get_template("model.h.j2").render(**values),
         "model.c": env.get_template("model.c.j2").render(**values),
@@ -189,6 +192,25 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
     for s in sources:
         files[s] = runtime_file(s).read_text()
     return files
+
+
+def _state_values(plan: Plan, prefix: str) -> dict:
+    """What the templates print for the persistent state region; `state` is empty for a stateless model.
+
+    Each variable's reset value is a fill of one byte value when all its bytes are equal (no array), else
+    a const byte array copied in; the region's last word is nonzero once the state is initialised."""
+    state = []
+    for k, slot in enumerate(plan.state):
+        init = slot.init
+        uniform = len(set(init)) <= 1
+        entry = dict(name=_comment(slot.tensor), offset=slot.offset, nbytes=slot.nbytes,
+                     fill=(init[0] if init else 0) if uniform else None, array=None)
+        if not uniform:
+            entry["array"] = f"{prefix}_state_init{k}"
+            entry["body"] = _format_values(np.frombuffer(init, np.uint8), "uint8_t")
+        state.append(entry)
+    return dict(state=state, state_size=plan.state_bytes,
+                state_ready=plan.state_bytes - 16 if plan.state else 0)
 
 
 def write(files: dict, out_dir: Path) -> None:

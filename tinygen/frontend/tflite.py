@@ -14,6 +14,7 @@ from tinygen.errors import ModelFormatError, UnsupportedError
 from tinygen.frontend.tflite_fold import fold_constants
 from tinygen.frontend.tflite_ops import convert_op
 from tinygen.frontend.tflite_parse import FieldTracker, RawModel, parse
+from tinygen.frontend.tflite_resource import resolve_resources
 
 IR_DTYPES = {"float32", "int8", "int16", "int32", "int64", "uint8"}
 # last name components that are TF op names rather than layer names (".../conv2d/Relu")
@@ -40,6 +41,7 @@ def load_tflite(source: Union[str, Path, bytes, bytearray], name: str | None = N
     with FieldTracker(where) as ft:
         ft.field = "constant folding"
         fold_constants(model)
+    resolve_resources(model)
     graph = _build(model)
     graph.name = name or stem
     ir.verify(graph, "tflite")
@@ -71,7 +73,7 @@ def _build(model: RawModel) -> ir.Graph:
 
 def _check_order(model: RawModel, graph: ir.Graph) -> None:
     """Every op input must be a model input, a constant, or produced by an earlier op."""
-    ready = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const}
+    ready = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const or t.variable}
     for op in graph.ops:
         for t in op.inputs:
             if t is not None and t not in ready:

@@ -36,7 +36,9 @@ _TYPE_NAMES = {v: k for k, v in vars(TensorType).items() if not k.startswith("_"
 FOLD_OPTION_FIELDS = {
     "PACK": ("PackOptions", ("ValuesCount", "Axis")),
     "GATHER": ("GatherOptions", ("Axis", "BatchDims")),
+    "CALL_ONCE": ("CallOnceOptions", ("InitSubgraphIndex",)),  # resolved by tflite_resource
 }
+RESOURCE = "resource"  # dtype of a resource-variable handle (VAR_HANDLE's output); tflite_resource removes them
 
 
 def option_fields(name: str) -> Optional[tuple]:
@@ -73,6 +75,7 @@ class RawModel:
     ops: list  # RawOp in execution order
     inputs: list  # tensor indices
     outputs: list
+    subgraphs: list = field(default_factory=list)  # RawModel of subgraphs 1.. (CALL_ONCE init code), no I/O
 
 
 class FieldTracker:
@@ -290,7 +293,21 @@ def parse(buf: bytes, source: str) -> RawModel:
         inputs = _indices(ft, sg.array(_SG_INPUTS, "int32", "inputs"), n_tensors, allow_absent=False)
         ft.field = "SubGraph[0].outputs"
         outputs = _indices(ft, sg.array(_SG_OUTPUTS, "int32", "outputs"), n_tensors, allow_absent=False)
-    return RawModel(source, tensors, ops, inputs, outputs)
+        extra = []
+        for s, entry in enumerate(subgraphs[1:], start=1):
+            ft.field = f"Model.subgraphs[{s}]"
+            extra.append(RawModel(source, *_subgraph_body(ft, model.item(entry), buffer_tables, buf, opnames), [], []))
+    return RawModel(source, tensors, ops, inputs, outputs, extra)
+
+
+def _subgraph_body(ft: FieldTracker, sg: _Table, buffer_tables: list, buf: bytes, opnames: list) -> tuple:
+    """(tensors, ops) of one subgraph."""
+    ft.field = "SubGraph.tensors"
+    tensor_entries = sg.tables(_SG_TENSORS, "tensors")
+    tensors = [_tensor(ft, sg, e, i, buffer_tables, buf) for i, e in enumerate(tensor_entries)]
+    ft.field = "SubGraph.operators"
+    ops = [_op(ft, sg, e, i, opnames, len(tensors)) for i, e in enumerate(sg.tables(_SG_OPERATORS, "operators"))]
+    return tensors, ops
 
 
 def _indices(ft: FieldTracker, arr: np.ndarray, n_tensors: int, allow_absent: bool) -> list:
@@ -314,6 +331,8 @@ def _tensor(ft: FieldTracker, sg: _Table, entry: tuple, i: int, buffers: list, b
     if any(d < 0 for d in shape):
         raise ft.fail(f"shape {list(shape)} has a negative dimension")
     ttype = t.scalar(_T_TYPE, "i8", 0, "type")
+    if ttype == TensorType.RESOURCE:
+        return RawTensor(i, name, shape, RESOURCE)
     if ttype not in DTYPES:
         raise UnsupportedError(f"{ft.source}: tensor '{name}' has type "
                                f"{_TYPE_NAMES.get(ttype, ttype)}, which tinygen does not support")
@@ -328,6 +347,8 @@ def _tensor(ft: FieldTracker, sg: _Table, entry: tuple, i: int, buffers: list, b
     if b != 0:
         data = _buffer_data(ft, buffers[b], b, shape, dtype, buf)
     variable = bool(t.scalar(_T_IS_VARIABLE, "bool", False, "is_variable"))
+    if variable:
+        data = None  # TFLM ignores a variable tensor's buffer: it starts at its zero point (ir.Tensor.variable)
     return RawTensor(i, name, shape, dtype, quant, data, variable)
 
 
@@ -397,6 +418,10 @@ def _op(ft: FieldTracker, sg: _Table, entry: tuple, i: int, opnames: list, n_ten
     ft.field = f"operator {i} ({name}) outputs"
     outputs = _indices(ft, op.array(_OP_OUTPUTS, "int32", "outputs"), n_tensors, allow_absent=False)
     ft.field = f"operator {i} ({name}) builtin_options"
+    if name == "VAR_HANDLE":  # string options: the variable's identity
+        table = op.table(_OP_OPTIONS, "builtin_options")
+        names = {f: (table.string(slot, f) if table else None) or "" for f, slot in (("container", 4), ("shared_name", 6))}
+        return RawOp(i, name, inputs, outputs, names)
     return RawOp(i, name, inputs, outputs, _options(ft, op, name))
 
 

@@ -41,6 +41,8 @@ class OpKind(str, Enum):
     DEQUANTIZE = "DEQUANTIZE"
     TRANSPOSE_CONV = "TRANSPOSE_CONV"
     STRIDED_SLICE = "STRIDED_SLICE"
+    READ_VARIABLE = "READ_VARIABLE"
+    ASSIGN_VARIABLE = "ASSIGN_VARIABLE"
     RESIZE_NEAREST_NEIGHBOR = "RESIZE_NEAREST_NEIGHBOR"
     RESIZE_BILINEAR = "RESIZE_BILINEAR"
     PRELU = "PRELU"
@@ -221,7 +223,7 @@ class Tensor:
 
     @property
     def is_const(self) -> bool:
-        return self.data is not None
+        return self.data is not None and not self.variable  # a variable's data is its reset value
 
     @property
     def size(self) -> int:
@@ -315,7 +317,7 @@ def verify(graph: Graph, stage: str) -> None:
     """Check the graph's structure between stages; raise naming the op that broke it."""
     from tinygen.errors import TinygenError
 
-    defined = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const}
+    defined = set(graph.inputs) | {n for n, t in graph.tensors.items() if t.is_const or t.variable}
     for op in graph.ops:
         for t in op.inputs:
             if t is None:

@@ -154,7 +154,8 @@ def _check_structure(graph: Graph, w: _Where) -> None:
         for t in list(op.inputs) + list(op.outputs):
             if t is not None and t not in graph.tensors:
                 raise w.bad(w.layer(op), f"tensor '{t}' is not in the graph")
-        if not op.outputs or any(t is None for t in op.outputs):
+        updates_state = any(t is not None and t in graph.tensors and graph.tensors[t].variable for t in op.inputs)
+        if (not op.outputs and not updates_state) or any(t is None for t in op.outputs):
             raise w.bad(w.layer(op), "has no output tensor")
         for t in op.outputs:
             if t in producer:
@@ -173,7 +174,8 @@ def _check_structure(graph: Graph, w: _Where) -> None:
                 cyc = " (a cycle)" if _reaches(graph, producer, i, j) else ""
                 raise w.bad(w.layer(op), f"reads '{t}', which layer '{src.name}' writes at or after it{cyc}")
         for t in op.inputs:
-            if t is not None and t not in producer and t not in graph.inputs and not graph.tensors[t].is_const:
+            if (t is not None and t not in producer and t not in graph.inputs and not graph.tensors[t].is_const
+                    and not graph.tensors[t].variable):
                 raise w.bad(w.layer(op), f"reads '{t}', which is neither an input, a constant nor produced")
     for t in graph.outputs:
         if t not in producer:

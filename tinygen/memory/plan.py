@@ -58,6 +58,8 @@ class Plan:
     inplace: list = field(default_factory=list)  # op indices whose output was placed over its input
     exact: bool = False  # True when the arena is proven minimal for this order and these buffers
     views: list = field(default_factory=list)  # op indices whose output is a view of their input: no call
+    state_bytes: int = 0  # the persistent state region (variables), apart from the arena
+    state: list = field(default_factory=list)  # state.Slot per variable tensor
 
 
 def _alias_roots(graph: Graph, lowered: list) -> dict:
@@ -93,9 +95,13 @@ def liveness(graph: Graph, lowered: list) -> tuple:
     for name, t in graph.tensors.items():
         if not t.is_const:
             groups.setdefault(root[name], []).append(name)
-    storage: dict = {}
+    from tinygen.memory import state
+
+    storage: dict = state.state_storage(graph, groups)  # variables: the persistent state region
     buffers: list = []
     for r, members in groups.items():
+        if members[0] in storage:
+            continue
         ins = [graph.inputs.index(m) for m in members if m in graph.inputs]
         outs = [graph.outputs.index(m) for m in members if m in graph.outputs]
         if ins and outs:
@@ -389,6 +395,10 @@ def plan(graph: Graph, lowered: list, exact: bool = True) -> Plan:
                             _alias_roots(graph, lowered), lowered)
     profile = live_profile(buffers)
     profile += [0] * (len(lowered) - len(profile))
+    from tinygen.memory import state
+
+    slots, state_bytes = state.layout(graph)
     return Plan(arena_bytes=size, lower_bound=max(profile, default=0), buffers=buffers,
                 storage=storage, scratch=scratch, strategy=name, live=profile, inplace=honoured,
-                exact=proven, views=sorted(views.honoured(graph, lowered)))
+                exact=proven, state_bytes=state_bytes, state=slots,
+                views=sorted(views.honoured(graph, lowered)))

@@ -44,6 +44,10 @@ def _deps(graph: Graph, lowered: list) -> list:
     deps = []
     for lop in lowered:
         deps.append({producer[t] for t in lop.op.inputs if t is not None and t in producer})
+    from tinygen.memory import state
+
+    for mine, order in zip(deps, state.order_deps(graph, lowered, planner._alias_roots(graph, lowered))):
+        mine |= order  # ops touching the same variable keep their order
     return deps
 
 

@@ -86,7 +86,9 @@ class CheckContext:
 
 
 def check_one_output(c: CheckContext) -> None:
-    """the op has exactly one output"""
+    """the op has exactly one output (none for an op that only updates a variable input)"""
+    if not c.op.outputs and any(t is not None and t.variable for t in c.ins):
+        return
     if len(c.op.outputs) != 1:
         raise c.bad(f"has {len(c.op.outputs)} outputs, expected 1")
 

@@ -27,6 +27,11 @@ REASONS = {
     "DYNAMIC_UPDATE_SLICE": "not supported yet (data-dependent write offsets)",
 }
 NOT_YET = "not supported yet"
+# Builtins the TFLite frontend removes, their meaning kept by the graph (frontend/tflite_resource.py).
+RESOLVED = {
+    "VAR_HANDLE": "names a resource variable: the frontend makes it one variable tensor (persistent state)",
+    "CALL_ONCE": "its init subgraph of constant assignments becomes the variables' initial (reset) values",
+}
 _VARIANTS = re.compile(r"_(FLOAT|INT16|INT32)$|^L2NORM_REF$")
 
 
@@ -56,6 +61,8 @@ def support(name: str) -> tuple:
     kind = tflite_builtins().get(name)
     spec = spec_for(kind) if kind is not None else None
     if spec is None:
+        if name in RESOLVED:
+            return "yes", "yes", RESOLVED[name]
         if name in FOLDED:
             note = "evaluated at compile time when its inputs are constant; " + REASONS.get(name, "refused otherwise")
             return "folded", "folded", note

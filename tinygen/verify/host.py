@@ -11,6 +11,10 @@ from tinygen.verify.hostbuild import build_extension, kernel_path_cflags
 class HostModel:
     """A compiled model/ folder; `__call__` runs one sample (list of arrays in, list out).
 
+    A stateful model (model.h declares `<prefix>_reset`) starts from its initial state when the
+    HostModel is made (the compiled library is shared per process, so its state is reset here);
+    successive calls carry the state, and `reset()` restores it.
+
     kernel_path: "portable" (default) compiles the plain C branch of the SIMD kernels; "device"
     compiles the branch a Cortex-M4/M7/M33/M55 runs, its DSP instructions emulated in C
     (hostbuild.kernel_path_cflags). extra_cflags are appended after the path's flags (e.g. sanitizers).
@@ -24,11 +28,20 @@ class HostModel:
         self.kernel_path = kernel_path
         model_dir = Path(model_dir).resolve()  # the C compiler runs in a temp folder
         cdef = f"int {prefix}_invoke_io(const void *const *inputs, void *const *outputs);"
+        self.stateful = f"void {prefix}_reset(void);" in (model_dir / "model.h").read_text()
+        if self.stateful:
+            cdef += f"\nvoid {prefix}_reset(void);"
         sources = sorted(model_dir.glob("*.c"))
         cflags = kernel_path_cflags(kernel_path) + tuple(extra_cflags)
         self.ffi, self.lib = build_extension(cdef, '#include "model.h"', sources, [model_dir],
                                              extra_cflags=cflags)
         self._fn = getattr(self.lib, f"{prefix}_invoke_io")
+        self.reset()
+
+    def reset(self) -> None:
+        """Restore the model's variables to their initial values (nothing for a stateless model)."""
+        if self.stateful:
+            getattr(self.lib, f"{self.prefix}_reset")()
 
     def __call__(self, arrays: list) -> list:
         ffi = self.ffi

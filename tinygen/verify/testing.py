@@ -18,10 +18,16 @@ from tinygen.ir import Graph
 from tinygen.lower.base import activation_inputs
 
 
-def run_reference(graph: Graph, inputs: list, lowered: list | None = None, collect: bool = False):
-    """One sample through the lowered NumPy references; returns outputs (and all tensors if collect)."""
+def run_reference(graph: Graph, inputs: list, lowered: list | None = None, collect: bool = False,
+                  state: dict | None = None):
+    """One sample through the lowered NumPy references; returns outputs (and all tensors if collect).
+
+    A stateful graph runs on `state` ({variable: array}, from memory.state.initial_state), which the
+    ops update in place so that it carries to the next call; without it, on a fresh initial state."""
+    from tinygen.memory.state import initial_state
+
     lowered = lowered if lowered is not None else lower(graph)
-    env = {}
+    env = dict(state if state is not None else initial_state(graph))
     for name, a in zip(graph.inputs, inputs):
         t = graph.tensors[name]
         env[name] = np.asarray(a, dtype=t.dtype).reshape(t.shape)
