@@ -59,3 +59,34 @@ def test_zoo_model_equals_tflm(key, models_dir):
             ref = run_reference(graph, [x], lowered)
             for i, (w, r) in enumerate(zip(want, ref)):
                 assert np.asarray(r).reshape(w.shape).tobytes() == w.tobytes(), f"sample {k}, output {i}: reference"
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("key", sorted(ZOO))
+def test_zoo_firmware_under_qemu_equals_tflm(key, models_dir, tmp_path):
+    """The same models as Cortex-M4 firmware (built with -Werror, run under QEMU) on three inputs."""
+    import shutil
+
+    import tinygen
+    from tflite_micro.python.tflite_micro import runtime
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+    path = models_dir / ZOO[key][0]
+    out = tmp_path / key
+    tinygen.compile(str(path), out, board="cortex-m4", name=key)
+    assert "-Werror" in (out / "Makefile").read_text()
+    graph = load_model(str(path))
+    xs = _samples(graph, np.random.default_rng(7))[-3:]  # one random sample, the minimum, the maximum
+    t = graph.tensors[graph.inputs[0]]
+    sample = t.shape[1:] if t.shape[0] == 1 else t.shape
+    on_target = tinygen.run(out, [np.stack(xs).reshape((len(xs),) + tuple(sample))], target="qemu")
+    interp = tflm_interpreter(runtime, path.read_bytes())
+    for k, x in enumerate(xs):
+        interp.set_input(x, 0)
+        interp.invoke()
+        for i in range(len(graph.outputs)):
+            want = np.array(interp.get_output(i))
+            got = np.asarray(on_target[i][k]).reshape(want.shape)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), f"sample {k}, output {i}"
