@@ -11,6 +11,7 @@ from typing import Union
 
 from tinygen import ir
 from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.frontend.tflite_dilate import fold_dilated_convs
 from tinygen.frontend.tflite_fold import fold_constants
 from tinygen.frontend.tflite_ops import convert_op
 from tinygen.frontend.tflite_parse import FieldTracker, RawModel, parse
@@ -41,6 +42,8 @@ def load_tflite(source: Union[str, Path, bytes, bytearray], name: str | None = N
     with FieldTracker(where) as ft:
         ft.field = "constant folding"
         fold_constants(model)
+        ft.field = "dilated convolution folding"
+        fold_dilated_convs(model)
     resolve_resources(model)
     graph = _build(model)
     graph.name = name or stem

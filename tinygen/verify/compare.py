@@ -5,6 +5,8 @@ Oracles:
   the copy of the source model kept in OUT/.tinygen/source.tflite (checked against its sha256 in
   tinygen.json). For a model tinygen quantized itself (Keras, QAT) it runs the model as tinygen
   quantized it, exported to .tflite (`tinygen export-tflite`). This oracle shares nothing with the C.
+  A model with SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND runs on desktop TFLite's reference kernels instead
+  (verify/tflite_ref.py: TFLM pads with uninitialized memory there, tflite-micro issue 1646).
 - The NumPy reference: tinygen's own integer reference. It shares the lowered parameters (multipliers,
   shifts, offsets) with the C, so it checks the kernels, not the lowering.
 
@@ -79,6 +81,20 @@ def _tflm_interpreter(data: bytes):
     return interp
 
 
+def _outside_oracle(data: bytes) -> tuple:
+    """(interpreter, (short name, description)): TFLM, or desktop TFLite's reference kernels for a model
+    holding an operator TFLM cannot run deterministically (verify/tflite_ref.py)."""
+    from tinygen.verify import tflite_ref
+
+    unreliable = tflite_ref.tflm_unreliable(data)
+    if unreliable:
+        it = tflite_ref.ReferenceInterpreter(data)
+        why = "; ".join(f"{op}: {tflite_ref.TFLM_UNRELIABLE[op]}" for op in unreliable)
+        return it, ("desktop TFLite's reference kernels", f"desktop TFLite reference kernels (tensorflow "
+                                                          f"{it.version}, BUILTIN_REF; not TFLM: {why})")
+    return _tflm_interpreter(data), ("TFLM", f"TFLM interpreter (tflite-micro {_tflm_version()})")
+
+
 def _tflm_version() -> str:
     from importlib import metadata
 
@@ -110,10 +126,10 @@ def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_mis
         batches = [np.concatenate([b, g.reshape((-1,) + b.shape[1:])]) for b, g in zip(batches, given)]
     n = batches[0].shape[0]
 
-    interp, tflm_what, tflm_missing = None, "", ""
+    interp, tflm_what, tflm_missing, outside = None, "", "", ("TFLM", "")
     try:
         data, tflm_what = tflm_model(out_dir, manifest, graph)
-        interp = _tflm_interpreter(data)
+        interp, outside = _outside_oracle(data)
     except TinygenError as exc:
         tflm_missing = str(exc)
 
@@ -134,15 +150,14 @@ def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_mis
     oracles = {}
     if interp is not None:
         oracles["tflm"] = diff_tflm
-        lines.append(f"  TFLM interpreter (tflite-micro {_tflm_version()}) on {tflm_what}: "
-                     f"{diff_tflm} differing bytes")
+        lines.append(f"  {outside[1]} on {tflm_what}: {diff_tflm} differing bytes")
     else:
         oracles["tflm"] = None
         lines.append(f"  TFLM interpreter: did not run: {tflm_missing}")
     oracles["reference"] = diff_ref
     lines.append(f"  NumPy reference (shares the lowered parameters with the C): {diff_ref} differing bytes")
     ran = [k for k, v in oracles.items() if v is not None]
-    names = {"tflm": "TFLM", "reference": "the NumPy reference"}
+    names = {"tflm": outside[0], "reference": "the NumPy reference"}
     if any(oracles[k] for k in ran):
         ok = False
         lines.append("  FAILED: outputs differ from " + " and ".join(names[k] for k in ran if oracles[k]))

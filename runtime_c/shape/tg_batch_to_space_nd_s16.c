@@ -1,0 +1,9 @@
+/* tinygen runtime: int16 BATCH_TO_SPACE_ND; contract in tg_batch_to_space_nd.h, body in
+ * tg_batch_to_space_nd_body.inc. */
+#include "tg_batch_to_space_nd.h"
+
+#include <string.h>
+
+#define TG_FN tg_batch_to_space_nd_s16
+#define TG_T int16_t
+#include "tg_batch_to_space_nd_body.inc"

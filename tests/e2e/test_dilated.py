@@ -1,0 +1,150 @@
+"""Dilated convolutions from Keras through TF's converter: SPACE_TO_BATCH_ND -> conv -> BATCH_TO_SPACE_ND
+folded into one dilated conv (frontend/tflite_dilate.py), compiled, and matched byte for byte.
+
+Oracles: desktop TFLite's reference kernels (BUILTIN_REF) on the converted file (TFLM cannot run it:
+its SPACE_TO_BATCH_ND pads with uninitialized memory and it keeps the converter's batch-1 static
+shapes, see tests/kernels/test_space_batch.py); and TFLM itself on tinygen's export of the folded
+graph, where the conv carries its dilation factors (TFLM's conv kernels run dilation natively).
+Both kernel paths are checked: the portable C and the device (DSP) branch, emulated on the host.
+
+Plan: Conv2D, DepthwiseConv2D (depth multiplier 1 and 2, 3 and 8 channels: the portable and the SIMD
+depthwise) and Conv1D; dilation 2, 3 and (2, 1); SAME and VALID (and Conv1D causal: a PAD ahead);
+stride 1; int8 and 16x8; random inputs over the full range, all-min, all-max.
+
+The Conv1D rows have no activation: the converter keeps a Conv1D's ReLU6 out of the conv (the reshape and
+BATCH_TO_SPACE_ND sit between them), and a standalone int8 RELU6 whose output is quantized differently
+from its input is computed differently by desktop TFLite (it requantizes) and TFLM (it clamps only);
+tinygen follows TFLM, so that op cannot be checked against this oracle.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygen.compiler import load_model, lower
+from tinygen.ir import OpKind
+from tinygen.verify import tflite_ref
+from tinygen.verify.export_tflite import to_bytes
+from tinygen.verify.testing import host_model_for, run_reference
+
+CONVS = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D)
+
+
+@pytest.fixture(scope="module")
+def keras():
+    import keras as k
+
+    k.utils.set_random_seed(0)
+    return k
+
+
+def _model(keras, name: str, act: bool):
+    """(Keras model, input shape) for one row of the plan. `act`: a ReLU on the first Conv2D (int8; the
+    16x8 converter leaves it a separate RELU, which tinygen has no int16 kernel for)."""
+    L = keras.layers
+    kind, pad, d = name.split("_")
+    d = (2, 1) if d == "2x1" else int(d)
+    if kind == "conv2d":
+        shape, layers = (15, 16, 3), [L.Conv2D(8, 3, dilation_rate=d, padding=pad, activation="relu" if act else None),
+                                      L.DepthwiseConv2D(3, dilation_rate=d, padding=pad)]
+    elif kind == "dwmult":
+        shape, layers = (12, 10, 3), [L.DepthwiseConv2D((3, 2), dilation_rate=d, padding=pad, depth_multiplier=2),
+                                      L.Conv2D(4, (2, 3), dilation_rate=d, padding=pad, use_bias=False)]
+    else:  # conv1d
+        shape, layers = (24, 4), [L.Conv1D(8, 3, dilation_rate=d, padding=pad),
+                                  L.Conv1D(5, 2, dilation_rate=d, padding=pad)]
+    return keras.Sequential([keras.Input(shape)] + layers), shape
+
+
+def _samples(graph, seed: int) -> list:
+    t = graph.tensors[graph.inputs[0]]
+    info = np.iinfo(np.dtype(t.dtype))
+    rng = np.random.default_rng(seed)
+    xs = [rng.integers(int(info.min), int(info.max), size=t.shape, endpoint=True).astype(t.dtype) for _ in range(3)]
+    return xs + [np.full(t.shape, info.min, t.dtype), np.full(t.shape, info.max, t.dtype)]
+
+
+def _check(graph, oracle, samples: list) -> None:
+    lowered = lower(graph)
+    models = {path: host_model_for(graph, kernel_path=path) for path in ("portable", "device")}
+    for k, x in enumerate(samples):
+        want = oracle(x)
+        got_ref = np.asarray(run_reference(graph, [x], lowered)[0]).reshape(want.shape)
+        assert got_ref.tobytes() == want.tobytes(), f"sample {k}: NumPy reference"
+        for path, model in models.items():
+            got = np.asarray(model([x])[0]).reshape(want.shape)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), \
+                f"sample {k}: {path} C differs in {int(np.count_nonzero(got != want))} values"
+
+
+PLAN = [f"{k}_{p}_{d}" for k in ("conv2d", "dwmult", "conv1d") for p in ("same", "valid") for d in ("2", "3")]
+PLAN += ["conv2d_same_2x1", "conv1d_causal_2"]
+# 16x8: every row but the dilation-3 depthwise / Conv1D ones (the int8 rows cover those shapes)
+PARAMS = [(n, "int8") for n in PLAN] + [(n, "int16") for n in PLAN if not (n.endswith("_3") and n.startswith(("dwmult", "conv1d")))]
+
+
+@pytest.mark.parametrize("name,mode", PARAMS, ids=[f"{n}-{m}" for n, m in PARAMS])
+def test_dilated_keras_model_is_folded_and_bit_exact(keras, name, mode, tmp_path):
+    from oracle import tflm_run
+    from tfconvert import convert
+
+    model, shape = _model(keras, name, mode == "int8")
+    calib = np.random.default_rng(1).normal(0, 1, size=(16, *shape)).astype(np.float32)
+    path = tmp_path / f"{name}_{mode}.tflite"
+    path.write_bytes(convert(model, calib, mode))
+    assert "SPACE_TO_BATCH_ND" in tflite_ref.builtin_names(path.read_bytes())
+    graph = load_model(str(path))
+    kinds = [op.kind for op in graph.ops]
+    assert OpKind.SPACE_TO_BATCH_ND not in kinds and OpKind.BATCH_TO_SPACE_ND not in kinds, kinds
+    convs = [op for op in graph.ops if op.kind in CONVS]
+    assert len(convs) == 2 and all(max(op.attrs.dilation_h, op.attrs.dilation_w) > 1 for op in convs)
+    data = path.read_bytes()
+    samples = _samples(graph, 7)
+    _check(graph, lambda x: tflite_ref.run(data, [x])[0], samples)
+    exported = to_bytes(graph)  # the folded graph as .tflite: TFLM runs dilation in its own conv kernels
+    assert "SPACE_TO_BATCH_ND" not in tflite_ref.builtin_names(exported)
+    _check(graph, lambda x: tflm_run(exported, [x])[0], samples[:2] + samples[3:])
+
+
+def _chain_graph(paddings: tuple, crops: tuple, in_hw: int = 9) -> "ir.Graph":
+    """SPACE_TO_BATCH_ND(2) -> 3x3 VALID CONV_2D -> BATCH_TO_SPACE_ND(2) on a (1, in_hw, in_hw, 3) int8
+    input, with static shapes that agree (as tinygen's exporter writes them)."""
+    from tinygen import ir
+    from tinygen.ops.space_batch import SpaceBatchAttrs, batch_to_space_shape, space_to_batch_shape
+
+    rng = np.random.default_rng(4)
+    q = ir.QuantParams.make
+    x_shape = (1, in_hw, in_hw, 3)
+    s_shape = space_to_batch_shape(x_shape, (2, 2), paddings)
+    c_shape = (s_shape[0], s_shape[1] - 2, s_shape[2] - 2, 4)
+    y_shape = batch_to_space_shape(c_shape, (2, 2), crops)
+    w_scale = rng.uniform(0.002, 0.01, 4)
+    t = {"x": ir.Tensor("x", x_shape, "int8", q(0.04, -3)), "s": ir.Tensor("s", s_shape, "int8", q(0.04, -3)),
+         "w": ir.Tensor("w", (4, 3, 3, 3), "int8", q(w_scale, 0, 0), rng.integers(-127, 128, (4, 3, 3, 3)).astype(np.int8)),
+         "b": ir.Tensor("b", (4,), "int32", q(w_scale * 0.04, 0, 0), rng.integers(-900, 900, 4).astype(np.int32)),
+         "c": ir.Tensor("c", c_shape, "int8", q(0.11, 7)), "y": ir.Tensor("y", y_shape, "int8", q(0.11, 7))}
+    ops = [ir.Op(OpKind.SPACE_TO_BATCH_ND, "s2b", ["x"], ["s"], SpaceBatchAttrs((2, 2), paddings)),
+           ir.Op(OpKind.CONV_2D, "conv", ["s", "w", "b"], ["c"], ir.Conv2DAttrs(1, 1)),
+           ir.Op(OpKind.BATCH_TO_SPACE_ND, "b2s", ["c"], ["y"], SpaceBatchAttrs((2, 2), crops))]
+    return ir.Graph(t, ops, ["x"], ["y"], name="chain")
+
+
+@pytest.mark.parametrize("paddings,crops,folds", [
+    (((2, 3), (2, 3)), ((0, 1), (0, 1)), True),    # SAME, dilation 2, on 9x9
+    (((0, 1), (0, 1)), ((0, 1), (0, 1)), True),    # VALID: padded to a multiple of the block, cropped back
+    (((1, 2), (1, 2)), ((0, 1), (0, 1)), False),   # leading padding 1: neither SAME (2) nor VALID
+    (((2, 3), (2, 3)), ((1, 0), (1, 0)), False),   # crops that shift the window
+])
+def test_only_same_or_valid_chains_fold(paddings, crops, folds, tmp_path):
+    """A chain folds exactly when it is the dilated conv with SAME or VALID padding; any other chain stays
+    as three ops. Both compile and equal desktop TFLite's reference kernels."""
+    path = tmp_path / "chain.tflite"
+    path.write_bytes(to_bytes(_chain_graph(paddings, crops)))
+    graph = load_model(str(path))
+    kinds = [op.kind for op in graph.ops]
+    if folds:
+        assert kinds == [OpKind.CONV_2D] and (graph.ops[0].attrs.dilation_h, graph.ops[0].attrs.dilation_w) == (2, 2)
+    else:
+        assert kinds == [OpKind.SPACE_TO_BATCH_ND, OpKind.CONV_2D, OpKind.BATCH_TO_SPACE_ND]
+    data = path.read_bytes()
+    _check(graph, lambda x: tflite_ref.run(data, [x])[0], _samples(graph, 3))

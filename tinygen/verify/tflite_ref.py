@@ -1,0 +1,82 @@
+"""Desktop TFLite's reference kernels (tf.lite.Interpreter with BUILTIN_REF): the outside oracle for models
+that TFLM cannot run deterministically.
+
+TFLM's SPACE_TO_BATCH_ND never sets the pad value it passes to the reference kernel (tflite-micro issue
+1646): its padded cells hold whatever the persistent buffer held, and change from run to run. TF's
+converter also leaves a dynamic batch in the static shapes of SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND
+chains (a dilated conv), which TFLM, unable to resize tensors, computes on batch 1. Desktop TFLite
+resizes the tensors and pads with the zero point; its reference kernels compute what TFLM's kernels
+compute for every other op, so it is the oracle for a model that holds one of these operators.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygen.errors import TinygenError
+
+TFLM_UNRELIABLE = {
+    "SPACE_TO_BATCH_ND": "TFLM pads with uninitialized memory (tflite-micro issue 1646)",
+    "BATCH_TO_SPACE_ND": "TFLM runs it on the static (batch 1) shapes the converter leaves",
+}
+
+
+def builtin_names(data: bytes) -> list:
+    """The builtin operator names a .tflite flatbuffer uses."""
+    import tflite
+    from tflite.BuiltinOperator import BuiltinOperator
+
+    names = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
+    model = tflite.Model.GetRootAsModel(data, 0)
+    out = []
+    for i in range(model.OperatorCodesLength()):
+        code = model.OperatorCodes(i)
+        out.append(names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?"))
+    return out
+
+
+def tflm_unreliable(data: bytes) -> list:
+    """The operators of the model whose TFLM results cannot be trusted (empty: TFLM is the oracle)."""
+    return sorted(set(builtin_names(data)) & set(TFLM_UNRELIABLE))
+
+
+class ReferenceInterpreter:
+    """tf.lite.Interpreter with the reference kernels, behind the calls `tinygen verify` makes of TFLM's."""
+
+    def __init__(self, data: bytes):
+        try:
+            import tensorflow as tf
+        except ImportError as exc:
+            raise TinygenError(f"desktop TFLite (pip package tensorflow) cannot be imported: {exc}") from None
+        self.version = tf.__version__
+        try:
+            self._it = tf.lite.Interpreter(
+                model_content=bytes(data),
+                experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+            self._it.allocate_tensors()
+        except (RuntimeError, ValueError) as exc:
+            raise TinygenError(f"desktop TFLite cannot load the model: {exc}") from None
+        self._ins = self._it.get_input_details()
+        self._outs = self._it.get_output_details()
+
+    def get_input_details(self, k: int) -> dict:
+        d = self._ins[k]
+        return dict(dtype=d["dtype"], shape=tuple(int(v) for v in d["shape"]))
+
+    def set_input(self, x, k: int) -> None:
+        self._it.set_tensor(self._ins[k]["index"], np.asarray(x))
+
+    def invoke(self) -> None:
+        self._it.invoke()
+
+    def get_output(self, k: int) -> np.ndarray:
+        return np.array(self._it.get_tensor(self._outs[k]["index"]))
+
+
+def run(data: bytes, inputs: list) -> list:
+    """One inference with the reference kernels: `inputs` in the model's input order."""
+    it = ReferenceInterpreter(data)
+    for k, x in enumerate(inputs):
+        d = it.get_input_details(k)
+        it.set_input(np.asarray(x, dtype=d["dtype"]).reshape(d["shape"]), k)
+    it.invoke()
+    return [it.get_output(k) for k in range(len(it._outs))]
