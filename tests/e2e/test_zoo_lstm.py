@@ -56,8 +56,11 @@ def test_zoo_lstm_equals_tflm_on_every_output(zoo):
 
 
 def test_zoo_lstm_sequence_carries_state_like_tflm(zoo):
-    """N_SEQUENCE invokes through one TFLM interpreter and one C instance, no reset between them; then
-    the C model's reset against a fresh interpreter, for a shorter sequence."""
+    """N_SEQUENCE invokes through one TFLM interpreter, one C instance and one NumPy reference state, no
+    reset between them; then the C model's reset (and a fresh reference state) against a fresh
+    interpreter, for a shorter sequence."""
+    from tinygen.memory.state import initial_state
+
     graph, lowered, model = zoo
     xs = _inputs(N_SEQUENCE, 1)
     model.reset()
@@ -66,11 +69,15 @@ def test_zoo_lstm_sequence_carries_state_like_tflm(zoo):
         if interp is None:
             model.reset()
             interp = tflm_interpreter(ZOO_LSTM)
+        state = initial_state(graph)
         fresh = []
         for k, x in enumerate(run):
             (want,) = tflm_run_with(interp, [x], 1)
             (got,) = model([x])
+            (ref,) = run_reference(graph, [x], lowered, state=state)
             assert np.asarray(got).reshape(want.shape).tobytes() == want.tobytes(), f"{label}: invoke {k} differs"
+            assert np.asarray(ref).reshape(want.shape).tobytes() == want.tobytes(), \
+                f"{label}: reference invoke {k} differs"
             fresh.append(tflm_run(ZOO_LSTM, [x])[0].tobytes() == want.tobytes())
         if label == "no reset":
             assert not all(fresh), "the state never changed an output: the sequence test proves nothing"

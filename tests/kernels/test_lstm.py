@@ -163,3 +163,31 @@ def test_scratch_size_matches_the_c_twin():
     for features, units in ((1, 1), (3, 5), (28, 20), (300, 64), (8, 7)):
         assert lib.tg_lstm_s8_get_buffer_size(features, units) == scratch_bytes(features, units)
         assert lib.tg_lstm_s16_get_buffer_size(features, units) == scratch_bytes(features, units)
+
+
+@pytest.mark.parametrize("which", ["converted_int8", "written_16x8"])
+def test_state_carries_across_invokes_like_tflm(which, tmp_path):
+    """50 invokes without a reset through one TFLM interpreter, the C model and the NumPy reference (h and
+    c carry over), then 10 more after a reset against a fresh interpreter."""
+    from oracle import tflm_interpreter, tflm_run_with
+    from tinygen.memory.state import initial_state
+
+    data = _converted(4) if which == "converted_int8" else raw_lstm_model(**RAW[2])
+    path = tmp_path / "seq.tflite"
+    path.write_bytes(data)
+    graph = load_model(str(path))
+    lowered = lower(graph)
+    model = host_model_for(graph)
+    xs = _samples(graph, np.random.default_rng(5), 48)
+    for label, run in (("no reset", xs), ("after reset", xs[:10])):
+        model.reset()
+        interp, state = tflm_interpreter(path), initial_state(graph)
+        changed = False
+        for k, x in enumerate(run):
+            (want,) = tflm_run_with(interp, [x], 1)
+            (got,) = model([x])
+            (ref,) = run_reference(graph, [x], lowered, state=state)
+            assert np.asarray(got).reshape(want.shape).tobytes() == want.tobytes(), f"{label}: invoke {k}: C"
+            assert np.asarray(ref).reshape(want.shape).tobytes() == want.tobytes(), f"{label}: invoke {k}: ref"
+            changed |= tflm_run(path, [x])[0].tobytes() != want.tobytes()
+        assert changed, f"{label}: the carried state never changed an output"

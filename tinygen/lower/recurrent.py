@@ -204,12 +204,6 @@ def _gate_rows(mats: list, units: int) -> np.ndarray:
     return np.concatenate([np.pad(m, ((0, rows - m.shape[0]),) + ((0, 0),) * (m.ndim - 1)) for m in mats])
 
 
-def _states(op: Op, graph: Graph) -> list:
-    """The positions of h and c among the reference's inputs (None when the state is a constant's value)."""
-    names = [t for t in op.inputs if t is not None and not graph.tensors[t].is_const]
-    return [names.index(op.inputs[k]) if op.inputs[k] in names else None for k in (H, C)]
-
-
 class LstmKernel(Kernel):
     """UNIDIRECTIONAL_SEQUENCE_LSTM with int8 activations (int16 cell state) or 16x8."""
 
@@ -236,17 +230,14 @@ class LstmKernel(Kernel):
                 Literal(p.features), Literal(p.units), ConstArg(0), ConstArg(1), ConstArg(2), ConstArg(3),
                 *biases, TensorArg(x), TensorArg(h, const=False), TensorArg(c, const=False),
                 TensorArg(op.outputs[0], const=False)]
-        where = _states(op, graph)
-        init = [None if k is not None else np.asarray(graph.tensors[op.inputs[s]].data)
-                for k, s in zip(where, (H, C))]
         out_shape = graph.tensors[op.outputs[0]].shape
 
         def reference(inputs):
-            h0, c0 = (inputs[k] if k is not None else v for k, v in zip(where, init))
-            y, h1, c1 = lstm_reference(p, np.asarray(inputs[0]), np.asarray(h0), np.asarray(c0))
-            for k, new in zip(where, (h1, c1)):  # the state carries over: written back in place
-                if k is not None and isinstance(inputs[k], np.ndarray) and inputs[k].flags.writeable:
-                    inputs[k][...] = new.reshape(inputs[k].shape).astype(inputs[k].dtype)
+            """inputs: x, h, c (the variables, updated in place so that the state carries over)."""
+            x_in, h_in, c_in = inputs
+            y, h1, c1 = lstm_reference(p, np.asarray(x_in), np.asarray(h_in), np.asarray(c_in))
+            for var, new in ((h_in, h1), (c_in, c1)):
+                var[...] = new.reshape(var.shape).astype(var.dtype)
             return [y.reshape(out_shape).astype(np.int16 if p.wide else np.int8)]
 
         notes = dict(units=p.units, steps=p.steps, batch=p.batch, cell_clip_q=int(p.q[Q_CLIP]),
