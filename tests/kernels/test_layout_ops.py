@@ -215,3 +215,148 @@ def test_contiguous_pieces_become_views_and_equal_tflm(dtype, tmp_path):
     assert result.plan.storage["a0"] == (kind, base) and result.plan.storage["a1"] == (kind, base + 24 * size)
     calls = [line for line in result.files["model.c"].splitlines() if "tg_copy_strided_s" in line and "(" in line]
     assert len(calls) == 4, calls  # a2 and the three axis-1 pieces
+
+
+# ---- TRANSPOSE, DEPTH_TO_SPACE, SPACE_TO_DEPTH: strided copies ------------------------------------
+
+# (input shape, perm)
+TRANSPOSES = [((5,), [0]), ((3, 7), [1, 0]), ((2, 3, 4), [2, 0, 1]), ((2, 3, 4), [0, 2, 1]), ((1, 4, 5, 6), [0, 3, 1, 2]),
+              ((2, 4, 5, 6), [3, 2, 1, 0]), ((1, 8, 8, 3), [0, 2, 1, 3]), ((2, 1, 3, 2, 4), [4, 2, 0, 3, 1]),
+              ((2, 3, 1, 4, 5), [0, 1, 2, 3, 4])]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(TRANSPOSES)))
+def test_transpose_equals_tflm(case, dtype, tmp_path):
+    shape, perm = TRANSPOSES[case]
+    q = qparams(dtype, np.random.default_rng(500 + case))
+    out = tuple(shape[p] for p in perm)
+    data = one_op("TRANSPOSE", [("x", shape, dtype, q, None), ("perm", (len(perm),), "int32", None, perm)],
+                  [("y", out, dtype, q, None)], "TransposeOptions")
+    check_against_tflm(data, tmp_path)
+
+
+# (op, input shape, block size)
+BLOCKS = [("DEPTH_TO_SPACE", (1, 2, 3, 8), 2), ("DEPTH_TO_SPACE", (2, 3, 2, 27), 3), ("DEPTH_TO_SPACE", (1, 1, 1, 16), 4),
+          ("DEPTH_TO_SPACE", (1, 2, 2, 4), 1), ("SPACE_TO_DEPTH", (1, 4, 6, 2), 2), ("SPACE_TO_DEPTH", (2, 6, 3, 5), 3),
+          ("SPACE_TO_DEPTH", (1, 4, 4, 1), 4)]
+
+
+@pytest.mark.parametrize("case", range(len(BLOCKS)))
+def test_depth_space_equal_tflm(case, tmp_path):
+    name, (n, h, w, c), bs = BLOCKS[case]
+    q = qparams("int8", np.random.default_rng(600 + case))
+    out = (n, h * bs, w * bs, c // bs // bs) if name == "DEPTH_TO_SPACE" else (n, h // bs, w // bs, c * bs * bs)
+    options = "DepthToSpaceOptions" if name == "DEPTH_TO_SPACE" else "SpaceToDepthOptions"
+    data = one_op(name, [("x", (n, h, w, c), "int8", q, None)], [("y", out, "int8", q, None)], options,
+                  (("BlockSize", bs),))
+    check_against_tflm(data, tmp_path)
+
+
+# ---- PACK ----------------------------------------------------------------------------------------
+
+# (input shape, number of inputs, axis, constant input index or None)
+PACKS = [((3,), 2, 0, None), ((2, 3), 3, 1, None), ((2, 3), 2, -1, None), ((2, 3, 4), 4, 0, 2), ((1, 72), 2, 2, None),
+         ((2, 2, 2, 3), 2, 3, 0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", range(len(PACKS)))
+def test_pack_equals_tflm(case, dtype, tmp_path):
+    shape, n, axis, const = PACKS[case]
+    rng = np.random.default_rng(700 + case)
+    q = qparams(dtype, rng)
+    info = np.iinfo(np.dtype(dtype))
+    ins = [(f"x{k}", shape, dtype, q, rng.integers(info.min, info.max, size=shape) if k == const else None)
+           for k in range(n)]
+    out = list(shape)
+    out.insert(axis % (len(shape) + 1), n)
+    data = one_op("PACK", ins, [("y", tuple(out), dtype, q, None)], "PackOptions", (("ValuesCount", n), ("Axis", axis)))
+    check_against_tflm(data, tmp_path)
+
+
+# ---- GATHER, GATHER_ND ---------------------------------------------------------------------------
+
+
+def _index_model(opname, params_shape, idx, out_shape, options, fields, const_params, const_idx, rng) -> tuple:
+    q = qparams("int8", rng)
+    pdata = rng.integers(-128, 127, size=params_shape, endpoint=True) if const_params else None
+    ins = [("p", params_shape, "int8", q, pdata), ("i", np.shape(idx), "int32", None, idx if const_idx else None)]
+    data = one_op(opname, ins, [("y", out_shape, "int8", q, None)], options, fields)
+    return data, np.asarray(idx, np.int32)
+
+
+def _check_with_indices(data, idx, tmp_path, rng) -> None:
+    """C and reference equal TFLM with these (computed) indices and random params."""
+    path = tmp_path / "g.tflite"
+    path.write_bytes(data)
+    graph = load_model(str(path))
+    lowered = lower(graph)
+    model = host_model_for(graph)
+    for _ in range(3):
+        xs = []
+        for name in graph.inputs:
+            t = graph.tensors[name]
+            xs.append(idx if t.dtype == "int32" else rng.integers(-128, 127, size=t.shape, endpoint=True).astype(np.int8))
+        (want,) = tflm_run(data, xs)
+        (got_c,) = model(xs)
+        (got_ref,) = run_reference(graph, xs, lowered)
+        assert np.asarray(got_c).reshape(want.shape).tobytes() == want.tobytes()
+        assert np.asarray(got_ref).reshape(want.shape).tobytes() == want.tobytes()
+
+
+# (params shape, indices, axis, batch_dims)
+GATHERS = [((5, 3), [4, 0, 2, 2], 0, 0), ((5, 3), [[2, 1], [0, 2]], 1, 0), ((2, 4, 3), [[3, 1, 0], [0, 0, 2]], 1, 1),
+           ((3, 4, 2, 5), [1, 0, 1], -2, 0), ((10,), [9, 0, 5], 0, 0), ((2, 3, 4), [[[1], [2]], [[0], [3]]], 2, 1)]
+
+
+def _gather_out(shape, idx, axis, batch_dims):
+    axis %= len(shape)
+    return tuple(shape[:axis]) + np.shape(idx)[batch_dims:] + tuple(shape[axis + 1:])
+
+
+@pytest.mark.parametrize("form", ["activations", "const_indices", "const_params"])
+@pytest.mark.parametrize("case", range(len(GATHERS)))
+def test_gather_equals_tflm(case, form, tmp_path):
+    shape, idx, axis, batch_dims = GATHERS[case]
+    rng = np.random.default_rng(800 + case)
+    data, idx = _index_model("GATHER", shape, idx, _gather_out(shape, idx, axis, batch_dims), "GatherOptions",
+                             (("Axis", axis), ("BatchDims", batch_dims)), form == "const_params",
+                             form == "const_indices", rng)
+    _check_with_indices(data, idx, tmp_path, rng)
+
+
+# (params shape, indices)
+GATHERS_ND = [((4, 3), [[3, 1], [0, 2]]), ((4, 3), [[3], [0], [1]]), ((2, 3, 4), [[[1, 2]], [[0, 0]]]),
+              ((2, 3, 4), [[1, 2, 3], [0, 0, 0]]), ((5, 2, 2, 3), [[4, 1, 0]])]
+
+
+@pytest.mark.parametrize("form", ["activations", "const_indices", "const_params"])
+@pytest.mark.parametrize("case", range(len(GATHERS_ND)))
+def test_gather_nd_equals_tflm(case, form, tmp_path):
+    shape, idx = GATHERS_ND[case]
+    rng = np.random.default_rng(900 + case)
+    k = np.shape(idx)[-1]
+    out = np.shape(idx)[:-1] + tuple(shape[k:])
+    data, idx = _index_model("GATHER_ND", shape, idx, out, "GatherNdOptions", (), form == "const_params",
+                             form == "const_indices", rng)
+    _check_with_indices(data, idx, tmp_path, rng)
+
+
+@pytest.mark.parametrize("opname", ["GATHER", "GATHER_ND"])
+def test_out_of_range_indices_fail_like_tflm(opname, tmp_path):
+    """A computed index outside its dimension: TFLM's invoke fails and the generated C returns an error."""
+    from tinygen.errors import VerificationError
+
+    rng = np.random.default_rng(1)
+    idx = [[4, 1]] if opname == "GATHER_ND" else [4, 1]
+    out = (1,) if opname == "GATHER_ND" else (2, 3)
+    options, fields = ("GatherNdOptions", ()) if opname == "GATHER_ND" else ("GatherOptions", (("Axis", 0), ("BatchDims", 0)))
+    data, idx = _index_model(opname, (4, 3), idx, out, options, fields, False, False, rng)
+    (tmp_path / "g.tflite").write_bytes(data)
+    graph = load_model(str(tmp_path / "g.tflite"))
+    xs = [rng.integers(-128, 127, size=(4, 3)).astype(np.int8), idx]
+    with pytest.raises(RuntimeError):
+        tflm_run(data, xs)
+    with pytest.raises(VerificationError):
+        host_model_for(graph)(xs)

@@ -46,6 +46,9 @@ def load_tflite(source: Union[str, Path, bytes, bytearray], name: str | None = N
         fold_dilated_convs(model)
     resolve_resources(model)
     graph = _build(model)
+    from tinygen.passes.layout import simplify_transposes
+
+    simplify_transposes(graph)  # exact: constant transposes folded, cancelling pairs dropped
     graph.name = name or stem
     ir.verify(graph, "tflite")
     return graph

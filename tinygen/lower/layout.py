@@ -1,5 +1,6 @@
 """Lowering of the layout ops that are one strided copy: STRIDED_SLICE (with SLICE, SPLIT, SPLIT_V and
-UNPACK, which the frontend turns into slices), for int8 and int16.
+UNPACK, which the frontend turns into slices) and TRANSPOSE for int8 and int16, DEPTH_TO_SPACE and
+SPACE_TO_DEPTH for int8.
 
 Each op is resolved at compile time into a walk over the input: per output dimension an element count
 and an input element step, plus the offset of the first element. Dimensions that walk the input
@@ -61,7 +62,47 @@ def reference_slice(x, a, out_shape):
     return x[np.ix_(*index)].reshape(out_shape)
 
 
-WALKS = {OpKind.STRIDED_SLICE: (walk_slice, reference_slice)}
+def walk_transpose(in_shape, a, out_shape) -> tuple:
+    row = row_strides(in_shape)
+    return [int(in_shape[p]) for p in a.perm], [row[p] for p in a.perm], 0
+
+
+def reference_transpose(x, a, out_shape):
+    return np.transpose(x, a.perm)
+
+
+def walk_depth_to_space(in_shape, a, out_shape) -> tuple:
+    """Output (n, h, i, w, j, c) reads input (n, h, w, (i * block + j) * C + c)."""
+    n, h, w, ch = (int(v) for v in in_shape)
+    bs = int(a.block_size)
+    c = ch // (bs * bs)
+    return [n, h, bs, w, bs, c], [h * w * ch, w * ch, bs * c, ch, c, 1], 0
+
+
+def reference_depth_to_space(x, a, out_shape):
+    n, h, w, ch = x.shape
+    bs = a.block_size
+    return x.reshape(n, h, w, bs, bs, ch // (bs * bs)).transpose(0, 1, 3, 2, 4, 5).reshape(out_shape)
+
+
+def walk_space_to_depth(in_shape, a, out_shape) -> tuple:
+    """Output (n, h, w, i, j, c) reads input (n, h * block + i, w * block + j, c)."""
+    n, h, w, ch = (int(v) for v in in_shape)
+    bs = int(a.block_size)
+    return [n, h // bs, w // bs, bs, bs, ch], [h * w * ch, bs * w * ch, bs * ch, w * ch, ch, 1], 0
+
+
+def reference_space_to_depth(x, a, out_shape):
+    n, h, w, ch = x.shape
+    bs = a.block_size
+    return x.reshape(n, h // bs, bs, w // bs, bs, ch).transpose(0, 1, 3, 2, 4, 5).reshape(out_shape)
+
+
+WALKS = {OpKind.STRIDED_SLICE: (walk_slice, reference_slice),
+         OpKind.TRANSPOSE: (walk_transpose, reference_transpose),
+         OpKind.DEPTH_TO_SPACE: (walk_depth_to_space, reference_depth_to_space),
+         OpKind.SPACE_TO_DEPTH: (walk_space_to_depth, reference_space_to_depth)}
+INT8_ONLY = (OpKind.DEPTH_TO_SPACE, OpKind.SPACE_TO_DEPTH)  # TFLM has no int16 kernel for them
 
 
 class CopyStrided(Kernel):
@@ -72,6 +113,8 @@ class CopyStrided(Kernel):
 
     def supports(self, op: Op, graph: Graph) -> bool:
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+        if op.kind in INT8_ONLY and x.dtype != "int8":
+            return False
         return x.dtype == y.dtype and x.dtype in _FUNCTIONS
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:

@@ -158,7 +158,9 @@ def global_pool_to_mean(graph: Graph) -> None:
             graph.ops[i] = dataclasses.replace(op, kind=OpKind.MEAN, attrs=ir.MeanAttrs(axes=(1, 2), keep_dims=True))
 
 
-PIPELINE = (drop_noops, fold_batchnorm, fuse_activations, fold_reshapes, global_pool_to_mean)
+from tinygen.passes.layout import simplify_transposes  # noqa: E402 (uses _bypass above)
+
+PIPELINE = (drop_noops, fold_batchnorm, fuse_activations, fold_reshapes, global_pool_to_mean, simplify_transposes)
 
 
 def optimize(graph: Graph) -> Graph:
