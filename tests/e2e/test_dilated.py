@@ -148,3 +148,21 @@ def test_only_same_or_valid_chains_fold(paddings, crops, folds, tmp_path):
         assert kinds == [OpKind.SPACE_TO_BATCH_ND, OpKind.CONV_2D, OpKind.BATCH_TO_SPACE_ND]
     data = path.read_bytes()
     _check(graph, lambda x: tflite_ref.run(data, [x])[0], _samples(graph, 3))
+
+
+def test_tinygen_verify_uses_the_tflite_reference_oracle(keras, tmp_path):
+    """`tinygen verify` on a build of a converted dilated model runs desktop TFLite's reference kernels
+    (not TFLM), names them, and finds the build bit-exact."""
+    import tinygen
+    from tfconvert import convert
+    from tinygen.verify.compare import verify_out
+
+    model, shape = _model(keras, "conv2d_same_2", True)
+    path = tmp_path / "dil.tflite"
+    path.write_bytes(convert(model, np.random.default_rng(1).normal(0, 1, size=(16, *shape)).astype(np.float32)))
+    out = tmp_path / "build"
+    tinygen.compile(str(path), out, name="dil")
+    result = verify_out(out, samples=4)
+    assert result["ok"] and result["oracles"]["tflm"] == 0 and result["diff_reference"] == 0, result["lines"]
+    text = "\n".join(result["lines"])
+    assert "desktop TFLite reference kernels" in text and "BUILTIN_REF" in text and "issue 1646" in text
