@@ -3,7 +3,8 @@ runtime_c/elementwise/tg_prelu_*.c and tg_maximum_* / tg_minimum_*.c.
 
 Both operands are addressed with the 4-D broadcast walk of ADD / SUB / MUL (lower/elementwise.py);
 either may be a constant (emitted as a const array). PRELU's multipliers are TFLM's, formed in double:
-s_in / s_out for x >= 0 and s_in * s_alpha / s_out for the product (x - zp) * (alpha - zp_alpha).
+s_in / s_out for x >= 0 and s_in * s_alpha / s_out for the product (x - zp) * (alpha - zp_alpha); for
+int8 the x >= 0 branch is a 256-entry table computed here with the same arithmetic.
 MAXIMUM / MINIMUM compare the stored integers (TFLM does not requantize them). All may run in place
 over an input of the output's shape and type: element i is read before it is written.
 """
@@ -14,7 +15,7 @@ import numpy as np
 from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.quant import qmath
-from tinygen.lower.base import Kernel, Literal, LoweredOp, TensorArg, register
+from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg, register
 from tinygen.lower.elementwise import BinaryOperands
 
 _RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
@@ -73,15 +74,23 @@ class PreluKernel(Kernel):
         m1, s1 = qmath.quantize_multiplier(float(x.scale) / float(out.scale))
         m2, s2 = qmath.quantize_multiplier(float(x.scale) * float(alpha.scale) / float(out.scale))
         params = (-x.zero_point, -alpha.zero_point, out.zero_point, m1, s1, m2, s2)
-        args = [Literal(v) for v in params] + ops.c_operands() + [TensorArg(op.outputs[0], const=False)]
         dtype = out.dtype
+        arrays = list(ops.const_arrays)
+        if dtype == "int8":  # the x >= 0 branch as a table of its 256 outputs (alpha does not enter it)
+            q = np.arange(-128, 128, dtype=np.int64)
+            table = prelu_reference(q, np.zeros_like(q), params, dtype).astype(np.int8)
+            arrays.append(ConstArray("pos", table))
+            head = [Literal(v) for v in params[:3]] + [ConstArg(len(arrays) - 1), Literal(m2), Literal(s2)]
+        else:
+            head = [Literal(v) for v in params]
+        args = head + ops.c_operands() + [TensorArg(op.outputs[0], const=False)]
 
         def reference(inputs: list) -> list:
             xv, av = ops.values(inputs)
             return [prelu_reference(xv, av, params, dtype).astype(dtype)]
 
         fn = f"tg_prelu_{_SUFFIX[dtype]}"
-        return LoweredOp(op, fn, (fn + ".c",), args, ops.const_arrays, reference,
+        return LoweredOp(op, fn, (fn + ".c",), args, arrays, reference,
                          inplace_of=_inplace_input(op, graph), notes={"pos": (m1, s1), "neg": (m2, s2)})
 
 
