@@ -74,3 +74,12 @@ def test_int16_sigmoid_with_a_large_input_scale_equals_tflm(op, scale, tmp_path)
     (got_ref,) = run_reference(graph, [x], lowered)
     assert np.asarray(got_c).reshape(want.shape).tobytes() == want.tobytes()
     assert np.asarray(got_ref).reshape(want.shape).tobytes() == want.tobytes()
+
+
+def test_nnse_lstm_clean_under_sanitizers(models_dir, tmp_path):
+    """ASan + UBSan build of the whole model (the wrapping gate rescale included): no report, same bytes."""
+    from test_hardening import _inputs as hardening_inputs
+    from test_hardening import sanitized_run_equals_normal_builds
+
+    graph = load_model(str(models_dir / MODEL))
+    sanitized_run_equals_normal_builds(graph, tmp_path, hardening_inputs(graph, n=6), "portable", "nnse")
