@@ -83,3 +83,28 @@ def test_nnse_lstm_clean_under_sanitizers(models_dir, tmp_path):
 
     graph = load_model(str(models_dir / MODEL))
     sanitized_run_equals_normal_builds(graph, tmp_path, hardening_inputs(graph, n=6), "portable", "nnse")
+
+
+@pytest.mark.qemu
+def test_nnse_lstm_on_cortex_m4_equals_host_and_tflm(models_dir, tmp_path):
+    """Cortex-M4 firmware (-Werror) under QEMU: equal to the host build and to TFLM on 3 inputs."""
+    import shutil
+
+    import tinygen
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    assert not missing, f"missing tools {missing}: run `make sysdeps`"
+    path = models_dir / MODEL
+    out = tmp_path / "nnse"
+    result = tinygen.compile(str(path), out, board="cortex-m4", name="nnse")
+    shapes = [tuple(i["shape"]) for i in result.report["inputs"]]
+    rng = np.random.default_rng(1)
+    xs = [np.stack([rng.integers(-32768, 32768, size=s).astype(np.int16) for _ in range(3)]) for s in shapes]
+    batch = [x.reshape((3,) + s[1:]) for x, s in zip(xs, shapes)]
+    on_target = tinygen.run(out, batch, target="qemu")
+    host = tinygen.run(out, batch)
+    for a, b in zip(on_target, host):
+        assert np.array_equal(a, b)
+    for i in range(3):
+        for k, w in enumerate(tflm_run(path.read_bytes(), [x[i] for x in xs])):
+            assert on_target[k][i].reshape(w.shape).tobytes() == w.tobytes()
