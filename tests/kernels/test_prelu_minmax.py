@@ -1,6 +1,6 @@
 """PRELU (int8; int16 with an int8 alpha), MAXIMUM and MINIMUM (int8, int16) against TFLM's interpreter.
 
-Each model holds one op per entry of its plan (each with its own inputs): broadcast shapes of rank 1 to 4,
+Each model holds one op per entry of its plan (each with its own inputs): broadcast shapes of rank 1 to 6,
 constant and activation second operands, and for PRELU quantization parameters whose multipliers are
 below and above one, with zero points of both signs. Models are written with tinygen's exporter and
 read back through the TFLite frontend; the generated C and the NumPy reference must equal TFLM byte for
@@ -24,7 +24,8 @@ K = ir.OpKind
 # (input shape, second operand shape, second operand constant?)
 SHAPES = [((1, 4, 5, 3), (1, 1, 3), True), ((2, 4, 5, 3), (3,), True), ((1, 1, 5, 3), (1, 4, 1, 3), False),
           ((6,), (2, 1, 6), False), ((3, 7), (3, 7), True), ((1, 3, 3, 2), (1, 3, 3, 2), False),
-          ((1, 2, 2, 4), (1,), True)]
+          ((1, 2, 2, 4), (1,), True), ((2, 3, 1, 4, 5), (1, 1, 1, 4, 5), False),
+          ((1, 2, 3, 2, 2, 3), (2, 1, 1, 1, 3), True)]
 # PRELU (input scale, zp), (alpha scale, zp), (output scale, zp): multipliers below and above one
 PRELU_QUANT = [((0.05, 3), (0.01, -7), (0.04, -2)), ((0.2, -100), (0.002, 50), (0.01, 120)),
                ((0.003, 127), (0.3, 0), (0.5, -128)), ((0.1, 0), (1 / 128, 0), (0.1, 0))]
@@ -99,12 +100,13 @@ def test_unsupported_forms_name_the_layer_and_op():
         tflm(to_bytes(bad_alpha)).invoke()
     with pytest.raises(UnsupportedError, match=r"layer 'op0': op PRELU with input types \(int16, int16\)"):
         lower(bad_alpha)
-    # rank 5 operands
-    five = build_graph([("x", (1, 2, 2, 2, 2), "int8", q, None), ("b", (1, 2, 2, 2, 2), "int8", q, None)],
-                       [(K.MAXIMUM, ir.NoAttrs(), ["x", "b"], ("y", (1, 2, 2, 2, 2), "int8", q))])
+    # a broadcast alternating over five dimensions (TFLM's loop takes it; the 4-D walk cannot)
+    five = build_graph([("x", (2, 1, 3, 1, 5), "int8", q, None), ("b", (1, 4, 1, 6, 1), "int8", q, None)],
+                       [(K.MAXIMUM, ir.NoAttrs(), ["x", "b"], ("y", (2, 4, 3, 6, 5), "int8", q))])
     from tinygen.ir import validate
 
-    with pytest.raises(UnsupportedError, match=r"layer 'op0' \(MAXIMUM\): shapes .* have rank > 4"):
+    with pytest.raises(UnsupportedError, match=r"layer 'op0' \(MAXIMUM\): shapes .* broadcast over 5 separate "
+                                               r"dimensions \(at most 4\)"):
         validate.check(five)
     # mixed types
     mixed = build_graph([("x", (1, 4), "int8", q, None), ("b", (1, 4), "int16", q, None)],

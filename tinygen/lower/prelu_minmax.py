@@ -1,8 +1,8 @@
 """Lowering of PRELU (int8; int16 with an int8 alpha), MAXIMUM and MINIMUM (int8, int16) to
 runtime_c/elementwise/tg_prelu_*.c and tg_maximum_* / tg_minimum_*.c.
 
-Both operands are addressed with the 4-D broadcast walk of ADD / SUB / MUL (lower/elementwise.py);
-either may be a constant (emitted as a const array). PRELU's multipliers are TFLM's, formed in double:
+Both operands are addressed with a 4-D broadcast walk after merging the dimensions they step through
+alike (TFLM's broadcast loop does the same, up to rank 8); either may be a constant (a const array). PRELU's multipliers are TFLM's, formed in double:
 s_in / s_out for x >= 0 and s_in * s_alpha / s_out for the product (x - zp) * (alpha - zp_alpha); for
 int8 the x >= 0 branch is a 256-entry table computed here with the same arithmetic.
 MAXIMUM / MINIMUM compare the stored integers (TFLM does not requantize them). All may run in place
@@ -16,7 +16,7 @@ from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.quant import qmath
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg, register
-from tinygen.lower.elementwise import BinaryOperands
+from tinygen.ops.prelu_minmax import KERNEL_RANK, fuse_broadcast
 
 _RANGE = {"int8": (-128, 127), "int16": (-32768, 32767)}
 _SUFFIX = {"int8": "s8", "int16": "s16"}
@@ -24,6 +24,50 @@ _SUFFIX = {"int8": "s8", "int16": "s16"}
 
 def _fail(op: Op, why: str) -> UnsupportedError:
     return UnsupportedError(f"layer '{op.name}' ({op.kind.value}): {why}")
+
+
+class Operands:
+    """The two inputs of a broadcasting op, walked in 4-D after merging dimensions that broadcast alike
+    (any rank up to TFLM's 8 whose merged broadcast has <= 4 dimensions): C arguments, const arrays,
+    reference feeding."""
+
+    def __init__(self, op: Op, graph: Graph):
+        if len(op.inputs) != 2 or None in op.inputs:
+            raise _fail(op, "expects 2 inputs")
+        self.tensors = [graph.tensors[t] for t in op.inputs]
+        self.out_shape = tuple(graph.tensors[op.outputs[0]].shape)
+        try:
+            if np.broadcast_shapes(*(t.shape for t in self.tensors)) != self.out_shape:
+                raise ValueError(f"the inputs do not broadcast to the output {list(self.out_shape)}")
+        except ValueError as exc:
+            raise _fail(op, str(exc)) from None
+        dims, a_st, b_st = fuse_broadcast(self.tensors[0].shape, self.tensors[1].shape, self.out_shape)
+        if len(dims) > KERNEL_RANK:
+            raise _fail(op, f"the broadcast spans {len(dims)} separate dimensions (at most {KERNEL_RANK})")
+        pad = KERNEL_RANK - len(dims)
+        self.dims = (1,) * pad + dims
+        self.strides = [(0,) * pad + a_st, (0,) * pad + b_st]
+        self.const_arrays: list = []
+        self.pointers: list = []
+        for i, t in enumerate(self.tensors):
+            if t.is_const:
+                self.pointers.append(ConstArg(len(self.const_arrays)))
+                self.const_arrays.append(ConstArray(f"in{i + 1}", np.asarray(t.data, np.dtype(t.dtype)).reshape(-1)))
+            else:
+                self.pointers.append(TensorArg(op.inputs[i]))
+
+    def c_operands(self) -> list:
+        """Output dims, then (strides, pointer) of input 1 and of input 2."""
+        args = [Literal(d) for d in self.dims]
+        for strides, ptr in zip(self.strides, self.pointers):
+            args += [Literal(s) for s in strides] + [ptr]
+        return args
+
+    def values(self, inputs: list) -> tuple:
+        """Both operands as int64 arrays broadcast to the output shape (consts filled in)."""
+        it = iter(inputs)
+        vals = [np.asarray(t.data if t.is_const else next(it), np.int64).reshape(t.shape) for t in self.tensors]
+        return tuple(np.broadcast_to(v, self.out_shape) for v in vals)
 
 
 def _types(op: Op, graph: Graph) -> tuple:
@@ -67,7 +111,7 @@ class PreluKernel(Kernel):
         return _types(op, graph) in (("int8", "int8", "int8"), ("int16", "int8", "int16"))
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        ops = BinaryOperands(op, graph)
+        ops = Operands(op, graph)
         _per_tensor(op, graph, list(op.inputs) + list(op.outputs))
         x, alpha = ops.tensors
         out = graph.tensors[op.outputs[0]]
@@ -103,7 +147,7 @@ class MinMaxKernel(Kernel):
         return _types(op, graph) in (("int8",) * 3, ("int16",) * 3)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        ops = BinaryOperands(op, graph)
+        ops = Operands(op, graph)
         out = graph.tensors[op.outputs[0]]
         pick = np.maximum if op.kind == OpKind.MAXIMUM else np.minimum
         args = ops.c_operands() + [TensorArg(op.outputs[0], const=False)]

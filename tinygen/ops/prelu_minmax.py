@@ -15,14 +15,50 @@ from tinygen.ops.elementwise import check_broadcast_output, check_inputs_broadca
 from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext
 
-MAX_RANK = 4  # the kernels address both operands with a 4-D broadcast walk (TFLM's PRELU is 4-D)
+KERNEL_RANK = 4  # the kernels walk both operands in 4-D, after merging dimensions that broadcast alike
+MAX_RANK = 8  # TFLM's broadcast loop takes up to 8 dimensions
 
 
-def check_rank4(c: CheckContext) -> None:
+def fuse_broadcast(a_shape: tuple, b_shape: tuple, out_shape: tuple) -> tuple:
+    """(dims, a strides, b strides), outermost first: the broadcast of `a` and `b` to `out_shape` with
+    neighbouring dimensions merged where both operands step through them alike (dense together, or
+    broadcast together), as TFLM's broadcast loop does. Element strides are 0 along broadcast dims."""
+    rank = max(len(a_shape), len(b_shape), len(out_shape))
+    ext = [(1,) * (rank - len(s)) + tuple(int(d) for d in s) for s in (a_shape, b_shape, out_shape)]
+    dims, a_st, b_st = [], [], []  # innermost first
+    a_acc = b_acc = o_acc = 1
+    for i in range(rank - 1, -1, -1):
+        a_d, b_d, o_d = ext[0][i], ext[1][i], ext[2][i]
+        sa = 0 if (a_d == 1 and o_d != 1) else a_acc
+        sb = 0 if (b_d == 1 and o_d != 1) else b_acc
+        if dims and all(o_d == 1 or (s == acc if nxt else s == 0)
+                        for s, acc, nxt in ((sa, a_acc, a_st[-1]), (sb, b_acc, b_st[-1]))):
+            dims[-1] *= o_d
+        else:
+            dims.append(o_d)
+            a_st.append(sa)
+            b_st.append(sb)
+        a_acc, b_acc, o_acc = a_acc * a_d, b_acc * b_d, o_acc * o_d
+    return tuple(reversed(dims)), tuple(reversed(a_st)), tuple(reversed(b_st))
+
+
+def check_rank4(c: CheckContext) -> None:  # for ops whose kernels take rank <= 4 only (ops/math.py)
     """inputs and output have rank <= 4"""
     shapes = [list(t.shape) for t in c.ins if t is not None] + [list(c.out.shape)]
+    if max(len(s) for s in shapes) > KERNEL_RANK:
+        raise c.unsupported(f"shapes {shapes} have rank > {KERNEL_RANK}")
+
+
+def check_broadcast_rank(c: CheckContext) -> None:
+    """inputs and output have rank <= 8, and their broadcast, neighbouring dimensions that broadcast
+    alike merged, has at most 4 dimensions"""
+    shapes = [tuple(t.shape) for t in c.ins[:2]] + [tuple(c.out.shape)]
     if max(len(s) for s in shapes) > MAX_RANK:
-        raise c.unsupported(f"shapes {shapes} have rank > {MAX_RANK}")
+        raise c.unsupported(f"shapes {[list(s) for s in shapes]} have rank > {MAX_RANK}")
+    dims, _, _ = fuse_broadcast(*shapes)
+    if len(dims) > KERNEL_RANK:
+        raise c.unsupported(f"shapes {[list(s) for s in shapes]} broadcast over {len(dims)} separate "
+                            f"dimensions (at most {KERNEL_RANK})")
 
 
 def check_same_dtype(c: CheckContext) -> None:
@@ -89,7 +125,7 @@ def keras_prelu(b, layer, cfg, ins, out_shape) -> str:
 # ---- specs -------------------------------------------------------------------------------------
 
 _NO_BOUNDS = NotApplicable("no accumulator: each output is one input or one product rescaled")
-_CHECKS = (check_inputs_broadcast, check_broadcast_output, check_rank4, check_same_dtype)
+_CHECKS = (check_inputs_broadcast, check_broadcast_output, check_broadcast_rank, check_same_dtype)
 
 
 def _minmax(kind: OpKind, summary: str, layer: str, fn) -> OpSpec:
