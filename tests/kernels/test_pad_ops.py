@@ -143,3 +143,43 @@ def test_mirror_padding_beyond_the_input_is_refused(mode, pad, tmp_path):
     path.write_bytes(to_bytes(_graph(*case)))
     with pytest.raises(TinygenError, match=rf"layer 'y' \(MIRROR_PAD\): padding \[{pad}, 0\] of dimension 1"):
         load_model(str(path))
+
+
+@pytest.mark.parametrize("dtype,oracle", [("int8", "TFLM"), ("int16", "desktop TFLite")])
+def test_verify_picks_the_oracle_that_runs_mirror_pad(dtype, oracle, tmp_path):
+    """`tinygen verify`: TFLM for int8 MIRROR_PAD, desktop TFLite's reference kernels for int16 (no TFLM
+    kernel); bit-exact with both."""
+    import tinygen
+    from tinygen.verify.compare import verify_out
+
+    case = (dtype, *_mp((1, 4, 5, 3), ((0, 0), (2, 1), (3, 0), (0, 0)), "REFLECT"))
+    path = Path(tmp_path) / "m.tflite"
+    path.write_bytes(to_bytes(_graph(*case)))
+    assert tflite_ref.tflm_unreliable(path.read_bytes()) == ([] if dtype == "int8" else ["MIRROR_PAD"])
+    out = Path(tmp_path) / "build"
+    tinygen.compile(str(path), out, name="mp")
+    result = verify_out(out, samples=3)
+    assert result["ok"] and result["oracles"]["tflm"] == 0, result["lines"]
+    assert ("desktop TFLite reference kernels" in "\n".join(result["lines"])) == (oracle != "TFLM")
+
+
+def test_broadcast_to_of_a_constant_is_folded(tmp_path):
+    """BROADCAST_TO of a constant (a bias broadcast before an ADD) becomes a constant in the frontend; the
+    model still equals TFLM."""
+    from oracle import tflm_run
+
+    q = ir.QuantParams.make(0.05, -5)
+    t = {"x": ir.Tensor("x", (1, 4, 5, 3), "int8", q),
+         "c": ir.Tensor("c", (1, 1, 3), "int8", q, np.array([[[-100, 7, 120]]], np.int8)),
+         "b": ir.Tensor("b", (1, 4, 5, 3), "int8", q),
+         "y": ir.Tensor("y", (1, 4, 5, 3), "int8", ir.QuantParams.make(0.09, 3))}
+    ops = [ir.Op(BT, "bt", ["c"], ["b"], ir.NoAttrs()),
+           ir.Op(ir.OpKind.ADD, "add", ["x", "b"], ["y"], ir.ElementwiseAttrs())]
+    data = to_bytes(ir.Graph(t, ops, ["x"], ["y"], name="bt_const"))
+    path = Path(tmp_path) / "m.tflite"
+    path.write_bytes(data)
+    graph = load_model(str(path))
+    assert [op.kind for op in graph.ops] == [ir.OpKind.ADD]
+    model = host_model_for(graph)
+    for x in _samples((1, 4, 5, 3), "int8", 4):
+        assert np.asarray(model([x])[0]).tobytes() == tflm_run(data, [x])[0].tobytes()

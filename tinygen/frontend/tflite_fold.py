@@ -12,7 +12,7 @@ from tinygen.frontend.tflite_parse import RawModel, RawOp, RawTensor
 
 # ops that only move or select values: folding them is exact even for quantized tensors
 _MOVES = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "CONCATENATION",
-          "GATHER", "TRANSPOSE"}
+          "GATHER", "TRANSPOSE", "BROADCAST_TO"}
 # ops computed in NumPy only when no tensor involved is quantized
 _ARITH = {"ADD", "SUB", "MUL", "CAST"}
 # ops whose result depends only on their input's static shape
@@ -60,7 +60,7 @@ def _store(model: RawModel, op: RawOp, out: RawTensor, value: np.ndarray) -> Non
 
 
 # inputs each folded op needs (fewer, or an absent one: the op is left to the converter, which names it)
-_ARITY = {"TRANSPOSE": 2, "GATHER": 2, "STRIDED_SLICE": 4, "ADD": 2, "SUB": 2, "MUL": 2}
+_ARITY = {"TRANSPOSE": 2, "GATHER": 2, "STRIDED_SLICE": 4, "ADD": 2, "SUB": 2, "MUL": 2, "BROADCAST_TO": 2}
 
 
 def _evaluate(op: RawOp, ins: list, out: RawTensor, source: str):
@@ -87,6 +87,12 @@ def _evaluate(op: RawOp, ins: list, out: RawTensor, source: str):
         return vals[0]  # _store gives it the output tensor's shape
     if name == "CAST":
         return vals[0]
+    if name == "BROADCAST_TO":
+        shape = tuple(int(v) for v in vals[1].reshape(-1)) if vals[1].dtype.kind in "iu" else None
+        if shape is None or vals[0].ndim > len(shape) or any(
+                n not in (1, m) for n, m in zip(vals[0].shape, shape[len(shape) - vals[0].ndim:])):
+            raise bad(f"input {list(vals[0].shape)} does not broadcast to shape {vals[1].reshape(-1).tolist()}")
+        return np.broadcast_to(vals[0], shape)
     if name == "TRANSPOSE":
         if not np.issubdtype(vals[1].dtype, np.integer):
             raise bad(f"perm is a {vals[1].dtype} tensor, expected integers")

@@ -6,7 +6,8 @@ TFLM's SPACE_TO_BATCH_ND never sets the pad value it passes to the reference ker
 converter also leaves a dynamic batch in the static shapes of SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND
 chains (a dilated conv), which TFLM, unable to resize tensors, computes on batch 1. Desktop TFLite
 resizes the tensors and pads with the zero point; its reference kernels compute what TFLM's kernels
-compute for every other op, so it is the oracle for a model that holds one of these operators.
+compute for every other op, so it is the oracle for a model that holds one of these operators, and for
+a model with an int16 MIRROR_PAD, which TFLM has no kernel for.
 """
 from __future__ import annotations
 
@@ -17,26 +18,43 @@ from tinygen.errors import TinygenError
 TFLM_UNRELIABLE = {
     "SPACE_TO_BATCH_ND": "TFLM pads with uninitialized memory (tflite-micro issue 1646)",
     "BATCH_TO_SPACE_ND": "TFLM runs it on the static (batch 1) shapes the converter leaves",
+    "MIRROR_PAD": "TFLM has no int16 MIRROR_PAD kernel",
 }
+_INT16_ONLY = {"MIRROR_PAD"}  # ops TFLM runs right in int8 but lacks in int16
 
 
 def builtin_names(data: bytes) -> list:
     """The builtin operator names a .tflite flatbuffer uses."""
+    return sorted({name for name, _ in _operators(data)})
+
+
+def _operators(data: bytes) -> list:
+    """(builtin name, input 0's TensorType or None) of every operator of subgraph 0."""
     import tflite
     from tflite.BuiltinOperator import BuiltinOperator
 
     names = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
     model = tflite.Model.GetRootAsModel(data, 0)
-    out = []
+    codes = []
     for i in range(model.OperatorCodesLength()):
         code = model.OperatorCodes(i)
-        out.append(names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?"))
+        codes.append(names.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "?"))
+    out = [(name, None) for name in codes]
+    if model.SubgraphsLength():
+        g = model.Subgraphs(0)
+        for i in range(g.OperatorsLength()):
+            op = g.Operators(i)
+            x = op.Inputs(0) if op.InputsLength() else -1
+            out.append((codes[op.OpcodeIndex()], g.Tensors(x).Type() if x >= 0 else None))
     return out
 
 
 def tflm_unreliable(data: bytes) -> list:
     """The operators of the model whose TFLM results cannot be trusted (empty: TFLM is the oracle)."""
-    return sorted(set(builtin_names(data)) & set(TFLM_UNRELIABLE))
+    from tflite.TensorType import TensorType
+
+    return sorted({name for name, dtype in _operators(data) if name in TFLM_UNRELIABLE
+                   and (name not in _INT16_ONLY or dtype == TensorType.INT16)})
 
 
 class ReferenceInterpreter:
