@@ -148,3 +148,42 @@ def test_keras_layers_through_ptq_equal_tflm(activations, tmp_path):
         if op.kind == K.PRELU:
             assert graph.tensors[op.inputs[1]].dtype == "int8"
     check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 4))
+
+
+def _every_kernel_graph(rng) -> ir.Graph:
+    """uint8 -> QUANTIZE -> RESIZE_BILINEAR (half-pixel, negative positions) -> PRELU -> MAXIMUM(const)
+    -> RESIZE_NEAREST_NEIGHBOR (align corners) -> QUANTIZE to uint8, MINIMUM of two branches, and an
+    int16 PRELU -> RESIZE_NEAREST_NEIGHBOR -> MINIMUM(const) chain: every kernel of this family."""
+    from tinygen.ops.resize import ResizeAttrs
+
+    q8, qa, q16 = qp(0.05, 3), qp(0.01, -7), qp(0.002)
+    return build_graph(
+        [("u", (1, 5, 7, 3), "uint8", qp(0.04, 128), None), ("w", (1, 4, 5, 3), "int16", q16, None),
+         ("alpha", (1, 1, 3), "int8", qa, rng.integers(-128, 128, size=(1, 1, 3))),
+         ("floor", (3,), "int8", q8, np.array([-100, 0, 20])),
+         ("ceil", (1, 1, 3), "int16", q16, np.array([[[-50, 0, 3000]]]))],
+        [(K.QUANTIZE, ir.NoAttrs(), ["u"], ("x", (1, 5, 7, 3), "int8", q8)),
+         (K.RESIZE_BILINEAR, ResizeAttrs(False, True), ["x"], ("r", (1, 9, 4, 3), "int8", q8)),
+         (K.PRELU, ir.NoAttrs(), ["r", "alpha"], ("p", (1, 9, 4, 3), "int8", q8)),
+         (K.MAXIMUM, ir.NoAttrs(), ["p", "floor"], ("m", (1, 9, 4, 3), "int8", q8)),
+         (K.RESIZE_NEAREST_NEIGHBOR, ResizeAttrs(True, False), ["m"], ("n", (1, 6, 11, 3), "int8", q8)),
+         (K.QUANTIZE, ir.NoAttrs(), ["n"], ("out_u8", (1, 6, 11, 3), "uint8", qp(0.05, 128))),
+         (K.MINIMUM, ir.NoAttrs(), ["m", "r"], ("out_min", (1, 9, 4, 3), "int8", q8)),
+         (K.PRELU, ir.NoAttrs(), ["w", "alpha"], ("p16", (1, 4, 5, 3), "int16", qp(0.003))),
+         (K.RESIZE_NEAREST_NEIGHBOR, ResizeAttrs(False, True), ["p16"], ("n16", (1, 7, 3, 3), "int16", qp(0.003))),
+         (K.MINIMUM, ir.NoAttrs(), ["n16", "ceil"], ("out16", (1, 7, 3, 3), "int16", qp(0.003)))],
+        name="every_kernel")
+
+
+def test_every_kernel_equals_tflm_and_is_sanitizer_clean(tmp_path):
+    """The chain above against TFLM, then built with ASan + UBSan (exact-size input and output buffers)
+    on both kernel paths: no report, and the same bytes as the ordinary builds."""
+    from test_hardening import sanitized_run_equals_normal_builds
+    from tinygen.verify.hostbuild import KERNEL_PATHS
+
+    rng = np.random.default_rng(21)
+    graph = _every_kernel_graph(rng)
+    samples = random_inputs(graph, rng, 3)
+    loaded, _ = check_against_tflm(graph, tmp_path, samples)
+    for path in KERNEL_PATHS:
+        sanitized_run_equals_normal_builds(loaded, tmp_path / path, samples, path, "every_kernel")

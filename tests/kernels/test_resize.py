@@ -135,3 +135,14 @@ def test_bilinear_whose_tflm_taps_leave_the_input_is_refused():
     with pytest.raises(UnsupportedError, match=r"layer 'op0' \(RESIZE_BILINEAR\): TFLM's 10-bit row scale for "
                                                r"1 -> 55 reads outside the input"):
         lower(graph)
+
+
+def test_resize_attrs_survive_save_and_load(tmp_path):
+    """ResizeAttrs lives in tinygen/ops/resize.py (OpSpec.attrs): the saved graph reads back equal."""
+    from tinygen.ir import serialize
+
+    rng = np.random.default_rng(2)
+    graph = _resize_model(K.RESIZE_BILINEAR, "int8", (False, True), rng, sizes=[(2, 3, 5, 4)])
+    serialize.save(graph, tmp_path)
+    back = serialize.load(tmp_path)
+    assert [op.attrs for op in back.ops] == [ResizeAttrs(False, True)]
