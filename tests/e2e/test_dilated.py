@@ -166,3 +166,23 @@ def test_tinygen_verify_uses_the_tflite_reference_oracle(keras, tmp_path):
     assert result["ok"] and result["oracles"]["tflm"] == 0 and result["diff_reference"] == 0, result["lines"]
     text = "\n".join(result["lines"])
     assert "desktop TFLite reference kernels" in text and "BUILTIN_REF" in text and "issue 1646" in text
+
+
+def test_conv1d_relu6_follows_tflm_and_verify_says_why_desktop_differs(keras, tmp_path):
+    """A dilated Conv1D with ReLU6: the converter leaves RELU6 after BATCH_TO_SPACE_ND, quantized unlike its
+    input. tinygen equals TFLM on the folded export (TFLM clamps only); desktop TFLite requantizes, and
+    the desktop oracle's description names that RELU6 so a `tinygen verify` difference is explained."""
+    from oracle import tflm_run
+    from tfconvert import convert
+
+    L = keras.layers
+    model = keras.Sequential([keras.Input((24, 4)), L.Conv1D(8, 3, dilation_rate=2, padding="same", activation="relu6")])
+    path = tmp_path / "c1r6.tflite"
+    path.write_bytes(convert(model, np.random.default_rng(1).normal(0, 1, size=(16, 24, 4)).astype(np.float32)))
+    data = path.read_bytes()
+    assert "RELU6" in tflite_ref.builtin_names(data)
+    assert "expect differences after RELU6" in tflite_ref.caveats(data)
+    graph = load_model(str(path))
+    exported = to_bytes(graph)
+    assert tflite_ref.caveats(exported) and not tflite_ref.tflm_unreliable(exported)
+    _check(graph, lambda x: tflm_run(exported, [x])[0], _samples(graph, 2))

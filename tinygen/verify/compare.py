@@ -89,7 +89,7 @@ def _outside_oracle(data: bytes) -> tuple:
     unreliable = tflite_ref.tflm_unreliable(data)
     if unreliable:
         it = tflite_ref.ReferenceInterpreter(data)
-        why = "; ".join(f"{op}: {tflite_ref.TFLM_UNRELIABLE[op]}" for op in unreliable)
+        why = "; ".join(f"{op}: {tflite_ref.TFLM_UNRELIABLE[op]}" for op in unreliable) + tflite_ref.caveats(data)
         return it, ("desktop TFLite's reference kernels", f"desktop TFLite reference kernels (tensorflow "
                                                           f"{it.version}, BUILTIN_REF; not TFLM: {why})")
     return _tflm_interpreter(data), ("TFLM", f"TFLM interpreter (tflite-micro {_tflm_version()})")

@@ -57,6 +57,40 @@ def tflm_unreliable(data: bytes) -> list:
                    and (name not in _INT16_ONLY or dtype == TensorType.INT16)})
 
 
+def _quant(t) -> tuple:
+    q = t.Quantization()
+    if q is None:
+        return ()
+    return tuple(q.ScaleAsNumpy().tolist() if q.ScaleLength() else ()), \
+        tuple(q.ZeroPointAsNumpy().tolist() if q.ZeroPointLength() else ())
+
+
+def caveats(data: bytes) -> str:
+    """Where desktop TFLite's reference kernels and TFLM (which tinygen follows) compute differently in
+    this model, said in one sentence (empty when nowhere): an int8 RELU6 whose output is quantized unlike
+    its input is requantized by desktop TFLite and only clamped by TFLM."""
+    import tflite
+    from tflite.BuiltinOperator import BuiltinOperator
+
+    model = tflite.Model.GetRootAsModel(data, 0)
+    if not model.SubgraphsLength():
+        return ""
+    g = model.Subgraphs(0)
+    layers = []
+    for i in range(g.OperatorsLength()):
+        op = g.Operators(i)
+        code = model.OperatorCodes(op.OpcodeIndex())
+        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != BuiltinOperator.RELU6:
+            continue
+        x, y = g.Tensors(op.Inputs(0)), g.Tensors(op.Outputs(0))
+        if _quant(x) != _quant(y):
+            layers.append(y.Name().decode("utf-8", "replace"))
+    if not layers:
+        return ""
+    return (f"; expect differences after RELU6 {', '.join(layers)}: its output is quantized unlike its "
+            f"input, which desktop TFLite requantizes and TFLM (and tinygen) only clamps")
+
+
 class ReferenceInterpreter:
     """tf.lite.Interpreter with the reference kernels, behind the calls `tinygen verify` makes of TFLM's."""
 
