@@ -38,7 +38,8 @@ def lstm_model(units: int, features: int, steps: int, return_sequences: bool, mo
                seed: int = 0, time_major: bool = False, batch: int = 1, dense: int = 0) -> bytes:
     """input [batch, steps, features] ([steps, batch, features] when time_major) -> LSTM(units), the whole
     sequence or its last step (-> a Dense(dense) layer when dense > 0), full-integer quantized ("int8":
-    int8 activations, int16 cell state; "int16": 16x8) on random calibration data."""
+    int8 activations, int16 cell state; "int16": 16x8, which TF's converter refuses for this op) on random
+    calibration data, or left in float ("float")."""
     import tensorflow as tf
 
     rng = np.random.default_rng(seed)
@@ -65,6 +66,8 @@ def lstm_model(units: int, features: int, steps: int, return_sequences: bool, mo
     holder = tf.Module()  # with a trackable object the converter keeps the LSTM function to fuse it
     holder.run = run
     conv = tf.lite.TFLiteConverter.from_concrete_functions([run.get_concrete_function()], holder)
+    if mode == "float":
+        return conv.convert()
     conv.optimizations = [tf.lite.Optimize.DEFAULT]
     conv.representative_dataset = rep
     if mode == "int8":

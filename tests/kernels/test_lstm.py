@@ -191,3 +191,30 @@ def test_state_carries_across_invokes_like_tflm(which, tmp_path):
             assert np.asarray(ref).reshape(want.shape).tobytes() == want.tobytes(), f"{label}: invoke {k}: ref"
             changed |= tflm_run(path, [x])[0].tobytes() != want.tobytes()
         assert changed, f"{label}: the carried state never changed an output"
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("FusedActivationFunction", 1, "fused_activation_function 1 of the cell gate"),
+    ("DiagonalRecurrentTensors", True, "diagonal_recurrent_tensors"),
+    ("CellClip", -1.0, "cell_clip -1.0 must be >= 0"),
+])
+def test_options_tflm_cannot_run_are_refused(field, value, words):
+    """Options TFLM's kernel does not evaluate (or rejects) stop the conversion with a one-line error."""
+    from tinygen.frontend import tflite as frontend
+    from tinygen.frontend.tflite_parse import parse
+
+    model = parse(raw_lstm_model(units=4, features=3, steps=2, mode="int8"), "lstm.tflite")
+    (op,) = [o for o in model.ops if o.opname == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    op.options[field] = value
+    with pytest.raises(TinygenError) as err:
+        frontend._build(model)
+    assert words in str(err.value) and "\n" not in str(err.value)
+
+
+def test_float_lstm_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "float_lstm.tflite"
+    path.write_bytes(lstm_model(3, 2, 2, True, "float"))
+    with pytest.raises(TinygenError) as err:
+        load_model(str(path))
+    msg = str(err.value)
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in msg and "float32" in msg and "\n" not in msg

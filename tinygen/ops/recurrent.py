@@ -6,7 +6,9 @@ input, forget, cell and output gates ((units, features) each), the recurrent wei
 are TFLite variable tensors: the op reads them and writes the new h and c over them, so they carry over
 to the next invoke. The output is h at every time step, [batch, time, units] ([time, batch, units] when
 time_major). The TFLite variants TFLM's kernel refuses (peephole, projection, layer norm, CIFG,
-diagonal recurrent weights) are refused here too, naming the operand.
+diagonal recurrent weights) are refused here too, naming the operand. The operator's `intermediates`
+(per-gate scales TF's converter attaches) are not read: TFLM's kernel derives every scale from the
+tensors (gate pre-activations at 2^-12, gate outputs at 2^-15, the cell state's own scale).
 """
 from __future__ import annotations
 
@@ -122,6 +124,14 @@ def check_lstm_operands(c: CheckContext) -> None:
             raise c.unsupported(f"{role} '{t.name}' must be a variable tensor")
 
 
+def check_lstm_quantized(c: CheckContext) -> None:
+    """the LSTM is already quantized (int8 or int16 activations): tinygen does not quantize float LSTMs"""
+    x = c.ins[X]
+    if x.dtype not in ("int8", "int16"):
+        raise c.unsupported(f"input '{x.name}' is {x.dtype}; convert the model with TF's full-integer "
+                            f"quantization (int8 or 16x8)")
+
+
 def check_lstm_clip(c: CheckContext) -> None:
     """cell_clip is a finite number >= 0 (0: no clipping)"""
     clip = c.a.cell_clip
@@ -173,7 +183,7 @@ register(
                              ("FusedActivationFunction", "CellClip", "ProjClip", "TimeMajor",
                               "AsymmetricQuantizeInputs", "DiagonalRecurrentTensors"))),),
            keras=NotApplicable("Keras 3's LSTM layer converts to a loop; fused LSTMs come from .tflite files"),
-           checks=(check_lstm_shapes, check_lstm_operands, check_lstm_clip),
+           checks=(check_lstm_quantized, check_lstm_shapes, check_lstm_operands, check_lstm_clip),
            float_ref=NotApplicable("only quantized .tflite models carry it; tinygen does not quantize LSTMs"),
            bounds=bounds_lstm, export=export_lstm, kernels=Lowering(("int8 (int16 cell state)", "int16x8")),
            inputs=(LSTM_INPUTS, LSTM_INPUTS), attrs=LstmAttrs),
