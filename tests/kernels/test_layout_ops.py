@@ -360,3 +360,24 @@ def test_out_of_range_indices_fail_like_tflm(opname, tmp_path):
         tflm_run(data, xs)
     with pytest.raises(VerificationError):
         host_model_for(graph)(xs)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_pieces_of_a_model_input_read_it_in_place(dtype, tmp_path):
+    """UNPACK of a model input on axis 0 -> ADD each: the rows are views into the caller's input buffer."""
+    from tinygen.compiler import generate
+
+    rng = np.random.default_rng(9)
+    q = [qparams(dtype, rng) for _ in range(4)]
+    tensors = [("x", (3, 2, 5), dtype, q[0], None)] + [(f"r{k}", (2, 5), dtype, q[0], None) for k in range(3)]
+    tensors += [(f"y{k}", (2, 5), dtype, q[1 + k], None) for k in range(3)]
+    ops = [("UNPACK", ["x"], ["r0", "r1", "r2"], "UnpackOptions", (("Num", 3), ("Axis", 0)))]
+    ops += [("ADD", [f"r{k}", "r1"], [f"y{k}"], "AddOptions", ()) for k in range(3)]
+    data = ops_model(tensors, ops, ["x"], ["y0", "y1", "y2"])
+    check_against_tflm(data, tmp_path)
+    result = generate(load_model(str(tmp_path / "m.tflite")))
+    assert len(result.plan.views) == 3
+    size = np.dtype(dtype).itemsize
+    assert [result.plan.storage[f"r{k}"] for k in range(3)] == [
+        ("input", 0), ("input_view", (0, 10 * size)), ("input_view", (0, 20 * size))]
+    assert "tg_copy_strided" not in result.files["model.c"]

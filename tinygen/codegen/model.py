@@ -90,6 +90,8 @@ class _Ctx:
         kind, where = self.plan.storage[name]
         if kind == "input":
             return f"({qual}{ctype} *)inputs[{where}]"
+        if kind == "input_view":  # a slice of a model input, read in place (memory/views.py)
+            return f"({qual}{ctype} *)((const uint8_t *)inputs[{where[0]}] + {where[1]})"
         if kind == "output":
             return f"({qual}{ctype} *)outputs[{where}]"
         if kind == "state":
@@ -162,7 +164,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
         call = f"{lop.c_function}(" + ",".join(f"\n        /* {p.name} */ {a}" for p, a in zip(params, args)) + ")"
         layers.append(CLayer(i, lop.op.name, lop.op.kind.value, call, _comment(f"{lop.op.kind.value} '{lop.op.name}'")))
 
-    sources = _sources_for(lowered)
+    sources = _sources_for([lop for i, lop in enumerate(lowered) if i not in plan.views])  # views: no call
     inside = views.offsets(graph, lowered)  # views start inside their input's buffer: element-aligned only
     headers = [s for s in sources if s.endswith(".h") and s != "tg_common.h"]
     ins = [graph.tensors[t] for t in graph.inputs]

@@ -109,7 +109,7 @@ def liveness(graph: Graph, lowered: list) -> tuple:
                                f"'{graph.outputs[outs[0]]}' through a reshape; tinygen needs a copy op there")
         if ins:
             for m in members:
-                storage[m] = ("input", ins[0])
+                storage[m] = ("input_view", (ins[0], rel[m])) if rel.get(m) else ("input", ins[0])
             continue
         if outs:
             if len(set(outs)) > 1:

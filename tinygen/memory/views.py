@@ -4,10 +4,11 @@ output is stored inside the input's buffer at that offset and the op emits no C 
 own copy call runs.
 
 A view is honoured when neither the input's nor the output's storage group (tensors joined by RESHAPE
-aliases) holds a model input, a model output or a variable: those live outside the arena (or in
-buffers the caller owns), so a view into them would need an offset pointer the storage classes do not
-carry. The input's buffer then lives as long as any view of it is read, and an in-place op can only
-overwrite it after the last such read (the planner's tie rule looks at the whole group).
+aliases) holds a model output or a variable (a model output lives in the caller's buffer of its own
+size; a variable in the state region), and the output's group holds no model input. A view of a model
+input reads the caller's input buffer at its offset (storage "input_view": (input index, byte offset)).
+The input's buffer then lives as long as any view of it is read, and an in-place op can only overwrite
+it after the last such read (the planner's tie rule looks at the whole group).
 """
 from __future__ import annotations
 
@@ -36,10 +37,8 @@ def _plain_roots(graph: Graph, lowered: list) -> dict:
 def honoured(graph: Graph, lowered: list) -> dict:
     """{op index: (output tensor, input tensor, byte offset)} for the views the planner takes."""
     root = _plain_roots(graph, lowered)
-    pinned = set()
-    for name, t in graph.tensors.items():
-        if name in graph.inputs or name in graph.outputs or t.variable:
-            pinned.add(root[name])
+    pinned = {root[n] for n, t in graph.tensors.items() if n in graph.outputs or t.variable}
+    inputs = {root[n] for n in graph.inputs}
     out = {}
     for i, lop in enumerate(lowered):
         view = getattr(lop, "view_of", None)
@@ -47,7 +46,7 @@ def honoured(graph: Graph, lowered: list) -> dict:
             continue
         src, offset = view
         dst = lop.op.outputs[0]
-        if root[src] in pinned or root[dst] in pinned or root[src] == root[dst]:
+        if root[src] in pinned or root[dst] in pinned | inputs or root[src] == root[dst]:
             continue
         out[i] = (dst, src, int(offset))
     return out
