@@ -74,7 +74,15 @@ def check_against_tflm(graph: ir.Graph, tmp_path: Path, samples: list) -> tuple:
     data = to_bytes(graph)
     path = tmp_path / f"{graph.name}.tflite"
     path.write_bytes(data)
+    return check_file_against_tflm(path, samples)
+
+
+def check_file_against_tflm(path: Path, samples) -> tuple:
+    """Load the .tflite at `path` and require C == reference == TFLM on every sample (a list of input
+    lists, or a function of the loaded graph returning one). Returns (loaded graph, lowered ops)."""
+    data = Path(path).read_bytes()
     loaded = load_model(str(path))
+    samples = samples(loaded) if callable(samples) else samples
     lowered = lower(loaded)
     model = host_model_for(loaded)
     interp = tflm(data)
