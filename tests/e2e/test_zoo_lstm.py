@@ -81,3 +81,55 @@ def test_zoo_lstm_sequence_carries_state_like_tflm(zoo):
             fresh.append(tflm_run(ZOO_LSTM, [x])[0].tobytes() == want.tobytes())
         if label == "no reset":
             assert not all(fresh), "the state never changed an output: the sequence test proves nothing"
+
+
+# ---- on target ----------------------------------------------------------------------------------
+
+
+def _qemu_tools() -> None:
+    import shutil
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+
+
+@pytest.mark.qemu
+def test_zoo_lstm_firmware_under_qemu_equals_tflm(models_dir, tmp_path):
+    """The Cortex-M4 firmware (the SMLAD assembly path): a sequence carrying the state, then every sample
+    from the initial state (reset_each), against one TFLM interpreter and fresh ones."""
+    import tinygen
+
+    _qemu_tools()
+    out = tmp_path / "zoo_lstm"
+    tinygen.compile(str(ZOO_LSTM), out, board="cortex-m4", name="zoo_lstm")
+    xs = _inputs(8, 2)
+    batch = np.stack([x.reshape(28, 28) for x in xs])
+    in_sequence = tinygen.run(out, [batch], target="qemu")[0]
+    each = tinygen.run(out, [batch], target="qemu", reset_each=True)[0]
+    interp = tflm_interpreter(ZOO_LSTM)
+    for k, x in enumerate(xs):
+        (want_seq,) = tflm_run_with(interp, [x], 1)
+        (want_one,) = tflm_run(ZOO_LSTM, [x])
+        assert np.asarray(in_sequence[k]).reshape(want_seq.shape).tobytes() == want_seq.tobytes(), f"sequence {k}"
+        assert np.asarray(each[k]).reshape(want_one.shape).tobytes() == want_one.tobytes(), f"reset_each {k}"
+
+
+@pytest.mark.qemu
+def test_16x8_lstm_firmware_under_qemu_equals_tflm(tmp_path):
+    """A written 16x8 LSTM (batch 3, time-major, cell clip) as Cortex-M4 firmware, every sample alone."""
+    import tinygen
+    from lstm_models import raw_lstm_model
+
+    _qemu_tools()
+    path = tmp_path / "lstm16.tflite"
+    path.write_bytes(raw_lstm_model(units=6, features=7, steps=3, mode="int16", batch=3, time_major=True,
+                                    cell_clip=1.0, cell_log2=-10))
+    out = tmp_path / "lstm16"
+    tinygen.compile(str(path), out, board="cortex-m4", name="lstm16")
+    rng = np.random.default_rng(4)
+    xs = [rng.integers(-32768, 32768, size=(3, 3, 7)).astype(np.int16) for _ in range(4)]
+    got = tinygen.run(out, [np.stack(xs)], target="qemu", reset_each=True)[0]
+    for k, x in enumerate(xs):
+        (want,) = tflm_run(path, [x])
+        assert np.asarray(got[k]).reshape(want.shape).tobytes() == want.tobytes(), f"sample {k}"
