@@ -14,6 +14,7 @@ contiguous-row copy and the element loop both occur) and the NumPy reference.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -183,3 +184,40 @@ def test_broadcast_to_of_a_constant_is_folded(tmp_path):
     model = host_model_for(graph)
     for x in _samples((1, 4, 5, 3), "int8", 4):
         assert np.asarray(model([x])[0]).tobytes() == tflm_run(data, [x])[0].tobytes()
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("dtype", ["int8", "int16"])
+def test_firmware_under_qemu_equals_tflm(dtype, tmp_path):
+    """REVERSE_V2 -> MIRROR_PAD (int8; int16 has no TFLM kernel, so REVERSE_V2 -> PADV2) -> BROADCAST_TO
+    as Cortex-M4 firmware (the kernels' DSP build), against TFLM."""
+    import shutil
+
+    import tinygen
+    from oracle import tflm_run
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+    rv = _graph(dtype, RV, (1, 4, 5, 3), (1, 4, 5, 3), ReverseAttrs((1, 2)))
+    pad = (_mp((1, 4, 5, 3), ((0, 0), (2, 1), (3, 0), (0, 0)), "SYMMETRIC") if dtype == "int8"
+           else _pv((1, 4, 5, 3), ((0, 0), (2, 1), (3, 0), (0, 0)), 1234))
+    mid = _graph(dtype, *pad)
+    bt = _graph(dtype, BT, (1, 7, 8, 3), (2, 7, 8, 3), ir.NoAttrs())
+    g = rv
+    g.tensors.update({"m": dataclasses.replace(mid.tensors["y"], name="m"),
+                      "z": dataclasses.replace(bt.tensors["y"], name="z")})
+    g.tensors.update({k: v for k, v in mid.tensors.items() if k == "c"})
+    g.ops += [dataclasses.replace(mid.ops[0], name="pad", inputs=["y"] + mid.ops[0].inputs[1:], outputs=["m"]),
+              dataclasses.replace(bt.ops[0], name="bt", inputs=["m"], outputs=["z"])]
+    g.outputs = ["z"]
+    data = to_bytes(g)
+    path = Path(tmp_path) / "chain.tflite"
+    path.write_bytes(data)
+    out = Path(tmp_path) / "fw"
+    tinygen.compile(str(path), out, board="cortex-m4", name="chain")
+    xs = _samples((1, 4, 5, 3), dtype, 6)[:3]
+    on_target = tinygen.run(out, [np.stack([x[0] for x in xs])], target="qemu")[0]
+    for i, x in enumerate(xs):
+        (want,) = tflm_run(data, [x])
+        assert np.asarray(on_target[i]).reshape(want.shape).tobytes() == want.tobytes(), f"sample {i}"

@@ -13,6 +13,7 @@ exporter), the C kernel and the NumPy reference.
 """
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -177,3 +178,30 @@ def test_int16_with_a_nonzero_zero_point_is_refused():
     g = _graph(S2B, (1, 4, 4, 2), (2, 2), ((1, 1), (1, 1)), "int16", 3)
     with pytest.raises(TinygenError, match=r"layer 'sb' \(SPACE_TO_BATCH_ND\): int16 .*zero point 0"):
         lower(g)
+
+
+@pytest.mark.qemu
+def test_firmware_under_qemu_equals_tflite_reference(tmp_path):
+    """SPACE_TO_BATCH_ND then BATCH_TO_SPACE_ND (block 2x3, padding and crops), int8, as Cortex-M4 firmware."""
+    import shutil
+
+    import tinygen
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+    g = _graph(S2B, (1, 5, 7, 3), (2, 3), ((1, 2), (0, 2)), "int8", -7)
+    mid = g.tensors["y"]
+    b2s = _graph(B2S, mid.shape, (2, 3), ((0, 1), (1, 0)), "int8", -7)
+    g.tensors["z"] = dataclasses.replace(b2s.tensors["y"], name="z")
+    g.ops.append(dataclasses.replace(b2s.ops[0], name="b2s", inputs=["y"], outputs=["z"]))
+    g.outputs = ["z"]
+    path = tmp_path / "sb2.tflite"
+    path.write_bytes(to_bytes(g))
+    out = tmp_path / "fw"
+    tinygen.compile(str(path), out, board="cortex-m4", name="sb2")
+    xs = _samples((1, 5, 7, 3), "int8", 8)[:3]
+    on_target = tinygen.run(out, [np.stack([x[0] for x in xs])], target="qemu")[0]
+    for i, x in enumerate(xs):
+        (want,) = tflite_ref.run(path.read_bytes(), [x])
+        assert np.asarray(on_target[i]).reshape(want.shape).tobytes() == want.tobytes(), f"sample {i}"
