@@ -124,3 +124,50 @@ def test_strided_slice_shape_refused_like_tflm(tmp_path):
     with pytest.raises(RuntimeError):
         tflm_run(data, [np.zeros((4, 5), np.int8)])
     assert check_against_tflm  # the shared checker stays importable for the models above
+
+
+def test_generated_layout_code_is_wconversion_and_cppcheck_clean(tmp_path):
+    """Every layout model's generated C: -Wconversion -Wsign-conversion on both kernel paths and cppcheck,
+    0 findings."""
+    import subprocess
+
+    from test_hardening import CPPCHECK, _gcc, _write_model
+    from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
+
+    findings = []
+    for name, data in sorted(MODELS.items()):
+        path = tmp_path / f"{name}.tflite"
+        path.write_bytes(data)
+        src = _write_model(load_model(str(path)), tmp_path / name)
+        for c in sorted(src.glob("*.c")):
+            for kp in KERNEL_PATHS:
+                p = subprocess.run([_gcc(), "-std=c99", "-O2", "-fsyntax-only", "-Wall", "-Wextra", "-Wconversion",
+                                    "-Wsign-conversion", *kernel_path_cflags(kp), c.name], capture_output=True,
+                                   text=True, cwd=src)
+                findings += [f"{name} ({kp}): {ln}" for ln in p.stderr.splitlines() if "warning:" in ln]
+        p = subprocess.run([*CPPCHECK, "-I", str(src), str(src)], capture_output=True, text=True, timeout=900)
+        findings += [f"{name}: {ln}" for ln in p.stderr.splitlines() if ln.strip()]
+    assert not findings, "\n".join(findings)
+
+
+def test_malformed_operands_are_typed_errors(tmp_path):
+    """Operands no converter should trust (no pieces, empty size_splits, scalar params, a repeated perm):
+    typed errors, never a crash."""
+
+    q = qparams("int8", np.random.default_rng(0))
+    bad = [
+        one_op("SPLIT", [("axis", (), "int32", None, 0), ("x", (4,), "int8", q, None)], [], "SplitOptions",
+               (("NumSplits", 0),)),
+        one_op("SPLIT_V", [("x", (4,), "int8", q, None), ("sizes", (0,), "int32", None, []),
+                           ("axis", (), "int32", None, 0)], [("y", (4,), "int8", q, None)], "SplitVOptions",
+               (("NumSplits", 1),)),
+        one_op("GATHER", [("p", (), "int8", q, None), ("i", (1,), "int32", None, [0])], [("y", (1,), "int8", q, None)],
+               "GatherOptions", (("Axis", 0), ("BatchDims", 0))),
+        one_op("TRANSPOSE", [("x", (2, 3), "int8", q, None), ("perm", (2,), "int32", None, [0, 0])],
+               [("y", (2, 3), "int8", q, None)], "TransposeOptions"),
+    ]
+    for k, data in enumerate(bad):
+        path = tmp_path / f"bad{k}.tflite"
+        path.write_bytes(data)
+        with pytest.raises(TinygenError):
+            load_model(str(path))

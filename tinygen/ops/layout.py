@@ -202,7 +202,7 @@ def tflite_split(c: OpContext):
     x = c.input(1)
     axis = _axis(c, _scalar(c, 0, "axis"), len(x.shape))
     n = int(c.op.options["NumSplits"]) or len(c.op.outputs)
-    if n != len(c.op.outputs) or x.shape[axis] % n:
+    if n < 1 or n != len(c.op.outputs) or x.shape[axis] % n:
         raise c.bad(f"{x.shape[axis]} elements along axis {axis} do not split into {len(c.op.outputs)} "
                     f"equal outputs (num_splits {n})")
     return _blocks(c, 1, axis, [x.shape[axis] // n] * n, False)
@@ -213,7 +213,7 @@ def tflite_split_v(c: OpContext):
     x = c.input(0)
     axis = _axis(c, _scalar(c, 2, "axis"), len(x.shape))
     sizes = [int(v) for v in c.int_const(1, "size_splits").reshape(-1)]
-    if sizes.count(-1) > 1 or any(v < -1 for v in sizes):
+    if not sizes or sizes.count(-1) > 1 or any(v < -1 for v in sizes):
         raise c.bad(f"size_splits {sizes} may hold one -1 and otherwise sizes >= 0")
     if -1 in sizes:
         sizes[sizes.index(-1)] = x.shape[axis] - (sum(sizes) + 1)

@@ -215,7 +215,7 @@ def export_gather(w, op, ins, outs) -> None:
 def tflite_gather(c: OpContext):
     p, i = c.input(0), c.input(1)
     axis, batch_dims = int(c.op.options["Axis"]), int(c.op.options["BatchDims"])
-    if not -len(p.shape) <= axis < len(p.shape):
+    if not p.shape or not -len(p.shape) <= axis < len(p.shape):
         raise c.bad(f"axis {axis} is out of range for params of rank {len(p.shape)}")
     if batch_dims < 0:
         batch_dims += len(i.shape)
