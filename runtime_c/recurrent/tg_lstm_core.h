@@ -45,7 +45,13 @@ static inline void tg_lstm_pairs_s8(const int8_t *src, int32_t n, uint32_t *dst)
 /* The same for n int16 values */
 static inline void tg_lstm_pairs_s16(const int16_t *src, int32_t n, uint32_t *dst)
 {
-    for (int32_t k = 0; k < n; k += 4) {
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const uint32_t w01 = tg_read_u32(src + k), w23 = tg_read_u32(src + k + 2);
+        *dst++ = (w01 & 0xFFFFu) | (w23 << 16);
+        *dst++ = (w01 >> 16) | (w23 & 0xFFFF0000u);
+    }
+    for (; k < n; k += 4) {
         int32_t v[4];
         for (int32_t j = 0; j < 4; ++j) {
             v[j] = k + j < n ? (int32_t)src[k + j] : 0;
@@ -154,18 +160,32 @@ TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *
 typedef struct {
     int32_t mult;
     int32_t shift;
-    int64_t round; /* shift < 0: 2^30 + 2^(30 - shift) */
-    int32_t post;  /* shift < 0: -shift - 1 */
+    int64_t round;   /* shift < 0: 2^30 + 2^(30 - shift) */
+    int32_t post;    /* shift < 0: -shift - 1 */
+    int32_t reduced; /* the int64 form (tg_requant_s16.h, shift <= 14): mult rounded to Q0.15 ... */
+    int32_t total;   /* ... and its right shift 15 - shift, */
+    int64_t round64; /* rounding 2^(total - 1) */
 } tg_lstm_rq_t;
 
 static inline tg_lstm_rq_t tg_lstm_rq_make(int32_t mult, int32_t shift)
 {
-    tg_lstm_rq_t r = {mult, shift, 0, 0};
+    tg_lstm_rq_t r = {mult, shift, 0, 0, 0, 0, 0};
     if (shift < 0) {
         r.round = ((int64_t)1 << 30) + ((int64_t)1 << (30 - shift));
         r.post = -shift - 1;
     }
+    if (shift <= 14) {
+        r.reduced = mult < 0x7FFF0000 ? (int32_t)((mult + (1 << 15)) >> 16) : 0x7FFF;
+        r.total = 15 - shift;
+        r.round64 = (int64_t)1 << (r.total - 1);
+    }
     return r;
+}
+
+/* tg_requantize64(x, mult, shift) from the prepared record (the same arithmetic, constants hoisted) */
+static inline int32_t tg_lstm_rq64(int64_t x, const tg_lstm_rq_t *r)
+{
+    return (int32_t)(uint32_t)(uint64_t)((x * r->reduced + r->round64) >> r->total);
 }
 
 static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)

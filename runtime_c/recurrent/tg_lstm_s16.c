@@ -3,7 +3,6 @@
 #include "tg_lstm.h"
 
 #include "tg_lstm_core.h"
-#include "tg_requant_s16.h"
 
 #define TG_LSTM_FN tg_lstm_s16
 #define TG_LSTM_T int16_t
