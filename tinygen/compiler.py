@@ -141,7 +141,8 @@ def build_report(graph: ir.Graph, lowered: list, arena: planner.Plan, name: str)
     for i, lop in enumerate(lowered):
         op = lop.op
         layers.append(dict(
-            index=i, name=op.name, op=op.kind.value, kernel=lop.c_function or "alias",
+            index=i, name=op.name, op=op.kind.value,
+            kernel="view" if i in arena.views else (lop.c_function or "alias"),
             inputs=[list(graph.tensors[t].shape) for t in op.inputs if t is not None and not graph.tensors[t].is_const],
             outputs=[list(graph.tensors[t].shape) for t in op.outputs],
             macs=int(lop.macs), weight_bytes=int(lop.weight_bytes), scratch_bytes=int(lop.scratch_bytes),

@@ -215,6 +215,8 @@ def test_contiguous_pieces_become_views_and_equal_tflm(dtype, tmp_path):
     assert result.plan.storage["a0"] == (kind, base) and result.plan.storage["a1"] == (kind, base + 24 * size)
     calls = [line for line in result.files["model.c"].splitlines() if "tg_copy_strided_s" in line and "(" in line]
     assert len(calls) == 4, calls  # a2 and the three axis-1 pieces
+    kernels = {layer["name"]: layer["kernel"] for layer in result.report["layers"]}
+    assert [kernels[result.lowered[i].op.name] for i in result.plan.views] == ["view", "view"]
 
 
 # ---- TRANSPOSE, DEPTH_TO_SPACE, SPACE_TO_DEPTH: strided copies ------------------------------------
