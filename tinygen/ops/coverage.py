@@ -25,7 +25,13 @@ REASONS = {
     "CAST": "on activations: converts to types outside tinygen's integer activation types",
     "EMBEDDING_LOOKUP": "not supported yet (float / hybrid tables in TFLM)",
     "DYNAMIC_UPDATE_SLICE": "not supported yet (data-dependent write offsets)",
+    "EXP": "TFLM runs it on float32 only",
+    "NEG": "TFLM runs it on float32 only",
+    "SQRT": "TFLM runs it on float32 only",
+    "LOG": "TFLM runs it on float32 only",
 }
+# Builtins TFLM runs on int8 but not on int16: their missing 16x8 kernel is TFLM's, not tinygen's.
+TFLM_NO_INT16 = {"ELU", "DIV", "HARD_SWISH"}
 NOT_YET = "not supported yet"
 # Builtins the TFLite frontend removes, their meaning kept by the graph (frontend/tflite_resource.py).
 RESOLVED = {
@@ -81,7 +87,9 @@ def support(name: str) -> tuple:
     int8, int16 = _types(spec.kernels.dtypes)
     missing = [t for t, ok in (("int8", int8), ("16x8", int16)) if not ok]
     note = f"as {kind.value}" if kind.value != name else ""
-    if missing:
+    if missing == ["16x8"] and name in TFLM_NO_INT16:
+        note = (note + "; " if note else "") + "TFLM runs it on int8 only"
+    elif missing:
         note = (note + "; " if note else "") + f"no {' / '.join(missing)} kernel yet"
     if name in OTHER_ORACLE:
         note = (note + "; " if note else "") + OTHER_ORACLE[name]
