@@ -9,7 +9,9 @@ Both kernel paths are checked: the portable C and the device (DSP) branch, emula
 
 Plan: Conv2D, DepthwiseConv2D (depth multiplier 1 and 2, 3 and 8 channels: the portable and the SIMD
 depthwise) and Conv1D; dilation 2, 3 and (2, 1); SAME and VALID (and Conv1D causal: a PAD ahead);
-stride 1; int8 and 16x8; random inputs over the full range, all-min, all-max.
+stride 1; int8 and 16x8; random inputs over the full range, all-min, all-max. Also DepthwiseConv1D,
+SeparableConv2D / 1D, a static batch of 2, hand-written chains that must or must not fold, and
+`tinygen verify` on a build.
 
 The Conv1D rows have no activation: the converter keeps a Conv1D's ReLU6 out of the conv (the reshape and
 BATCH_TO_SPACE_ND sit between them), and a standalone int8 RELU6 whose output is quantized differently
@@ -186,3 +188,36 @@ def test_conv1d_relu6_follows_tflm_and_verify_says_why_desktop_differs(keras, tm
     exported = to_bytes(graph)
     assert tflite_ref.caveats(exported) and not tflite_ref.tflm_unreliable(exported)
     _check(graph, lambda x: tflm_run(exported, [x])[0], _samples(graph, 2))
+
+
+def _more_model(keras, name: str):
+    L = keras.layers
+    return {
+        "dwconv1d": lambda: keras.Sequential([keras.Input((20, 6)), L.DepthwiseConv1D(3, dilation_rate=2, padding="same")]),
+        "separable2d": lambda: keras.Sequential([keras.Input((12, 12, 4)),
+                                                 L.SeparableConv2D(8, 3, dilation_rate=2, padding="same")]),
+        "separable1d": lambda: keras.Sequential([keras.Input((20, 4)),
+                                                 L.SeparableConv1D(6, 3, dilation_rate=3, padding="valid")]),
+        "batch2": lambda: keras.Sequential([keras.Input((10, 10, 3), batch_size=2),
+                                            L.Conv2D(4, 3, dilation_rate=2, padding="same")]),
+    }[name]()
+
+
+@pytest.mark.parametrize("mode", ["int8", "int16"])
+@pytest.mark.parametrize("name", ["dwconv1d", "separable2d", "separable1d", "batch2"])
+def test_more_dilated_layers_fold(keras, name, mode, tmp_path):
+    """DepthwiseConv1D, SeparableConv2D / 1D (the depthwise half is dilated), and a static batch of 2, for
+    which TF's converter writes the dilated conv itself (it leaves the chain only with a dynamic batch)."""
+    from tfconvert import convert
+
+    model = _more_model(keras, name)
+    shape = tuple(model.inputs[0].shape[1:])
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(convert(model, np.random.default_rng(1).normal(0, 1, size=(8, *shape)).astype(np.float32), mode))
+    data = path.read_bytes()
+    assert ("SPACE_TO_BATCH_ND" in tflite_ref.builtin_names(data)) == (name != "batch2")
+    graph = load_model(str(path))
+    convs = [op for op in graph.ops if op.kind in CONVS]
+    assert not {OpKind.SPACE_TO_BATCH_ND, OpKind.BATCH_TO_SPACE_ND} & {op.kind for op in graph.ops}
+    assert sum(max(op.attrs.dilation_h, op.attrs.dilation_w) > 1 for op in convs) == 1
+    _check(graph, lambda x: tflite_ref.run(data, [x])[0], _samples(graph, 5))
