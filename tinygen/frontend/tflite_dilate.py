@@ -13,8 +13,10 @@ VALID gives, on every spatial axis; any other chain stays as it is. Folding is e
 elements hold the zero point, which the conv reads as 0, as it does for its own padding; values are
 copied unchanged, so the fold requires every copy's input and output quantization to agree.
 
-The converter leaves a dynamic batch in the batched tensors' static shapes (1 instead of N * d * d), so
-the fold rewrites the shapes of the tensors that stay (a Conv1D's EXPAND_DIMS output and conv output).
+The converter writes the chain when the Keras model's batch is dynamic, and then leaves that dynamic batch
+in the batched tensors' static shapes (1 instead of N * d * d), so the fold rewrites the shapes of the
+tensors that stay (a Conv1D's EXPAND_DIMS output and conv output). With a static batch it writes the
+dilated conv itself.
 """
 from __future__ import annotations
 
