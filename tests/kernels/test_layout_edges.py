@@ -97,6 +97,9 @@ def test_refused_forms_name_layer_and_op(tmp_path):
         ("b", [0] * 5), ("e", list(five)), ("s", [1] * 5))], [("y", five, "int8", q8, None)], "StridedSliceOptions",
         tuple((f, 0) for f in ("BeginMask", "EndMask", "EllipsisMask", "NewAxisMask", "ShrinkAxisMask", "Offset")))
     assert "(STRIDED_SLICE" in _error(ss5, tmp_path) and "rank 5" in _error(ss5, tmp_path)
+    ss64 = one_op("STRIDED_SLICE", [("x", (4, 5), "int8", q8, None)] + [(k, (2,), "int64", None, v) for k, v in (
+        ("b", [1, 1]), ("e", [3, 4]), ("s", [1, 1]))], [("y", (2, 3), "int8", q8, None)], "StridedSliceOptions", ())
+    assert "as int32 only" in _error(ss64, tmp_path)
     neg = strided_slice_model((4, 5), [3, 0], [0, 0], [-1, 1], (0, 0, 0, 0, 1, 0), (5,), "int8", np.random.default_rng(0))
     assert "shrinking dimension 0" in _error(neg, tmp_path)
     gather16 = one_op("GATHER", [("p", (4, 3), "int16", q16, None), ("i", (2,), "int32", None, None)],

@@ -132,8 +132,11 @@ def tflite_strided_slice(c: OpContext):
     rank = len(x.shape)
     if not 1 <= rank <= MAX_SLICE_RANK:
         raise c.unsupported(f"input rank {rank} is not supported (TFLM takes 1 to {MAX_SLICE_RANK})")
-    begin, end, strides = (c.int_const(k, f).reshape(-1).astype(np.int64).tolist()
-                           for k, f in ((1, "begin"), (2, "end"), (3, "strides")))
+    operands = [c.int_const(k, f) for k, f in ((1, "begin"), (2, "end"), (3, "strides"))]
+    if any(v.dtype != np.int32 for v in operands):
+        raise c.unsupported(f"begin/end/strides of types {[str(v.dtype) for v in operands]}: TFLM reads them "
+                            f"as int32 only")
+    begin, end, strides = (v.reshape(-1).astype(np.int64).tolist() for v in operands)
     if min(len(begin), len(end), len(strides)) < rank:
         raise c.bad(f"begin/end/strides of length {len(begin)}/{len(end)}/{len(strides)} "
                     f"for a rank {rank} input (need {rank})")
