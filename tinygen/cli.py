@@ -102,7 +102,8 @@ def cmd_build(args) -> int:
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
     _say(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
-          f"arena {r['arena_bytes']:,} B (live-set lower bound {r['live_set_lower_bound']:,} B)")
+          f"arena {r['arena_bytes']:,} B (live-set lower bound {r['live_set_lower_bound']:,} B)"
+          + (f", persistent state {r['persistent_bytes']:,} B" if r.get("persistent_bytes") else ""))
     schemes = r.get("weight_schemes", {})
     if r.get("mixed") or any(v != "int8" for v in schemes.values()):
         _say("  weights: " + ", ".join(f"{k}={v}" for k, v in schemes.items()))
@@ -119,7 +120,7 @@ def cmd_run(args) -> int:
     from tinygen.verify.runner import run_model
 
     inputs = [_load_array(p, "input") for p in args.input]
-    outs = run_model(args.out_dir, inputs, target=args.target)
+    outs = run_model(args.out_dir, inputs, target=args.target, reset_each=args.reset_each)
     if args.output:
         if len(args.output) != len(outs):
             raise TinygenError(f"model has {len(outs)} output(s); give --output once per output")
@@ -138,7 +139,7 @@ def cmd_verify(args) -> int:
 
     inputs = [_load_array(p, "input") for p in (args.input or [])]
     summary = verify_out(args.out_dir, inputs=inputs or None, samples=args.samples, seed=args.seed,
-                         allow_missing_oracle=args.allow_missing_oracle)
+                         allow_missing_oracle=args.allow_missing_oracle, reset_each=args.reset_each)
     for line in summary["lines"]:
         _say(line)
     if summary["oracles"]["tflm"] is None and not summary["ok"] and not summary["diff_reference"]:
@@ -230,6 +231,9 @@ def make_parser() -> argparse.ArgumentParser:
                         "once per model input")
     r.add_argument("--output", action="append", help=".npy to write (N, *output sample shape), once per output")
     r.add_argument("--target", default="host", choices=["host", "qemu"])
+    r.add_argument("--reset-each", action="store_true",
+                   help="stateful models: start every sample from the initial state (default: the samples run "
+                        "in order through one instance and the state carries, as in one TFLM interpreter)")
     r.set_defaults(func=cmd_run)
 
     v = sub.add_parser("verify", parents=[common], help="compare the generated C with TFLM and the NumPy reference, byte for byte")
@@ -239,6 +243,8 @@ def make_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--allow-missing-oracle", action="store_true",
                    help="exit 0 when TFLM cannot run but the NumPy reference matches (the summary says so)")
+    v.add_argument("--reset-each", action="store_true",
+                   help="stateful models: every sample from the initial state (a fresh TFLM interpreter each)")
     v.set_defaults(func=cmd_verify)
 
     be = sub.add_parser("bench", parents=[common], help="instructions per inference and per layer under QEMU -icount")

@@ -151,7 +151,8 @@ def build_report(graph: ir.Graph, lowered: list, arena: planner.Plan, name: str)
     return dict(
         format=_FORMAT_VERSION, name=name, model=graph.name, source=str(graph.source),
         arena_bytes=int(arena.arena_bytes), live_set_lower_bound=int(arena.lower_bound),
-        planner=arena.strategy,
+        planner=arena.strategy, persistent_bytes=int(arena.state_bytes),
+        variables=[dict(name=s.tensor, offset=int(s.offset), bytes=int(s.nbytes)) for s in arena.state],
         weights_bytes=int(sum(lop.weight_bytes for lop in lowered)),
         macs=int(sum(lop.macs for lop in lowered)),
         inputs=[_tensor_info(graph.tensors[t]) for t in graph.inputs],
@@ -281,14 +282,15 @@ _CODE_FLASH_ESTIMATE = 32 * 1024
 
 def _fit_check(board_obj, result: CompileResult) -> None:
     from tinygen.codegen.firmware import DEFAULT_STACK_BYTES, fit_check
-    fit_check(board_obj, result.report["arena_bytes"], DEFAULT_STACK_BYTES,
+    ram = result.report["arena_bytes"] + result.report["persistent_bytes"]  # the state region is RAM too
+    fit_check(board_obj, ram, DEFAULT_STACK_BYTES,
               result.report["weights_bytes"] + _CODE_FLASH_ESTIMATE)
 
 
 def manifest(result: CompileResult, board: str) -> dict:
     return dict(format=_FORMAT_VERSION, board=board, name=result.report["name"], model=result.graph.name,
                 inputs=result.report["inputs"], outputs=result.report["outputs"],
-                arena_bytes=result.report["arena_bytes"])
+                arena_bytes=result.report["arena_bytes"], persistent_bytes=result.report["persistent_bytes"])
 
 
 def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions) -> None:

@@ -18,6 +18,7 @@ DEFAULT_STACK_BYTES = 4096
 IO_BACKENDS = ("semihosting", "uart", "swo", "rtt")
 IN_FILE = "tg_in.bin"  # batch files, relative to QEMU's working directory
 OUT_FILE = "tg_out.bin"
+RESET_FILE = "tg_reset_each"  # present: a stateful model is reset before each sample of the batch
 _STATIC = ("tg_io.h", "tg_timer.c", "tg_timer.h")
 
 
@@ -82,7 +83,8 @@ def write_firmware(out_dir, board, manifest: dict, test_inputs, stack_bytes: int
         shutil.copyfile(src / "io" / f"tg_io_{backend}.c", fw / "io" / f"tg_io_{backend}.c")
     prefix = manifest["name"]
     ctx = dict(board=board.name, prefix=prefix, upper=prefix.upper(), num_inputs=len(manifest["inputs"]),
-               num_outputs=len(manifest["outputs"]), in_file=IN_FILE, out_file=OUT_FILE)
+               num_outputs=len(manifest["outputs"]), in_file=IN_FILE, out_file=OUT_FILE,
+               stateful=bool(manifest.get("persistent_bytes")), reset_file=RESET_FILE)
     (fw / "main.c").write_text(env.get_template("main.c.j2").render(**ctx))
     (fw / "tg_test_data.h").write_text(env.get_template("tg_test_data.h.j2").render(
         inputs=_test_inputs(manifest, test_inputs)))

@@ -63,7 +63,8 @@ def complete(report: dict, plan, graph, board=None, tflm: Optional[dict] = None)
         layer["live_arena_bytes"] = int(live[i]) if i < len(live) else 0
         layer["scratch_arena_offset"] = int(plan.scratch[i]) if i in plan.scratch else None
         layer["in_place"] = i in inplace
-    mem = dict(arena_bytes=int(plan.arena_bytes), live_set_lower_bound=int(plan.lower_bound),
+    mem = dict(arena_bytes=int(plan.arena_bytes), persistent_bytes=int(getattr(plan, "state_bytes", 0)),
+               live_set_lower_bound=int(plan.lower_bound),
                planner=plan.strategy, proven_optimal=bool(getattr(plan, "exact", False)),
                scratch_bytes=int(sum(b.size for b in plan.buffers if b.is_scratch)),
                in_place_layers=sorted(inplace),
@@ -73,7 +74,8 @@ def complete(report: dict, plan, graph, board=None, tflm: Optional[dict] = None)
     info = _board_info(board)
     if info is not None:
         mem["board"] = info
-        mem["ram_used_pct"] = round(100.0 * plan.arena_bytes / info["ram_bytes"], 2) if info["ram_bytes"] else None
+        ram = plan.arena_bytes + mem["persistent_bytes"]
+        mem["ram_used_pct"] = round(100.0 * ram / info["ram_bytes"], 2) if info["ram_bytes"] else None
         mem["flash_used_pct"] = (round(100.0 * mem["weights_bytes"] / info["flash_bytes"], 2)
                                  if info["flash_bytes"] else None)
     if tflm is None:
@@ -127,6 +129,21 @@ def _weights_section(report: dict) -> list:
     return lines
 
 
+def _state_section(report: dict) -> list:
+    """The variables of a stateful model: where they sit in the persistent state region."""
+    variables = report.get("variables") or []
+    if not variables:
+        return []
+    lines = ["", "## Persistent state", "",
+             f"{_n(report['memory']['persistent_bytes'])} B outside the arena, at fixed offsets: each invoke "
+             f"continues from the state the previous one left; `{report.get('name', 'model')}_reset()` restores "
+             "the initial values (the first invoke sets them itself).", "",
+             "| variable | offset | bytes |", "|---|---:|---:|"]
+    for v in variables:
+        lines.append(f"| {str(v['name']).replace('|', chr(92) + '|')} | {_n(v['offset'])} | {_n(v['bytes'])} |")
+    return lines
+
+
 def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
     mem = report["memory"]
     lines = [f"# tinygen report: {report.get('name', 'model')}", ""]
@@ -139,6 +156,8 @@ def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
     ram_pct = f"{mem['ram_used_pct']:.2f} %" if board and mem.get("ram_used_pct") is not None else "-"
     flash_pct = f"{mem['flash_used_pct']:.2f} %" if board and mem.get("flash_used_pct") is not None else "-"
     lines.append(f"| arena (activations + scratch) | {_n(mem['arena_bytes'])} | {ram} | {ram_pct} |")
+    if mem.get("persistent_bytes"):
+        lines.append(f"| persistent state (variables, kept across invokes) | {_n(mem['persistent_bytes'])} | | |")
     lines.append(f"| weights and constants | {_n(mem['weights_bytes'])} | {flash} | {flash_pct} |")
     lines.append(f"| model input buffers (caller's) | {_n(mem['input_bytes'])} | | |")
     lines.append(f"| model output buffers (caller's) | {_n(mem['output_bytes'])} | | |")
@@ -167,6 +186,7 @@ def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
                      f"{_shapes(L['outputs'])} | {_n(L['macs'])} | {_n(L['weight_bytes'])} | "
                      f"{_n(L['live_arena_bytes'])} | {_n(L['scratch_bytes'])} |")
     lines += _weights_section(report)
+    lines += _state_section(report)
     if png_name:
         lines += ["", "## Memory timeline", "", f"![arena over time]({png_name})", "",
                   "Each rectangle is one arena buffer: x spans the layers it lives through, y its bytes."]

@@ -25,7 +25,7 @@ from tinygen.compiler import lower
 from tinygen.errors import TinygenError
 from tinygen.verify.tflm import tflm_interpreter
 from tinygen.verify.runner import host_model, prepare_inputs, read_manifest
-from tinygen.verify.testing import run_reference
+from tinygen.verify.sequence import stateful_line
 
 SOURCE_COPY = ".tinygen/source.tflite"
 
@@ -110,8 +110,12 @@ def _differing(c_out: list, other: list) -> int:
                for a, b in zip(c_out, other))
 
 
-def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_missing_oracle: bool = False) -> dict:
+def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_missing_oracle: bool = False,
+               reset_each: bool = False) -> dict:
     """Run the build's C on random, extreme and given inputs; compare with TFLM and the NumPy reference.
+
+    The samples run in order (verify/sequence.py): a stateful model carries its state from one to the
+    next in the C, the reference and TFLM alike, unless `reset_each` starts every sample fresh.
 
     Returns dict(ok, lines, samples, oracles={name: differing bytes or None if it did not run}, ...).
     """
@@ -133,20 +137,16 @@ def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_mis
     except TinygenError as exc:
         tflm_missing = str(exc)
 
-    diff_ref = diff_tflm = 0
-    for i in range(n):
-        sample = [b[i] for b in batches]
-        c_out = model(sample)
-        diff_ref += _differing(c_out, run_reference(graph, sample, lowered=lowered))
-        if interp is not None:
-            for k, x in enumerate(sample):
-                d = interp.get_input_details(k)
-                interp.set_input(np.asarray(x, dtype=d["dtype"]).reshape(d["shape"]), k)
-            interp.invoke()
-            diff_tflm += _differing(c_out, [np.asarray(interp.get_output(k)) for k in range(len(c_out))])
+    from tinygen.verify.sequence import compare_sequence
+
+    seq = compare_sequence(model, graph, lowered, batches, interp, lambda: _outside_oracle(data)[0], reset_each,
+                           _differing)
+    diff_ref, diff_tflm = seq["diff_ref"], seq["diff_tflm"] + (seq["reset_diff"] or 0)
 
     lines = [f"tinygen verify {out_dir}: {n} samples ({samples} random, all-min, all-max"
              f"{', given' if inputs else ''})"]
+    if seq["stateful"]:
+        lines.append(stateful_line(seq, reset_each, manifest["name"]))
     oracles = {}
     if interp is not None:
         oracles["tflm"] = diff_tflm
@@ -168,7 +168,8 @@ def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_mis
         ok = True
         lines.append("  OK: bit-exact with " + " and ".join(names[k] for k in ran)
                      + ("" if oracles["tflm"] is not None else " (TFLM did not run; allowed)"))
-    return dict(ok=ok, lines=lines, samples=n, oracles=oracles, diff_reference=diff_ref,
+    return dict(ok=ok, lines=lines, samples=n, oracles=oracles, diff_reference=diff_ref, stateful=seq["stateful"],
+                reset_diff=seq["reset_diff"],
                 diff_tflm=oracles["tflm"], tflm_error=tflm_missing or None)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygen.target.boards import Board, load_board
 from tinygen.errors import BuildError, TinygenError
-from tinygen.codegen.firmware import IN_FILE, OUT_FILE
+from tinygen.codegen.firmware import IN_FILE, OUT_FILE, RESET_FILE
 
 QEMU = "qemu-system-arm"
 DEFAULT_TIMEOUT_S = 120.0
@@ -96,8 +96,11 @@ def _run(board: Board, elf: Path, cwd: Path, timeout: float) -> str:
     return proc.stdout
 
 
-def run_qemu(out_dir, inputs, timeout: float = DEFAULT_TIMEOUT_S) -> list:
+def run_qemu(out_dir, inputs, timeout: float = DEFAULT_TIMEOUT_S, reset_each: bool = False) -> list:
     """Run every sample under QEMU; inputs: one (N, *sample shape) array per model input, in its dtype.
+
+    The samples run in order in one boot of the firmware (a stateful model's state carries); with
+    `reset_each` the firmware calls <name>_reset() before each sample.
 
     Returns one (N, *sample shape) array per model output, like tinygen.run(target="host").
     """
@@ -128,6 +131,8 @@ def run_qemu(out_dir, inputs, timeout: float = DEFAULT_TIMEOUT_S) -> list:
             for i in range(n):
                 for a in arrays:
                     fh.write(np.ascontiguousarray(a[i]).tobytes())
+        if reset_each:
+            (tmp / RESET_FILE).write_bytes(b"")
         log = _run(board, elf, tmp, timeout)
         data = (tmp / OUT_FILE).read_bytes() if (tmp / OUT_FILE).is_file() else b""
     sizes = [int(np.prod(ss, dtype=np.int64)) * dt.itemsize for ss, dt in outs]

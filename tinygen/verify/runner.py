@@ -67,15 +67,19 @@ def prepare_inputs(manifest: dict, inputs) -> list:
     return out
 
 
-def run_model(out_dir, inputs, target: str = "host", **kwargs) -> list:
-    """Run every sample; returns one array (N, *output sample shape) per model output."""
+def run_model(out_dir, inputs, target: str = "host", reset_each: bool = False, **kwargs) -> list:
+    """Run every sample; returns one array (N, *output sample shape) per model output.
+
+    The samples run in order through one instance of the model, starting from its initial state: a
+    stateful model carries its state from one sample to the next, as one TFLM interpreter does.
+    `reset_each` restores the initial state before every sample (each runs as if alone)."""
     manifest = read_manifest(out_dir)
     arrays = prepare_inputs(manifest, inputs)
     if target == "host":
-        return _run_host(Path(out_dir), manifest, arrays)
+        return _run_host(Path(out_dir), manifest, arrays, reset_each)
     if target == "qemu":
         from tinygen.verify.qemu import run_qemu
-        return run_qemu(out_dir, arrays, **kwargs)
+        return run_qemu(out_dir, arrays, reset_each=reset_each, **kwargs)
     raise TinygenError(f"unknown target '{target}' (expected host or qemu)")
 
 
@@ -93,11 +97,13 @@ def host_model(out_dir: Path, manifest: dict, kernel_path: str = "portable", ext
                      kernel_path=kernel_path)
 
 
-def _run_host(out_dir: Path, manifest: dict, arrays: list) -> list:
-    model = host_model(out_dir, manifest)
+def _run_host(out_dir: Path, manifest: dict, arrays: list, reset_each: bool = False) -> list:
+    model = host_model(out_dir, manifest)  # a fresh instance: initial state
     n = arrays[0].shape[0]
     results = [[] for _ in manifest["outputs"]]
     for i in range(n):
+        if reset_each:
+            model.reset()
         outs = model([a[i] for a in arrays])
         for k, o in enumerate(outs):
             results[k].append(o.reshape(sample_shape(manifest["outputs"][k]["shape"])))
