@@ -206,3 +206,42 @@ def test_float_only_builtins_are_refused_by_name(opname, tmp_path):
     with pytest.raises(UnsupportedError, match=rf"layer .*\({opname}, operator 0\): operator {opname} is not supported") as exc:
         load_model(str(path))
     assert "\n" not in str(exc.value)
+
+
+# ---- LOG_SOFTMAX, L2_NORMALIZATION ------------------------------------------------------------------
+
+NORM_SHAPES = [(1, 10), (2, 3, 7), (1, 2, 2, 16), (5, 1), (3, 200)]
+NORM_INPUT_QUANT = [(0.05, 3), (0.3, -100), (0.004, 127), (1 / 16, -128), (0.9, 20)]
+
+
+def _norm_samples(graph, rng, n: int) -> list:
+    """Random rows, rows spanning the extremes, constant rows (every difference 0) and rows of one
+    outlier over a floor (differences past the input radius)."""
+    samples = random_inputs(graph, rng, n)
+    for fill in (lambda s: np.zeros(s), lambda s: np.where(np.arange(s[-1]) == 0, 127, -128) * np.ones(s)):
+        samples.append([fill(graph.tensors[name].shape).astype(np.int8) for name in graph.inputs])
+    return samples
+
+
+@pytest.mark.parametrize("kind", [K.LOG_SOFTMAX, K.L2_NORMALIZATION], ids=lambda k: k.value)
+def test_last_axis_norms_equal_tflm(kind, tmp_path):
+    rng = np.random.default_rng(21 if kind == K.LOG_SOFTMAX else 22)
+    tensors, ops = [], []
+    for k, (shape, (s, z)) in enumerate(zip(NORM_SHAPES, NORM_INPUT_QUANT)):
+        out_q = qp(16 / 256, 127) if kind == K.LOG_SOFTMAX else qp(1 / 128, 0)
+        attrs = ir.ElementwiseAttrs() if kind == K.L2_NORMALIZATION else ir.NoAttrs()
+        tensors.append((f"x{k}", shape, "int8", qp(s, z), None))
+        ops.append((kind, attrs, [f"x{k}"], (f"y{k}", shape, "int8", out_q)))
+    graph = build_graph(tensors, ops, name=kind.value.lower())
+    _, lowered = check_against_tflm(graph, tmp_path, _norm_samples(graph, rng, 6))
+    fn = "tg_log_softmax_s8" if kind == K.LOG_SOFTMAX else "tg_l2norm_s8"
+    assert {lop.c_function for lop in lowered} == {fn}
+
+
+def test_log_softmax_other_output_parameters_are_refused():
+    graph = build_graph([("x", (1, 8), "int8", qp(0.1), None)],
+                        [(K.LOG_SOFTMAX, ir.NoAttrs(), ["x"], ("y", (1, 8), "int8", qp(0.1, 0)))])
+    with pytest.raises(Exception):  # TFLM's Prepare refuses it too
+        tflm(to_bytes(graph))
+    with pytest.raises(UnsupportedError, match=r"layer 'op0' \(LOG_SOFTMAX\): int8 output must have scale 1/16"):
+        lower(graph)

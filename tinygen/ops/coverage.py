@@ -31,7 +31,7 @@ REASONS = {
     "LOG": "TFLM runs it on float32 only",
 }
 # Builtins TFLM runs on int8 but not on int16: their missing 16x8 kernel is TFLM's, not tinygen's.
-TFLM_NO_INT16 = {"ELU", "DIV", "HARD_SWISH"}
+TFLM_NO_INT16 = {"ELU", "DIV", "HARD_SWISH", "LOG_SOFTMAX", "L2_NORMALIZATION"}
 NOT_YET = "not supported yet"
 # Builtins the TFLite frontend removes, their meaning kept by the graph (frontend/tflite_resource.py).
 RESOLVED = {
