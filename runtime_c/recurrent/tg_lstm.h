@@ -7,7 +7,8 @@
  *     pre = sat16(sat16(rq(bias_x + W_x x_t, q[4g], q[4g+1])) + sat16(rq(bias_h + W_h h, q[4g+2], q[4g+3])))
  *     gate = sigmoid(pre), tanh(pre) for the cell gate (int16 in Q3.12 -> Q0.15, sigmoid table)
  *   c = sat16(sat16(rq(f * c, Q_FC)) + sat16(rq(i * g, Q_IC))), clipped to +-q[25] when q[25] > 0
- *   h = clamp(rq(tanh(c) * o, Q_HO) + q[22], q[23], q[24]); the output row of (b, t) is h.
+ *   h = clamp(rq(tanh(c) * o, Q_HO) + q[22], q[23], q[24]) (the limits of h's type); the output row of
+ *   (b, t) is h.
  * rq is TFLM's MultiplyByQuantizedMultiplier: int32 in tg_lstm_s8, int64 in tg_lstm_s16. The input
  * offsets are folded into the biases offline (bias_x = bias - x_zp * row sums, bias_h = -h_zp * row
  * sums; 16x8 activations are symmetric, so tg_lstm_s16 takes no bias_h). h_state and c_state are read

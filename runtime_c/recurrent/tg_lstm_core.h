@@ -209,6 +209,18 @@ static inline int32_t tg_lstm_sat16(int32_t x)
 #endif
 }
 
+/* x saturated to int8 (SSAT #8 on the device) */
+static inline int32_t tg_lstm_sat8(int32_t x)
+{
+#if TG_DSP_EMULATED
+    return tg_emu_s32(tg_emu_ssat(x, 8)); /* ssat x, #8, x */
+#elif TG_HAS_DSP
+    return __ssat(x, 8);
+#else
+    return tg_clamp(x, -128, 127);
+#endif
+}
+
 /* TFLM's int16 LOGISTIC on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out) */
 static inline int16_t tg_lstm_sigmoid(int32_t v, const uint16_t *table)
 {
@@ -230,7 +242,7 @@ static inline int16_t tg_lstm_tanh(int32_t v, const uint16_t *table)
 typedef struct {
     tg_lstm_rq_t gate[4][2];
     tg_lstm_rq_t fc, ig, ho;
-    int32_t h_zp, h_min, h_max, clip, tanh_mult, tanh_shift;
+    int32_t h_zp, clip, tanh_mult, tanh_shift;
 } tg_lstm_params_t;
 
 static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
@@ -243,14 +255,13 @@ static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
     p->ig = tg_lstm_rq_make(q[TG_LSTM_Q_IC], q[TG_LSTM_Q_IC + 1]);
     p->ho = tg_lstm_rq_make(q[TG_LSTM_Q_HO], q[TG_LSTM_Q_HO + 1]);
     p->h_zp = q[TG_LSTM_Q_HZP];
-    p->h_min = q[TG_LSTM_Q_HZP + 1];
-    p->h_max = q[TG_LSTM_Q_HZP + 2];
     p->clip = q[TG_LSTM_Q_CLIP];
     p->tanh_mult = q[TG_LSTM_Q_CELL_TANH];
     p->tanh_shift = q[TG_LSTM_Q_CELL_TANH + 1];
 }
 
-/* The cell and hidden update of one unit from its gates (i, f, g, o); writes c and returns h */
+/* The cell and hidden update of one unit from its gates (i, f, g, o); writes c and returns h before its
+ * clamp to h's type (q[23], q[24]: the type's whole range, so the caller saturates with SSAT) */
 static inline int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g, int32_t o,
     const tg_lstm_params_t *p, const uint16_t *table)
 {
@@ -262,7 +273,7 @@ static inline int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g
     }
     *c = (int16_t)cell;
     const int32_t t = tg_lstm_tanh(tg_sigmoid_input((int16_t)cell, p->tanh_mult, p->tanh_shift), table);
-    return tg_clamp(tg_lstm_rq(t * o, &p->ho) + p->h_zp, p->h_min, p->h_max);
+    return tg_lstm_rq(t * o, &p->ho) + p->h_zp;
 }
 
 #endif /* TG_LSTM_CORE_H */

@@ -8,6 +8,7 @@
 #define TG_LSTM_T int16_t
 #define TG_LSTM_WIDE 1
 #define TG_LSTM_PAIRS_FN tg_lstm_pairs_s16
+#define TG_LSTM_SAT_T tg_lstm_sat16
 #include "tg_lstm_body.inc"
 
 int32_t tg_lstm_s16_get_buffer_size(int32_t n_input, int32_t n_units)
