@@ -17,7 +17,7 @@ from tinygen.frontend.tflite_ops import convert_op
 from tinygen.frontend.tflite_parse import FieldTracker, RawModel, parse
 from tinygen.frontend.tflite_resource import resolve_resources
 
-IR_DTYPES = {"float32", "int8", "int16", "int32", "int64", "uint8"}
+IR_DTYPES = {"float32", "int8", "int16", "int32", "int64", "uint8", "bool"}  # bool: 1 byte, 0 or 1
 # last name components that are TF op names rather than layer names (".../conv2d/Relu")
 _TF_OP_SUFFIX = re.compile(
     r"^(BiasAdd|Relu6?|Conv2D|convolution|depthwise|MatMul\d*|Softmax|Sigmoid|Tanh|Reshape|Squeeze|"

@@ -31,7 +31,9 @@ REASONS = {
     "LOG": "TFLM runs it on float32 only",
 }
 # Builtins TFLM runs on int8 but not on int16: their missing 16x8 kernel is TFLM's, not tinygen's.
-TFLM_NO_INT16 = {"ELU", "DIV", "HARD_SWISH", "LOG_SOFTMAX", "L2_NORMALIZATION"}
+TFLM_NO_INT16 = dict.fromkeys(("ELU", "DIV", "HARD_SWISH", "LOG_SOFTMAX", "L2_NORMALIZATION", "EQUAL", "NOT_EQUAL",
+                               "LESS", "LESS_EQUAL", "GREATER_EQUAL"), "TFLM runs it on int8 only")
+TFLM_NO_INT16["GREATER"] = "TFLM accepts int16 GREATER but sets every output false; refused"
 NOT_YET = "not supported yet"
 # Builtins the TFLite frontend removes, their meaning kept by the graph (frontend/tflite_resource.py).
 RESOLVED = {
@@ -66,8 +68,8 @@ def tflm_registered() -> tuple:
 
 def _types(dtypes: tuple) -> tuple:
     """(int8, 16x8) support from a Lowering's dtype labels."""
-    int8 = any(d.startswith(("int8", "any", "uint8")) or "-> int8" in d for d in dtypes)
-    int16 = any("int16" in d or d.startswith("any") for d in dtypes)
+    int8 = any(d.startswith(("int8", "any", "uint8", "bool (")) or "-> int8" in d for d in dtypes)
+    int16 = any("int16" in d or d.startswith(("any", "bool (")) for d in dtypes)
     return int8, int16
 
 
@@ -88,7 +90,7 @@ def support(name: str) -> tuple:
     missing = [t for t, ok in (("int8", int8), ("16x8", int16)) if not ok]
     note = f"as {kind.value}" if kind.value != name else ""
     if missing == ["16x8"] and name in TFLM_NO_INT16:
-        note = (note + "; " if note else "") + "TFLM runs it on int8 only"
+        note = (note + "; " if note else "") + TFLM_NO_INT16[name]
     elif missing:
         note = (note + "; " if note else "") + f"no {' / '.join(missing)} kernel yet"
     if name in OTHER_ORACLE:
