@@ -83,10 +83,12 @@ def lstm_model(units: int, features: int, steps: int, return_sequences: bool, mo
 
 def raw_lstm_model(units: int, features: int, steps: int, mode: str = "int16", batch: int = 1,
                    time_major: bool = False, cell_clip: float = 0.0, cell_log2: int = -11, seed: int = 0,
-                   h_zero_point: int = 0, weight_std: float = 40.0) -> bytes:
+                   h_zero_point: int = 0, weight_std: float = 40.0, x_zero_point=None, c_zero_point: int = 0,
+                   y_quant=None) -> bytes:
     """A single-op LSTM .tflite written by tinygen's own flatbuffer writer, for the forms TF's converter
     does not write: 16x8 ("int16": int16 activations, int64 biases) and any cell clip, cell scale
-    (2^cell_log2), batch and layout. Random weights (normal, std weight_std, int8) and biases."""
+    (2^cell_log2), zero points (x_zero_point None: 0 for 16x8, -3 for int8), batch and layout. Random
+    weights (normal, std weight_std, int8) and biases."""
     from tinygen import ir
     from tinygen.ir import OpKind
     from tinygen.ops.recurrent import LstmAttrs
@@ -95,13 +97,13 @@ def raw_lstm_model(units: int, features: int, steps: int, mode: str = "int16", b
     rng = np.random.default_rng(seed)
     act, bias_t = ("int16", "int64") if mode == "int16" else ("int8", "int32")
     sx, sh = (1 / 4096, 1 / 32768) if mode == "int16" else (0.03, 1 / 128)
-    xz, hz = (0, 0) if mode == "int16" else (-3, h_zero_point)
+    xz, hz = (x_zero_point, h_zero_point) if x_zero_point is not None else (0 if mode == "int16" else -3, h_zero_point)
     q = ir.QuantParams.make
     xs = [steps, batch, features] if time_major else [batch, steps, features]
     tensors = {"x": ir.Tensor("x", tuple(xs), act, q(sx, xz)),
-               "y": ir.Tensor("y", tuple(xs[:2] + [units]), act, q(sh, hz)),
+               "y": ir.Tensor("y", tuple(xs[:2] + [units]), act, q(*(y_quant or (sh, hz)))),
                "h": ir.Tensor("h", (batch, units), act, q(sh, hz), variable=True),
-               "c": ir.Tensor("c", (batch, units), "int16", q(2.0 ** cell_log2, 0), variable=True)}
+               "c": ir.Tensor("c", (batch, units), "int16", q(2.0 ** cell_log2, c_zero_point), variable=True)}
     names = ["x"]
     for kind, (s_in, depth) in (("wx", (sx, features)), ("wh", (sh, units))):
         for g in ("i", "f", "c", "o"):

@@ -11,8 +11,8 @@
  *   (b, t) is h.
  * rq is TFLM's MultiplyByQuantizedMultiplier: int32 in tg_lstm_s8, int64 in tg_lstm_s16. The input
  * offsets are folded into the biases offline (bias_x = bias - x_zp * row sums, bias_h = -h_zp * row
- * sums; 16x8 activations are symmetric, so tg_lstm_s16 takes no bias_h). h_state and c_state are read
- * and overwritten in place: they carry the state to the next invoke.
+ * sums; int32 in tg_lstm_s8, int64 in tg_lstm_s16). h_state and c_state are read and overwritten in place:
+ * they carry the state to the next invoke.
  *
  * Weights (tinygen/lower/recurrent.py): the rows of the 4 gates stacked (input, forget, cell, output),
  * each gate padded with zero rows to a multiple of 4 (as its bias), each row padded with zeros to a
@@ -39,7 +39,8 @@ int tg_lstm_s8(int8_t *scratch, int32_t batches, int32_t steps, int32_t time_maj
 
 int tg_lstm_s16(int8_t *scratch, int32_t batches, int32_t steps, int32_t time_major, int32_t n_input,
     int32_t n_units, const int32_t *q, const uint16_t *table, const int32_t *w_x, const int32_t *w_h,
-    const int64_t *bias_x, const int16_t *input, int16_t *h_state, int16_t *c_state, int16_t *output);
+    const int64_t *bias_x, const int64_t *bias_h, const int16_t *input, int16_t *h_state, int16_t *c_state,
+    int16_t *output);
 
 int32_t tg_lstm_s8_get_buffer_size(int32_t n_input, int32_t n_units);
 

@@ -39,6 +39,10 @@ RAW = [
     dict(units=5, features=3, steps=4, mode="int8", cell_clip=0.5, h_zero_point=7),
     dict(units=12, features=9, steps=5, mode="int8", batch=2, cell_log2=-15, h_zero_point=-20),
     dict(units=3, features=300, steps=2, mode="int16", weight_std=127.0),
+    # zero points TF's converter does not write; TFLM applies x's and h's (also for int16), ignores c's
+    dict(units=6, features=5, steps=4, mode="int16", x_zero_point=300, h_zero_point=-200, c_zero_point=5),
+    dict(units=4, features=6, steps=3, mode="int8", x_zero_point=100, h_zero_point=-128, c_zero_point=-9,
+         y_quant=(0.5, 3)),  # the output is h's bytes whatever its own parameters (as TFLM copies them)
 ]
 
 

@@ -5,8 +5,9 @@ to int16 at scale 2^-12, x with the gate's weights and bias, h with its recurren
 (each MultiplyByQuantizedMultiplier with s_in * s_w / 2^-12, saturated), added with saturation, then
 sigmoid (tanh for the cell gate) in Q0.15. c = sat(f * c) + sat(i * g) (products requantized to the
 cell scale), clipped when cell_clip > 0; h = o * tanh(c) requantized to h's scale and zero point.
-Offline: the input offsets are folded into the biases (int8: bias - zp * row sums; the recurrent
-part gets its own folded bias), weights are padded to multiples of 4 values per row and stored in
+Offline: the input offsets are folded into the biases (bias - zp * row sums; the recurrent part
+gets its own folded bias; TFLM applies x's and h's zero points for int16 activations too and ignores
+the cell state's), weights are padded to multiples of 4 values per row and stored in
 blocks of 4 rows and pre-extended to int16 pairs (tg_lstm.h), the multipliers, tanh scaling and clip bound are precomputed.
 """
 from __future__ import annotations
@@ -78,9 +79,8 @@ def _check_types(op: Op, graph: Graph) -> tuple:
         raise _fail(op, f"output / hidden / cell state types {y.dtype} / {h.dtype} / {c.dtype} must be "
                         f"{x.dtype} / {h_type} / int16")
     wide = x.dtype == "int16"
-    for t, role in ((x, "input"), (h, "hidden state"), (y, "output")):
-        _per_tensor(op, t, role, symmetric=wide)
-    _per_tensor(op, c, "cell state", symmetric=True)
+    for t, role in ((x, "input"), (h, "hidden state"), (c, "cell state")):
+        _per_tensor(op, t, role)  # the output holds h's bytes whatever its own parameters say (as TFLM)
     for k in range(WX, H):
         t = graph.tensors[op.inputs[k]]
         role = f"{GATES[(k - WX) % 4]} gate {'bias' if k >= BIAS else 'weights'}"
@@ -89,8 +89,6 @@ def _check_types(op: Op, graph: Graph) -> tuple:
             raise _fail(op, f"{role} '{t.name}' must be a constant {want} tensor, got {t.dtype}")
         if k < BIAS:
             _per_tensor(op, t, role, symmetric=True)
-    if (h.scale, h.zero_point) != (y.scale, y.zero_point):
-        raise _fail(op, f"output '{y.name}' must share the hidden state's quantization (it is a copy of h)")
     return x, h, c, y, wide
 
 
@@ -119,7 +117,7 @@ def plan_lstm(op: Op, graph: Graph) -> LstmPlan:
     wx = [np.asarray(graph.tensors[op.inputs[WX + g]].data, np.int8) for g in range(4)]
     wh = [np.asarray(graph.tensors[op.inputs[WH + g]].data, np.int8) for g in range(4)]
     bias = np.stack([np.asarray(graph.tensors[op.inputs[BIAS + g]].data, np.int64).reshape(-1) for g in range(4)])
-    xz, hz = (0, 0) if wide else (x.zero_point, h.zero_point)
+    xz, hz = x.zero_point, h.zero_point  # TFLM's FC applies the input offsets for int16 activations too
     bx = bias - xz * np.stack([w.astype(np.int64).sum(axis=1) for w in wx])
     bh = -hz * np.stack([w.astype(np.int64).sum(axis=1) for w in wh])
     if not wide:  # the C accumulators are int32 and wrap like TFLM's
@@ -221,14 +219,11 @@ class LstmKernel(Kernel):
         consts = [ConstArray("q", p.q), ConstArray("sigmoid", SIGMOID_TABLE_U16.astype(np.uint16)),
                   ConstArray("w_x", w_x), ConstArray("w_h", w_h),
                   ConstArray("bias_x", _gate_rows(list(p.bx), p.units).astype(bias_dtype))]
-        biases = [ConstArg(4)]
-        if not p.wide:
-            consts.append(ConstArray("bias_h", _gate_rows(list(p.bh), p.units).astype(bias_dtype)))
-            biases.append(ConstArg(5))
+        consts.append(ConstArray("bias_h", _gate_rows(list(p.bh), p.units).astype(bias_dtype)))
         x, h, c = (op.inputs[k] for k in (X, H, C))
         args = [ScratchArg(), Literal(p.batch), Literal(p.steps), Literal(int(p.time_major)),
                 Literal(p.features), Literal(p.units), ConstArg(0), ConstArg(1), ConstArg(2), ConstArg(3),
-                *biases, TensorArg(x), TensorArg(h, const=False), TensorArg(c, const=False),
+                ConstArg(4), ConstArg(5), TensorArg(x), TensorArg(h, const=False), TensorArg(c, const=False),
                 TensorArg(op.outputs[0], const=False)]
         out_shape = graph.tensors[op.outputs[0]].shape
 
