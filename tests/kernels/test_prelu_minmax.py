@@ -213,3 +213,24 @@ def test_tf_converted_model_equals_tflm(tmp_path):
     loaded, _ = check_file_against_tflm(path, lambda g: random_inputs(g, rng, 4))
     kinds = [op.kind for op in loaded.ops]
     assert {K.PRELU, K.RESIZE_BILINEAR, K.RESIZE_NEAREST_NEIGHBOR, K.MAXIMUM, K.MINIMUM} <= set(kinds)
+
+
+def test_fused_broadcast_walk_visits_numpy_broadcast_order():
+    """Walking fuse_broadcast's dims with its strides reads both operands exactly where NumPy's
+    broadcast puts them, over random shapes of rank 0 to 5."""
+    import itertools
+
+    from tinygen.ops.prelu_minmax import fuse_broadcast
+
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        rank = int(rng.integers(0, 6))
+        full = tuple(int(d) for d in rng.integers(1, 4, size=rank))
+        a, b = (tuple(d if rng.random() < 0.5 else 1 for d in full)[int(rng.integers(0, rank + 1)):] for _ in "ab")
+        out = np.broadcast_shapes(a, b)
+        dims, sa, sb = fuse_broadcast(a, b, out)
+        walk = list(itertools.product(*[range(d) for d in dims]))
+        for shape, strides in ((a, sa), (b, sb)):
+            want = np.broadcast_to(np.arange(int(np.prod(shape))).reshape(shape), out).ravel()
+            got = [sum(i * s for i, s in zip(idx, strides)) for idx in walk]
+            assert got == want.tolist(), (a, b, dims, sa, sb)

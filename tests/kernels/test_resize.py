@@ -146,3 +146,27 @@ def test_resize_attrs_survive_save_and_load(tmp_path):
     serialize.save(graph, tmp_path)
     back = serialize.load(tmp_path)
     assert [op.attrs for op in back.ops] == [ResizeAttrs(False, True)]
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+def test_keras_upsampling_through_qat_equals_tflm(interpolation, tmp_path):
+    """Quantization-aware training keeps UpSampling2D on its input's parameters (TFLM does not requantize
+    a resize); a calibrated QAT model exports to C that equals TFLM on tinygen's .tflite export."""
+    import keras
+
+    import tinygen.qat
+    from single_op import check_against_tflm
+    from tinygen.compiler import load_model
+
+    inp = keras.Input((5, 6, 3))
+    y = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inp)
+    y = keras.layers.UpSampling2D((2, 3), interpolation=interpolation)(y)
+    y = keras.layers.Conv2D(2, 3, padding="same")(y)
+    rng = np.random.default_rng(6)
+    qat = tinygen.qat.quantize_model(keras.Model(inp, y))
+    tinygen.qat.calibrate(qat, rng.standard_normal((16, 5, 6, 3)).astype(np.float32))
+    graph = load_model(qat)
+    kind = K.RESIZE_NEAREST_NEIGHBOR if interpolation == "nearest" else K.RESIZE_BILINEAR
+    (op,) = [o for o in graph.ops if o.kind == kind]
+    assert graph.tensors[op.inputs[0]].quant == graph.tensors[op.outputs[0]].quant
+    check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 3))

@@ -26,7 +26,7 @@ def fuse_broadcast(a_shape: tuple, b_shape: tuple, out_shape: tuple) -> tuple:
     rank = max(len(a_shape), len(b_shape), len(out_shape))
     ext = [(1,) * (rank - len(s)) + tuple(int(d) for d in s) for s in (a_shape, b_shape, out_shape)]
     dims, a_st, b_st = [], [], []  # innermost first
-    a_acc = b_acc = o_acc = 1
+    a_acc = b_acc = 1
     for i in range(rank - 1, -1, -1):
         a_d, b_d, o_d = ext[0][i], ext[1][i], ext[2][i]
         sa = 0 if (a_d == 1 and o_d != 1) else a_acc
@@ -38,7 +38,7 @@ def fuse_broadcast(a_shape: tuple, b_shape: tuple, out_shape: tuple) -> tuple:
             dims.append(o_d)
             a_st.append(sa)
             b_st.append(sb)
-        a_acc, b_acc, o_acc = a_acc * a_d, b_acc * b_d, o_acc * o_d
+        a_acc, b_acc = a_acc * a_d, b_acc * b_d
     return tuple(reversed(dims)), tuple(reversed(a_st)), tuple(reversed(b_st))
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import keras_fail
-from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext
 
 
@@ -163,7 +163,7 @@ register(
     OpSpec(OpKind.RESIZE_NEAREST_NEIGHBOR, "NHWC resize to a constant H, W: each output copies its nearest input",
            tflite=(TfliteOp("RESIZE_NEAREST_NEIGHBOR", tflite_resize(OpKind.RESIZE_NEAREST_NEIGHBOR),
                             ("ResizeNearestNeighborOptions", _FIELDS)),),
-           keras=(KerasLayer("UpSampling2D", keras_upsampling(OpKind.RESIZE_NEAREST_NEIGHBOR)),),
+           keras=(KerasLayer("UpSampling2D", keras_upsampling(OpKind.RESIZE_NEAREST_NEIGHBOR), QAT_SHARED),),
            checks=(check_resize_shapes, check_resize_flags), float_ref=float_resize_nearest, bounds=_NO_BOUNDS,
            export=export_resize, kernels=Lowering(("int8", "int16")), attrs=ResizeAttrs),
     OpSpec(OpKind.RESIZE_BILINEAR, "NHWC resize to a constant H, W: bilinear blend of the four nearest inputs",
