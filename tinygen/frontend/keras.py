@@ -67,6 +67,7 @@ class _Builder:
         self.model = model
         self.g = Graph({}, [], [], [], name=getattr(model, "name", "model") or "model", source=source)
         self.names: dict = {}  # id(KerasTensor) -> IR tensor name
+        self.refused: list = []  # one-line errors of the layers that could not be converted
 
     # ---- graph helpers ---------------------------------------------------------------------
     def tensor(self, base: str, shape, dtype="float32", data=None) -> str:
@@ -97,7 +98,28 @@ class _Builder:
         else:
             raise UnsupportedError(f"model '{m.name}' ({cls}): subclassed models are not supported; "
                                    "use a Sequential or functional model")
+        self._raise_refused()
         return self.g
+
+    def _raise_refused(self) -> None:
+        if len(self.refused) == 1:
+            raise UnsupportedError(self.refused[0])
+        if self.refused:
+            raise UnsupportedError(f"{len(self.refused)} layers are not supported: " + "; ".join(self.refused))
+
+    def _convert(self, layer, ins: list, kts: list) -> list:
+        """The layer's IR outputs; a refused layer is recorded and stands in as placeholders of its output
+        shapes, so the walk goes on and one error names every refused layer."""
+        try:
+            shapes = [_shape(layer, t) for t in kts]
+        except UnsupportedError as e:
+            self.refused.append(str(e))
+            self._raise_refused()
+        try:
+            return self._layer(layer, ins, shapes)
+        except UnsupportedError as e:
+            self.refused.append(str(e))
+            return [self.tensor(f"{layer.name}/refused", s) for s in shapes]
 
     def _add_input(self, kt, layer) -> str:
         name = self.tensor(getattr(layer, "name", None) or "input", _shape(layer, kt))
@@ -109,7 +131,7 @@ class _Builder:
             raise UnsupportedError(f"model '{m.name}' (Sequential): not built; call it on an input first")
         x = self._add_input(m.inputs[0], m.inputs[0])
         for layer in m.layers:
-            x = self._layer(layer, [x], [_shape(layer, layer.output)])[0]
+            x = self._convert(layer, [x], [layer.output])[0]
         self.g.outputs.append(x)
 
     def _functional(self, m) -> None:
@@ -123,8 +145,8 @@ class _Builder:
                     continue
                 ins = [self.names[id(t)] for t in node.arguments.keras_tensors]
                 outs = node.outputs
-                shapes = [_shape(layer, t) for t in outs]
-                got = self._layer(layer, ins, shapes)
+                self.node = node  # operation layers (keras.ops on a KerasTensor) read their constant operands
+                got = self._convert(layer, ins, outs)
                 for t, name in zip(outs, got):
                     self.names[id(t)] = name
         self.g.outputs.extend(self.names[id(t)] for t in m.outputs)
@@ -151,11 +173,18 @@ class _Builder:
         name = act if isinstance(act, str) else getattr(act, "__name__", str(act))
         if name in ("linear", None):
             return x
+        return self.activation_op(layer, name, x, f"{layer.name}/{name}")
+
+    def activation_op(self, layer, name: str, x: str, op_name: str) -> str:
+        """The op(s) of the Keras activation `name` on x (swish / silu: LOGISTIC then MUL, as TF's converter)."""
+        if name in ("silu", "swish"):
+            sig = self.op(ir.OpKind.LOGISTIC, f"{op_name}/sigmoid", [x], self.shape(x))
+            return self.op(ir.OpKind.MUL, op_name, [x, sig], self.shape(x), ir.ElementwiseAttrs())
         activations = keras_activations()  # "linear" is no op at all
         if name not in activations:
             raise _fail(layer, f"activation '{name}' is not supported")
         kind, attrs = activations[name]
-        return self.op(kind, f"{layer.name}/{name}", [x], self.shape(x), attrs)
+        return self.op(kind, op_name, [x], self.shape(x), attrs)
 
 
 def _activation_layer(b: _Builder, layer, cfg, ins, out_shape) -> str:
@@ -164,11 +193,7 @@ def _activation_layer(b: _Builder, layer, cfg, ins, out_shape) -> str:
     name = act if isinstance(act, str) else act.get("config", {}).get("name", str(act))
     if name == "linear":
         return ins[0]
-    activations = keras_activations()
-    if name not in activations:
-        raise _fail(layer, f"activation '{name}' is not supported")
-    kind, attrs = activations[name]
-    return b.op(kind, layer.name, ins, out_shape, attrs)
+    return b.activation_op(layer, name, ins[0], layer.name)
 
 
 def _handlers() -> dict:

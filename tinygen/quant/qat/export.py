@@ -57,7 +57,9 @@ def to_graph(qat_model) -> ir.Graph:
         source = str(qat_model)
         qat_model = load(qat_model)
     builder = _qat_builder(qat_model, source)
-    graph = passes.optimize(builder.build())
+    fgraph = builder.build()
+    _spread_ranges(fgraph, builder.ranged)
+    graph = passes.optimize(fgraph)
     q = graph.copy()
     report = quantize_activations(q, builder)
     from tinygen.quant import ptq
@@ -105,6 +107,24 @@ def _qat_builder(model, source):
             return self.op(kind, f"{layer.name}/{layer.activation}", [y], self.shape(y))
 
     return Builder(model, source)
+
+
+def _spread_ranges(graph: ir.Graph, ranged: dict) -> None:
+    """Give each tensor that shares int8 parameters with a ranged one (through RESHAPE, pooling, ...) that
+    range before the passes run: a pass may remove the ranged tensor itself (a 1-D layer's squeeze RESHAPE
+    folded into the next reshape) while one that shares its parameters survives."""
+    from tinygen.quant import ptq
+
+    groups = ptq.ShareGroups()
+    for op in graph.ops:
+        if op.kind in ptq.SHARES_INPUT_PARAMS:
+            for t in op.inputs:
+                if t is not None and not graph.tensors[t].is_const:
+                    groups.union(t, op.outputs[0])
+    layer_of = {groups.find(name): layer for name, layer in ranged.items()}
+    for name, t in graph.tensors.items():
+        if not t.is_const and name not in ranged and groups.find(name) in layer_of:
+            ranged[name] = layer_of[groups.find(name)]
 
 
 def quantize_activations(q: ir.Graph, builder) -> dict:

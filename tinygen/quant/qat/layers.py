@@ -267,11 +267,13 @@ class QATModel(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True)
-        weights = self.trainable_weights
-        grads = tape.gradient(loss, weights)
+        # a weight the loss does not reach has no gradient (None), e.g. a conv bias that the batch statistics
+        # of a following BatchNormalization cancel in training: it is left alone, as float32 training does
+        pairs = [(g, w) for g, w in zip(tape.gradient(loss, self.trainable_weights), self.trainable_weights)
+                 if g is not None]
         grads = [qq.quantize_gradient(tf.convert_to_tensor(g), self.gradient_bits, self._gradient_rng)
-                 for g in grads]
-        self.optimizer.apply_gradients(zip(grads, weights))
+                 for g, _ in pairs]
+        self.optimizer.apply_gradients(zip(grads, [w for _, w in pairs]))
         for m in self.metrics:
             if m.name == "loss":
                 m.update_state(loss)

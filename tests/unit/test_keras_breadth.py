@@ -1,0 +1,128 @@
+"""Keras breadth: 1-D layers lower like their 2-D twins, QAT corner cases, every refused layer in one error,
+activation names, calibration of tiny and empty ranges, Keras 3 operation layers and inference-only layers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import keras
+
+from tinygen import compiler
+from tinygen.errors import UnsupportedError
+from tinygen.frontend.keras import load_keras
+from tinygen.quant import float_ref
+from tinygen.verify.runner import quantize_input
+from tinygen.verify.testing import run_c, run_reference
+
+L = keras.layers
+
+
+def _twins():
+    """A Conv1D / pooling / BN / activation model and its Conv2D twin on (1, W, C), with the same weights."""
+    keras.utils.set_random_seed(0)
+
+    def body(x, conv, pool, gap, k):
+        x = conv(8, k, padding="same")(x)
+        x = L.BatchNormalization()(x)
+        x = L.ReLU()(x)
+        x = pool(2 if k == 3 else (1, 2))(x)
+        x = conv(8, k)(x)
+        x = L.BatchNormalization()(x)
+        x = L.Activation("relu")(x)
+        return L.Dense(3)(gap()(x))
+
+    i1 = keras.Input((16, 4))
+    m1 = keras.Model(i1, body(i1, L.Conv1D, L.MaxPooling1D, L.GlobalAveragePooling1D, 3))
+    i2 = keras.Input((1, 16, 4))
+    m2 = keras.Model(i2, body(i2, L.Conv2D, L.MaxPooling2D, L.GlobalAveragePooling2D, (1, 3)))
+    rng = np.random.default_rng(1)
+    for a, b in zip(m1.layers, m2.layers):
+        w = a.get_weights()
+        if isinstance(a, L.BatchNormalization):  # non-trivial statistics, so folding matters
+            w = [rng.uniform(0.5, 1.5, 8), rng.uniform(-0.3, 0.3, 8), rng.uniform(-0.2, 0.2, 8),
+                 rng.uniform(0.5, 2.0, 8)]
+            a.set_weights(w)
+        b.set_weights([w[0][None]] + w[1:] if isinstance(a, L.Conv1D) else w)
+    return m1, m2
+
+
+def _lowered(result) -> list:
+    """(op, kernel, MACs, weight bytes, scratch bytes) of every layer that runs code."""
+    return [(x["op"], x["kernel"], x["macs"], x["weight_bytes"], x["scratch_bytes"])
+            for x in result.report["layers"] if x["kernel"] not in ("alias", "view")]
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_conv1d_lowers_like_its_conv2d_twin(activations):
+    m1, m2 = _twins()
+    x = np.random.default_rng(0).standard_normal((8, 16, 4)).astype(np.float32)
+    r1 = compiler.build(m1, calibration=x, activations=activations)
+    r2 = compiler.build(m2, calibration=x[:, None], activations=activations)
+    assert _lowered(r1) == _lowered(r2)
+    assert [x[0] for x in _lowered(r1)] == ["CONV_2D", "MAX_POOL_2D", "CONV_2D", "MEAN", "FULLY_CONNECTED"]
+    assert r1.report["arena_bytes"] == r2.report["arena_bytes"]
+    convs = [op for op in r1.graph.ops if op.kind.value == "CONV_2D"]
+    assert all(op.attrs.activation.value == "RELU" for op in convs)  # batch norm folded, ReLU fused
+    xq = quantize_input(x[:2], _info(r1.graph))
+    for s in xq:
+        np.testing.assert_array_equal(run_c(r1.graph, [s[None]])[0], run_reference(r1.graph, [s[None]])[0])
+        np.testing.assert_array_equal(run_reference(r1.graph, [s[None]])[0],
+                                      run_reference(r2.graph, [s[None, None]])[0])
+
+
+def _info(graph) -> dict:
+    t = graph.tensors[graph.inputs[0]]
+    return {"name": t.name, "dtype": t.dtype, "scale": t.scale, "zero_point": t.zero_point}
+
+
+def test_qat_gradient_bits_with_biased_conv_before_batchnorm():
+    from tinygen.quant import qat
+
+    keras.utils.set_random_seed(0)
+    i = keras.Input((6, 6, 2))
+    x = L.ReLU()(L.BatchNormalization()(L.Conv2D(4, 3, use_bias=True)(i)))
+    m = qat.quantize_model(keras.Model(i, L.Dense(2)(L.Flatten()(x))), gradient_bits=8)
+    m.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).standard_normal((16, 6, 6, 2)).astype(np.float32)
+    hist = m.fit(x, np.ones((16, 2), np.float32), epochs=2, batch_size=8, verbose=0)
+    assert np.all(np.isfinite(hist.history["loss"]))
+
+
+def test_qat_conv1d_exports_and_c_equals_reference():
+    from tinygen.quant import qat
+
+    keras.utils.set_random_seed(0)
+    i = keras.Input((16, 2))
+    x = L.ReLU()(L.BatchNormalization()(L.Conv1D(4, 3)(i)))
+    x = L.Conv1D(4, 3, activation="relu")(L.MaxPooling1D(2)(x))
+    m = qat.quantize_model(keras.Model(i, L.Dense(2)(L.Flatten()(x))))
+    m.compile(optimizer="adam", loss="mse")
+    x = np.random.default_rng(0).standard_normal((16, 16, 2)).astype(np.float32)
+    m.fit(x, np.ones((16, 2), np.float32), epochs=1, batch_size=8, verbose=0)
+    g = qat.to_graph(m)
+    assert sum(op.kind.value == "CONV_2D" for op in g.ops) == 2 and not any(op.kind.value == "MUL" for op in g.ops)
+    for s in quantize_input(x[:2], _info(g)):
+        np.testing.assert_array_equal(run_c(g, [s[None]])[0], run_reference(g, [s[None]])[0])
+
+
+def test_every_refused_layer_in_one_line():
+    i = keras.Input((8, 8, 3))
+    x = L.Conv2D(4, 3, activation="gelu", name="c1")(i)
+    x = L.Conv2D(4, 1, name="c2")(x)
+    x = L.Flatten()(x)
+    m = keras.Model(i, L.Dense(2, activation="softplus", name="d")(x))
+    with pytest.raises(UnsupportedError) as e:
+        load_keras(m)
+    msg = str(e.value)
+    assert "\n" not in msg and msg.startswith("2 layers are not supported")
+    assert "layer 'c1' (Conv2D): activation 'gelu'" in msg and "layer 'd' (Dense): activation 'softplus'" in msg
+
+
+def test_swish_is_x_times_logistic():
+    i = keras.Input((6, 6, 3))
+    x = L.Conv2D(4, 3, activation="swish")(i)
+    m = keras.Model(i, L.Activation("swish")(x))
+    g = load_keras(m)
+    assert [op.kind.value for op in g.ops] == ["CONV_2D", "LOGISTIC", "MUL", "LOGISTIC", "MUL"]
+    x = np.random.default_rng(0).standard_normal((3, 6, 6, 3)).astype(np.float32)
+    np.testing.assert_allclose(float_ref.run_batch(g, [x])[0], m.predict(x, verbose=0), atol=1e-5)
