@@ -6,7 +6,7 @@
  *   for the 4 * n_units gate rows (gate g = input, forget, cell, output; n_units rows each):
  *     pre = sat16(sat16(rq(bias_x + W_x x_t, q[4g], q[4g+1])) + sat16(rq(bias_h + W_h h, q[4g+2], q[4g+3])))
  *     gate = sigmoid(pre), tanh(pre) for the cell gate (int16 in Q3.12 -> Q0.15, sigmoid table)
- *   c = sat16(sat16(rq(f * c, Q_FC)) + sat16(rq(i * g, Q_IC))), clipped to +-q[25] when q[25] > 0
+ *   c = sat16(sat16(rq(f * c, Q_FC)) + sat16(rq(i * g, Q_IC))), clipped to +-q[25] when q[25] >= 0
  *   h = clamp(rq(tanh(c) * o, Q_HO) + q[22], q[23], q[24]) (the limits of h's type); the output row of
  *   (b, t) is h.
  * rq is TFLM's MultiplyByQuantizedMultiplier: int32 in tg_lstm_s8, int64 in tg_lstm_s16. The input
@@ -20,10 +20,10 @@
  * per group of 4 values k..k+3, per row, two int32 words of int16 lanes (w[k] | w[k+2] << 16) and
  * (w[k+1] | w[k+3] << 16) (tg_gemm_s8_fast.h's pre-extended layout: every weight is read steps times
  * per invoke, so it is widened once offline; twice the flash of int8).
- * q: 32 int32 (tinygen/lower/recurrent.py Q_*): per gate (input-side mult, shift, recurrent
- * mult, shift); then (mult, shift) of f * c, i * g and tanh(c) * o; h's zero point, min, max; the cell
- * clip; (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh (both (3, 0):
- * TFLM's power-of-two case at the gates' 2^-12 input scale, which the kernel applies as 3 * pre).
+ * q: 32 int32 (tinygen/lower/recurrent.py Q_*): per gate (input-side mult, shift, recurrent mult,
+ * shift); then (mult, shift) of f * c, i * g and tanh(c) * o; h's zero point, min, max; the cell clip
+ * (-1: none); (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh
+ * (both (3, 0): TFLM's power-of-two case at the gates' 2^-12 input scale, applied as 3 * pre).
  * Scratch: tg_lstm_get_buffer_size(n_input, n_units) bytes, 4-byte aligned (x_t and h as int16 pairs,
  * the gate values). Returns TG_OK.
  */

@@ -268,7 +268,7 @@ static inline int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g
     const int32_t fc = tg_lstm_sat16(tg_lstm_rq(f * (int32_t)*c, &p->fc));
     const int32_t ig = tg_lstm_sat16(tg_lstm_rq(i * g, &p->ig));
     int32_t cell = tg_lstm_sat16(fc + ig);
-    if (p->clip > 0) {
+    if (p->clip >= 0) {
         cell = tg_clamp(cell, -p->clip, p->clip);
     }
     *c = (int16_t)cell;

@@ -43,6 +43,7 @@ RAW = [
     dict(units=6, features=5, steps=4, mode="int16", x_zero_point=300, h_zero_point=-200, c_zero_point=5),
     dict(units=4, features=6, steps=3, mode="int8", x_zero_point=100, h_zero_point=-128, c_zero_point=-9,
          y_quant=(0.5, 3)),  # the output is h's bytes whatever its own parameters (as TFLM copies them)
+    dict(units=5, features=4, steps=3, mode="int8", cell_clip=1e-5),  # clip below c's step: TFLM zeroes c
 ]
 
 

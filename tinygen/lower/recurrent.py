@@ -32,7 +32,7 @@ MAX_SHIFT_64 = 14  # the int64 requantize shifts right by 15 - shift, which must
 # the int32 parameter block of tg_lstm.h: per gate (input, forget, cell, output) the input-side and
 # recurrent-side (multiplier, shift), then these words
 Q_FC, Q_IC, Q_HO = 16, 18, 20  # (mult, shift) of f * c -> c, i * g -> c, o * tanh(c) -> h
-Q_HZP, Q_CLIP = 22, 25  # h's zero point, min, max; the quantized cell clip (0: none)
+Q_HZP, Q_CLIP = 22, 25  # h's zero point, min, max; the quantized cell clip (-1: none; 0 clips to 0)
 Q_CELL_TANH, Q_SIGMOID, Q_GATE_TANH = 26, 28, 30  # (input_mult, input_shift) of the three activations
 Q_WORDS = 32
 _DTYPES = {"int8": ("int8", "int32"), "int16": ("int16", "int64")}  # activations -> (state h, bias)
@@ -130,7 +130,7 @@ def plan_lstm(op: Op, graph: Graph) -> LstmPlan:
     ic = _mul_multiplier(ACT_SCALE, ACT_SCALE, c.scale)
     ho = _mul_multiplier(ACT_SCALE, ACT_SCALE, h.scale)
     lo, hi = (-128, 127) if h.dtype == "int8" else I16
-    clip = 0
+    clip = -1  # TFLM clips when the float cell_clip > 0, to its int16 truncation (0 for a clip below c's step)
     if op.attrs.cell_clip > 0:
         clip = int(np.trunc(min(max(float(np.float32(op.attrs.cell_clip)) / float(np.float32(c.scale)),
                                     -32768.0), 32767.0)))
@@ -167,7 +167,7 @@ def lstm_step(p: LstmPlan, xt: np.ndarray, h: np.ndarray, c: np.ndarray) -> tupl
         gates.append(sigmoid16_reference(np.clip(pre, *I16), q[act], q[act + 1], is_tanh=g == 2))
     i, f, cg, o = gates
     c = np.clip(_mul(f, c, q[Q_FC], q[Q_FC + 1], 0, *I16) + _mul(i, cg, q[Q_IC], q[Q_IC + 1], 0, *I16), *I16)
-    if q[Q_CLIP] > 0:
+    if q[Q_CLIP] >= 0:
         c = np.clip(c, -q[Q_CLIP], q[Q_CLIP])
     th = sigmoid16_reference(c, q[Q_CELL_TANH], q[Q_CELL_TANH + 1], is_tanh=True)
     h = _mul(th, o, q[Q_HO], q[Q_HO + 1], q[Q_HZP], q[Q_HZP + 1], q[Q_HZP + 2])
