@@ -15,7 +15,8 @@ import numpy as np
 from tinygen import ir
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext, checked_product
-from tinygen.ops.spec import Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.common import keras_fail
+from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext
 
 NO_BOUNDS = NotApplicable("no arithmetic: values are copied")
@@ -256,6 +257,21 @@ def tflite_slice(c: OpContext):
     return OpKind.STRIDED_SLICE, ir.StridedSliceAttrs(tuple(begin), tuple(end), (1,) * rank), [c.op.inputs[0]]
 
 
+def keras_cropping(b, layer, cfg, ins, out_shape) -> str:
+    """Cropping1D / Cropping2D (channels last): a unit-stride slice of the spatial dimensions."""
+    if cfg.get("data_format", "channels_last") != "channels_last":
+        raise keras_fail(layer, "only data_format='channels_last' is supported")
+    shape = b.shape(ins[0])
+    crop = cfg["cropping"]
+    pairs = [tuple(crop)] if len(shape) == 3 else [tuple(p) for p in crop]
+    if len(pairs) != len(shape) - 2:
+        raise keras_fail(layer, f"cropping {crop} does not match input rank {len(shape)}")
+    begin = (0,) + tuple(int(a) for a, _ in pairs) + (0,)
+    end = (shape[0],) + tuple(n - int(e) for n, (_, e) in zip(shape[1:-1], pairs)) + (shape[-1],)
+    attrs = ir.StridedSliceAttrs(begin, end, (1,) * len(shape))
+    return b.op(OpKind.STRIDED_SLICE, layer.name, ins, out_shape, attrs)
+
+
 # ---- spec --------------------------------------------------------------------------------------
 
 register(
@@ -268,7 +284,7 @@ register(
                    TfliteOp("SPLIT", tflite_split, ("SplitOptions", ("NumSplits",))),
                    TfliteOp("SPLIT_V", tflite_split_v, ("SplitVOptions", ("NumSplits",))),
                    TfliteOp("UNPACK", tflite_unpack, ("UnpackOptions", ("Num", "Axis")))),
-           keras=NotApplicable("no Keras layer maps to it; slices come from .tflite files"),
+           keras=(KerasLayer("Cropping1D", keras_cropping, QAT_SHARED), KerasLayer("Cropping2D", keras_cropping, QAT_SHARED)),
            checks=(check_slice_fields, check_slice_ranges, check_slice_output, check_same_dtype),
            float_ref=float_strided_slice, bounds=NO_BOUNDS, export=export_strided_slice,
            kernels=Lowering(("int8", "int16")), float_batchable=lambda op: False),

@@ -26,7 +26,7 @@ _FIXED16 = {OpKind.SOFTMAX: (1.0 / 32768, 0), OpKind.LOGISTIC: (1.0 / 32768, 0),
 ACTIVATIONS = ("int8", "int16")
 _BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
 SHARES_INPUT_PARAMS = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD, OpKind.CONCATENATION,
-                       OpKind.TRANSPOSE,
+                       OpKind.TRANSPOSE, OpKind.STRIDED_SLICE,
                        OpKind.RESIZE_NEAREST_NEIGHBOR, OpKind.RESIZE_BILINEAR, OpKind.MAXIMUM, OpKind.MINIMUM}
 _WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 
