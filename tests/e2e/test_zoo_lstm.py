@@ -52,7 +52,8 @@ def test_zoo_lstm_equals_tflm_on_every_output(zoo):
         ref = run_reference(graph, [x], lowered)
         for i, w in enumerate(want):
             assert np.asarray(got[i]).reshape(w.shape).tobytes() == w.tobytes(), f"input {k}: C output {i} differs"
-            assert np.asarray(ref[i]).reshape(w.shape).tobytes() == w.tobytes(), f"input {k}: reference output {i} differs"
+            assert np.asarray(ref[i]).reshape(w.shape).tobytes() == w.tobytes(), \
+                f"input {k}: reference output {i} differs"
 
 
 def test_zoo_lstm_sequence_carries_state_like_tflm(zoo):

@@ -162,7 +162,8 @@ def test_scratch_size_matches_the_c_twin():
     from tinygen.paths import runtime_file, runtime_include_dirs
     from tinygen.verify.hostbuild import build_extension
 
-    cdef = "int32_t tg_lstm_s8_get_buffer_size(int32_t, int32_t); int32_t tg_lstm_s16_get_buffer_size(int32_t, int32_t);"
+    cdef = ("int32_t tg_lstm_s8_get_buffer_size(int32_t, int32_t);"
+            "int32_t tg_lstm_s16_get_buffer_size(int32_t, int32_t);")
     _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef,
                              [runtime_file("tg_lstm_s8.c"), runtime_file("tg_lstm_s16.c")], runtime_include_dirs())
     for features, units in ((1, 1), (3, 5), (28, 20), (300, 64), (8, 7)):

@@ -8,7 +8,8 @@ cell scale), clipped when cell_clip > 0; h = o * tanh(c) requantized to h's scal
 Offline: the input offsets are folded into the biases (bias - zp * row sums; the recurrent part
 gets its own folded bias; TFLM applies x's and h's zero points for int16 activations too and ignores
 the cell state's), weights are padded to multiples of 4 values per row and stored in
-blocks of 4 rows and pre-extended to int16 pairs (tg_lstm.h), the multipliers, tanh scaling and clip bound are precomputed.
+blocks of 4 rows and pre-extended to int16 pairs (tg_lstm.h); the multipliers, tanh scaling and clip
+bound are precomputed.
 """
 from __future__ import annotations
 
