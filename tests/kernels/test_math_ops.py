@@ -245,3 +245,37 @@ def test_log_softmax_other_output_parameters_are_refused():
         tflm(to_bytes(graph))
     with pytest.raises(UnsupportedError, match=r"layer 'op0' \(LOG_SOFTMAX\): int8 output must have scale 1/16"):
         lower(graph)
+
+
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_keras_abs_and_elu_through_ptq_equal_tflm(activations, tmp_path):
+    """keras.ops.abs (an `Absolute` layer) and, for int8 (TFLM runs ELU on int8 only), Conv2D with
+    activation='elu' and an ELU layer, quantized by tinygen's PTQ: the C equals TFLM running tinygen's
+    export of the quantized graph."""
+    import keras
+
+    from tinygen.compiler import load_model, quantize
+
+    inp = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="c")(inp)
+    y = keras.ops.abs(x)
+    if activations == "int8":
+        y = keras.layers.Conv2D(4, 3, padding="same", activation="elu", name="c2")(y)
+        y = keras.layers.ELU(name="elu")(y)
+    model = keras.Model(inp, y)
+    rng = np.random.default_rng(9)
+    graph = quantize(load_model(model), rng.standard_normal((16, 6, 6, 3)).astype(np.float32), activations=activations)
+    kinds = [op.kind for op in graph.ops]
+    assert K.ABS in kinds and (kinds.count(K.ELU) == 2) == (activations == "int8")
+    check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 4))
+
+
+def test_keras_elu_with_other_alpha_is_refused():
+    import keras
+
+    from tinygen.compiler import load_model
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.ELU(alpha=0.5, name="e")(keras.layers.Dense(3, name="d")(inp)))
+    with pytest.raises(UnsupportedError, match=r"layer 'e' \(ELU\): alpha=0.5 is not supported"):
+        load_model(model)

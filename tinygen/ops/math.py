@@ -12,10 +12,10 @@ import numpy as np
 from tinygen import ir
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext, check_same_shape
-from tinygen.ops.common import TFLITE_ACT, act, export_no_options
+from tinygen.ops.common import TFLITE_ACT, act, export_no_options, keras_fail
 from tinygen.ops.elementwise import check_broadcast_output, check_inputs_broadcast
 from tinygen.ops.prelu_minmax import check_rank4
-from tinygen.ops.spec import Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext, tflite_unary
 
 # ---- checks ------------------------------------------------------------------------------------
@@ -113,6 +113,24 @@ def export_l2norm(w, op, ins, outs) -> None:
            (("FusedActivationFunction", TFLITE_ACT[op.attrs.activation]),))
 
 
+# ---- Keras -------------------------------------------------------------------------------------
+
+
+def keras_unary(kind: OpKind):
+    """A one-input Keras layer (keras.ops.abs makes an `Absolute` layer) as the op."""
+    def convert(b, layer, cfg, ins, out_shape) -> str:
+        return b.op(kind, layer.name, ins[:1], out_shape)
+    return convert
+
+
+def keras_elu(b, layer, cfg, ins, out_shape) -> str:
+    """ELU layer: TFLite's ELU has alpha 1."""
+    alpha = float(cfg.get("alpha", 1.0))
+    if alpha != 1.0:
+        raise keras_fail(layer, f"alpha={alpha} is not supported (TFLite's ELU has alpha 1)")
+    return b.op(OpKind.ELU, layer.name, ins[:1], out_shape)
+
+
 # ---- specs -------------------------------------------------------------------------------------
 
 _NO_LAYER = NotApplicable("no Keras layer: reached from .tflite models")
@@ -121,18 +139,19 @@ _NO_BOUNDS = NotApplicable("no weighted accumulator: each output is computed fro
 _BINARY_CHECKS = (check_inputs_broadcast, check_broadcast_output, check_rank4, check_same_types)
 
 
-def _unary(kind, summary, fn, dtypes, keras_activations=()) -> OpSpec:
-    return OpSpec(kind, summary, tflite=(TfliteOp(kind.value, tflite_unary(kind)),), keras=_NO_LAYER,
+def _unary(kind, summary, fn, dtypes, keras_activations=(), keras=_NO_LAYER) -> OpSpec:
+    return OpSpec(kind, summary, tflite=(TfliteOp(kind.value, tflite_unary(kind)),), keras=keras,
                   checks=(check_same_shape, check_same_types), float_ref=fn, bounds=_NO_BOUNDS,
                   export=export_no_options, kernels=Lowering(dtypes), keras_activations=keras_activations)
 
 
 register(
-    _unary(OpKind.ABS, "|x|, rescaled to the output", float_abs, ("int8", "int16")),
+    _unary(OpKind.ABS, "|x|, rescaled to the output", float_abs, ("int8", "int16"),
+           keras=(KerasLayer("Absolute", keras_unary(OpKind.ABS)),)),
     _unary(OpKind.RSQRT, "1 / sqrt(x) (TFLM fails on inputs below the zero point)", float_rsqrt,
            ("int8", "int16")),
     _unary(OpKind.ELU, "x for x >= 0, exp(x) - 1 below", float_elu, ("int8",),
-           keras_activations=(("elu", ir.NoAttrs()),)),
+           keras_activations=(("elu", ir.NoAttrs()),), keras=(KerasLayer("ELU", keras_elu),)),
     OpSpec(OpKind.SQUARED_DIFFERENCE, "(x - y)^2 with broadcasting",
            tflite=(TfliteOp("SQUARED_DIFFERENCE", tflite_binary_plain(OpKind.SQUARED_DIFFERENCE)),),
            keras=_NO_LAYER, checks=_BINARY_CHECKS, float_ref=float_squared_difference, bounds=_NO_BOUNDS,
