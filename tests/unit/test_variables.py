@@ -84,9 +84,40 @@ def test_ops_on_one_variable_keep_their_order():
     g = delay_graph()
     lowered = lower(g)
     deps = schedule._deps(g, lowered)
-    assert 0 in deps[2]  # ASSIGN after READ, although no data flows between them
+    assert deps[1] == {0} and 1 in deps[2]  # ASSIGN after the read's reader: no data flows between them
     found = schedule.best_order(g, lowered)
-    assert found is not None and found[0].index(0) < found[0].index(2)
+    assert found is not None and found[0].index(0) < found[0].index(1) < found[0].index(2)
+
+
+def ring_graph(order: str) -> ir.Graph:
+    """y = concat(v, x), and v := requantize(x) (same scale: x itself), in two op orders."""
+    g = delay_graph()
+    g.tensors["q"] = ir.Tensor("q", (1, 4), "int8", Q8)
+    read, cat = g.ops[0], g.ops[1]
+    quant = ir.Op(ir.OpKind.QUANTIZE, "requant", ["x"], ["q"])
+    assign = ir.Op(ir.OpKind.ASSIGN_VARIABLE, "assign", ["v", "q"], [])
+    if order == "late":  # the value is computed after the old value's last read: into v directly
+        g.ops = [read, cat, quant, assign]
+    else:  # computed before the concat reads the old value: both copies stay
+        cat.inputs = ["r", "q"]
+        g.ops = [read, quant, cat, assign]
+    return g
+
+
+@pytest.mark.parametrize("order", ["late", "early"])
+def test_copies_are_dropped_only_where_safe(order):
+    g = ring_graph(order)
+    lowered = {lop.op.kind: lop for lop in lower(g)}
+    read, assign = lowered[ir.OpKind.READ_VARIABLE], lowered[ir.OpKind.ASSIGN_VARIABLE]
+    if order == "late":
+        assert read.alias_of == "v" and assign.alias_of == "q" and not read.c_function and not assign.c_function
+        assert generate(g, name="ring").plan.storage["q"] == ("state", 0)
+    else:
+        assert read.c_function == assign.c_function == "tg_copy_bytes"
+    xs = np.random.default_rng(5).integers(-128, 128, size=(6, 1, 4)).astype(np.int8)
+    want = expected(xs, mstate.initial_value(g.tensors["v"]))
+    model = host_model_for(g, name="ring")
+    assert all(np.array_equal(model([x])[0], w) for x, w in zip(xs, want))
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])

@@ -73,7 +73,7 @@ def _alias_roots(graph: Graph, lowered: list) -> dict:
 
     for lop in lowered:
         if lop.alias_of is not None:
-            for out in lop.op.outputs:
+            for out in lop.op.outputs or lop.op.inputs[:1]:  # no output: ASSIGN_VARIABLE's variable
                 a, b = find(out), find(lop.alias_of)
                 if a != b:
                     parent[a] = b
