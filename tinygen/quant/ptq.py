@@ -54,12 +54,13 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_corre
     calib = check_calibration(graph, calibration)
     stats = _collect(graph, calib)
     q = graph.copy()
-    report = quantize_activations(q, stats, estimator, activations)
+    range_notes: list = []
+    report = quantize_activations(q, stats, estimator, activations, range_notes)
     quantize_constants(q, activations)
     if bias_correction and not warnings:
         correct_biases(graph, q, calib)
     ir.verify(q, "quantize")
-    q.warnings = warnings
+    q.warnings = warnings + range_notes
     q.quant_report = report
     return q
 
@@ -150,7 +151,33 @@ def symmetric16_params(lo: float, hi: float) -> tuple:
     return (bound / 32767.0 if bound > 0 else 1.0), 0
 
 
-def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str = "int8") -> dict:
+def _softmax_widths(q: Graph, groups: ShareGroups, activations: str) -> dict:
+    """Group root -> (narrowest range, op) for the inputs of int8 SOFTMAX ops: TFLM's int8 softmax needs
+    beta * input scale * 2^26 > 1 (its input multiplier is a Q5.26 value above one), so a tiny input range
+    (an untrained classifier's logits) is widened to that width, plus a margin for float32 rounding."""
+    if activations != "int8":
+        return {}
+    return {groups.find(op.inputs[0]): (255.0 * 2.0 ** -26 / op.attrs.beta * 1.001, op)
+            for op in q.ops if op.kind == OpKind.SOFTMAX and op.attrs.beta > 0}
+
+
+def _widened(names: list, lo: float, hi: float, need, notes: list) -> tuple:
+    """The range of a share group after TF's tiny-range rule and a SOFTMAX input's minimum width."""
+    if hi - lo <= 0 and notes is not None:
+        notes.append(f"tensor '{names[0]}' is constant ({lo:g}) on the calibration data: its range is widened to "
+                     f"+-{ranges.NEAR_ZERO / 2:g}, as TF's converter does")
+    lo, hi = ranges.widen_tiny(lo, hi)
+    if need is not None and max(hi, 0.0) - min(lo, 0.0) < need[0]:
+        if notes is not None:
+            notes.append(f"layer '{need[1].name}' (SOFTMAX): input range [{lo:g}, {hi:g}] is narrower than TFLM's "
+                         f"softmax accepts; widened to +-{need[0] / 2:g}")
+        lo, hi = min(lo, -need[0] / 2), max(hi, need[0] / 2)
+    return lo, hi
+
+
+def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str = "int8", notes: list = None) -> dict:
+    """Activation parameters per share group from `stats`; `notes` (a list) collects warnings about ranges
+    that had to be widened."""
     groups, fixed = ShareGroups(), {}
     fixed_params = _FIXED16 if activations == "int16" else FIXED_RANGES
     params_of = symmetric16_params if activations == "int16" else ranges.asymmetric_params
@@ -164,6 +191,7 @@ def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str
     members: dict = {}
     for name in stats:
         members.setdefault(groups.find(name), []).append(name)
+    widths = _softmax_widths(q, groups, activations)
     report = {}
     for names in members.values():
         pinned = {fixed[n][1] for n in names if n in fixed}
@@ -177,6 +205,7 @@ def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str
             halves = tuple(np.concatenate([v for n in names for v in stats[n]["halves"][k]]) for k in (0, 1))
             exact = (min(stats[n]["lo"] for n in names), max(stats[n]["hi"] for n in names))
             lo, hi, how = ranges.estimate(halves, estimator, exact)
+            lo, hi = _widened(names, lo, hi, widths.get(groups.find(names[0])), notes)
             scale, zp = params_of(lo, hi)
         for n in names:
             t = q.tensors[n]

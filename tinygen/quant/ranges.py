@@ -29,6 +29,17 @@ def asymmetric_params(lo: float, hi: float) -> tuple:
     return scale, int(round_away(zp_from_min))
 
 
+NEAR_ZERO = 1.0e-6  # a calibrated range narrower than this is widened (TF's converter does the same)
+
+
+def widen_tiny(lo: float, hi: float, width: float = NEAR_ZERO) -> tuple:
+    """[lo, hi] when it is wider than `width`, else widened to include [-width / 2, width / 2]: TF's converter
+    expands a range of at most 1e-6 this way, so a constant or nearly constant tensor gets a finite scale."""
+    if hi - lo > width:
+        return lo, hi
+    return min(lo, -width / 2), max(hi, width / 2)
+
+
 def fake_quant(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     scale, zp = asymmetric_params(lo, hi)
     q = np.clip(np.round(x / scale) + zp, QMIN, QMAX)
