@@ -114,6 +114,9 @@ def test_refused_forms_name_layer_and_op(tmp_path):
     t6 = one_op("TRANSPOSE", [("x", (1,) * 6, "int8", q8, None), ("perm", (6,), "int32", None, list(range(6)))],
                 [("y", (1,) * 6, "int8", q8, None)], "TransposeOptions")
     assert "(TRANSPOSE" in _error(t6, tmp_path) and "rank 6" in _error(t6, tmp_path)
+    nd6 = one_op("GATHER_ND", [("p", (2,) * 6, "int8", q8, None), ("i", (1, 6), "int32", None, [1] * 6)],
+                 [("y", (1,), "int8", q8, None)], "GatherNdOptions")
+    assert "(GATHER_ND" in _error(nd6, tmp_path) and "at most 5" in _error(nd6, tmp_path)
     oob = one_op("GATHER", [("p", (4, 3), "int8", q8, None), ("i", (2,), "int32", None, [1, 4])],
                  [("y", (2, 3), "int8", q8, None)], "GatherOptions", (("Axis", 0), ("BatchDims", 0)))
     assert "constant index 4" in _error(oob, tmp_path)

@@ -134,7 +134,7 @@ def _pieces(shape, axis, sizes, dtype, q, drop=False) -> list:
 
 # (input shape, axis, number of pieces)
 SPLITS = [((8,), 0, 4), ((2, 6, 4), 1, 3), ((2, 6, 4), -1, 2), ((1, 2, 3, 4), 0, 1), ((2, 3, 4, 6), 3, 3),
-          ((1, 288), 1, 4), ((2, 1, 2, 3, 4), 4, 2)]
+          ((1, 288), 1, 4), ((2, 1, 2, 3, 4), 4, 2), ((2, 1, 2, 1, 3, 4), 5, 2), ((3, 1, 2, 1, 2, 2), 0, 3)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -151,7 +151,7 @@ def test_split_equals_tflm(case, dtype, tmp_path):
 
 # (input shape, size_splits, axis)
 SPLITS_V = [((4, 10), [3, -1, 2], 1), ((6, 5), [1, 5], 0), ((6, 5), [2, 2, 2], -2), ((3, 2, 7), [7], 2),
-            ((2, 3, 9, 2), [4, 1, -1], 2)]
+            ((2, 3, 9, 2), [4, 1, -1], 2), ((2, 1, 3, 1, 2, 5), [2, 3], -1)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -168,7 +168,8 @@ def test_split_v_equals_tflm(case, dtype, tmp_path):
 
 
 # (input shape, axis)
-UNPACKS = [((3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((1, 1, 72), 0), ((2, 2, 3, 2), 2), ((5,), 0)]
+UNPACKS = [((3, 4), 0), ((2, 3, 4), 1), ((2, 3, 4), -1), ((1, 1, 72), 0), ((2, 2, 3, 2), 2), ((5,), 0),
+           ((2, 1, 3, 2, 1, 2), 3)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -259,7 +260,7 @@ def test_depth_space_equal_tflm(case, tmp_path):
 
 # (input shape, number of inputs, axis, constant input index or None)
 PACKS = [((3,), 2, 0, None), ((2, 3), 3, 1, None), ((2, 3), 2, -1, None), ((2, 3, 4), 4, 0, 2), ((1, 72), 2, 2, None),
-         ((2, 2, 2, 3), 2, 3, 0)]
+         ((2, 2, 2, 3), 2, 3, 0), ((2, 1, 2, 1, 3), 3, 2, None)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -309,11 +310,14 @@ def _check_with_indices(data, idx, tmp_path, rng) -> None:
 
 # (params shape, indices, axis, batch_dims)
 GATHERS = [((5, 3), [4, 0, 2, 2], 0, 0), ((5, 3), [[2, 1], [0, 2]], 1, 0), ((2, 4, 3), [[3, 1, 0], [0, 0, 2]], 1, 1),
-           ((3, 4, 2, 5), [1, 0, 1], -2, 0), ((10,), [9, 0, 5], 0, 0), ((2, 3, 4), [[[1], [2]], [[0], [3]]], 2, 1)]
+           ((3, 4, 2, 5), [1, 0, 1], -2, 0), ((10,), [9, 0, 5], 0, 0), ((2, 3, 4), [[[1], [2]], [[0], [3]]], 2, 1),
+           ((2, 1, 3, 1, 2, 4), [[3, 0], [1, 1]], 5, 1), ((4, 3), [[[[[1, 3]]]]], 0, 0), ((2, 3, 4), [[1, 0], [2, 2]], -1, -1)]
 
 
 def _gather_out(shape, idx, axis, batch_dims):
     axis %= len(shape)
+    if batch_dims < 0:  # counts from the indices' rank
+        batch_dims += len(np.shape(idx))
     return tuple(shape[:axis]) + np.shape(idx)[batch_dims:] + tuple(shape[axis + 1:])
 
 
@@ -330,7 +334,8 @@ def test_gather_equals_tflm(case, form, tmp_path):
 
 # (params shape, indices)
 GATHERS_ND = [((4, 3), [[3, 1], [0, 2]]), ((4, 3), [[3], [0], [1]]), ((2, 3, 4), [[[1, 2]], [[0, 0]]]),
-              ((2, 3, 4), [[1, 2, 3], [0, 0, 0]]), ((5, 2, 2, 3), [[4, 1, 0]])]
+              ((2, 3, 4), [[1, 2, 3], [0, 0, 0]]), ((5, 2, 2, 3), [[4, 1, 0]]),
+              ((2, 1, 3, 2, 2, 3), [[1, 0, 2, 1, 0], [0, 0, 0, 1, 1]])]
 
 
 @pytest.mark.parametrize("form", ["activations", "const_indices", "const_params"])

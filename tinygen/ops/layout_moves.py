@@ -19,6 +19,7 @@ from tinygen.ops.spec import QAT_SHARED, KerasLayer, Lowering, NotApplicable, Op
 from tinygen.ops.tflite_context import OpContext
 
 MAX_TRANSPOSE_RANK = 5  # TFLM's TRANSPOSE takes ranks 1 to 5
+MAX_GATHER_ND_DEPTH = 5  # TFLM's GATHER_ND takes index tuples of at most 5 values
 
 
 @dataclass(frozen=True)
@@ -223,11 +224,13 @@ def tflite_gather(c: OpContext):
 
 
 def check_gather_nd(c: CheckContext) -> None:
-    """indices have rank >= 1 and their last dimension K is at most the rank of params; the output is
-    indices[:-1] + params[K:]"""
+    """indices have rank >= 1 and their last dimension K is at most the rank of params (and at most 5,
+    TFLM's limit); the output is indices[:-1] + params[K:]"""
     p, i = c.ins[0].shape, c.ins[1].shape
     if len(i) < 1 or not 1 <= i[-1] <= len(p):
         raise c.bad(f"indices {list(i)} do not index params {list(p)}")
+    if i[-1] > MAX_GATHER_ND_DEPTH:
+        raise c.unsupported(f"index tuples of {i[-1]} values (TFLM takes at most {MAX_GATHER_ND_DEPTH})")
     c.out_is(tuple(i[:-1]) + tuple(p[i[-1]:]))
 
 
