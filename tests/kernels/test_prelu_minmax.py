@@ -189,27 +189,44 @@ def test_every_kernel_equals_tflm_and_is_sanitizer_clean(tmp_path):
         sanitized_run_equals_normal_builds(loaded, tmp_path / path, samples, path, "every_kernel")
 
 
+_CONVERT_SCRIPT = """
+import sys
+import numpy as np
+import keras
+import tensorflow as tf
+from tfconvert import convert
+
+inp = keras.Input((6, 7, 3))
+a = keras.layers.PReLU(shared_axes=[1, 2])(keras.layers.Conv2D(4, 3, padding="same")(inp))
+b = keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(-0.5, 1.0, seed=1))(
+    keras.layers.Conv2D(4, 3, padding="same")(inp))
+up = keras.layers.Lambda(lambda t: tf.image.resize(t, (12, 14), method="nearest"))(a)
+bl = keras.layers.Lambda(lambda t: tf.image.resize(t, (12, 14), method="bilinear"))(b)
+nn = keras.layers.Lambda(lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, (9, 5), align_corners=True))(b)
+model = keras.Model(inp, [keras.layers.Maximum()([up, bl]), keras.layers.Minimum()([up, bl]), nn])
+calib = np.random.default_rng(0).standard_normal((16, 6, 7, 3)).astype(np.float32)
+open(sys.argv[1], "wb").write(convert(model, calib))
+"""
+
+
 def test_tf_converted_model_equals_tflm(tmp_path):
     """TF's own int8 converter on Keras PReLU (shared and per-pixel alpha), tf.image.resize (bilinear and
     nearest, half-pixel centers), resize_nearest_neighbor with align_corners, Maximum and Minimum (the
-    converter requantizes one input to a common scale first): C and reference equal TFLM."""
-    import keras
-    import tensorflow as tf
+    converter requantizes one input to a common scale first): C and reference equal TFLM. The model is
+    converted in a fresh interpreter: after the QAT tests ran in the same process, TF's converter left
+    the 'resize_nearest_neighbor' op in float32."""
+    import os
+    import subprocess
+    import sys
 
     from single_op import check_file_against_tflm
-    from tfconvert import convert
 
-    inp = keras.Input((6, 7, 3))
-    a = keras.layers.PReLU(shared_axes=[1, 2])(keras.layers.Conv2D(4, 3, padding="same")(inp))
-    b = keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(-0.5, 1.0, seed=1))(
-        keras.layers.Conv2D(4, 3, padding="same")(inp))
-    up = keras.layers.Lambda(lambda t: tf.image.resize(t, (12, 14), method="nearest"))(a)
-    bl = keras.layers.Lambda(lambda t: tf.image.resize(t, (12, 14), method="bilinear"))(b)
-    nn = keras.layers.Lambda(lambda t: tf.compat.v1.image.resize_nearest_neighbor(t, (9, 5), align_corners=True))(b)
-    model = keras.Model(inp, [keras.layers.Maximum()([up, bl]), keras.layers.Minimum()([up, bl]), nn])
-    rng = np.random.default_rng(0)
     path = tmp_path / "converted.tflite"
-    path.write_bytes(convert(model, rng.standard_normal((16, 6, 7, 3)).astype(np.float32)))
+    tests_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=tests_dir + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-c", _CONVERT_SCRIPT, str(path)], check=True, env=env, timeout=600,
+                   capture_output=True)
+    rng = np.random.default_rng(0)
     loaded, _ = check_file_against_tflm(path, lambda g: random_inputs(g, rng, 4))
     kinds = [op.kind for op in loaded.ops]
     assert {K.PRELU, K.RESIZE_BILINEAR, K.RESIZE_NEAREST_NEIGHBOR, K.MAXIMUM, K.MINIMUM} <= set(kinds)
