@@ -188,13 +188,16 @@ static inline int32_t tg_lstm_rq64(int64_t x, const tg_lstm_rq_t *r)
     return (int32_t)(uint32_t)(uint64_t)((x * r->reduced + r->round64) >> r->total);
 }
 
-static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
+/* r's right-shift form (r->shift < 0) */
+static inline int32_t tg_lstm_rq_rs(int32_t x, const tg_lstm_rq_t *r)
 {
-    if (r->shift >= 0) {
-        return tg_requantize(x, r->mult, r->shift);
-    }
     const int64_t prod = (int64_t)x * r->mult + r->round - ((int64_t)(x < 0) << 31);
     return (int32_t)(prod >> 32) >> r->post;
+}
+
+static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
+{
+    return r->shift >= 0 ? tg_requantize(x, r->mult, r->shift) : tg_lstm_rq_rs(x, r);
 }
 
 /* x saturated to int16 (SSAT #16 on the device) */
@@ -243,6 +246,7 @@ typedef struct {
     tg_lstm_rq_t gate[4][2];
     tg_lstm_rq_t fc, ig, ho;
     int32_t h_zp, clip, tanh_mult, tanh_shift;
+    int32_t update_rs; /* f * c, i * g and o * tanh(c) all requantize with a right shift */
 } tg_lstm_params_t;
 
 static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
@@ -256,24 +260,26 @@ static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
     p->ho = tg_lstm_rq_make(q[TG_LSTM_Q_HO], q[TG_LSTM_Q_HO + 1]);
     p->h_zp = q[TG_LSTM_Q_HZP];
     p->clip = q[TG_LSTM_Q_CLIP];
+    p->update_rs = q[TG_LSTM_Q_FC + 1] < 0 && q[TG_LSTM_Q_IC + 1] < 0 && q[TG_LSTM_Q_HO + 1] < 0;
     p->tanh_mult = q[TG_LSTM_Q_CELL_TANH];
     p->tanh_shift = q[TG_LSTM_Q_CELL_TANH + 1];
 }
 
 /* The cell and hidden update of one unit from its gates (i, f, g, o); writes c and returns h before its
- * clamp to h's type (q[23], q[24]: the type's whole range, so the caller saturates with SSAT) */
-static inline int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g, int32_t o,
-    const tg_lstm_params_t *p, const uint16_t *table)
+ * clamp to h's type (q[23], q[24]: the type's whole range, so the caller saturates with SSAT). rs: the
+ * three requantizations are right shifts (the one-multiply form without the test). */
+TG_ALWAYS_INLINE int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g, int32_t o,
+    const tg_lstm_params_t *p, const uint16_t *table, int32_t rs)
 {
-    const int32_t fc = tg_lstm_sat16(tg_lstm_rq(f * (int32_t)*c, &p->fc));
-    const int32_t ig = tg_lstm_sat16(tg_lstm_rq(i * g, &p->ig));
+    const int32_t fc = tg_lstm_sat16(rs ? tg_lstm_rq_rs(f * (int32_t)*c, &p->fc) : tg_lstm_rq(f * (int32_t)*c, &p->fc));
+    const int32_t ig = tg_lstm_sat16(rs ? tg_lstm_rq_rs(i * g, &p->ig) : tg_lstm_rq(i * g, &p->ig));
     int32_t cell = tg_lstm_sat16(fc + ig);
     if (p->clip >= 0) {
         cell = tg_clamp(cell, -p->clip, p->clip);
     }
     *c = (int16_t)cell;
     const int32_t t = tg_lstm_tanh(tg_sigmoid_input((int16_t)cell, p->tanh_mult, p->tanh_shift), table);
-    return tg_lstm_rq(t * o, &p->ho) + p->h_zp;
+    return (rs ? tg_lstm_rq_rs(t * o, &p->ho) : tg_lstm_rq(t * o, &p->ho)) + p->h_zp;
 }
 
 #endif /* TG_LSTM_CORE_H */
