@@ -107,3 +107,34 @@ def test_svdf_refusals_name_the_layer():
     g.tensors["wt"] = ir.Tensor("wt", (6, 5), "int16", ir.QuantParams.make(0.01, 0), np.zeros((6, 5), np.int16))
     with pytest.raises(TinygenError, match="weights_time is int16 and the state int8"):
         validate.check(g)
+
+
+@pytest.mark.parametrize("case", ["int8_rank2_batch2", "int16_rank1"])
+def test_svdf_clean_under_sanitizers(case, tmp_path):
+    """ASan + UBSan: the shift, the wrapped sums and the narrowing of the new state column are defined C."""
+    from test_hardening import sanitized_run_equals_normal_builds
+
+    spec = CASES[case]
+    g = svdf_graph(*spec, scales=(0.5, 0.5, 0.01, 0.01, 0.05) if spec[5] == "int8" else None)
+    xs = np.random.default_rng(4).integers(-128, 128, (15, spec[0], spec[1])).astype(np.int8)
+    sanitized_run_equals_normal_builds(g, tmp_path, [[x] for x in xs], "portable", case)
+
+
+@pytest.mark.qemu
+def test_svdf_firmware_under_qemu_equals_tflm(tmp_path):
+    import shutil
+
+    import tinygen
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+    spec = CASES["int16_rank2_batch2"]
+    path = tmp_path / "svdf.tflite"
+    path.write_bytes(to_bytes(svdf_graph(*spec)))
+    out = tmp_path / "out"
+    tinygen.compile(str(path), out, board="cortex-m4", name="svdf", measure_stack=False, compare_tflm_arena=False)
+    xs = np.random.default_rng(6).integers(-128, 128, (10, spec[0], spec[1])).astype(np.int8)
+    interp = tflm_interpreter(path)
+    want = np.stack([tflm_run_with(interp, [x])[0] for x in xs])
+    np.testing.assert_array_equal(tinygen.run(out, [xs], target="qemu")[0], want)
