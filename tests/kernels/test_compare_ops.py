@@ -104,11 +104,13 @@ def test_bool_binary_equals_tflm(kind, tmp_path):
 
 @pytest.mark.parametrize("dtype", ["int8", "int16"])
 def test_select_v2_equals_tflm(dtype, tmp_path):
-    """Condition a model input, a constant, or broadcast; x and y with different parameters (copied as stored)."""
+    """Condition a model input, a constant, or broadcast (rank 1 to 5); x and y with different parameters
+    (copied as stored)."""
     rng = np.random.default_rng(51)
     lo, hi = INFO[dtype]
     plans = [((2, 3, 4), (2, 3, 4), (2, 3, 4), False), ((1, 3, 1), (2, 3, 4), (4,), False),
-             ((4,), (1, 2, 3, 4), (1, 2, 3, 1), True), ((5, 1), (1, 6), (5, 6), False)]
+             ((4,), (1, 2, 3, 4), (1, 2, 3, 1), True), ((5, 1), (1, 6), (5, 6), False),
+             ((2, 1, 3, 1, 2), (1, 2, 1, 4, 2), (2,), False), ((1, 2, 1, 1, 1), (2, 1, 2, 1, 3), (2, 2, 2, 1, 1), True)]
     tensors, ops = [], []
     for k, (cs, xs, ys, const_cond) in enumerate(plans):
         cond = rng.integers(0, 2, size=cs).astype(bool) if const_cond else None

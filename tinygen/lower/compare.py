@@ -13,9 +13,8 @@ import numpy as np
 from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg, register
-from tinygen.lower.elementwise import BinaryOperands, broadcast_strides
+from tinygen.lower.elementwise import BinaryOperands
 from tinygen.lower.math import f32, fail
-from tinygen.lower.pool import extend4
 from tinygen.quant import qmath
 
 COMPARE_LEFT_SHIFT = 8
@@ -84,15 +83,33 @@ class CompareKernel(Kernel):
         return LoweredOp(op, fn, (fn + ".c",), args, bytes_for_c(ops.const_arrays), reference)
 
 
-class Operands:
-    """Any number of broadcast operands: (strides, pointer) C arguments, const arrays, reference values."""
+def strides_for(in_shape: tuple, out_full: tuple) -> list:
+    """Element strides of an input addressed with the output index of rank len(out_full) (0 where broadcast)."""
+    rank = len(out_full)
+    shape = (1,) * (rank - len(in_shape)) + tuple(int(d) for d in in_shape)
+    strides, step = [0] * rank, 1
+    for k in range(rank - 1, -1, -1):
+        if shape[k] != 1:
+            if shape[k] != out_full[k]:
+                raise UnsupportedError(f"shape {tuple(in_shape)} does not broadcast to {out_full}")
+            strides[k] = step
+        step *= shape[k]
+    return strides
 
-    def __init__(self, op: Op, graph: Graph):
+
+class Operands:
+    """Any number of broadcast operands: (strides, pointer) C arguments, const arrays, reference values.
+    `rank` is the kernel's loop depth (4, or 5 for SELECT_V2 as TFLM's BroadcastSelect5DSlow)."""
+
+    def __init__(self, op: Op, graph: Graph, rank: int = 4):
         self.tensors = [graph.tensors[t] for t in op.inputs]
         out = graph.tensors[op.outputs[0]]
-        self.out_shape, self.out4 = tuple(out.shape), extend4(out.shape)
+        self.out_shape = tuple(out.shape)
+        if len(self.out_shape) > rank:
+            raise fail(op, f"output rank {len(self.out_shape)} > {rank}")
+        self.out4 = (1,) * (rank - len(self.out_shape)) + tuple(int(d) for d in self.out_shape)
         try:
-            self.strides = [broadcast_strides(t.shape, self.out4) for t in self.tensors]
+            self.strides = [strides_for(t.shape, self.out4) for t in self.tensors]
         except UnsupportedError as exc:
             raise fail(op, str(exc)) from None
         self.const_arrays, self.pointers = [], []
@@ -118,7 +135,7 @@ class Operands:
 
 
 class SelectKernel(Kernel):
-    """SELECT_V2: bool condition, int8 or int16 x and y, with broadcasting."""
+    """SELECT_V2: bool condition, int8 or int16 x and y, with broadcasting up to rank 5."""
 
     kinds = (OpKind.SELECT_V2,)
 
@@ -126,7 +143,7 @@ class SelectKernel(Kernel):
         return _types(op, graph) in (("bool", "int8", "int8", "int8"), ("bool", "int16", "int16", "int16"))
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        ops = Operands(op, graph)
+        ops = Operands(op, graph, rank=5)
         out = graph.tensors[op.outputs[0]]
         args = ops.c_operands() + [TensorArg(op.outputs[0], const=False)]
 

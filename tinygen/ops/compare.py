@@ -1,7 +1,7 @@
 """Comparisons and masks: EQUAL, NOT_EQUAL, LESS, LESS_EQUAL, GREATER, GREATER_EQUAL (int8; EQUAL /
 NOT_EQUAL also bool) producing bool (the pinned TFLM accepts int16 GREATER but sets every output false, so
 tinygen refuses it); SELECT_V2 (bool condition, int8 / int16 values);
-LOGICAL_AND, LOGICAL_OR, LOGICAL_NOT on bool. All broadcast (rank <= 4).
+LOGICAL_AND, LOGICAL_OR, LOGICAL_NOT on bool. All broadcast (rank <= 4; SELECT_V2 rank <= 5).
 
 Quantized comparisons rescale both inputs to a common real scale before comparing, as TFLM does: each
 (x - zp) << 8 is multiplied by its own scale as a Q0.31 multiplier. SELECT_V2 copies the stored values
@@ -52,6 +52,13 @@ def check_select_operands(c: CheckContext) -> None:
     except ValueError:
         raise c.bad(f"shapes {[list(t.shape) for t in c.ins]} do not broadcast") from None
     c.out_is(shape)
+
+
+def check_rank5(c: CheckContext) -> None:
+    """inputs and output have rank <= 5 (TFLM's SELECT_V2 broadcasts up to rank 5)"""
+    shapes = [list(t.shape) for t in c.ins] + [list(c.out.shape)]
+    if max(len(s) for s in shapes) > 5:
+        raise c.unsupported(f"shapes {shapes} have rank > 5")
 
 
 def check_same_shape_bool(c: CheckContext) -> None:
@@ -126,7 +133,7 @@ register(
     _compare(OpKind.GREATER_EQUAL, "x >= y after rescaling, with broadcasting -> bool", ("int8",)),
     OpSpec(OpKind.SELECT_V2, "condition ? x : y (stored values), with broadcasting",
            tflite=(TfliteOp("SELECT_V2", tflite_select),), keras=_NO_LAYER,
-           checks=(check_select_operands, check_rank4), float_ref=float_select, bounds=_NO_BOUNDS,
+           checks=(check_select_operands, check_rank5), float_ref=float_select, bounds=_NO_BOUNDS,
            export=export_no_options, kernels=Lowering(("int8", "int16")), inputs=(3, 3),
            activation_input=False),
     _logical(OpKind.LOGICAL_AND, "x and y on bool, with broadcasting"),
