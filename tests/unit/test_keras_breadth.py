@@ -191,3 +191,65 @@ def test_constant_tensor_warns_instead_of_failing():
     r = compiler.build(m, calibration=x)
     assert any("'dead" in w and "constant (0)" in w for w in r.graph.warnings)
     _tflm_equals_c(r.graph, x[:2])
+
+
+# ---- Keras 3 operation layers ---------------------------------------------------------------------
+
+
+def _ops_model():
+    from keras import ops
+
+    i = keras.Input((4, 4, 3))
+    a = i + 3.0
+    b = a * 0.5
+    c = 1.0 - b
+    d = ops.relu6(c)
+    e = ops.sigmoid(d)
+    f = ops.mean(e, axis=[1, 2], keepdims=True)
+    h = ops.reshape(ops.concatenate([e, d], axis=-1), (-1, 4, 24))
+    k = b / 6.0
+    m = ops.multiply(i, e)
+    n = ops.clip(m, 0.0, 6.0) - np.linspace(0, 1, 3).astype(np.float32)
+    o = ops.squeeze(f, axis=1)
+    q = ops.silu(ops.hard_silu(n))
+    r = ops.softmax(ops.transpose(h, (0, 2, 1)))
+    s = ops.clip(ops.maximum(k, 0.25), -1.0, 1.0)
+    return keras.Model(i, [h, k, m, o, q, r, s])
+
+
+def test_operation_layers_map_onto_ir_ops_and_equal_tflm():
+    from tinygen.verify.export_tflite import to_bytes
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from oracle import tflm_interpreter, tflm_run_with
+
+    m = _ops_model()
+    g = load_keras(m)
+    kinds = [op.kind.value for op in g.ops]
+    assert {"ADD", "SUB", "MUL", "RELU6", "LOGISTIC", "MEAN", "CONCATENATION", "RESHAPE", "TRANSPOSE",
+            "HARD_SWISH", "SOFTMAX", "MAXIMUM", "MINIMUM"} <= set(kinds)
+    x = np.random.default_rng(0).standard_normal((3, 4, 4, 3)).astype(np.float32)
+    for got, want in zip(float_ref.run_batch(g, [x]), m.predict(x, verbose=0)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    r = compiler.build(m, calibration=x)
+    tfl = to_bytes(r.graph)
+    for s in quantize_input(x, _info(r.graph)):
+        c = run_c(r.graph, [s[None]])
+        tflm = tflm_run_with(tflm_interpreter(tfl), [s[None]], len(r.graph.outputs))
+        for a, b, w in zip(c, run_reference(r.graph, [s[None]]), tflm):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a.reshape(-1), np.asarray(w).reshape(-1))
+
+
+def test_unmapped_operation_is_one_line():
+    from keras import ops
+
+    i = keras.Input((4,))
+    m = keras.Model(i, ops.sin(i + 1.0) * ops.erf(i))
+    with pytest.raises(UnsupportedError) as e:
+        load_keras(m)
+    msg = str(e.value)
+    assert "\n" not in msg and "layer 'sin' (keras.ops Sin) is not supported" in msg
+    assert "layer 'erf' (keras.ops Erf) is not supported" in msg

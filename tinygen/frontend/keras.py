@@ -11,6 +11,7 @@ import numpy as np
 
 from tinygen import ir
 from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.frontend import keras_ops
 from tinygen.ir import Graph, Op, Tensor
 from tinygen.ops.common import keras_fail as _fail
 from tinygen.ops.spec import keras_activations, keras_layers
@@ -156,6 +157,10 @@ class _Builder:
         cls = type(layer).__name__
         if cls in _NOOPS or cls == "InputLayer":
             return ins
+        if keras_ops.is_operation(layer) and (cls in keras_ops.OPS or cls not in _handlers()):
+            if len(out_shapes) != 1:
+                raise UnsupportedError(f"layer '{layer.name}' (keras.ops {cls}): {len(out_shapes)} outputs are not supported")
+            return [keras_ops.convert(self, layer, self.node, out_shapes[0])]
         handler = _handlers().get(cls)
         if handler is None:
             if hasattr(layer, "layers"):
