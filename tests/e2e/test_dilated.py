@@ -41,8 +41,8 @@ def keras():
 
 
 def _model(keras, name: str, act: bool):
-    """(Keras model, input shape) for one row of the plan. `act`: a ReLU on the first Conv2D (int8; the
-    16x8 converter leaves it a separate RELU, which tinygen has no int16 kernel for)."""
+    """(Keras model, input shape) for one row of the plan. `act`: a ReLU on the first Conv2D (int8: fused;
+    16x8: the converter leaves a separate RELU, see test_int16_relu_after_a_dilated_conv_follows_tflm)."""
     L = keras.layers
     kind, pad, d = name.split("_")
     d = (2, 1) if d == "2x1" else int(d)
@@ -221,3 +221,29 @@ def test_more_dilated_layers_fold(keras, name, mode, tmp_path):
     assert not {OpKind.SPACE_TO_BATCH_ND, OpKind.BATCH_TO_SPACE_ND} & {op.kind for op in graph.ops}
     assert sum(max(op.attrs.dilation_h, op.attrs.dilation_w) > 1 for op in convs) == 1
     _check(graph, lambda x: tflite_ref.run(data, [x])[0], _samples(graph, 5))
+
+
+def test_int16_relu_after_a_dilated_conv_follows_tflm(keras, tmp_path):
+    """16x8 Conv2D(relu, dilation 2): the converter leaves RELU after BATCH_TO_SPACE_ND, rescaling. tinygen
+    equals TFLM on the folded export on every sample; desktop TFLite rounds that int16 RELU differently
+    (at most 1 LSB, and the desktop oracle's description names the RELU)."""
+    from oracle import tflm_run
+    from tfconvert import convert
+
+    model, shape = _model(keras, "conv2d_valid_3", True)
+    path = tmp_path / "relu16.tflite"
+    path.write_bytes(convert(model, np.random.default_rng(1).normal(0, 1, size=(16, *shape)).astype(np.float32),
+                             "int16"))
+    data = path.read_bytes()
+    graph = load_model(str(path))
+    assert OpKind.RELU in [op.kind for op in graph.ops]
+    exported = to_bytes(graph)
+    samples = _samples(graph, 7)
+    _check(graph, lambda x: tflm_run(exported, [x])[0], samples)
+    model_c = host_model_for(graph)
+    for x in samples:
+        got = np.asarray(model_c([x])[0]).astype(np.int64)
+        assert np.abs(got - tflite_ref.run(data, [x])[0].astype(np.int64).reshape(got.shape)).max() <= 1
+    relu = next(op for op in graph.ops if op.kind == OpKind.RELU)
+    if graph.tensors[relu.inputs[0]].quant != graph.tensors[relu.outputs[0]].quant:
+        assert "int16 RELU" in tflite_ref.caveats(data)

@@ -68,27 +68,35 @@ def _quant(t) -> tuple:
 def caveats(data: bytes) -> str:
     """Where desktop TFLite's reference kernels and TFLM (which tinygen follows) compute differently in
     this model, said in one sentence (empty when nowhere): an int8 RELU6 whose output is quantized unlike
-    its input is requantized by desktop TFLite and only clamped by TFLM."""
+    its input is requantized by desktop TFLite and only clamped by TFLM; an int16 RELU that rescales is
+    rounded differently by the two (1 LSB on some values)."""
     import tflite
     from tflite.BuiltinOperator import BuiltinOperator
+    from tflite.TensorType import TensorType
 
     model = tflite.Model.GetRootAsModel(data, 0)
     if not model.SubgraphsLength():
         return ""
     g = model.Subgraphs(0)
-    layers = []
+    relu6, relu16 = [], []
     for i in range(g.OperatorsLength()):
         op = g.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
-        if max(code.BuiltinCode(), code.DeprecatedBuiltinCode()) != BuiltinOperator.RELU6:
-            continue
+        kind = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
         x, y = g.Tensors(op.Inputs(0)), g.Tensors(op.Outputs(0))
-        if _quant(x) != _quant(y):
-            layers.append(y.Name().decode("utf-8", "replace"))
-    if not layers:
-        return ""
-    return (f"; expect differences after RELU6 {', '.join(layers)}: its output is quantized unlike its "
-            f"input, which desktop TFLite requantizes and TFLM (and tinygen) only clamps")
+        name = y.Name().decode("utf-8", "replace")
+        if kind == BuiltinOperator.RELU6 and _quant(x) != _quant(y):
+            relu6.append(name)
+        elif kind == BuiltinOperator.RELU and x.Type() == TensorType.INT16 and _quant(x) != _quant(y):
+            relu16.append(name)
+    text = ""
+    if relu6:
+        text += (f"; expect differences after RELU6 {', '.join(relu6)}: its output is quantized unlike its "
+                 f"input, which desktop TFLite requantizes and TFLM (and tinygen) only clamps")
+    if relu16:
+        text += (f"; expect 1-LSB differences after int16 RELU {', '.join(relu16)}: desktop TFLite rounds its "
+                 f"rescaling unlike TFLM (which tinygen follows)")
+    return text
 
 
 class ReferenceInterpreter:
