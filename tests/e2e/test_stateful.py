@@ -187,6 +187,17 @@ def test_stateful_firmware_under_qemu_equals_host(ring_paths, tmp_path):
     assert not np.array_equal(each, on_target)
 
 
+@pytest.mark.qemu
+def test_mww_firmware_sequence_of_50_under_qemu_equals_tflm(models_dir, tmp_path):
+    path = models_dir / MWW
+    out = tmp_path / "mww"
+    tinygen.compile(str(path), out, board="cortex-m4", name="mww", measure_stack=False, compare_tflm_arena=False)
+    xs = random_inputs("int8", (1, 40), 50, seed=11)
+    want = tflm_sequence(path, xs.reshape(50, 1, 1, 40))
+    on_target = tinygen.run(out, [xs], target="qemu")[0]
+    np.testing.assert_array_equal(on_target, want.reshape(on_target.shape))
+
+
 # ---- the frontend's refusals, one line each ----------------------------------------------------------
 
 
