@@ -256,3 +256,32 @@ def test_stateful_models_clean_under_sanitizers(models_dir, ring_paths, tmp_path
     ring = load_model(str(ring_paths["int16"]))
     xs = random_inputs("int16", (1, 8), 12, seed=9)
     sanitized_run_equals_normal_builds(ring, tmp_path / "ring", [[x] for x in xs], "portable", "ring16")
+
+
+def test_variable_without_init_starts_at_tflm_zero_point_fill(models_dir):
+    """A resource variable no CALL_ONCE initialises starts as TFLM's allocation leaves it (every byte the
+    zero point cast to int8), which is also what TFLM's reset() leaves: okay_nabu with its CALL_ONCE
+    dropped, against one TFLM interpreter reset after a first invoke."""
+    from tinygen.frontend.tflite import _build
+    from tinygen.frontend.tflite_fold import fold_constants
+    from tinygen.frontend.tflite_parse import parse
+    from tinygen.ir import validate
+    from tinygen.verify.testing import host_model_for
+
+    path = models_dir / MWW
+    raw = parse(path.read_bytes(), str(path))
+    fold_constants(raw)
+    raw.ops = [op for op in raw.ops if op.opname != "CALL_ONCE"]
+    resolve_resources(raw)
+    g = _build(raw)
+    validate.check(g)
+    variables = [t for t in g.tensors.values() if t.variable]
+    assert len(variables) == 11 and all((t.data.view(np.uint8) == 0x80).all() for t in variables)
+    xs = random_inputs("int8", (1, 1, 40), 20, seed=13)
+    interp = tflm_interpreter(path)
+    tflm_run_with(interp, [xs[0] + 1])
+    interp.reset()
+    want = [tflm_run_with(interp, [x])[0] for x in xs]
+    model = host_model_for(g, name="mww")
+    for k, x in enumerate(xs):
+        np.testing.assert_array_equal(model([x])[0].reshape(want[k].shape), want[k], err_msg=f"step {k}")
