@@ -23,15 +23,12 @@ static inline int32_t tg_div_element(int32_t a, int32_t b, int32_t off1, int32_t
 {
     int32_t v1 = a + off1;
     int32_t v2 = b + off2;
-    if (v2 == 0) {
-        return tg_clamp(out_zp, act_min, act_max);
-    }
     if (v2 < 0) {
         v1 = -v1;
         v2 = -v2;
     }
-    int32_t recip_shift;
-    const int32_t inv = tg_fp_reciprocal(v2, 31, &recip_shift);
+    int32_t recip_shift = -1;  /* v2 == 0: 32 leading zeros, normalised value 0 - 1 (TFLM's result) */
+    const int32_t inv = v2 == 0 ? tg_fp_one_over_one_plus_x(INT32_MIN) : tg_fp_reciprocal(v2, 31, &recip_shift);
     const int32_t headroom = tg_leading_sign_bits(v1);
     const int32_t quotient = tg_srdhm((int32_t)((uint32_t)v1 << headroom), inv);
     const int32_t scaled = tg_srdhm(quotient, mult);

@@ -10,8 +10,8 @@
  *   its redundant sign bits times the reciprocal of v2 (tg_fp_reciprocal), rescaled by mult and one
  *   rounding right shift of up to 63 bits (past 31 as the TFLM build computes it: the shift count
  *   wraps modulo 32); clamped to [act_min, act_max].
- *   A divisor equal to its zero point is undefined in TFLM; here it gives the output zero point
- *   (clamped).
+ *   A divisor equal to its zero point takes the same steps with TFLM's reciprocal of 0 (1 / (1 - 1)
+ *   in its fixed point, a finite value; shift -1), giving TFLM's result.
  */
 #ifndef TG_MATH_BINARY_H
 #define TG_MATH_BINARY_H

@@ -99,20 +99,20 @@ def wide_rounding_shift(x, exponent):
 def div_reference(a, b, params: tuple):
     """TFLM's quantized DIV on int64 arrays: the divisor's reciprocal (GetReciprocal), the dividend
     normalised by its redundant sign bits, their product rescaled by the multiplier and one rounding right
-    shift. A divisor equal to its zero point (undefined in TFLM) gives the output zero point."""
+    shift. A divisor equal to its zero point goes through the same steps (the reciprocal of 0 is finite:
+    1 / (1 + (0 - 1)) in TFLM's fixed point, with shift -1), as in TFLM."""
     off1, off2, out_zp, mult, shift, act_min, act_max = params
     v1, v2 = a + off1, b + off2
     v1 = np.where(v2 < 0, -v1, v1)
     v2 = np.abs(v2)
-    zero = v2 == 0
-    uniq, inverse = np.unique(np.where(zero, 1, v2), return_inverse=True)
+    uniq, inverse = np.unique(v2, return_inverse=True)  # v2 == 0: TFLM's reciprocal of 0 (a finite value)
     recips = [fp.get_reciprocal(int(v), 31) for v in uniq]
     inv = np.array([r[0] for r in recips], dtype=np.int64)[inverse].reshape(v2.shape)
     recip_shift = np.array([r[1] for r in recips], dtype=np.int64)[inverse].reshape(v2.shape)
     headroom = _leading_sign_bits(v1)
     quotient = qmath.srdhm(qmath.wrap_int32(v1 << headroom), inv)
     out = wide_rounding_shift(qmath.srdhm(quotient, mult), recip_shift + headroom - shift) + out_zp
-    return np.clip(np.where(zero, out_zp, out), act_min, act_max)
+    return np.clip(out, act_min, act_max)
 
 
 class DivS8(Kernel):
@@ -130,9 +130,9 @@ class DivS8(Kernel):
         quantized(op, t1, t2, out)
         real = f32(t1.scale) / (f32(t2.scale) * f32(out.scale))  # in double, as the pinned TFLM
         mult, shift = qmath.quantize_multiplier(real)
-        if not -24 <= shift <= 23:  # the final right shift stays within 0 .. 63 bits
+        if not -24 <= shift <= 22:  # the final right shift stays within 0 .. 63 bits
             raise fail(op, f"scales {t1.scale} / ({t2.scale} * {out.scale}) = {real:g} are outside the "
-                           "rescale range 2^-24 .. 2^23")
+                           "rescale range 2^-24 .. 2^22")
         act = fused_range(op, graph)
         params = (-t1.zero_point, -t2.zero_point, out.zero_point, mult, shift, act[0], act[1])
         args = [Literal(v) for v in params] + ops.c_operands() + [TensorArg(op.outputs[0], const=False)]
