@@ -1,0 +1,89 @@
+"""Instructions per MAC of tinygen's UNIDIRECTIONAL_SEQUENCE_LSTM on Cortex-M4 (QEMU mps2-an386 -icount).
+
+Builds the zoo Keras-LSTM MNIST model (20 units, 28 features, 28 steps), two int8 LSTMs made by TF's
+converter (tests/lstm_models.py: 32 units x 16 features and 64 units x 32 features, 16 steps) and a 16x8
+LSTM written by tinygen's flatbuffer writer (64 x 32, 16 steps), runs `tinygen.verify.qemu.bench` on each,
+checks the firmware's outputs against TFLM's interpreter on two random inputs, and prints a markdown table of
+the LSTM layer's instructions, MACs and instructions per MAC (weights: the whole model's). Exits 1 when an output differs or a tool,
+model or package is missing.
+
+    .venv/bin/python benchmarks/lstm.py [--out DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from common import MODELS_DIR, BenchmarkFailure, require_files, require_modules, require_tools  # noqa: E402
+
+ZOO = MODELS_DIR / "zoo" / "coraltd__keras_lstm_mnist_ptq.tflite"
+
+
+def _models(folder: Path) -> dict:
+    from lstm_models import lstm_model, raw_lstm_model
+
+    made = {"int8 32 units x 16 features, 16 steps": lstm_model(32, 16, 16, True, "int8", seed=4),
+            "int8 64 units x 32 features, 16 steps": lstm_model(64, 32, 16, True, "int8", seed=3),
+            "16x8 64 units x 32 features, 16 steps": raw_lstm_model(units=64, features=32, steps=16, mode="int16")}
+    paths = {"zoo MNIST LSTM (int8, 20 units x 28 features, 28 steps)": ZOO}
+    for k, (label, data) in enumerate(made.items()):
+        paths[label] = folder / f"lstm{k}.tflite"
+        paths[label].write_bytes(data)
+    return paths
+
+
+def _check_outputs(path: Path, out: Path) -> None:
+    """Two random samples through the firmware under QEMU, each from the initial state, equal TFLM's."""
+    import tinygen
+    from oracle import tflm_run
+    from tinygen.compiler import load_model
+
+    graph = load_model(str(path))
+    t = graph.tensors[graph.inputs[0]]
+    info = np.iinfo(np.dtype(t.dtype))
+    xs = [np.random.default_rng(k).integers(info.min, info.max, size=t.shape, endpoint=True).astype(t.dtype)
+          for k in range(2)]
+    sample = t.shape[1:] if t.shape and t.shape[0] == 1 else t.shape  # run takes (N, sample shape)
+    got = tinygen.run(out, [np.stack(xs).reshape((len(xs),) + tuple(sample))], target="qemu", reset_each=True)
+    for k, x in enumerate(xs):
+        for i, want in enumerate(tflm_run(path, [x])):
+            if np.asarray(got[i][k]).reshape(want.shape).tobytes() != want.tobytes():
+                raise BenchmarkFailure(f"{path.name}: sample {k} output {i} of the firmware differs from TFLM's")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=None, help="build folder (default: a temporary one)")
+    args = ap.parse_args()
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", "make")
+    require_modules("tensorflow", "tflite_micro")
+    require_files(ZOO)
+    import tinygen
+    from tinygen.verify.qemu import bench
+
+    root = args.out or Path(tempfile.mkdtemp(prefix="tinygen_lstm_bench_"))
+    root.mkdir(parents=True, exist_ok=True)
+    print("| model | LSTM instructions | LSTM MACs | instructions / MAC | weights (B) |")
+    print("|---|---:|---:|---:|---:|")
+    for k, (label, path) in enumerate(_models(root).items()):
+        out = root / f"build{k}"
+        tinygen.compile(str(path), out, board="cortex-m4", name=f"lstm{k}")
+        result = bench(out)
+        _check_outputs(path, out)
+        (layer,) = [x for x in result["layers"] if x["op"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+        weights = json.loads((out / "report.json").read_text())["weights_bytes"]
+        print(f"| {label} | {layer['instructions']:,} | {layer['macs']:,} | "
+              f"{layer['instructions'] / layer['macs']:.2f} | {weights:,} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
