@@ -42,7 +42,10 @@ int tg_softmax_s8(int32_t input_mult, int32_t input_left_shift, int32_t diff_min
             int32_t out = INT8_MIN;
             if (diff >= diff_min) {
                 const int32_t e = tg_softmax_exp(diff, input_mult, input_left_shift);
-                out = tg_rdbpot(tg_srdhm(reciprocal, e), out_exponent) + INT8_MIN;
+                /* 512 or more classes near the maximum make the exponent 32 or more: the non-negative
+                   product rounds to 0 (a shift of an int32 by 32 would be undefined) */
+                const int32_t scaled = tg_srdhm(reciprocal, e);
+                out = (out_exponent > 31 ? 0 : tg_rdbpot(scaled, out_exponent)) + INT8_MIN;
                 out = tg_clamp(out, INT8_MIN, INT8_MAX);
             }
             out_row[c] = (int8_t)out;

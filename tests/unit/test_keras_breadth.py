@@ -253,3 +253,50 @@ def test_unmapped_operation_is_one_line():
     msg = str(e.value)
     assert "\n" not in msg and "layer 'sin' (keras.ops Sin) is not supported" in msg
     assert "layer 'erf' (keras.ops Erf) is not supported" in msg
+
+
+def test_softmax_over_1000_equal_logits_c_equals_reference():
+    """1000 equal logits: the output exponent is 32; C must round to 0 like the reference (not shift by 32)."""
+    i = keras.Input((4,))
+    d = L.Dense(1000)
+    m = keras.Model(i, L.Softmax()(d(i)))
+    d.set_weights([np.zeros((4, 1000), np.float32), np.zeros(1000, np.float32)])
+    x = np.random.default_rng(1).standard_normal((4, 4)).astype(np.float32)
+    g = compiler.build(m, calibration=x).graph
+    s = quantize_input(x[:1], _info(g))[0]
+    c = run_c(g, [s[None]])[0]
+    np.testing.assert_array_equal(c, run_reference(g, [s[None]])[0])
+    assert np.all(c == -128)  # 1/1000 is below half an output step (1/256)
+
+
+# ---- layers ----------------------------------------------------------------------------------------
+
+
+def _layers_model():
+    keras.utils.set_random_seed(0)
+    norm = L.Normalization()
+    norm.adapt(np.random.default_rng(2).normal(0.5, 2.0, (32, 6, 6, 4)).astype(np.float32))
+    i = keras.Input((8, 8, 3))
+    x = L.Rescaling(1.0 / 255, offset=-0.5)(i)
+    x = L.Conv2D(4, 3)(x)
+    x = norm(x)
+    x = L.Dropout(0.3)(x)
+    x = L.SpatialDropout2D(0.2)(x)
+    x = L.GaussianNoise(0.1)(x)
+    x = L.GaussianDropout(0.1)(x)
+    x = L.ActivityRegularization(l1=0.01)(x)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="relu")(x)
+    x = L.Rescaling([0.5, 1.0, 2.0, 1.0, 0.5, 1.0, 2.0, 1.0])(x)
+    x = L.GlobalMaxPooling2D()(x)
+    return keras.Model(i, L.Dense(3)(x))
+
+
+def test_rescaling_normalization_identities_depth_multiplier():
+    m = _layers_model()
+    g = load_keras(m)
+    kinds = [op.kind.value for op in g.ops]
+    assert kinds.count("MUL") == 3 and kinds.count("ADD") == 2 and "DEPTHWISE_CONV_2D" in kinds
+    x = np.random.default_rng(0).uniform(0, 255, (4, 8, 8, 3)).astype(np.float32)
+    np.testing.assert_allclose(float_ref.run_batch(g, [x])[0], m.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+    r = compiler.build(m, calibration=x)
+    _tflm_equals_c(r.graph, x[:2])

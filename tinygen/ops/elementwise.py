@@ -61,6 +61,38 @@ def keras_merge(kind: OpKind):
     return convert
 
 
+def _affine(b, layer, x: str, scale, offset, out_shape) -> str:
+    """x * scale + offset (constants broadcast against x), skipping a scale of 1 and an offset of 0."""
+    scale, offset = np.asarray(scale, np.float32), np.asarray(offset, np.float32)
+    if np.all(scale == 1) and np.all(offset == 0):
+        return b.op(OpKind.RESHAPE, layer.name, [x], out_shape, ir.ReshapeAttrs())  # the passes drop it
+    if not np.all(scale == 1):
+        x = b.op(OpKind.MUL, layer.name if np.all(offset == 0) else f"{layer.name}/scale",
+                 [x, b.const(f"{layer.name}/scale", scale)], out_shape, ir.ElementwiseAttrs())
+    if not np.all(offset == 0):
+        x = b.op(OpKind.ADD, layer.name, [x, b.const(f"{layer.name}/offset", offset)], out_shape,
+                 ir.ElementwiseAttrs())
+    return x
+
+
+def keras_rescaling(b, layer, cfg, ins, out_shape) -> str:
+    """Rescaling: x * scale + offset as MUL and ADD with constant operands."""
+    return _affine(b, layer, ins[0], cfg.get("scale", 1.0), cfg.get("offset", 0.0), out_shape)
+
+
+def keras_normalization(b, layer, cfg, ins, out_shape) -> str:
+    """Normalization: (x - mean) / max(sqrt(variance), 1e-7) (Keras's epsilon), or its inverse with
+    invert=True, as MUL and ADD with per-channel constants broadcast like the layer's statistics."""
+    mean = np.asarray(layer.mean, np.float64)
+    std = np.maximum(np.sqrt(np.asarray(layer.variance, np.float64)), 1e-7)
+    rank = len(out_shape)
+    if mean.ndim > rank:
+        raise keras_fail(layer, f"statistics of shape {list(mean.shape)} do not fit a rank-{rank} input")
+    if cfg.get("invert", False):
+        return _affine(b, layer, ins[0], std, mean, out_shape)
+    return _affine(b, layer, ins[0], 1.0 / std, -mean / std, out_shape)
+
+
 def tflite_binary(kind: OpKind):
     def convert(c: OpContext):
         c.check_broadcast(c.input(0), c.input(1))
@@ -76,9 +108,9 @@ _TFLITE_FIELDS = {OpKind.ADD: ("FusedActivationFunction", "PotScaleInt16"),
                   OpKind.MUL: ("FusedActivationFunction",)}
 
 
-def _spec(kind: OpKind, summary: str, layer: str, fn, dtypes: tuple) -> OpSpec:
+def _spec(kind: OpKind, summary: str, layer: str, fn, dtypes: tuple, more_keras=()) -> OpSpec:
     return OpSpec(kind, summary, tflite=(TfliteOp(kind.value, tflite_binary(kind), (_OPTIONS[kind], _TFLITE_FIELDS[kind])),),
-                  keras=(KerasLayer(layer, keras_merge(kind), QAT_RANGED_RELU),),
+                  keras=(KerasLayer(layer, keras_merge(kind), QAT_RANGED_RELU),) + more_keras,
                   checks=(check_inputs_broadcast, check_broadcast_output), float_ref=float_binary(fn),
                   bounds=NotApplicable("no accumulator: each output rescales one pair of inputs"),
                   export=export_binary, kernels=Lowering(dtypes), inputs=(2, 2), activation_input=False,
@@ -88,5 +120,6 @@ def _spec(kind: OpKind, summary: str, layer: str, fn, dtypes: tuple) -> OpSpec:
 register(
     _spec(OpKind.ADD, "x + y with broadcasting, fused ReLU/ReLU6", "Add", np.add, ("int8", "int16")),
     _spec(OpKind.SUB, "x - y with broadcasting, fused ReLU/ReLU6", "Subtract", np.subtract, ("int8", "int16")),
-    _spec(OpKind.MUL, "x * y with broadcasting, fused ReLU/ReLU6", "Multiply", np.multiply, ("int8", "int16")),
+    _spec(OpKind.MUL, "x * y with broadcasting, fused ReLU/ReLU6", "Multiply", np.multiply, ("int8", "int16"),
+          (KerasLayer("Rescaling", keras_rescaling), KerasLayer("Normalization", keras_normalization))),
 )
