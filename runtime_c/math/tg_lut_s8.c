@@ -1,4 +1,4 @@
-/* tinygen runtime: int8 table lookup (ABS, RSQRT, ELU); contract in tg_math.h. */
+/* tinygen runtime: int8 table lookup (ABS, RSQRT, ELU, LEAKY_RELU); contract in tg_math.h. */
 #include "tg_math.h"
 
 int tg_lut_s8(int32_t size, const int8_t *table, const int8_t *input, int8_t *output)

@@ -1,7 +1,7 @@
 /* tinygen runtime: one-input element-wise math (ABS, RSQRT, ELU), TFLM reference semantics.
  *
  * tg_lut_s8: out[i] = table[in[i] + 128], the 256 outputs precomputed by tinygen with TFLM's
- *   arithmetic (int8 ABS, RSQRT and ELU).
+ *   arithmetic (int8 ABS, RSQRT, ELU and LEAKY_RELU).
  * tg_abs_s16: out = clamp(rescale ? MBQM(|in|, mult, shift) : |in|) (zero points are 0 for int16).
  * tg_rsqrt_s16: in == 0 gives INT16_MAX; otherwise 1 / sqrt(in) as an integer scaled by 2^20
  *   (tg_inv_sqrt), rescaled by MBQM(., mult, shift - 20) and clamped. TFLM fails on inputs below 0;

@@ -12,7 +12,7 @@ from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.quant import fixedpoint as fp
 from tinygen.quant import qmath
-from tinygen.lower.base import Kernel, Literal, LoweredOp, TensorArg, register
+from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg, register
 
 SOFTMAX_DIFF_BITS = 5  # integer bits of the scaled difference fed to exp (TFLM kScaledDiffIntegerBits)
 SOFTMAX_ACCUM_BITS = 12  # integer bits of the sum of exps (TFLM kAccumulationIntegerBits)
@@ -212,7 +212,8 @@ def _round_f32_div(value: float, scale: float) -> int:
 
 
 class LeakyReluS8(Kernel):
-    """LEAKY_RELU with separate identity and alpha multipliers (TFLM CalculateOpDataLeakyRelu).
+    """LEAKY_RELU with separate identity and alpha multipliers (TFLM CalculateOpDataLeakyRelu), applied
+    to all 256 int8 inputs here: the kernel is a table lookup.
 
     Both real multipliers, s_in / s_out and s_in * alpha / s_out, are formed in double from the float32
     scales and alpha, as the pinned TFLM does (published sources use float32 products; the pinned
@@ -237,8 +238,16 @@ class LeakyReluS8(Kernel):
             neg = qmath.multiply_by_quantized_multiplier(acc, al_mult, al_shift)
             return np.clip(np.where(acc >= 0, pos, neg) + out_zp, -128, 127)
 
-        return _elementwise(op, graph, "tg_leaky_relu_s8", "tg_leaky_relu_s8.c",
-                            [in_zp, id_mult, id_shift, al_mult, al_shift, out_zp], func)
+        # an int8 input has 256 values: the op is their table (tg_lut_s8), which may run in place
+        table = func(np.arange(-128, 128)).astype(np.int8)
+        args = [Literal(x.size), ConstArg(0), TensorArg(x.name), TensorArg(y.name, const=False)]
+
+        def reference(ins):
+            return [table[np.asarray(ins[0], dtype=np.int64) + 128].reshape(y.shape)]
+
+        return LoweredOp(op, "tg_lut_s8", ("tg_lut_s8.c",), args, [ConstArray("table", table)], reference,
+                         inplace_of=x.name, notes=dict(id_mult=id_mult, id_shift=id_shift, al_mult=al_mult,
+                                                       al_shift=al_shift))
 
 
 def downscale_multiplier_int16(mult32: int) -> int:
