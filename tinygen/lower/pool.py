@@ -102,10 +102,9 @@ def extend4(shape: tuple) -> tuple:
 
 
 def mean_params(in_scale: float, in_zp: int, out_scale: float, out_zp: int, count: int) -> tuple:
-    """(requantize, mult, shift) of TFLM's int8 MEAN: a plain truncating integer mean when input
-    and output share quantization, else in_scale/out_scale with 1/count folded into the multiplier."""
-    if in_zp == out_zp and in_scale == out_scale:
-        return 0, 0, 0
+    """(requantize, mult, shift) of TFLM's int8 / int16 MEAN: in_scale/out_scale with 1/count folded into
+    the multiplier. Always requantize = 1: TFLM (tflite_micro 2026) rescales even when input and output
+    share quantization (older TFLM divided the sum there; tests/kernels/test_reduce_ops.py pins it)."""
     mult, shift = qmath.quantize_multiplier(in_scale / out_scale)
     # floor(log2(count)), capped so the product stays in int64 and the final shift >= -31
     # (quantize_multiplier flushes shifts below -31, so 31 + shift >= 0 here).

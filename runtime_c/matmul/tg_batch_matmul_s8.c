@@ -1,0 +1,252 @@
+/* tinygen runtime: int8 BATCH_MATMUL; contract in tg_batch_matmul.h, packing in tg_batch_matmul_s8_pack.h.
+ *
+ * One lhs row against one packed quad of columns at a time: 4 lhs bytes become two int16-lane words (SXTB16,
+ * SXTB16 ROR 8), each multiplied by the quad's 8 packed (R - rhs_zp) words with SMLAD, so the 4 sums are
+ * sum_k L[a][k] * (R[k][c] - rhs_zp) in wrapping int32; subtracting lhs_zp * (column sum) gives TFLM's
+ * sum of (L - lhs_zp) * (R - rhs_zp) modulo 2^32.
+ */
+#include "tg_batch_matmul.h"
+
+#include "tg_batch_matmul_s8_pack.h"
+#include "tg_dsp.h"
+
+int32_t tg_batch_matmul_s8_get_buffer_size(int32_t rows, int32_t depth, int32_t cols, int32_t lhs_t,
+    int32_t rhs_layout)
+{
+    const int32_t pack = rhs_layout == TG_BMM_PACKED ? 0 : 4 * TG_BMM_PACK_WORDS(depth, cols);
+    return pack + (lhs_t ? rows * depth : 0);
+}
+
+static int32_t tg_bmm_pair16(int32_t lo, int32_t hi)
+{
+    return (int32_t)(((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16));
+}
+
+/* the low / high int16 half of a packed word */
+static int32_t tg_bmm_lo16(uint32_t y)
+{
+    return (int32_t)(y & 0xFFFFu) - (int32_t)((y & 0x8000u) << 1);
+}
+
+static int32_t tg_bmm_hi16(uint32_t y)
+{
+    return (int32_t)(y >> 16) - (int32_t)((y >> 15) & 0x10000u);
+}
+
+/* R[k][c] sits at rhs[k * ks + c * cs] */
+static void tg_bmm_pack_s8(const int8_t *rhs, int32_t ks, int32_t cs, int32_t depth, int32_t cols, int32_t zp,
+                           int32_t *out)
+{
+    const int32_t cq = (cols + 3) / 4 * 4, k4 = depth >> 2;
+    int32_t *w = out + cq;
+    for (int32_t c = 0; c < cq; ++c) {
+        const int8_t *col = rhs + (c < cols ? c : cols - 1) * cs;
+        int32_t s = 0;
+        for (int32_t k = 0; k < depth; ++k) {
+            s += col[k * ks] - zp;
+        }
+        out[c] = s;
+    }
+    for (int32_t q = 0; q < cq; q += 4) {
+        const int8_t *col[4];
+        for (int32_t j = 0; j < 4; ++j) {
+            col[j] = rhs + (q + j < cols ? q + j : cols - 1) * cs;
+        }
+        for (int32_t g = 0; g < k4; ++g) {
+            const int32_t k = 4 * g;
+            for (int32_t j = 0; j < 4; ++j) {
+                const int8_t *p = col[j] + k * ks;
+                *w++ = tg_bmm_pair16(p[0] - zp, p[2 * ks] - zp);
+                *w++ = tg_bmm_pair16(p[ks] - zp, p[3 * ks] - zp);
+            }
+        }
+        for (int32_t k = 4 * k4; k < depth; ++k) {
+            *w++ = tg_bmm_pair16(col[0][k * ks] - zp, col[1][k * ks] - zp);
+            *w++ = tg_bmm_pair16(col[2][k * ks] - zp, col[3][k * ks] - zp);
+        }
+    }
+}
+
+/* acc[j] = sum over `groups` (>= 1) groups of 4 values k of x[k] * v[k][c_j], for the packed quad words at w
+ * (word aligned; x any alignment). On the device, per group: LDR (x), SXTB16 x 2, 2 x LDMIA (w), 8 x SMLAD,
+ * SUBS, BNE: 15 instructions for 16 MACs. Returns w past the groups. */
+#if TG_DSP_EMULATED
+
+/* The device's assembly below, one statement per instruction (tg_dsp_emul.h) */
+TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
+{
+    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
+    uint32_t n = (uint32_t)groups;
+    do {
+        uint32_t v = tg_emu_ldr(x), r8, r9, r10, r11;
+        x += 4;                               /* ldr v, [x], #4 */
+        const uint32_t vo = tg_emu_sxtb16(v, 8); /* sxtb16 vo, v, ror #8 */
+        v = tg_emu_sxtb16(v, 0);              /* sxtb16 v, v */
+        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
+        w += 4;                               /* ldmia w!, {r8, r9, r10, r11} */
+        a0 = tg_emu_smlad(v, r8, a0);         /* smlad a0, v, r8, a0 */
+        a0 = tg_emu_smlad(vo, r9, a0);        /* smlad a0, vo, r9, a0 */
+        a1 = tg_emu_smlad(v, r10, a1);        /* smlad a1, v, r10, a1 */
+        a1 = tg_emu_smlad(vo, r11, a1);       /* smlad a1, vo, r11, a1 */
+        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
+        w += 4;                               /* ldmia w!, {r8, r9, r10, r11} */
+        a2 = tg_emu_smlad(v, r8, a2);         /* smlad a2, v, r8, a2 */
+        a2 = tg_emu_smlad(vo, r9, a2);        /* smlad a2, vo, r9, a2 */
+        a3 = tg_emu_smlad(v, r10, a3);        /* smlad a3, v, r10, a3 */
+        a3 = tg_emu_smlad(vo, r11, a3);       /* smlad a3, vo, r11, a3 */
+        n -= 1u;                              /* subs n, n, #1 */
+    } while (n != 0u);                        /* bne 1b */
+    acc[0] = tg_emu_s32(a0);
+    acc[1] = tg_emu_s32(a1);
+    acc[2] = tg_emu_s32(a2);
+    acc[3] = tg_emu_s32(a3);
+    return w;
+}
+
+#elif TG_HAS_DSP
+
+#define TG_BMM_TWO(a, b) \
+    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
+    "smlad %[" a "], %[v], r8, %[" a "]\n\t" \
+    "smlad %[" a "], %[vo], r9, %[" a "]\n\t" \
+    "smlad %[" b "], %[v], r10, %[" b "]\n\t" \
+    "smlad %[" b "], %[vo], r11, %[" b "]\n\t"
+
+TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t v, vo;
+    __asm__ volatile(
+        "1:\n\t"
+        "ldr %[v], [%[x]], #4\n\t"
+        "sxtb16 %[vo], %[v], ror #8\n\t"
+        "sxtb16 %[v], %[v]\n\t"
+        TG_BMM_TWO("a0", "a1") TG_BMM_TWO("a2", "a3")
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
+          [n] "+r"(groups), [v] "=&r"(v), [vo] "=&r"(vo)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return w;
+}
+
+#else
+
+TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    for (int32_t g = groups; g > 0; --g) {
+        const uint32_t v = tg_read_u32(x);
+        x += 4;
+        const uint32_t ve = tg_sxtb16(v), vo = tg_sxtb16_r8(v);
+        a0 = tg_smlad(ve, (uint32_t)w[0], a0);
+        a0 = tg_smlad(vo, (uint32_t)w[1], a0);
+        a1 = tg_smlad(ve, (uint32_t)w[2], a1);
+        a1 = tg_smlad(vo, (uint32_t)w[3], a1);
+        a2 = tg_smlad(ve, (uint32_t)w[4], a2);
+        a2 = tg_smlad(vo, (uint32_t)w[5], a2);
+        a3 = tg_smlad(ve, (uint32_t)w[6], a3);
+        a3 = tg_smlad(vo, (uint32_t)w[7], a3);
+        w += 8;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+    return w;
+}
+
+#endif
+
+/* acc[j] = sum_k x[k] * v[k][c_j] over one packed quad w */
+TG_ALWAYS_INLINE void tg_bmm_quad_s8(const int8_t *x, const int32_t *w, int32_t depth, int32_t *acc)
+{
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    if (depth >= 4) {
+        w = tg_bmm_groups(x, w, depth >> 2, acc);
+        x += depth & ~3;
+    }
+    for (int32_t t = depth & 3; t > 0; --t) {
+        const int32_t u = *x++;
+        const uint32_t y01 = (uint32_t)w[0], y23 = (uint32_t)w[1];
+        w += 2;
+        acc[0] = (int32_t)((uint32_t)acc[0] + (uint32_t)(u * tg_bmm_lo16(y01)));
+        acc[1] = (int32_t)((uint32_t)acc[1] + (uint32_t)(u * tg_bmm_hi16(y01)));
+        acc[2] = (int32_t)((uint32_t)acc[2] + (uint32_t)(u * tg_bmm_lo16(y23)));
+        acc[3] = (int32_t)((uint32_t)acc[3] + (uint32_t)(u * tg_bmm_hi16(y23)));
+    }
+}
+
+/* src [n][m] row-major -> dst [m][n] */
+static void tg_bmm_transpose_s8(const int8_t *src, int32_t n, int32_t m, int8_t *dst)
+{
+    for (int32_t i = 0; i < n; ++i) {
+        for (int32_t j = 0; j < m; ++j) {
+            dst[j * n + i] = src[i * m + j];
+        }
+    }
+}
+
+/* one product: rows of L against every quad of the packed P; rshift > 0 selects the one-multiply requantizer */
+static void tg_bmm_product_s8(const int8_t *L, const int32_t *P, int32_t rows, int32_t depth, int32_t cols,
+                              int32_t lhs_zp, int32_t out_zp, int32_t mult, int32_t shift, int8_t *out)
+{
+    const int32_t cq = (cols + 3) / 4 * 4, quad_words = TG_BMM_QUAD_WORDS(depth);
+    for (int32_t a = 0; a < rows; ++a, L += depth, out += cols) {
+        const int32_t *w = P + cq;
+        for (int32_t q = 0; q < cq; q += 4, w += quad_words) {
+            int32_t acc[4];
+            tg_bmm_quad_s8(L, w, depth, acc);
+            int32_t v[4];
+            for (int32_t j = 0; j < 4; ++j) {
+                v[j] = (int32_t)((uint32_t)acc[j] - (uint32_t)lhs_zp * (uint32_t)P[q + j]);
+            }
+            if (shift < 0) {
+                for (int32_t j = 0; j < 4; ++j) {
+                    v[j] = tg_requantize_rs(v[j], mult, -shift) + out_zp;
+                }
+            } else {
+                for (int32_t j = 0; j < 4; ++j) {
+                    v[j] = tg_requantize(v[j], mult, shift) + out_zp;
+                }
+            }
+            if (q + 4 <= cols) {
+                tg_sat4_store(v[0], v[1], v[2], v[3], -128, 127, out + q);
+            } else {
+                for (int32_t j = 0; q + j < cols; ++j) {
+                    out[q + j] = (int8_t)tg_clamp(v[j], -128, 127);
+                }
+            }
+        }
+    }
+}
+
+int tg_batch_matmul_s8(int8_t *scratch, int32_t batches, const int32_t *batch_offsets, int32_t rows, int32_t depth,
+    int32_t cols, int32_t lhs_t, int32_t rhs_layout, int32_t lhs_zp, int32_t rhs_zp, int32_t out_zp, int32_t mult,
+    int32_t shift, const int8_t *lhs, const int8_t *rhs, const int32_t *rhs_packed, int8_t *output)
+{
+    int32_t *pack_buf = (int32_t *)(void *)scratch; /* the arena aligns scratch */
+    int8_t *lhs_buf = scratch + (rhs_layout == TG_BMM_PACKED ? 0 : 4 * TG_BMM_PACK_WORDS(depth, cols));
+    const int32_t ks = rhs_layout == TG_BMM_RAW_CK ? 1 : cols, cs = rhs_layout == TG_BMM_RAW_CK ? depth : 1;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *L = lhs + batch_offsets[2 * b];
+        const int32_t *P;
+        if (rhs_layout == TG_BMM_PACKED) {
+            P = rhs_packed + batch_offsets[2 * b + 1];
+        } else {
+            tg_bmm_pack_s8(rhs + batch_offsets[2 * b + 1], ks, cs, depth, cols, rhs_zp, pack_buf);
+            P = pack_buf;
+        }
+        if (lhs_t) {
+            tg_bmm_transpose_s8(L, depth, rows, lhs_buf);
+            L = lhs_buf;
+        }
+        tg_bmm_product_s8(L, P, rows, depth, cols, lhs_zp, out_zp, mult, shift, output + b * rows * cols);
+    }
+    return TG_OK;
+}
