@@ -163,10 +163,11 @@ def _softmax_widths(q: Graph, groups: ShareGroups, activations: str) -> dict:
 
 def _widened(names: list, lo: float, hi: float, need, notes: list) -> tuple:
     """The range of a share group after TF's tiny-range rule and a SOFTMAX input's minimum width."""
-    if hi - lo <= 0 and notes is not None:
-        notes.append(f"tensor '{names[0]}' is constant ({lo:g}) on the calibration data: its range is widened to "
-                     f"+-{ranges.NEAR_ZERO / 2:g}, as TF's converter does")
+    value = lo if hi - lo <= 0 else None
     lo, hi = ranges.widen_tiny(lo, hi)
+    if value is not None and notes is not None:
+        notes.append(f"tensor '{names[0]}' is constant ({value:g}) on the calibration data: its range "
+                     f"is [{min(lo, 0.0):g}, {max(hi, 0.0):g}] (TF's converter widens a range below 1e-6 the same way)")
     if need is not None and max(hi, 0.0) - min(lo, 0.0) < need[0]:
         if notes is not None:
             notes.append(f"layer '{need[1].name}' (SOFTMAX): input range [{lo:g}, {hi:g}] is narrower than TFLM's "
