@@ -85,6 +85,20 @@ def _weights_arg(text: str):
     return table
 
 
+def _input_shape_arg(values):
+    """--input-shape [NAME=]D,D,... (repeatable) -> {name or '*': shape} for an ONNX model's dynamic dimensions."""
+    if not values:
+        return None
+    table = {}
+    for v in values:
+        name, _, dims = v.rpartition("=")
+        try:
+            table[name or "*"] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            raise TinygenError(f"--input-shape '{v}': expected [NAME=]D,D,... (e.g. input=1,3,32,32)") from None
+    return table
+
+
 def cmd_build(args) -> int:
     from tinygen.compiler import compile_model
 
@@ -98,7 +112,8 @@ def cmd_build(args) -> int:
     budget_ram = _bytes(args.budget_ram, "--budget-ram") if args.budget_ram else None
     result = compile_model(args.model, args.output, board=args.board, calibration=calib, name=args.name,
                            estimator=args.estimator, check_fit=not args.no_fit_check, weights=weights,
-                           activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram)
+                           activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
+                           input_shape=_input_shape_arg(args.input_shape))
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
     _say(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
@@ -204,7 +219,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", parents=[common], help="compile a model into a firmware project")
-    b.add_argument("model", help="a .tflite, .keras or .h5 model")
+    b.add_argument("model", help="a .tflite, .onnx, .keras or .h5 model")
     b.add_argument("-o", "--output", required=True, help="output folder (replaced atomically)")
     b.add_argument("--board", default="cortex-m4", help="target board (see `tinygen boards`), default cortex-m4")
     b.add_argument("--calib", help="calibration data .npy/.npz: N float samples shaped like the model input")
@@ -222,6 +237,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--budget-flash", metavar="BYTES", help="bytes of model constants allowed (e.g. 40000, 40K)")
     b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed; the build fails if it needs more")
     b.add_argument("--no-fit-check", action="store_true", help="build even if the model exceeds the board")
+    b.add_argument("--input-shape", action="append", metavar="[NAME=]D,D,...",
+                   help="ONNX: the shape of an input with dynamic dimensions (a dynamic batch is taken as 1)")
     b.set_defaults(func=cmd_build)
 
     r = sub.add_parser("run", parents=[common], help="run a built model on inputs")

@@ -5,6 +5,7 @@ call into its own module; this file holds no op-specific logic.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -36,17 +37,18 @@ class CompileResult:
     out_dir: Optional[Path] = None
 
 
-def load_model(model) -> ir.Graph:
-    """Read a model with the right frontend and validate it before anything else uses it."""
+def load_model(model, input_shape=None) -> ir.Graph:
+    """Read a model with the right frontend and validate it before anything else uses it.
+    `input_shape` ({input name or '*': shape}) sizes an ONNX model's dynamic dimensions."""
     from tinygen.ir import validate
 
-    graph = _frontend(model)
+    graph = _frontend(model, input_shape)
     validate.check(graph)
     return graph
 
 
-def _frontend(model) -> ir.Graph:
-    """Frontend dispatch: .tflite -> tflite reader; .keras/.h5 or a keras.Model -> Keras reader.
+def _frontend(model, input_shape=None) -> ir.Graph:
+    """Frontend dispatch: .tflite -> tflite reader; .onnx -> ONNX reader; .keras/.h5 or a keras.Model -> Keras reader.
 
     A QAT model (tinygen.qat) comes back already quantized, with its trained ranges.
     """
@@ -66,7 +68,10 @@ def _frontend(model) -> ir.Graph:
         if suffix in (".keras", ".h5", ".hdf5"):
             from tinygen.frontend.keras import load_keras
             return load_keras(path)
-        raise TinygenError(f"{path}: unknown model format '{suffix}' (expected .tflite, .keras or .h5)")
+        if suffix == ".onnx":
+            from tinygen.frontend.onnx import load_onnx
+            return load_onnx(path, input_shape)
+        raise TinygenError(f"{path}: unknown model format '{suffix}' (expected .tflite, .onnx, .keras or .h5)")
     if hasattr(model, "layers") and hasattr(model, "inputs"):
         from tinygen.frontend.keras import load_keras
         return load_keras(model)
@@ -200,7 +205,11 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage = on_stage or (lambda name: None)
     board_obj = _load_board(opts.board)
     stage("load")
-    graph = load_model(model)
+    graph = load_model(model, opts.input_shape)
+    onnx_layout = getattr(graph, "onnx_io", None)  # an ONNX model: calibration comes in its own layout
+    if onnx_layout is not None and opts.calibration is not None:
+        from tinygen.frontend.onnx.io import calibration_to_stored
+        opts = dataclasses.replace(opts, calibration=calibration_to_stored(onnx_layout, opts.calibration))
     stage("quantize")
     graph = _quantize_stage(graph, opts)
     stage("bounds")
@@ -208,6 +217,8 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage("generate")
     result = generate(graph, name=opts.name)
     _annotate_report(result.report, graph, opts, accumulators)
+    if onnx_layout is not None:
+        result.report["onnx_layout"] = onnx_layout
     stage("budgets")
     _check_budgets(result.report, opts)
     if opts.check_fit:
@@ -290,7 +301,8 @@ def _fit_check(board_obj, result: CompileResult) -> None:
 def manifest(result: CompileResult, board: str) -> dict:
     return dict(format=_FORMAT_VERSION, board=board, name=result.report["name"], model=result.graph.name,
                 inputs=result.report["inputs"], outputs=result.report["outputs"],
-                arena_bytes=result.report["arena_bytes"], persistent_bytes=result.report["persistent_bytes"])
+                arena_bytes=result.report["arena_bytes"], persistent_bytes=result.report["persistent_bytes"],
+                **({"onnx_layout": result.report["onnx_layout"]} if "onnx_layout" in result.report else {}))
 
 
 def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions) -> None:

@@ -57,6 +57,7 @@ class CompileOptions:
     firmware: bool = True  # write firmware/ and the Makefile besides model/
     measure_stack: bool = True  # slow: worst-case stack depth from arm-none-eabi-gcc -fstack-usage
     compare_tflm_arena: bool = True  # slow: TFLM's arena for a .tflite source, in the report
+    input_shape: Any = None  # ONNX: {input name or '*': shape} for dynamic dimensions (a dynamic batch is 1)
 
     @classmethod
     def make(cls, options: Optional["CompileOptions"] = None, **kwargs) -> "CompileOptions":

@@ -74,13 +74,19 @@ def run_model(out_dir, inputs, target: str = "host", reset_each: bool = False, *
     stateful model carries its state from one sample to the next, as one TFLM interpreter does.
     `reset_each` restores the initial state before every sample (each runs as if alone)."""
     manifest = read_manifest(out_dir)
+    layout = manifest.get("onnx_layout")  # an ONNX build: data in and out in the ONNX model's layout
+    if layout:
+        from tinygen.frontend.onnx.io import inputs_to_stored, outputs_to_onnx
+        inputs = inputs_to_stored(layout, [inputs] if isinstance(inputs, np.ndarray) else list(inputs))
     arrays = prepare_inputs(manifest, inputs)
     if target == "host":
-        return _run_host(Path(out_dir), manifest, arrays, reset_each)
-    if target == "qemu":
+        outs = _run_host(Path(out_dir), manifest, arrays, reset_each)
+    elif target == "qemu":
         from tinygen.verify.qemu import run_qemu
-        return run_qemu(out_dir, arrays, reset_each=reset_each, **kwargs)
-    raise TinygenError(f"unknown target '{target}' (expected host or qemu)")
+        outs = run_qemu(out_dir, arrays, reset_each=reset_each, **kwargs)
+    else:
+        raise TinygenError(f"unknown target '{target}' (expected host or qemu)")
+    return outputs_to_onnx(layout, outs) if layout else outs
 
 
 def host_model(out_dir: Path, manifest: dict, kernel_path: str = "portable", extra_cflags=()):

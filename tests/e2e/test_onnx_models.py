@@ -1,0 +1,100 @@
+"""ONNX fixture models (tests/onnx_models.py, PyTorch's export forms, no torch needed) through tinygen:
+
+- the float import equals onnxruntime (the float oracle) on the ONNX-layout input;
+- the int8 build has no TRANSPOSE op (NCHW -> NHWC is done at import: weights permuted, the flatten
+  order moved into the next Linear's weights);
+- generated C == NumPy reference == TFLM on tinygen's exported .tflite, byte for byte;
+- the int8 error against onnxruntime's float outputs is measured and bounded (and printed: `-s`).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.oracle import tflm_run
+from tests.onnx_models import FIXTURES
+from tinygen.compiler import build, load_model, lower
+from tinygen.ir import OpKind
+from tinygen.quant import float_ref
+from tinygen.verify.export_tflite import to_bytes
+from tinygen.verify.testing import host_model_for, run_reference
+
+import onnx
+import onnxruntime as ort
+
+# int8 error bound: max |int8 - float| over the outputs, as a fraction of the float outputs' range
+ERROR_BOUND = 0.2  # measured: ds_cnn 2.1%, mlp 2.7%, mobilenet_v2 2.3%, resnet8 2.4%, har_1d 14.3%
+
+
+def _save(tmp_path, name):
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(FIXTURES[name](), str(path))
+    return path
+
+
+def _onnx_shape(path) -> tuple:
+    m = onnx.load(str(path))
+    return tuple(d.dim_value or 1 for d in m.graph.input[0].type.tensor_type.shape.dim)
+
+
+def _ort(path, x: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return np.concatenate([sess.run(None, {"input": x[i:i + 1]})[0] for i in range(len(x))])
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_float_import_equals_onnxruntime(tmp_path, name):
+    from tinygen.frontend.onnx.io import inputs_to_stored, outputs_to_onnx
+
+    path = _save(tmp_path, name)
+    graph = load_model(path)
+    assert not [op for op in graph.ops if op.kind == OpKind.TRANSPOSE]
+    x = np.random.default_rng(1).standard_normal((3,) + _onnx_shape(path)[1:]).astype(np.float32)
+    want = _ort(path, x)
+    stored = inputs_to_stored(graph.onnx_io, [x])[0]
+    got = np.concatenate([np.asarray(float_ref.run(graph, [stored[i:i + 1]])[0]) for i in range(len(x))])
+    got = outputs_to_onnx(graph.onnx_io, [got.reshape((len(x),) + tuple(graph.tensors[graph.outputs[0]].shape[1:]))])[0]
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-4, atol=1e-4)
+
+
+def _quantize(x, t):
+    q = np.round(x / t.scale) + t.zero_point
+    return np.clip(q, -128, 127).astype(np.int8)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES))
+def test_int8_c_equals_reference_and_tflm(tmp_path, name):
+    path = _save(tmp_path, name)
+    shape = _onnx_shape(path)
+    rng = np.random.default_rng(2)
+    calib = rng.standard_normal((32,) + shape[1:]).astype(np.float32)
+    result = build(path, calibration=calib, firmware=False, measure_stack=False, compare_tflm_arena=False,
+                   check_fit=False)
+    graph = result.graph
+    assert not [op for op in graph.ops if op.kind == OpKind.TRANSPOSE]
+    assert not any("transpose" in f for f in result.files), sorted(result.files)
+    tflite = to_bytes(graph)
+    lowered = lower(graph)
+    model = host_model_for(graph)
+    tin, tout = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    info = np.iinfo(np.int8)
+    samples = [rng.integers(info.min, info.max, size=tin.shape, endpoint=True).astype(np.int8) for _ in range(3)]
+    samples += [np.full(tin.shape, info.min, np.int8), np.full(tin.shape, info.max, np.int8)]
+    for k, xq in enumerate(samples):
+        want = np.asarray(tflm_run(tflite, [xq])[0]).reshape(tout.shape)
+        ref = np.asarray(run_reference(graph, [xq], lowered)[0]).reshape(tout.shape)
+        got = np.asarray(model([xq])[0]).reshape(tout.shape)
+        assert ref.tobytes() == want.tobytes(), f"sample {k}: NumPy reference differs from TFLM"
+        assert got.tobytes() == want.tobytes(), f"sample {k}: C differs from TFLM"
+    # int8 error against onnxruntime's float outputs, on fresh float inputs in the ONNX layout
+    from tinygen.frontend.onnx.io import inputs_to_stored
+
+    x = rng.standard_normal((16,) + shape[1:]).astype(np.float32)
+    want = _ort(path, x)
+    stored = inputs_to_stored(result.report["onnx_layout"], [x])[0]
+    got = np.stack([(model([_quantize(stored[i:i + 1], tin)])[0].astype(np.float32) - tout.zero_point) * tout.scale
+                    for i in range(len(x))]).reshape(want.shape)
+    err = float(np.abs(got - want).max() / (want.max() - want.min()))
+    print(f"\n{name}: int8 max |error| vs onnxruntime = {np.abs(got - want).max():.4f} "
+          f"({100 * err:.2f}% of the output range {want.max() - want.min():.3f})")
+    assert err < ERROR_BOUND

@@ -1,0 +1,184 @@
+"""ONNX frontend: a float ONNX model (PyTorch's TorchScript or dynamo export, opsets 13-21) -> float32 IR.
+
+NCHW activations become NHWC at import (`builder.py`); conv, pool and batch-norm weights and attributes
+are permuted; a Flatten after a conv reorders the next Gemm / MatMul weights instead of transposing at
+run time; Transposes that only undo a layout fold away. Converters: `convert_nn.py` (Conv, Gemm,
+MatMul, BatchNormalization, pools), `convert_misc.py` (activations, element-wise, shape ops),
+`fold.py` (constant folding: Shape -> Gather -> Concat chains and the like).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from tinygen import ir
+from tinygen.errors import ModelFormatError, UnsupportedError
+from tinygen.frontend.onnx.builder import CHANNELS_LAST, Builder, Val
+
+OPSETS = (13, 21)
+INSTALL_HINT = "pip install 'tinygen[onnx]'"
+# ops whose first input is channels-first in ONNX: a rank-3 graph input feeding them is (N, C, L)
+_CHANNEL_OPS = {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "BatchNormalization",
+                "GlobalAveragePool", "GlobalMaxPool", "InstanceNormalization"}
+
+
+def import_onnx():
+    try:
+        import onnx
+    except ImportError as e:
+        raise UnsupportedError(f"ONNX models need the onnx package: {INSTALL_HINT}") from e
+    return onnx
+
+
+def load_onnx(path, input_shape: Optional[dict] = None) -> ir.Graph:
+    """Read `path` (.onnx) into a float32 IR graph, channels-last. `input_shape` gives the sizes of
+    dynamic dimensions ({input name or '*': shape}); a dynamic batch is taken as 1."""
+    onnx = import_onnx()
+    path = Path(path)
+    model = _read(onnx, path)
+    _check_opset(model, path)
+    g = model.graph
+    b = Builder(str(path), g.name)
+    for init in g.initializer:
+        _check_internal(init, path)
+        b.vals[init.name] = Val(tuple(init.dims), const=_array(onnx, init))
+    init_names = {i.name for i in g.initializer}
+    channel_inputs = _channels_first_inputs(g)
+    for vi in g.input:
+        if vi.name in init_names:
+            continue
+        shape = _input_shape(b, vi, path, input_shape)
+        _add_input(b, vi.name, shape, vi.name in channel_inputs)
+    from tinygen.frontend.onnx import convert
+
+    convert.convert_nodes(b, g.node)
+    for vo in g.output:
+        v = b.plain(b.vals[vo.name]) if not _keep_layout(b.vals[vo.name]) else b.vals[vo.name]
+        if v.is_const:
+            raise ModelFormatError(f"{path}: output '{vo.name}' is a constant; nothing to compute")
+        b.g.outputs.append(v.ir)
+    b.g.onnx_io = _io_record(b, g)  # how each input / output is stored against its ONNX layout
+    convert.finish(b)
+    ir.verify(b.g, "frontend")
+    return b.g
+
+
+def _keep_layout(v: Val) -> bool:
+    """A model output stays channels-last (model.h states NHWC); any other reordering is undone."""
+    return v.order is None and v.perm in (None, CHANNELS_LAST.get(len(v.shape)))
+
+
+def _read(onnx, path: Path):
+    if not path.is_file():
+        raise ModelFormatError(f"{path}: no such model file")
+    try:
+        return onnx.load(str(path), load_external_data=False)
+    except Exception as e:  # protobuf raises several types for a bad file
+        raise ModelFormatError(f"{path}: cannot read ONNX model: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from e
+
+
+def _check_opset(model, path: Path) -> None:
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            if not OPSETS[0] <= imp.version <= OPSETS[1]:
+                raise UnsupportedError(f"{path}: opset {imp.version} is not supported (tinygen reads opsets "
+                                       f"{OPSETS[0]} to {OPSETS[1]}; re-export with torch.onnx.export(..., "
+                                       f"opset_version=17))")
+            return
+    raise ModelFormatError(f"{path}: no default-domain opset import")
+
+
+def _check_internal(init, path: Path) -> None:
+    if init.data_location == 1 or init.external_data:
+        raise UnsupportedError(f"{path}: initializer '{init.name}' is stored as external data; save the model "
+                               f"as one file (onnx.save(model, path, save_as_external_data=False))")
+
+
+def _array(onnx, tensor) -> np.ndarray:
+    from onnx import numpy_helper
+
+    a = numpy_helper.to_array(tensor)
+    return a.astype(np.float32) if a.dtype in (np.float16, np.float64) else a
+
+
+def _input_shape(b: Builder, vi, path: Path, given: Optional[dict]) -> tuple:
+    dims = vi.type.tensor_type.shape.dim
+    if vi.type.tensor_type.elem_type != 1:
+        raise UnsupportedError(f"{path}: input '{vi.name}': element type {vi.type.tensor_type.elem_type} is not "
+                               f"float32; tinygen compiles float32 ONNX models")
+    user = None
+    if given:
+        user = given.get(vi.name, given.get("*"))
+    if user is not None:
+        user = tuple(int(d) for d in user)
+        if len(user) == len(dims) - 1:
+            user = (1,) + user
+        if len(user) != len(dims):
+            raise UnsupportedError(f"{path}: input '{vi.name}': --input-shape {list(user)} has rank {len(user)}, "
+                                   f"the model's input has rank {len(dims)}")
+        return (1,) + user[1:]
+    shape = []
+    for i, d in enumerate(dims):
+        if d.HasField("dim_value") and d.dim_value > 0:
+            shape.append(int(d.dim_value))
+        elif i == 0:
+            shape.append(1)
+            b.g.warnings.append(f"input '{vi.name}': dynamic batch dimension '{d.dim_param or '?'}' taken as 1")
+        else:
+            raise UnsupportedError(f"{path}: input '{vi.name}': dimension {i} ('{d.dim_param or '?'}') is dynamic; "
+                                   f"give its size with --input-shape (e.g. --input-shape {vi.name}=1,3,32,32)")
+    if shape and shape[0] != 1:
+        raise UnsupportedError(f"{path}: input '{vi.name}': batch {shape[0]}; tinygen compiles batch 1 "
+                               f"(export with a batch of 1 or a dynamic batch)")
+    return tuple(shape)
+
+
+def _channels_first_inputs(g) -> set:
+    """Graph inputs that are (N, C, ...) images or signals: rank-4 ones, and rank-3 ones a conv-like node reads
+    (directly or through element-wise nodes)."""
+    found = set()
+    passthrough = {"Relu", "Clip", "Add", "Sub", "Mul", "Div", "Identity", "Dropout", "Sigmoid", "Tanh",
+                   "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Pad"}
+    consumers: dict = {}
+    for n in g.node:
+        for t in n.input:
+            consumers.setdefault(t, []).append(n)
+    for vi in g.input:
+        rank = len(vi.type.tensor_type.shape.dim)
+        if rank == 4:
+            found.add(vi.name)
+            continue
+        frontier, seen = [vi.name], set()
+        while frontier and rank == 3:
+            t = frontier.pop()
+            for n in consumers.get(t, []):
+                if n.op_type in _CHANNEL_OPS:
+                    found.add(vi.name)
+                elif n.op_type in passthrough and n.output[0] not in seen:
+                    seen.add(n.output[0])
+                    frontier.append(n.output[0])
+    return found
+
+
+def _add_input(b: Builder, name: str, shape: tuple, channels_first: bool) -> None:
+    perm = CHANNELS_LAST.get(len(shape)) if channels_first else None
+    ir_shape = tuple(shape[p] for p in perm) if perm else shape
+    t = b.tensor(name, ir_shape)
+    b.g.inputs.append(t)
+    b.vals[name] = Val(shape, ir=t, perm=perm)
+
+
+def _io_record(b: Builder, g) -> dict:
+    """For `tinygen run`: per input / output, the ONNX shape and the perm from ONNX to the stored order."""
+    rec = {"inputs": [], "outputs": []}
+    for vi in g.input:
+        if vi.name in b.vals and b.vals[vi.name].ir in b.g.inputs:
+            v = b.vals[vi.name]
+            rec["inputs"].append(dict(name=vi.name, shape=list(v.shape), perm=list(v.perm) if v.perm else None))
+    for vo in g.output:
+        v = b.vals[vo.name]
+        rec["outputs"].append(dict(name=vo.name, shape=list(v.shape),
+                                   perm=list(v.perm) if v.perm and v.order is None else None))
+    return rec

@@ -1,0 +1,220 @@
+"""ONNX shape nodes (Flatten, Reshape, Squeeze, Unsqueeze, Transpose, Concat, Split, Slice, Pad, Reduce*) on
+values stored in another layout than ONNX's: axes are mapped through the layout, a Transpose only changes
+the recorded layout, and a reshape keeps data in place whenever some layout describes the result."""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygen import ir
+from tinygen.frontend.onnx.builder import CHANNELS_LAST, Builder, Val, flat_order, inverse
+from tinygen.frontend.onnx.fold import attrs
+from tinygen.ir import OpKind
+
+
+def reshape_to(b: Builder, v: Val, shape: tuple) -> None:
+    """Output 0 is `v` with ONNX shape `shape`: a RESHAPE of the stored data in ONNX order, channels-last,
+    or as a reordered (1, K) row, whichever keeps the element order; else a TRANSPOSE first."""
+    shape = tuple(int(d) for d in shape)
+    src = flat_order(v)
+    cands = []
+    if len(shape) in CHANNELS_LAST:
+        cands.append(CHANNELS_LAST[len(shape)])
+    cands.append(None)
+    for perm in cands:
+        if np.array_equal(src, flat_order(Val(shape, perm=perm))):
+            ir_shape = tuple(shape[p] for p in perm) if perm else shape
+            b.set(0, Val(shape, ir=_reshape(b, v.ir, ir_shape), perm=perm))
+            return
+    if len(shape) == 2 and shape[0] == 1:
+        b.set(0, Val(shape, ir=_reshape(b, v.ir, shape), order=src))
+        return
+    v = b.plain(v)
+    b.set(0, Val(shape, ir=_reshape(b, v.ir, shape)))
+
+
+def _reshape(b: Builder, x: str, shape: tuple) -> str:
+    if b.g.tensors[x].shape == tuple(shape):
+        return x
+    return b.op(OpKind.RESHAPE, [x], shape, ir.ReshapeAttrs())
+
+
+def flatten(b: Builder) -> None:
+    v = b.act_input(0)
+    axis = attrs(b.node).get("axis", 1) % max(len(v.shape), 1)
+    reshape_to(b, v, (int(np.prod(v.shape[:axis])), int(np.prod(v.shape[axis:]))))
+
+
+def reshape(b: Builder) -> None:
+    v = b.act_input(0)
+    target = [int(d) for d in b.const_input(1, "shape")]
+    if attrs(b.node).get("allowzero", 0) == 0:
+        target = [v.shape[i] if d == 0 else d for i, d in enumerate(target)]
+    if -1 in target:
+        known = int(np.prod([d for d in target if d != -1]))
+        target[target.index(-1)] = int(np.prod(v.shape)) // max(known, 1)
+    if int(np.prod(target)) != int(np.prod(v.shape)):
+        raise b.fail(f"cannot reshape {list(v.shape)} to {target}")
+    reshape_to(b, v, tuple(target))
+
+
+def _axes(b: Builder, rank: int):
+    axes = b.const_input(1, "axes") if len(b.node.input) > 1 and b.node.input[1] else attrs(b.node).get("axes")
+    return None if axes is None else sorted(int(a) % rank for a in axes)
+
+
+def squeeze(b: Builder) -> None:
+    v = b.act_input(0)
+    axes = _axes(b, len(v.shape))
+    axes = [i for i, d in enumerate(v.shape) if d == 1] if axes is None else axes
+    reshape_to(b, v, tuple(d for i, d in enumerate(v.shape) if i not in axes))
+
+
+def unsqueeze(b: Builder) -> None:
+    v = b.act_input(0)
+    axes = _axes(b, len(v.shape) + len(b.const_input(1, "axes") if len(b.node.input) > 1 else attrs(b.node)["axes"]))
+    shape = list(v.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    reshape_to(b, v, tuple(shape))
+
+
+def transpose(b: Builder) -> None:
+    """Only the recorded layout changes: the stored data already is the output in some order."""
+    v = b.act_input(0)
+    if v.order is not None:
+        v = b.plain(v)
+    t = attrs(b.node).get("perm") or list(range(len(v.shape)))[::-1]
+    p = v.perm or tuple(range(len(v.shape)))
+    inv_t = inverse(t)
+    q = tuple(inv_t[i] for i in p)
+    shape = tuple(v.shape[i] for i in t)
+    b.set(0, Val(shape, ir=v.ir, perm=None if q == tuple(range(len(q))) else q))
+
+
+def concat(b: Builder) -> None:
+    axis = attrs(b.node)["axis"]
+    vals = [b.act_input(i) for i in range(len(b.node.input))]
+    if len({v.perm for v in vals}) > 1 or any(v.order is not None for v in vals):
+        vals = [b.plain(v) for v in vals]
+    v0 = vals[0]
+    rank = len(v0.shape)
+    axis %= rank
+    ir_axis = b.ir_axis(v0, axis)
+    shape = list(v0.shape)
+    shape[axis] = sum(v.shape[axis] for v in vals)
+    ir_shape = list(b.ir_shape(v0))
+    ir_shape[ir_axis] = sum(b.ir_shape(v)[ir_axis] for v in vals)
+    y = b.op(OpKind.CONCATENATION, [v.ir for v in vals], ir_shape, ir.ConcatAttrs(ir_axis))
+    b.set(0, Val(tuple(shape), ir=y, perm=v0.perm))
+
+
+def _slice_op(b: Builder, v: Val, ranges: dict, out: int, suffix: str) -> None:
+    """Output `out`: `v` sliced by {onnx axis: (start, stop, step)} (resolved, Python-range style)."""
+    ir_shape = b.ir_shape(v)
+    begin, end, strides = [0] * len(ir_shape), list(ir_shape), [1] * len(ir_shape)
+    shape = list(v.shape)
+    for axis, (s, e, st) in ranges.items():
+        i = b.ir_axis(v, axis)
+        begin[i], end[i], strides[i] = s, e, st
+        shape[axis] = len(range(s, e, st))
+    ir_out = [len(range(s, e, st)) for s, e, st in zip(begin, end, strides)]
+    y = b.op(OpKind.STRIDED_SLICE, [v.ir], ir_out, ir.StridedSliceAttrs(tuple(begin), tuple(end), tuple(strides)), suffix)
+    b.set(out, Val(tuple(shape), ir=y, perm=v.perm))
+
+
+def slice_(b: Builder) -> None:
+    v = b.act_input(0)
+    if v.order is not None:
+        v = b.plain(v)
+    starts, ends = b.const_input(1, "starts"), b.const_input(2, "ends")
+    axes = b.const_input(3, "axes")
+    steps = b.const_input(4, "steps")
+    axes = range(len(starts)) if axes is None else axes
+    steps = [1] * len(starts) if steps is None else steps
+    ranges = {}
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        a = int(a) % len(v.shape)
+        ranges[a] = slice(int(max(min(s, 2**62), -2**62)), int(max(min(e, 2**62), -2**62)), int(st)).indices(v.shape[a])
+        if ranges[a][2] < 0:
+            raise b.fail("negative steps are not supported")
+    _slice_op(b, v, ranges, 0, "")
+
+
+def split(b: Builder) -> None:
+    v = b.act_input(0)
+    if v.order is not None:
+        v = b.plain(v)
+    a = attrs(b.node)
+    axis = a.get("axis", 0) % len(v.shape)
+    sizes = b.const_input(1, "split") if len(b.node.input) > 1 and b.node.input[1] else a.get("split")
+    n = len(b.node.output)
+    if sizes is None:
+        size = -(-v.shape[axis] // n)
+        sizes = [min(size, v.shape[axis] - i * size) for i in range(n)]
+    start = 0
+    for i, size in enumerate(int(s) for s in sizes):
+        _slice_op(b, v, {axis: (start, start + size, 1)}, i, f"/{i}")
+        start += size
+
+
+def pad(b: Builder) -> None:
+    v = b.act_input(0)
+    if v.order is not None:
+        v = b.plain(v)
+    a = attrs(b.node)
+    if a.get("mode", "constant") != "constant":
+        raise b.fail(f"mode '{a['mode']}' is not supported (only constant)")
+    pads = [int(p) for p in b.const_input(1, "pads")]
+    value = b.const_input(2, "constant_value")
+    if value is not None and np.asarray(value).size and float(np.asarray(value).reshape(-1)[0]) != 0.0:
+        raise b.fail("a non-zero constant_value is not supported")
+    rank = len(v.shape)
+    axes = b.const_input(3, "axes")
+    axes = list(range(rank)) if axes is None else [int(x) % rank for x in axes]
+    k = len(axes)
+    per_axis = {ax: (pads[i], pads[i + k]) for i, ax in enumerate(axes)}
+    if any(p < 0 for pair in per_axis.values() for p in pair):
+        raise b.fail(f"negative pads {pads} are not supported")
+    ir_pads = [(0, 0)] * rank
+    shape = list(v.shape)
+    for ax, (lo, hi) in per_axis.items():
+        ir_pads[b.ir_axis(v, ax)] = (lo, hi)
+        shape[ax] += lo + hi
+    ir_shape = [n + lo + hi for n, (lo, hi) in zip(b.ir_shape(v), ir_pads)]
+    y = b.op(OpKind.PAD, [v.ir], ir_shape, ir.PadAttrs(tuple(ir_pads)))
+    b.set(0, Val(tuple(shape), ir=y, perm=v.perm))
+
+
+def reduce(kind: OpKind):
+    def convert(b: Builder) -> None:
+        v = b.act_input(0)
+        if v.order is not None:
+            v = b.plain(v)
+        a = attrs(b.node)
+        rank = len(v.shape)
+        axes = _axes(b, rank)
+        if axes is None:
+            if a.get("noop_with_empty_axes", 0):
+                b.set(0, v)
+                return
+            axes = list(range(rank))
+        keep = bool(a.get("keepdims", 1))
+        ir_axes = tuple(sorted(b.ir_axis(v, ax) for ax in axes))
+        ir_in = b.ir_shape(v)
+        ir_out = [1 if i in ir_axes else n for i, n in enumerate(ir_in) if keep or i not in ir_axes]
+        shape = [1 if i in axes else n for i, n in enumerate(v.shape) if keep or i not in axes]
+        perm = v.perm
+        if perm is not None and not keep:  # the kept ONNX axes, renumbered, in stored order
+            kept = [p for p in perm if p not in axes]
+            perm = tuple(sorted(kept).index(p) for p in kept)
+            perm = None if perm == tuple(range(len(perm))) else perm
+        y = b.op(kind, [v.ir], ir_out, ir.MeanAttrs(axes=ir_axes, keep_dims=keep))
+        b.set(0, Val(tuple(shape), ir=y, perm=perm))
+    return convert
+
+
+CONVERTERS = {
+    "Flatten": flatten, "Reshape": reshape, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Transpose": transpose,
+    "Concat": concat, "Split": split, "Slice": slice_, "Pad": pad,
+    "ReduceMean": reduce(OpKind.MEAN), "ReduceMax": reduce(OpKind.REDUCE_MAX), "ReduceSum": reduce(OpKind.SUM),
+}
