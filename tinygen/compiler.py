@@ -211,7 +211,9 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
         from tinygen.frontend.onnx.io import calibration_to_stored
         opts = dataclasses.replace(opts, calibration=calibration_to_stored(onnx_layout, opts.calibration))
     stage("quantize")
+    load_warnings = list(graph.warnings)  # the frontend's notes (e.g. a dynamic batch taken as 1) stay
     graph = _quantize_stage(graph, opts)
+    graph.warnings[:0] = [w for w in load_warnings if w not in graph.warnings]
     stage("bounds")
     accumulators = bounds.check(graph)
     stage("generate")
