@@ -145,8 +145,8 @@ def test_unsupported_layer_is_named():
 
 
 def test_unsupported_configs_are_named():
-    grouped = keras.Sequential([keras.Input((6, 6, 4)), L.Conv2D(4, 3, groups=2, name="gconv")])
-    with pytest.raises(UnsupportedError, match=r"'gconv' \(Conv2D\): groups=2"):
+    grouped = keras.Sequential([keras.Input((6, 4)), L.Conv1D(4, 3, groups=2, name="gconv")])
+    with pytest.raises(UnsupportedError, match=r"'gconv' \(Conv1D\): groups=2"):
         load_keras(grouped)
     cf = keras.Sequential([keras.Input((4, 6, 6)), L.MaxPooling2D(2, data_format="channels_first", name="p")])
     with pytest.raises(UnsupportedError, match="'p'.*channels_first"):

@@ -301,3 +301,16 @@ def test_rescaling_normalization_identities_depth_multiplier():
     np.testing.assert_allclose(float_ref.run_batch(g, [x])[0], m.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
     r = compiler.build(m, calibration=x)
     _tflm_equals_c(r.graph, x[:2])
+
+
+def test_grouped_conv2d_is_sliced_convs():
+    keras.utils.set_random_seed(0)
+    i = keras.Input((8, 8, 4))
+    x = L.Conv2D(8, 3, groups=2, padding="same", activation="relu")(i)
+    x = L.Conv2D(8, 1, groups=4, strides=2)(x)
+    m = keras.Model(i, L.Dense(3)(L.Flatten()(x)))
+    g = load_keras(m)
+    assert [op.kind.value for op in g.ops].count("CONV_2D") == 6
+    x = np.random.default_rng(0).standard_normal((4, 8, 8, 4)).astype(np.float32)
+    np.testing.assert_allclose(float_ref.run_batch(g, [x])[0], m.predict(x, verbose=0), atol=1e-5)
+    _tflm_equals_c(compiler.build(m, calibration=x).graph, x[:2])

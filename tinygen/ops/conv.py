@@ -238,7 +238,37 @@ def _conv_out(h, wd, kh, kw, padding, strides, dil) -> tuple:
             (wd + padding.left + padding.right - ((kw - 1) * dil[1] + 1)) // strides[1] + 1)
 
 
+def keras_grouped_conv2d(b, layer, cfg, ins, out_shape) -> str:
+    """Conv2D(groups=G): TFLM's CONV_2D has no groups, so each group is a channel slice of the input
+    (STRIDED_SLICE), its own CONV_2D on the group's filters, and the outputs are concatenated."""
+    groups = int(cfg["groups"])
+    w = np.asarray(layer.kernel.numpy())  # (kh, kw, I / G, O)
+    bias = layer.bias.numpy() if cfg.get("use_bias", True) else None
+    x = ins[0]
+    n, h, wd, cin = b.shape(x)
+    kh, kw, gin, o = w.shape
+    if cin != gin * groups or o % groups:
+        raise keras_fail(layer, f"groups={groups} does not divide {cin} input and {o} output channels")
+    strides, dil = tuple(cfg["strides"]), tuple(cfg["dilation_rate"])
+    padding = keras_padding(layer, cfg, (h, wd), (kh, kw), strides, dil)
+    oh, ow = _conv_out(h, wd, kh, kw, padding, strides, dil)
+    go, outs = o // groups, []
+    for g in range(groups):
+        part = b.op(OpKind.STRIDED_SLICE, f"{layer.name}/group{g}/slice", [x], (n, h, wd, gin),
+                    ir.StridedSliceAttrs((0, 0, 0, g * gin), (n, h, wd, (g + 1) * gin), (1, 1, 1, 1)))
+        wname = b.const(f"{layer.name}/group{g}/kernel", np.transpose(w[..., g * go:(g + 1) * go], (3, 0, 1, 2)))
+        bname = b.const(f"{layer.name}/group{g}/bias", bias[g * go:(g + 1) * go]) if bias is not None else None
+        outs.append(b.op(OpKind.CONV_2D, f"{layer.name}/group{g}", [part, wname, bname], (n, oh, ow, go),
+                         ir.Conv2DAttrs(strides[0], strides[1], dil[0], dil[1], padding)))
+    y = b.op(OpKind.CONCATENATION, layer.name, outs, (n, oh, ow, o), ir.ConcatAttrs(3))
+    if tuple(b.shape(y)) != tuple(out_shape):
+        raise keras_fail(layer, f"computed output shape {b.shape(y)} differs from Keras {out_shape}")
+    return b.activation(layer, cfg.get("activation"), y)
+
+
 def keras_conv2d(b, layer, cfg, ins, out_shape, rank1=False) -> str:
+    if cfg.get("groups", 1) != 1 and not rank1:
+        return keras_grouped_conv2d(b, layer, cfg, ins, out_shape)
     if cfg.get("groups", 1) != 1:
         raise keras_fail(layer, f"groups={cfg['groups']} is not supported")
     w = np.asarray(layer.kernel.numpy() if hasattr(layer.kernel, "numpy") else layer.kernel)
