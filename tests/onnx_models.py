@@ -161,4 +161,22 @@ def mlp(seed=4):
     return n.model((1, 20), n.node("Tanh", [x]))
 
 
-FIXTURES = {"resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}
+def autoencoder(seed=5):
+    """A conv autoencoder: two stride-2 Convs down, ConvTranspose up (k3 s2 p1 output_padding 1, k4 s2 p1,
+    k2 s2), PReLU and a Sigmoid output image."""
+    n = Net("autoencoder", seed)
+    x = n.node("Relu", [n.conv("input", 2, 8, 3, 2, 1)])
+    x = n.node("Relu", [n.conv(x, 8, 12, 3, 2, 1)])
+    for i, (cin, cout, k, pad, extra) in enumerate(((12, 8, 3, 1, 1), (8, 6, 4, 1, 0), (6, 2, 2, 0, 0))):
+        w = n.init(f"deconv{i}.weight", n.w(cin, cout, k, k, fan_in=cin * k * k // 4))
+        bias = n.init(f"deconv{i}.bias", n.rng.standard_normal(cout).astype(np.float32) * 0.1)
+        x = n.node("ConvTranspose", [x, w, bias], kernel_shape=[k, k], strides=[2, 2], pads=[pad] * 4,
+                   output_padding=[extra, extra], dilations=[1, 1], group=1)
+        if i == 0:
+            x = n.node("PRelu", [x, n.init("prelu.weight", np.linspace(0.05, 0.3, cout, dtype=np.float32)[:, None, None])])
+        elif i == 1:
+            x = n.node("Relu", [x])
+    return n.model((1, 2, 12, 16), n.node("Sigmoid", [x]))
+
+
+FIXTURES = {"autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}
