@@ -33,27 +33,74 @@ static int32_t tg_bmm_hi16(uint32_t y)
     return (int32_t)(y >> 16) - (int32_t)((y >> 15) & 0x10000u);
 }
 
-/* R[k][c] sits at rhs[k * ks + c * cs] */
+/* The first 4 * k4 values of 4 whole columns packed (8 words per group of 4 values of k, at w) and their sums
+ * (sum[0..3]): R[k][c] at base[k * ks + c * cs], either columns contiguous along k (ks == 1: one word gives a
+ * column's two packed words) or rows contiguous along c (cs == 1: 4 row words give the quad's 8). SXTAB16 adds
+ * -zp (zoff, both lanes) while sign-extending; SMLAD with 1 | 1 << 16 adds a word's two halves to a sum. */
+static void tg_bmm_pack_groups(const int8_t *base, int32_t ks, int32_t cs, int32_t k4, uint32_t zoff, int32_t *w,
+                               int32_t *sum)
+{
+    const uint32_t ones = 0x00010001u;
+    int32_t s[4] = {0, 0, 0, 0};
+    for (int32_t g = 0; g < k4; ++g, w += 8) {
+        uint32_t u[8];
+        if (ks == 1) {
+            for (int32_t j = 0; j < 4; ++j) {
+                const uint32_t r = tg_read_u32(base + j * cs + 4 * g);
+                u[2 * j] = tg_sxtab16(zoff, r);
+                u[2 * j + 1] = tg_sxtab16_r8(zoff, r);
+            }
+        } else {
+            const int8_t *p = base + 4 * g * ks;
+            const uint32_t r0 = tg_read_u32(p), r1 = tg_read_u32(p + ks);
+            const uint32_t r2 = tg_read_u32(p + 2 * ks), r3 = tg_read_u32(p + 3 * ks);
+            const uint32_t e0 = tg_sxtab16(zoff, r0), e1 = tg_sxtab16(zoff, r1), e2 = tg_sxtab16(zoff, r2);
+            const uint32_t e3 = tg_sxtab16(zoff, r3), o0 = tg_sxtab16_r8(zoff, r0), o1 = tg_sxtab16_r8(zoff, r1);
+            const uint32_t o2 = tg_sxtab16_r8(zoff, r2), o3 = tg_sxtab16_r8(zoff, r3);
+            u[0] = (e0 & 0xFFFFu) | (e2 << 16); /* column 0: values k, k+2 */
+            u[1] = (e1 & 0xFFFFu) | (e3 << 16); /* column 0: values k+1, k+3 */
+            u[2] = (o0 & 0xFFFFu) | (o2 << 16);
+            u[3] = (o1 & 0xFFFFu) | (o3 << 16);
+            u[4] = (e0 >> 16) | (e2 & 0xFFFF0000u);
+            u[5] = (e1 >> 16) | (e3 & 0xFFFF0000u);
+            u[6] = (o0 >> 16) | (o2 & 0xFFFF0000u);
+            u[7] = (o1 >> 16) | (o3 & 0xFFFF0000u);
+        }
+        for (int32_t j = 0; j < 4; ++j) {
+            w[2 * j] = (int32_t)u[2 * j];
+            w[2 * j + 1] = (int32_t)u[2 * j + 1];
+            s[j] = tg_smlad(u[2 * j], ones, s[j]);
+            s[j] = tg_smlad(u[2 * j + 1], ones, s[j]);
+        }
+    }
+    for (int32_t j = 0; j < 4; ++j) {
+        sum[j] = s[j];
+    }
+}
+
+/* R[k][c] sits at rhs[k * ks + c * cs] (ks == 1 or cs == 1) */
 static void tg_bmm_pack_s8(const int8_t *rhs, int32_t ks, int32_t cs, int32_t depth, int32_t cols, int32_t zp,
                            int32_t *out)
 {
-    const int32_t cq = (cols + 3) / 4 * 4, k4 = depth >> 2;
-    int32_t *w = out + cq;
-    for (int32_t c = 0; c < cq; ++c) {
-        const int8_t *col = rhs + (c < cols ? c : cols - 1) * cs;
-        int32_t s = 0;
-        for (int32_t k = 0; k < depth; ++k) {
-            s += col[k * ks] - zp;
-        }
-        out[c] = s;
-    }
+    const int32_t cq = (cols + 3) / 4 * 4, k4 = depth >> 2, quad_words = TG_BMM_QUAD_WORDS(depth);
+    const uint32_t zoff = ((uint32_t)(-zp) & 0xFFFFu) * 0x00010001u;
     for (int32_t q = 0; q < cq; q += 4) {
         const int8_t *col[4];
         for (int32_t j = 0; j < 4; ++j) {
             col[j] = rhs + (q + j < cols ? q + j : cols - 1) * cs;
         }
-        for (int32_t g = 0; g < k4; ++g) {
-            const int32_t k = 4 * g;
+        int32_t *w = out + cq + q / 4 * quad_words;
+        int32_t k0 = 0;
+        if (q + 4 <= cols) { /* whole quad: the groups on the word path */
+            tg_bmm_pack_groups(col[0], ks, cs, k4, zoff, w, out + q);
+            w += 8 * k4;
+            k0 = 4 * k4;
+        } else {
+            for (int32_t j = 0; j < 4; ++j) {
+                out[q + j] = 0;
+            }
+        }
+        for (int32_t k = k0; k < 4 * k4; k += 4) {
             for (int32_t j = 0; j < 4; ++j) {
                 const int8_t *p = col[j] + k * ks;
                 *w++ = tg_bmm_pair16(p[0] - zp, p[2 * ks] - zp);
@@ -63,6 +110,11 @@ static void tg_bmm_pack_s8(const int8_t *rhs, int32_t ks, int32_t cs, int32_t de
         for (int32_t k = 4 * k4; k < depth; ++k) {
             *w++ = tg_bmm_pair16(col[0][k * ks] - zp, col[1][k * ks] - zp);
             *w++ = tg_bmm_pair16(col[2][k * ks] - zp, col[3][k * ks] - zp);
+        }
+        for (int32_t j = 0; j < 4; ++j) {
+            for (int32_t k = k0; k < depth; ++k) {
+                out[q + j] += col[j][k * ks] - zp;
+            }
         }
     }
 }
