@@ -179,4 +179,21 @@ def autoencoder(seed=5):
     return n.model((1, 2, 12, 16), n.node("Sigmoid", [x]))
 
 
-FIXTURES = {"autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}
+def unet(seed=6):
+    """A small segmentation net: conv, MaxPool, conv, nn.Upsample(nearest) (Resize asymmetric / floor with
+    scales), Concat with the skip, conv, bilinear upsample (Resize linear, pytorch_half_pixel, with sizes)."""
+    n = Net("unet", seed)
+    skip = n.node("Relu", [n.conv("input", 3, 8, 3, 1, 1)])
+    x = n.node("MaxPool", [skip], kernel_shape=[2, 2], strides=[2, 2])
+    x = n.node("Relu", [n.conv(x, 8, 8, 3, 1, 1)])
+    scales = n.init("up.scales", np.array([1, 1, 2, 2], np.float32))
+    x = n.node("Resize", [x, "", scales], coordinate_transformation_mode="asymmetric", mode="nearest",
+               nearest_mode="floor")
+    x = n.node("Concat", [skip, x], axis=1)
+    x = n.node("Relu", [n.conv(x, 16, 4, 3, 1, 1)])
+    sizes = n.init("up2.sizes", np.array([1, 4, 24, 20], np.int64))
+    x = n.node("Resize", [x, "", "", sizes], coordinate_transformation_mode="pytorch_half_pixel", mode="linear")
+    return n.model((1, 3, 12, 10), n.conv(x, 4, 2, 1))
+
+
+FIXTURES = {"unet": unet, "autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}

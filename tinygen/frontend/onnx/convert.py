@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen.errors import UnsupportedError
-from tinygen.frontend.onnx import convert_deconv, convert_misc, convert_nn, fold
+from tinygen.frontend.onnx import convert_deconv, convert_misc, convert_nn, convert_resize, fold
 from tinygen.frontend.onnx.builder import Builder, NodeError
 from tinygen.ir import OpKind
 
@@ -17,6 +17,7 @@ def converters() -> dict:
     table.update(convert_nn.CONVERTERS)
     table.update(convert_misc.CONVERTERS)
     table.update(convert_deconv.CONVERTERS)
+    table.update(convert_resize.CONVERTERS)
     return table
 
 
