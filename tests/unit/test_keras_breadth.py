@@ -314,3 +314,28 @@ def test_grouped_conv2d_is_sliced_convs():
     x = np.random.default_rng(0).standard_normal((4, 8, 8, 4)).astype(np.float32)
     np.testing.assert_allclose(float_ref.run_batch(g, [x])[0], m.predict(x, verbose=0), atol=1e-5)
     _tflm_equals_c(compiler.build(m, calibration=x).graph, x[:2])
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_leading_rescaling_folds_into_the_first_conv(padding):
+    """Rescaling / Normalization first: folded into the conv, the input quantized in the caller's units
+    ([0, 255]: scale 1); with SAME padding only the scale folds, the offset stays an ADD."""
+    keras.utils.set_random_seed(0)
+    norm = L.Normalization(mean=[0.4, 0.5, 0.6], variance=[0.04, 0.09, 0.01])
+    i = keras.Input((8, 8, 3))
+    x = norm(L.Rescaling(1.0 / 255)(i))
+    x = L.Conv2D(4, 3, padding=padding)(x)
+    m = keras.Model(i, L.Dense(2)(L.Flatten()(L.Rescaling(0.5, offset=1.0)(x))))
+    x = np.random.default_rng(0).uniform(0, 255, (8, 8, 8, 3)).astype(np.float32)
+    r = compiler.build(m, calibration=x)
+    kinds = [op.kind.value for op in r.graph.ops]
+    assert kinds[0] == ("CONV_2D" if padding == "valid" else "ADD")
+    assert kinds.count("MUL") == 1  # the Rescaling after the conv stays
+    t = r.graph.tensors[r.graph.inputs[0]]
+    assert t.scale == pytest.approx(255 / 255, rel=0.01) and t.zero_point == -128
+    g = load_keras(m)
+    from tinygen import passes
+
+    np.testing.assert_allclose(float_ref.run_batch(passes.optimize(g), [x])[0], m.predict(x, verbose=0),
+                               rtol=1e-4, atol=1e-4)
+    _tflm_equals_c(r.graph, x[:2])

@@ -160,8 +160,9 @@ def global_pool_to_mean(graph: Graph) -> None:
 
 from tinygen.passes.layout import simplify_transposes  # noqa: E402 (uses _bypass above)
 from tinygen.passes.sink import sink_reshapes  # noqa: E402
+from tinygen.passes.fold_input import fold_input_affine  # noqa: E402
 
-PIPELINE = (drop_noops, sink_reshapes, fold_batchnorm, fuse_activations, fold_reshapes, global_pool_to_mean, simplify_transposes)
+PIPELINE = (drop_noops, sink_reshapes, fold_input_affine, fold_batchnorm, fuse_activations, fold_reshapes, global_pool_to_mean, simplify_transposes)
 
 
 def optimize(graph: Graph) -> Graph:
