@@ -84,10 +84,11 @@ def lstm_model(units: int, features: int, steps: int, return_sequences: bool, mo
 def raw_lstm_model(units: int, features: int, steps: int, mode: str = "int16", batch: int = 1,
                    time_major: bool = False, cell_clip: float = 0.0, cell_log2: int = -11, seed: int = 0,
                    h_zero_point: int = 0, weight_std: float = 40.0, x_zero_point=None, c_zero_point: int = 0,
-                   y_quant=None) -> bytes:
+                   y_quant=None, weight_zero_point: int = 0) -> bytes:
     """A single-op LSTM .tflite written by tinygen's own flatbuffer writer, for the forms TF's converter
     does not write: 16x8 ("int16": int16 activations, int64 biases) and any cell clip, cell scale
-    (2^cell_log2), zero points (x_zero_point None: 0 for 16x8, -3 for int8), batch and layout. Random
+    (2^cell_log2), zero points (x_zero_point None: 0 for 16x8, -3 for int8; weights: weight_zero_point plus
+    the gate's index when not 0), batch and layout. Random
     weights (normal, std weight_std, int8) and biases."""
     from tinygen import ir
     from tinygen.ir import OpKind
@@ -109,7 +110,8 @@ def raw_lstm_model(units: int, features: int, steps: int, mode: str = "int16", b
         for g in ("i", "f", "c", "o"):
             sw = float(rng.uniform(0.5, 2.0)) / 128 * (4.0 / np.sqrt(depth))
             w = np.clip(np.rint(rng.normal(0, weight_std, (units, depth))), -127, 127).astype(np.int8)
-            tensors[f"{kind}_{g}"] = ir.Tensor(f"{kind}_{g}", (units, depth), "int8", q(sw, 0), w)
+            wz = weight_zero_point + ("ifco".index(g) if weight_zero_point else 0)  # distinct per gate
+            tensors[f"{kind}_{g}"] = ir.Tensor(f"{kind}_{g}", (units, depth), "int8", q(sw, wz), w)
             names.append(f"{kind}_{g}")
     for g in ("i", "f", "c", "o"):
         s = tensors["x"].scale * tensors[f"wx_{g}"].scale

@@ -9,17 +9,19 @@
  *   c = sat16(sat16(rq(f * c, Q_FC)) + sat16(rq(i * g, Q_IC))), clipped to +-q[25] when q[25] >= 0
  *   h = clamp(rq(tanh(c) * o, Q_HO) + q[22], q[23], q[24]) (the limits of h's type); the output row of
  *   (b, t) is h.
- * rq is TFLM's MultiplyByQuantizedMultiplier: int32 in tg_lstm_s8, int64 in tg_lstm_s16. The input
- * offsets are folded into the biases offline (bias_x = bias - x_zp * row sums, bias_h = -h_zp * row
- * sums; int32 in tg_lstm_s8, int64 in tg_lstm_s16). h_state and c_state are read and overwritten in place:
- * they carry the state to the next invoke.
+ * rq is TFLM's MultiplyByQuantizedMultiplier: int32 in tg_lstm_s8, int64 in tg_lstm_s16. The weights W
+ * are stored minus their zero point, and the input offsets are folded into the biases offline (bias_x =
+ * bias - x_zp * row sums of W_x, bias_h = -h_zp * row sums of W_h; int32 in tg_lstm_s8, int64 in
+ * tg_lstm_s16). h_state and c_state are read and overwritten in place: they carry the state to the next
+ * invoke.
  *
  * Weights (tinygen/lower/recurrent.py): the rows of the 4 gates stacked (input, forget, cell, output),
  * each gate padded with zero rows to a multiple of 4 (as its bias), each row padded with zeros to a
  * multiple of 4 values, in blocks of 4 rows: per block,
  * per group of 4 values k..k+3, per row, two int32 words of int16 lanes (w[k] | w[k+2] << 16) and
- * (w[k+1] | w[k+3] << 16) (tg_gemm_s8_fast.h's pre-extended layout: every weight is read steps times
- * per invoke, so it is widened once offline; twice the flash of int8).
+ * (w[k+1] | w[k+3] << 16), w = weight - zero point in [-255, 255] (tg_gemm_s8_fast.h's pre-extended
+ * layout: every weight is read steps times per invoke, so it is widened once offline; twice the flash
+ * of int8).
  * q: 32 int32 (tinygen/lower/recurrent.py Q_*): per gate (input-side mult, shift, recurrent mult,
  * shift); then (mult, shift) of f * c, i * g and tanh(c) * o; h's zero point, min, max; the cell clip
  * (-1: none); (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh

@@ -62,9 +62,9 @@ static inline void tg_lstm_pairs_s16(const int16_t *src, int32_t n, uint32_t *ds
 }
 
 /* acc[r] += sum over `groups` (>= 1) groups of 4 values of row r's weights times v, for the 4 rows of one
- * block (w: per group, per row, the pre-extended words (w0 | w2 << 16), (w1 | w3 << 16)); returns w past
- * the block's groups. Each group adds at most 2^24 in magnitude for 16-bit v, 2^16 for 8-bit v (the int32
- * sums wrap like SMLAD; the caller bounds them). v and w are word aligned. On the device, per group:
+ * block (w: per group, per row, the pre-extended words (w0 | w2 << 16), (w1 | w3 << 16), |w| <= 255);
+ * returns w past the block's groups. Each group adds less than 2^25 in magnitude for 16-bit v, 2^17 for
+ * 8-bit v (the int32 sums wrap like SMLAD; the caller bounds them). v and w are word aligned. On the device, per group:
  * LDRD (v), 2 x LDMIA (w), 8 x SMLAD, SUBS, BNE: 13 instructions for 16 MACs. */
 #if TG_DSP_EMULATED
 

@@ -44,6 +44,9 @@ RAW = [
     dict(units=4, features=6, steps=3, mode="int8", x_zero_point=100, h_zero_point=-128, c_zero_point=-9,
          y_quant=(0.5, 3)),  # the output is h's bytes whatever its own parameters (as TFLM copies them)
     dict(units=5, features=4, steps=3, mode="int8", cell_clip=1e-5),  # clip below c's step: TFLM zeroes c
+    # asymmetric per-tensor weights (TFLM applies their offsets; TF's converter writes symmetric ones)
+    dict(units=7, features=6, steps=3, mode="int8", weight_zero_point=-5, h_zero_point=9),
+    dict(units=5, features=9, steps=3, mode="int16", weight_zero_point=4, x_zero_point=-70, batch=2),
 ]
 
 
@@ -101,8 +104,10 @@ def test_device_kernel_path_equals_tflm(case, tmp_path):
     _check(tmp_path, _converted(case), 100 + case, kernel_path="device")
 
 
-def test_device_kernel_path_16x8_equals_tflm(tmp_path):
-    _check(tmp_path, raw_lstm_model(**RAW[5]), 7, kernel_path="device")
+@pytest.mark.parametrize("index", [5, len(RAW) - 2, len(RAW) - 1])
+def test_device_kernel_path_written_equals_tflm(index, tmp_path):
+    """Long 16x8 rows (several int32 chunks) and asymmetric weights on the Cortex-M branch."""
+    _check(tmp_path, raw_lstm_model(**RAW[index]), 7, kernel_path="device")
 
 
 def test_cell_clip_is_reached(tmp_path):

@@ -20,7 +20,6 @@ import numpy as np
 from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg, register
-from tinygen.lower.fast import WIDE, pack_gemm_rows
 from tinygen.lower.int16 import mbqm_int64
 from tinygen.lower.int16_act import SIGMOID_TABLE_U16, checked_log2, sigmoid16_reference
 from tinygen.ops.recurrent import BIAS, C, GATES, H, WH, WX, X, sizes
@@ -52,8 +51,8 @@ class LstmPlan:
     units: int
     time_major: bool
     wide: bool  # 16x8 (int64 accumulators and bias)
-    wx: list  # per gate (units, features) int8
-    wh: list  # per gate (units, units) int8
+    wx: list  # per gate (units, features) int16: the weights minus their zero point
+    wh: list  # per gate (units, units) int16
     bx: np.ndarray  # (4, units) folded input-side bias (int64 values)
     bh: np.ndarray  # (4, units) folded recurrent-side bias
     q: np.ndarray  # Q_WORDS int32: the parameter block of tg_lstm.h
@@ -89,7 +88,7 @@ def _check_types(op: Op, graph: Graph) -> tuple:
         if t.dtype != want or t.data is None:
             raise _fail(op, f"{role} '{t.name}' must be a constant {want} tensor, got {t.dtype}")
         if k < BIAS:
-            _per_tensor(op, t, role, symmetric=True)
+            _per_tensor(op, t, role)
     return x, h, c, y, wide
 
 
@@ -115,10 +114,13 @@ def tanh_params(cell_scale: float) -> tuple:
 def plan_lstm(op: Op, graph: Graph) -> LstmPlan:
     x, h, c, y, wide = _check_types(op, graph)
     batch, steps, features, units = sizes(op, graph)
-    wx = [np.asarray(graph.tensors[op.inputs[WX + g]].data, np.int8) for g in range(4)]
-    wh = [np.asarray(graph.tensors[op.inputs[WH + g]].data, np.int8) for g in range(4)]
+    # TFLM's FC: sum (w - wz)(v - vz) + bias, the input offsets applied for int16 activations too. The
+    # weights are stored pre-extended to int16, so they are stored centred (w - wz, in [-255, 255]; w for
+    # the symmetric weights TF writes) and vz folded into the bias: sum (w - wz) v - vz sum (w - wz) + bias
+    wx, wh = ([np.asarray(graph.tensors[op.inputs[k + g]].data, np.int16) - graph.tensors[op.inputs[k + g]].zero_point
+               for g in range(4)] for k in (WX, WH))
     bias = np.stack([np.asarray(graph.tensors[op.inputs[BIAS + g]].data, np.int64).reshape(-1) for g in range(4)])
-    xz, hz = x.zero_point, h.zero_point  # TFLM's FC applies the input offsets for int16 activations too
+    xz, hz = x.zero_point, h.zero_point
     bx = bias - xz * np.stack([w.astype(np.int64).sum(axis=1) for w in wx])
     bh = -hz * np.stack([w.astype(np.int64).sum(axis=1) for w in wh])
     if not wide:  # the C accumulators are int32 and wrap like TFLM's
@@ -197,6 +199,16 @@ def scratch_bytes(features: int, units: int) -> int:
     return 8 * (-(-features // 4)) + 8 * (-(-units // 4)) + 32 * (-(-units // 4))
 
 
+def pack_wide(w: np.ndarray) -> np.ndarray:
+    """(rows % 4 == 0, K) int16 -> int32 words in tg_lstm.h order: blocks of 4 rows, per group of 4 values,
+    per row (w0 | w2 << 16), (w1 | w3 << 16) (tg_gemm_s8_fast.h's pre-extended layout, from int16 values)."""
+    rows, k = w.shape
+    padded = np.zeros((rows, -(-k // 4) * 4), np.int16)
+    padded[:, :k] = w
+    v = padded.reshape(rows // 4, 4, padded.shape[1] // 4, 4).transpose(0, 2, 1, 3)[..., [0, 2, 1, 3]]
+    return np.ascontiguousarray(v.astype("<i2")).ravel().view("<i4").astype(np.int32)
+
+
 def _gate_rows(mats: list, units: int) -> np.ndarray:
     """The 4 gates' (units, depth) matrices stacked, each padded with zero rows to a multiple of 4."""
     rows = -(-units // 4) * 4
@@ -214,8 +226,8 @@ class LstmKernel(Kernel):
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         p = plan_lstm(op, graph)
         fn = "tg_lstm_s16" if p.wide else "tg_lstm_s8"
-        w_x = pack_gemm_rows(_gate_rows(p.wx, p.units), WIDE)
-        w_h = pack_gemm_rows(_gate_rows(p.wh, p.units), WIDE)
+        w_x = pack_wide(_gate_rows(p.wx, p.units))
+        w_h = pack_wide(_gate_rows(p.wh, p.units))
         bias_dtype = np.int64 if p.wide else np.int32
         consts = [ConstArray("q", p.q), ConstArray("sigmoid", SIGMOID_TABLE_U16.astype(np.uint16)),
                   ConstArray("w_x", w_x), ConstArray("w_h", w_h),

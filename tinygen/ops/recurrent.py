@@ -144,7 +144,7 @@ def check_lstm_clip(c: CheckContext) -> None:
 
 def bounds_lstm(graph, op, ranges):
     """Each gate sums two accumulators, input and recurrent, requantized apart: per gate row,
-    |bias| + sum |w_x| * reach(x) and sum |w_h| * reach(h), the larger of the two is reported."""
+    |bias| + sum |w_x - zp| * reach(x) and sum |w_h - zp| * reach(h), the larger of the two is reported."""
     x, h = graph.tensors[op.inputs[X]], graph.tensors[op.inputs[H]]
     if x.dtype == "float32" or x.quant is None or h.quant is None:
         return None
@@ -153,7 +153,8 @@ def bounds_lstm(graph, op, ranges):
         lo, hi = input_range(graph, t.name, ranges)
         reach = max(abs(lo - t.zero_point), abs(hi - t.zero_point))
         for g in range(4):
-            w = np.abs(np.asarray(graph.tensors[op.inputs[first + g]].data, np.int64))
+            wt = graph.tensors[op.inputs[first + g]]
+            w = np.abs(np.asarray(wt.data, np.int64) - (wt.zero_point if wt.quant is not None else 0))
             b = (np.abs(np.asarray(graph.tensors[op.inputs[bias_at + g]].data, np.int64)).tolist()
                  if bias_at is not None else [0] * w.shape[0])
             rows = [int(s) * reach + int(bb) for s, bb in zip(w.sum(axis=1).tolist(), b)]
