@@ -244,9 +244,18 @@ static void tg_bmm_transpose_s8(const int8_t *src, int32_t n, int32_t m, int8_t 
     }
 }
 
-/* one product: rows of L against every quad of the packed P; rshift > 0 selects the one-multiply requantizer */
-static void tg_bmm_product_s8(const int8_t *L, const int32_t *P, int32_t rows, int32_t depth, int32_t cols,
-                              int32_t lhs_zp, int32_t out_zp, int32_t mult, int32_t shift, int8_t *out)
+/* one output before saturation: acc - lhs_zp * (column sum), requantized (rs: by a right shift), + out_zp */
+TG_ALWAYS_INLINE int32_t tg_bmm_rq(int32_t acc, int32_t sum, int32_t lhs_zp, int32_t mult, int32_t shift,
+                                   int32_t out_zp, int32_t rs)
+{
+    const int32_t s = (int32_t)((uint32_t)acc - (uint32_t)lhs_zp * (uint32_t)sum);
+    return (rs ? tg_requantize_rs(s, mult, -shift) : tg_requantize(s, mult, shift)) + out_zp;
+}
+
+/* one product: rows of L against every quad of the packed P (rs constant per call site) */
+TG_ALWAYS_INLINE void tg_bmm_rows_s8(const int8_t *L, const int32_t *P, int32_t rows, int32_t depth, int32_t cols,
+                                     int32_t lhs_zp, int32_t out_zp, int32_t mult, int32_t shift, int8_t *out,
+                                     int32_t rs)
 {
     const int32_t cq = (cols + 3) / 4 * 4, quad_words = TG_BMM_QUAD_WORDS(depth);
     for (int32_t a = 0; a < rows; ++a, L += depth, out += cols) {
@@ -254,27 +263,29 @@ static void tg_bmm_product_s8(const int8_t *L, const int32_t *P, int32_t rows, i
         for (int32_t q = 0; q < cq; q += 4, w += quad_words) {
             int32_t acc[4];
             tg_bmm_quad_s8(L, w, depth, acc);
-            int32_t v[4];
-            for (int32_t j = 0; j < 4; ++j) {
-                v[j] = (int32_t)((uint32_t)acc[j] - (uint32_t)lhs_zp * (uint32_t)P[q + j]);
-            }
-            if (shift < 0) {
-                for (int32_t j = 0; j < 4; ++j) {
-                    v[j] = tg_requantize_rs(v[j], mult, -shift) + out_zp;
-                }
-            } else {
-                for (int32_t j = 0; j < 4; ++j) {
-                    v[j] = tg_requantize(v[j], mult, shift) + out_zp;
-                }
-            }
+            const int32_t v0 = tg_bmm_rq(acc[0], P[q], lhs_zp, mult, shift, out_zp, rs);
+            const int32_t v1 = tg_bmm_rq(acc[1], P[q + 1], lhs_zp, mult, shift, out_zp, rs);
+            const int32_t v2 = tg_bmm_rq(acc[2], P[q + 2], lhs_zp, mult, shift, out_zp, rs);
+            const int32_t v3 = tg_bmm_rq(acc[3], P[q + 3], lhs_zp, mult, shift, out_zp, rs);
             if (q + 4 <= cols) {
-                tg_sat4_store(v[0], v[1], v[2], v[3], -128, 127, out + q);
+                tg_sat4_store(v0, v1, v2, v3, -128, 127, out + q);
             } else {
+                const int32_t v[4] = {v0, v1, v2, v3};
                 for (int32_t j = 0; q + j < cols; ++j) {
                     out[q + j] = (int8_t)tg_clamp(v[j], -128, 127);
                 }
             }
         }
+    }
+}
+
+static void tg_bmm_product_s8(const int8_t *L, const int32_t *P, int32_t rows, int32_t depth, int32_t cols,
+                              int32_t lhs_zp, int32_t out_zp, int32_t mult, int32_t shift, int8_t *out)
+{
+    if (shift < 0) {
+        tg_bmm_rows_s8(L, P, rows, depth, cols, lhs_zp, out_zp, mult, shift, out, 1);
+    } else {
+        tg_bmm_rows_s8(L, P, rows, depth, cols, lhs_zp, out_zp, mult, shift, out, 0);
     }
 }
 
