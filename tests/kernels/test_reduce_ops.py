@@ -108,9 +108,12 @@ def test_max_min_equal_tflm(opname, case, tmp_path):
         check(reduce_model(opname, shape, axes, keep, "int8", Q(0.1, -5), Q(0.1, -5)), tmp_path)
 
 
-def test_long_sum_wraps_like_tflm(tmp_path):
-    """int16 SUM of 2^17 values: the int32 sum wraps in TFLM, and identically in tinygen."""
-    check(reduce_model("SUM", (1, 1 << 17), [1], False, "int16", Q(0.001, 0), Q(1000.0, 0)), tmp_path)
+@pytest.mark.parametrize("opname", ["SUM", "MEAN"])
+def test_long_sum_wraps_like_tflm(opname, tmp_path):
+    """int16 SUM / MEAN of 2^17 values: the int32 sum wraps in TFLM, and identically in tinygen."""
+    qy = Q(1000.0, 0) if opname == "SUM" else Q(0.001, 0)  # outputs in range: a wrapped sum flips their sign
+    lowered = check(reduce_model(opname, (1, 1 << 17), [1], False, "int16", Q(0.001, 0), qy), tmp_path)
+    assert lowered[0].c_function == "tg_reduce_s16"
 
 
 def test_max_with_rescale_is_refused(tmp_path):

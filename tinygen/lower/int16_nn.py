@@ -186,7 +186,11 @@ class MeanS16(Kernel):
     kinds = (OpKind.MEAN,)
 
     def supports(self, op: Op, graph: Graph) -> bool:
-        return _activations_int16(op, graph) and len(graph.tensors[op.inputs[0]].shape) <= 4
+        """Up to 2^16 - 1 values per mean (the int32 sum cannot wrap); longer means and rank 5 go to
+        tinygen/lower/reduce.py, whose sum wraps like TFLM's."""
+        x = graph.tensors[op.inputs[0]]
+        count = int(np.prod([x.shape[a] for a in op.attrs.axes], dtype=np.int64)) if x.shape else 1
+        return _activations_int16(op, graph) and len(x.shape) <= 4 and count < 1 << 16
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
