@@ -100,3 +100,26 @@ def test_int8_c_equals_reference_and_tflm(tmp_path, name):
     print(f"\n{name}: int8 |error| vs onnxruntime: max {np.abs(got - want).max():.4f}, mean {np.abs(got - want).mean():.4f} "
           f"(max {100 * err:.2f}% of the output range {want.max() - want.min():.3f})")
     assert err < ERROR_BOUND
+
+
+@pytest.mark.parametrize("name", ["ds_cnn", "har_1d"])
+def test_16x8_and_weight_schemes(tmp_path, name):
+    """--activations int16 equals TFLM on the export; --weights int4 and --mixed auto equal the NumPy
+    reference (their weights have no exact .tflite form), all from the ONNX model."""
+    path = _save(tmp_path, name)
+    rng = np.random.default_rng(3)
+    calib = rng.standard_normal((32,) + _onnx_shape(path)[1:]).astype(np.float32)
+    opts = dict(firmware=False, measure_stack=False, compare_tflm_arena=False, check_fit=False)
+    g16 = build(path, calibration=calib, activations="int16", **opts).graph
+    tin = g16.tensors[g16.inputs[0]]
+    assert tin.dtype == "int16"
+    x16 = rng.integers(-32768, 32767, size=tin.shape, endpoint=True).astype(np.int16)
+    want = np.asarray(tflm_run(to_bytes(g16), [x16])[0])
+    assert host_model_for(g16)([x16])[0].tobytes() == want.tobytes()
+    int8_bytes = build(path, calibration=calib, **opts).report["weights_bytes"]
+    for kw in (dict(weights="int4"), dict(weights="auto", budget_flash=int(int8_bytes * 0.7))):
+        r = build(path, calibration=calib, **kw, **opts)
+        g = r.graph
+        x = rng.integers(-128, 127, size=g.tensors[g.inputs[0]].shape, endpoint=True).astype(np.int8)
+        assert host_model_for(g)([x])[0].tobytes() == np.asarray(run_reference(g, [x])[0]).tobytes()
+        assert r.report["weights_bytes"] < int8_bytes

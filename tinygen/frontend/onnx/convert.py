@@ -10,6 +10,12 @@ from tinygen.ir import OpKind
 
 # Nodes that compute the identity at inference time.
 _IDENTITY = {"Identity", "Dropout"}
+# Known operators refused with a reason beyond "not supported".
+_REFUSED = {
+    "LSTM": "float LSTMs are not quantized by tinygen yet (an int8 UNIDIRECTIONAL_SEQUENCE_LSTM .tflite compiles)",
+    "GRU": "GRU has no tinygen kernel yet",
+    "Gelu": "GELU has no tinygen kernel (export nn.GELU(approximate='tanh') does not help: Erf / Pow are refused too)",
+}
 
 
 def converters() -> dict:
@@ -38,7 +44,8 @@ def convert_nodes(b: Builder, nodes) -> None:
                 continue
             convert = table.get(node.op_type)
             if convert is None:
-                raise b.fail(f"operator {node.op_type} is not supported")
+                why = _REFUSED.get(node.op_type)
+                raise b.fail(f"operator {node.op_type} is not supported" + (f": {why}" if why else ""))
             convert(b)
         except NodeError as e:
             refused.append(str(e))
