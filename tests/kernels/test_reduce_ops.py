@@ -194,3 +194,27 @@ def test_export_rules_write_what_tflm_runs(tmp_path):
             got = tflm_run_with(tflm(again), xs, 1)[0]
             assert got.dtype == want.dtype and got.tobytes() == want.tobytes(), f"model {k}"
         check(again, tmp_path, f"again{k}")
+
+
+def test_in_place_chain_equals_tflm(tmp_path):
+    """CUMSUM -> CUMSUM -> SUM -> REDUCE_MAX: the second CUMSUM and the SUM write over their arena inputs (the
+    planner honours the in-place declarations), and the chain still equals TFLM."""
+    from layout_models import ops_model
+    from tinygen.memory.plan import plan
+
+    q1, q2, q3 = Q(0.05, 3), Q(0.5, -2), Q(2.0, 1)
+    ax = [("a0", (), "int32", None, np.array(1, np.int32)), ("a1", (1,), "int32", None, np.array([-1], np.int32)),
+          ("a2", (1,), "int32", None, np.array([0], np.int32))]
+    tensors = [("x", (4, 6, 5), "int8", q1, None), ("c1", (4, 6, 5), "int8", q2, None),
+               ("c2", (4, 6, 5), "int8", q3, None), ("s", (6, 5), "int8", q3, None), ("m", (6,), "int8", q3, None)] + ax
+    cs = ("CumsumOptions", (("Exclusive", False), ("Reverse", False)))
+    ops = [("CUMSUM", ["x", "a0"], ["c1"]) + cs, ("CUMSUM", ["c1", "a0"], ["c2"], cs[0], (("Exclusive", True),
+                                                                                         ("Reverse", True))),
+           ("SUM", ["c2", "a2"], ["s"], "ReducerOptions", (("KeepDims", False),)),  # a leading axis, in place
+           ("REDUCE_MAX", ["s", "a1"], ["m"], "ReducerOptions", (("KeepDims", False),))]
+    data = ops_model(tensors, ops, ["x"], ["m"])
+    check(data, tmp_path)
+    path = tmp_path / "chain.tflite"
+    path.write_bytes(data)
+    graph = load_model(str(path))
+    assert plan(graph, lower(graph)).inplace == [1, 2]  # op 3 writes the model output

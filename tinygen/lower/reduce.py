@@ -103,8 +103,10 @@ class Reduce(Kernel):
         def reference(inputs: list) -> list:
             return [reduce_reference(inputs[0], dims, flags, mode, params, x.dtype).reshape(y.shape)]
 
+        # in place: output o is written after its reads, at byte o * size <= the first input byte of any later
+        # output (the input stride of a kept dimension is at least its output stride)
         return LoweredOp(op, f"tg_reduce_{suffix}", (f"tg_reduce_{suffix}.c",), args, [], reference,
-                         notes={"mode": mode, "count": count})
+                         inplace_of=x.name, notes={"mode": mode, "count": count})
 
 
 def _outer_inner(shape: tuple, axis: int) -> tuple:
@@ -177,7 +179,8 @@ class CumsumS8(Kernel):
                 out = out[:, ::-1]
             return [np.ascontiguousarray(out).astype(np.int8).reshape(y.shape)]
 
-        return LoweredOp(op, "tg_cumsum_s8", ("tg_cumsum_s8.c",), args, [], reference)
+        # in place: each element is read once, then its output written at the same index
+        return LoweredOp(op, "tg_cumsum_s8", ("tg_cumsum_s8.c",), args, [], reference, inplace_of=x.name)
 
 
 register(Reduce())
