@@ -218,3 +218,29 @@ def test_in_place_chain_equals_tflm(tmp_path):
     path.write_bytes(data)
     graph = load_model(str(path))
     assert plan(graph, lower(graph)).inplace == [1, 2]  # op 3 writes the model output
+
+
+def _unsupported_models() -> dict:
+    q = Q(0.1, 0)
+    axis = ("axis", (1,), "int32", None, np.array([1], np.int32))
+    return {
+        "REDUCE_MAX": reduce_model("REDUCE_MAX", (2, 4), [1], False, "int16", q, q),  # TFLM: int8 only
+        "ARG_MAX": one_op("ARG_MAX", [("x", (3, 5), "int8", q, None), axis], [("y", (3,), "int64", None, None)],
+                          "ArgMaxOptions", (("OutputType", 4),)),  # TFLM: int32 indices only
+        "ARG_MIN": one_op("ARG_MIN", [("x", (3, 5), "int16", q, None), axis], [("y", (3,), "int32", None, None)],
+                          "ArgMinOptions", (("OutputType", 2),)),
+        "CUMSUM": one_op("CUMSUM", [("x", (3, 5), "int16", q, None), ("axis", (), "int32", None, np.array(1, np.int32))],
+                         [("y", (3, 5), "int16", q, None)], "CumsumOptions", (("Exclusive", False), ("Reverse", False))),
+        "REDUCE_PROD": one_op("REDUCE_PROD", [("x", (3, 5), "int8", q, None), axis], [("y", (3,), "int8", q, None)],
+                              "ReducerOptions", (("KeepDims", False),)),  # no TFLM kernel
+    }
+
+
+@pytest.mark.parametrize("opname", sorted(_unsupported_models()))
+def test_forms_tflm_does_not_run_are_refused_in_one_line(opname, tmp_path):
+    path = tmp_path / "m.tflite"
+    path.write_bytes(_unsupported_models()[opname])
+    with pytest.raises(TinygenError) as err:
+        lower(load_model(str(path)))
+    msg = str(err.value)
+    assert "layer 'y'" in msg and opname in msg and "\n" not in msg, msg
