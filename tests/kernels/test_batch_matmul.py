@@ -166,3 +166,34 @@ def test_export_rule_writes_what_tflm_runs(tmp_path):
             got = tflm_run_with(tflm(again), xs, 1)[0]
             assert got.tobytes() == want.tobytes(), f"model {k}"
         check(again, tmp_path, f"again{k}")
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("form", ["activation", "constant"])
+def test_int8_firmware_on_cortex_m4_equals_tflm(form, tmp_path):
+    """The device kernel path (inline assembly: LDMIA, SXTB16, SMLAD) as Cortex-M4 firmware under QEMU: an
+    attention-sized 1x16x32 @ 1x32x16 and a depth-35 product (tail values), equal to TFLM on 4 inputs."""
+    import shutil
+
+    import tinygen
+
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
+    assert not missing, f"missing tools {missing}: run `make sysdeps`"
+    for k, (lhs, rhs) in enumerate([((1, 16, 32), (1, 32, 16)), ((2, 3, 35), (35, 6))]):
+        w = np.random.default_rng(k).integers(-128, 128, size=rhs).astype(np.int8) if form == "constant" else None
+        data = bmm_model(lhs, rhs, False, False, "int8", QUANT8[k], rhs_data=w)
+        path = tmp_path / f"m{k}.tflite"
+        path.write_bytes(data)
+        out = tmp_path / f"out{k}"
+        tinygen.compile(str(path), out, board="cortex-m4", name="bmm")
+        graph = load_model(str(path))
+        samples = _samples(graph, np.random.default_rng(k))[:4]
+        batches = []
+        for i, name in enumerate(graph.inputs):
+            shape = graph.tensors[name].shape  # the runner takes (N, *shape[1:]) when the batch is 1
+            batches.append(np.stack([s[i].reshape(shape[1:] if shape[0] == 1 else shape) for s in samples]))
+        on_target = tinygen.run(out, batches, target="qemu")[0]
+        interp = tflm(data)
+        for j, xs in enumerate(samples):
+            want = tflm_run_with(interp, xs, 1)[0]
+            assert np.asarray(on_target[j]).reshape(want.shape).tobytes() == want.tobytes(), f"product {k}, sample {j}"
