@@ -113,7 +113,7 @@ def cmd_build(args) -> int:
     result = compile_model(args.model, args.output, board=args.board, calibration=calib, name=args.name,
                            estimator=args.estimator, check_fit=not args.no_fit_check, weights=weights,
                            activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
-                           input_shape=_input_shape_arg(args.input_shape))
+                           input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
     _say(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
@@ -239,6 +239,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-fit-check", action="store_true", help="build even if the model exceeds the board")
     b.add_argument("--input-shape", action="append", metavar="[NAME=]D,D,...",
                    help="ONNX: the shape of an input with dynamic dimensions (a dynamic batch is taken as 1)")
+    b.add_argument("--io-layout", default="nhwc", choices=["nhwc", "onnx"],
+                   help="ONNX: the C API's input / output layout: nhwc (default, no transposes) or onnx (the "
+                        "model's own, e.g. NCHW: a TRANSPOSE after the input and before the output)")
     b.set_defaults(func=cmd_build)
 
     r = sub.add_parser("run", parents=[common], help="run a built model on inputs")

@@ -37,17 +37,18 @@ class CompileResult:
     out_dir: Optional[Path] = None
 
 
-def load_model(model, input_shape=None) -> ir.Graph:
+def load_model(model, input_shape=None, io_layout: str = "nhwc") -> ir.Graph:
     """Read a model with the right frontend and validate it before anything else uses it.
-    `input_shape` ({input name or '*': shape}) sizes an ONNX model's dynamic dimensions."""
+    ONNX only: `input_shape` ({input name or '*': shape}) sizes dynamic dimensions; `io_layout` "onnx" keeps
+    the model's own input / output layout at the C API (default "nhwc": channels-last)."""
     from tinygen.ir import validate
 
-    graph = _frontend(model, input_shape)
+    graph = _frontend(model, input_shape, io_layout)
     validate.check(graph)
     return graph
 
 
-def _frontend(model, input_shape=None) -> ir.Graph:
+def _frontend(model, input_shape=None, io_layout: str = "nhwc") -> ir.Graph:
     """Frontend dispatch: .tflite -> tflite reader; .onnx -> ONNX reader; .keras/.h5 or a keras.Model -> Keras reader.
 
     A QAT model (tinygen.qat) comes back already quantized, with its trained ranges.
@@ -70,7 +71,7 @@ def _frontend(model, input_shape=None) -> ir.Graph:
             return load_keras(path)
         if suffix == ".onnx":
             from tinygen.frontend.onnx import load_onnx
-            return load_onnx(path, input_shape)
+            return load_onnx(path, input_shape, io_layout)
         raise TinygenError(f"{path}: unknown model format '{suffix}' (expected .tflite, .onnx, .keras or .h5)")
     if hasattr(model, "layers") and hasattr(model, "inputs"):
         from tinygen.frontend.keras import load_keras
@@ -205,7 +206,7 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage = on_stage or (lambda name: None)
     board_obj = _load_board(opts.board)
     stage("load")
-    graph = load_model(model, opts.input_shape)
+    graph = load_model(model, opts.input_shape, opts.io_layout)
     onnx_layout = getattr(graph, "onnx_io", None)  # an ONNX model: calibration comes in its own layout
     if onnx_layout is not None and opts.calibration is not None:
         from tinygen.frontend.onnx.io import calibration_to_stored

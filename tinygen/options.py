@@ -58,6 +58,7 @@ class CompileOptions:
     measure_stack: bool = True  # slow: worst-case stack depth from arm-none-eabi-gcc -fstack-usage
     compare_tflm_arena: bool = True  # slow: TFLM's arena for a .tflite source, in the report
     input_shape: Any = None  # ONNX: {input name or '*': shape} for dynamic dimensions (a dynamic batch is 1)
+    io_layout: str = "nhwc"  # ONNX: "onnx" keeps the model's (N, C, H, W) inputs / outputs at the C API
 
     @classmethod
     def make(cls, options: Optional["CompileOptions"] = None, **kwargs) -> "CompileOptions":
@@ -89,6 +90,8 @@ class CompileOptions:
             raise OptionError(f"{{estimator}} '{literal(self.estimator)}': use one of {', '.join(ESTIMATORS)}")
         if self.activations not in ACTIVATIONS:
             raise OptionError(f"{{activations}} '{literal(self.activations)}': use int8 or int16")
+        if self.io_layout not in ("nhwc", "onnx"):
+            raise OptionError(f"{{io_layout}} '{literal(self.io_layout)}': use nhwc or onnx")
         if not isinstance(self.weights, (str, dict)):
             raise OptionError(f"{{weights}} must be a scheme name or a {{{{layer: scheme}}}} table, "
                               f"not {type(self.weights).__name__}")

@@ -123,3 +123,26 @@ def test_16x8_and_weight_schemes(tmp_path, name):
         x = rng.integers(-128, 127, size=g.tensors[g.inputs[0]].shape, endpoint=True).astype(np.int8)
         assert host_model_for(g)([x])[0].tobytes() == np.asarray(run_reference(g, [x])[0]).tobytes()
         assert r.report["weights_bytes"] < int8_bytes
+
+
+@pytest.mark.parametrize("name", ["autoencoder", "resnet8"])
+def test_io_layout_onnx_keeps_nchw_at_the_api(tmp_path, name):
+    """io_layout="onnx": the C takes and returns the ONNX layout; one TRANSPOSE after the input (and one
+    before a 4-D output), none inside; C == reference == TFLM; float outputs equal onnxruntime's directly."""
+    path = _save(tmp_path, name)
+    shape = _onnx_shape(path)
+    g = load_model(path, io_layout="onnx")
+    assert g.tensors[g.inputs[0]].shape == shape
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(float_ref.run(g, [x])[0]).reshape(-1), _ort(path, x).reshape(-1),
+                               rtol=1e-4, atol=1e-4)
+    calib = np.random.default_rng(5).standard_normal((64,) + shape[1:]).astype(np.float32)
+    r = build(path, calibration=calib, io_layout="onnx", firmware=False, measure_stack=False,
+              compare_tflm_arena=False, check_fit=False)
+    q = r.graph
+    transposes = [op for op in q.ops if op.kind == OpKind.TRANSPOSE]
+    assert len(transposes) == (2 if len(q.tensors[q.outputs[0]].shape) == 4 else 1)
+    assert q.tensors[q.inputs[0]].shape == shape and transposes[0].inputs == [q.inputs[0]]
+    xq = np.random.default_rng(6).integers(-128, 127, size=shape, endpoint=True).astype(np.int8)
+    want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
+    assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()

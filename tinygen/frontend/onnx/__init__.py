@@ -32,9 +32,10 @@ def import_onnx():
     return onnx
 
 
-def load_onnx(path, input_shape: Optional[dict] = None) -> ir.Graph:
+def load_onnx(path, input_shape: Optional[dict] = None, io_layout: str = "nhwc") -> ir.Graph:
     """Read `path` (.onnx) into a float32 IR graph, channels-last. `input_shape` gives the sizes of
-    dynamic dimensions ({input name or '*': shape}); a dynamic batch is taken as 1."""
+    dynamic dimensions ({input name or '*': shape}); a dynamic batch is taken as 1. With `io_layout`
+    "onnx" the graph's inputs and outputs keep the ONNX layout (a TRANSPOSE where the layouts differ)."""
     onnx = import_onnx()
     path = Path(path)
     model = _read(onnx, path)
@@ -50,12 +51,15 @@ def load_onnx(path, input_shape: Optional[dict] = None) -> ir.Graph:
         if vi.name in init_names:
             continue
         shape = _input_shape(b, vi, path, input_shape)
-        _add_input(b, vi.name, shape, vi.name in channel_inputs)
+        _add_input(b, vi.name, shape, vi.name in channel_inputs and io_layout != "onnx")
     from tinygen.frontend.onnx import convert
 
     convert.convert_nodes(b, g.node)
     for vo in g.output:
-        v = b.plain(b.vals[vo.name]) if not _keep_layout(b.vals[vo.name]) else b.vals[vo.name]
+        v = b.vals[vo.name]
+        if io_layout == "onnx" or not _keep_layout(v):
+            b.node = _OutputNode(vo.name)
+            v = b.vals[vo.name] = b.plain(v)
         if v.is_const:
             raise ModelFormatError(f"{path}: output '{vo.name}' is a constant; nothing to compute")
         b.g.outputs.append(v.ir)
@@ -63,6 +67,13 @@ def load_onnx(path, input_shape: Optional[dict] = None) -> ir.Graph:
     convert.finish(b)
     ir.verify(b.g, "frontend")
     return b.g
+
+
+class _OutputNode:
+    """Stands for the graph output in names and messages of the ops `plain` adds before it."""
+
+    def __init__(self, name: str):
+        self.name, self.op_type, self.output = name, "output", [name]
 
 
 def _keep_layout(v: Val) -> bool:
