@@ -339,3 +339,15 @@ def test_leading_rescaling_folds_into_the_first_conv(padding):
     np.testing.assert_allclose(float_ref.run_batch(passes.optimize(g), [x])[0], m.predict(x, verbose=0),
                                rtol=1e-4, atol=1e-4)
     _tflm_equals_c(r.graph, x[:2])
+
+
+def test_qat_passes_inference_identities_through():
+    from tinygen.quant import qat
+
+    i = keras.Input((6, 6, 2))
+    x = L.ActivityRegularization(l1=0.01)(L.Conv2D(4, 3, activation="relu")(i))
+    x = L.GaussianDropout(0.1)(L.SpatialDropout2D(0.1)(x))
+    m = qat.quantize_model(keras.Model(i, L.Dense(2)(L.Flatten()(x))))
+    qat.calibrate(m, np.random.default_rng(0).standard_normal((8, 6, 6, 2)).astype(np.float32))
+    g = qat.to_graph(m)
+    assert [op.kind.value for op in g.ops] == ["CONV_2D", "RESHAPE", "FULLY_CONNECTED"]

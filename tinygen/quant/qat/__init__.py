@@ -28,7 +28,7 @@ __all__ = ["quantize_model", "calibrate", "gradient_memory", "to_graph", "is_qat
 # Each op spec's Keras layers declare their QAT role (tinygen/ops: KerasLayer.qat); here are the layers
 # that are the identity at inference, and the Activation layer (its op depends on its argument).
 _IDENTITY = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout", "AlphaDropout",
-             "Identity"}
+             "Identity", "ActivityRegularization"}
 _ROLES = keras_qat_roles()
 # layers that keep their input's int8 parameters (max, reshape, pad, average pool) or are the identity
 _PASS_THROUGH = {name for name, role in _ROLES.items() if role == QAT_SHARED} | _IDENTITY
