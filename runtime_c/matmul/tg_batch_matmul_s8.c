@@ -244,12 +244,17 @@ static void tg_bmm_transpose_s8(const int8_t *src, int32_t n, int32_t m, int8_t 
     }
 }
 
-/* one output before saturation: acc - lhs_zp * (column sum), requantized (rs: by a right shift), + out_zp */
+/* one output before saturation: acc - lhs_zp * (column sum), requantized, + out_zp. rs: shift < 0, then
+ * tg_requantize_rs(s, mult, -shift) with its rounding constant hoisted (round = 2^30 + 2^(30 - shift)) */
 TG_ALWAYS_INLINE int32_t tg_bmm_rq(int32_t acc, int32_t sum, int32_t lhs_zp, int32_t mult, int32_t shift,
-                                   int32_t out_zp, int32_t rs)
+                                   int32_t out_zp, int32_t rs, int64_t round)
 {
     const int32_t s = (int32_t)((uint32_t)acc - (uint32_t)lhs_zp * (uint32_t)sum);
-    return (rs ? tg_requantize_rs(s, mult, -shift) : tg_requantize(s, mult, shift)) + out_zp;
+    if (rs) {
+        const int64_t prod = (int64_t)s * mult + round - ((int64_t)(s < 0) << 31);
+        return ((int32_t)(prod >> 32) >> (-shift - 1)) + out_zp;
+    }
+    return tg_requantize(s, mult, shift) + out_zp;
 }
 
 /* one product: rows of L against every quad of the packed P (rs constant per call site) */
@@ -258,15 +263,16 @@ TG_ALWAYS_INLINE void tg_bmm_rows_s8(const int8_t *L, const int32_t *P, int32_t 
                                      int32_t rs)
 {
     const int32_t cq = (cols + 3) / 4 * 4, quad_words = TG_BMM_QUAD_WORDS(depth);
+    const int64_t round = rs ? ((int64_t)1 << 30) + ((int64_t)1 << (30 - shift)) : 0;
     for (int32_t a = 0; a < rows; ++a, L += depth, out += cols) {
         const int32_t *w = P + cq;
         for (int32_t q = 0; q < cq; q += 4, w += quad_words) {
             int32_t acc[4];
             tg_bmm_quad_s8(L, w, depth, acc);
-            const int32_t v0 = tg_bmm_rq(acc[0], P[q], lhs_zp, mult, shift, out_zp, rs);
-            const int32_t v1 = tg_bmm_rq(acc[1], P[q + 1], lhs_zp, mult, shift, out_zp, rs);
-            const int32_t v2 = tg_bmm_rq(acc[2], P[q + 2], lhs_zp, mult, shift, out_zp, rs);
-            const int32_t v3 = tg_bmm_rq(acc[3], P[q + 3], lhs_zp, mult, shift, out_zp, rs);
+            const int32_t v0 = tg_bmm_rq(acc[0], P[q], lhs_zp, mult, shift, out_zp, rs, round);
+            const int32_t v1 = tg_bmm_rq(acc[1], P[q + 1], lhs_zp, mult, shift, out_zp, rs, round);
+            const int32_t v2 = tg_bmm_rq(acc[2], P[q + 2], lhs_zp, mult, shift, out_zp, rs, round);
+            const int32_t v3 = tg_bmm_rq(acc[3], P[q + 3], lhs_zp, mult, shift, out_zp, rs, round);
             if (q + 4 <= cols) {
                 tg_sat4_store(v0, v1, v2, v3, -128, 127, out + q);
             } else {
