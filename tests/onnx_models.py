@@ -196,4 +196,28 @@ def unet(seed=6):
     return n.model((1, 3, 12, 10), n.conv(x, 4, 2, 1))
 
 
+def layout_mix(seed=7):
+    """Axis-carrying ops on channels-last data, and one real Transpose (H <-> W) that must stay a TRANSPOSE:
+    Split / Concat on C, Slice and Pad on H, ReduceMean over W, a per-channel Mul, Sub with broadcasting,
+    Div by a constant, Unsqueeze / Squeeze, HardSigmoid, Clip(-1, 1), Elu, GlobalMaxPool, LogSoftmax."""
+    n = Net("layout_mix", seed)
+    a = n.conv("input", 4, 8, 3, 1, 1)
+    s1, s2 = n.node("Split", [a, n.init("split", np.array([3, 5], np.int64))], n_out=2, axis=1)
+    s1 = n.node("HardSigmoid", [s1], alpha=0.2, beta=0.5)
+    s2 = n.node("Mul", [s2, n.init("chan_scale", np.linspace(0.5, 2, 5, dtype=np.float32).reshape(1, 5, 1, 1))])
+    c = n.node("Concat", [s1, s2], axis=1)
+    i64 = lambda name, v: n.init(name, np.array(v, np.int64))  # noqa: E731
+    t = n.node("Slice", [c, i64("starts", [1]), i64("ends", [7]), i64("axes", [2])])
+    p = n.node("Pad", [t, i64("pads", [0, 0, 1, 0, 0, 0, 1, 0])], mode="constant")
+    r = n.node("ReduceMean", [p], axes=[3], keepdims=1)
+    m = n.node("Div", [n.node("Sub", [p, r]), n.init("two", np.array(2.0, np.float32))])
+    m = n.node("Squeeze", [n.node("Unsqueeze", [m, i64("ax0", [0])]), i64("ax0b", [0])])
+    lo, hi = n.init("lo", np.array(-1.0, np.float32)), n.init("hi", np.array(1.0, np.float32))
+    m = n.node("Elu", [n.node("Clip", [m, lo, hi])], alpha=1.0)
+    tr = n.node("Transpose", [m], perm=[0, 1, 3, 2])
+    x = n.node("Relu", [n.conv(tr, 8, 6, (3, 2), 1, 0)])
+    x = n.node("Flatten", [n.node("GlobalMaxPool", [x])], axis=1)
+    return n.model((1, 4, 8, 7), n.node("LogSoftmax", [n.linear(x, 6, 5)], axis=-1), opset=13)
+
+
 FIXTURES = {"unet": unet, "autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}

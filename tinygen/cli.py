@@ -16,7 +16,8 @@ from tinygen.options import OptionError
 # The flag that sets each build option (tinygen.options.CompileOptions), for OptionError messages.
 OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", "estimator": "--estimator",
                 "weights": "--weights", "activations": "--activations", "mixed": "--mixed auto",
-                "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check"}
+                "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check",
+                "input_shape": "--input-shape", "io_layout": "--io-layout"}
 
 _CONSOLE = Console()
 

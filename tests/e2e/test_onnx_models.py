@@ -146,3 +146,23 @@ def test_io_layout_onnx_keeps_nchw_at_the_api(tmp_path, name):
     xq = np.random.default_rng(6).integers(-128, 127, size=shape, endpoint=True).astype(np.int8)
     want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
     assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()
+
+
+def test_layout_mix_keeps_only_the_real_transpose(tmp_path):
+    """Split / Concat / Slice / Pad / Reduce axes mapped through the stored layout; the one Transpose that
+    swaps H and W stays (as one TRANSPOSE op) and everything equals onnxruntime / TFLM."""
+    from tests.onnx_models import layout_mix
+
+    path = tmp_path / "layout_mix.onnx"
+    onnx.save(layout_mix(), str(path))
+    graph = load_model(path)
+    assert len([op for op in graph.ops if op.kind == OpKind.TRANSPOSE]) == 1
+    x = np.random.default_rng(7).standard_normal((1, 4, 8, 7)).astype(np.float32)
+    got = np.asarray(float_ref.run(graph, [x.transpose(0, 2, 3, 1)])[0]).reshape(-1)
+    np.testing.assert_allclose(got, _ort(path, x).reshape(-1), rtol=1e-4, atol=1e-4)
+    calib = np.random.default_rng(8).standard_normal((64, 4, 8, 7)).astype(np.float32)
+    q = build(path, calibration=calib, firmware=False, measure_stack=False, compare_tflm_arena=False).graph
+    assert len([op for op in q.ops if op.kind == OpKind.TRANSPOSE]) == 1
+    xq = np.random.default_rng(9).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
+    want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
+    assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()

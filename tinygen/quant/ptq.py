@@ -20,7 +20,8 @@ from tinygen.quant import ranges
 SYNTHETIC_SAMPLES = 16
 _CHUNK = 16  # samples per float_ref batch
 _KEEP = 20000  # values kept per tensor, per half, per chunk for the percentile / MSE estimators
-FIXED_RANGES = {OpKind.SOFTMAX: (1.0 / 256, -128), OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0)}
+FIXED_RANGES = {OpKind.SOFTMAX: (1.0 / 256, -128), OpKind.LOGISTIC: (1.0 / 256, -128), OpKind.TANH: (1.0 / 128, 0),
+                OpKind.LOG_SOFTMAX: (16.0 / 256, 127)}  # TFLM's int8 LOG_SOFTMAX output: [-16, 0)
 # 16x8: the int16 kernels want a 2^-15 output scale, zero point 0 (TFLite's int16 fixed parameters)
 _FIXED16 = {OpKind.SOFTMAX: (1.0 / 32768, 0), OpKind.LOGISTIC: (1.0 / 32768, 0), OpKind.TANH: (1.0 / 32768, 0)}
 ACTIVATIONS = ("int8", "int16")

@@ -145,8 +145,13 @@ class Builder:
             raise self.fail(f"input of rank {len(v.shape)} {list(v.shape)}: expected rank 3 (N, C, L) or 4 (N, C, H, W)")
         if v.perm == perm:
             return v
-        v = self.plain(v)
         shape = tuple(v.shape[p] for p in perm)
+        if v.perm is not None and v.order is None:  # one TRANSPOSE from the stored layout straight to NHWC
+            inv = inverse(v.perm)
+            t = self.op(OpKind.TRANSPOSE, [v.ir], shape, _transpose_attrs(tuple(inv[p] for p in perm)),
+                        "/to_channels_last")
+            return Val(v.shape, ir=t, perm=perm)
+        v = self.plain(v)
         if np.array_equal(flat_order(Val(v.shape, perm=perm)), np.arange(int(np.prod(v.shape)))):
             return Val(v.shape, ir=self.op(OpKind.RESHAPE, [v.ir], shape, ir.ReshapeAttrs(), "/to_channels_last"),
                        perm=perm)

@@ -76,9 +76,7 @@ def softmax(kind):
 
 def prelu(b: Builder) -> None:
     x = b.act_input(0)
-    slope = b.const_input(1, "slope")
-    if len(x.shape) >= 3 and slope.ndim == 1 and slope.size > 1:
-        slope = slope.reshape((-1,) + (1,) * (len(x.shape) - 2))  # PyTorch: one slope per channel (axis 1)
+    slope = b.const_input(1, "slope")  # broadcast NumPy-style (PyTorch exports a per-channel slope as (C, 1, 1))
     b.set(0, _same_layout(b, x, OpKind.PRELU, ir.NoAttrs(), [b.const_like(x, slope, "slope")]))
 
 

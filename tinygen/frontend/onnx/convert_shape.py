@@ -3,6 +3,8 @@ values stored in another layout than ONNX's: axes are mapped through the layout,
 the recorded layout, and a reshape keeps data in place whenever some layout describes the result."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tinygen import ir
@@ -16,12 +18,13 @@ def reshape_to(b: Builder, v: Val, shape: tuple) -> None:
     or as a reordered (1, K) row, whichever keeps the element order; else a TRANSPOSE first."""
     shape = tuple(int(d) for d in shape)
     src = flat_order(v)
-    cands = []
-    if len(shape) in CHANNELS_LAST:
-        cands.append(CHANNELS_LAST[len(shape)])
+    cands = [CHANNELS_LAST[len(shape)]] if len(shape) in CHANNELS_LAST else []
     cands.append(None)
+    if len(shape) <= 5:  # any layout of the result that keeps the stored order (e.g. NHWC unsqueezed)
+        cands.extend(itertools.permutations(range(len(shape))))
     for perm in cands:
         if np.array_equal(src, flat_order(Val(shape, perm=perm))):
+            perm = None if perm is None or tuple(perm) == tuple(range(len(shape))) else tuple(perm)
             ir_shape = tuple(shape[p] for p in perm) if perm else shape
             b.set(0, Val(shape, ir=_reshape(b, v.ir, ir_shape), perm=perm))
             return
