@@ -220,4 +220,16 @@ def layout_mix(seed=7):
     return n.model((1, 4, 8, 7), n.node("LogSoftmax", [n.linear(x, 6, 5)], axis=-1), opset=13)
 
 
-FIXTURES = {"unet": unet, "autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}
+def reduce_group(seed=8):
+    """A grouped conv (groups=2), ReduceMax over W without keepdims (a rank-3 value in a derived layout),
+    ReduceSum (axes as an input, opset 13), Tanh, a constant minus a tensor, Flatten, Linear."""
+    n = Net("reduce_group", seed)
+    a = n.node("Relu", [n.conv("input", 4, 6, 3, 1, 1, group=2)])
+    r = n.node("ReduceMax", [a], axes=[3], keepdims=0)
+    r = n.node("ReduceSum", [r, n.init("sum_axes", np.array([2], np.int64))], keepdims=1)
+    r = n.node("Mul", [r, n.init("gain", np.array(0.1, np.float32))])
+    r = n.node("Sub", [n.init("one", np.array(1.0, np.float32)), n.node("Tanh", [r])])
+    return n.model((1, 4, 6, 5), n.linear(n.node("Flatten", [r], axis=1), 6, 3), opset=13)
+
+
+FIXTURES = {"reduce_group": reduce_group, "unet": unet, "autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}

@@ -90,10 +90,26 @@ def conv(b: Builder) -> None:
         wname = b.const(f"{b.name}/weights", np.transpose(w, (1, 2, 3, 0)))
         y = b.op(OpKind.DEPTHWISE_CONV_2D, [x, wname, bname], (1, oh, ow, o),
                  ir.DepthwiseConv2DAttrs(strides[0], strides[1], o // cin, dil[0], dil[1], pad))
+    elif group > 1 and cin % group == 0 and o % group == 0 and ipg == cin // group:
+        y = _grouped(b, x, w, bias, group, (oh, ow), ir.Conv2DAttrs(strides[0], strides[1], dil[0], dil[1], pad))
     else:
-        raise b.fail(f"group={group} with {cin} input channels: only 1 (a plain conv) or the channel count "
-                     f"(depthwise) is supported")
+        raise b.fail(f"group={group} does not divide {cin} input and {o} output channels")
     _finish_spatial(b, y, rank)
+
+
+def _grouped(b: Builder, x: str, w: np.ndarray, bias, group: int, out_hw: tuple, attrs_) -> str:
+    """A grouped conv: one STRIDED_SLICE of the input channels and one CONV_2D per group, then CONCATENATION."""
+    _, h, wd, cin = b.g.tensors[x].shape
+    o = w.shape[0]
+    ci, co = cin // group, o // group
+    parts = []
+    for k in range(group):
+        xs = b.op(OpKind.STRIDED_SLICE, [x], (1, h, wd, ci),
+                  ir.StridedSliceAttrs((0, 0, 0, k * ci), (1, h, wd, (k + 1) * ci), (1, 1, 1, 1)), f"/group{k}/slice")
+        wk = b.const(f"{b.name}/group{k}/weights", np.transpose(w[k * co:(k + 1) * co], (0, 2, 3, 1)))
+        bk = b.const(f"{b.name}/group{k}/bias", bias[k * co:(k + 1) * co]) if bias is not None else None
+        parts.append(b.op(OpKind.CONV_2D, [xs, wk, bk], (1,) + tuple(out_hw) + (co,), attrs_, f"/group{k}"))
+    return b.op(OpKind.CONCATENATION, parts, (1,) + tuple(out_hw) + (o,), ir.ConcatAttrs(3))
 
 
 def gemm(b: Builder) -> None:
