@@ -102,3 +102,23 @@ def test_lstm_refused_with_the_reason(tmp_path):
     with pytest.raises(UnsupportedError) as e:
         load_model(p)
     assert str(e.value).startswith(f"{p}: node '/lstm/LSTM' (LSTM): operator LSTM is not supported: float LSTMs")
+
+
+def test_unreadable_file_names_the_file(tmp_path):
+    from tinygen.errors import ModelFormatError
+
+    p = tmp_path / "bad.onnx"
+    p.write_bytes(b"\x08\x07not a protobuf\xff\xff")
+    with pytest.raises(ModelFormatError, match=r"bad.onnx: cannot read ONNX model"):
+        load_model(p)
+
+
+def test_several_refused_nodes_are_named_in_one_line(tmp_path):
+    nodes = [helper.make_node("Erf", ["input"], ["a"], name="e1"), helper.make_node("Relu", ["a"], ["b"], name="r"),
+             helper.make_node("Round", ["b"], ["output"], name="e2")]
+    p = _save(tmp_path, _model(nodes))
+    with pytest.raises(UnsupportedError) as e:
+        load_model(p)
+    msg = str(e.value)
+    assert msg.startswith("2 nodes are not supported: ") and "'e1' (Erf)" in msg and "'e2' (Round)" in msg
+    assert "\n" not in msg
