@@ -351,3 +351,16 @@ def test_qat_passes_inference_identities_through():
     qat.calibrate(m, np.random.default_rng(0).standard_normal((8, 6, 6, 2)).astype(np.float32))
     g = qat.to_graph(m)
     assert [op.kind.value for op in g.ops] == ["CONV_2D", "RESHAPE", "FULLY_CONNECTED"]
+
+
+def test_int8_swish_logistic_is_a_table_lookup():
+    """EfficientNet's swish: the int8 LOGISTIC is its 256-entry table (tg_lut_s8), equal to TFLM."""
+    i = keras.Input((6, 6, 3))
+    m = keras.Model(i, L.Conv2D(4, 3, activation="swish")(i))
+    x = np.random.default_rng(0).standard_normal((4, 6, 6, 3)).astype(np.float32)
+    r = compiler.build(m, calibration=x)
+    assert [(x["op"], x["kernel"]) for x in r.report["layers"]][1] == ("LOGISTIC", "tg_lut_s8")
+    hs = compiler.build(keras.Model(i, L.Activation("hard_swish")(i)), calibration=x)
+    assert [x["kernel"] for x in hs.report["layers"]] == ["tg_lut_s8"]
+    _tflm_equals_c(hs.graph, x[:2])
+    _tflm_equals_c(r.graph, x[:2])
