@@ -232,4 +232,15 @@ def reduce_group(seed=8):
     return n.model((1, 4, 6, 5), n.linear(n.node("Flatten", [r], axis=1), 6, 3), opset=13)
 
 
-FIXTURES = {"reduce_group": reduce_group, "unet": unet, "autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}
+def gather_seq(seed=9):
+    """Gather on activations: a channel selection x[:, [0, 2, 5, 7]] (GATHER on the stored channel axis) and
+    the last time step x[:, :, -1] (a scalar index: a slice that drops the axis) of 1-D conv outputs."""
+    n = Net("gather_seq", seed)
+    a = n.node("Relu", [n.conv("input", 4, 8, 3, 1, 1, nd=1)])
+    a = n.node("Gather", [a, n.init("channels", np.array([0, 2, 5, 7], np.int64))], axis=1)
+    a = n.node("Relu", [n.conv(a, 4, 6, 3, 1, 1, nd=1)])
+    a = n.node("Gather", [a, n.init("last", np.array(-1, np.int64))], axis=2)
+    return n.model((1, 4, 16), n.linear(a, 6, 3))
+
+
+FIXTURES = {"gather_seq": gather_seq, "reduce_group": reduce_group, "unet": unet, "autoencoder": autoencoder, "resnet8": resnet8, "mobilenet_v2": mobilenet_v2, "ds_cnn": ds_cnn, "har_1d": har_1d, "mlp": mlp}

@@ -166,3 +166,24 @@ def test_layout_mix_keeps_only_the_real_transpose(tmp_path):
     xq = np.random.default_rng(9).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
     want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
     assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()
+
+
+def test_flattened_conv_output_as_model_output(tmp_path):
+    """A model whose output is the NCHW flatten of a conv map: the stored NHWC row is put back in PyTorch's
+    order before the output (RESHAPE, one TRANSPOSE, RESHAPE), equal to onnxruntime and, int8, to TFLM."""
+    from tests.onnx_models import Net
+
+    n = Net("flat_out", 10)
+    m = n.model((1, 3, 4, 5), n.node("Flatten", [n.node("Relu", [n.conv("input", 3, 6, 3, 1, 1)])], axis=1))
+    path = tmp_path / "flat_out.onnx"
+    onnx.save(m, str(path))
+    g = load_model(path)
+    assert g.tensors[g.outputs[0]].shape == (1, 120)
+    x = np.random.default_rng(1).standard_normal((1, 3, 4, 5)).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(float_ref.run(g, [x.transpose(0, 2, 3, 1)])[0]).reshape(-1),
+                               _ort(path, x).reshape(-1), rtol=1e-4, atol=1e-5)
+    calib = np.random.default_rng(2).standard_normal((32, 3, 4, 5)).astype(np.float32)
+    q = build(path, calibration=calib, firmware=False, measure_stack=False, compare_tflm_arena=False).graph
+    xq = np.random.default_rng(3).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
+    want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
+    assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()

@@ -33,6 +33,7 @@ class Val:
     const: Optional[np.ndarray] = None
     perm: Optional[tuple] = None
     order: Optional[np.ndarray] = None
+    unflat: Optional[tuple] = None  # with `order`: (stored shape, perm) of the value it was flattened from
 
     @property
     def is_const(self) -> bool:
@@ -125,18 +126,13 @@ class Builder:
         if v.perm is not None:
             t = self.op(OpKind.TRANSPOSE, [v.ir], v.shape, _transpose_attrs(inverse(v.perm)), "/to_onnx_layout")
             return Val(v.shape, ir=t)
-        order = v.order
-        if np.array_equal(order, np.arange(order.size)):
-            return Val(v.shape, ir=v.ir)
-        t = self.op(OpKind.GATHER, [v.ir, self.index_const(np.argsort(order))], v.shape,
-                    _gather_attrs(1), "/to_onnx_order")
-        return Val(v.shape, ir=t)
-
-    def index_const(self, idx) -> str:
-        name = self.g.unique_name(f"{self.name}/indices")
-        data = np.asarray(idx, dtype=np.int32)
-        self.g.tensors[name] = Tensor(name, data.shape, "int32", data=data)
-        return name
+        if v.unflat is None:
+            raise self.fail(f"a reordered flat value {list(v.shape)} cannot be put back in ONNX order here")
+        src_shape, perm = v.unflat  # back to the stored 4-D (3-D) form, one TRANSPOSE, flat again
+        x = self.op(OpKind.RESHAPE, [v.ir], src_shape, ir.ReshapeAttrs(), "/unflatten")
+        onnx_shape = tuple(src_shape[i] for i in inverse(perm))
+        x = self.op(OpKind.TRANSPOSE, [x], onnx_shape, _transpose_attrs(inverse(perm)), "/to_onnx_layout")
+        return Val(v.shape, ir=self.op(OpKind.RESHAPE, [x], v.shape, ir.ReshapeAttrs(), "/flatten"))
 
     def channels_last(self, v: Val) -> Val:
         """`v` (rank 3 or 4) stored channels-last, transposing only when it is not already."""
@@ -184,11 +180,6 @@ class Builder:
 def _transpose_attrs(perm):
     from tinygen.ops.layout_moves import TransposeAttrs
     return TransposeAttrs(tuple(int(p) for p in perm))
-
-
-def _gather_attrs(axis: int):
-    from tinygen.ops.layout_moves import GatherAttrs
-    return GatherAttrs(axis)
 
 
 def flat_order(v: Val) -> np.ndarray:

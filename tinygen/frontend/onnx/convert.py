@@ -76,7 +76,7 @@ def finish(b: Builder) -> None:
         add = users[0]
         other = add.inputs[1] if add.inputs[0] == y else add.inputs[0]
         t = g.tensors[other]
-        units = g.tensors[g.tensors[fc.inputs[1]] .name].shape[0]
+        units = g.tensors[fc.inputs[1]].shape[0]
         if not t.is_const or t.size != units or t.shape[-1:] != (units,) or add.attrs.activation.value != "NONE":
             continue
         fc.inputs = [fc.inputs[0], fc.inputs[1], b.const(f"{fc.name}/bias", t.data.reshape(units))]

@@ -2,6 +2,8 @@
 permuted to it). Shape nodes live in `convert_shape.py`."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from tinygen import ir
@@ -13,7 +15,7 @@ from tinygen.ir import OpKind
 
 def _same_layout(b: Builder, v: Val, kind, attrs_=None, extra=(), suffix="") -> Val:
     y = b.op(kind, [v.ir, *extra], b.ir_shape(v), attrs_, suffix)
-    return Val(v.shape, ir=y, perm=v.perm, order=v.order)
+    return dataclasses.replace(v, ir=y)
 
 
 def unary(kind, make_attrs=lambda a: ir.NoAttrs()):
@@ -93,7 +95,7 @@ def binary(kind: OpKind):
         shape = np.broadcast_shapes(va.shape, vb.shape)
         ir_shape = np.broadcast_shapes(b.ir_shape(va), b.ir_shape(vb))
         y = b.op(kind, [va.ir, vb.ir], ir_shape, ir.ElementwiseAttrs())
-        b.set(0, Val(tuple(shape), ir=y, perm=va.perm, order=va.order))
+        b.set(0, dataclasses.replace(va, shape=tuple(shape), ir=y))
     return convert
 
 
@@ -116,7 +118,7 @@ def _with_const(b: Builder, kind: OpKind, va: Val, vb: Val) -> None:
     cname = b.const_like(x, c, "const")
     ins = [cname, x.ir] if const_first else [x.ir, cname]
     y = b.op(kind, ins, b.ir_shape(x), ir.ElementwiseAttrs())
-    b.set(0, Val(x.shape, ir=y, perm=x.perm, order=x.order))
+    b.set(0, dataclasses.replace(x, ir=y))
 
 
 CONVERTERS = {

@@ -142,10 +142,10 @@ def _fully_connected(b: Builder, x: Val, w: np.ndarray, bias) -> None:
 
 
 def matmul(b: Builder) -> None:
-    """MatMul of an activation by a constant (K, M) matrix: FULLY_CONNECTED (the passes' Add fold makes the bias)."""
-    x = b.act_input(0)
-    wv = b.input(1)
-    if not wv.is_const:
+    """MatMul of an activation by a constant (K, M) matrix: FULLY_CONNECTED (`convert.finish` turns a following
+    Add of a (M,) constant into its bias)."""
+    x, wv = b.input(0), b.input(1)
+    if x.is_const or not wv.is_const:
         raise b.fail("MatMul of two computed tensors is not supported (the second operand must be a constant)")
     w = np.asarray(wv.const, np.float32)
     if w.ndim != 2:

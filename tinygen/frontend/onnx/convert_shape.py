@@ -29,7 +29,8 @@ def reshape_to(b: Builder, v: Val, shape: tuple) -> None:
             b.set(0, Val(shape, ir=_reshape(b, v.ir, ir_shape), perm=perm))
             return
     if len(shape) == 2 and shape[0] == 1:
-        b.set(0, Val(shape, ir=_reshape(b, v.ir, shape), order=src))
+        unflat = v.unflat if v.order is not None else (b.ir_shape(v), v.perm) if v.perm is not None else None
+        b.set(0, Val(shape, ir=_reshape(b, v.ir, shape), order=src, unflat=unflat))
         return
     v = b.plain(v)
     b.set(0, Val(shape, ir=_reshape(b, v.ir, shape)))
@@ -206,17 +207,59 @@ def reduce(kind: OpKind):
         ir_in = b.ir_shape(v)
         ir_out = [1 if i in ir_axes else n for i, n in enumerate(ir_in) if keep or i not in ir_axes]
         shape = [1 if i in axes else n for i, n in enumerate(v.shape) if keep or i not in axes]
-        perm = v.perm
-        if perm is not None and not keep:  # the kept ONNX axes, renumbered, in stored order
-            kept = [p for p in perm if p not in axes]
-            perm = tuple(sorted(kept).index(p) for p in kept)
-            perm = None if perm == tuple(range(len(perm))) else perm
+        perm = v.perm if keep else _drop_axes(v.perm, axes)
         y = b.op(kind, [v.ir], ir_out, ir.MeanAttrs(axes=ir_axes, keep_dims=keep))
         b.set(0, Val(tuple(shape), ir=y, perm=perm))
     return convert
 
 
+def _drop_axes(perm, axes):
+    """The layout of a value once ONNX `axes` are removed: the kept axes, renumbered, in stored order."""
+    if perm is None:
+        return None
+    kept = [p for p in perm if p not in axes]
+    perm = tuple(sorted(kept).index(p) for p in kept)
+    return None if perm == tuple(range(len(perm))) else perm
+
+
+def gather(b: Builder) -> None:
+    """Gather of an activation by constant indices: a scalar index is a STRIDED_SLICE that drops the axis; a 1-D
+    list one STRIDED_SLICE per run of consecutive indices along the stored axis, concatenated (no int32 index
+    tensor: the graph stays float32 for PTQ)."""
+    v = b.plain(b.act_input(0)) if b.act_input(0).order is not None else b.act_input(0)
+    idx = np.asarray(b.const_input(1, "indices")).astype(np.int64)
+    axis = attrs(b.node).get("axis", 0) % len(v.shape)
+    idx = np.where(idx < 0, idx + v.shape[axis], idx)
+    if idx.size and (idx.min() < 0 or idx.max() >= v.shape[axis]):
+        raise b.fail(f"indices {idx.tolist()} out of range for axis {axis} of {list(v.shape)}")
+    ia = b.ir_axis(v, axis)
+    ir_shape = list(b.ir_shape(v))
+    if idx.ndim == 0:
+        begin, end = [0] * len(ir_shape), list(ir_shape)
+        begin[ia], end[ia] = int(idx), int(idx) + 1
+        out = [n for i, n in enumerate(ir_shape) if i != ia]
+        y = b.op(OpKind.STRIDED_SLICE, [v.ir], out,
+                 ir.StridedSliceAttrs(tuple(begin), tuple(end), (1,) * len(ir_shape), (ia,)))
+        shape = tuple(n for i, n in enumerate(v.shape) if i != axis)
+        b.set(0, Val(shape, ir=y, perm=_drop_axes(v.perm, [axis])))
+    elif idx.ndim == 1 and idx.size:
+        runs = np.split(idx, np.flatnonzero(np.diff(idx) != 1) + 1)
+        parts = []
+        for k, run in enumerate(runs):
+            begin, end, out = [0] * len(ir_shape), list(ir_shape), list(ir_shape)
+            begin[ia], end[ia], out[ia] = int(run[0]), int(run[-1]) + 1, run.size
+            parts.append(b.op(OpKind.STRIDED_SLICE, [v.ir], out, ir.StridedSliceAttrs(
+                tuple(begin), tuple(end), (1,) * len(ir_shape)), f"/{k}" if len(runs) > 1 else ""))
+        ir_shape[ia] = idx.size
+        y = parts[0] if len(parts) == 1 else b.op(OpKind.CONCATENATION, parts, ir_shape, ir.ConcatAttrs(ia))
+        shape = tuple(idx.size if i == axis else n for i, n in enumerate(v.shape))
+        b.set(0, Val(shape, ir=y, perm=v.perm))
+    else:
+        raise b.fail(f"indices of rank {idx.ndim} are not supported (a scalar or a list)")
+
+
 CONVERTERS = {
+    "Gather": gather,
     "Flatten": flatten, "Reshape": reshape, "Squeeze": squeeze, "Unsqueeze": unsqueeze, "Transpose": transpose,
     "Concat": concat, "Split": split, "Slice": slice_, "Pad": pad,
     "ReduceMean": reduce(OpKind.MEAN), "ReduceMax": reduce(OpKind.REDUCE_MAX), "ReduceSum": reduce(OpKind.SUM),

@@ -67,15 +67,17 @@ _FOLD = {
     "Cast": lambda a, x: x.astype(_CAST.get(a["to"], np.float32)),
     "Slice": lambda a, x, *rest: _slice(x, *rest),
     "Add": lambda a, x, y: x + y, "Sub": lambda a, x, y: x - y, "Mul": lambda a, x, y: x * y,
-    "Div": lambda a, x, y: (x // y if np.issubdtype(x.dtype, np.integer) else x / y),
+    "Div": lambda a, x, y: (np.trunc(x / y).astype(x.dtype) if np.issubdtype(x.dtype, np.integer) else x / y),
     "Neg": lambda a, x: -x, "Sqrt": lambda a, x: np.sqrt(x), "Floor": lambda a, x: np.floor(x),
     "Transpose": lambda a, x: np.transpose(x, a.get("perm")),
     "Flatten": lambda a, x: x.reshape(int(np.prod(x.shape[:a.get("axis", 1)])), -1),
     "ConstantOfShape": lambda a, s: np.full(tuple(int(d) for d in s), a.get("value", np.zeros(1, np.float32)).reshape(-1)[0]),
     "Range": lambda a, s, e, d: np.arange(s, e, d),
     "Equal": lambda a, x, y: x == y, "Where": lambda a, c, x, y: np.where(c, x, y),
-    "Expand": lambda a, x, s: x * np.ones(tuple(int(d) for d in s), x.dtype),
-    "ReduceProd": lambda a, x, axes=None: np.prod(x, keepdims=bool(a.get("keepdims", 1))),
+    "Expand": lambda a, x, s: np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(int(d) for d in s))).copy(),
+    "ReduceProd": lambda a, x, axes=None: np.prod(
+        x, axis=None if (axes if axes is not None else a.get("axes")) is None
+        else tuple(int(i) for i in (axes if axes is not None else a["axes"])), keepdims=bool(a.get("keepdims", 1))),
 }
 
 
