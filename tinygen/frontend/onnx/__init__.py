@@ -3,8 +3,10 @@
 NCHW activations become NHWC at import (`builder.py`); conv, pool and batch-norm weights and attributes
 are permuted; a Flatten after a conv reorders the next Gemm / MatMul weights instead of transposing at
 run time; Transposes that only undo a layout fold away. Converters: `convert_nn.py` (Conv, Gemm,
-MatMul, BatchNormalization, pools), `convert_misc.py` (activations, element-wise, shape ops),
-`fold.py` (constant folding: Shape -> Gather -> Concat chains and the like).
+MatMul, BatchNormalization, pools), `convert_deconv.py` (ConvTranspose), `convert_resize.py` (Resize),
+`convert_misc.py` (activations, element-wise), `convert_shape.py` (shape ops, Gather, reductions),
+`fold.py` (constant folding: Shape -> Gather -> Concat chains and the like), `io.py` (the ONNX layout
+at the API: `tinygen run` and calibration data).
 """
 from __future__ import annotations
 
