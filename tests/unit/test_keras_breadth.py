@@ -364,3 +364,12 @@ def test_int8_swish_logistic_is_a_table_lookup():
     assert [x["kernel"] for x in hs.report["layers"]] == ["tg_lut_s8"]
     _tflm_equals_c(hs.graph, x[:2])
     _tflm_equals_c(r.graph, x[:2])
+
+
+def test_concatenate_with_a_constant_is_refused_in_one_line():
+    from keras import ops
+
+    i = keras.Input((4, 4, 2))
+    m = keras.Model(i, ops.concatenate([i, np.ones((1, 4, 4, 1), np.float32)], axis=-1))
+    with pytest.raises(UnsupportedError, match=r"^layer 'concatenate' \(keras.ops Concatenate\): operand 1 is a constant"):
+        load_keras(m)

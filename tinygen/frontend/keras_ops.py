@@ -100,8 +100,9 @@ def _concatenate(b, op, node, out_shape) -> str:
     xs = node.arguments.args[0]
     names = []
     for k, t in enumerate(xs):
-        names.append(b.names[id(t)] if id(t) in b.names else
-                     b.const(f"{op.name}/operand{k}", np.broadcast_to(np.asarray(t, np.float32), out_shape)))
+        if id(t) not in b.names:
+            raise _fail(op, f"operand {k} is a constant; only tensors are concatenated")
+        names.append(b.names[id(t)])
     axis = _axes(op, len(out_shape), op.axis)[0]
     return b.op(OpKind.CONCATENATION, op.name, names, out_shape, ir.ConcatAttrs(axis))
 
