@@ -187,3 +187,25 @@ def test_flattened_conv_output_as_model_output(tmp_path):
     xq = np.random.default_rng(3).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
     want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
     assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()
+
+
+def test_max_min_abs_neg_and_unknown_inputs(tmp_path):
+    """Max / Min of two tensors and with a constant, Abs, Neg on channels-last data: == onnxruntime and, int8,
+    C == reference == TFLM."""
+    from tests.onnx_models import Net
+
+    n = Net("minmax", 11)
+    a = n.conv("input", 3, 4, 3, 1, 1)
+    y = n.node("Max", [n.node("Abs", [a]), n.node("Neg", [a])])
+    y = n.node("Min", [y, n.init("cap", np.array([[[1.5]], [[2.0]], [[2.5]], [[3.0]]], np.float32))])
+    path = tmp_path / "minmax.onnx"
+    onnx.save(n.model((1, 3, 6, 6), n.conv(y, 4, 2, 1)), str(path))
+    g = load_model(path)
+    x = np.random.default_rng(1).standard_normal((1, 3, 6, 6)).astype(np.float32)
+    got = np.asarray(float_ref.run(g, [x.transpose(0, 2, 3, 1)])[0]).transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(got, _ort(path, x), rtol=1e-4, atol=1e-5)
+    calib = np.random.default_rng(2).standard_normal((32, 3, 6, 6)).astype(np.float32)
+    q = build(path, calibration=calib, firmware=False, measure_stack=False, compare_tflm_arena=False).graph
+    xq = np.random.default_rng(3).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
+    want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
+    assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()

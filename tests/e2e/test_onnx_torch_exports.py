@@ -19,8 +19,10 @@ from tinygen.verify.export_tflite import to_bytes
 from tinygen.verify.testing import host_model_for, run_reference
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "onnx"
-NAMES = ["dynamo_cnn", "dynamo_seq", "script_seq"]
-SHAPES = {"dynamo_cnn": (3, 16, 16), "dynamo_seq": (4, 32), "script_seq": (4, 32)}
+NAMES = ["dynamo_cnn", "dynamo_seq", "script_seq", "dynamo_mix", "script_mix", "script_shuffle"]
+SHAPES = {"dynamo_cnn": (3, 16, 16), "dynamo_seq": (4, 32), "script_seq": (4, 32), "dynamo_mix": (3, 16, 16),
+          "script_mix": (3, 16, 16), "script_shuffle": (4, 8, 8)}
+TRANSPOSES = {"script_shuffle": 1}  # the channel shuffle moves data; nothing else needs a TRANSPOSE
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -39,7 +41,7 @@ def test_torch_export_float_and_int8(name):
     calib = rng.standard_normal((64,) + SHAPES[name]).astype(np.float32)  # (N, *sample) in the ONNX layout
     r = build(path, calibration=calib, firmware=False, measure_stack=False, compare_tflm_arena=False)
     g = r.graph
-    assert not [op for op in g.ops if op.kind == OpKind.TRANSPOSE]
+    assert len([op for op in g.ops if op.kind == OpKind.TRANSPOSE]) == TRANSPOSES.get(name, 0)
     tflite, model = to_bytes(g), host_model_for(g)
     tin = g.tensors[g.inputs[0]]
     for _ in range(3):

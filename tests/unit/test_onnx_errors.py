@@ -114,11 +114,23 @@ def test_unreadable_file_names_the_file(tmp_path):
 
 
 def test_several_refused_nodes_are_named_in_one_line(tmp_path):
-    nodes = [helper.make_node("Erf", ["input"], ["a"], name="e1"), helper.make_node("Relu", ["a"], ["b"], name="r"),
-             helper.make_node("Round", ["b"], ["output"], name="e2")]
+    nodes = [helper.make_node("Erf", ["input"], ["a"], name="e1"), helper.make_node("Round", ["input"], ["b"], name="e2"),
+             helper.make_node("Add", ["a", "b"], ["output"], name="add")]
     p = _save(tmp_path, _model(nodes))
     with pytest.raises(UnsupportedError) as e:
         load_model(p)
     msg = str(e.value)
     assert msg.startswith("2 nodes are not supported: ") and "'e1' (Erf)" in msg and "'e2' (Round)" in msg
     assert "\n" not in msg
+
+
+def test_nodes_after_a_refused_node_are_not_converted(tmp_path):
+    """A node reading a refused node's output is skipped (its shapes are unknown): the one error names the
+    refused node only."""
+    nodes = [helper.make_node("Erf", ["input"], ["a"], name="e1"),
+             helper.make_node("Concat", ["input", "a"], ["b"], name="cat", axis=1),
+             helper.make_node("Relu", ["b"], ["output"], name="r")]
+    p = _save(tmp_path, _model(nodes))
+    with pytest.raises(UnsupportedError) as e:
+        load_model(p)
+    assert str(e.value) == f"{p}: node 'e1' (Erf): operator Erf is not supported"

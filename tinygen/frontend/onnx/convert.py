@@ -29,12 +29,15 @@ def converters() -> dict:
 
 def convert_nodes(b: Builder, nodes) -> None:
     table = converters()
-    refused = []
+    refused, unknown = [], set()  # unknown: outputs of refused nodes (and of the nodes that read them)
     for node in nodes:
         b.node = node
         if node.domain not in ("", "ai.onnx"):
             refused.append(f"{b.where()}: operator domain '{node.domain}' is not supported")
-            _placeholders(b, node)
+            unknown.update(_placeholders(b, node))
+            continue
+        if unknown.intersection(node.input):
+            unknown.update(_placeholders(b, node))
             continue
         try:
             if node.op_type in _IDENTITY:
@@ -49,7 +52,10 @@ def convert_nodes(b: Builder, nodes) -> None:
             convert(b)
         except NodeError as e:
             refused.append(str(e))
-            _placeholders(b, node)
+            unknown.update(_placeholders(b, node))
+        except (ValueError, IndexError, KeyError, TypeError) as e:  # a node whose attributes or shapes do not fit
+            refused.append(f"{b.where()}: cannot convert ({type(e).__name__}: {e})")
+            unknown.update(_placeholders(b, node))
     if len(refused) == 1:
         raise UnsupportedError(refused[0])
     if refused:
@@ -62,6 +68,7 @@ def _placeholders(b: Builder, node) -> None:
 
     for out in node.output:
         b.vals.setdefault(out, Val((1,), const=np.zeros(1, np.float32)))
+    return set(node.output)
 
 
 def finish(b: Builder) -> None:

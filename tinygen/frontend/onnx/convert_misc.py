@@ -84,6 +84,8 @@ def prelu(b: Builder) -> None:
 
 def binary(kind: OpKind):
     def convert(b: Builder) -> None:
+        if len(b.node.input) != 2:
+            raise b.fail(f"{len(b.node.input)} inputs are not supported (2)")
         va, vb = b.input(0), b.input(1)
         if va.is_const and vb.is_const:
             raise b.fail("both operands are constants")
@@ -94,9 +96,13 @@ def binary(kind: OpKind):
             va, vb = b.plain(va), b.plain(vb)
         shape = np.broadcast_shapes(va.shape, vb.shape)
         ir_shape = np.broadcast_shapes(b.ir_shape(va), b.ir_shape(vb))
-        y = b.op(kind, [va.ir, vb.ir], ir_shape, ir.ElementwiseAttrs())
+        y = b.op(kind, [va.ir, vb.ir], ir_shape, _binary_attrs(kind))
         b.set(0, dataclasses.replace(va, shape=tuple(shape), ir=y))
     return convert
+
+
+def _binary_attrs(kind: OpKind):
+    return ir.NoAttrs() if kind in (OpKind.MAXIMUM, OpKind.MINIMUM) else ir.ElementwiseAttrs()
 
 
 def _same_order(va: Val, vb: Val) -> bool:
@@ -117,11 +123,18 @@ def _with_const(b: Builder, kind: OpKind, va: Val, vb: Val) -> None:
         raise b.fail(f"constant {list(c.shape)} broadcasts the input {list(x.shape)} to {list(shape)}")
     cname = b.const_like(x, c, "const")
     ins = [cname, x.ir] if const_first else [x.ir, cname]
-    y = b.op(kind, ins, b.ir_shape(x), ir.ElementwiseAttrs())
+    y = b.op(kind, ins, b.ir_shape(x), _binary_attrs(kind))
     b.set(0, dataclasses.replace(x, ir=y))
 
 
+def neg(b: Builder) -> None:
+    x = b.act_input(0)
+    b.set(0, _same_layout(b, x, OpKind.MUL, ir.ElementwiseAttrs(), [b.const(f"{b.name}/minus_one", np.float32(-1))]))
+
+
 CONVERTERS = {
+    "Neg": neg, "Abs": unary(OpKind.ABS),
+    "Max": binary(OpKind.MAXIMUM), "Min": binary(OpKind.MINIMUM),
     "Relu": unary(OpKind.RELU), "Sigmoid": unary(OpKind.LOGISTIC), "Tanh": unary(OpKind.TANH),
     "HardSwish": unary(OpKind.HARD_SWISH),
     "LeakyRelu": unary(OpKind.LEAKY_RELU, lambda a: ir.LeakyReluAttrs(float(a.get("alpha", 0.01)))),

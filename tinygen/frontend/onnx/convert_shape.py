@@ -28,12 +28,32 @@ def reshape_to(b: Builder, v: Val, shape: tuple) -> None:
             ir_shape = tuple(shape[p] for p in perm) if perm else shape
             b.set(0, Val(shape, ir=_reshape(b, v.ir, ir_shape), perm=perm))
             return
+    if _transposed_to_channels_last(b, v, src, shape):
+        return
     if len(shape) == 2 and shape[0] == 1:
         unflat = v.unflat if v.order is not None else (b.ir_shape(v), v.perm) if v.perm is not None else None
         b.set(0, Val(shape, ir=_reshape(b, v.ir, shape), order=src, unflat=unflat))
         return
     v = b.plain(v)
     b.set(0, Val(shape, ir=_reshape(b, v.ir, shape)))
+
+
+def _transposed_to_channels_last(b: Builder, v: Val, src: np.ndarray, shape: tuple) -> bool:
+    """A rank-3/4 result that no layout of the stored data describes (e.g. a channel shuffle): when one
+    TRANSPOSE of the stored data gives it channels-last, use it (then a RESHAPE); no NCHW detour."""
+    if len(shape) not in CHANNELS_LAST or v.order is not None or len(b.ir_shape(v)) > 5:
+        return False
+    perm = CHANNELS_LAST[len(shape)]
+    target = flat_order(Val(shape, perm=perm))
+    stored = src.reshape(b.ir_shape(v))
+    for t in itertools.permutations(range(stored.ndim)):
+        if np.array_equal(np.transpose(stored, t).reshape(-1), target):
+            moved = tuple(stored.shape[i] for i in t)
+            from tinygen.ops.layout_moves import TransposeAttrs
+            x = b.op(OpKind.TRANSPOSE, [v.ir], moved, TransposeAttrs(tuple(t)), "/transpose")
+            b.set(0, Val(shape, ir=_reshape(b, x, tuple(shape[p] for p in perm)), perm=perm))
+            return True
+    return False
 
 
 def _reshape(b: Builder, x: str, shape: tuple) -> str:
