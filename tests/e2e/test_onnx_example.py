@@ -106,3 +106,50 @@ def test_example_int8_equals_tflm_and_matches_its_keras_twin():
     assert abs(rows["onnx"][1] - rows["keras"][1]) <= 0.1 * rows["keras"][1] + 1e-4
     assert abs(rows["onnx"][2] - rows["keras"][2]) <= 0.01
     assert rows["onnx"][2] >= float((float_out.argmax(1) == y_te).mean()) - 0.02
+
+
+def _har_twin(model_proto):
+    """The har_1d fixture (tests/onnx_models.py) as a Keras model with the same weights."""
+    import keras
+    from keras import layers
+
+    w = {i.name: numpy_helper.to_array(i) for i in model_proto.graph.initializer}
+    nodes = {t: [n for n in model_proto.graph.node if n.op_type == t] for t in ("Conv", "BatchNormalization", "Gemm")}
+    conv = [(w[n.input[1]].transpose(2, 1, 0), w[n.input[2]]) for n in nodes["Conv"]]  # (O, I, k) -> (k, I, O)
+    bn = [w[i] for i in nodes["BatchNormalization"][0].input[1:]]  # scale, B, mean, var
+    g1, g2 = nodes["Gemm"]
+    fc1 = w[g1.input[1]].reshape(32, 16, 8).transpose(2, 1, 0).reshape(128, 32)  # (C, L) columns -> (L, C) rows
+    model = keras.Sequential([
+        keras.Input((64, 6)),
+        layers.Conv1D(12, 5, padding="same", name="c1"), layers.BatchNormalization(epsilon=1e-5, name="bn"),
+        layers.ReLU(), layers.MaxPooling1D(2),
+        layers.Conv1D(16, 3, padding="same", dilation_rate=2, activation="relu", name="c2"), layers.MaxPooling1D(4),
+        layers.Flatten(), layers.Dense(32, activation="relu", name="fc1"), layers.Dense(6, name="fc2")])
+    model.get_layer("c1").set_weights(list(conv[0]))
+    model.get_layer("c2").set_weights(list(conv[1]))
+    model.get_layer("bn").set_weights(bn)
+    model.get_layer("fc1").set_weights([fc1, w[g1.input[2]]])
+    model.get_layer("fc2").set_weights([w[g2.input[1]].T, w[g2.input[2]]])
+    return model
+
+
+def test_har_1d_int8_error_matches_its_keras_twin(tmp_path):
+    """Second side by side: the 1-D conv fixture (BN, dilated conv, NCL flatten into a Linear) and its Keras twin."""
+    from tests.onnx_models import har_1d
+
+    proto = har_1d()
+    path = tmp_path / "har_1d.onnx"
+    onnx.save(proto, str(path))
+    rng = np.random.default_rng(0)
+    calib, x = (rng.standard_normal((n, 6, 64)).astype(np.float32) for n in (128, 64))
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    float_out = np.concatenate([sess.run(None, {"input": s[None]})[0] for s in x])
+    twin = _har_twin(proto)
+    np.testing.assert_allclose(twin.predict(x.transpose(0, 2, 1), verbose=0), float_out, rtol=1e-4, atol=1e-4)
+    rows = {}
+    for name, result in (("onnx", build(path, calibration=calib, **_BUILD)),
+                         ("keras", build(twin, calibration=calib.transpose(0, 2, 1), **_BUILD))):
+        out = _int8_outputs(result, x.transpose(0, 2, 1))
+        rows[name] = (float(np.abs(out - float_out).max()), float(np.abs(out - float_out).mean()))
+        print(f"\nhar_1d {name}: int8 |error| vs float max {rows[name][0]:.4f} mean {rows[name][1]:.5f}")
+    assert abs(rows["onnx"][1] - rows["keras"][1]) <= 0.1 * rows["keras"][1] + 1e-4
