@@ -189,13 +189,14 @@ def test_flattened_conv_output_as_model_output(tmp_path):
     assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()
 
 
-def test_max_min_abs_neg_and_unknown_inputs(tmp_path):
-    """Max / Min of two tensors and with a constant, Abs, Neg on channels-last data: == onnxruntime and, int8,
-    C == reference == TFLM."""
+def test_reflect_pad_max_min_abs_neg(tmp_path):
+    """Pad mode reflect (MIRROR_PAD on the stored axes), Max / Min of two tensors and with a constant, Abs, Neg on
+    channels-last data: == onnxruntime and, int8, C == reference == TFLM."""
     from tests.onnx_models import Net
 
     n = Net("minmax", 11)
-    a = n.conv("input", 3, 4, 3, 1, 1)
+    pads = n.init("reflect_pads", np.array([0, 0, 1, 2, 0, 0, 1, 0], np.int64))
+    a = n.conv(n.node("Pad", ["input", pads], mode="reflect"), 3, 4, 3, 1, 0)  # nn.ReflectionPad2d((2, 0, 1, 1))
     y = n.node("Max", [n.node("Abs", [a]), n.node("Neg", [a])])
     y = n.node("Min", [y, n.init("cap", np.array([[[1.5]], [[2.0]], [[2.5]], [[3.0]]], np.float32))])
     path = tmp_path / "minmax.onnx"

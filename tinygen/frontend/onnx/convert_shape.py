@@ -186,8 +186,9 @@ def pad(b: Builder) -> None:
     if v.order is not None:
         v = b.plain(v)
     a = attrs(b.node)
-    if a.get("mode", "constant") != "constant":
-        raise b.fail(f"mode '{a['mode']}' is not supported (only constant)")
+    mode = a.get("mode", "constant")
+    if mode not in ("constant", "reflect"):
+        raise b.fail(f"mode '{mode}' is not supported (constant, reflect)")
     pads = [int(p) for p in b.const_input(1, "pads")]
     value = b.const_input(2, "constant_value")
     if value is not None and np.asarray(value).size and float(np.asarray(value).reshape(-1)[0]) != 0.0:
@@ -205,7 +206,11 @@ def pad(b: Builder) -> None:
         ir_pads[b.ir_axis(v, ax)] = (lo, hi)
         shape[ax] += lo + hi
     ir_shape = [n + lo + hi for n, (lo, hi) in zip(b.ir_shape(v), ir_pads)]
-    y = b.op(OpKind.PAD, [v.ir], ir_shape, ir.PadAttrs(tuple(ir_pads)))
+    if mode == "reflect":  # ONNX reflect does not repeat the edge: MIRROR_PAD REFLECT
+        from tinygen.ops.pad_extra import MirrorPadAttrs
+        y = b.op(OpKind.MIRROR_PAD, [v.ir], ir_shape, MirrorPadAttrs(tuple(ir_pads), "REFLECT"))
+    else:
+        y = b.op(OpKind.PAD, [v.ir], ir_shape, ir.PadAttrs(tuple(ir_pads)))
     b.set(0, Val(tuple(shape), ir=y, perm=v.perm))
 
 
