@@ -2,6 +2,8 @@
 activation names, calibration of tiny and empty ranges, Keras 3 operation layers and inference-only layers."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -252,8 +254,9 @@ def test_unmapped_operation_is_one_line():
     with pytest.raises(UnsupportedError) as e:
         load_keras(m)
     msg = str(e.value)
-    assert "\n" not in msg and "layer 'sin' (keras.ops Sin) is not supported" in msg
-    assert "layer 'erf' (keras.ops Erf) is not supported" in msg
+    assert "\n" not in msg and msg.startswith("2 layers are not supported")
+    assert re.search(r"layer 'sin\w*' \(keras.ops Sin\) is not supported", msg)
+    assert re.search(r"layer 'erf\w*' \(keras.ops Erf\) is not supported", msg)
 
 
 def test_softmax_over_1000_equal_logits_c_equals_reference():
@@ -371,5 +374,6 @@ def test_concatenate_with_a_constant_is_refused_in_one_line():
 
     i = keras.Input((4, 4, 2))
     m = keras.Model(i, ops.concatenate([i, np.ones((1, 4, 4, 1), np.float32)], axis=-1))
-    with pytest.raises(UnsupportedError, match=r"^layer 'concatenate' \(keras.ops Concatenate\): operand 1 is a constant"):
+    with pytest.raises(UnsupportedError,
+                       match=r"^layer 'concatenate\w*' \(keras.ops Concatenate\): operand 1 is a constant"):
         load_keras(m)

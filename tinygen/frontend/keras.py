@@ -159,7 +159,8 @@ class _Builder:
             return ins
         if keras_ops.is_operation(layer) and (cls in keras_ops.OPS or cls not in _handlers()):
             if len(out_shapes) != 1:
-                raise UnsupportedError(f"layer '{layer.name}' (keras.ops {cls}): {len(out_shapes)} outputs are not supported")
+                raise UnsupportedError(f"layer '{layer.name}' (keras.ops {cls}): {len(out_shapes)} outputs "
+                                       "are not supported")
             return [keras_ops.convert(self, layer, self.node, out_shapes[0])]
         handler = _handlers().get(cls)
         if handler is None:
