@@ -169,6 +169,23 @@ def test_softmax_of_tiny_logits_builds_and_equals_tflm(mag):
     _tflm_equals_c(r.graph, x[:3])
 
 
+@pytest.mark.parametrize("act", ["sigmoid", "tanh"])
+def test_int16_logistic_tanh_of_tiny_inputs_build_and_equal_tflm(act):
+    """16x8: TFLM's int16 LOGISTIC / TANH shift their input left by at most 30; a tinier input range is
+    widened to the narrowest scale that allows (and the build warns)."""
+    i = keras.Input((4,))
+    d = L.Dense(6)
+    m = keras.Model(i, L.Activation(act)(d(i)))
+    d.set_weights([np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32) * 1e-6,
+                   np.zeros(6, np.float32)])
+    x = np.random.default_rng(1).standard_normal((8, 4)).astype(np.float32)
+    r = compiler.build(m, calibration=x, activations="int16")
+    scale = float(np.float32(r.graph.tensors[r.graph.ops[-1].inputs[0]].scale))
+    assert 1.0 < scale * 3 * 4096 * 2 ** 30 / 2 ** 14 < 1.01
+    assert any(("LOGISTIC" in w or "TANH" in w) and "widened" in w for w in r.graph.warnings)
+    _tflm_equals_c(r.graph, x[:3])
+
+
 def test_tiny_range_is_widened_like_tf_converter():
     """A range of at most 1e-6 becomes [-5e-7, 5e-7] at least (TF's converter: 7.843e-9 per int8 step)."""
     i = keras.Input((4,))

@@ -152,12 +152,14 @@ def symmetric16_params(lo: float, hi: float) -> tuple:
     return (bound / 32767.0 if bound > 0 else 1.0), 0
 
 
-def _softmax_widths(q: Graph, groups: ShareGroups, activations: str) -> dict:
-    """Group root -> (narrowest range, op) for the inputs of int8 SOFTMAX ops: TFLM's int8 softmax needs
-    beta * input scale * 2^26 > 1 (its input multiplier is a Q5.26 value above one), so a tiny input range
+def _min_widths(q: Graph, groups: ShareGroups, activations: str) -> dict:
+    """Group root -> (narrowest range, op) for inputs whose kernels need a minimum scale: TFLM's int8 softmax
+    needs beta * input scale * 2^26 > 1 (its input multiplier is a Q5.26 value above one), the int16
+    LOGISTIC / TANH input scale * 3 * 4096 * 2^30 > 2^14 (an input shift of at most 30). A tiny input range
     (an untrained classifier's logits) is widened to that width, plus a margin for float32 rounding."""
-    if activations != "int8":
-        return {}
+    if activations == "int16":
+        width = 2 * 32767 * 2.0 ** 14 / (3 * 4096 * 2.0 ** 30) * 1.001
+        return {groups.find(op.inputs[0]): (width, op) for op in q.ops if op.kind in (OpKind.LOGISTIC, OpKind.TANH)}
     return {groups.find(op.inputs[0]): (255.0 * 2.0 ** -26 / op.attrs.beta * 1.001, op)
             for op in q.ops if op.kind == OpKind.SOFTMAX and op.attrs.beta > 0}
 
@@ -171,8 +173,8 @@ def _widened(names: list, lo: float, hi: float, need, notes: list) -> tuple:
                      f"is [{min(lo, 0.0):g}, {max(hi, 0.0):g}] (TF's converter widens a range below 1e-6 the same way)")
     if need is not None and max(hi, 0.0) - min(lo, 0.0) < need[0]:
         if notes is not None:
-            notes.append(f"layer '{need[1].name}' (SOFTMAX): input range [{lo:g}, {hi:g}] is narrower than TFLM's "
-                         f"softmax accepts; widened to +-{need[0] / 2:g}")
+            notes.append(f"layer '{need[1].name}' ({need[1].kind.value}): input range [{lo:g}, {hi:g}] is narrower "
+                         f"than TFLM's kernel accepts; widened to +-{need[0] / 2:g}")
         lo, hi = min(lo, -need[0] / 2), max(hi, need[0] / 2)
     return lo, hi
 
@@ -193,7 +195,7 @@ def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str
     members: dict = {}
     for name in stats:
         members.setdefault(groups.find(name), []).append(name)
-    widths = _softmax_widths(q, groups, activations)
+    widths = _min_widths(q, groups, activations)
     report = {}
     for names in members.values():
         pinned = {fixed[n][1] for n in names if n in fixed}
