@@ -423,4 +423,28 @@ TG_ALWAYS_INLINE void tg_rq4_store(int32_t a0, int32_t a1, int32_t a2, int32_t a
     tg_sat4_store(v0, v1, v2, v3, act_min, act_max, out);
 }
 
+/* Two rows (a, b) of a 4-row block, one group of 4 values: the rows' packed weight words at w (two per
+ * row, (w0 | w2 << 16) and (w1 | w3 << 16)) times the value pairs lo = (v0 | v2 << 16) and
+ * hi = (v1 | v3 << 16). On the device, as assembly text for a loop with operands %[w] and the named ones: */
+#define TG_SMLAD_TWO_ROWS(a, b, lo, hi) \
+    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
+    "smlad %[" a "], r8, %[" lo "], %[" a "]\n\t" \
+    "smlad %[" a "], r9, %[" hi "], %[" a "]\n\t" \
+    "smlad %[" b "], r10, %[" lo "], %[" b "]\n\t" \
+    "smlad %[" b "], r11, %[" hi "], %[" b "]\n\t"
+
+#if TG_DSP_EMULATED
+/* The same, one statement per instruction (tg_dsp_emul.h) */
+TG_ALWAYS_INLINE void tg_smlad_two_rows_emu(const int32_t **w, uint32_t lo, uint32_t hi, uint32_t *a, uint32_t *b)
+{
+    uint32_t r8, r9, r10, r11;
+    tg_emu_ldm4(*w, &r8, &r9, &r10, &r11);
+    *w += 4;                        /* ldmia w!, {r8, r9, r10, r11} */
+    *a = tg_emu_smlad(r8, lo, *a);  /* smlad a, r8, lo, a */
+    *a = tg_emu_smlad(r9, hi, *a);  /* smlad a, r9, hi, a */
+    *b = tg_emu_smlad(r10, lo, *b); /* smlad b, r10, lo, b */
+    *b = tg_emu_smlad(r11, hi, *b); /* smlad b, r11, hi, b */
+}
+#endif
+
 #endif /* TG_DSP_H */

@@ -127,42 +127,24 @@ static void tg_bmm_pack_s8(const int8_t *rhs, int32_t ks, int32_t cs, int32_t de
 /* The device's assembly below, one statement per instruction (tg_dsp_emul.h) */
 TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
 {
-    uint32_t a0 = (uint32_t)acc[0], a1 = (uint32_t)acc[1], a2 = (uint32_t)acc[2], a3 = (uint32_t)acc[3];
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
     uint32_t n = (uint32_t)groups;
     do {
-        uint32_t v = tg_emu_ldr(x), r8, r9, r10, r11;
-        x += 4;                               /* ldr v, [x], #4 */
+        uint32_t v = tg_emu_ldr(x);
+        x += 4;                                  /* ldr v, [x], #4 */
         const uint32_t vo = tg_emu_sxtb16(v, 8); /* sxtb16 vo, v, ror #8 */
-        v = tg_emu_sxtb16(v, 0);              /* sxtb16 v, v */
-        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
-        w += 4;                               /* ldmia w!, {r8, r9, r10, r11} */
-        a0 = tg_emu_smlad(v, r8, a0);         /* smlad a0, v, r8, a0 */
-        a0 = tg_emu_smlad(vo, r9, a0);        /* smlad a0, vo, r9, a0 */
-        a1 = tg_emu_smlad(v, r10, a1);        /* smlad a1, v, r10, a1 */
-        a1 = tg_emu_smlad(vo, r11, a1);       /* smlad a1, vo, r11, a1 */
-        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
-        w += 4;                               /* ldmia w!, {r8, r9, r10, r11} */
-        a2 = tg_emu_smlad(v, r8, a2);         /* smlad a2, v, r8, a2 */
-        a2 = tg_emu_smlad(vo, r9, a2);        /* smlad a2, vo, r9, a2 */
-        a3 = tg_emu_smlad(v, r10, a3);        /* smlad a3, v, r10, a3 */
-        a3 = tg_emu_smlad(vo, r11, a3);       /* smlad a3, vo, r11, a3 */
-        n -= 1u;                              /* subs n, n, #1 */
-    } while (n != 0u);                        /* bne 1b */
-    acc[0] = tg_emu_s32(a0);
-    acc[1] = tg_emu_s32(a1);
-    acc[2] = tg_emu_s32(a2);
-    acc[3] = tg_emu_s32(a3);
+        v = tg_emu_sxtb16(v, 0);                 /* sxtb16 v, v */
+        tg_smlad_two_rows_emu(&w, v, vo, &a[0], &a[1]);
+        tg_smlad_two_rows_emu(&w, v, vo, &a[2], &a[3]);
+        n -= 1u;                                 /* subs n, n, #1 */
+    } while (n != 0u);                           /* bne 1b */
+    for (int32_t j = 0; j < 4; ++j) {
+        acc[j] = tg_emu_s32(a[j]);
+    }
     return w;
 }
 
 #elif TG_HAS_DSP
-
-#define TG_BMM_TWO(a, b) \
-    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
-    "smlad %[" a "], %[v], r8, %[" a "]\n\t" \
-    "smlad %[" a "], %[vo], r9, %[" a "]\n\t" \
-    "smlad %[" b "], %[v], r10, %[" b "]\n\t" \
-    "smlad %[" b "], %[vo], r11, %[" b "]\n\t"
 
 TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
 {
@@ -173,7 +155,7 @@ TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w,
         "ldr %[v], [%[x]], #4\n\t"
         "sxtb16 %[vo], %[v], ror #8\n\t"
         "sxtb16 %[v], %[v]\n\t"
-        TG_BMM_TWO("a0", "a1") TG_BMM_TWO("a2", "a3")
+        TG_SMLAD_TWO_ROWS("a0", "a1", "v", "vo") TG_SMLAD_TWO_ROWS("a2", "a3", "v", "vo")
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
@@ -191,25 +173,21 @@ TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w,
 
 TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    for (int32_t g = groups; g > 0; --g) {
-        const uint32_t v = tg_read_u32(x);
-        x += 4;
-        const uint32_t ve = tg_sxtb16(v), vo = tg_sxtb16_r8(v);
-        a0 = tg_smlad(ve, (uint32_t)w[0], a0);
-        a0 = tg_smlad(vo, (uint32_t)w[1], a0);
-        a1 = tg_smlad(ve, (uint32_t)w[2], a1);
-        a1 = tg_smlad(vo, (uint32_t)w[3], a1);
-        a2 = tg_smlad(ve, (uint32_t)w[4], a2);
-        a2 = tg_smlad(vo, (uint32_t)w[5], a2);
-        a3 = tg_smlad(ve, (uint32_t)w[6], a3);
-        a3 = tg_smlad(vo, (uint32_t)w[7], a3);
-        w += 8;
+    int32_t a[4];
+    for (int32_t j = 0; j < 4; ++j) {
+        a[j] = acc[j];
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    for (int32_t g = groups; g > 0; --g, x += 4, w += 8) {
+        const uint32_t v = tg_read_u32(x);
+        const uint32_t ve = tg_sxtb16(v), vo = tg_sxtb16_r8(v);
+        for (int32_t j = 0; j < 4; ++j) {
+            a[j] = tg_smlad(ve, (uint32_t)w[2 * j], a[j]);
+            a[j] = tg_smlad(vo, (uint32_t)w[2 * j + 1], a[j]);
+        }
+    }
+    for (int32_t j = 0; j < 4; ++j) {
+        acc[j] = a[j];
+    }
     return w;
 }
 

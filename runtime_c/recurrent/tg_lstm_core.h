@@ -69,17 +69,6 @@ static inline void tg_lstm_pairs_s16(const int16_t *src, int32_t n, uint32_t *ds
 #if TG_DSP_EMULATED
 
 /* The device's assembly below, one statement per instruction (tg_dsp_emul.h) */
-TG_ALWAYS_INLINE void tg_lstm_rows_emu(const int32_t **w, uint32_t lo, uint32_t hi, uint32_t *a, uint32_t *b)
-{
-    uint32_t r8, r9, r10, r11;
-    tg_emu_ldm4(*w, &r8, &r9, &r10, &r11);
-    *w += 4;                         /* ldmia w!, {r8, r9, r10, r11} */
-    *a = tg_emu_smlad(r8, lo, *a);   /* smlad a, r8, lo, a */
-    *a = tg_emu_smlad(r9, hi, *a);   /* smlad a, r9, hi, a */
-    *b = tg_emu_smlad(r10, lo, *b);  /* smlad b, r10, lo, b */
-    *b = tg_emu_smlad(r11, hi, *b);  /* smlad b, r11, hi, b */
-}
-
 TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
 {
     uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
@@ -88,8 +77,8 @@ TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *
         uint32_t lo, hi;
         tg_emu_ldrd(v, &lo, &hi);
         v += 2;                      /* ldrd lo, hi, [v], #8 */
-        tg_lstm_rows_emu(&w, lo, hi, &a[0], &a[1]);
-        tg_lstm_rows_emu(&w, lo, hi, &a[2], &a[3]);
+        tg_smlad_two_rows_emu(&w, lo, hi, &a[0], &a[1]);
+        tg_smlad_two_rows_emu(&w, lo, hi, &a[2], &a[3]);
         n -= 1u;                     /* subs n, n, #1 */
     } while (n != 0u);               /* bne 1b */
     for (int32_t r = 0; r < 4; ++r) {
@@ -100,13 +89,6 @@ TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *
 
 #elif TG_HAS_DSP
 
-#define TG_LSTM_ROWS(a, b) \
-    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
-    "smlad %[" a "], r8, %[lo], %[" a "]\n\t" \
-    "smlad %[" a "], r9, %[hi], %[" a "]\n\t" \
-    "smlad %[" b "], r10, %[lo], %[" b "]\n\t" \
-    "smlad %[" b "], r11, %[hi], %[" b "]\n\t"
-
 TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -114,7 +96,7 @@ TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *
     __asm__ volatile(
         "1:\n\t"
         "ldrd %[lo], %[hi], [%[v]], #8\n\t"
-        TG_LSTM_ROWS("a0", "a1") TG_LSTM_ROWS("a2", "a3")
+        TG_SMLAD_TWO_ROWS("a0", "a1", "lo", "hi") TG_SMLAD_TWO_ROWS("a2", "a3", "lo", "hi")
         "subs %[n], %[n], #1\n\t"
         "bne 1b\n\t"
         : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [v] "+r"(v), [w] "+r"(w),
@@ -132,24 +114,19 @@ TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *
 
 TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
 {
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    for (int32_t k = 0; k < groups; ++k) {
-        const uint32_t lo = v[0], hi = v[1];
-        v += 2;
-        a0 = tg_smlad((uint32_t)w[0], lo, a0);
-        a0 = tg_smlad((uint32_t)w[1], hi, a0);
-        a1 = tg_smlad((uint32_t)w[2], lo, a1);
-        a1 = tg_smlad((uint32_t)w[3], hi, a1);
-        a2 = tg_smlad((uint32_t)w[4], lo, a2);
-        a2 = tg_smlad((uint32_t)w[5], hi, a2);
-        a3 = tg_smlad((uint32_t)w[6], lo, a3);
-        a3 = tg_smlad((uint32_t)w[7], hi, a3);
-        w += 8;
+    int32_t a[4];
+    for (int32_t r = 0; r < 4; ++r) {
+        a[r] = acc[r];
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    for (int32_t k = 0; k < groups; ++k, v += 2, w += 8) {
+        for (int32_t r = 0; r < 4; ++r) {
+            a[r] = tg_smlad((uint32_t)w[2 * r], v[0], a[r]);
+            a[r] = tg_smlad((uint32_t)w[2 * r + 1], v[1], a[r]);
+        }
+    }
+    for (int32_t r = 0; r < 4; ++r) {
+        acc[r] = a[r];
+    }
     return w;
 }
 
@@ -200,29 +177,14 @@ static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
     return r->shift >= 0 ? tg_requantize(x, r->mult, r->shift) : tg_lstm_rq_rs(x, r);
 }
 
-/* x saturated to int16 (SSAT #16 on the device) */
-static inline int32_t tg_lstm_sat16(int32_t x)
-{
+/* x saturated to a signed `bits`-bit integer, bits a constant (SSAT #bits on the device) */
 #if TG_DSP_EMULATED
-    return tg_emu_s32(tg_emu_ssat(x, 16)); /* ssat x, #16, x */
+#define TG_LSTM_SAT(x, bits) tg_emu_s32(tg_emu_ssat((x), (bits))) /* ssat x, #bits, x */
 #elif TG_HAS_DSP
-    return __ssat(x, 16);
+#define TG_LSTM_SAT(x, bits) __ssat((x), (bits))
 #else
-    return tg_clamp(x, -32768, 32767);
+#define TG_LSTM_SAT(x, bits) tg_clamp((x), -(1 << ((bits) - 1)), (1 << ((bits) - 1)) - 1)
 #endif
-}
-
-/* x saturated to int8 (SSAT #8 on the device) */
-static inline int32_t tg_lstm_sat8(int32_t x)
-{
-#if TG_DSP_EMULATED
-    return tg_emu_s32(tg_emu_ssat(x, 8)); /* ssat x, #8, x */
-#elif TG_HAS_DSP
-    return __ssat(x, 8);
-#else
-    return tg_clamp(x, -128, 127);
-#endif
-}
 
 /* TFLM's int16 LOGISTIC on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out) */
 static inline int16_t tg_lstm_sigmoid(int32_t v, const uint16_t *table)
@@ -271,9 +233,11 @@ static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
 TG_ALWAYS_INLINE int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g, int32_t o,
     const tg_lstm_params_t *p, const uint16_t *table, int32_t rs)
 {
-    const int32_t fc = tg_lstm_sat16(rs ? tg_lstm_rq_rs(f * (int32_t)*c, &p->fc) : tg_lstm_rq(f * (int32_t)*c, &p->fc));
-    const int32_t ig = tg_lstm_sat16(rs ? tg_lstm_rq_rs(i * g, &p->ig) : tg_lstm_rq(i * g, &p->ig));
-    int32_t cell = tg_lstm_sat16(fc + ig);
+    const int32_t fc_acc = rs ? tg_lstm_rq_rs(f * (int32_t)*c, &p->fc) : tg_lstm_rq(f * (int32_t)*c, &p->fc);
+    const int32_t ig_acc = rs ? tg_lstm_rq_rs(i * g, &p->ig) : tg_lstm_rq(i * g, &p->ig);
+    const int32_t fc = TG_LSTM_SAT(fc_acc, 16);
+    const int32_t ig = TG_LSTM_SAT(ig_acc, 16);
+    int32_t cell = TG_LSTM_SAT(fc + ig, 16);
     if (p->clip >= 0) {
         cell = tg_clamp(cell, -p->clip, p->clip);
     }
