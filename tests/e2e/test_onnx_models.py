@@ -102,7 +102,7 @@ def test_int8_c_equals_reference_and_tflm(tmp_path, name):
     assert err < ERROR_BOUND
 
 
-@pytest.mark.parametrize("name", ["ds_cnn", "har_1d"])
+@pytest.mark.parametrize("name", ["autoencoder", "ds_cnn", "har_1d"])
 def test_16x8_and_weight_schemes(tmp_path, name):
     """--activations int16 equals TFLM on the export; --weights int4 and --mixed auto equal the NumPy
     reference (their weights have no exact .tflite form), all from the ONNX model."""
@@ -210,3 +210,33 @@ def test_reflect_pad_max_min_abs_neg(tmp_path):
     xq = np.random.default_rng(3).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
     want = np.asarray(tflm_run(to_bytes(q), [xq])[0])
     assert host_model_for(q)([xq])[0].tobytes() == np.asarray(run_reference(q, [xq])[0]).tobytes() == want.tobytes()
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_conv_transpose_unequal_strides_and_1d(tmp_path, nd):
+    """ConvTranspose with strides (2, 3), kernel (3, 4), asymmetric pads and output_padding; and a 1-D one:
+    == onnxruntime, int8 C == reference == TFLM."""
+    from tests.onnx_models import Net
+
+    n = Net("deconv", 12)
+    if nd == 2:
+        shape, kw = (1, 3, 5, 4), dict(kernel_shape=[3, 4], strides=[2, 3], pads=[1, 0, 0, 2], output_padding=[1, 2])
+        w = n.init("w", n.w(3, 4, 3, 4, fan_in=12))
+    else:
+        shape, kw = (1, 3, 9), dict(kernel_shape=[5], strides=[3], pads=[2, 1], output_padding=[1])
+        w = n.init("w", n.w(3, 4, 5, fan_in=5))
+    y = n.node("ConvTranspose", ["input", w, n.init("b", np.linspace(-0.2, 0.2, 4, dtype=np.float32))], **kw)
+    path = tmp_path / "deconv.onnx"
+    onnx.save(n.model(shape, y), str(path))
+    g = load_model(path)
+    from tinygen.frontend.onnx.io import inputs_to_stored, outputs_to_onnx
+
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    want = _ort(path, x)
+    got = outputs_to_onnx(g.onnx_io, [np.asarray(float_ref.run(g, inputs_to_stored(g.onnx_io, [x]))[0])])[0]
+    np.testing.assert_allclose(got.reshape(want.shape), want, rtol=1e-4, atol=1e-5)
+    calib = np.random.default_rng(2).standard_normal((32,) + shape[1:]).astype(np.float32)
+    q = build(path, calibration=calib, firmware=False, measure_stack=False, compare_tflm_arena=False).graph
+    xq = np.random.default_rng(3).integers(-128, 127, size=q.tensors[q.inputs[0]].shape, endpoint=True).astype(np.int8)
+    ref = np.asarray(run_reference(q, [xq])[0])
+    assert host_model_for(q)([xq])[0].tobytes() == ref.tobytes() == np.asarray(tflm_run(to_bytes(q), [xq])[0]).tobytes()

@@ -1,11 +1,12 @@
-"""ONNX ConvTranspose as ops tinygen quantizes to int8: one stride-1 CONV_2D computes every output phase,
-DEPTH_TO_SPACE (or a RESHAPE when rows are not strided) interleaves the phases, a STRIDED_SLICE crops the pads.
+"""ONNX ConvTranspose as ops tinygen quantizes (int8 and 16x8): stride-1 CONV_2Ds compute the output phases,
+RESHAPEs and a CONCATENATION interleave them, a STRIDED_SLICE crops the pads.
 
 With stride s and kernel K, the unpadded transposed-conv output at row q*s + r takes input rows q - m with
 kernel row r + m*s (m = 0 .. M-1, M = ceil(K / s)): for each phase r, a plain correlation of the input
-(padded by M-1 on both sides) with the phase's taps reversed. The phases become s_h*s_w groups of output
-channels of one conv ((r_h*s_w + r_w)*O + o, DEPTH_TO_SPACE's order); output_padding rows get the bias only,
-as in ONNX.
+(padded by M-1 on both sides) with the phase's taps reversed. One conv per row phase r_h has the column
+phases as s_w groups of output channels (r_w*O + o), so that a RESHAPE interleaves the columns; the rows are
+stacked by a CONCATENATION on a new axis and merged by a RESHAPE. output_padding rows get the bias only, as in
+ONNX.
 """
 from __future__ import annotations
 
@@ -32,10 +33,28 @@ def _phase_weights(w: np.ndarray, s: tuple, m: tuple) -> np.ndarray:
     return out.reshape(s[0] * s[1] * o, m[0], m[1], c)
 
 
+def _phases(b: Builder, x: str, wc: np.ndarray, bias, s: tuple, m: tuple, q: tuple, o: int) -> str:
+    """The unpadded output (1, Qh*s_h, Qw*s_w, O): per row phase one CONV_2D whose s_w*O channels are the column
+    phases (a RESHAPE interleaves them), the row phases stacked by a CONCATENATION and merged by a RESHAPE."""
+    pad = ir.Padding(m[0] - 1, m[0] - 1, m[1] - 1, m[1] - 1)
+    rows = []
+    for rh in range(s[0]):
+        k = slice(rh * s[1] * o, (rh + 1) * s[1] * o)
+        suffix = f"/phase{rh}" if s[0] > 1 else "/phases"
+        wname = b.const(f"{b.name}{suffix}/weights", wc[k])
+        bname = b.const(f"{b.name}{suffix}/bias", np.tile(bias, s[1])) if bias is not None else None
+        y = b.op(OpKind.CONV_2D, [x, wname, bname], (1, q[0], q[1], s[1] * o), ir.Conv2DAttrs(1, 1, padding=pad), suffix)
+        rows.append(b.op(OpKind.RESHAPE, [y], (1, q[0], 1, q[1] * s[1] * o), ir.ReshapeAttrs(), f"{suffix}/columns"))
+    y = rows[0] if len(rows) == 1 else b.op(OpKind.CONCATENATION, rows, (1, q[0], s[0], q[1] * s[1] * o),
+                                            ir.ConcatAttrs(2), "/rows")
+    return b.op(OpKind.RESHAPE, [y], (1, q[0] * s[0], q[1] * s[1], o), ir.ReshapeAttrs(), "/interleave")
+
+
 def _geometry(b: Builder, a: dict, rank: int, in_hw, k_hw, s_hw) -> tuple:
     """(pads before, output size) per spatial dimension, from pads / auto_pad / output_padding / output_shape."""
     n = rank - 2
     extra = _per_dim(a.get("output_padding"), rank, 0)
+    extra = (0, extra[1]) if rank == 3 else extra  # _per_dim gives a 1-D op's H the size 1
     full = tuple((i - 1) * s + k for i, k, s in zip(in_hw, k_hw, s_hw))
     auto = a.get("auto_pad", "NOTSET")
     if "output_shape" in a:
@@ -70,23 +89,13 @@ def conv_transpose(b: Builder) -> None:
     if any(d != 1 for d in a.get("dilations", [1])):
         raise b.fail(f"dilations {list(a['dilations'])} are not supported")
     s = _per_dim(a.get("strides"), rank, 1)
-    if s[0] not in (1, s[1]):
-        raise b.fail(f"strides {list(a['strides'])}: only equal strides (or 1 along H) are supported")
     m = (-(-kh // s[0]), -(-kw // s[1]))
     (top, left), (oh, ow) = _geometry(b, a, rank, (h, wd), (kh, kw), s)
     q = (h + m[0] - 1, wd + m[1] - 1)
     if top < 0 or left < 0 or top + oh > q[0] * s[0] or left + ow > q[1] * s[1]:
         raise b.fail("these pads / output_padding reach outside the transposed conv's output")
-    wc = b.const(f"{b.name}/phase_weights", _phase_weights(w, s, m))
-    bc = b.const(f"{b.name}/bias", np.tile(bias, s[0] * s[1])) if bias is not None else None
-    pad = ir.Padding(m[0] - 1, m[0] - 1, m[1] - 1, m[1] - 1)
-    y = b.op(OpKind.CONV_2D, [x, wc, bc], (1, q[0], q[1], s[0] * s[1] * o), ir.Conv2DAttrs(1, 1, padding=pad), "/phases")
+    y = _phases(b, x, _phase_weights(w, s, m), bias, s, m, q, o)
     full = (1, q[0] * s[0], q[1] * s[1], o)
-    if s[0] == 1:
-        y = b.op(OpKind.RESHAPE, [y], full, ir.ReshapeAttrs(), "/interleave")
-    else:
-        from tinygen.ops.layout_moves import BlockAttrs
-        y = b.op(OpKind.DEPTH_TO_SPACE, [y], full, BlockAttrs(s[0]), "/interleave")
     if (top, left, oh, ow) != (0, 0, full[1], full[2]):
         y = b.op(OpKind.STRIDED_SLICE, [y], (1, oh, ow, o),
                  ir.StridedSliceAttrs((0, top, left, 0), (1, top + oh, left + ow, o), (1, 1, 1, 1)))
