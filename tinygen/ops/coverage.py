@@ -33,7 +33,10 @@ REASONS = {
 # Builtins TFLM runs on int8 but not on int16: their missing 16x8 kernel is TFLM's, not tinygen's.
 TFLM_NO_INT16 = dict.fromkeys(("ELU", "DIV", "HARD_SWISH", "LOG_SOFTMAX", "L2_NORMALIZATION", "EQUAL", "NOT_EQUAL",
                                "LESS", "LESS_EQUAL", "GREATER_EQUAL"), "TFLM runs it on int8 only")
-TFLM_NO_INT16["GREATER"] = "TFLM accepts int16 GREATER but sets every output false; refused"
+TFLM_NO_INT16.update(dict.fromkeys(("GATHER", "GATHER_ND", "DEPTH_TO_SPACE", "SPACE_TO_DEPTH", "ARG_MAX", "ARG_MIN",
+                                     "CUMSUM", "REDUCE_MAX", "REDUCE_MIN", "RESIZE_BILINEAR", "SVDF"),
+                                    "TFLM runs it on int8 only"))
+TFLM_NO_INT16["GREATER"] = "TFLM accepts int16 GREATER but its outputs are not x > y; refused"
 NOT_YET = "not supported yet"
 # Builtins the TFLite frontend removes, their meaning kept by the graph (frontend/tflite_resource.py).
 RESOLVED = {
