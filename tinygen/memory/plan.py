@@ -63,25 +63,9 @@ class Plan:
 
 
 def _alias_roots(graph: Graph, lowered: list) -> dict:
-    """Union aliased tensors (RESHAPE outputs share their input's storage)."""
-    parent: dict = {}
-
-    def find(t: str) -> str:
-        while parent.get(t, t) != t:
-            t = parent[t]
-        return t
-
-    for lop in lowered:
-        if lop.alias_of is not None:
-            for out in lop.op.outputs or lop.op.inputs[:1]:  # no output: ASSIGN_VARIABLE's variable
-                a, b = find(out), find(lop.alias_of)
-                if a != b:
-                    parent[a] = b
-    for dst, src, _ in views.honoured(graph, lowered).values():  # a view lives inside its input's buffer
-        a, b = find(dst), find(src)
-        if a != b:
-            parent[a] = b
-    return {t: find(t) for t in graph.tensors}
+    """Union aliased tensors (RESHAPE outputs share their input's storage; a view lives inside its input)."""
+    view_pairs = [(dst, src) for dst, src, _ in views.honoured(graph, lowered).values()]
+    return views.union_roots(graph, views.alias_pairs(lowered) + view_pairs)
 
 
 def liveness(graph: Graph, lowered: list) -> tuple:

@@ -17,7 +17,8 @@ import numpy as np
 from tinygen.ir import Graph
 
 
-def _plain_roots(graph: Graph, lowered: list) -> dict:
+def union_roots(graph: Graph, pairs) -> dict:
+    """{tensor: its group's root} after joining each (a, b) of `pairs`, in order (a's root under b's)."""
     parent: dict = {}
 
     def find(t: str) -> str:
@@ -25,13 +26,21 @@ def _plain_roots(graph: Graph, lowered: list) -> dict:
             t = parent[t]
         return t
 
-    for lop in lowered:
-        if lop.alias_of is not None:
-            for out in lop.op.outputs or lop.op.inputs[:1]:  # no output: ASSIGN_VARIABLE's variable
-                a, b = find(out), find(lop.alias_of)
-                if a != b:
-                    parent[a] = b
+    for x, y in pairs:
+        a, b = find(x), find(y)
+        if a != b:
+            parent[a] = b
     return {t: find(t) for t in graph.tensors}
+
+
+def alias_pairs(lowered: list) -> list:
+    """(tensor, the tensor whose storage it shares) for every aliasing op (RESHAPE and the like)."""
+    return [(out, lop.alias_of) for lop in lowered if lop.alias_of is not None
+            for out in lop.op.outputs or lop.op.inputs[:1]]  # no output: ASSIGN_VARIABLE's variable
+
+
+def _plain_roots(graph: Graph, lowered: list) -> dict:
+    return union_roots(graph, alias_pairs(lowered))
 
 
 def honoured(graph: Graph, lowered: list) -> dict:
