@@ -3,6 +3,7 @@ registry keyed by `ir.OpKind` that the generic stages dispatch through."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Optional, Union
 
 from tinygen.ir import OpKind
@@ -147,11 +148,13 @@ def tflite_builtins() -> dict:
     return {t.name: s.kind for s in all_specs() if applies(s.tflite) for t in s.tflite}
 
 
+@lru_cache(maxsize=1)  # the registry is complete once all_specs() has loaded it
 def tflite_options() -> dict:
     """TFLite builtin name -> (options table name, fields) the parser reads, over every spec."""
     return {t.name: t.options for s in all_specs() if applies(s.tflite) for t in s.tflite if t.options}
 
 
+@lru_cache(maxsize=1)  # the registry is complete once all_specs() has loaded it
 def tflite_converters() -> dict:
     """TFLite builtin name -> converter, over every spec."""
     return {t.name: t.convert for s in all_specs() if applies(s.tflite) for t in s.tflite}
