@@ -17,7 +17,7 @@ from tinygen.ops.common import keras_fail as _fail
 from tinygen.ops.spec import keras_activations, keras_layers
 
 # Layers that compute the identity at inference time.
-_NOOPS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
+NOOP_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
           "AlphaDropout", "ActivityRegularization", "Identity"}
 
 
@@ -155,7 +155,7 @@ class _Builder:
     # ---- layers --------------------------------------------------------------------------------
     def _layer(self, layer, ins: list, out_shapes: list) -> list:
         cls = type(layer).__name__
-        if cls in _NOOPS or cls == "InputLayer":
+        if cls in NOOP_LAYERS or cls == "InputLayer":
             return ins
         if keras_ops.is_operation(layer) and (cls in keras_ops.OPS or cls not in _handlers()):
             if len(out_shapes) != 1:

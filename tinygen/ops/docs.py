@@ -67,7 +67,18 @@ def render() -> str:
     lines += ["", "A failed check is one line naming the file, the layer, the field, and the rule it broke.", ""]
     for s in specs:
         lines += _section(s)
+    lines += _keras_without_spec()
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _keras_without_spec() -> list:
+    """The Keras layers the frontend handles without an op spec of their own."""
+    from tinygen.frontend import keras, keras_ops
+
+    return ["## Keras layers without an op of their own", "",
+            "- Identity at inference, removed: " + _codes(sorted(keras.NOOP_LAYERS)),
+            "- Keras 3 operation layers (`keras.ops` on tensors, constants as operands), mapped onto the ops "
+            "above by `frontend/keras_ops.py`: " + _codes(sorted(keras_ops.OPS)), ""]
 
 
 if __name__ == "__main__":
