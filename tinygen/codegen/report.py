@@ -1,4 +1,5 @@
-"""The build report: report.md (per-layer table, totals against the board) and a memory-timeline PNG.
+"""The build report: report.md (per-layer table, totals against the board) and a memory-timeline PNG
+(drawn by tinygen.codegen.memory_plot).
 
 `write_report` first completes the report dict (live arena bytes per layer, board totals, TFLM's arena
 when the source is a .tflite and tflite-micro is installed), then writes report.json, report.md and
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Optional
 
+from tinygen.codegen.memory_plot import draw_timeline
 from tinygen.memory import plan as planner
 from tinygen.verify.tflm import capture_fd_output, tflm_interpreter
 
@@ -191,38 +193,6 @@ def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
         lines += ["", "## Memory timeline", "", f"![arena over time]({png_name})", "",
                   "Each rectangle is one arena buffer: x spans the layers it lives through, y its bytes."]
     return "\n".join(lines) + "\n"
-
-
-def draw_timeline(plan, path: Path, title: str = "") -> None:
-    """Tensors (and scratch) as rectangles: x = layer index, y = arena address."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
-
-    fig = Figure(figsize=(10, 5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    steps = max((b.last for b in plan.buffers), default=0) + 1
-    palette = ["#4C72B0", "#55A868", "#C44E52", "#8172B2", "#CCB974", "#64B5CD", "#DD8452", "#937860"]
-    for k, b in enumerate(sorted(plan.buffers, key=lambda b: (b.first, b.offset))):
-        scratch = b.is_scratch
-        color = "#999999" if scratch else palette[k % len(palette)]
-        ax.add_patch(Rectangle((b.first - 0.45, b.offset), b.last - b.first + 0.9, b.size,
-                               facecolor=color, edgecolor="black", linewidth=0.5, alpha=0.8,
-                               hatch="//" if b.tie is not None else None))
-        if b.size >= plan.arena_bytes * 0.08:
-            ax.text(b.first - 0.4, b.offset + b.size / 2, (b.tensors[0] if b.tensors else b.name)[:18],
-                    fontsize=6, va="center")
-    ax.axhline(plan.arena_bytes, color="red", linewidth=1, linestyle="--")
-    ax.axhline(plan.lower_bound, color="orange", linewidth=0.8, linestyle=":")
-    ax.set_xlim(-0.7, steps - 0.3)
-    ax.set_ylim(0, max(plan.arena_bytes, 16) * 1.05)
-    ax.set_xlabel("layer index")
-    ax.set_ylabel("arena offset (bytes)")
-    ax.set_title(title or f"arena {plan.arena_bytes} B (dashed), lower bound {plan.lower_bound} B (dotted);"
-                          " hatched: in place, grey: scratch", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(str(path))
 
 
 def write_report(out_dir, report: dict, plan, graph, board=None, compare_tflm: bool = True) -> dict:
