@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the system tools the tests need: gcc with the ASan/UBSan runtimes, cppcheck,
+# Install the system tools the tests need: gcc with the ASan/UBSan runtimes, cppcheck, cmake,
 # arm-none-eabi-gcc with newlib, and qemu-system-arm (Debian/Ubuntu; as root). Exits non-zero if any
 # is still missing afterwards, so CI fails instead of skipping.
 set -euo pipefail
@@ -23,6 +23,7 @@ check() {
     command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
     command -v cppcheck >/dev/null || missing+=(cppcheck)
     command -v make >/dev/null || missing+=(make)
+    command -v cmake >/dev/null || missing+=(cmake)
     python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
     return 0
 }
