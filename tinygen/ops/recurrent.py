@@ -19,8 +19,9 @@ import numpy as np
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import acc_limit, input_range
-from tinygen.ops.spec import Lowering, NotApplicable, OpSpec, TfliteOp, register
+from tinygen.ops.spec import KerasLayer, Lowering, OpSpec, TfliteOp, register
 from tinygen.ops.tflite_context import OpContext
+from tinygen.quant.lstm import float_lstm  # float reference; quantized as TF's converter does (quant/lstm.py)
 
 GATES = ("input", "forget", "cell", "output")
 X, WX, WH, BIAS, H, C = 0, 1, 5, 9, 13, 14  # first IR input of each group (WX/WH/BIAS: 4 gates each)
@@ -125,11 +126,10 @@ def check_lstm_operands(c: CheckContext) -> None:
 
 
 def check_lstm_quantized(c: CheckContext) -> None:
-    """the LSTM is already quantized (int8 or int16 activations): tinygen does not quantize float LSTMs"""
+    """the LSTM is float (tinygen quantizes it) or already quantized (int8 or int16 activations)"""
     x = c.ins[X]
-    if x.dtype not in ("int8", "int16"):
-        raise c.unsupported(f"input '{x.name}' is {x.dtype}; convert the model with TF's full-integer "
-                            f"quantization (int8 or 16x8)")
+    if x.dtype not in ("float32", "int8", "int16"):
+        raise c.unsupported(f"input '{x.name}' is {x.dtype}; an LSTM takes float32, int8 or int16 input")
 
 
 def check_lstm_clip(c: CheckContext) -> None:
@@ -174,6 +174,12 @@ def export_lstm(w, op, ins, outs) -> None:
             ("TimeMajor", bool(op.attrs.time_major))))
 
 
+def keras_lstm(b, layer, cfg, ins, out_shape) -> str:
+    """Keras LSTM (frontend/keras_recurrent.py): one op, as TF's converter fuses it."""
+    from tinygen.frontend.keras_recurrent import convert_lstm_layer
+    return convert_lstm_layer(b, layer, cfg, ins, out_shape)
+
+
 # ---- spec ----------------------------------------------------------------------------------------
 
 register(
@@ -183,9 +189,9 @@ register(
                             ("UnidirectionalSequenceLSTMOptions",
                              ("FusedActivationFunction", "CellClip", "ProjClip", "TimeMajor",
                               "AsymmetricQuantizeInputs", "DiagonalRecurrentTensors"))),),
-           keras=NotApplicable("Keras 3's LSTM layer converts to a loop; fused LSTMs come from .tflite files"),
+           keras=(KerasLayer("LSTM", keras_lstm),),
            checks=(check_lstm_quantized, check_lstm_shapes, check_lstm_operands, check_lstm_clip),
-           float_ref=NotApplicable("only quantized .tflite models carry it; tinygen does not quantize LSTMs"),
+           float_ref=float_lstm,
            bounds=bounds_lstm, export=export_lstm, kernels=Lowering(("int8 (int16 cell state)", "int16x8")),
            inputs=(LSTM_INPUTS, LSTM_INPUTS), attrs=LstmAttrs),
 )

@@ -15,7 +15,7 @@ from tinygen import ir
 from tinygen.quant import float_ref
 from tinygen.errors import CalibrationError, UnsupportedError
 from tinygen.ir import Graph, OpKind, QuantParams
-from tinygen.quant import ranges
+from tinygen.quant import lstm, ranges
 
 SYNTHETIC_SAMPLES = 16
 _CHUNK = 16  # samples per float_ref batch
@@ -57,7 +57,7 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_corre
     q = graph.copy()
     range_notes: list = []
     report = quantize_activations(q, stats, estimator, activations, range_notes)
-    quantize_constants(q, activations)
+    quantize_constants(q, activations, lstm.quantize_lstms(graph, q, calib, activations))
     if bias_correction and not warnings:
         correct_biases(graph, q, calib)
     ir.verify(q, "quantize")
@@ -218,8 +218,8 @@ def quantize_activations(q: Graph, stats: dict, estimator: str, activations: str
     return report
 
 
-def quantize_constants(q: Graph, activations: str = "int8") -> None:
-    done = set()
+def quantize_constants(q: Graph, activations: str = "int8", done: set = None) -> None:
+    done = set(done or ())  # `done`: constants already quantized by their op's own rule (LSTMs: quant/lstm.py)
     for op in q.ops:
         if op.kind in _WEIGHT_AXIS and op.inputs[1] not in done:
             _quantize_weights(q, op, _WEIGHT_AXIS[op.kind], _BIAS_DTYPE[activations])
@@ -315,6 +315,9 @@ def correct_biases(fgraph: Graph, q: Graph, calib: list) -> None:
         v = np.sign(v) * np.floor(np.abs(v) + np.float32(0.5)) + t.zero_point
         info = np.iinfo(t.dtype)
         qenv[name] = np.clip(v, info.min, info.max).astype(t.dtype)
+    from tinygen.memory.state import initial_state
+    for name, v in initial_state(q).items():  # every sample starts from the reset state
+        qenv[name] = np.repeat(v[None], n, axis=0)
     for op in q.ops:
         if op.kind in _WEIGHT_AXIS and len(op.inputs) > 2 and op.inputs[2] is not None:
             _correct_op(fgraph, q, op, qenv, fenv)
