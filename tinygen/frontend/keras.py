@@ -206,6 +206,8 @@ def _handlers() -> dict:
     """Keras layer class name -> converter: the specs' entries, the Activation layer, and aliases."""
     table = dict(keras_layers())
     table["Activation"] = _activation_layer
+    from tinygen.frontend import keras_recurrent
+    table.update(keras_recurrent.HANDLERS)  # Bidirectional (over any registered recurrent layer)
     table["_DepthwiseConv2D"] = table["DepthwiseConv2D"]  # the class _load substitutes for old files
     return table
 
