@@ -35,6 +35,12 @@ class Board:
     boot2_bytes: int = 0  # bytes reserved at the start of flash for a second-stage boot loader
 
     @property
+    def kernel_path(self) -> str:
+        """The C kernels this board runs: the DSP-extension path (SMLAD dual MACs) or portable C."""
+        path = "dsp (SMLAD)" if self.dsp else "portable"
+        return path + (", MVE unused: no MVE kernels yet" if self.mve else "")
+
+    @property
     def arch_flags(self) -> list:
         """The gcc flags that select the core, FPU and float ABI."""
         flags = [f"-mcpu={self.mcpu}", "-mthumb", f"-mfloat-abi={self.float_abi}"]
