@@ -7,6 +7,7 @@ and the command line says `--budget-flash` for the same error (`OptionError.rend
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Union
@@ -15,6 +16,7 @@ from tinygen.errors import TinygenError
 
 ESTIMATORS = ("auto", "minmax", "percentile", "mse")
 ACTIVATIONS = ("int8", "int16")
+PROJECTS = ("plain", "cmake", "arduino", "platformio", "zephyr", "esp-idf")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # How the library names an option in a message; `weights="auto"` is the mixed-precision mode.
 LIBRARY_NAMES = {"mixed": "weights='auto'"}
@@ -59,6 +61,8 @@ class CompileOptions:
     compare_tflm_arena: bool = True  # slow: TFLM's arena for a .tflite source, in the report
     input_shape: Any = None  # ONNX: {input name or '*': shape} for dynamic dimensions (a dynamic batch is 1)
     io_layout: str = "nhwc"  # ONNX: "onnx" keeps the model's (N, C, H, W) inputs / outputs at the C API
+    project: str = "plain"  # the package around the C: plain (Makefile firmware) or one of PROJECTS
+    labels: Any = None  # class labels of output 0: a text file (one per line) or a list of strings
 
     @classmethod
     def make(cls, options: Optional["CompileOptions"] = None, **kwargs) -> "CompileOptions":
@@ -92,6 +96,10 @@ class CompileOptions:
             raise OptionError(f"{{activations}} '{literal(self.activations)}': use int8 or int16")
         if self.io_layout not in ("nhwc", "onnx"):
             raise OptionError(f"{{io_layout}} '{literal(self.io_layout)}': use nhwc or onnx")
+        if self.project not in PROJECTS:
+            raise OptionError(f"{{project}} '{literal(self.project)}': use one of {', '.join(PROJECTS)}")
+        if self.labels is not None and not isinstance(self.labels, (str, os.PathLike, list, tuple)):
+            raise OptionError("{labels} must be a labels file (one per line) or a list of strings")
         if not isinstance(self.weights, (str, dict)):
             raise OptionError(f"{{weights}} must be a scheme name or a {{{{layer: scheme}}}} table, "
                               f"not {type(self.weights).__name__}")

@@ -1,5 +1,8 @@
 """C generation: turn lowered ops and an arena plan into model.c / model.h via Jinja templates.
 
+The file stem is "model" in the plain project (OUT/model/) and the model's name in the packages
+(codegen/project.py), so that several models can share one program.
+
 Everything printed is computed here; the templates only loop and print. Output is deterministic:
 the same inputs give byte-identical files.
 """
@@ -129,8 +132,11 @@ def _environment() -> jinja2.Environment:
                               trim_blocks=True, lstrip_blocks=True)
 
 
-def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict:
-    """Return {filename: text} for model.h, model.c and the runtime sources they use."""
+def render(graph: Graph, lowered: list, plan: Plan, name: str = "model", stem: str = "model",
+           labels=None) -> dict:
+    """Return {filename: text} for <stem>.h, <stem>.c and the runtime sources they use.
+
+    `labels` (a list of strings, one per value of output 0) become the const array <name>_labels."""
     prefix = c_identifier(name)
     upper = prefix.upper()
     ctx = _Ctx(graph, plan, prefix)
@@ -173,10 +179,7 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
     values = dict(
         prefix=prefix, upper=upper, model_name=_comment(graph.name),
         arena_size=max(plan.arena_bytes, 16), arena_used=plan.arena_bytes,
-        inputs=[dict(name=t.name, ctype=CTYPES[t.dtype], nbytes=t.nbytes, count=t.size,
-                     shape="x".join(map(str, t.shape))) for t in ins],
-        outputs=[dict(name=t.name, ctype=CTYPES[t.dtype], nbytes=t.nbytes, count=t.size,
-                      shape="x".join(map(str, t.shape))) for t in outs],
+        inputs=[_io_tensor(t, k) for k, t in enumerate(ins)], outputs=[_io_tensor(t, k) for k, t in enumerate(outs)],
         num_layers=len(lowered), layers=layers, arrays=arrays, headers=headers,
         arena_align=ALIGN,
         arena_checks=[dict(tag=c_identifier(f"t{k}"), offset=off, end=off + graph.tensors[t].nbytes, name=_comment(t),
@@ -187,9 +190,12 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model") -> dict
            for i, off in sorted(plan.scratch.items())],
     )
     values.update(_state_values(plan, prefix))
+    values.update(_float_api(values["inputs"], values["outputs"]))
+    values["labels"] = [_c_string(x) for x in labels] if labels else []
+    values["stem"] = stem
     files = {
-        "model.h": env.get_template("model.h.j2").render(**values),
-        "model.c": env.get_template("model.c.j2").render(**values),
+        f"{stem}.h": env.get_template("model.h.j2").render(**values),
+        f"{stem}.c": env.get_template("model.c.j2").render(**values),
     }
     for s in sources:
         files[s] = runtime_file(s).read_text()
@@ -224,3 +230,90 @@ def write(files: dict, out_dir: Path) -> None:
 def copy_runtime(fnames: list, out_dir: Path) -> None:
     for f in fnames:
         shutil.copyfile(runtime_file(f), out_dir / f)
+
+
+_QRANGE = {"int8_t": (-128, 127), "uint8_t": (0, 255), "int16_t": (-32768, 32767)}
+
+
+def _float_literal(value: float) -> str:
+    """A float32 value as a C float literal that reads back as the same float."""
+    return repr(float(np.float32(value))) + "f"
+
+
+def _io_tensor(t, index: int) -> dict:
+    """What the header prints for one model input or output: sizes, and the affine parameters when it has them."""
+    q = t.quant
+    quantized = q is not None and not q.per_axis and CTYPES[t.dtype] in _QRANGE
+    return dict(name=_comment(t.name), index=index, ctype=CTYPES[t.dtype], nbytes=t.nbytes, count=t.size,
+                shape="x".join(map(str, t.shape)),
+                scale=_float_literal(q.scale[0]) if quantized else None,
+                zero_point=int(q.zero_point[0]) if quantized else None,
+                qmin=_QRANGE[CTYPES[t.dtype]][0] if quantized else None,
+                qmax=_QRANGE[CTYPES[t.dtype]][1] if quantized else None)
+
+
+def _float_api(ins: list, outs: list) -> dict:
+    """<prefix>_invoke_float: where each quantized input and output sits in its static buffer.
+
+    `ins` / `outs` are the _io_tensor dicts. Emitted when every input is quantized (int8 / uint8 / int16
+    with one scale) or float; outputs that are neither (an ARG_MAX index, a bool) are converted to float
+    as they are."""
+    if not all(t["scale"] is not None or t["ctype"] == "float" for t in ins):
+        return dict(float_api=None)
+    offset = 0
+    entries = []
+    for kind, tensors in (("input", ins), ("output", outs)):
+        for t in tensors:
+            arg = f"{kind}{t['index']}" if len(ins) + len(outs) > 2 else kind
+            convert = "float" if t["ctype"] == "float" else ("affine" if t["scale"] is not None else "cast")
+            entry = dict(t, kind=kind, arg=arg, convert=convert, offset=None)
+            if convert != "float":
+                entry["offset"] = offset
+                offset += -(-t["nbytes"] // 8) * 8
+            entries.append(entry)
+    params = [f"const float *{e['arg']}" for e in entries if e["kind"] == "input"]
+    params += [f"float *{e['arg']}" for e in entries if e["kind"] == "output"]
+    return dict(float_api=dict(entries=entries, params=", ".join(params), io_size=max(offset, 8)))
+
+
+def _c_string(text: str) -> str:
+    """A C string literal (without quotes) for `text`: printable ASCII kept, anything else as octal escapes."""
+    out = []
+    for b in text.encode("utf-8"):
+        c = chr(b)
+        if c in '"\\?':  # '?': no trigraphs
+            out.append("\\" + c)
+        elif 0x20 <= b < 0x7F:
+            out.append(c)
+        else:
+            out.append(f"\\{b:03o}")
+    return "".join(out)
+
+
+def read_labels(labels, output_count: int, output_name: str) -> list:
+    """Class labels from a file (one per line) or a list of strings; their count must equal output 0's values."""
+    from tinygen.errors import TinygenError
+
+    if labels is None:
+        return []
+    if isinstance(labels, (list, tuple)):
+        where, items = "labels", [str(x) for x in labels]
+    else:
+        where = str(labels)
+        path = Path(labels)
+        if not path.is_file():
+            raise TinygenError(f"{where}: no such labels file")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise TinygenError(f"{where}: not a readable UTF-8 labels file ({type(exc).__name__})") from None
+        items = [line.rstrip("\r") for line in text.split("\n")]
+        if items and items[-1] == "":
+            items.pop()  # the final newline
+    for k, item in enumerate(items):
+        if not item.strip():
+            raise TinygenError(f"{where}: line {k + 1} is empty (one label per line)")
+    if len(items) != output_count:
+        raise TinygenError(f"{where}: {len(items)} labels, but output '{output_name}' has {output_count} values "
+                           "(one label per line, one per value)")
+    return items

@@ -161,3 +161,57 @@ int model_invoke(const int8_t *input, int8_t *output)
     outputs[0] = output;
     return model_invoke_io(inputs, outputs);
 }
+
+/* What model_invoke_float quantizes into and the model writes: each input and output at its offset. */
+static uint8_t model_float_io[MODEL_FLOAT_IO_SIZE] TG_ALIGNED(16);
+
+/* round(x / scale) + zero_point, rounded half away from zero as std::round, saturated to [qmin, qmax]. */
+static int32_t model_quantize(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax)
+{
+    float q = x / scale;
+    float frac;
+    int32_t r;
+    if (q != q) {
+        return zero_point; /* NaN */
+    }
+    if (q <= (float)(qmin - zero_point) - 1.0f) {
+        return qmin;
+    }
+    if (q >= (float)(qmax - zero_point) + 1.0f) {
+        return qmax;
+    }
+    r = (int32_t)q; /* toward zero; |q| < 2^17 here, so q - r is exact */
+    frac = q - (float)r;
+    if (frac >= 0.5f) {
+        r += 1;
+    } else if (frac <= -0.5f) {
+        r -= 1;
+    }
+    r += zero_point;
+    return r < qmin ? qmin : (r > qmax ? qmax : r);
+}
+
+int model_invoke_float(const float *input, float *output)
+{
+    const void *inputs[MODEL_NUM_INPUTS];
+    void *outputs[MODEL_NUM_OUTPUTS];
+    int32_t i;
+    int status;
+    {
+        int8_t *q = (int8_t *)(model_float_io + 0);
+        for (i = 0; i < 1; i++) {
+            q[i] = (int8_t)model_quantize(input[i], MODEL_INPUT0_SCALE,
+                MODEL_INPUT0_ZERO_POINT, -128, 127);
+        }
+        inputs[0] = q;
+    }
+    outputs[0] = model_float_io + 8;
+    status = model_invoke_io(inputs, outputs);
+    {
+        const int8_t *q = (const int8_t *)(model_float_io + 8);
+        for (i = 0; i < 1; i++) {
+            output[i] = (float)((int32_t)q[i] - MODEL_OUTPUT0_ZERO_POINT) * MODEL_OUTPUT0_SCALE;
+        }
+    }
+    return status;
+}
