@@ -9,6 +9,7 @@
 
 #include "tg_batch_matmul_s8_pack.h"
 #include "tg_dsp.h"
+#include "tg_smlad_quad.h"
 
 int32_t tg_batch_matmul_s8_get_buffer_size(int32_t rows, int32_t depth, int32_t cols, int32_t lhs_t,
     int32_t rhs_layout)
@@ -119,86 +120,12 @@ static void tg_bmm_pack_s8(const int8_t *rhs, int32_t ks, int32_t cs, int32_t de
     }
 }
 
-/* acc[j] = sum over `groups` (>= 1) groups of 4 values k of x[k] * v[k][c_j], for the packed quad words at w
- * (word aligned; x any alignment). On the device, per group: LDR (x), SXTB16 x 2, 2 x LDMIA (w), 8 x SMLAD,
- * SUBS, BNE: 15 instructions for 16 MACs. Returns w past the groups. */
-#if TG_DSP_EMULATED
-
-/* The device's assembly below, one statement per instruction (tg_dsp_emul.h) */
-TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
-{
-    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
-    uint32_t n = (uint32_t)groups;
-    do {
-        uint32_t v = tg_emu_ldr(x);
-        x += 4;                                  /* ldr v, [x], #4 */
-        const uint32_t vo = tg_emu_sxtb16(v, 8); /* sxtb16 vo, v, ror #8 */
-        v = tg_emu_sxtb16(v, 0);                 /* sxtb16 v, v */
-        tg_smlad_two_rows_emu(&w, v, vo, &a[0], &a[1]);
-        tg_smlad_two_rows_emu(&w, v, vo, &a[2], &a[3]);
-        n -= 1u;                                 /* subs n, n, #1 */
-    } while (n != 0u);                           /* bne 1b */
-    for (int32_t j = 0; j < 4; ++j) {
-        acc[j] = tg_emu_s32(a[j]);
-    }
-    return w;
-}
-
-#elif TG_HAS_DSP
-
-TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    uint32_t v, vo;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldr %[v], [%[x]], #4\n\t"
-        "sxtb16 %[vo], %[v], ror #8\n\t"
-        "sxtb16 %[v], %[v]\n\t"
-        TG_SMLAD_TWO_ROWS("a0", "a1", "v", "vo") TG_SMLAD_TWO_ROWS("a2", "a3", "v", "vo")
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(x), [w] "+r"(w),
-          [n] "+r"(groups), [v] "=&r"(v), [vo] "=&r"(vo)
-        :
-        : "r8", "r9", "r10", "r11", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    return w;
-}
-
-#else
-
-TG_ALWAYS_INLINE const int32_t *tg_bmm_groups(const int8_t *x, const int32_t *w, int32_t groups, int32_t *acc)
-{
-    int32_t a[4];
-    for (int32_t j = 0; j < 4; ++j) {
-        a[j] = acc[j];
-    }
-    for (int32_t g = groups; g > 0; --g, x += 4, w += 8) {
-        const uint32_t v = tg_read_u32(x);
-        const uint32_t ve = tg_sxtb16(v), vo = tg_sxtb16_r8(v);
-        for (int32_t j = 0; j < 4; ++j) {
-            a[j] = tg_smlad(ve, (uint32_t)w[2 * j], a[j]);
-            a[j] = tg_smlad(vo, (uint32_t)w[2 * j + 1], a[j]);
-        }
-    }
-    for (int32_t j = 0; j < 4; ++j) {
-        acc[j] = a[j];
-    }
-    return w;
-}
-
-#endif
-
 /* acc[j] = sum_k x[k] * v[k][c_j] over one packed quad w */
 TG_ALWAYS_INLINE void tg_bmm_quad_s8(const int8_t *x, const int32_t *w, int32_t depth, int32_t *acc)
 {
     acc[0] = acc[1] = acc[2] = acc[3] = 0;
     if (depth >= 4) {
-        w = tg_bmm_groups(x, w, depth >> 2, acc);
+        w = tg_quad_groups(x, w, depth >> 2, acc, 1); /* 15 instructions per 16 MACs */
         x += depth & ~3;
     }
     for (int32_t t = depth & 3; t > 0; --t) {

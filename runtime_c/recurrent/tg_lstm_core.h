@@ -4,6 +4,7 @@
 
 #include "tg_dsp.h"
 #include "tg_sigmoid_s16.h"
+#include "tg_smlad_quad.h"
 
 #define TG_LSTM_Q_FC 16
 #define TG_LSTM_Q_IC 18
@@ -60,77 +61,6 @@ static inline void tg_lstm_pairs_s16(const int16_t *src, int32_t n, uint32_t *ds
         *dst++ = ((uint32_t)v[1] & 0xFFFFu) | ((uint32_t)v[3] << 16);
     }
 }
-
-/* acc[r] += sum over `groups` (>= 1) groups of 4 values of row r's weights times v, for the 4 rows of one
- * block (w: per group, per row, the pre-extended words (w0 | w2 << 16), (w1 | w3 << 16), |w| <= 255);
- * returns w past the block's groups. Each group adds less than 2^25 in magnitude for 16-bit v, 2^17 for
- * 8-bit v (the int32 sums wrap like SMLAD; the caller bounds them). v and w are word aligned. On the device, per group:
- * LDRD (v), 2 x LDMIA (w), 8 x SMLAD, SUBS, BNE: 13 instructions for 16 MACs. */
-#if TG_DSP_EMULATED
-
-/* The device's assembly below, one statement per instruction (tg_dsp_emul.h) */
-TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
-{
-    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
-    uint32_t n = (uint32_t)groups;
-    do {
-        uint32_t lo, hi;
-        tg_emu_ldrd(v, &lo, &hi);
-        v += 2;                      /* ldrd lo, hi, [v], #8 */
-        tg_smlad_two_rows_emu(&w, lo, hi, &a[0], &a[1]);
-        tg_smlad_two_rows_emu(&w, lo, hi, &a[2], &a[3]);
-        n -= 1u;                     /* subs n, n, #1 */
-    } while (n != 0u);               /* bne 1b */
-    for (int32_t r = 0; r < 4; ++r) {
-        acc[r] = tg_emu_s32(a[r]);
-    }
-    return w;
-}
-
-#elif TG_HAS_DSP
-
-TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
-{
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
-    uint32_t lo, hi;
-    __asm__ volatile(
-        "1:\n\t"
-        "ldrd %[lo], %[hi], [%[v]], #8\n\t"
-        TG_SMLAD_TWO_ROWS("a0", "a1", "lo", "hi") TG_SMLAD_TWO_ROWS("a2", "a3", "lo", "hi")
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n\t"
-        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [v] "+r"(v), [w] "+r"(w),
-          [n] "+r"(groups), [lo] "=&r"(lo), [hi] "=&r"(hi)
-        :
-        : "r8", "r9", "r10", "r11", "cc", "memory");
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
-    return w;
-}
-
-#else
-
-TG_ALWAYS_INLINE const int32_t *tg_lstm_block(const uint32_t *v, const int32_t *w, int32_t groups, int32_t acc[4])
-{
-    int32_t a[4];
-    for (int32_t r = 0; r < 4; ++r) {
-        a[r] = acc[r];
-    }
-    for (int32_t k = 0; k < groups; ++k, v += 2, w += 8) {
-        for (int32_t r = 0; r < 4; ++r) {
-            a[r] = tg_smlad((uint32_t)w[2 * r], v[0], a[r]);
-            a[r] = tg_smlad((uint32_t)w[2 * r + 1], v[1], a[r]);
-        }
-    }
-    for (int32_t r = 0; r < 4; ++r) {
-        acc[r] = a[r];
-    }
-    return w;
-}
-
-#endif
 
 /* One of TFLM's int32 MultiplyByQuantizedMultiplier (mult, shift), prepared once per call: a right shift
  * takes the one-multiply form of tg_requantize_rs with its rounding constant precomputed. */
