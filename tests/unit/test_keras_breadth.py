@@ -109,15 +109,15 @@ def test_qat_conv1d_exports_and_c_equals_reference():
 
 def test_every_refused_layer_in_one_line():
     i = keras.Input((8, 8, 3))
-    x = L.Conv2D(4, 3, activation="gelu", name="c1")(i)
+    x = L.Conv2D(4, 3, activation="glu", name="c1")(i)
     x = L.Conv2D(4, 1, name="c2")(x)
     x = L.Flatten()(x)
-    m = keras.Model(i, L.Dense(2, activation="softplus", name="d")(x))
+    m = keras.Model(i, L.Dense(2, activation="sparsemax", name="d")(x))
     with pytest.raises(UnsupportedError) as e:
         load_keras(m)
     msg = str(e.value)
     assert "\n" not in msg and msg.startswith("2 layers are not supported")
-    assert "layer 'c1' (Conv2D): activation 'gelu'" in msg and "layer 'd' (Dense): activation 'softplus'" in msg
+    assert "layer 'c1' (Conv2D): activation 'glu'" in msg and "layer 'd' (Dense): activation 'sparsemax'" in msg
 
 
 def test_swish_is_x_times_logistic():

@@ -11,10 +11,10 @@ import numpy as np
 
 from tinygen import ir
 from tinygen.errors import ModelFormatError, UnsupportedError
-from tinygen.frontend import keras_ops
+from tinygen.frontend import keras_act, keras_ops
 from tinygen.ir import Graph, Op, Tensor
 from tinygen.ops.common import keras_fail as _fail
-from tinygen.ops.spec import keras_activations, keras_layers
+from tinygen.ops.spec import keras_layers
 
 # Layers that compute the identity at inference time.
 NOOP_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise", "GaussianDropout",
@@ -182,15 +182,8 @@ class _Builder:
         return self.activation_op(layer, name, x, f"{layer.name}/{name}")
 
     def activation_op(self, layer, name: str, x: str, op_name: str) -> str:
-        """The op(s) of the Keras activation `name` on x (swish / silu: LOGISTIC then MUL, as TF's converter)."""
-        if name in ("silu", "swish"):
-            sig = self.op(ir.OpKind.LOGISTIC, f"{op_name}/sigmoid", [x], self.shape(x))
-            return self.op(ir.OpKind.MUL, op_name, [x, sig], self.shape(x), ir.ElementwiseAttrs())
-        activations = keras_activations()  # "linear" is no op at all
-        if name not in activations:
-            raise _fail(layer, f"activation '{name}' is not supported")
-        kind, attrs = activations[name]
-        return self.op(kind, op_name, [x], self.shape(x), attrs)
+        """The op(s) of the Keras activation `name` on x (frontend/keras_act.py)."""
+        return keras_act.activation_op(self, layer, name, x, op_name)
 
 
 def _activation_layer(b: _Builder, layer, cfg, ins, out_shape) -> str:

@@ -148,6 +148,32 @@ def _clip(b, op, node, out_shape) -> str:
     return b.op(OpKind.MINIMUM, op.name, [y, hi], out_shape)
 
 
+def _lut(function: str, *param_attrs):
+    """An activation op tinygen tabulates (tinygen/ops/lut.py), its parameters read from the operation."""
+    def convert(b, op, node, out_shape) -> str:
+        from tinygen.frontend.keras_act import lut_op
+
+        return lut_op(b, _operands(b, op, node)[0], op.name, function, *(getattr(op, a) for a in param_attrs))
+    return convert
+
+
+def _gelu(b, op, node, out_shape) -> str:
+    return _lut("gelu_tanh" if op.approximate else "gelu")(b, op, node, out_shape)
+
+
+def _elu(b, op, node, out_shape) -> str:
+    if float(op.alpha) == 1.0:
+        return _unary(OpKind.ELU)(b, op, node, out_shape)
+    return _lut("elu", "alpha")(b, op, node, out_shape)
+
+
+def _log_softmax(b, op, node, out_shape) -> str:
+    axis = op.axis if isinstance(op.axis, int) else (op.axis[0] if len(op.axis) == 1 else None)
+    if axis is None or axis % len(out_shape) != len(out_shape) - 1:
+        raise _fail(op, f"log_softmax over axis {op.axis} is not supported (only the last axis)")
+    return _activation("log_softmax")(b, op, node, out_shape)
+
+
 OPS = {
     "Add": _binary(OpKind.ADD), "Subtract": _binary(OpKind.SUB), "Multiply": _binary(OpKind.MUL),
     "Maximum": _binary(OpKind.MAXIMUM), "Minimum": _binary(OpKind.MINIMUM),
@@ -157,6 +183,13 @@ OPS = {
     "Silu": _activation("silu"), "Swish": _activation("silu"), "LeakyRelu": _leaky_relu, "Softmax": _softmax,
     "Mean": _mean, "Concatenate": _concatenate, "Reshape": _reshape, "ExpandDims": _reshape,
     "Squeeze": _reshape, "Transpose": _transpose, "Clip": _clip,
+    "Gelu": _gelu, "Elu": _elu, "LogSoftmax": _log_softmax, "HardSigmoid": _activation("hard_sigmoid"),
+    "Softsign": _activation("softsign"), "Selu": _lut("selu"), "Softplus": _lut("softplus"),
+    "Exp": _lut("exponential"), "Celu": _lut("celu", "alpha"), "HardShrink": _lut("hard_shrink", "threshold"),
+    "SoftShrink": _lut("soft_shrink", "threshold"), "HardTanh": _lut("hard_tanh"),
+    "LogSigmoid": _lut("log_sigmoid"), "SparsePlus": _lut("sparse_plus"), "SparseSigmoid": _lut("sparse_sigmoid"),
+    "Squareplus": _lut("squareplus", "b"), "TanhShrink": _lut("tanh_shrink"),
+    "Threshold": _lut("threshold", "threshold", "default_value"),
 }
 
 

@@ -85,6 +85,7 @@ class OpKind(str, Enum):
     PRELU = "PRELU"
     MAXIMUM = "MAXIMUM"
     MINIMUM = "MINIMUM"
+    LUT = "LUT"  # tinygen's own: an element-wise function as a table (no TFLite builtin)
     # float-only ops that passes remove before quantization
     BATCH_NORM = "BATCH_NORM"
 

@@ -82,17 +82,12 @@ def export_leaky_relu(w, op, ins, outs) -> None:
 
 
 def keras_relu(b, layer, cfg, ins, out_shape) -> str:
-    """ReLU layer: RELU, RELU6 (max_value=6) or LEAKY_RELU (0 < negative_slope < 1)."""
-    mx, slope, thr = cfg.get("max_value"), float(cfg.get("negative_slope") or 0.0), float(cfg.get("threshold") or 0.0)
-    if thr != 0.0:
-        raise keras_fail(layer, f"threshold={thr} is not supported")
-    if slope == 0.0 and mx is None:
-        return b.op(OpKind.RELU, layer.name, ins, out_shape)
-    if slope == 0.0 and float(mx) == 6.0:
-        return b.op(OpKind.RELU6, layer.name, ins, out_shape)
-    if mx is None and 0.0 < slope < 1.0:
-        return b.op(OpKind.LEAKY_RELU, layer.name, ins, out_shape, ir.LeakyReluAttrs(slope))
-    raise keras_fail(layer, f"max_value={mx} with negative_slope={slope} is not supported")
+    """ReLU layer with all its options (frontend/keras_act.relu_op: RELU, RELU6, LEAKY_RELU, RELU + MINIMUM,
+    or the LUT op for a threshold)."""
+    from tinygen.frontend.keras_act import relu_op
+
+    return relu_op(b, layer, ins[0], layer.name, cfg.get("negative_slope"), cfg.get("max_value"),
+                   cfg.get("threshold"))
 
 
 def keras_leaky(b, layer, cfg, ins, out_shape) -> str:
