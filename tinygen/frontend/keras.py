@@ -201,6 +201,8 @@ def _handlers() -> dict:
     table["Activation"] = _activation_layer
     from tinygen.frontend import keras_recurrent
     table.update(keras_recurrent.HANDLERS)  # Bidirectional (over any registered recurrent layer)
+    from tinygen.frontend import keras_gru
+    keras_gru.register()  # GRU and SimpleRNN inside Bidirectional
     table["_DepthwiseConv2D"] = table["DepthwiseConv2D"]  # the class _load substitutes for old files
     return table
 

@@ -85,6 +85,8 @@ class OpKind(str, Enum):
     PRELU = "PRELU"
     MAXIMUM = "MAXIMUM"
     MINIMUM = "MINIMUM"
+    GRU = "GRU"  # tinygen's own: no TFLite builtin (exported as its unrolled steps, tinygen/ops/gru.py)
+    RNN = "RNN"  # tinygen's own: SimpleRNN (likewise)
     LUT = "LUT"  # tinygen's own: an element-wise function as a table (no TFLite builtin)
     # float-only ops that passes remove before quantization
     BATCH_NORM = "BATCH_NORM"

@@ -15,7 +15,7 @@ from tinygen import ir
 from tinygen.quant import float_ref
 from tinygen.errors import CalibrationError, UnsupportedError
 from tinygen.ir import Graph, OpKind, QuantParams
-from tinygen.quant import lstm, ranges
+from tinygen.quant import gru, lstm, ranges
 
 SYNTHETIC_SAMPLES = 16
 _CHUNK = 16  # samples per float_ref batch
@@ -57,7 +57,9 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_corre
     q = graph.copy()
     range_notes: list = []
     report = quantize_activations(q, stats, estimator, activations, range_notes)
-    quantize_constants(q, activations, lstm.quantize_lstms(graph, q, calib, activations))
+    done = lstm.quantize_lstms(graph, q, calib, activations)
+    done |= gru.quantize_cells(graph, q, calib, activations)  # GRU / RNN: their steps, weights and state
+    quantize_constants(q, activations, done)
     if bias_correction and not warnings:
         correct_biases(graph, q, calib)
     ir.verify(q, "quantize")

@@ -1,0 +1,215 @@
+"""int8 GRU and SimpleRNN: the cell's step program (tinygen/quant/gru.py) lowered one step at a time with
+tinygen's own int8 kernels, then run by one C call that loops over the time steps (tg_rnn_s8.c).
+
+Each step of the program becomes the single op TFLite would run for it (FULLY_CONNECTED, ADD, SUB, MUL,
+LOGISTIC, TANH) on [1, units] tensors carrying the calibrated parameters, and is lowered by the kernel
+tinygen uses for that op alone: the fast (SMLAD) FULLY_CONNECTED where it applies (depth % 4 == 0), else
+the reference one, the int8 ADD / SUB / MUL kernels, and LOGISTIC / TANH as 256-entry tables. Their
+scalar arguments become one 16-word record per step (tg_rnn_s8.h), their constant arrays two blobs
+(int32 words, int8 bytes), and their NumPy references, chained, are the cell's reference. So the C, the
+reference and TFLM on the unrolled export (tinygen/verify/export_gru.py) compute the same integers.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygen import ir
+from tinygen.errors import UnsupportedError
+from tinygen.ir import Graph, Op, OpKind, QuantParams, Tensor
+from tinygen.lower import activation, conv, elementwise, fast
+from tinygen.lower.base import (ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg,
+                                activation_inputs, register)
+from tinygen.lower.csig import args_by_name
+from tinygen.quant import gru as cell
+
+RECORD = 16  # int32 words per step record: opcode, destination, source a, source b, 12 parameters
+OPCODES = {"fc": 1, "fc_fast": 2, "add": 3, "sub": 4, "mul": 5, "lut": 6}
+X_ID, H_ID = 0, 1  # buffer ids of the current input row and the hidden state; slots count from 2
+_ADD_PARAMS = ("in1_offset", "in1_mult", "in1_shift", "in2_offset", "in2_mult", "in2_shift", "left_shift",
+               "out_offset", "out_mult", "out_shift", "act_min", "act_max")
+_MUL_PARAMS = ("in1_offset", "in2_offset", "out_offset", "out_mult", "out_shift", "act_min", "act_max")
+SOURCES = ("tg_rnn_s8.c", "tg_fully_connected_s8.c", "tg_fully_connected_s8_fast.c", *fast.GEMM_SOURCES,
+           "tg_add_s8.c", "tg_sub_s8.c", "tg_mul_s8.c", "tg_lut_s8.c", "tg_requantize_s8_s8.c")  # what tg_rnn_s8.c calls
+_KINDS = {"add": OpKind.ADD, "add_relu": OpKind.ADD, "sub": OpKind.SUB, "mul": OpKind.MUL,
+          "sigmoid": OpKind.LOGISTIC, "tanh": OpKind.TANH}
+
+
+def _fail(op: Op, why: str) -> UnsupportedError:
+    return UnsupportedError(f"layer '{op.name}' ({op.kind.value}): {why}")
+
+
+def step_graph(op: Op, graph: Graph) -> tuple:
+    """(graph of one time step's single ops on [1, units] tensors, [(Step, Op)]) for a quantized cell."""
+    x, w_t, r_t = (graph.tensors[op.inputs[k]] for k in (cell.X, cell.W, cell.R))
+    units, features = r_t.shape[1], x.shape[2]
+    params = cell.value_params(op)
+    tensors = {"x": Tensor("x", (1, features), "int8", x.quant)}
+    for name, (scale, zp) in params.items():
+        tensors[name] = Tensor(name, (1, units), "int8", QuantParams.make(scale, zp))
+    ops = []
+    for s in cell.program(op.kind, op.attrs):
+        name = f"{op.name}/{s.out}"
+        if s.kind == "fc":
+            m, b = (w_t, op.inputs[cell.BX]) if s.b == "W" else (r_t, op.inputs[cell.BH])
+            rows = slice(s.gate * units, (s.gate + 1) * units)
+            wname, bname = f"{s.b}{s.gate}", None
+            tensors[wname] = Tensor(wname, (units, m.shape[1]), "int8", QuantParams(
+                m.quant.scale[rows], m.quant.zero_point[rows], 0), np.ascontiguousarray(m.data[rows]))
+            if b is not None:
+                bt = graph.tensors[b]
+                bname = f"b{s.b}{s.gate}"
+                tensors[bname] = Tensor(bname, (units,), "int32", QuantParams(
+                    bt.quant.scale[rows], bt.quant.zero_point[rows], 0), np.ascontiguousarray(bt.data[rows]))
+            ops.append((s, Op(OpKind.FULLY_CONNECTED, name, [s.a, wname, bname], [s.out], ir.FullyConnectedAttrs())))
+        elif s.kind in ("sigmoid", "tanh"):
+            ops.append((s, Op(_KINDS[s.kind], name, [s.a], [s.out], ir.NoAttrs())))
+        else:
+            act = ir.Activation.RELU if s.kind == "add_relu" else ir.Activation.NONE
+            ops.append((s, Op(_KINDS[s.kind], name, [s.a, s.b], [s.out], ir.ElementwiseAttrs(act))))
+    return Graph(tensors, [o for _, o in ops], ["x"], ["h"]), ops
+
+
+def lower_step(s, op: Op, g: Graph) -> LoweredOp:
+    """The kernel tinygen runs for this one op alone (fast FULLY_CONNECTED where it applies)."""
+    if s.kind == "fc":
+        quick = fast.FastFullyConnected()
+        return quick.lower(op, g) if quick.supports(op, g) else conv.FullyConnectedKernel().lower(op, g)
+    if s.kind in ("sigmoid", "tanh"):
+        return activation.SigmoidLikeS8().lower(op, g)
+    if s.kind == "mul":
+        return elementwise.MulS8().lower(op, g)
+    return elementwise.AddSubS8().lower(op, g)
+
+
+class _Blobs:
+    """The constant arrays of every step, packed into one int32 and one int8 array (offsets in elements)."""
+
+    def __init__(self):
+        self.words: list = []
+        self.bytes: list = []
+        self.n_words = self.n_bytes = 0
+
+    def add(self, lop: LoweredOp, arg) -> int:
+        if isinstance(arg, Literal) and arg.value == "NULL":
+            return -1
+        data = np.asarray(lop.const_arrays[arg.index].data).reshape(-1)
+        if data.dtype == np.int8:
+            self.bytes.append(data)
+            self.n_bytes += data.size
+            return self.n_bytes - data.size
+        self.words.append(data.astype(np.int32))
+        self.n_words += data.size
+        return self.n_words - data.size
+
+    def arrays(self) -> list:
+        words = np.concatenate(self.words) if self.words else np.zeros(1, np.int32)
+        data = np.concatenate(self.bytes) if self.bytes else np.zeros(1, np.int8)
+        return [ConstArray("words", words.astype(np.int32)), ConstArray("bytes", data.astype(np.int8))]
+
+
+def _record(s, lop: LoweredOp, blobs: _Blobs, ids: dict) -> list:
+    a = args_by_name(lop)
+    v = {k: (arg.value if isinstance(arg, Literal) else arg) for k, arg in a.items()}
+    if lop.c_function == "tg_fully_connected_s8":
+        code = OPCODES["fc"]
+        p = [v["accum_depth"], v["out_depth"], v["input_offset"], v["filter_offset"], v["output_offset"],
+             v["act_min"], v["act_max"], v["per_channel"], blobs.add(lop, a["mult"]), blobs.add(lop, a["shift"]),
+             blobs.add(lop, a["bias"]), blobs.add(lop, a["filter"])]
+    elif lop.c_function == "tg_fully_connected_s8_fast":
+        code = OPCODES["fc_fast"]
+        p = [v["accum_depth"], v["out_depth"], v["output_offset"], v["act_min"], v["act_max"],
+             blobs.add(lop, a["filter"]), v["wide"], blobs.add(lop, a["quant"]), v["rq_words"]]
+    elif lop.c_function == "tg_lut_s8":
+        code, p = OPCODES["lut"], [blobs.add(lop, a["table"])]
+    elif lop.c_function == "tg_mul_s8":
+        code, p = OPCODES["mul"], [v[k] for k in _MUL_PARAMS]
+    else:
+        code, p = OPCODES["sub" if lop.c_function == "tg_sub_s8" else "add"], [v[k] for k in _ADD_PARAMS]
+    rec = [code, ids[s.out], ids[s.a], ids[s.b] if s.kind not in ("fc", "sigmoid", "tanh") else 0]
+    return rec + [int(x) for x in p] + [0] * (RECORD - 4 - len(p))
+
+
+def _output_rule(op: Op, graph: Graph, g: Graph) -> tuple:
+    """(copy, lowered requantization h -> output) for writing h into the output."""
+    y = graph.tensors[op.outputs[0]]
+    h = g.tensors["h"]
+    same = np.float32(h.scale) == np.float32(y.scale) and h.zero_point == y.zero_point
+    units = h.shape[1]
+    g.tensors["y"] = Tensor("y", (1, units), "int8", y.quant)
+    q = activation.QuantizeKernel().lower(Op(OpKind.QUANTIZE, f"{op.name}/output", ["h"], ["y"]), g)
+    return same, q
+
+
+class CellS8(Kernel):
+    """GRU and SimpleRNN, int8 (batch 1): the step program in one call, time steps looped in C."""
+
+    kinds = (OpKind.GRU, OpKind.RNN)
+
+    def supports(self, op: Op, graph: Graph) -> bool:
+        return graph.tensors[op.inputs[0]].dtype == "int8"
+
+    def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        x, y = graph.tensors[op.inputs[cell.X]], graph.tensors[op.outputs[0]]
+        if y.dtype != "int8" or not op.attrs.params:
+            raise _fail(op, "the cell is not quantized to int8 (tinygen quantizes float GRU / RNN layers)")
+        g, steps = step_graph(op, graph)
+        values = [s.out for s, _ in steps if s.out != "h"]
+        ids = {"x": X_ID, "h": H_ID, **{v: 2 + k for k, v in enumerate(dict.fromkeys(values))}}
+        blobs, program, subs = _Blobs(), [], []
+        for s, sub in steps:
+            lop = lower_step(s, sub, g)
+            program += _record(s, lop, blobs, ids)
+            subs.append((s, lop, activation_inputs(sub, g)))
+        same, requant = _output_rule(op, graph, g)
+        rq = args_by_name(requant)
+        _, n_steps, features = x.shape
+        units = g.tensors["h"].shape[1]
+        h_zp = g.tensors["h"].zero_point
+        a = op.attrs
+        out_mode = 0 if not a.return_sequences else (2 if a.go_backwards and a.input_order else 1)
+        slots = len(ids) - 2
+        state = op.inputs[cell.STATE] if len(op.inputs) > cell.STATE else None
+        consts = [ConstArray("program", np.asarray(program, np.int32))] + blobs.arrays()
+        args = [Literal(n_steps), Literal(features), Literal(units), Literal(len(steps)), Literal(slots),
+                ConstArg(0), ConstArg(1), ConstArg(2), Literal(int(a.go_backwards)), Literal(out_mode),
+                Literal(h_zp), Literal(int(same)), rq["mult"], rq["shift"], rq["output_zp"],
+                TensorArg(x.name), TensorArg(state, const=False) if state else Literal("NULL"),
+                ScratchArg(), TensorArg(y.name, const=False)]
+        sources = set(SOURCES)
+        for _, lop, _ in subs:
+            sources.update(lop.c_sources)
+        reference = _reference(subs, requant, same, n_steps, features, units, h_zp, out_mode, a.go_backwards,
+                               y.shape, state is not None)
+        w_rows = graph.tensors[op.inputs[cell.W]].shape[0]
+        return LoweredOp(op, "tg_rnn_s8", tuple(sorted(sources)), args, consts, reference,
+                         macs=n_steps * w_rows * (features + units), scratch_bytes=(slots + 1) * units,
+                         notes={"steps": len(steps), "fast_fc": sum(lop.c_function.endswith("_fast")
+                                                                    for _, lop, _ in subs)})
+
+
+def _reference(subs, requant, same, n_steps, features, units, h_zp, out_mode, backwards, y_shape, stateful):
+    def emit(h):
+        return h.copy() if same else np.asarray(requant.reference([h])[0], np.int8).reshape(1, units)
+
+    def reference(ins):
+        x = np.asarray(ins[0], np.int8).reshape(n_steps, features)
+        h = (np.asarray(ins[1], np.int8).reshape(1, units).copy() if stateful
+             else np.full((1, units), h_zp, np.int8))
+        rows = np.zeros((n_steps, units), np.int8)
+        for k in range(n_steps):
+            t = n_steps - 1 - k if backwards else k
+            vals = {"x": x[t].reshape(1, features), "h": h}
+            for s, lop, names in subs:
+                vals[s.out] = np.asarray(lop.reference([vals[n] for n in names])[0], np.int8).reshape(1, units)
+            h = vals["h"]
+            if out_mode:
+                rows[t if out_mode == 2 else k] = emit(h)[0]
+        if stateful:
+            ins[1][...] = h.reshape(np.shape(ins[1]))
+        out = rows if out_mode else emit(h)
+        return [out.reshape(y_shape)]
+
+    return reference
+
+
+register(CellS8())
