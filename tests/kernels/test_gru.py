@@ -1,0 +1,123 @@
+"""int8 GRU and RNN (tg_rnn_s8) against TFLM running the unrolled export, and against the NumPy reference.
+
+Each case is a float one-op graph (random weights, fixed seed) quantized by tinygen's PTQ; the generated
+C, the lowering's NumPy reference and TFLM on the exported .tflite (the cell's steps as TFLite builtins)
+must agree byte for byte. Shapes cover both FC paths (depth % 4 == 0: the SMLAD kernel; otherwise the
+reference kernel), one unit, one step; options cover both GRU reset forms, RNN tanh / relu,
+go_backwards with either output order, return_sequences, and a stateful cell over 60 invokes then reset.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinygen import ir
+from tinygen.compiler import lower
+from tinygen.errors import TinygenError
+from tinygen.ir import OpKind, validate
+from tinygen.quant import ptq
+from tinygen.quant.gru import CellAttrs
+from tinygen.verify.export_tflite import to_bytes
+from tinygen.verify.sequence import compare_sequence
+from tinygen.verify.testing import host_model_for, run_reference
+from oracle import tflm_interpreter, tflm_run
+
+CASES = {  # kind, steps, features, units, attrs
+    "gru_fast": (OpKind.GRU, 6, 8, 12, CellAttrs(return_sequences=True)),
+    "gru_odd": (OpKind.GRU, 5, 7, 9, CellAttrs()),
+    "gru_before_backwards": (OpKind.GRU, 4, 6, 5, CellAttrs(reset_after=False, go_backwards=True,
+                                                            return_sequences=True)),
+    "gru_input_order": (OpKind.GRU, 5, 4, 8, CellAttrs(go_backwards=True, return_sequences=True, input_order=True)),
+    "gru_one_unit": (OpKind.GRU, 3, 3, 1, CellAttrs(return_sequences=True)),
+    "gru_one_step": (OpKind.GRU, 1, 16, 16, CellAttrs()),
+    "rnn_tanh": (OpKind.RNN, 7, 5, 6, CellAttrs(return_sequences=True)),
+    "rnn_relu_backwards": (OpKind.RNN, 6, 8, 4, CellAttrs("relu", go_backwards=True)),
+}
+
+
+def cell_graph(kind, steps, features, units, attrs, stateful=False, seed=0) -> ir.Graph:
+    """A float graph holding one GRU / RNN op with random weights."""
+    rng = np.random.default_rng(seed)
+    rows = (3 if kind == OpKind.GRU else 1) * units
+    consts = {"W": (rows, features), "R": (rows, units), "bx": (rows,), "bh": (rows,)}
+    t = {"x": ir.Tensor("x", (1, steps, features), "float32")}
+    for name, shape in consts.items():
+        scale = 0.5 if name in ("W", "R") else 0.2
+        t[name] = ir.Tensor(name, shape, "float32", data=(rng.standard_normal(shape) * scale).astype(np.float32))
+    ins = ["x", "W", "R", "bx", "bh"]
+    if stateful:
+        t["h"] = ir.Tensor("h", (1, units), "float32", data=np.zeros((1, units), np.float32), variable=True)
+        ins.append("h")
+    shape = (1, steps, units) if attrs.return_sequences else (1, units)
+    t["y"] = ir.Tensor("y", shape, "float32")
+    op = ir.Op(kind, "cell", ins, ["y"], attrs)
+    return ir.Graph(t, [op], ["x"], ["y"], name="cell", source="cell.test")
+
+
+def quantized(graph: ir.Graph, seed=1, n=48) -> tuple:
+    x = np.random.default_rng(seed).standard_normal((n,) + graph.tensors["x"].shape[1:]).astype(np.float32)
+    q = ptq.quantize(graph, x)
+    validate.check(q)
+    xt = q.tensors["x"]
+    xq = np.clip(np.round(x / xt.scale) + xt.zero_point, -128, 127).astype(np.int8)
+    return q, x, xq
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_cell_c_equals_reference_and_tflm(case):
+    q, _, xq = quantized(cell_graph(*CASES[case]))
+    model = host_model_for(q)
+    tfl = to_bytes(q)
+    lowered = lower(q)
+    for i in range(4):
+        c = model([xq[i][None]])[0]
+        ref = run_reference(q, [xq[i][None]], lowered=lowered)[0]
+        tflm = tflm_run(tfl, [xq[i][None]])[0]
+        assert np.array_equal(c, ref), f"{case}: C != reference on sample {i}"
+        assert np.array_equal(c.reshape(-1), tflm.reshape(-1)), f"{case}: C != TFLM on sample {i}"
+
+
+def test_device_kernel_path_equals_tflm():
+    """The Cortex-M branch of the SMLAD FC (DSP instructions emulated) gives the same bytes."""
+    q, _, xq = quantized(cell_graph(*CASES["gru_fast"]))
+    model = host_model_for(q, kernel_path="device")
+    tfl = to_bytes(q)
+    for i in range(3):
+        assert np.array_equal(model([xq[i][None]])[0].reshape(-1), tflm_run(tfl, [xq[i][None]])[0].reshape(-1))
+
+
+def _differing(a, b) -> int:
+    return sum(int(np.sum(np.asarray(u).reshape(-1) != np.asarray(v).reshape(-1))) for u, v in zip(a, b))
+
+
+@pytest.mark.parametrize("kind,seq", [(OpKind.GRU, False), (OpKind.GRU, True), (OpKind.RNN, True)])
+def test_stateful_sequence_of_60_then_reset_matches_tflm(kind, seq):
+    q, _, xq = quantized(cell_graph(kind, 4, 8, 8, CellAttrs(return_sequences=seq), stateful=True), n=60)
+    tfl = to_bytes(q)
+    model = host_model_for(q)
+    res = compare_sequence(model, q, lower(q), [xq[:, None]], tflm_interpreter(tfl), lambda: tflm_interpreter(tfl),
+                           False, _differing)
+    assert res == dict(diff_ref=0, diff_tflm=0, reset_diff=0, stateful=True)
+    # the state matters: the same samples, each from a fresh state, give other outputs
+    model.reset()
+    carried = [model([xq[i][None]])[0] for i in range(10)]
+    fresh = []
+    for i in range(10):
+        model.reset()
+        fresh.append(model([xq[i][None]])[0])
+    assert _differing(carried, fresh) > 0
+
+
+def test_int16_activations_are_refused_in_one_line():
+    graph = cell_graph(*CASES["gru_odd"])
+    x = np.zeros((4,) + graph.tensors["x"].shape[1:], np.float32)
+    with pytest.raises(TinygenError, match=r"layer 'cell' \(GRU\): int16 activations are not supported"):
+        ptq.quantize(graph, x, activations="int16")
+
+
+def test_bad_weight_shape_is_refused_naming_the_field():
+    graph = cell_graph(*CASES["gru_odd"])
+    graph.tensors["W"] = ir.Tensor("W", (27, 6), "float32", data=np.zeros((27, 6), np.float32))
+    with pytest.raises(TinygenError, match=r"layer 'cell' \(GRU\): input weights 'W' has shape \[27, 6\], "
+                                           r"expected \[27, 7\] \(rule: "):
+        validate.check(graph)
