@@ -199,6 +199,8 @@ def _handlers() -> dict:
     """Keras layer class name -> converter: the specs' entries, the Activation layer, and aliases."""
     table = dict(keras_layers())
     table["Activation"] = _activation_layer
+    from tinygen.frontend import keras_composite
+    table.update(keras_composite.HANDLERS)  # layers written as several ops (LayerNormalization, ...)
     from tinygen.frontend import keras_recurrent
     table.update(keras_recurrent.HANDLERS)  # Bidirectional (over any registered recurrent layer)
     from tinygen.frontend import keras_gru
