@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from tinygen import ir
+from tinygen.console import progress
 from tinygen.quant import float_ref
 from tinygen.errors import CalibrationError, UnsupportedError
 from tinygen.ir import Graph, OpKind, QuantParams
@@ -27,7 +28,7 @@ _FIXED16 = {OpKind.SOFTMAX: (1.0 / 32768, 0), OpKind.LOGISTIC: (1.0 / 32768, 0),
 ACTIVATIONS = ("int8", "int16")
 _BIAS_DTYPE = {"int8": "int32", "int16": "int64"}
 SHARES_INPUT_PARAMS = {OpKind.MAX_POOL_2D, OpKind.AVERAGE_POOL_2D, OpKind.RESHAPE, OpKind.PAD, OpKind.CONCATENATION,
-                       OpKind.TRANSPOSE, OpKind.STRIDED_SLICE,
+                       OpKind.TRANSPOSE, OpKind.STRIDED_SLICE, OpKind.REVERSE_V2,
                        OpKind.RESIZE_NEAREST_NEIGHBOR, OpKind.RESIZE_BILINEAR, OpKind.MAXIMUM, OpKind.MINIMUM}
 _WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 
@@ -111,6 +112,7 @@ def _collect(graph: Graph, calib: list) -> dict:
     stats: dict = {}
     n = calib[0].shape[0]
     for start in range(0, n, _CHUNK):
+        progress("calibration: samples", start, n)
         _, env = float_ref.run_batch(graph, [c[start:start + _CHUNK] for c in calib], collect=True)
         for name, v in env.items():
             if graph.tensors[name].is_const:
