@@ -285,6 +285,8 @@ def make_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", parents=[common], help="print the build report (report.md) of an output folder")
     rp.add_argument("out_dir")
     rp.set_defaults(func=cmd_report)
+    from tinygen.cli_tools import add_parsers as add_tool_parsers  # validate, analyze
+    add_tool_parsers(sub, common, _say)
     return p
 
 

@@ -189,6 +189,8 @@ def render_markdown(report: dict, png_name: Optional[str] = PNG_NAME) -> str:
                      f"{_n(L['live_arena_bytes'])} | {_n(L['scratch_bytes'])} |")
     lines += _weights_section(report)
     lines += _state_section(report)
+    from tinygen.codegen.report_sections import estimate_section, validation_section
+    lines += estimate_section(report) + validation_section(report)
     if png_name:
         lines += ["", "## Memory timeline", "", f"![arena over time]({png_name})", "",
                   "Each rectangle is one arena buffer: x spans the layers it lives through, y its bytes."]
@@ -205,6 +207,9 @@ def write_report(out_dir, report: dict, plan, graph, board=None, compare_tflm: b
         from tinygen.target.boards import load_board
         board = load_board(board)
     complete(report, plan, graph, board, tflm=None if compare_tflm else {})
+    if board is not None:  # estimated cycles, ms, uJ and flash image (codegen/estimate.py)
+        from tinygen.codegen.estimate import annotate
+        annotate(report, board, [p.name for p in (out_dir / "model").glob("*.c")])
     png = None
     try:
         draw_timeline(plan, out_dir / PNG_NAME)

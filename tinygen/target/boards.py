@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 from tinygen.errors import TinygenError
@@ -33,6 +33,9 @@ class Board:
     flash_command: str  # make recipe; may use $(ELF), $(HEX), $(BIN)
     qemu_machine: Optional[str]  # the QEMU -M machine that runs this board, None if none does
     boot2_bytes: int = 0  # bytes reserved at the start of flash for a second-stage boot loader
+    # [power]: the published active current (ua_per_mhz, voltage_v, source) the energy estimate uses; None
+    # when the board file states none (the estimate then assumes a figure for the core and says so)
+    power: Optional[dict] = field(default=None, compare=False, hash=False)
 
     @property
     def kernel_path(self) -> str:
@@ -76,7 +79,7 @@ def load_board(name) -> Board:
             ram_origin=int(mem["ram_origin"]), ram_size=int(mem["ram_size"]), clock_hz=int(data["clock_hz"]),
             startup=fw["startup"], linker=fw["linker"], io=fw["io"], flash_method=fl["method"],
             flash_command=fl["command"], qemu_machine=qemu["machine"] or None,
-            boot2_bytes=int(mem.get("boot2_bytes", 0)),
+            boot2_bytes=int(mem.get("boot2_bytes", 0)), power=_power(data.get("power"), path),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise TinygenError(f"{path}: malformed board file ({type(exc).__name__}: {exc})") from None
@@ -87,3 +90,20 @@ def load_board(name) -> Board:
     if board.float_abi != "soft" and board.fpu is None:
         raise TinygenError(f"{path}: float_abi '{board.float_abi}' needs an fpu")
     return board
+
+
+def _power(table, path) -> Optional[dict]:
+    """The optional [power] table: ua_per_mhz and voltage_v (positive numbers) and their source."""
+    if table is None:
+        return None
+    out = {}
+    for key in ("ua_per_mhz", "voltage_v"):
+        v = table.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise TinygenError(f"{path}: [power] {key} must be a positive number, got {v!r}")
+        out[key] = float(v)
+    src = table.get("source")
+    if not isinstance(src, str) or not src.strip():
+        raise TinygenError(f"{path}: [power] needs a 'source' naming the datasheet and section of its figures")
+    out["source"] = src.strip()
+    return out
