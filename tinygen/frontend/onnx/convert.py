@@ -6,13 +6,13 @@ import numpy as np
 from tinygen.errors import UnsupportedError
 from tinygen.frontend.onnx import convert_deconv, convert_misc, convert_nn, convert_resize, fold
 from tinygen.frontend.onnx.builder import Builder, NodeError
+from tinygen.frontend.onnx import recurrent
 from tinygen.ir import OpKind
 
 # Nodes that compute the identity at inference time.
 _IDENTITY = {"Identity", "Dropout"}
 # Known operators refused with a reason beyond "not supported".
 _REFUSED = {
-    "LSTM": "float LSTMs are not quantized by tinygen yet (an int8 UNIDIRECTIONAL_SEQUENCE_LSTM .tflite compiles)",
     "GRU": "GRU has no tinygen kernel yet",
     "Gelu": "GELU has no tinygen kernel (export nn.GELU(approximate='tanh') does not help: Erf / Pow are refused too)",
 }
@@ -24,6 +24,7 @@ def converters() -> dict:
     table.update(convert_misc.CONVERTERS)
     table.update(convert_deconv.CONVERTERS)
     table.update(convert_resize.CONVERTERS)
+    table.update(recurrent.CONVERTERS)  # LSTM
     return table
 
 
@@ -89,4 +90,5 @@ def finish(b: Builder) -> None:
         fc.inputs = [fc.inputs[0], fc.inputs[1], b.const(f"{fc.name}/bias", t.data.reshape(units))]
         fc.outputs = [add.outputs[0]]
         g.ops.remove(add)
+    recurrent.prune_unused(b)  # an LSTM's Y / Y_h views nothing reads
     g.remove_unused_tensors()
