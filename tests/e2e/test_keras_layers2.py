@@ -5,7 +5,7 @@ depth_multiplier > 1, causal dilated Conv1D, UpSampling1D and bilinear UpSamplin
 Each zoo model is built from float Keras with tinygen's PTQ on one calibration set. For every model:
 float import == Keras; C == NumPy reference; where TFLite has every op, C == TFLM on tinygen's exported
 .tflite; and the int8 output error against the float model, next to TF's converter's (same calibration
-data, TF's own interpreter), mean ratio over those models <= 1.02. Models holding tinygen's LUT op (no
+data, TF's interpreter with its reference kernels), mean ratio over those models <= 1.02. Models holding tinygen's LUT op (no
 TFLite form) report their error against float (docs/quantization.md).
 """
 from __future__ import annotations
@@ -65,8 +65,30 @@ def _models():
         y = L.LayerNormalization(center=False, scale=False)(y)
         return keras.Model(x, L.LayerNormalization(center=False)(L.Dense(8)(y)))
 
+    def kwt():
+        """A keyword transformer: patch embedding, positions, two pre-norm blocks, mean over time."""
+        x = keras.Input((16, 10))
+        y = L.Dense(16)(x)
+        y = y + np.random.default_rng(1).normal(0, 0.2, (1, 16, 16)).astype(np.float32)
+        for _ in range(2):
+            a = L.LayerNormalization()(y)
+            y = L.Add()([y, L.MultiHeadAttention(2, 8)(a, a)])
+            a = L.LayerNormalization()(y)
+            y = L.Add()([y, L.Dense(16)(L.Dense(32, activation="relu")(a))])
+        return keras.Model(x, L.Dense(5)(L.GlobalAveragePooling1D()(L.LayerNormalization()(y))))
+
+    def mha_cross():
+        """Cross attention: queries from one projection, keys / values from a shorter, narrower sequence;
+        value_dim, output_shape and no biases; and a self attention with an explicit key."""
+        x = keras.Input((12, 8))
+        q = L.Dense(8)(x)
+        kv = L.Conv1D(6, 3, strides=2, activation="relu")(x)
+        y = L.MultiHeadAttention(3, 4, value_dim=5, output_shape=10, use_bias=False)(q, kv)
+        return keras.Model(x, L.MultiHeadAttention(2, 4)(y, y, key=y))
+
     return {"acts_tflite": (acts_tflite(), (6, 8), True), "acts_lut": (acts_lut(), (6, 8), False),
-            "layernorm": (layernorm(), (10, 12), True)}
+            "layernorm": (layernorm(), (10, 12), True), "kwt": (kwt(), (16, 10), True),
+            "mha_cross": (mha_cross(), (12, 8), True)}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +126,7 @@ def _deq(q, y):
     return (np.asarray(y, np.float32) - t.zero_point) * np.float32(t.scale)
 
 
-KEYS = ("acts_tflite", "acts_lut", "layernorm")
+KEYS = ("acts_tflite", "acts_lut", "layernorm", "kwt", "mha_cross")
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -142,7 +164,9 @@ def _errors(z) -> tuple:
                    - want[k]).mean() for k, x in enumerate(test)]
     if not z["tflite"]:
         return float(np.mean(ours)), None
-    interp = tf.lite.Interpreter(model_content=convert(m, z["calib"]))
+    # TF's reference kernels: the default XNNPACK delegate answers 10x worse on the attention models
+    interp = tf.lite.Interpreter(model_content=convert(m, z["calib"]),
+                                 experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
     interp.allocate_tensors()
     di, do = interp.get_input_details()[0], interp.get_output_details()[0]
     (si, zi), (so, zo) = di["quantization"], do["quantization"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen import ir
+from tinygen.frontend import keras_attention
 from tinygen.ir import OpKind
 from tinygen.ops.common import keras_fail
 
@@ -67,4 +68,5 @@ def average(b, layer, cfg, ins, out_shape) -> str:
     return b.op(OpKind.MUL, layer.name, [acc, inv], out_shape, ir.ElementwiseAttrs())
 
 
-HANDLERS = {"LayerNormalization": layer_norm, "RepeatVector": repeat_vector, "Average": average}
+HANDLERS = {"LayerNormalization": layer_norm, "RepeatVector": repeat_vector, "Average": average,
+            **keras_attention.HANDLERS}
