@@ -22,27 +22,6 @@ static inline int32_t tg_lstm_scratch_bytes(int32_t n_input, int32_t n_units)
     return 8 * ((n_input + 3) / 4) + 8 * ((n_units + 3) / 4) + 32 * ((n_units + 3) / 4);
 }
 
-/* n int8 values -> per group of 4: (v0 | v2 << 16), (v1 | v3 << 16) as int16 lanes, zero padded: the
- * operand order of SMLAD against the pre-extended weight words (w0 | w2 << 16), (w1 | w3 << 16). */
-static inline void tg_lstm_pairs_s8(const int8_t *src, int32_t n, uint32_t *dst)
-{
-    int32_t k = 0;
-    for (; k + 4 <= n; k += 4) {
-        const uint32_t word = tg_read_u32(src + k);
-        *dst++ = tg_sxtb16(word);
-        *dst++ = tg_sxtb16_r8(word);
-    }
-    if (k < n) {
-        int8_t tail[4] = {0, 0, 0, 0};
-        for (int32_t j = 0; k + j < n; ++j) {
-            tail[j] = src[k + j];
-        }
-        const uint32_t word = tg_read_u32(tail);
-        dst[0] = tg_sxtb16(word);
-        dst[1] = tg_sxtb16_r8(word);
-    }
-}
-
 /* The same for n int16 values */
 static inline void tg_lstm_pairs_s16(const int16_t *src, int32_t n, uint32_t *dst)
 {

@@ -112,4 +112,25 @@ TG_ALWAYS_INLINE const int32_t *tg_quad_groups(const void *x, const int32_t *w, 
 
 #endif
 
+/* n int8 values -> per group of 4: (v0 | v2 << 16), (v1 | v3 << 16) as int16 lanes, zero padded: the
+ * pairs of tg_quad_groups(..., bytes = 0) */
+static inline void tg_quad_pairs_s8(const int8_t *src, int32_t n, uint32_t *dst)
+{
+    int32_t k = 0;
+    for (; k + 4 <= n; k += 4) {
+        const uint32_t word = tg_read_u32(src + k);
+        *dst++ = tg_sxtb16(word);
+        *dst++ = tg_sxtb16_r8(word);
+    }
+    if (k < n) {
+        int8_t tail[4] = {0, 0, 0, 0};
+        for (int32_t j = 0; k + j < n; ++j) {
+            tail[j] = src[k + j];
+        }
+        const uint32_t word = tg_read_u32(tail);
+        dst[0] = tg_sxtb16(word);
+        dst[1] = tg_sxtb16_r8(word);
+    }
+}
+
 #endif /* TG_SMLAD_QUAD_H */

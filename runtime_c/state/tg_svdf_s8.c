@@ -3,13 +3,6 @@
 
 #define TG_FN tg_svdf_s8
 #define TG_T int8_t
-#define TG_T_MIN INT8_MIN
-#define TG_T_MAX INT8_MAX
-#define TG_T_WRAP(v) ((int32_t)(((uint32_t)(v) + 0x80u) & 0xFFu) - 0x80)
-#define TG_TIME_PRODUCT(w, d) ((uint32_t)((int32_t)(w) * (d)))
+#define TG_T_BITS 8
+#define TG_TIME_ROW tg_svdf_time_row_s8
 #include "tg_svdf_body.inc"
-
-int32_t tg_svdf_s8_get_buffer_size(int32_t filters)
-{
-    return filters * (int32_t)sizeof(int32_t);
-}

@@ -27,6 +27,14 @@ CASES = {  # batch, input_size, filters, rank, memory, state dtype, input zp, st
     "int8_memory1": (1, 5, 4, 2, 1, "int8", 0, 0, 0),
     "int16_rank1": (1, 16, 8, 1, 6, "int16", -128, 0, 9),
     "int16_rank2_batch2": (2, 7, 6, 3, 3, "int16", 5, 0, -1),
+    # shapes of the SMLAD paths (tg_svdf.h): filters not a multiple of 4, input lengths not a multiple of 4,
+    # memory 1 and 2 (no old pair), even and odd memories on both sides of a group of 4, rank > 1
+    "int16_memory1_odd": (1, 3, 5, 1, 1, "int16", 7, 0, 4),
+    "int16_memory2_rank2": (1, 13, 10, 2, 2, "int16", -9, 0, 0),
+    "int16_memory7_batch3": (3, 41, 9, 3, 7, "int16", 1, 0, -7),
+    "int8_memory2_rank3": (1, 4, 3, 3, 2, "int8", 0, 11, -2),
+    "int8_memory9_rank4": (1, 21, 12, 4, 9, "int8", -1, -4, 6),
+    "int8_memory8_batch2": (2, 30, 7, 1, 8, "int8", 127, 0, 1),
 }
 
 
@@ -52,8 +60,10 @@ def svdf_graph(batch, n_in, filters, rank, memory, sdt, in_zp, st_zp, out_zp, se
     return ir.Graph(t, [op], ["x"], ["y"], name="svdf", source="svdf.test")
 
 
+@pytest.mark.parametrize("kernel_path", ["portable", "device"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_svdf_sequence_matches_tflm(case, tmp_path):
+def test_svdf_sequence_matches_tflm(case, kernel_path, tmp_path):
+    """portable: the plain C branch; device: the Cortex-M branch with its DSP instructions emulated."""
     spec = CASES[case]
     path = tmp_path / f"{case}.tflite"
     path.write_bytes(to_bytes(svdf_graph(*spec)))
@@ -66,7 +76,7 @@ def test_svdf_sequence_matches_tflm(case, tmp_path):
     interp = tflm_interpreter(path)
     want = [tflm_run_with(interp, [x])[0] for x in xs]
     assert len({w.tobytes() for w in want}) > 5
-    model = host_model_for(g, name="svdf")
+    model = host_model_for(g, name="svdf", kernel_path=kernel_path)
     state, lowered = initial_state(g), lower(g)
     for k, x in enumerate(xs):
         got = model([x])[0]
@@ -78,7 +88,8 @@ def test_svdf_sequence_matches_tflm(case, tmp_path):
         np.testing.assert_array_equal(model([xs[k]])[0], want[k], err_msg=f"after reset, step {k}")
 
 
-def test_svdf_saturating_state_matches_tflm(tmp_path):
+@pytest.mark.parametrize("kernel_path", ["portable", "device"])
+def test_svdf_saturating_state_matches_tflm(kernel_path, tmp_path):
     """Scales that drive the new state column into its clamp (and the zero point added before it)."""
     g0 = svdf_graph(1, 20, 4, 1, 3, "int8", 0, 100, 0, seed=3, scales=(0.5, 0.5, 0.01, 0.01, 0.05))
     path = tmp_path / "sat.tflite"
@@ -86,7 +97,7 @@ def test_svdf_saturating_state_matches_tflm(tmp_path):
     g = load_model(str(path))
     xs = np.random.default_rng(2).integers(-128, 128, (12, 1, 20)).astype(np.int8)
     interp = tflm_interpreter(path)
-    model = host_model_for(g, name="svdf")
+    model = host_model_for(g, name="svdf", kernel_path=kernel_path)
     for x in xs:
         np.testing.assert_array_equal(model([x])[0], tflm_run_with(interp, [x])[0])
 
