@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen.errors import UnsupportedError
-from tinygen.frontend.onnx import convert_deconv, convert_misc, convert_nn, convert_resize, fold
+from tinygen.frontend.onnx import convert_deconv, convert_gru, convert_misc, convert_nn, convert_resize, fold
 from tinygen.frontend.onnx.builder import Builder, NodeError
 from tinygen.frontend.onnx import recurrent
 from tinygen.ir import OpKind
@@ -13,7 +13,6 @@ from tinygen.ir import OpKind
 _IDENTITY = {"Identity", "Dropout"}
 # Known operators refused with a reason beyond "not supported".
 _REFUSED = {
-    "GRU": "GRU has no tinygen kernel yet",
     "Gelu": "GELU has no tinygen kernel (export nn.GELU(approximate='tanh') does not help: Erf / Pow are refused too)",
 }
 
@@ -25,6 +24,7 @@ def converters() -> dict:
     table.update(convert_deconv.CONVERTERS)
     table.update(convert_resize.CONVERTERS)
     table.update(recurrent.CONVERTERS)  # LSTM
+    table.update(convert_gru.CONVERTERS)  # GRU, RNN
     return table
 
 

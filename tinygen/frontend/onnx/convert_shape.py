@@ -22,6 +22,8 @@ def reshape_to(b: Builder, v: Val, shape: tuple) -> None:
     cands.append(None)
     if len(shape) <= 5:  # any layout of the result that keeps the stored order (e.g. NHWC unsqueezed)
         cands.extend(itertools.permutations(range(len(shape))))
+    # IR tensors keep the batch axis (size 1) first: prefer layouts that do (a GRU's [time, 1, hidden] output)
+    cands.sort(key=lambda p: (shape[p[0]] if p is not None else shape[0]) != 1)
     for perm in cands:
         if np.array_equal(src, flat_order(Val(shape, perm=perm))):
             perm = None if perm is None or tuple(perm) == tuple(range(len(shape))) else tuple(perm)
