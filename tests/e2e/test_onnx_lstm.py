@@ -80,7 +80,7 @@ def _check_exact(graph, n: int = 5) -> None:
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_int8_c_equals_reference_and_tflm(tmp_path, name):
     path = _save(tmp_path, name)
-    result = build(path, calibration=_data(0, 64), **OPTS)
+    result = build(path, calibration=_data(0, 128), **OPTS)
     graph = result.graph
     assert OpKind.TRANSPOSE not in [op.kind for op in graph.ops]
     assert not any("transpose" in f for f in result.files), sorted(result.files)

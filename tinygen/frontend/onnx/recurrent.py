@@ -90,7 +90,7 @@ def _direction(b: Builder, x: str, steps: int, hidden: int, wrb: tuple, d: int, 
     from tinygen.ops.recurrent import LstmAttrs
 
     w, r, bias = wrb
-    tag = "backward" if d else "forward"
+    tag = "backward" if backwards else "forward"
     blocks = [slice(k * hidden, (k + 1) * hidden) for k in _ONNX_GATE]
     if backwards:
         x = b.op(OpKind.REVERSE_V2, [x], b.g.tensors[x].shape, ReverseAttrs((1,)), f"/{tag}/reverse")
