@@ -9,6 +9,7 @@ sizes and costs do not depend on the ranges, and the result says so.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -28,6 +29,18 @@ def _unsupported_tflite(path: Path) -> list:
     known = tflite_converters()
     return [dict(layer=name, op=op.opname, reason=f"operator {op.opname} is not supported by tinygen")
             for op, name in zip(model.ops, _layer_names(model)) if op.opname not in known]
+
+
+def _listed(message: str) -> list:
+    """The Keras and ONNX frontends refuse every unsupported layer / node in one message:
+    "N layers are not supported: layer 'a' (Kind) ...; layer 'b' ..." -> one entry each."""
+    _, sep, rest = message.partition(" are not supported: ")
+    items = rest.split("; ") if sep else [message]
+    out = []
+    for item in items:
+        m = re.search(r"(?:layer|node) '([^']*)'(?: \(([^)]*)\))?", item)
+        out.append(dict(layer=m.group(1) if m else "?", op=(m.group(2) or "?") if m else "?", reason=item))
+    return out
 
 
 def _unsupported_ops(graph) -> list:
@@ -65,8 +78,8 @@ def _find_unsupported(model, opts) -> list:
     path = Path(str(model))
     try:
         graph = load_model(model, opts.input_shape, opts.io_layout)
-    except UnsupportedError:
-        return _unsupported_tflite(path) if path.suffix.lower() == ".tflite" else []
+    except UnsupportedError as exc:
+        return _unsupported_tflite(path) if path.suffix.lower() == ".tflite" else _listed(str(exc))
     except TinygenError:
         return []
     found = _unsupported_ops(graph)
