@@ -118,6 +118,54 @@ def test_int16_c_equals_reference_and_tflm(built, key):
     _check_c_ref_tflm(built, key, "int16")
 
 
+@pytest.mark.parametrize("merge", ["mul", "ave"])
+def test_bidirectional_mul_and_ave(merge):
+    """The other two merge modes: float == Keras, int8 C == reference == TFLM."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    x = keras.Input((STEPS, FEATURES), batch_size=1)
+    m = keras.Model(x, keras.layers.Bidirectional(keras.layers.LSTM(5, return_sequences=True), merge_mode=merge)(x))
+    g = load_model(m)
+    xs = _data(4, 4)
+    want = np.asarray(m.predict(xs, batch_size=1, verbose=0))
+    assert np.abs(float_ref.run_batch(g, [xs])[0].reshape(want.shape) - want).max() < 1e-5
+    q = quantize(g, _data(0, 32))
+    model, lowered, tfl = host_model_for(q), lower(q), to_bytes(q)
+    for x1 in xs:
+        xi = _quantize_input(q, x1)
+        model.reset()
+        (want_q,) = tflm_run(tfl, [xi])
+        assert np.asarray(model([xi])[0]).reshape(want_q.shape).tobytes() == want_q.tobytes()
+        assert np.asarray(run_reference(q, [xi], lowered)[0]).reshape(want_q.shape).tobytes() == want_q.tobytes()
+
+
+@pytest.mark.parametrize("layer, why", [
+    ("relu", "activation='relu' is not supported"),
+    ("hard_sigmoid", "recurrent_activation='hard_sigmoid' is not supported"),
+    ("state", "3 outputs are not supported"),  # return_state: refused by the frontend before the converter
+    ("merge_none", "2 outputs are not supported")])
+def test_refused_layers_name_the_layer(layer, why):
+    import keras
+
+    from tinygen.errors import UnsupportedError
+
+    L = keras.layers
+    x = keras.Input((STEPS, FEATURES), batch_size=1)
+    if layer == "relu":
+        y = L.LSTM(4, activation="relu", name="odd")(x)
+    elif layer == "hard_sigmoid":
+        y = L.LSTM(4, recurrent_activation="hard_sigmoid", name="odd")(x)
+    elif layer == "state":
+        y = L.LSTM(4, return_state=True, name="odd")(x)[0]
+    else:
+        y = L.Concatenate()(L.Bidirectional(L.LSTM(4), merge_mode=None, name="odd")(x))
+    with pytest.raises(UnsupportedError) as e:
+        load_model(keras.Model(x, y))
+    msg = str(e.value)
+    assert "'odd'" in msg and why in msg and "\n" not in msg, msg
+
+
 def test_stateful_sequence_and_reset(built):
     """60 invokes through one TFLM interpreter, the C model and one reference state, no reset between them;
     then after the C model's reset against a fresh interpreter. The state does carry: the same input
