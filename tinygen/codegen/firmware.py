@@ -4,7 +4,6 @@ Also the fit check of a model against a board's RAM and flash.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import jinja2
@@ -64,35 +63,43 @@ def _test_inputs(manifest: dict, test_inputs) -> list:
     return out
 
 
+def firmware_files(board, manifest: dict, test_inputs, stack_bytes: int = DEFAULT_STACK_BYTES,
+                   header: str = "model.h") -> dict:
+    """{path relative to the firmware folder: text} of the test firmware (main.c, startup, linker script,
+    timer and every I/O backend) around a model whose header is `header`."""
+    board: Board = load_board(board)
+    if board.io not in IO_BACKENDS:
+        raise TinygenError(f"board '{board.name}': unknown io backend '{board.io}'")
+    env = _env()
+    src = templates_dir() / "firmware"
+    files = {name: (src / name).read_text() for name in _STATIC}
+    files["startup.c"] = (src / board.startup).read_text()
+    for backend in IO_BACKENDS + ("nofile",):  # nofile: the host-file stubs of uart / swo / rtt
+        files[f"io/tg_io_{backend}.c"] = (src / "io" / f"tg_io_{backend}.c").read_text()
+    prefix = manifest["name"]
+    ctx = dict(board=board.name, prefix=prefix, upper=prefix.upper(), num_inputs=len(manifest["inputs"]),
+               num_outputs=len(manifest["outputs"]), in_file=IN_FILE, out_file=OUT_FILE,
+               stateful=bool(manifest.get("persistent_bytes")), reset_file=RESET_FILE, header=header)
+    files["main.c"] = env.get_template("main.c.j2").render(**ctx)
+    files["tg_test_data.h"] = env.get_template("tg_test_data.h.j2").render(inputs=_test_inputs(manifest, test_inputs))
+    files["linker.ld"] = env.get_template(board.linker).render(
+        board=board, flash_origin=f"0x{board.flash_origin:08X}", flash_size=f"0x{board.flash_size:08X}",
+        ram_origin=f"0x{board.ram_origin:08X}", ram_size=f"0x{board.ram_size:08X}",
+        boot2_bytes=board.boot2_bytes, stack_bytes=int(stack_bytes))
+    return files
+
+
 def write_firmware(out_dir, board, manifest: dict, test_inputs, stack_bytes: int = DEFAULT_STACK_BYTES) -> Path:
     """Write OUT/firmware/ and OUT/Makefile around OUT/model/; returns the firmware folder."""
     out_dir = Path(out_dir)
     board: Board = load_board(board)
     if not (out_dir / "model" / "model.h").is_file():
         raise TinygenError(f"{out_dir}: no model/model.h; generate the model before the firmware")
-    if board.io not in IO_BACKENDS:
-        raise TinygenError(f"board '{board.name}': unknown io backend '{board.io}'")
-    env = _env()
-    src = templates_dir() / "firmware"
     fw = out_dir / "firmware"
-    (fw / "io").mkdir(parents=True, exist_ok=True)
-    for name in _STATIC:
-        shutil.copyfile(src / name, fw / name)
-    shutil.copyfile(src / board.startup, fw / "startup.c")
-    for backend in IO_BACKENDS + ("nofile",):  # nofile: the host-file stubs of uart / swo / rtt
-        shutil.copyfile(src / "io" / f"tg_io_{backend}.c", fw / "io" / f"tg_io_{backend}.c")
-    prefix = manifest["name"]
-    ctx = dict(board=board.name, prefix=prefix, upper=prefix.upper(), num_inputs=len(manifest["inputs"]),
-               num_outputs=len(manifest["outputs"]), in_file=IN_FILE, out_file=OUT_FILE,
-               stateful=bool(manifest.get("persistent_bytes")), reset_file=RESET_FILE)
-    (fw / "main.c").write_text(env.get_template("main.c.j2").render(**ctx))
-    (fw / "tg_test_data.h").write_text(env.get_template("tg_test_data.h.j2").render(
-        inputs=_test_inputs(manifest, test_inputs)))
-    (fw / "linker.ld").write_text(env.get_template(board.linker).render(
-        board=board, flash_origin=f"0x{board.flash_origin:08X}", flash_size=f"0x{board.flash_size:08X}",
-        ram_origin=f"0x{board.ram_origin:08X}", ram_size=f"0x{board.ram_size:08X}",
-        boot2_bytes=board.boot2_bytes, stack_bytes=int(stack_bytes)))
-    (out_dir / "Makefile").write_text(env.get_template("Makefile.j2").render(
+    for rel, text in firmware_files(board, manifest, test_inputs, stack_bytes).items():
+        (fw / rel).parent.mkdir(parents=True, exist_ok=True)
+        (fw / rel).write_text(text)
+    (out_dir / "Makefile").write_text(_env().get_template("Makefile.j2").render(
         board=board, arch_flags=" ".join(board.arch_flags), stack_bytes=int(stack_bytes),
         qemu_machine=board.qemu_machine or ""))
     return fw
