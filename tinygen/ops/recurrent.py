@@ -9,6 +9,8 @@ time_major). The TFLite variants TFLM's kernel refuses (peephole, projection, la
 diagonal recurrent weights) are refused here too, naming the operand. The operator's `intermediates`
 (per-gate scales TF's converter attaches) are not read: TFLM's kernel derives every scale from the
 tensors (gate pre-activations at 2^-12, gate outputs at 2^-15, the cell state's own scale).
+Float LSTMs come from Keras (`LSTM`, `Bidirectional`: frontend/keras_recurrent.py) and ONNX (`LSTM`:
+frontend/onnx/recurrent.py); their float reference and TF-style quantization are in quant/lstm.py.
 """
 from __future__ import annotations
 
