@@ -39,7 +39,7 @@ def main() -> int:
         model = keras.models.load_model(HERE / "digits_cnn.keras")
         float_acc = float(np.mean(np.argmax(model.predict(x_te, verbose=0), axis=1) == y_te))
 
-    tinygen("build", str(HERE / "digits_cnn.keras"), "-o", str(out), "--board", "cortex-m4",
+    tinygen("build", str(HERE / "digits_cnn.keras"), "-o", str(out), "--force", "--board", "cortex-m4",
             "--calib", str(HERE / "digits_calib.npy"), "--name", "digits")
     np.save(ROOT / "out" / "digits_test_x.npy", x_te)
     tinygen("run", str(out), "--input", str(ROOT / "out" / "digits_test_x.npy"),

@@ -23,27 +23,30 @@ _CONSOLE = Console()
 
 
 def _say(*parts, end: str = "\n") -> None:
+    _CONSOLE.clear_progress()
     print(*parts, end=end, file=_CONSOLE.out)
 
 
 def _err(text: str) -> None:
+    _CONSOLE.clear_progress()
     print(text, file=_CONSOLE.err)
 
 
+def _manifest_inputs(out_dir) -> list:
+    """[(name, sample shape)] of a built model's inputs, from its tinygen.json."""
+    from tinygen.verify.runner import read_manifest, sample_shape
 
-def _load_array(path: str, what: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise TinygenError(f"{path}: no such {what} file")
-    try:
-        if p.suffix == ".npz":
-            with np.load(p, allow_pickle=False) as z:
-                if not z.files:
-                    raise TinygenError(f"{path}: empty .npz")
-                return z[z.files[0]]
-        return np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise TinygenError(f"{path}: not a readable .npy/.npz {what} file ({exc})") from None
+    return [(t["name"], sample_shape(t["shape"])) for t in read_manifest(out_dir)["inputs"]]
+
+
+def _input_arrays(out_dir, specs) -> list:
+    """--input [NAME=]FILE[:KEY] (once per input, or one .npz) -> arrays in the model's input order."""
+    from tinygen import datafiles
+
+    arrays, notes = datafiles.for_inputs(specs, _manifest_inputs(out_dir), "input", "--input")
+    for note in notes:
+        _err(f"tinygen: note: {note}")
+    return arrays
 
 
 def _bytes(text: str, flag: str) -> int:
@@ -103,7 +106,9 @@ def _input_shape_arg(values):
 def cmd_build(args) -> int:
     from tinygen.compiler import compile_model
 
-    calib = _load_array(args.calib, "calibration") if args.calib else None
+    from tinygen import datafiles
+
+    calib = [datafiles.parse_spec(c) for c in args.calib] if args.calib else None  # read after the model
     weights = _weights_arg(args.weights)
     if args.mixed:
         if args.weights != "int8":
@@ -114,7 +119,8 @@ def cmd_build(args) -> int:
     result = compile_model(args.model, args.output, board=args.board, calibration=calib, name=args.name,
                            estimator=args.estimator, check_fit=not args.no_fit_check, weights=weights,
                            activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
-                           input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout)
+                           input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout,
+                           force=args.force)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
     _say(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
@@ -123,6 +129,11 @@ def cmd_build(args) -> int:
     schemes = r.get("weight_schemes", {})
     if r.get("mixed") or any(v != "int8" for v in schemes.values()):
         _say("  weights: " + ", ".join(f"{k}={v}" for k, v in schemes.items()))
+    m = r.get("mixed") or {}
+    if "int8_arena_bytes" in m:  # what the chosen schemes cost and save against a uniform int8 build
+        _say(f"  --mixed auto against uniform int8: weights {r['weights_bytes']:,} B (int8 {m['int8_bytes']:,} B), "
+             f"arena {r['arena_bytes']:,} B (int8 {m['int8_arena_bytes']:,} B, "
+             f"{r['arena_bytes'] - m['int8_arena_bytes']:+,} B)")
     for t in r["inputs"]:
         _say(f"  input  {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
     for t in r["outputs"]:
@@ -135,7 +146,7 @@ def cmd_build(args) -> int:
 def cmd_run(args) -> int:
     from tinygen.verify.runner import run_model
 
-    inputs = [_load_array(p, "input") for p in args.input]
+    inputs = _input_arrays(args.out_dir, args.input)
     outs = run_model(args.out_dir, inputs, target=args.target, reset_each=args.reset_each)
     if args.output:
         if len(args.output) != len(outs):
@@ -153,7 +164,7 @@ def cmd_run(args) -> int:
 def cmd_verify(args) -> int:
     from tinygen.verify.compare import verify_out
 
-    inputs = [_load_array(p, "input") for p in (args.input or [])]
+    inputs = _input_arrays(args.out_dir, args.input) if args.input else []
     summary = verify_out(args.out_dir, inputs=inputs or None, samples=args.samples, seed=args.seed,
                          allow_missing_oracle=args.allow_missing_oracle, reset_each=args.reset_each)
     for line in summary["lines"]:
@@ -187,10 +198,10 @@ def cmd_bench(args) -> int:
 def cmd_boards(args) -> int:
     from tinygen.target.boards import list_boards
 
-    _say(f"{'board':22} {'core':14} {'flash':>10} {'RAM':>10}  qemu")
+    _say(f"{'board':22} {'core':14} {'flash':>10} {'RAM':>10}  {'qemu':12} kernels")
     for b in list_boards():
         _say(f"{b.name:22} {b.core:14} {b.flash_size // 1024:>8} K {b.ram_size // 1024:>8} K  "
-              f"{b.qemu_machine or '-'}")
+              f"{b.qemu_machine or '-':12} {b.kernel_path}")
     return 0
 
 
@@ -215,15 +226,22 @@ def make_parser() -> argparse.ArgumentParser:
                                 "in, bit-exact static C for Cortex-M out.")
     verbose_help = "also show what TensorFlow, Keras and other libraries print (hidden by default)"
     p.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    p.add_argument("--version", action="version", version=f"tinygen {version()}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     b = sub.add_parser("build", parents=[common], help="compile a model into a firmware project")
     b.add_argument("model", help="a .tflite, .onnx, .keras or .h5 model")
-    b.add_argument("-o", "--output", required=True, help="output folder (replaced atomically)")
+    b.add_argument("-o", "--output", required=True,
+                   help="output folder, written atomically; an earlier tinygen build there needs --force")
+    b.add_argument("--force", action="store_true",
+                   help="replace an earlier tinygen output folder (its build/ and edits); never another folder")
     b.add_argument("--board", default="cortex-m4", help="target board (see `tinygen boards`), default cortex-m4")
-    b.add_argument("--calib", help="calibration data .npy/.npz: N float samples shaped like the model input")
+    b.add_argument("--calib", action="append", metavar="[INPUT=]FILE[:KEY]",
+                   help="calibration data .npy/.npz: N float samples per model input; several inputs: an .npz "
+                        "with one array per input (by input name, else in input order) or --calib once per "
+                        "input (INPUT=FILE); FILE.npz:KEY picks one array")
     b.add_argument("--name", default="model", help="C prefix of the generated API, default 'model'")
     b.add_argument("--estimator", default="auto", choices=["auto", "minmax", "percentile", "mse"],
                    help="activation range estimator for PTQ (default auto: the better one per tensor)")
@@ -247,9 +265,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", parents=[common], help="run a built model on inputs")
     r.add_argument("out_dir")
-    r.add_argument("--input", action="append", required=True,
-                   help=".npy shaped (N, *sample shape); float32 is quantized, integer data taken as is; "
-                        "once per model input")
+    r.add_argument("--input", action="append", required=True, metavar="[INPUT=]FILE[:KEY]",
+                   help=".npy shaped (N, *sample shape), once per model input (or one .npz with an array per "
+                        "input); float data is quantized, integer data that fits the input's type taken as is")
     r.add_argument("--output", action="append", help=".npy to write (N, *output sample shape), once per output")
     r.add_argument("--target", default="host", choices=["host", "qemu"])
     r.add_argument("--reset-each", action="store_true",
@@ -259,7 +277,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("verify", parents=[common], help="compare the generated C with TFLM and the NumPy reference, byte for byte")
     v.add_argument("out_dir")
-    v.add_argument("--input", action="append", help="extra inputs .npy (N, *sample shape), once per model input")
+    v.add_argument("--input", action="append", metavar="[INPUT=]FILE[:KEY]",
+                   help="extra inputs .npy (N, *sample shape), once per model input (or one .npz)")
     v.add_argument("--samples", type=int, default=20, help="random samples (default 20)")
     v.add_argument("--seed", type=int, default=0)
     v.add_argument("--allow-missing-oracle", action="store_true",
@@ -296,26 +315,81 @@ def _one_line(text: str, limit: int = 500) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
+def version() -> str:
+    """The installed distribution's version, else (running from a source tree) the package's own."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("tinygen")
+    except metadata.PackageNotFoundError:
+        import tinygen
+
+        return tinygen.__version__
+
+
+# Python modules tinygen may import on demand -> the package that provides them.
+_PACKAGES = {"tflite_micro": "tflite-micro", "sklearn": "scikit-learn", "yaml": "pyyaml"}
+_BACKENDS = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow", "openvino": "openvino"}
+
+
+def _missing_module(exc: ModuleNotFoundError) -> str:
+    """A one-line fix for an optional module that is not installed."""
+    name = (exc.name or "").split(".")[0]
+    backend = os.environ.get("KERAS_BACKEND", "")
+    if backend and _BACKENDS.get(backend) == name:
+        return (f"KERAS_BACKEND={backend}: the '{name}' package is not installed; install it "
+                f"(pip install {name}) or unset KERAS_BACKEND to use TensorFlow")
+    package = _PACKAGES.get(name, name)
+    return f"the Python package '{package}' is not installed and this step needs it: pip install {package}"
+
+
+def _run(args) -> int:
+    try:
+        return args.func(args)
+    except OptionError as exc:
+        _err(f"tinygen: error: {_one_line(exc.render(OPTION_FLAGS))}")
+    except TinygenError as exc:
+        _err(f"tinygen: error: {_one_line(str(exc))}")
+    except ModuleNotFoundError as exc:
+        if os.environ.get("TINYGEN_DEBUG") or (exc.name or "").split(".")[0] in ("", "tinygen"):
+            raise  # tinygen's own module missing: an internal bug
+        _err(f"tinygen: error: {_missing_module(exc)}")
+    except KeyboardInterrupt:
+        _err("tinygen: interrupted")
+        return 130
+    return 1
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (`| head`): drop what is still buffered instead of failing on it."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def main(argv=None) -> int:
+    from tinygen import console
+
     args = make_parser().parse_args(argv)
-    with _CONSOLE.quiet(enabled=not (args.verbose or os.environ.get("TINYGEN_VERBOSE"))):
-        try:
-            return args.func(args)
-        except OptionError as exc:
-            _err(f"tinygen: error: {_one_line(exc.render(OPTION_FLAGS))}")
-            return 1
-        except TinygenError as exc:
-            _err(f"tinygen: error: {_one_line(str(exc))}")
-            return 1
-        except KeyboardInterrupt:
-            _err("tinygen: interrupted")
-            return 130
-        except Exception as exc:  # an internal bug: one line, traceback only on request
-            if os.environ.get("TINYGEN_DEBUG"):
-                raise
-            _err(f"tinygen: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
-                 "(set TINYGEN_DEBUG=1 for a traceback)")
-            return 3
+    try:
+        with _CONSOLE.quiet(enabled=not (args.verbose or os.environ.get("TINYGEN_VERBOSE"))):
+            with console.progress_to(_CONSOLE):
+                try:
+                    code = _run(args)
+                except BrokenPipeError:
+                    raise
+                except Exception as exc:  # an internal bug: one line, traceback only on request
+                    if os.environ.get("TINYGEN_DEBUG"):
+                        raise
+                    _err(f"tinygen: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+                         "(set TINYGEN_DEBUG=1 for a traceback)")
+                    code = 3
+            _CONSOLE.out.flush()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 128 + 13  # as if killed by SIGPIPE, as `yes | head` is
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from tinygen import ir
+from tinygen import datafiles, ir
 from tinygen.codegen import model as codegen
 from tinygen.memory import schedule
 from tinygen.memory import plan as planner
@@ -85,11 +85,13 @@ def is_float_graph(graph: ir.Graph) -> bool:
 
 
 def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights="int8",
-             activations: str = "int8", budget_flash: Optional[int] = None) -> ir.Graph:
+             activations: str = "int8", budget_flash: Optional[int] = None,
+             budget_ram: Optional[int] = None) -> ir.Graph:
     """Float graph -> quantized graph: passes, PTQ, then per-layer weight schemes (quant/schemes.py).
 
     `weights` is a scheme for every layer, a {layer: scheme} table, or "auto": per-layer schemes
-    chosen to fit `budget_flash` bytes of constant data with the least output error (quant/mixed.py).
+    chosen to fit `budget_flash` bytes of constant data with the least output error (quant/mixed.py),
+    leaving out schemes whose estimated arena exceeds `budget_ram` when it is given.
     """
     from tinygen import passes
     from tinygen.ir import validate
@@ -108,9 +110,11 @@ def quantize(graph: ir.Graph, calibration=None, estimator: str = "auto", weights
         if auto:
             from tinygen.quant import mixed
 
-            choice = mixed.choose(graph, q, calib, int(budget_flash))
+            choice = mixed.choose(graph, q, calib, int(budget_flash), budget_ram=budget_ram)
             table = choice.table
             q.mixed = dict(budget_flash=int(budget_flash), predicted_bytes=int(choice.predicted_bytes),
+                           budget_ram=budget_ram, int8_bytes=choice.int8_bytes, int8_arena_bytes=choice.int8_arena,
+                           predicted_arena_bytes=choice.predicted_arena,
                            layers={n: dict(scheme=s, bytes=int(choice.costs[n][s]),
                                            error=choice.errors[n][s], int8_error=choice.errors[n]["int8"])
                                    for n, s in table.items()})
@@ -174,18 +178,23 @@ def _storage_str(s) -> str:
     return f"{kind}[{where}]" if kind != "arena" else f"arena+{where}"
 
 
-def compile_model(model, out_dir, options: Optional[CompileOptions] = None, **kwargs) -> CompileResult:
+def compile_model(model, out_dir, options: Optional[CompileOptions] = None, *, force: bool = True,
+                  **kwargs) -> CompileResult:
     """Compile `model` into `out_dir` (replaced atomically); returns the result with its report.
 
     `options` and/or keyword arguments are the fields of CompileOptions (keywords win). The stages are
     those of `build` (every check, nothing written), then: write model/, firmware/, tinygen.json and the
     report, with the optional slow stages: the stack depth from arm-none-eabi-gcc (measure_stack) and
-    TFLM's arena for a .tflite (compare_tflm_arena).
+    TFLM's arena for a .tflite (compare_tflm_arena). An existing tinygen output folder is replaced only
+    with `force` (the command line asks for --force); a folder that is not one is never replaced.
     """
     opts = CompileOptions.make(options, **kwargs)
-    result = build(model, opts)
     out_dir = Path(out_dir)
-    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, _load_board(opts.board), opts))
+    check_output(out_dir, force)  # before the build: a refused folder costs no build time
+    result = build(model, opts)
+    from tinygen.console import progress
+    progress("writing the output folder")
+    _write_atomically(out_dir, lambda tmp: _write_all(tmp, result, _load_board(opts.board), opts), force)
     result.out_dir = out_dir
     return result
 
@@ -203,16 +212,19 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     from tinygen.lower import bounds
 
     opts = CompileOptions.make(options, **kwargs)
-    stage = on_stage or (lambda name: None)
+    stage = _reporting(on_stage)
     board_obj = _load_board(opts.board)
     stage("load")
     graph = load_model(model, opts.input_shape, opts.io_layout)
+    calibration, notes = datafiles.calibration_arrays(opts.calibration, [(t, graph.tensors[t].shape[1:])
+                                                                         for t in graph.inputs])
+    opts = dataclasses.replace(opts, calibration=calibration)  # a path / spec / {name: array} -> arrays
     onnx_layout = getattr(graph, "onnx_io", None)  # an ONNX model: calibration comes in its own layout
     if onnx_layout is not None and opts.calibration is not None:
         from tinygen.frontend.onnx.io import calibration_to_stored
         opts = dataclasses.replace(opts, calibration=calibration_to_stored(onnx_layout, opts.calibration))
     stage("quantize")
-    load_warnings = list(graph.warnings)  # the frontend's notes (e.g. a dynamic batch taken as 1) stay
+    load_warnings = list(graph.warnings) + notes  # the frontend's notes (a dynamic batch taken as 1) stay
     graph = _quantize_stage(graph, opts)
     graph.warnings[:0] = [w for w in load_warnings if w not in graph.warnings]
     stage("bounds")
@@ -230,11 +242,26 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     return result
 
 
+_STAGE_TEXT = {"load": "loading the model", "quantize": "quantizing", "bounds": "checking accumulator ranges",
+               "generate": "generating C", "budgets": "checking the budgets", "fit": "checking the board fit"}
+
+
+def _reporting(on_stage):
+    """A stage callback that also reports progress (shown by the command line on a terminal)."""
+    from tinygen.console import progress
+
+    def stage(name: str) -> None:
+        progress(_STAGE_TEXT.get(name, name))
+        if on_stage is not None:
+            on_stage(name)
+    return stage
+
+
 def _quantize_stage(graph: ir.Graph, opts: CompileOptions) -> ir.Graph:
     """Float graphs are quantized; quantized ones only accept options that keep their values."""
     if is_float_graph(graph):
         return quantize(graph, opts.calibration, estimator=opts.estimator, weights=opts.weights,
-                        activations=opts.activations, budget_flash=opts.budget_flash)
+                        activations=opts.activations, budget_flash=opts.budget_flash, budget_ram=opts.budget_ram)
     if _storage_only(graph, opts.weights) and not opts.float_only:
         from tinygen.quant import schemes
 
@@ -347,16 +374,36 @@ def _stack_report(model_dir: Path, name: str, board_obj) -> dict:
     return {k: su[k] for k in ("worst_bytes", "path", "bounded", "unknown", "compiler", "cflags")}
 
 
-def _write_atomically(out_dir: Path, writer) -> None:
+def check_output(out_dir: Path, force: bool) -> None:
+    """May `out_dir` be written? A file, a folder tinygen did not write (not empty, no tinygen.json) or,
+    without `force`, an earlier tinygen output (its build/ and any edits) is refused."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise TinygenError(f"{out_dir}: exists and is not a folder; give -o a folder path")
+    parent = next((p for p in out_dir.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise TinygenError(f"{out_dir}: {parent} is a file, not a folder")
+    if not out_dir.is_dir() or not any(out_dir.iterdir()):
+        return
+    if not (out_dir / "tinygen.json").is_file():
+        raise TinygenError(f"{out_dir}: exists and is not a tinygen output folder; not replacing it")
+    if not force:
+        raise TinygenError(f"{out_dir}: holds an earlier tinygen build (and its build/ and any edits); "
+                           "pass --force to replace it")
+
+
+def _write_atomically(out_dir: Path, writer, force: bool = True) -> None:
     """Write into a sibling temp folder, then swap it in: no half-written output on failure."""
     out_dir = out_dir.resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    check_output(out_dir, force)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise TinygenError(f"{out_dir}: cannot create the output folder ({exc.strerror})") from None
     try:
         writer(tmp)
+        check_output(out_dir, force)  # nothing appeared there during the build
         if out_dir.exists():
-            if not (out_dir / "tinygen.json").is_file() and any(out_dir.iterdir()):
-                raise TinygenError(f"{out_dir}: exists and is not a tinygen output folder; not replacing it")
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
             os.replace(out_dir, old / "x")
             os.replace(tmp, out_dir)

@@ -5,8 +5,8 @@ depth_multiplier > 1, causal dilated Conv1D, UpSampling1D and bilinear UpSamplin
 Each zoo model is built from float Keras with tinygen's PTQ on one calibration set. For every model:
 float import == Keras; C == NumPy reference; where TFLite has every op, C == TFLM on tinygen's exported
 .tflite; and the int8 output error against the float model, next to TF's converter's (same calibration
-data, TF's interpreter with its reference kernels), mean ratio over those models <= 1.02. Models holding tinygen's LUT op (no
-TFLite form) report their error against float (docs/quantization.md).
+data, TF's interpreter without its XNNPACK delegate), mean ratio over those models <= 1.02. Models holding
+tinygen's LUT op (no TFLite form) report their error against float (docs/quantization.md).
 """
 from __future__ import annotations
 
@@ -86,7 +86,37 @@ def _models():
         y = L.MultiHeadAttention(3, 4, value_dim=5, output_shape=10, use_bias=False)(q, kv)
         return keras.Model(x, L.MultiHeadAttention(2, 4)(y, y, key=y))
 
-    return {"acts_tflite": (acts_tflite(), (6, 8), True), "acts_lut": (acts_lut(), (6, 8), False),
+    def deconv2d():
+        x = keras.Input((6, 5, 3))
+        y = L.Conv2DTranspose(6, 3, strides=2, padding="same", activation="relu")(x)
+        y = L.Conv2DTranspose(4, (4, 3), strides=(2, 3), padding="valid", output_padding=(1, 2))(y)
+        y = L.Conv2DTranspose(4, 2, strides=3, use_bias=False)(L.Conv2D(4, 3, strides=2)(y))
+        return keras.Model(x, L.Conv2DTranspose(2, 5, padding="same")(y))
+
+    def deconv1d():
+        x = keras.Input((12, 4))
+        y = L.Conv1DTranspose(6, 3, strides=2, padding="same", activation="relu")(x)
+        y = L.Conv1DTranspose(5, 4, strides=3, output_padding=2)(y)
+        return keras.Model(x, L.Conv1DTranspose(3, 3, padding="valid")(y))
+
+    def layers1d():
+        x = keras.Input((20, 4))
+        y = L.Conv1D(8, 3, padding="causal", dilation_rate=2, activation="relu")(x)
+        y = L.DepthwiseConv1D(3, depth_multiplier=2, padding="same")(y)
+        y = L.SeparableConv1D(6, 3, strides=2, activation="relu")(L.UpSampling1D(2)(y))
+        z = L.RepeatVector(y.shape[1])(L.GlobalMaxPooling1D()(y))
+        return keras.Model(x, L.Average()([y, z, L.Conv1D(6, 1)(y)]))
+
+    def layers2d():
+        x = keras.Input((8, 8, 3))
+        y = L.DepthwiseConv2D(3, depth_multiplier=3, padding="same", activation="relu")(x)
+        y = L.UpSampling2D(2, interpolation="bilinear")(L.Conv2D(4, 3, strides=2, dilation_rate=1)(y))
+        y = L.Conv2D(6, 3, dilation_rate=2, activation="relu")(y)
+        return keras.Model(x, L.Dense(3)(L.GlobalMaxPooling2D()(y)))
+
+    return {"deconv2d": (deconv2d(), (6, 5, 3), True), "deconv1d": (deconv1d(), (12, 4), True),
+            "layers1d": (layers1d(), (20, 4), True), "layers2d": (layers2d(), (8, 8, 3), True),
+            "acts_tflite": (acts_tflite(), (6, 8), True), "acts_lut": (acts_lut(), (6, 8), False),
             "layernorm": (layernorm(), (10, 12), True), "kwt": (kwt(), (16, 10), True),
             "mha_cross": (mha_cross(), (12, 8), True)}
 
@@ -126,7 +156,8 @@ def _deq(q, y):
     return (np.asarray(y, np.float32) - t.zero_point) * np.float32(t.scale)
 
 
-KEYS = ("acts_tflite", "acts_lut", "layernorm", "kwt", "mha_cross")
+KEYS = ("acts_tflite", "acts_lut", "layernorm", "kwt", "mha_cross", "deconv2d", "deconv1d", "layers1d",
+        "layers2d")
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -164,9 +195,9 @@ def _errors(z) -> tuple:
                    - want[k]).mean() for k, x in enumerate(test)]
     if not z["tflite"]:
         return float(np.mean(ours)), None
-    # TF's reference kernels: the default XNNPACK delegate answers 10x worse on the attention models
-    interp = tf.lite.Interpreter(model_content=convert(m, z["calib"]),
-                                 experimental_op_resolver_type=tf.lite.experimental.OpResolverType.BUILTIN_REF)
+    # no XNNPACK delegate: it answers 10x worse than TF's own kernels on the attention models
+    resolver = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interp = tf.lite.Interpreter(model_content=convert(m, z["calib"]), experimental_op_resolver_type=resolver)
     interp.allocate_tensors()
     di, do = interp.get_input_details()[0], interp.get_output_details()[0]
     (si, zi), (so, zo) = di["quantization"], do["quantization"]

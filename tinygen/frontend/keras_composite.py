@@ -1,5 +1,6 @@
 """Keras layers that become several IR ops, laid out as TF's converter writes them: LayerNormalization,
-RepeatVector, Average (MultiHeadAttention: frontend/keras_attention.py; transposed convolutions:
+RepeatVector, Average, UpSampling1D, DepthwiseConv1D, SeparableConv1D
+(MultiHeadAttention: frontend/keras_attention.py; transposed convolutions:
 frontend/keras_deconv.py).
 
 LayerNormalization over the last axis: MEAN (keep dims), SQUARED_DIFFERENCE with the mean, MEAN, ADD
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen import ir
-from tinygen.frontend import keras_attention
+from tinygen.frontend import keras_attention, keras_deconv
 from tinygen.ir import OpKind
 from tinygen.ops.common import keras_fail
 
@@ -68,5 +69,53 @@ def average(b, layer, cfg, ins, out_shape) -> str:
     return b.op(OpKind.MUL, layer.name, [acc, inv], out_shape, ir.ElementwiseAttrs())
 
 
+def upsampling1d(b, layer, cfg, ins, out_shape) -> str:
+    """Each step repeated `size` times: RESHAPE (1, W, 1, C), BROADCAST_TO (1, W, size, C), RESHAPE."""
+    x = ins[0]
+    _, w, c = b.shape(x)
+    size = int(cfg["size"])
+    r = b.op(OpKind.RESHAPE, f"{layer.name}/expand", [x], (1, w, 1, c), ir.ReshapeAttrs())
+    r = b.op(OpKind.BROADCAST_TO, f"{layer.name}/repeat", [r], (1, w, size, c), ir.NoAttrs())
+    return b.op(OpKind.RESHAPE, layer.name, [r], (1, w * size, c), ir.ReshapeAttrs())
+
+
+def _conv1d_as_2d(b, layer, cfg) -> dict:
+    """A 1-D conv layer's config for the 2-D converter: strides and dilation (1, k); causal is refused."""
+    if cfg.get("padding") == "causal":
+        raise keras_fail(layer, "padding='causal' is not supported for this layer (Conv1D takes it)")
+    return dict(cfg, strides=(1, int(cfg["strides"][0])), dilation_rate=(1, int(cfg["dilation_rate"][0])))
+
+
+def depthwise_conv1d(b, layer, cfg, ins, out_shape) -> str:
+    """DepthwiseConv1D (any depth_multiplier): the DEPTHWISE_CONV_2D of its (1, 1, W, C) form."""
+    from tinygen.ops.common import keras_expand
+    from tinygen.ops.conv import keras_depthwise
+
+    x = keras_expand(b, layer, ins[0])
+    bias = layer.bias.numpy() if cfg.get("use_bias", True) else None
+    y = keras_depthwise(b, layer, _conv1d_as_2d(b, layer, cfg), [x], None, kernel=layer.kernel.numpy()[None],
+                        bias=bias, fuse_act=False)
+    y = b.op(OpKind.RESHAPE, f"{layer.name}/squeeze", [y], tuple(out_shape), ir.ReshapeAttrs())
+    return b.activation(layer, cfg.get("activation"), y)
+
+
+def separable_conv1d(b, layer, cfg, ins, out_shape) -> str:
+    """SeparableConv1D: DEPTHWISE_CONV_2D then a 1x1 CONV_2D on the (1, 1, W, C) form."""
+    from tinygen.ops.common import keras_expand
+    from tinygen.ops.conv import keras_depthwise
+
+    x = keras_expand(b, layer, ins[0])
+    y = keras_depthwise(b, layer, _conv1d_as_2d(b, layer, cfg), [x], None,
+                        kernel=layer.depthwise_kernel.numpy()[None], fuse_act=False)
+    pw = layer.pointwise_kernel.numpy()  # (1, C*M, O)
+    wname = b.const(f"{layer.name}/pointwise_kernel", np.transpose(pw[None], (3, 0, 1, 2)))
+    bname = b.const(f"{layer.name}/bias", layer.bias.numpy()) if cfg.get("use_bias", True) else None
+    y = b.op(OpKind.CONV_2D, f"{layer.name}/pointwise", [y, wname, bname], (1, 1, out_shape[1], out_shape[2]),
+             ir.Conv2DAttrs(1, 1))
+    y = b.op(OpKind.RESHAPE, f"{layer.name}/squeeze", [y], tuple(out_shape), ir.ReshapeAttrs())
+    return b.activation(layer, cfg.get("activation"), y)
+
+
 HANDLERS = {"LayerNormalization": layer_norm, "RepeatVector": repeat_vector, "Average": average,
-            **keras_attention.HANDLERS}
+            "UpSampling1D": upsampling1d, "DepthwiseConv1D": depthwise_conv1d, "SeparableConv1D": separable_conv1d,
+            **keras_attention.HANDLERS, **keras_deconv.HANDLERS}

@@ -410,7 +410,8 @@ register(
     OpSpec(OpKind.TRANSPOSE_CONV, "transposed 2-D convolution (the output tensor's shape is the output size)",
            tflite=(TfliteOp("TRANSPOSE_CONV", tflite_transpose_conv,
                            ("TransposeConvOptions", ("Padding", "StrideW", "StrideH", "FusedActivationFunction"))),),
-           keras=NotApplicable("Keras Conv2DTranspose is not converted; TRANSPOSE_CONV comes from .tflite files"),
+           keras=NotApplicable("Keras Conv2DTranspose / Conv1DTranspose become phase CONV_2Ds "
+                                 "(frontend/keras_deconv.py); TRANSPOSE_CONV comes from .tflite files"),
            checks=(check_input_filter_4d, check_filter_constant, check_output_4d, check_transpose_params,
                    check_transpose_shapes, check_transpose_extent, check_accumulation_fits, check_bias,
                    check_weights_quant),

@@ -5,7 +5,10 @@
 2. Sensitivity: for every layer and scheme, the float network is run on the calibration data with
    only that layer's weights replaced by the scheme's dequantized weights; the error is the mean
    squared difference of the model outputs from the float outputs (the weight error one layer adds).
-3. Choice: minimise the sum of the layers' errors subject to the sum of their bytes fitting the
+3. RAM: a scheme whose kernel unpacks weights needs arena scratch. From the int8 model's arena plan,
+   each layer's arena bytes live besides its own scratch, plus the scheme's scratch, estimate the arena
+   while that layer runs; with `budget_ram`, schemes whose estimate exceeds it are left out.
+4. Choice: minimise the sum of the layers' errors subject to the sum of their bytes fitting the
    budget, a multiple-choice knapsack solved exactly by dynamic programming over byte counts
    (rounded up to `grain` bytes, so a found solution always fits).
 The quantized model built with the chosen table is then measured end to end; its error and the
@@ -17,6 +20,7 @@ import dataclasses
 
 import numpy as np
 
+from tinygen.console import progress
 from tinygen.quant import float_ref
 from tinygen.options import OptionError
 from tinygen.ir import Graph
@@ -35,6 +39,9 @@ class Choice:
     fixed_bytes: int  # flash of the layers without weights (and anything a scheme does not change)
     predicted_bytes: int
     budget: int
+    int8_bytes: int = 0  # constant data of the uniform int8 model
+    int8_arena: int = 0  # arena of the uniform int8 model (its plan)
+    predicted_arena: int = 0  # estimated arena with the chosen schemes
 
 
 def _dequantized_weights(fgraph: Graph, op, scheme: str, in_scale: float) -> np.ndarray:
@@ -54,7 +61,9 @@ def sensitivities(fgraph: Graph, q8: Graph, calib: list, candidates=CANDIDATES) 
     xs = [c[:_SAMPLES] for c in calib]
     want = float_ref.run_batch(fgraph, xs)
     out = {}
-    for op in sch.weighted_layers(fgraph):
+    layers = sch.weighted_layers(fgraph)
+    for k, op in enumerate(layers):
+        progress("--mixed: error of each layer's schemes", k, len(layers))
         in_scale = float(q8.tensors[op.inputs[0]].scale)
         w_name = op.inputs[1]
         row = {}
@@ -68,19 +77,24 @@ def sensitivities(fgraph: Graph, q8: Graph, calib: list, candidates=CANDIDATES) 
     return out
 
 
-def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES) -> tuple:
-    """({layer: {scheme: flash bytes}}, bytes of all other layers) from lowering each layer alone."""
+def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES, scratch: dict = None) -> tuple:
+    """({layer: {scheme: flash bytes}}, bytes of all other layers) from lowering each layer alone;
+    `scratch`, when given, is filled with {layer: {scheme: kernel scratch bytes}}."""
     from tinygen.lower.base import lower_op
 
     costs = {}
     layers = sch.weighted_layers(q8)
     names = {op.name for op in layers}
-    for s in candidates:
+    for k, s in enumerate(candidates):
+        progress("--mixed: bytes of each scheme", k, len(candidates))
         qs = q8.copy()
         if s != "int8":
             sch.apply(fgraph, qs, {name: s for name in names})
         for op in sch.weighted_layers(qs):
-            costs.setdefault(op.name, {})[s] = lower_op(op, qs).weight_bytes
+            lop = lower_op(op, qs)
+            costs.setdefault(op.name, {})[s] = lop.weight_bytes
+            if scratch is not None:
+                scratch.setdefault(op.name, {})[s] = lop.scratch_bytes
     fixed = sum(lower_op(op, q8).weight_bytes for op in q8.ops if op.name not in names)
     return costs, fixed
 
@@ -128,13 +142,53 @@ def knapsack(costs: dict, errors: dict, budget: int, grain: int = 0) -> dict:
     return {n: table[n] for n in layers}
 
 
-def choose(fgraph: Graph, q8: Graph, calib: list, budget_flash: int, candidates=CANDIDATES) -> Choice:
-    """Pick a scheme per weighted layer so the model's constant data fits `budget_flash` bytes."""
-    costs, fixed = layer_costs(fgraph, q8, candidates)
+def int8_arena(q8: Graph) -> tuple:
+    """(arena bytes, {layer: arena bytes live while it runs, besides its own scratch}) of the int8 model."""
+    from tinygen.lower.base import lower_op
+    from tinygen.memory import plan as planner
+    from tinygen.memory import schedule
+
+    g = q8.copy()
+    graph, lowered = schedule.optimize(g, [lower_op(op, g) for op in g.ops])
+    arena = planner.plan(graph, lowered)
+    live = list(arena.live) or planner.live_profile(arena.buffers)
+    return int(arena.arena_bytes), {lop.op.name: int(live[i]) - planner.align(max(lop.scratch_bytes, 0))
+                                    for i, lop in enumerate(lowered) if i < len(live)}
+
+
+def _ram_options(costs: dict, ram: dict, budget_ram: int) -> dict:
+    """The schemes whose estimated arena fits budget_ram, per layer; refuses a layer with none."""
+    kept = {n: {s: b for s, b in row.items() if ram[n][s] <= budget_ram} for n, row in costs.items()}
+    for n, row in kept.items():
+        if not row:
+            need = min(ram[n].values())
+            raise OptionError(f"{{budget_ram}} {budget_ram:,} B: layer '{n}' needs an arena of about {need:,} B "
+                              "with any weight scheme")
+    return kept
+
+
+def choose(fgraph: Graph, q8: Graph, calib: list, budget_flash: int, candidates=CANDIDATES,
+           budget_ram: int = None) -> Choice:
+    """Pick a scheme per weighted layer so the model's constant data fits `budget_flash` bytes (and the
+    estimated arena `budget_ram`, when given)."""
+    from tinygen.memory.plan import align
+
+    scratch: dict = {}
+    costs, fixed = layer_costs(fgraph, q8, candidates, scratch)
+    base_arena, live = int8_arena(q8)
+    ram = {n: {s: live.get(n, 0) + align(max(b, 0)) for s, b in row.items()} for n, row in scratch.items()}
     errors = sensitivities(fgraph, q8, calib, candidates)
     for row in errors.values():  # same values as int8: prefer int8's faster storage when it fits
         if "int8c" in row and "int8" in row:
             row["int8c"] = row["int8"] + 1e-9 * max(row["int8"], 1e-12)
-    table = knapsack(costs, errors, budget_flash - fixed)
+    allowed = costs if budget_ram is None else _ram_options(costs, ram, budget_ram)
+    least = fixed + sum(min(row.values()) for row in allowed.values())
+    if budget_ram is not None and least > budget_flash:
+        raise OptionError(f"{{budget_flash}} {budget_flash:,} B with {{budget_ram}} {budget_ram:,} B: the schemes "
+                          f"whose arena fits need at least {least:,} B of constants")
+    table = knapsack(allowed, errors, budget_flash - fixed)
     predicted = fixed + sum(costs[n][s] for n, s in table.items())
-    return Choice(table, costs, errors, fixed, predicted, budget_flash)
+    arena = max([base_arena] + [ram[n][s] for n, s in table.items()])
+    return Choice(table, costs, errors, fixed, predicted, budget_flash,
+                  int8_bytes=fixed + sum(row.get("int8", 0) for row in costs.values()),
+                  int8_arena=base_arena, predicted_arena=arena)

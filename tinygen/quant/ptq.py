@@ -12,6 +12,7 @@ import dataclasses
 import numpy as np
 
 from tinygen import ir
+from tinygen.console import progress
 from tinygen.quant import float_ref
 from tinygen.errors import CalibrationError, UnsupportedError
 from tinygen.ir import Graph, OpKind, QuantParams
@@ -111,6 +112,7 @@ def _collect(graph: Graph, calib: list) -> dict:
     stats: dict = {}
     n = calib[0].shape[0]
     for start in range(0, n, _CHUNK):
+        progress("calibration: samples", start, n)
         _, env = float_ref.run_batch(graph, [c[start:start + _CHUNK] for c in calib], collect=True)
         for name, v in env.items():
             if graph.tensors[name].is_const:

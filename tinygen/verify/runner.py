@@ -26,7 +26,8 @@ def sample_shape(shape: list) -> tuple:
 
 
 def quantize_input(x: np.ndarray, info: dict) -> np.ndarray:
-    """float32 data is quantized with the input's parameters; integer data of its type is taken as is."""
+    """Float data is quantized with the input's parameters; integer data (any integer type) is taken as is
+    when every value fits the input's type."""
     dtype = np.dtype(info["dtype"])
     if x.dtype == dtype:
         return x
@@ -40,7 +41,15 @@ def quantize_input(x: np.ndarray, info: dict) -> np.ndarray:
         q = np.where(q >= 0, np.floor(q + np.float32(0.5)), np.ceil(q - np.float32(0.5))) + info["zero_point"]
         info_ = np.iinfo(dtype)
         return np.clip(q, info_.min, info_.max).astype(dtype)
-    raise CalibrationError(f"input '{info['name']}': dtype {x.dtype} is neither float32 nor {dtype.name}")
+    if np.issubdtype(x.dtype, np.integer) and np.issubdtype(dtype, np.integer):  # e.g. int64 from NumPy
+        lim = np.iinfo(dtype)
+        if x.size and (x.min() < lim.min or x.max() > lim.max):
+            raise CalibrationError(f"input '{info['name']}': {x.dtype} values {x.min()}..{x.max()} do not fit "
+                                   f"the input's {dtype.name} ({lim.min}..{lim.max})")
+        return x.astype(dtype)
+    if np.issubdtype(x.dtype, np.integer) and np.issubdtype(dtype, np.floating):
+        return x.astype(dtype)
+    raise CalibrationError(f"input '{info['name']}': dtype {x.dtype} is neither float nor {dtype.name}")
 
 
 def prepare_inputs(manifest: dict, inputs) -> list:

@@ -1,5 +1,5 @@
 """ONNX ConvTranspose as ops tinygen quantizes (int8 and 16x8): stride-1 CONV_2Ds compute the output phases,
-RESHAPEs and a CONCATENATION interleave them, a STRIDED_SLICE crops the pads.
+RESHAPEs and a CONCATENATION interleave them (frontend/deconv_phases.py), a STRIDED_SLICE crops the pads.
 
 With stride s and kernel K, the unpadded transposed-conv output at row q*s + r takes input rows q - m with
 kernel row r + m*s (m = 0 .. M-1, M = ceil(K / s)): for each phase r, a plain correlation of the input
@@ -13,41 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen import ir
+from tinygen.frontend.deconv_phases import phase_weights, phases
 from tinygen.frontend.onnx.builder import Builder
 from tinygen.frontend.onnx.convert_nn import _finish_spatial, _per_dim, spatial_input
 from tinygen.frontend.onnx.fold import attrs
 from tinygen.ir import OpKind
-
-
-def _phase_weights(w: np.ndarray, s: tuple, m: tuple) -> np.ndarray:
-    """(C, O, kh, kw) ONNX weights -> OHWI conv weights (s_h*s_w*O, M_h, M_w, C) of the phase conv."""
-    c, o, kh, kw = w.shape
-    out = np.zeros((s[0], s[1], o, m[0], m[1], c), np.float32)
-    for rh in range(s[0]):
-        for rw in range(s[1]):
-            for th in range(m[0]):
-                for tw in range(m[1]):
-                    ih, iw = rh + (m[0] - 1 - th) * s[0], rw + (m[1] - 1 - tw) * s[1]
-                    if ih < kh and iw < kw:
-                        out[rh, rw, :, th, tw, :] = w[:, :, ih, iw].T
-    return out.reshape(s[0] * s[1] * o, m[0], m[1], c)
-
-
-def _phases(b: Builder, x: str, wc: np.ndarray, bias, s: tuple, m: tuple, q: tuple, o: int) -> str:
-    """The unpadded output (1, Qh*s_h, Qw*s_w, O): per row phase one CONV_2D whose s_w*O channels are the column
-    phases (a RESHAPE interleaves them), the row phases stacked by a CONCATENATION and merged by a RESHAPE."""
-    pad = ir.Padding(m[0] - 1, m[0] - 1, m[1] - 1, m[1] - 1)
-    rows = []
-    for rh in range(s[0]):
-        k = slice(rh * s[1] * o, (rh + 1) * s[1] * o)
-        suffix = f"/phase{rh}" if s[0] > 1 else "/phases"
-        wname = b.const(f"{b.name}{suffix}/weights", wc[k])
-        bname = b.const(f"{b.name}{suffix}/bias", np.tile(bias, s[1])) if bias is not None else None
-        y = b.op(OpKind.CONV_2D, [x, wname, bname], (1, q[0], q[1], s[1] * o), ir.Conv2DAttrs(1, 1, padding=pad), suffix)
-        rows.append(b.op(OpKind.RESHAPE, [y], (1, q[0], 1, q[1] * s[1] * o), ir.ReshapeAttrs(), f"{suffix}/columns"))
-    y = rows[0] if len(rows) == 1 else b.op(OpKind.CONCATENATION, rows, (1, q[0], s[0], q[1] * s[1] * o),
-                                            ir.ConcatAttrs(2), "/rows")
-    return b.op(OpKind.RESHAPE, [y], (1, q[0] * s[0], q[1] * s[1], o), ir.ReshapeAttrs(), "/interleave")
 
 
 def _geometry(b: Builder, a: dict, rank: int, in_hw, k_hw, s_hw) -> tuple:
@@ -94,7 +64,7 @@ def conv_transpose(b: Builder) -> None:
     q = (h + m[0] - 1, wd + m[1] - 1)
     if top < 0 or left < 0 or top + oh > q[0] * s[0] or left + ow > q[1] * s[1]:
         raise b.fail("these pads / output_padding reach outside the transposed conv's output")
-    y = _phases(b, x, _phase_weights(w, s, m), bias, s, m, q, o)
+    y = phases(b, b.name, x, phase_weights(w, s, m), bias, s, m, q, o)
     full = (1, q[0] * s[0], q[1] * s[1], o)
     if (top, left, oh, ow) != (0, 0, full[1], full[2]):
         y = b.op(OpKind.STRIDED_SLICE, [y], (1, oh, ow, o),

@@ -52,15 +52,20 @@ def load(path):
 
 def to_graph(qat_model) -> ir.Graph:
     """The quantized IR graph of a trained QAT model (object or saved .keras path)."""
+    from tinygen.console import progress
+
     source = ""
     if isinstance(qat_model, (str, os.PathLike)):
         source = str(qat_model)
+        progress("QAT export: loading the model")
         qat_model = load(qat_model)
+    progress("QAT export: reading the layers")
     builder = _qat_builder(qat_model, source)
     fgraph = builder.build()
     _spread_ranges(fgraph, builder.ranged)
     graph = passes.optimize(fgraph)
     q = graph.copy()
+    progress("QAT export: activation ranges and weights")
     report = quantize_activations(q, builder)
     from tinygen.quant import ptq
     ptq.quantize_constants(q)  # every constant to int8 first, then the QAT weights replace them
