@@ -50,6 +50,7 @@ def _log_softmax(b, x, op_name):
 
 _COMPOSITE = {"silu": _silu, "swish": _silu, "hard_sigmoid": _hard_sigmoid, "softsign": _softsign,
               "log_softmax": _log_softmax}
+COMPOSITE_NAMES = tuple(_COMPOSITE)  # for docs/operators.md
 
 
 def activation_op(b, layer, name: str, x: str, op_name: str) -> str:

@@ -73,10 +73,14 @@ def render() -> str:
 
 def _keras_without_spec() -> list:
     """The Keras layers the frontend handles without an op spec of their own."""
-    from tinygen.frontend import keras, keras_ops
+    from tinygen.frontend import keras, keras_act, keras_composite, keras_ops
 
     return ["## Keras layers without an op of their own", "",
             "- Identity at inference, removed: " + _codes(sorted(keras.NOOP_LAYERS)),
+            "- Written as several of the ops above, as TF's converter writes them (`frontend/keras_composite.py`, "
+            "`keras_attention.py`, `keras_deconv.py`): " + _codes(sorted(keras_composite.HANDLERS)),
+            "- Activations written as several ops (`frontend/keras_act.py`): "
+            + _codes(f"activation='{a}'" for a in sorted(keras_act.COMPOSITE_NAMES)),
             "- Keras 3 operation layers (`keras.ops` on tensors, constants as operands), mapped onto the ops "
             "above by `frontend/keras_ops.py`: " + _codes(sorted(keras_ops.OPS)), ""]
 
