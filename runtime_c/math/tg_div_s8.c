@@ -40,10 +40,11 @@ int tg_div_s8(int32_t off1, int32_t off2, int32_t out_zp, int32_t mult, int32_t 
     int32_t in1_s2, int32_t in1_s3, const int8_t *input1, int32_t in2_s0, int32_t in2_s1, int32_t in2_s2,
     int32_t in2_s3, const int8_t *input2, int8_t *output)
 {
-#define TG_T int8_t
-#define TG_ELEMENT(a, b) tg_div_element(a, b, off1, off2, out_zp, mult, shift, act_min, act_max)
+#define TG_T1 int8_t
+#define TG_T2 int8_t
+#define TG_ELEMENT(p1, p2) (int8_t)tg_div_element(*(p1), *(p2), off1, off2, out_zp, mult, shift, act_min, act_max)
 #include "tg_broadcast_walk.inc"
-#undef TG_ELEMENT
-#undef TG_T
+#undef TG_T1
+#undef TG_T2
     return TG_OK;
 }
