@@ -146,3 +146,23 @@ def test_labels_forms():
     assert check_labels(np.array([1.0, 2.0]), 2).tolist() == [1, 2]
     with pytest.raises(Exception, match="integer class indices"):
         check_labels(np.array([0.5, 1.0]), 2)
+
+
+def test_onnx_source_runs_under_onnxruntime(digits, tmp_path):
+    """The PyTorch-exported digits CNN: NCHW data in, compared with onnxruntime, per layer too."""
+    x = np.load(digits["x"]).transpose(0, 3, 1, 2)[:100]
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.load(digits["y"])[:100])
+    out = tmp_path / "onnx"
+    p = tinygen("build", ROOT / "examples" / "digits_cnn_torch.onnx", "-o", out, "--calib",
+                ROOT / "examples" / "digits_calib_nchw.npy")
+    assert p.returncode == 0, p.stderr
+    p = tinygen("validate", out, "--data", tmp_path / "x.npy", "--labels", tmp_path / "y.npy", "--per-layer")
+    assert p.returncode == 0, p.stderr
+    v = json.loads((out / "report.json").read_text())["validation"]
+    assert "ONNX" in v["reference"] and "onnxruntime" in v["reference"] and v["reference_is_float"]
+    assert v["accuracy"]["reference"] > 0.9 and abs(v["accuracy"]["c"] - v["accuracy"]["reference"]) <= 0.03
+    assert v["outputs"][0]["cosine"] > 0.99 and len(v["per_layer"]["layers"]) >= 5
+    # NHWC data for an ONNX build is the wrong layout: refused in one line
+    np.save(tmp_path / "nhwc.npy", np.load(digits["x"])[:4])
+    assert_clean_error(tinygen("validate", out, "--data", tmp_path / "nhwc.npy"), "expected shape")
