@@ -737,6 +737,10 @@ def main(argv=None) -> int:
             os.replace(path.with_suffix(".part"), path)
         return summary
 
+    from tinygen.console import Console, shows_progress
+
+    status = Console() if not args.quiet and shows_progress(sys.stderr) else None  # a terminal: one status line
+
     def note(kind_dir: str, table: dict, key: str, i: int, path: Path, desc: str, buf: bytes, text: str,
              head: bool = False):
         if key not in table:
@@ -748,11 +752,16 @@ def main(argv=None) -> int:
             if args.out:
                 (args.out / kind_dir / f"case{i}.tflite").write_bytes(buf)
             if not args.quiet:
+                if status:
+                    status.clear_progress()
                 print(f"[{i}] NEW {key}  ({path.name}: {desc})", flush=True)
         table[key]["count"] += 1
         table[key]["models"][path.name] = table[key]["models"].get(path.name, 0) + 1
 
     for i in range(args.start, args.start + args.cases):
+        if status:
+            status.show_progress(f"fuzz ({stats['crashes']} crashes, {stats['c_findings']} C findings): cases",
+                                 i - args.start, args.cases)
         path, desc, buf = make_case(corpus, args.seed, i)
         res = run_case(buf, args.timeout, not args.no_validate)
         stats["cases"] += 1
@@ -807,9 +816,13 @@ def main(argv=None) -> int:
         if stats["cases"] % 500 == 0:
             write_summary()
             if not args.quiet:
+                if status:
+                    status.clear_progress()
                 print(f"{stats['cases']} cases, {stats['crashes']} crashes, {stats['hangs']} hangs, "
                       f"{stats['relabelled']} relabelled, C {stats['c_sampled']} sampled "
                       f"{stats['c_findings']} findings, {time.time() - t0:.0f}s", flush=True)
+    if status:
+        status.clear_progress()
     summary = write_summary()
     print(f"{stats['cases']} cases in {summary['seconds']:.0f}s: {stats['compiled']} compiled, "
           f"{stats['rejected']} rejected ({stats['typed']} typed, {stats['relabelled']} relabelled), "

@@ -221,16 +221,8 @@ def cmd_export_tflite(args) -> int:
     return 0
 
 
-def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tinygen", description="TinyML code generator: Keras or int8 .tflite "
-                                "in, bit-exact static C for Cortex-M out.")
-    verbose_help = "also show what TensorFlow, Keras and other libraries print (hidden by default)"
-    p.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
-    p.add_argument("--version", action="version", version=f"tinygen {version()}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def _build_parser(sub, common) -> None:
+    """`tinygen build` and its options."""
     b = sub.add_parser("build", parents=[common], help="compile a model into a firmware project")
     b.add_argument("model", help="a .tflite, .onnx, .keras or .h5 model")
     b.add_argument("-o", "--output", required=True,
@@ -254,7 +246,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--mixed", choices=["auto"],
                    help="choose each layer's weight scheme to fit --budget-flash with the least output error")
     b.add_argument("--budget-flash", metavar="BYTES", help="bytes of model constants allowed (e.g. 40000, 40K)")
-    b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed; the build fails if it needs more")
+    b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed; the build fails if it needs more "
+                   "(with --mixed auto: schemes whose estimated arena exceeds it are not chosen)")
     b.add_argument("--no-fit-check", action="store_true", help="build even if the model exceeds the board")
     b.add_argument("--input-shape", action="append", metavar="[NAME=]D,D,...",
                    help="ONNX: the shape of an input with dynamic dimensions (a dynamic batch is taken as 1)")
@@ -262,6 +255,19 @@ def make_parser() -> argparse.ArgumentParser:
                    help="ONNX: the C API's input / output layout: nhwc (default, no transposes) or onnx (the "
                         "model's own, e.g. NCHW: a TRANSPOSE after the input and before the output)")
     b.set_defaults(func=cmd_build)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tinygen", description="TinyML code generator: Keras or int8 .tflite "
+                                "in, bit-exact static C for Cortex-M out.")
+    verbose_help = "also show what TensorFlow, Keras and other libraries print (hidden by default)"
+    p.add_argument("-v", "--verbose", action="store_true", help=verbose_help)
+    p.add_argument("--version", action="version", version=f"tinygen {version()}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose_help)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    _build_parser(sub, common)
 
     r = sub.add_parser("run", parents=[common], help="run a built model on inputs")
     r.add_argument("out_dir")

@@ -335,10 +335,10 @@ def test_boards_show_their_kernel_path():
 # ---- progress ----------------------------------------------------------------------------------------------
 
 
-def _run_on_a_terminal(args, env) -> tuple:
+def _run_on_a_terminal(args, env, program=("-m", "tinygen.cli")) -> tuple:
     """Run the CLI with stderr on a pseudo-terminal and stdout on a pipe; (exit code, stdout, terminal text)."""
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "tinygen.cli", *map(str, args)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, *program, *map(str, args)], stdout=subprocess.PIPE,
                             stderr=slave, env=env)
     os.close(slave)
     seen = b""
@@ -411,3 +411,42 @@ def test_mixed_reports_its_ram_and_keeps_to_budget_ram(tmp_path):
     assert k["weight_schemes"] != r["weight_schemes"]
     one_line_error(tinygen("build", digits, "-o", tmp_path / "x", "--calib", calib, "--mixed", "auto",
                            "--budget-flash", "4K", "--budget-ram", budget), "--budget-flash", "--budget-ram")
+
+
+def test_fuzzer_progress_on_a_terminal_only(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    args = ["--cases", "4", "--seed", "1", "--c-rate", "0", "--out", tmp_path / "f"]
+    script = ("-W", "ignore", str(ROOT / "scripts" / "fuzz.py"))
+    code, out, term = _run_on_a_terminal(args, env, program=script)
+    assert code == 0, out + term
+    assert "tinygen: fuzz (0 crashes, 0 C findings): cases 0/4" in term and term.endswith("\r\x1b[K"), term
+    assert "4 cases in" in out and "\x1b" not in out
+    p = subprocess.run([sys.executable, *script, *map(str, args[:-1]), tmp_path / "g"], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert p.returncode == 0 and "\x1b" not in p.stderr + p.stdout, p.stderr
+
+
+def test_the_library_reports_progress_through_the_hook(tmp_path):
+    """Calibration, the --mixed search and the QAT export call the hook; nothing prints from the library."""
+    import importlib.util as iu
+
+    from tinygen import console, qat
+    from tinygen.compiler import compile_model
+
+    seen = []
+    with console.progress_hook(lambda task, done, total: seen.append((task, done, total))):
+        compile_model(str(ROOT / "examples" / "digits_cnn.keras"), tmp_path / "m", weights="auto",
+                      budget_flash=6 * 1024, calibration=str(ROOT / "examples" / "digits_calib.npy"),
+                      measure_stack=False, firmware=False)
+        spec = iu.spec_from_file_location("qat_fixtures", ROOT / "tests" / "e2e" / "test_qat.py")
+        mod = iu.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        model, _ = mod.trained_qat(epochs=1)
+        qat.to_graph(model)
+    tasks = [t for t, _, _ in seen]
+    for want in ("loading the model", "calibration: samples", "--mixed: bytes of each scheme",
+                 "--mixed: error of each layer's schemes", "generating C", "writing the output folder",
+                 "QAT export: reading the layers", "QAT export: activation ranges and weights"):
+        assert want in tasks, (want, sorted(set(tasks)))
+    counted = [(d, n) for t, d, n in seen if t == "calibration: samples"]
+    assert counted[0][0] == 0 and all(0 <= d < n for d, n in counted)
