@@ -35,12 +35,12 @@
 #include "tg_common.h"
 
 int tg_lstm_s8(int8_t *scratch, int32_t batches, int32_t steps, int32_t time_major, int32_t n_input,
-    int32_t n_units, const int32_t *q, const uint16_t *table, const int32_t *w_x, const int32_t *w_h,
+    int32_t n_units, const int32_t *q, const int32_t *table, const int32_t *w_x, const int32_t *w_h,
     const int32_t *bias_x, const int32_t *bias_h, const int8_t *input, int8_t *h_state, int16_t *c_state,
     int8_t *output);
 
 int tg_lstm_s16(int8_t *scratch, int32_t batches, int32_t steps, int32_t time_major, int32_t n_input,
-    int32_t n_units, const int32_t *q, const uint16_t *table, const int32_t *w_x, const int32_t *w_h,
+    int32_t n_units, const int32_t *q, const int32_t *table, const int32_t *w_x, const int32_t *w_h,
     const int64_t *bias_x, const int64_t *bias_h, const int16_t *input, int16_t *h_state, int16_t *c_state,
     int16_t *output);
 

@@ -83,8 +83,13 @@ static inline int32_t tg_lstm_rq_rs(int32_t x, const tg_lstm_rq_t *r)
 
 static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
 {
-    return r->shift >= 0 ? tg_requantize(x, r->mult, r->shift) : tg_lstm_rq_rs(x, r);
+    if (r->shift >= 0) { /* tg_rq_prep.h's left-shift form: one SMLAL, no saturation test (mult < 2^31) */
+        const int32_t a = (int32_t)((uint32_t)x << r->shift);
+        return (int32_t)(((int64_t)a * r->mult + ((int64_t)1 << 30)) >> 31);
+    }
+    return tg_lstm_rq_rs(x, r);
 }
+
 
 /* x saturated to a signed `bits`-bit integer, bits a constant (SSAT #bits on the device) */
 #if TG_DSP_EMULATED
@@ -95,21 +100,29 @@ static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
 #define TG_LSTM_SAT(x, bits) tg_clamp((x), -(1 << ((bits) - 1)), (1 << ((bits) - 1)) - 1)
 #endif
 
-/* TFLM's int16 LOGISTIC on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out) */
-static inline int16_t tg_lstm_sigmoid(int32_t v, const uint16_t *table)
+/* The activations read tg_lstm.h's signed table: mid = table + 256, mid[j] = A[j] | (A[j + 1] - A[j]) << 16
+ * for j in [-256, 256), A[j] = T[j] (TFLM's 256-entry sigmoid table T) for j >= 0 and 2^16 - T[-j] below
+ * (A[-256] = 1). TFLM interpolates T at |v| and mirrors negative inputs; the mirrored values lie on the
+ * same straight segments, so one interpolation at v (knots at multiples of 2^frac_bits) with the rounding
+ * of the sign's branch ((v >> 31): 2^(bits - 1) - 1 below zero) gives the same integers, without a test. */
+
+/* TFLM's int16 LOGISTIC on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out), |v| <=
+ * 3 * 2^15 (a gate's 3 * pre: TFLM's saturation at |v| >= 255 * 2^9 cannot happen) */
+static inline int16_t tg_lstm_sigmoid(int32_t v, const int32_t *mid)
 {
-    const int32_t hit = tg_sigmoid_lookup(table, (uint32_t)(v < 0 ? -v : v), 9);
-    uint32_t acc = hit < 0 ? (uint32_t)0x7FFF << 10 : (uint32_t)hit;
-    acc = v >= 0 ? acc + (1u << 9) : (1u << 25) - acc + (1u << 9) - 1u;
-    return (int16_t)(acc >> 10);
+    const uint32_t w = (uint32_t)mid[v >> 9];
+    const int32_t val = (int32_t)((w & 0xFFFFu) << 9) + ((int32_t)w >> 16) * (v & 511);
+    return (int16_t)((val + 512 + (v >> 31)) >> 10);
 }
 
-/* TFLM's int16 TANH on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out) */
-static inline int16_t tg_lstm_tanh(int32_t v, const uint16_t *table)
+/* TFLM's int16 TANH on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out), any v: v is
+ * saturated to 17 bits first (TFLM's table saturates from |v| >= 255 * 2^8; so do the table's ends) */
+static inline int16_t tg_lstm_tanh(int32_t v, const int32_t *mid)
 {
-    const int32_t hit = tg_sigmoid_lookup(table, (uint32_t)(v < 0 ? -v : v), 8);
-    const int32_t acc = hit < 0 ? 0xFFFF << 8 : hit;
-    return (int16_t)((v >= 0 ? acc - (1 << 23) + (1 << 7) : -acc + (1 << 23) + (1 << 7) - 1) >> 8);
+    v = TG_LSTM_SAT(v, 17);
+    const uint32_t w = (uint32_t)mid[v >> 8];
+    const int32_t val = (int32_t)((w & 0xFFFFu) << 8) + ((int32_t)w >> 16) * (v & 255);
+    return (int16_t)((val - (1 << 23) + 128 + (v >> 31)) >> 8);
 }
 
 /* The requantizations of one call: per gate the input-side and recurrent-side ones, then f * c, i * g, o * tanh(c) */
@@ -140,7 +153,7 @@ static inline void tg_lstm_params(const int32_t *q, tg_lstm_params_t *p)
  * clamp to h's type (q[23], q[24]: the type's whole range, so the caller saturates with SSAT). rs: the
  * three requantizations are right shifts (the one-multiply form without the test). */
 TG_ALWAYS_INLINE int32_t tg_lstm_update(int16_t *c, int32_t i, int32_t f, int32_t g, int32_t o,
-    const tg_lstm_params_t *p, const uint16_t *table, int32_t rs)
+    const tg_lstm_params_t *p, const int32_t *table, int32_t rs)
 {
     const int32_t fc_acc = rs ? tg_lstm_rq_rs(f * (int32_t)*c, &p->fc) : tg_lstm_rq(f * (int32_t)*c, &p->fc);
     const int32_t ig_acc = rs ? tg_lstm_rq_rs(i * g, &p->ig) : tg_lstm_rq(i * g, &p->ig);

@@ -39,6 +39,31 @@ static inline int32_t tg_svdf_wrap(int32_t v, int32_t bits)
     return (int32_t)(((uint32_t)v + half) & (2u * half - 1u)) - (int32_t)half;
 }
 
+/* The constants of one call */
+typedef struct {
+    tg_rqp_t rq1, rq2;
+    int32_t state_zp, output_zp, memory, filters, groups, row_words;
+} tg_svdf_params_t;
+
+static inline void tg_svdf_params(tg_svdf_params_t *p, int32_t filters, int32_t memory, int32_t groups,
+    int32_t bits, int32_t mult1, int32_t shift1, int32_t state_zp, int32_t mult2, int32_t shift2, int32_t output_zp)
+{
+    p->rq1 = tg_rqp_make(mult1, shift1);
+    p->rq2 = tg_rqp_make(mult2, shift2);
+    p->state_zp = state_zp;
+    p->output_zp = output_zp;
+    p->memory = memory;
+    p->filters = filters;
+    p->groups = groups;
+    p->row_words = tg_svdf_time_row_words(memory, bits);
+}
+
+/* one output from its int32 sum (bias and the rank's time sums, wrapped) */
+static inline int32_t tg_svdf_out(int32_t acc, const tg_svdf_params_t *p)
+{
+    return tg_svdf_sat(tg_rqp(acc, &p->rq2, -1) + p->output_zp, 8);
+}
+
 static inline void tg_svdf_write_u32(void *p, uint32_t v)
 {
     memcpy(p, &v, sizeof v);
@@ -59,10 +84,18 @@ TG_ALWAYS_INLINE int32_t tg_svdf_time_row_s16(int16_t *s, const void *w, int32_t
     const uint8_t *wb = (const uint8_t *)w;
     int32_t acc = 0;
     int32_t j = 0;
-    for (; j + 2 < memory; j += 2) { /* s'[j], s'[j + 1] = s[j + 1], s[j + 2], both old */
+    for (; j + 4 < memory; j += 4) { /* s'[j..j + 3] = s[j + 1..j + 4], all old */
+        const uint32_t p0 = tg_read_u32(s + j + 1), p1 = tg_read_u32(s + j + 3);
+        tg_svdf_write_u32(s + j, p0);
+        tg_svdf_write_u32(s + j + 2, p1);
+        acc = tg_smlad(p0, tg_read_u32(wb + 2 * j), acc);
+        acc = tg_smlad(p1, tg_read_u32(wb + 2 * j + 4), acc);
+    }
+    if (j + 2 < memory) { /* s'[j], s'[j + 1] = s[j + 1], s[j + 2], both old */
         const uint32_t pair = tg_read_u32(s + j + 1);
         tg_svdf_write_u32(s + j, pair);
         acc = tg_smlad(pair, tg_read_u32(wb + 2 * j), acc);
+        j += 2;
     }
     if (j + 1 < memory) { /* j == memory - 2: the last old value, then v */
         const int32_t last = s[j + 1];

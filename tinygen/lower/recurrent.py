@@ -209,6 +209,20 @@ def pack_wide(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(v.astype("<i2")).ravel().view("<i4").astype(np.int32)
 
 
+def signed_table() -> np.ndarray:
+    """tg_lstm_core.h's activation table, 512 words (uint32 bits stored as int32): word j + 256 = A[j] | (A[j + 1] - A[j]) << 16
+    for j in [-256, 256), A[j] = T[j] for j >= 0 (T: TFLM's sigmoid table, A[256] = 0xFFFF) and
+    2^16 - T[-j] below (A[-256] = 1), so that the sigmoid and tanh interpolate at signed inputs directly."""
+    t = SIGMOID_TABLE_U16.astype(np.int64)
+    a = np.empty(513, np.int64)  # A[-256..256]
+    a[256:512] = t
+    a[512] = 0xFFFF
+    a[1:256] = (1 << 16) - t[255:0:-1]
+    a[0] = 1
+    d = np.diff(a)
+    return ((a[:512] & 0xFFFF) | ((d & 0xFFFF) << 16)).astype(np.uint32).view(np.int32)
+
+
 def _gate_rows(mats: list, units: int) -> np.ndarray:
     """The 4 gates' (units, depth) matrices stacked, each padded with zero rows to a multiple of 4."""
     rows = -(-units // 4) * 4
@@ -229,7 +243,7 @@ class LstmKernel(Kernel):
         w_x = pack_wide(_gate_rows(p.wx, p.units))
         w_h = pack_wide(_gate_rows(p.wh, p.units))
         bias_dtype = np.int64 if p.wide else np.int32
-        consts = [ConstArray("q", p.q), ConstArray("sigmoid", SIGMOID_TABLE_U16.astype(np.uint16)),
+        consts = [ConstArray("q", p.q), ConstArray("sigmoid", signed_table()),
                   ConstArray("w_x", w_x), ConstArray("w_h", w_h),
                   ConstArray("bias_x", _gate_rows(list(p.bx), p.units).astype(bias_dtype))]
         consts.append(ConstArray("bias_h", _gate_rows(list(p.bh), p.units).astype(bias_dtype)))
