@@ -121,3 +121,13 @@ def test_bad_weight_shape_is_refused_naming_the_field():
     with pytest.raises(TinygenError, match=r"layer 'cell' \(GRU\): input weights 'W' has shape \[27, 6\], "
                                            r"expected \[27, 7\] \(rule: "):
         validate.check(graph)
+
+
+def test_saved_graph_keeps_the_cell_options(tmp_path):
+    """`tinygen verify` / export reload the quantized graph: the options and calibrated steps survive."""
+    from tinygen.ir import serialize
+
+    q, _, _ = quantized(cell_graph(*CASES["rnn_relu_backwards"]))
+    serialize.save(q, tmp_path)
+    (op,) = serialize.load(tmp_path).ops
+    assert op.attrs == q.ops[0].attrs and op.attrs.nonlinearity == "relu" and op.attrs.params

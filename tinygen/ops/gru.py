@@ -72,8 +72,8 @@ def check_cell_options(c: CheckContext) -> None:
     go_backwards and return_sequences"""
     a = c.a
     allowed = ("tanh", "relu") if c.op.kind == OpKind.RNN else ("tanh",)
-    if a.activation not in allowed:
-        raise c.unsupported(f"activation '{a.activation}' is not supported (only {', '.join(allowed)})")
+    if a.nonlinearity not in allowed:
+        raise c.unsupported(f"activation '{a.nonlinearity}' is not supported (only {', '.join(allowed)})")
     if a.input_order and not (a.go_backwards and a.return_sequences):
         raise c.bad("input_order needs go_backwards and return_sequences")
 

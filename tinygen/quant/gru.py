@@ -41,13 +41,13 @@ SIGMOID_Q, TANH_Q = (1.0 / 256, -128), (1.0 / 128, 0)  # TFLM's fixed int8 outpu
 
 @dataclass(frozen=True)
 class CellAttrs:
-    """GRU / RNN options. activation: RNN "tanh" or "relu" (a GRU's candidate is always tanh);
+    """GRU / RNN options. nonlinearity: RNN "tanh" or "relu" (a GRU's candidate is always tanh);
     reset_after: GRU only (Keras reset_after, ONNX linear_before_reset); go_backwards: run the sequence
     from its last step; return_sequences: output h at every step ([batch, time, units]), else the last h;
     input_order: with go_backwards and return_sequences, output row t is the step that read input row t
     (ONNX reverse) instead of the t-th step run (Keras); params: int8 ((value, scale, zero point), ...)
     of the program's calibrated values, set by post-training quantization."""
-    activation: str = "tanh"
+    nonlinearity: str = "tanh"
     reset_after: bool = True
     go_backwards: bool = False
     return_sequences: bool = False
@@ -73,9 +73,9 @@ def _fc(out, a, side, gate) -> Step:
 def program(kind: OpKind, attrs: CellAttrs) -> tuple:
     """The step program of a GRU or RNN op; it reads "x" and "h" and ends by writing "h"."""
     if kind == OpKind.RNN:
-        last = Step("tanh", "h", "a") if attrs.activation == "tanh" else Step("add_relu", "h", "xa", "ha")
+        last = Step("tanh", "h", "a") if attrs.nonlinearity == "tanh" else Step("add_relu", "h", "xa", "ha")
         head = (_fc("xa", "x", "W", 0), _fc("ha", "h", "R", 0))
-        return head + ((Step("add", "a", "xa", "ha"), last) if attrs.activation == "tanh" else (last,))
+        return head + ((Step("add", "a", "xa", "ha"), last) if attrs.nonlinearity == "tanh" else (last,))
     steps = [_fc("xz", "x", "W", 0), _fc("xr", "x", "W", 1), _fc("xh", "x", "W", 2),
              _fc("hz", "h", "R", 0), _fc("hr", "h", "R", 1)]
     gates = [Step("add", "az", "xz", "hz"), Step("sigmoid", "z", "az"),
