@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -63,6 +64,10 @@ def test_per_layer_names_the_worst_layer(digits):
     assert worst["name"] == pl["worst"]
     assert all(L["l2r"] < 0.2 and L["cosine"] > 0.95 for L in pl["layers"])
     assert f"the layer that adds the most error: {pl['worst']}" in p.stdout
+    md = (digits["out"] / "report.md").read_text()
+    report = json.loads((digits["out"] / "report.json").read_text())
+    assert len([ln for ln in md.splitlines() if re.match(r"^\| \d+ \|", ln)]) == len(report["layers"])
+    assert f"The layer that adds the most error: {pl['worst']}." in md
 
 
 def test_qemu_target_gives_the_host_figures(digits):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,7 @@ def test_build_report_carries_the_estimate(tmp_path):
     md = (tmp_path / "d" / "report.md").read_text()
     assert "## Estimated cost per inference (estimates, not measurements)" in md
     assert f"{est['cycles']:,} cycles" in md and "Assumptions:" in md
+    rows = [ln for ln in md.splitlines() if re.match(r"^\| \d+ \|", ln)]  # the main layer table's rows only
+    assert len(rows) == len(report["layers"])
+    cycles = {ln.split("|")[1].strip(): ln.split("|")[4].strip() for ln in md.splitlines() if ln.count("|") == 6}
+    assert all(cycles.get(L["name"]) == f"{L['est_cycles']:,}" for L in report["layers"] if L["est_cycles"])

@@ -35,10 +35,11 @@ def estimate_section(report: dict) -> list:
     layers = [L for L in report["layers"] if L.get("est_cycles")]
     if layers:
         total = max(est["cycles"], 1)
-        lines += ["", "| # | layer | kernel | est. cycles | share |", "|---:|---|---|---:|---:|"]
+        # the layer first: rows that start "| <index> |" are the main layer table's (tests match them)
+        lines += ["", "| layer | # | kernel | est. cycles | share |", "|---|---:|---|---:|---:|"]
         for L in layers:
             name = str(L["name"]).replace("|", "\\|")
-            lines.append(f"| {L['index']} | {name} | {L['kernel']} | {_n(L['est_cycles'])} | "
+            lines.append(f"| {name} | {L['index']} | {L['kernel']} | {_n(L['est_cycles'])} | "
                          f"{100 * L['est_cycles'] / total:.1f} % |")
     return lines
 
@@ -63,11 +64,11 @@ def validation_section(report: dict) -> list:
     if pl:
         lines += ["", f"Per layer: {pl['note']}."]
         if pl["layers"]:
-            lines += ["", "| # | layer | op | MAE | RMSE | L2r | cosine | added L2r |",
-                      "|---:|---|---|---:|---:|---:|---:|---:|"]
+            lines += ["", "| layer | # | op | MAE | RMSE | L2r | cosine | added L2r |",
+                      "|---|---:|---|---:|---:|---:|---:|---:|"]
             for L in pl["layers"]:
                 name = str(L["name"]).replace("|", "\\|")
-                lines.append(f"| {L['index']} | {name} | {L['op']} | {_g(L['mae'])} | {_g(L['rmse'])} | "
+                lines.append(f"| {name} | {L['index']} | {L['op']} | {_g(L['mae'])} | {_g(L['rmse'])} | "
                              f"{_g(L['l2r'])} | {L['cosine']:.5f} | {L['added_l2r']:+.4g} |")
             lines.append(f"\nThe layer that adds the most error: {pl['worst']}.")
     return lines
