@@ -17,7 +17,8 @@ from tinygen.options import OptionError
 OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", "estimator": "--estimator",
                 "weights": "--weights", "activations": "--activations", "mixed": "--mixed auto",
                 "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check",
-                "input_shape": "--input-shape", "io_layout": "--io-layout"}
+                "input_shape": "--input-shape", "io_layout": "--io-layout", "project": "--project",
+                "labels": "--labels"}
 
 _CONSOLE = Console()
 
@@ -120,6 +121,7 @@ def cmd_build(args) -> int:
                            estimator=args.estimator, check_fit=not args.no_fit_check, weights=weights,
                            activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
                            input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout,
+                           project=args.project, labels=args.labels,
                            force=args.force)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
@@ -152,7 +154,11 @@ def cmd_run(args) -> int:
         if len(args.output) != len(outs):
             raise TinygenError(f"model has {len(outs)} output(s); give --output once per output")
         for path, arr in zip(args.output, outs):
-            np.save(path, arr)
+            path = path if path.endswith(".npy") else path + ".npy"  # what np.save writes
+            try:
+                np.save(path, arr)
+            except OSError as exc:
+                raise TinygenError(f"--output {path}: cannot write it ({exc.strerror})") from None
             _say(f"tinygen: wrote {path} {arr.dtype}{list(arr.shape)}")
     else:
         for k, arr in enumerate(outs):
@@ -221,6 +227,15 @@ def cmd_export_tflite(args) -> int:
     return 0
 
 
+def _package_args(b: argparse.ArgumentParser) -> None:
+    """build: --project and --labels."""
+    b.add_argument("--project", default="plain",
+                   choices=["plain", "cmake", "arduino", "platformio", "zephyr", "esp-idf"],
+                   help="also write OUT/PROJECT/NAME/, a package with files named after --name: cmake, arduino, "
+                        "platformio, zephyr or esp-idf (default plain: the Makefile firmware project only)")
+    b.add_argument("--labels", metavar="FILE", help="class labels of output 0, one per line: <name>_labels[] in the header")
+
+
 def _build_parser(sub, common) -> None:
     """`tinygen build` and its options."""
     b = sub.add_parser("build", parents=[common], help="compile a model into a firmware project")
@@ -254,6 +269,7 @@ def _build_parser(sub, common) -> None:
     b.add_argument("--io-layout", default="nhwc", choices=["nhwc", "onnx"],
                    help="ONNX: the C API's input / output layout: nhwc (default, no transposes) or onnx (the "
                         "model's own, e.g. NCHW: a TRANSPOSE after the input and before the output)")
+    _package_args(b)
     b.set_defaults(func=cmd_build)
 
 

@@ -130,13 +130,17 @@ def lower(graph: ir.Graph) -> list:
     return [lower_op(op, graph) for op in graph.ops]
 
 
-def generate(graph: ir.Graph, name: str = "model") -> CompileResult:
-    """Lower, plan and render C for a quantized graph (no files written)."""
+def generate(graph: ir.Graph, name: str = "model", labels=None) -> CompileResult:
+    """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values."""
+    out0 = graph.tensors[graph.outputs[0]]
+    labels = codegen.read_labels(labels, out0.size, out0.name)
     lowered = lower(graph)
     graph, lowered = schedule.optimize(graph, lowered)  # operator order and in-place variants
     arena = planner.plan(graph, lowered)
-    files = codegen.render(graph, lowered, arena, name=name)
+    files = codegen.render(graph, lowered, arena, name=name, labels=labels)
     report = build_report(graph, lowered, arena, name)
+    if labels:
+        report["labels"] = labels
     return CompileResult(graph, lowered, arena, files, report)
 
 
@@ -230,7 +234,7 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage("bounds")
     accumulators = bounds.check(graph)
     stage("generate")
-    result = generate(graph, name=opts.name)
+    result = generate(graph, name=opts.name, labels=opts.labels)
     _annotate_report(result.report, graph, opts, accumulators)
     if onnx_layout is not None:
         result.report["onnx_layout"] = onnx_layout
@@ -350,14 +354,17 @@ def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions
     from tinygen.codegen.report import write_report
     # report.json, report.md, memory.png
     write_report(tmp, result.report, result.plan, result.graph, board_obj, compare_tflm=opts.compare_tflm_arena)
+    rng = np.random.default_rng(0)  # a fixed pseudo-random sample, the same on every build
+    test_inputs = [rng.integers(np.iinfo(t["dtype"]).min, np.iinfo(t["dtype"]).max, size=t["shape"],
+                                endpoint=True).astype(t["dtype"])
+                   if np.issubdtype(np.dtype(t["dtype"]), np.integer)
+                   else rng.standard_normal(t["shape"]).astype(t["dtype"]) for t in man["inputs"]]
     if opts.firmware:
         from tinygen.codegen.firmware import write_firmware
-        rng = np.random.default_rng(0)  # a fixed pseudo-random sample, the same on every build
-        test_inputs = [rng.integers(np.iinfo(t["dtype"]).min, np.iinfo(t["dtype"]).max, size=t["shape"],
-                                    endpoint=True).astype(t["dtype"])
-                       if np.issubdtype(np.dtype(t["dtype"]), np.integer)
-                       else rng.standard_normal(t["shape"]).astype(t["dtype"]) for t in man["inputs"]]
         write_firmware(tmp, board_obj, man, test_inputs)
+    if opts.project != "plain":  # OUT/<project>/<name>/: the package, files named after the model
+        from tinygen.codegen.project import write_project
+        write_project(tmp, opts.project, result, board, man, test_inputs)
 
 
 def _stack_report(model_dir: Path, name: str, board_obj) -> dict:
