@@ -396,3 +396,43 @@ def test_packages_are_byte_identical_when_built_twice(built, tmp_path):
     assert tree == sorted(p.relative_to(again / "zephyr") for p in (again / "zephyr").rglob("*") if p.is_file())
     for rel in tree:
         assert (first / rel).read_bytes() == (again / "zephyr" / rel).read_bytes(), rel
+
+
+def test_invoke_float_with_two_inputs(tmp_path):
+    """A two-input model: one float pointer per input and output, each quantized with its own parameters."""
+    _need("gcc")
+    from test_kernels_misc import A, T, single_op
+    from tinygen.compiler import generate
+    from tinygen.ir import ElementwiseAttrs, OpKind
+    from tinygen.verify.testing import run_c
+
+    graph = single_op(OpKind.ADD, ElementwiseAttrs(activation=A.NONE),
+                      [T((1, 5, 7), (0.05, 3)), T((1, 5, 7), (0.03, -7))], T((1, 5, 7), (0.07, -2)))
+    files = generate(graph, name="two").files
+    assert "int two_invoke_float(const float *input0, const float *input1, float *output0);" in files["model.h"]
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "drive.c").write_text("""#include <stdio.h>
+#include "model.h"
+int main(void) {
+    static float a[35], b[35], y[35];
+    if (fread(a, 4, 35, stdin) != 35 || fread(b, 4, 35, stdin) != 35) return 2;
+    if (two_invoke_float(a, b, y) != 0) return 1;
+    fwrite(y, 4, 35, stdout);
+    return 0;
+}
+""")
+    _run(["gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", tmp_path, *sorted(tmp_path.glob("*.c")),
+          "-o", tmp_path / "drive"])
+    rng = np.random.default_rng(5)
+    a, b = (rng.uniform(-9, 9, 35).astype(np.float32) for _ in range(2))
+    p = subprocess.run([str(tmp_path / "drive")], input=a.tobytes() + b.tobytes(), capture_output=True, check=True)
+    qs = []
+    for x, name in ((a, "in0"), (b, "in1")):
+        q = graph.tensors[name].quant
+        s = np.float32(q.scale[0])
+        qs.append(np.clip(_round_half_away(x / s) + q.zero_point[0], -128, 127).astype(np.int8).reshape(1, 5, 7))
+    y = run_c(graph, qs)[0].reshape(-1)
+    oq = graph.tensors[graph.outputs[0]].quant
+    want = (y.astype(np.int32) - oq.zero_point[0]).astype(np.float32) * np.float32(oq.scale[0])
+    assert p.stdout == want.astype(np.float32).tobytes()
