@@ -53,6 +53,11 @@ def read(spec: Spec, what: str):
     p = Path(spec.path)
     if not p.is_file():
         raise CalibrationError(f"{spec.path}: no such {what} file")
+    with open(p, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY" and not magic.startswith(b"PK"):  # neither .npy nor a zip (.npz)
+        raise CalibrationError(f"{spec.path}: not a .npy or .npz {what} file (write it with numpy.save / "
+                               "numpy.savez)")
     try:
         if p.suffix.lower() == ".npz" or spec.key is not None:
             with np.load(p, allow_pickle=False) as z:

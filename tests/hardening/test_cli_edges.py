@@ -204,6 +204,20 @@ def test_run_int32_input_takes_narrower_integers(tmp_path):
     assert all(np.array_equal(got[0], g) for g in got) and got[0].dtype == np.int16
 
 
+def test_run_output_and_data_file_mistakes(hello_out, tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((2, 1), np.float32))
+    one_line_error(tinygen("run", hello_out, "--input", tmp_path / "x.npy", "--output", tmp_path / "no" / "y.npy"),
+                   "--output", "y.npy", "No such file")
+    (tmp_path / "d.npy").mkdir()
+    one_line_error(tinygen("run", hello_out, "--input", tmp_path / "x.npy", "--output", tmp_path / "d.npy"), "d.npy")
+    p = tinygen("run", hello_out, "--input", tmp_path / "x.npy", "--output", tmp_path / "y")
+    assert p.returncode == 0 and f"wrote {tmp_path / 'y.npy'}" in p.stdout, p.stderr  # the file np.save wrote
+    assert np.load(tmp_path / "y.npy").shape == (2, 1)
+    for name in ("notes.txt", "fake.npz"):
+        (tmp_path / name).write_text("1, 2, 3\n")
+        one_line_error(tinygen("run", hello_out, "--input", tmp_path / name), name, "not a .npy or .npz")
+
+
 # ---- multi-array .npz ---------------------------------------------------------------------------------
 
 
