@@ -81,13 +81,16 @@ static inline int32_t tg_lstm_rq_rs(int32_t x, const tg_lstm_rq_t *r)
     return (int32_t)(prod >> 32) >> r->post;
 }
 
+/* r's left-shift form (r->shift >= 0): tg_rq_prep.h's one SMLAL, no saturation test (mult < 2^31) */
+static inline int32_t tg_lstm_rq_ls(int32_t x, const tg_lstm_rq_t *r)
+{
+    const int32_t a = (int32_t)((uint32_t)x << r->shift);
+    return (int32_t)(((int64_t)a * r->mult + ((int64_t)1 << 30)) >> 31);
+}
+
 static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
 {
-    if (r->shift >= 0) { /* tg_rq_prep.h's left-shift form: one SMLAL, no saturation test (mult < 2^31) */
-        const int32_t a = (int32_t)((uint32_t)x << r->shift);
-        return (int32_t)(((int64_t)a * r->mult + ((int64_t)1 << 30)) >> 31);
-    }
-    return tg_lstm_rq_rs(x, r);
+    return r->shift >= 0 ? tg_lstm_rq_ls(x, r) : tg_lstm_rq_rs(x, r);
 }
 
 
