@@ -222,13 +222,31 @@ def test_options_tflm_cannot_run_are_refused(field, value, words):
     assert words in str(err.value) and "\n" not in str(err.value)
 
 
-def test_float_lstm_is_refused_in_one_line(tmp_path):
+def test_float_lstm_tflite_is_quantized_like_tf(tmp_path):
+    """A float LSTM .tflite (TF's converter without quantization) builds: tinygen quantizes it (quant/lstm.py),
+    C == NumPy reference == TFLM on the export, and the cell state gets the power-of-two scale TF's own
+    int8 conversion of the same function (same calibration rule) gives it."""
+    from tinygen.compiler import quantize
+    from tinygen.verify.export_tflite import to_bytes
+
     path = tmp_path / "float_lstm.tflite"
-    path.write_bytes(lstm_model(3, 2, 2, True, "float"))
-    with pytest.raises(TinygenError) as err:
-        load_model(str(path))
-    msg = str(err.value)
-    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in msg and "float32" in msg and "\n" not in msg
+    path.write_bytes(lstm_model(6, 3, 5, True, "float"))
+    graph = load_model(str(path))
+    calib = np.random.default_rng(0).normal(0, 1.0, (24, 5, 3)).astype(np.float32)  # lstm_model's own
+    q = quantize(graph, calib)
+    (tmp_path / "int8.tflite").write_bytes(lstm_model(6, 3, 5, True, "int8"))
+    tf_int8 = load_model(str(tmp_path / "int8.tflite"))
+    cells = [g.tensors[op.inputs[14]].scale for g in (q, tf_int8) for op in g.ops
+             if op.kind == OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM]
+    assert cells[0] == cells[1], cells
+    tfl, lowered, model = to_bytes(q), lower(q), host_model_for(q)
+    t = q.tensors[q.inputs[0]]
+    for k in range(4):
+        x = np.random.default_rng(k).integers(-128, 128, t.shape).astype(np.int8)
+        model.reset()
+        (want,) = tflm_run(tfl, [x])
+        assert np.asarray(model([x])[0]).reshape(want.shape).tobytes() == want.tobytes(), f"sample {k}: C"
+        assert np.asarray(run_reference(q, [x], lowered)[0]).reshape(want.shape).tobytes() == want.tobytes()
 
 
 def test_accumulator_bound_refuses_a_row_that_could_wrap():

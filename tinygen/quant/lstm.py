@@ -64,6 +64,18 @@ def float_lstm(op, inputs, out_shape, graph) -> np.ndarray:
     return _run(op, inputs)[0].reshape(out_shape)
 
 
+def zero_states(graph: Graph) -> Graph:
+    """`graph`, with zeros as the reset value of float variable tensors that have none (the LSTM states of a
+    float .tflite), so the float reference can read them; the same graph when there are none."""
+    missing = [n for n, t in graph.tensors.items() if t.variable and t.data is None and t.dtype == "float32"]
+    if not missing:
+        return graph
+    g = graph.copy()
+    for n in missing:
+        g.tensors[n] = dataclasses.replace(g.tensors[n], data=np.zeros(g.tensors[n].shape, np.float32))
+    return g
+
+
 def cell_ranges(graph: Graph, calib: list) -> dict:
     """{LSTM op name: max |c|} over every step of the calibration samples (float, from the zero state)."""
     from tinygen.quant import float_ref

@@ -46,6 +46,7 @@ def quantize(graph: Graph, calibration=None, estimator: str = "auto", bias_corre
     if activations not in ACTIVATIONS:
         raise UnsupportedError(f"activations '{activations}': use one of {', '.join(ACTIVATIONS)}")
     _check_graph(graph)
+    graph = lstm.zero_states(graph)  # a float .tflite's LSTM states: zero at reset
     warnings = []
     if calibration is None:
         rng = np.random.default_rng(0)
