@@ -224,8 +224,8 @@ def test_options_tflm_cannot_run_are_refused(field, value, words):
 
 def test_float_lstm_tflite_is_quantized_like_tf(tmp_path):
     """A float LSTM .tflite (TF's converter without quantization) builds: tinygen quantizes it (quant/lstm.py),
-    C == NumPy reference == TFLM on the export, and the cell state gets the power-of-two scale TF's own
-    int8 conversion of the same function (same calibration rule) gives it."""
+    C == NumPy reference == TFLM on the export; the weights equal those of TF's own int8 conversion of the
+    same function byte for byte, and the cell state gets the same power-of-two scale."""
     from tinygen.compiler import quantize
     from tinygen.verify.export_tflite import to_bytes
 
@@ -236,9 +236,11 @@ def test_float_lstm_tflite_is_quantized_like_tf(tmp_path):
     q = quantize(graph, calib)
     (tmp_path / "int8.tflite").write_bytes(lstm_model(6, 3, 5, True, "int8"))
     tf_int8 = load_model(str(tmp_path / "int8.tflite"))
-    cells = [g.tensors[op.inputs[14]].scale for g in (q, tf_int8) for op in g.ops
-             if op.kind == OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM]
-    assert cells[0] == cells[1], cells
+    ours, theirs = ([o for o in g.ops if o.kind == OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM][0] for g in (q, tf_int8))
+    for k in range(1, 9):  # the 8 weight tensors: per-tensor symmetric int8, equal to TF's byte for byte
+        a, b = q.tensors[ours.inputs[k]], tf_int8.tensors[theirs.inputs[k]]
+        assert a.data.tobytes() == b.data.tobytes() and a.scale == b.scale and a.zero_point == b.zero_point == 0
+    assert q.tensors[ours.inputs[14]].scale == tf_int8.tensors[theirs.inputs[14]].scale
     tfl, lowered, model = to_bytes(q), lower(q), host_model_for(q)
     t = q.tensors[q.inputs[0]]
     for k in range(4):
