@@ -6,8 +6,8 @@ For each core (the generic board of that core, run on its QEMU machine):
 - instructions: each calibration model is built and run with `tinygen bench` (QEMU -icount, one
   instruction = one tick); every layer's instruction count is paired with its kernel (report.json
   `kernel`) and its work: MACs for kernels that multiply-accumulate, else input + output elements.
-  The table keeps, per kernel, instructions per unit of work = sum(instructions) / sum(work) over the
-  calibration layers, with the worst per-layer deviation from that ratio.
+  The table keeps, per kernel, instructions per unit of work (and, for MAC kernels, per output element),
+  fitted over the calibration layers (fit_kernels), with the worst per-layer deviation.
 - code size: every runtime_c/*.c file compiled alone with the firmware's flags (arm-none-eabi-gcc -O2
   -ffunction-sections, the core's -mcpu/-mfpu), its .text + .rodata + .data bytes (arm-none-eabi-size).
   The rest of the image (startup, main, I/O, libc, model.c's calls) is fitted as fixed + per_layer bytes
@@ -32,14 +32,20 @@ import numpy as np  # noqa: E402
 from common import MODELS_DIR, TFLITE, require_files  # noqa: E402
 
 CORES = ["cortex-m0plus", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55"]
-CALIBRATION = ["kws", "vww", "ad", "micro_speech", "hello_world", "digits", "ic"]
+CALIBRATION = ["kws", "vww", "ad", "micro_speech", "hello_world", "digits", "ic",
+               # recurrent, streaming and 16x8 kernels (paths under ../shared/models)
+               "zoo/coraltd__keras_lstm_mnist_ptq.tflite", "zoo/ambiq__nnse_lstm_16x8.tflite",
+               "zoo/mww__okay_nabu_v1.tflite", "zoo/tflm__id_model.tflite",
+               "tflm/int16_ops/conv/conv0.tflite", "tflm/int16_ops/add/add0.tflite",
+               "tflm/int16_ops/leaky_relu/leaky_relu0.tflite", "tflm/int16_ops/pad/pad0.tflite",
+               "tflm/int16_ops/sub/sub0.tflite", "tflm/int16_ops/strided_slice/strided_slice0.tflite"]
 HELD_OUT = ["person_detect", "sww"]  # not fitted: their estimate error is printed ("held out" lines)
 
 
 def model_args(key: str) -> tuple:
     if key == "digits":
         return ROOT / "examples" / "digits_cnn.keras", np.load(ROOT / "examples" / "digits_calib.npy")
-    return MODELS_DIR / TFLITE[key], None
+    return MODELS_DIR / TFLITE.get(key, key), None
 
 
 def build_and_bench(key: str, core: str, tmp: Path):
@@ -50,7 +56,7 @@ def build_and_bench(key: str, core: str, tmp: Path):
 
     path, calib = model_args(key)
     require_files(path)
-    out = tmp / f"{key}-{core}"
+    out = tmp / f"{Path(key).stem}-{core}"
     try:
         res = compile_model(str(path), out, board=core, calibration=calib, measure_stack=False,
                             compare_tflm_arena=False)
@@ -76,6 +82,10 @@ def layer_work(layer: dict) -> tuple:
         return "mac", int(layer["macs"])
     elems = sum(int(np.prod(s)) for s in layer["inputs"]) + sum(int(np.prod(s)) for s in layer["outputs"])
     return "element", max(elems, 1)
+
+
+def out_elements(layer: dict) -> int:
+    return sum(int(np.prod(s)) for s in layer["outputs"])
 
 
 def code_sizes(core: str) -> dict:
@@ -104,16 +114,27 @@ def code_sizes(core: str) -> dict:
 
 
 def fit_kernels(rows: list) -> dict:
-    """rows: (kernel, unit, work, instructions) -> {kernel: {unit, per_unit, layers, max_dev}}."""
+    """rows: (kernel, unit, work, output elements, instructions) -> {kernel: {unit, per_unit, per_output,
+    layers, max_dev}}. instructions = per_unit * work (+ per_output * output elements for MAC kernels: the
+    requantization and loop set-up per output), fitted by non-negative least squares on relative errors,
+    so that small layers count as much as large ones; max_dev is the worst per-layer relative error."""
+    from scipy.optimize import nnls
+
     table = {}
     for kernel in sorted({r[0] for r in rows}):
-        mine = [r for r in rows if r[0] == kernel]
+        mine = [r for r in rows if r[0] == kernel and r[4] > 0]
+        if not mine:
+            continue
         unit = mine[0][1]
-        work = sum(r[2] for r in mine)
-        insn = sum(r[3] for r in mine)
-        ratio = insn / work if work else 0.0
-        dev = max((abs(r[3] - ratio * r[2]) / r[3] for r in mine if r[3]), default=0.0)
-        table[kernel] = dict(unit=unit, per_unit=round(ratio, 4), layers=len(mine), max_dev=round(dev, 3))
+        y = np.array([r[4] for r in mine], dtype=float)
+        cols = [[r[2] for r in mine]] + ([[r[3] for r in mine]] if unit == "mac" else [])
+        a = np.array(cols, dtype=float).T / y[:, None]
+        coef, _ = nnls(a, np.ones(len(mine)))
+        per_unit, per_output = float(coef[0]), float(coef[1]) if len(coef) > 1 else 0.0
+        est = per_unit * np.array(cols[0], float) + (per_output * np.array(cols[1], float) if len(cols) > 1 else 0)
+        dev = float(np.max(np.abs(est - y) / y))
+        table[kernel] = dict(unit=unit, per_unit=round(per_unit, 4), per_output=round(per_output, 4),
+                             layers=len(mine), max_dev=round(dev, 3))
     return table
 
 
@@ -140,7 +161,7 @@ def calibrate_core(core: str, tmp: Path) -> dict:
         if got is None:
             continue
         report, b, image, used = got
-        kernels = [(L["kernel"], *layer_work(L), int(bl["instructions"]))
+        kernels = [(L["kernel"], *layer_work(L), out_elements(L), int(bl["instructions"]))
                    for L, bl in zip(report["layers"], b["layers"]) if L["kernel"] not in ("view", "alias")]
         if key in HELD_OUT:
             held.append(dict(model=key, layers=kernels, instructions=int(b["instructions"]), image=image,
@@ -149,7 +170,7 @@ def calibrate_core(core: str, tmp: Path) -> dict:
         rows += kernels
         images.append((image, int(report["weights_bytes"]) + sum(sizes.get(f, 0) for f in used),
                        len(report["layers"])))
-        print(f"  {key}: {b['instructions']:,} instructions, image {image:,} B", flush=True)
+        print(f"  {Path(key).stem}: {b['instructions']:,} instructions, image {image:,} B", flush=True)
     entry = dict(kernels=fit_kernels(rows), code_bytes=sizes, image=fit_base(images))
     for h in held:  # models not fitted: how far the estimate is from the measurement (docs/analyze.md)
         e = _held_out_error(h, entry)
@@ -162,7 +183,8 @@ def calibrate_core(core: str, tmp: Path) -> dict:
 
 def _held_out_error(h: dict, entry: dict) -> dict:
     k = entry["kernels"]
-    est = sum(k[kern]["per_unit"] * work for kern, _, work, _ in h["layers"] if kern in k)
+    est = sum(k[kern]["per_unit"] * work + k[kern]["per_output"] * outs
+              for kern, _, work, outs, _ in h["layers"] if kern in k)
     img = (h["weights"] + sum(entry["code_bytes"].get(f, 0) for f in h["used"]) + entry["image"]["fixed"]
            + entry["image"]["per_layer"] * h["n_layers"])
     return dict(model=h["model"], instructions=h["instructions"], estimated_instructions=int(est),
@@ -174,7 +196,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cores", default=",".join(CORES))
     ap.add_argument("--out", default=str(ROOT / "tinygen" / "target" / "costs.json"))
+    ap.add_argument("--only", help="a trial run on these calibration models (comma-separated), no held-out ones")
     args = ap.parse_args()
+    if args.only:
+        CALIBRATION[:] = args.only.split(",")
+        HELD_OUT.clear()
     gcc = subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     qemu = subprocess.run(["qemu-system-arm", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     out_path = Path(args.out)

@@ -41,7 +41,8 @@ def test_cycles_ms_and_energy_follow_the_table():
     report = dict(layers=[_layer(0, conv, macs=10_000), _layer(1, "view"), _layer(2, elem)])
     est = estimate.estimate(report, board)
     cpi = estimate.CPI["cortex-m4"]
-    want = [round(round(table["kernels"][conv]["per_unit"] * 10_000) * cpi), 0,
+    row = table["kernels"][conv]
+    want = [round(round(row["per_unit"] * 10_000 + row.get("per_output", 0) * 4 * 4 * 8) * cpi), 0,
             round(round(table["kernels"][elem]["per_unit"] * 2 * 4 * 4 * 8) * cpi)]  # instructions, then cycles
     assert est["layers"] == want and est["cycles"] == sum(want)
     assert est["ms"] == pytest.approx(1e3 * sum(want) / board.clock_hz, rel=1e-3)
@@ -68,6 +69,12 @@ def test_uncalibrated_kernel_uses_the_median_and_says_so():
     ratios = sorted(v["per_unit"] for v in estimate.core_table("cortex-m4")["kernels"].values()
                     if v["unit"] == "element")
     assert est["cycles"] == round(round(float(np.median(ratios)) * 2 * 128) * estimate.CPI["cortex-m4"])
+    macs = dict(layers=[_layer(0, "tg_no_such_conv_s8", macs=1000)])
+    rows = [v for v in estimate.core_table("cortex-m4")["kernels"].values() if v["unit"] == "mac"]
+    per_mac = float(np.median([v["per_unit"] for v in rows]))
+    per_out = float(np.median([v.get("per_output", 0.0) for v in rows]))
+    assert estimate.estimate(macs, board)["cycles"] == round(round(per_mac * 1000 + per_out * 128)
+                                                             * estimate.CPI["cortex-m4"])
     assert any("tg_no_such_kernel_s8" in a for a in est["assumptions"])
 
 

@@ -3,8 +3,9 @@
 Every figure here is an estimate, built from three measured or stated inputs:
 - instructions per kernel: tinygen/target/costs.json, measured by benchmarks/calibrate_costs.py under
   QEMU -icount (`tinygen bench`) on the generic board of each core: per kernel, instructions per MAC
-  (kernels that multiply-accumulate) or per input + output element (the others). A kernel the
-  calibration models never ran gets the median figure of the core's kernels of the same kind.
+  plus per output element (kernels that multiply-accumulate) or per input + output element (the
+  others). A kernel the calibration models never ran gets the median figures of the core's kernels of
+  the same kind.
 - cycles per instruction: CPI below, an assumption per core (QEMU counts instructions, not cycles).
 - power: the board's [power] table (a published active current with its source), else an assumed
   current per MHz for the core (ASSUMED_UA_PER_MHZ), said to be one.
@@ -46,8 +47,8 @@ def core_table(core: str) -> Optional[dict]:
     return load_costs()["cores"].get(core)
 
 
-def _fallback(table: dict, unit: str) -> float:
-    ratios = [k["per_unit"] for k in table["kernels"].values() if k["unit"] == unit]
+def _fallback(table: dict, unit: str, key: str = "per_unit") -> float:
+    ratios = [k.get(key, 0.0) for k in table["kernels"].values() if k["unit"] == unit]
     return float(median(ratios)) if ratios else 0.0
 
 
@@ -65,10 +66,11 @@ def layer_instructions(layer: dict, table: dict) -> tuple:
     if kernel in ("view", "alias", ""):
         return 0, True
     unit, work = layer_work(layer)
+    outs = sum(int(np.prod(s)) for s in layer["outputs"]) if unit == "mac" else 0
     row = table["kernels"].get(kernel)
     if row is not None and row["unit"] == unit:
-        return int(round(row["per_unit"] * work)), True
-    return int(round(_fallback(table, unit) * work)), False
+        return int(round(row["per_unit"] * work + row.get("per_output", 0.0) * outs)), True
+    return int(round(_fallback(table, unit) * work + _fallback(table, unit, "per_output") * outs)), False
 
 
 def power(board) -> dict:
