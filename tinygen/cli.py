@@ -125,6 +125,8 @@ def cmd_build(args) -> int:
                            force=args.force)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
+    if args.project != "plain":
+        _say(f"  {args.project} package: {Path(args.output) / args.project / args.name}")
     _say(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
           f"arena {r['arena_bytes']:,} B (live-set lower bound {r['live_set_lower_bound']:,} B)"
           + (f", persistent state {r['persistent_bytes']:,} B" if r.get("persistent_bytes") else ""))

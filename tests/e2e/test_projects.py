@@ -375,6 +375,7 @@ def test_cli_project_and_labels(tmp_path, capsys):
     out = tmp_path / "pio"
     assert cli_main(["build", str(KWS), "-o", str(out), "--name", "kws", "--project", "platformio",
                      "--labels", str(labels)]) == 0
+    assert f"platformio package: {out / 'platformio' / 'kws'}\n" in capsys.readouterr().out
     assert (out / "platformio" / "kws" / "library.json").is_file() and (out / "model" / "model.h").is_file()
     assert (out / "Makefile").is_file()  # the plain project stays: run / verify / bench read it
     bad = tmp_path / "short.txt"
