@@ -110,7 +110,8 @@ def test_moved_source_needs_model_flag(digits, tmp_path):
     assert p.returncode == 0, p.stderr
 
 
-@pytest.mark.parametrize("case", ["missing data", "wrong shape", "labels length", "missing labels", "not a build"])
+@pytest.mark.parametrize("case", ["missing data", "wrong shape", "labels length", "missing labels", "not a build",
+                                  "integer data"])
 def test_bad_input_is_one_line_and_leaves_report(digits, case):
     before = (digits["out"] / "report.json").read_bytes()
     tmp = digits["tmp"]
@@ -127,6 +128,9 @@ def test_bad_input_is_one_line_and_leaves_report(digits, case):
     elif case == "missing labels":
         args += ["--labels", tmp / "nolabels.npy"]
         needles = ("nolabels.npy", "no such labels file")
+    elif case == "integer data":  # int8 samples would be taken as is by the C but not by the float model
+        np.save(tmp / "q.npy", np.zeros((4, 8, 8, 1), np.int8))
+        args[3], needles = tmp / "q.npy", ("int8 samples", "float model digits_cnn.keras")
     else:
         args[1], needles = tmp, ("not a tinygen output folder",)
     assert_clean_error(tinygen(*args), *needles)

@@ -141,6 +141,11 @@ def _run_tflm(out_dir: Path, manifest: dict, data: list) -> list:
 def reference_outputs(out_dir: Path, manifest: dict, source: Path, data: list) -> tuple:
     """(outputs, description, float?) of the model the C is compared with."""
     suffix = source.suffix.lower()
+    if suffix in (".keras", ".h5", ".hdf5", ".onnx"):
+        for k, a in enumerate(data):
+            if not np.issubdtype(a.dtype, np.floating):
+                raise CalibrationError(f"data for input {k}: {a.dtype} samples, but the float model {source.name} "
+                                       "takes float values; give the data as the model was trained on")
     if suffix in (".keras", ".h5", ".hdf5"):
         return _run_keras(source, data), f"float Keras model {source}", True
     if suffix == ".onnx":
