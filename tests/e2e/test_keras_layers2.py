@@ -298,3 +298,18 @@ def test_refusals_name_layer_and_option():
         with pytest.raises(UnsupportedError) as e:
             load_keras(m)
         assert want in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_elu_layer_alpha_other_than_one_is_a_table():
+    """TFLite's ELU has alpha 1; the ELU layer with another alpha becomes the LUT op (float == Keras)."""
+    import keras
+
+    from tinygen.frontend.keras import load_keras
+
+    x = keras.Input((5, 4))
+    m = keras.Model(x, keras.layers.ELU(alpha=0.5)(keras.layers.ELU()(x)))
+    g = load_keras(m)
+    assert [(op.kind.value, getattr(op.attrs, "params", None)) for op in g.ops] == [("ELU", None),
+                                                                                    ("LUT", (0.5,))]
+    v = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(np.float32) * 2
+    np.testing.assert_allclose(float_ref.run_batch(g, [v])[0], m.predict(v, verbose=0), atol=1e-6)

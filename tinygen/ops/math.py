@@ -12,7 +12,7 @@ import numpy as np
 from tinygen import ir
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext, check_same_shape
-from tinygen.ops.common import TFLITE_ACT, act, export_no_options, keras_fail
+from tinygen.ops.common import TFLITE_ACT, act, export_no_options
 from tinygen.ops.elementwise import check_broadcast_output, check_inputs_broadcast
 from tinygen.ops.prelu_minmax import check_rank4
 from tinygen.ops.spec import KerasLayer, Lowering, NotApplicable, OpSpec, TfliteOp, register
@@ -124,10 +124,12 @@ def keras_unary(kind: OpKind):
 
 
 def keras_elu(b, layer, cfg, ins, out_shape) -> str:
-    """ELU layer: TFLite's ELU has alpha 1."""
+    """ELU layer: ELU for alpha 1 (TFLite's), else the LUT op."""
     alpha = float(cfg.get("alpha", 1.0))
-    if alpha != 1.0:
-        raise keras_fail(layer, f"alpha={alpha} is not supported (TFLite's ELU has alpha 1)")
+    if alpha != 1.0:  # TFLite's ELU has alpha 1: any other is tinygen's table op (ops/lut.py)
+        from tinygen.ops.lut import LutAttrs
+
+        return b.op(OpKind.LUT, layer.name, ins[:1], out_shape, LutAttrs("elu", (alpha,)))
     return b.op(OpKind.ELU, layer.name, ins[:1], out_shape)
 
 
