@@ -94,8 +94,11 @@ def cmd_analyze(args) -> int:
     from tinygen.target.boards import board_names
 
     boards = board_names() if args.board == "all" else [args.board]
+    from tinygen.cli import _input_shape_arg, _weights_arg
+
     calib = load_array(args.calib, "calibration") if args.calib else None
-    r = analyze(args.model, boards=boards, calibration=calib)
+    r = analyze(args.model, boards=boards, calibration=calib, weights=_weights_arg(args.weights),
+                activations=args.activations, input_shape=_input_shape_arg(args.input_shape))
     if not r["supported"]:
         _say(f"tinygen analyze {args.model}: NOT supported")
         for u in r["unsupported"]:
@@ -163,6 +166,9 @@ def add_parsers(sub, common, say=None) -> None:
     an.add_argument("model", help="a .tflite, .onnx, .keras or .h5 model")
     an.add_argument("--board", default="cortex-m4", help="a board (see `tinygen boards`), or 'all' for a table")
     an.add_argument("--calib", help="calibration data for a float model (default: synthetic samples)")
+    an.add_argument("--weights", default="int8", metavar="SCHEME", help="weight scheme(s), as for build")
+    an.add_argument("--activations", default="int8", choices=["int8", "int16"], help="as for build")
+    an.add_argument("--input-shape", action="append", metavar="[NAME=]D,D,...", help="ONNX dynamic dims, as for build")
     an.set_defaults(func=cmd_analyze)
 
 

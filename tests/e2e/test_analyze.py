@@ -123,6 +123,20 @@ def test_float_model_without_calibration_says_synthetic(tmp_path):
     assert "synthetic" not in p.stdout
 
 
+def test_build_options_change_the_figures():
+    from pathlib import Path
+
+    model = Path(__file__).resolve().parents[2] / "examples" / "digits_cnn.keras"
+    base = analyze(model)
+    int4 = analyze(model, weights="int4")
+    wide = analyze(model, activations="int16")
+    assert int4["weights_bytes"] < base["weights_bytes"] and wide["arena_bytes"] > base["arena_bytes"]
+    assert any(k.endswith("_s16") for k in wide["kernels"])
+    p = tinygen("analyze", model, "--weights", "int4")
+    assert p.returncode == 0, p.stderr
+    assert f"weights {int4['weights_bytes']:,} B" in p.stdout
+
+
 @pytest.mark.parametrize("case", ["missing model", "unknown board", "missing calib"])
 def test_bad_input_is_one_line(tmp_path, models_dir, case):
     model = models_dir / KWS
