@@ -276,3 +276,44 @@ def test_graph_with_lstm_survives_save_and_load(tmp_path):
     back = serialize.load(tmp_path)
     assert [o.attrs for o in back.ops] == [o.attrs for o in graph.ops]
     assert {n for n, t in back.tensors.items() if t.variable} == {n for n, t in graph.tensors.items() if t.variable}
+
+
+@pytest.mark.parametrize("kernel_path", ["portable", "device"])
+def test_signed_activation_table_equals_tflm_lookup(kernel_path, tmp_path):
+    """tg_lstm_core.h's sigmoid / tanh (one interpolation in the signed table, no mirror or saturation test)
+    against the NumPy model of TFLM's int16 LOGISTIC / TANH, at every gate input 3 * pre (pre int16) and,
+    for the tanh, over +-2^17 and the int32 ends (the cell tanh's input saturates to 17 bits first)."""
+    import shutil
+    import subprocess
+
+    from tinygen.lower.int16_act import sigmoid16_reference
+    from tinygen.lower.recurrent import signed_table
+    from tinygen.paths import runtime_include_dirs
+    from tinygen.verify.hostbuild import kernel_path_cflags
+
+    gcc = shutil.which("gcc") or pytest.fail("gcc is missing: run `make sysdeps`")
+    gate = 3 * np.arange(-(1 << 15), 1 << 15, dtype=np.int64)
+    wide = np.concatenate([np.arange(-(1 << 17) - 300, (1 << 17) + 300), [-(1 << 31), (1 << 31) - 1]])
+    words = ",".join(str(int(w)) for w in signed_table())
+    src = tmp_path / "t.c"
+    src.write_text(f"""#include <stdio.h>
+#include "tg_lstm_core.h"
+static const int32_t table[512] = {{{words}}};
+int main(void) {{
+    const int32_t *mid = table + 256;
+    int32_t v;
+    for (v = -98304; v < 98304; v += 3) printf("%d\\n", tg_lstm_sigmoid(v, mid));
+    for (v = -98304; v < 98304; v += 3) printf("%d\\n", tg_lstm_tanh(v, mid));
+    for (v = -(1 << 17) - 300; v < (1 << 17) + 300; ++v) printf("%d\\n", tg_lstm_tanh(v, mid));
+    printf("%d\\n%d\\n", tg_lstm_tanh(INT32_MIN, mid), tg_lstm_tanh(INT32_MAX, mid));
+    return 0;
+}}
+""")
+    exe = tmp_path / "t"
+    incs = [f"-I{d}" for d in runtime_include_dirs()]
+    subprocess.run([gcc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", *kernel_path_cflags(kernel_path), *incs,
+                    str(src), "-o", str(exe)], check=True)
+    got = np.array(subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split(), np.int64)
+    want = np.concatenate([sigmoid16_reference(gate, 1, 0, False), sigmoid16_reference(gate, 1, 0, True),
+                           sigmoid16_reference(wide, 1, 0, True)]).astype(np.int64)
+    np.testing.assert_array_equal(got, want)
