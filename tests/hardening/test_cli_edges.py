@@ -416,6 +416,8 @@ def test_mixed_reports_its_ram_and_keeps_to_budget_ram(tmp_path):
     grown = r["arena_bytes"] - m["int8_arena_bytes"]
     assert grown > 0 and r["weights_bytes"] <= 6 * 1024 and m["predicted_arena_bytes"] == r["arena_bytes"]
     assert (f"arena {r['arena_bytes']:,} B (int8 {m['int8_arena_bytes']:,} B, +{grown:,} B)" in free.stdout), free.stdout
+    md = (tmp_path / "free" / "report.md").read_text()
+    assert f"arena {m['int8_arena_bytes']:,} B (+{grown:,} B with these schemes)" in md
     budget = m["int8_arena_bytes"]
     kept = tinygen("build", digits, "-o", tmp_path / "kept", "--calib", calib, "--mixed", "auto",
                    "--budget-flash", "6K", "--budget-ram", budget)

@@ -116,6 +116,12 @@ def _weights_section(report: dict) -> list:
                      f"(predicted {_n(mixed['predicted_bytes'])} B, built {_n(report.get('weights_bytes', 0))} B). "
                      "Error: mean squared output difference from the float model on the calibration data "
                      "with only that layer quantized.")
+        if "int8_arena_bytes" in mixed:  # low-bit kernels may need arena scratch to unpack weights
+            ram = report["memory"]["arena_bytes"] - mixed["int8_arena_bytes"]
+            lines.append(f"Against uniform int8: constants {_n(mixed['int8_bytes'])} B, arena "
+                         f"{_n(mixed['int8_arena_bytes'])} B ({ram:+,} B with these schemes"
+                         + (f"; --budget-ram {_n(mixed['budget_ram'])} B was part of the choice)."
+                            if mixed.get("budget_ram") else ")."))
         lines += ["", "| layer | scheme | flash bytes | error | error at int8 |", "|---|---|---:|---:|---:|"]
         for name, row in mixed["layers"].items():
             lines.append(f"| {name} | {row['scheme']} | {_n(row['bytes'])} | {row['error']:.3g} | "
