@@ -131,3 +131,22 @@ def test_saved_graph_keeps_the_cell_options(tmp_path):
     serialize.save(q, tmp_path)
     (op,) = serialize.load(tmp_path).ops
     assert op.attrs == q.ops[0].attrs and op.attrs.nonlinearity == "relu" and op.attrs.params
+
+
+def test_scratch_size_equals_the_c_twin():
+    """The lowering's scratch_bytes equals tg_rnn_s8_get_buffer_size for the call's own arguments."""
+    from tinygen.lower import csig
+    from tinygen.lower.base import Literal
+    from tinygen.paths import runtime_file, runtime_include_dirs
+    from tinygen.verify.hostbuild import build_extension
+
+    twin = "tg_rnn_s8_get_buffer_size"
+    params = csig.signature(twin)
+    cdef = f"int32_t {twin}({', '.join(f'int32_t {p.name}' for p in params)});"
+    lowered = {case: lower(quantized(cell_graph(*CASES[case]))[0])[0]
+               for case in ("gru_fast", "gru_before_backwards", "rnn_tanh")}
+    sources = sorted({runtime_file(src) for lop in lowered.values() for src in lop.c_sources})
+    _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, sources, runtime_include_dirs())
+    for case, lop in lowered.items():
+        call = {p.name: a.value for p, a in zip(csig.check_call(lop), lop.args) if isinstance(a, Literal)}
+        assert lop.scratch_bytes == getattr(lib, twin)(*[int(call[p.name]) for p in params]) > 0, case

@@ -4,7 +4,7 @@ tinygen's own int8 kernels, then run by one C call that loops over the time step
 Each step of the program becomes the single op TFLite would run for it (FULLY_CONNECTED, ADD, SUB, MUL,
 LOGISTIC, TANH) on [1, units] tensors carrying the calibrated parameters, and is lowered by the kernel
 tinygen uses for that op alone: the fast (SMLAD) FULLY_CONNECTED where it applies (depth % 4 == 0), else
-the reference one, the int8 ADD / SUB / MUL kernels, and LOGISTIC / TANH as 256-entry tables. Their
+the reference one, the fast (tabulated) ADD / SUB where it applies, the int8 MUL kernel, and LOGISTIC / TANH as 256-entry tables. Their
 scalar arguments become one 16-word record per step (tg_rnn_s8.h), their constant arrays two blobs
 (int32 words, int8 bytes), and their NumPy references, chained, are the cell's reference. So the C, the
 reference and TFLM on the unrolled export (tinygen/verify/export_gru.py) compute the same integers.
@@ -23,13 +23,14 @@ from tinygen.lower.csig import args_by_name
 from tinygen.quant import gru as cell
 
 RECORD = 16  # int32 words per step record: opcode, destination, source a, source b, 12 parameters
-OPCODES = {"fc": 1, "fc_fast": 2, "add": 3, "sub": 4, "mul": 5, "lut": 6}
-X_ID, H_ID = 0, 1  # buffer ids of the current input row and the hidden state; slots count from 2
+OPCODES = {"fc": 1, "fc_fast": 2, "add": 3, "sub": 4, "mul": 5, "lut": 6, "add_fast": 7}
+X_ID, H_ID, SEQ_ID = 0, 1, 1000  # buffer ids: the input, the hidden state; slots from 2, sequences from 1000
+SEQ = "@seq"  # suffix of a value computed for every step at once
 _ADD_PARAMS = ("in1_offset", "in1_mult", "in1_shift", "in2_offset", "in2_mult", "in2_shift", "left_shift",
                "out_offset", "out_mult", "out_shift", "act_min", "act_max")
 _MUL_PARAMS = ("in1_offset", "in2_offset", "out_offset", "out_mult", "out_shift", "act_min", "act_max")
 SOURCES = ("tg_rnn_s8.c", "tg_fully_connected_s8.c", "tg_fully_connected_s8_fast.c", *fast.GEMM_SOURCES,
-           "tg_add_s8.c", "tg_sub_s8.c", "tg_mul_s8.c", "tg_lut_s8.c", "tg_requantize_s8_s8.c")  # what tg_rnn_s8.c calls
+           "tg_add_s8.c", "tg_sub_s8.c", "tg_add_s8_fast.c", "tg_mul_s8.c", "tg_lut_s8.c", "tg_requantize_s8_s8.c")  # what tg_rnn_s8.c calls
 _KINDS = {"add": OpKind.ADD, "add_relu": OpKind.ADD, "sub": OpKind.SUB, "mul": OpKind.MUL,
           "sigmoid": OpKind.LOGISTIC, "tanh": OpKind.TANH}
 
@@ -39,13 +40,16 @@ def _fail(op: Op, why: str) -> UnsupportedError:
 
 
 def step_graph(op: Op, graph: Graph) -> tuple:
-    """(graph of one time step's single ops on [1, units] tensors, [(Step, Op)]) for a quantized cell."""
+    """(graph of the cell's single ops, [(Step, Op)]) for a quantized cell: the FCs of the input run once
+    over all steps ("x" [time, features] -> "<value>@seq" [time, units]), the others on one step's
+    [1, units] tensors."""
     x, w_t, r_t = (graph.tensors[op.inputs[k]] for k in (cell.X, cell.W, cell.R))
-    units, features = r_t.shape[1], x.shape[2]
+    units, n_steps, features = r_t.shape[1], x.shape[1], x.shape[2]
     params = cell.value_params(op)
-    tensors = {"x": Tensor("x", (1, features), "int8", x.quant)}
+    tensors = {"x": Tensor("x", (n_steps, features), "int8", x.quant)}
     for name, (scale, zp) in params.items():
         tensors[name] = Tensor(name, (1, units), "int8", QuantParams.make(scale, zp))
+        tensors[name + SEQ] = Tensor(name + SEQ, (n_steps, units), "int8", QuantParams.make(scale, zp))
     ops = []
     for s in cell.program(op.kind, op.attrs):
         name = f"{op.name}/{s.out}"
@@ -60,7 +64,8 @@ def step_graph(op: Op, graph: Graph) -> tuple:
                 bname = f"b{s.b}{s.gate}"
                 tensors[bname] = Tensor(bname, (units,), "int32", QuantParams(
                     bt.quant.scale[rows], bt.quant.zero_point[rows], 0), np.ascontiguousarray(bt.data[rows]))
-            ops.append((s, Op(OpKind.FULLY_CONNECTED, name, [s.a, wname, bname], [s.out], ir.FullyConnectedAttrs())))
+            out = s.out + SEQ if s.a == "x" else s.out
+            ops.append((s, Op(OpKind.FULLY_CONNECTED, name, [s.a, wname, bname], [out], ir.FullyConnectedAttrs())))
         elif s.kind in ("sigmoid", "tanh"):
             ops.append((s, Op(_KINDS[s.kind], name, [s.a], [s.out], ir.NoAttrs())))
         else:
@@ -78,7 +83,8 @@ def lower_step(s, op: Op, g: Graph) -> LoweredOp:
         return activation.SigmoidLikeS8().lower(op, g)
     if s.kind == "mul":
         return elementwise.MulS8().lower(op, g)
-    return elementwise.AddSubS8().lower(op, g)
+    quick = fast.FastAddSub()
+    return quick.lower(op, g) if quick.supports(op, g) else elementwise.AddSubS8().lower(op, g)
 
 
 class _Blobs:
@@ -121,11 +127,16 @@ def _record(s, lop: LoweredOp, blobs: _Blobs, ids: dict) -> list:
              blobs.add(lop, a["filter"]), v["wide"], blobs.add(lop, a["quant"]), v["rq_words"]]
     elif lop.c_function == "tg_lut_s8":
         code, p = OPCODES["lut"], [blobs.add(lop, a["table"])]
+    elif lop.c_function == "tg_add_s8_fast":
+        code = OPCODES["add_fast"]
+        p = [blobs.add(lop, a["table1"]), blobs.add(lop, a["table2"]), blobs.add(lop, a["out_rq"]), v["act_min"],
+             v["act_max"]]
     elif lop.c_function == "tg_mul_s8":
         code, p = OPCODES["mul"], [v[k] for k in _MUL_PARAMS]
     else:
         code, p = OPCODES["sub" if lop.c_function == "tg_sub_s8" else "add"], [v[k] for k in _ADD_PARAMS]
-    rec = [code, ids[s.out], ids[s.a], ids[s.b] if s.kind not in ("fc", "sigmoid", "tanh") else 0]
+    b = v["batches"] if s.kind == "fc" else ids[s.b] if s.kind not in ("sigmoid", "tanh") else 0
+    rec = [code, ids[s.out], ids[s.a], b]
     return rec + [int(x) for x in p] + [0] * (RECORD - 4 - len(p))
 
 
@@ -153,10 +164,13 @@ class CellS8(Kernel):
         if y.dtype != "int8" or not op.attrs.params:
             raise _fail(op, "the cell is not quantized to int8 (tinygen quantizes float GRU / RNN layers)")
         g, steps = step_graph(op, graph)
-        values = [s.out for s, _ in steps if s.out != "h"]
-        ids = {"x": X_ID, "h": H_ID, **{v: 2 + k for k, v in enumerate(dict.fromkeys(values))}}
+        pre = [(s, sub) for s, sub in steps if s.kind == "fc" and s.a == "x"]
+        loop = [(s, sub) for s, sub in steps if (s, sub) not in pre]
+        values = [s.out for s, _ in loop if s.out != "h"]
+        ids = {"x": X_ID, "h": H_ID, **{v: 2 + k for k, v in enumerate(dict.fromkeys(values))},
+               **{s.out: SEQ_ID + k for k, (s, _) in enumerate(pre)}}
         blobs, program, subs = _Blobs(), [], []
-        for s, sub in steps:
+        for s, sub in pre + loop:
             lop = lower_step(s, sub, g)
             program += _record(s, lop, blobs, ids)
             subs.append((s, lop, activation_inputs(sub, g)))
@@ -167,10 +181,11 @@ class CellS8(Kernel):
         h_zp = g.tensors["h"].zero_point
         a = op.attrs
         out_mode = 0 if not a.return_sequences else (2 if a.go_backwards and a.input_order else 1)
-        slots = len(ids) - 2
+        slots = len(ids) - 2 - len(pre)
         state = op.inputs[cell.STATE] if len(op.inputs) > cell.STATE else None
         consts = [ConstArray("program", np.asarray(program, np.int32))] + blobs.arrays()
-        args = [Literal(n_steps), Literal(features), Literal(units), Literal(len(steps)), Literal(slots),
+        args = [Literal(n_steps), Literal(features), Literal(units), Literal(len(pre)), Literal(len(loop)),
+                Literal(slots), Literal(len(pre)),
                 ConstArg(0), ConstArg(1), ConstArg(2), Literal(int(a.go_backwards)), Literal(out_mode),
                 Literal(h_zp), Literal(int(same)), rq["mult"], rq["shift"], rq["output_zp"],
                 TensorArg(x.name), TensorArg(state, const=False) if state else Literal("NULL"),
@@ -178,28 +193,31 @@ class CellS8(Kernel):
         sources = set(SOURCES)
         for _, lop, _ in subs:
             sources.update(lop.c_sources)
-        reference = _reference(subs, requant, same, n_steps, features, units, h_zp, out_mode, a.go_backwards,
-                               y.shape, state is not None)
+        reference = _reference(subs[:len(pre)], subs[len(pre):], requant, same, (n_steps, features, units), h_zp,
+                               out_mode, a.go_backwards, y.shape, state is not None)
         w_rows = graph.tensors[op.inputs[cell.W]].shape[0]
         return LoweredOp(op, "tg_rnn_s8", tuple(sorted(sources)), args, consts, reference,
-                         macs=n_steps * w_rows * (features + units), scratch_bytes=(slots + 1) * units,
+                         macs=n_steps * w_rows * (features + units), scratch_bytes=(slots + 1 + len(pre) * n_steps) * units,
                          notes={"steps": len(steps), "fast_fc": sum(lop.c_function.endswith("_fast")
                                                                     for _, lop, _ in subs)})
 
 
-def _reference(subs, requant, same, n_steps, features, units, h_zp, out_mode, backwards, y_shape, stateful):
+def _reference(pre, loop, requant, same, sizes, h_zp, out_mode, backwards, y_shape, stateful):
+    n_steps, features, units = sizes
+
     def emit(h):
         return h.copy() if same else np.asarray(requant.reference([h])[0], np.int8).reshape(1, units)
 
     def reference(ins):
         x = np.asarray(ins[0], np.int8).reshape(n_steps, features)
+        seq = {s.out: np.asarray(lop.reference([x])[0], np.int8).reshape(n_steps, units) for s, lop, _ in pre}
         h = (np.asarray(ins[1], np.int8).reshape(1, units).copy() if stateful
              else np.full((1, units), h_zp, np.int8))
         rows = np.zeros((n_steps, units), np.int8)
         for k in range(n_steps):
             t = n_steps - 1 - k if backwards else k
-            vals = {"x": x[t].reshape(1, features), "h": h}
-            for s, lop, names in subs:
+            vals = {"h": h, **{name: v[t].reshape(1, units) for name, v in seq.items()}}
+            for s, lop, names in loop:
                 vals[s.out] = np.asarray(lop.reference([vals[n] for n in names])[0], np.int8).reshape(1, units)
             h = vals["h"]
             if out_mode:
