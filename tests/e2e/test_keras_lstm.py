@@ -326,8 +326,8 @@ def test_int16_error_below_int8(built):
         want = np.asarray(m.predict(test, batch_size=1, verbose=0))
         errs = []
         for q, lowered in ((q8, lowered8), (q16, lower(q16))):
-            errs.append(np.mean([np.abs(_dequantize(q, np.asarray(run_reference(q, [_quantize_input(q, x)], lowered)[0]))
-                                        .reshape(want[k].shape) - want[k]).mean() for k, x in enumerate(test)]))
+            ys = [np.asarray(run_reference(q, [_quantize_input(q, x)], lowered)[0]) for x in test]
+            errs.append(np.mean([np.abs(_dequantize(q, y).reshape(w.shape) - w).mean() for y, w in zip(ys, want)]))
         rows.append(f"{key}: int8 {errs[0]:.5f} 16x8 {errs[1]:.5f}")
         assert errs[1] < errs[0], rows[-1]
     print("\n" + "\n".join(rows))

@@ -123,3 +123,18 @@ def test_refusals_name_the_node(tmp_path):
         with pytest.raises(UnsupportedError) as e:
             load_model(path)
         assert why in str(e.value) and node.name in str(e.value) and "\n" not in str(e.value)
+
+
+def test_time_major_dynamic_input_is_refused(tmp_path):
+    """An LSTM reading a [time, 1, features] graph input whose time axis is dynamic (PyTorch's batch_first=False
+    export) would run one step: refused in one line naming the node, pointing at batch_first."""
+    from tests.onnx_lstm_models import Net, _lstm
+    from tinygen.errors import UnsupportedError
+
+    n = Net("time_major", 0)
+    y, _ = _lstm(n, "input", FEATURES, 4)
+    path = tmp_path / "time_major.onnx"
+    onnx.save(n.model((STEPS, 1, FEATURES), y, batch="time"), str(path))
+    with pytest.raises(UnsupportedError) as e:
+        load_model(path)
+    assert "batch_first=True" in str(e.value) and "LSTM" in str(e.value) and "\n" not in str(e.value)

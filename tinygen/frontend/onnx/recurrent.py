@@ -48,6 +48,10 @@ def _sequence(b: Builder, x: Val) -> tuple:
     """X [time, 1, features] as an IR tensor [1, time, features] (a RESHAPE when the order allows)."""
     if len(x.shape) != 3 or x.shape[1] != 1:
         raise b.fail(f"input X {list(x.shape)} must be [time, 1, features] (batch 1, layout 0)")
+    dynamic_first = any(w.startswith(f"input '{x.ir}': dynamic batch dimension") for w in b.g.warnings)
+    if x.perm is None and x.ir in b.g.inputs and dynamic_first:
+        raise b.fail(f"X is graph input '{x.ir}' whose dynamic first dimension (the time axis here) was taken as "
+                     f"batch 1; export with batch_first=True (a [1, time, features] input)")
     if x.order is not None or not np.array_equal(flat_order(x), np.arange(int(np.prod(x.shape)))):
         x = b.plain(x)
     steps, _, features = x.shape
