@@ -313,3 +313,17 @@ def test_elu_layer_alpha_other_than_one_is_a_table():
                                                                                     ("LUT", (0.5,))]
     v = np.random.default_rng(0).standard_normal((3, 5, 4)).astype(np.float32) * 2
     np.testing.assert_allclose(float_ref.run_batch(g, [v])[0], m.predict(v, verbose=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("key", ["layernorm", "kwt", "mha_cross", "deconv2d", "deconv1d", "layers1d"])
+def test_16x8_c_equals_reference_equals_tflm(zoo, key):
+    """--activations int16: the same layers, C == NumPy reference == TFLM on the export (layers2d is left
+    out: TFLM runs RESIZE_BILINEAR on int8 only)."""
+    z = zoo[key]
+    q = quantize(z["graph"], z["calib"], activations="int16")
+    lowered, tfl = lower(q), to_bytes(q)
+    for x in z["test"][:3]:
+        xi = _q_in(q, x)
+        (c,) = run_c(q, [xi])
+        np.testing.assert_array_equal(c, run_reference(q, [xi], lowered)[0])
+        np.testing.assert_array_equal(c.reshape(-1), np.asarray(tflm_run(tfl, [xi])[0]).reshape(-1))

@@ -65,7 +65,8 @@ def _project(b, n, x, kernel, bias, scale=1.0) -> str:
     """FULLY_CONNECTED of x (1, T, E) with an EinsumDense kernel (E, H, d) -> (1, T, H * d)."""
     e = kernel.shape[0]
     w = (kernel.reshape(e, -1).T * np.float32(scale)).astype(np.float32)
-    bname = None if bias is None else b.const(f"{n}/bias", (bias.reshape(-1) * np.float32(scale)).astype(np.float32))
+    bias = np.zeros(w.shape[0], np.float32) if bias is None else bias.reshape(-1) * np.float32(scale)
+    bname = b.const(f"{n}/bias", bias.astype(np.float32))  # zeros without one (16x8 FCs need a bias)
     shape = tuple(b.shape(x)[:-1]) + (w.shape[0],)
     return b.op(OpKind.FULLY_CONNECTED, n, [x, b.const(f"{n}/kernel", w), bname], shape,
                 ir.FullyConnectedAttrs(keep_num_dims=True))

@@ -4,10 +4,11 @@ RepeatVector, Average, UpSampling1D, DepthwiseConv1D, SeparableConv1D
 frontend/keras_deconv.py).
 
 LayerNormalization over the last axis: MEAN (keep dims), SQUARED_DIFFERENCE with the mean, MEAN, ADD
-epsilon, RSQRT, MUL gamma (scale=True), then x * inv + (beta - mean * inv) (center=True) or
-x * inv - mean * inv. TF's converter writes the same chain with NEG of the mean in float between
-DEQUANTIZE / QUANTIZE (TFLM has no integer NEG) and ADDs; tinygen SUBtracts instead, so the whole chain
-stays integer.
+epsilon, RSQRT, MUL gamma (scale=True), then x * inv - mean * inv (SUB), + beta (ADD, center=True).
+TF's converter writes the same chain with NEG of the mean in float between DEQUANTIZE / QUANTIZE (TFLM
+has no integer NEG) and ADDs (x * inv + (beta + -mean * inv)); tinygen SUBtracts instead, so the whole
+chain stays integer (and 16x8 builds: beta - mean * inv as one SUB can need an output rescale above
+the 1 TFLM's int16 SUB accepts).
 """
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def layer_norm(b, layer, cfg, ins, out_shape) -> str:
     shift = b.op(OpKind.MUL, f"{n}/mul_mean", [mean, inv], b.shape(inv), ew())
     if not cfg.get("center", True):
         return b.op(OpKind.SUB, n, [scaled, shift], shape, ew())
-    res = b.op(OpKind.SUB, f"{n}/beta_sub", [b.const(f"{n}/beta", weights["beta"]), shift], shape, ew())
-    return b.op(OpKind.ADD, n, [scaled, res], shape, ew())
+    y = b.op(OpKind.SUB, f"{n}/sub", [scaled, shift], shape, ew())
+    return b.op(OpKind.ADD, n, [y, b.const(f"{n}/beta", weights["beta"])], shape, ew())
 
 
 def repeat_vector(b, layer, cfg, ins, out_shape) -> str:
@@ -105,8 +106,9 @@ def separable_conv1d(b, layer, cfg, ins, out_shape) -> str:
     from tinygen.ops.conv import keras_depthwise
 
     x = keras_expand(b, layer, ins[0])
-    y = keras_depthwise(b, layer, _conv1d_as_2d(b, layer, cfg), [x], None,
-                        kernel=layer.depthwise_kernel.numpy()[None], fuse_act=False)
+    dw = layer.depthwise_kernel.numpy()[None]
+    zeros = np.zeros(dw.shape[2] * dw.shape[3], np.float32)  # as TF's converter (16x8: TFLM needs a bias)
+    y = keras_depthwise(b, layer, _conv1d_as_2d(b, layer, cfg), [x], None, kernel=dw, bias=zeros, fuse_act=False)
     pw = layer.pointwise_kernel.numpy()  # (1, C*M, O)
     wname = b.const(f"{layer.name}/pointwise_kernel", np.transpose(pw[None], (3, 0, 1, 2)))
     bname = b.const(f"{layer.name}/bias", layer.bias.numpy()) if cfg.get("use_bias", True) else None

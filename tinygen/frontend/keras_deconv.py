@@ -68,7 +68,8 @@ def _deconv(b, layer, cfg, x: str, w: np.ndarray, n_spatial: int) -> str:
     m = (-(-kh // s[0]), -(-kw // s[1]))
     # output_padding may reach past the phases' H + M - 1 rows: more rows (bias only) from a longer input pad
     q = (max(h + m[0] - 1, -(-(top + oh) // s[0])), max(wd + m[1] - 1, -(-(left + ow) // s[1])))
-    bias = np.asarray(layer.bias.numpy(), np.float32) if cfg.get("use_bias", True) else None
+    # no bias: zeros, as TF's converter writes them (16x8 convs without a bias differ from TFLM by one step)
+    bias = np.asarray(layer.bias.numpy(), np.float32) if cfg.get("use_bias", True) else np.zeros(o, np.float32)
     y = phases(_Emit(b, layer.name), layer.name, x, phase_weights(w, s, m), bias, s, m, q, o)
     full = (q[0] * s[0], q[1] * s[1])
     if (top, left, oh, ow) != (0, 0) + full:
