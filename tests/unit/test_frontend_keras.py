@@ -139,8 +139,8 @@ def test_weight_layouts():
 
 
 def test_unsupported_layer_is_named():
-    model = keras.Sequential([keras.Input((5, 3)), L.LSTM(4, name="lstm_1")])
-    with pytest.raises(UnsupportedError, match=r"layer 'lstm_1' \(LSTM\) is not supported"):
+    model = keras.Sequential([keras.Input((5, 6, 3)), L.ConvLSTM1D(2, 3, name="clstm_1")])  # (LSTM compiles)
+    with pytest.raises(UnsupportedError, match=r"layer 'clstm_1' \(ConvLSTM1D\) is not supported"):
         load_keras(model)
 
 

@@ -95,13 +95,14 @@ def test_missing_onnx_package_says_how_to_install(monkeypatch, tmp_path):
 
 
 def test_lstm_refused_with_the_reason(tmp_path):
+    """LSTM compiles (tests/e2e/test_onnx_lstm.py); what it cannot express (clip) is refused naming the node."""
     w = numpy_helper.from_array(np.zeros((1, 16, 3), np.float32), "W")
     r = numpy_helper.from_array(np.zeros((1, 16, 4), np.float32), "R")
-    node = helper.make_node("LSTM", ["input", "W", "R"], ["output"], name="/lstm/LSTM", hidden_size=4)
+    node = helper.make_node("LSTM", ["input", "W", "R"], ["output"], name="/lstm/LSTM", hidden_size=4, clip=2.0)
     p = _save(tmp_path, _model([node], [w, r], x_shape=(1, 1, 3)))
     with pytest.raises(UnsupportedError) as e:
         load_model(p)
-    assert str(e.value).startswith(f"{p}: node '/lstm/LSTM' (LSTM): operator LSTM is not supported: float LSTMs")
+    assert str(e.value).startswith(f"{p}: node '/lstm/LSTM' (LSTM): clip is not supported")
 
 
 def test_unreadable_file_names_the_file(tmp_path):
