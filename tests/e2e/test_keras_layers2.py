@@ -327,3 +327,26 @@ def test_16x8_c_equals_reference_equals_tflm(zoo, key):
         (c,) = run_c(q, [xi])
         np.testing.assert_array_equal(c, run_reference(q, [xi], lowered)[0])
         np.testing.assert_array_equal(c.reshape(-1), np.asarray(tflm_run(tfl, [xi])[0]).reshape(-1))
+
+
+def test_keras_ops_elementwise_functions_are_tables():
+    """keras.ops sin, cos, erf, expm1, square, negative, arctan, sinh, cosh, arcsinh: LUT ops; float ==
+    Keras, int8 C == NumPy reference."""
+    import keras
+
+    from keras import ops
+
+    x = keras.Input((6,))
+    d = keras.layers.Dense(6)(x)
+    y = (ops.sin(d) + ops.cos(d) * ops.erf(d) + ops.expm1(d) + ops.square(d) + ops.negative(d)
+         + ops.arctan(d) + ops.sinh(d) + ops.cosh(d) + ops.arcsinh(d))
+    m = keras.Model(x, y)
+    rng = np.random.default_rng(4)
+    calib, test = rng.standard_normal((N_CALIB, 6)).astype(np.float32), rng.standard_normal((3, 6)).astype(np.float32)
+    g = load_model(m)
+    assert [op.kind.value for op in g.ops].count("LUT") == 10
+    np.testing.assert_allclose(float_ref.run_batch(g, [test])[0], m.predict(test, verbose=0), atol=1e-5)
+    q = quantize(g, calib)
+    for v in test:
+        xi = _q_in(q, v)
+        np.testing.assert_array_equal(run_c(q, [xi])[0], run_reference(q, [xi])[0])

@@ -190,6 +190,9 @@ OPS = {
     "LogSigmoid": _lut("log_sigmoid"), "SparsePlus": _lut("sparse_plus"), "SparseSigmoid": _lut("sparse_sigmoid"),
     "Squareplus": _lut("squareplus", "b"), "TanhShrink": _lut("tanh_shrink"),
     "Threshold": _lut("threshold", "threshold", "default_value"),
+    "Sin": _lut("sin"), "Cos": _lut("cos"), "Erf": _lut("erf"), "Expm1": _lut("expm1"), "Square": _lut("square"),
+    "Negative": _lut("negative"), "Arctan": _lut("arctan"), "Sinh": _lut("sinh"), "Cosh": _lut("cosh"),
+    "Arcsinh": _lut("arcsinh"),
 }
 
 

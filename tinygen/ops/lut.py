@@ -1,6 +1,7 @@
 """LUT: tinygen's own element-wise op for a Keras activation TFLite has no integer builtin for
 (gelu, selu, softplus, mish, exponential, celu, log_sigmoid, the shrinks, hard_tanh, sparse_plus,
-sparse_sigmoid, squareplus, relu with a threshold or a clipped negative slope).
+sparse_sigmoid, squareplus, relu with a threshold or a clipped negative slope; keras.ops sin, cos, erf,
+expm1, square, negative, arctan, sinh, cosh, arcsinh).
 
 The function is evaluated in float64 at build time on every input code and quantized with the output's
 parameters: int8 is a 256-entry table (`tg_lut_s8`); int16 a 513-entry table sampled every 128 input
@@ -73,6 +74,10 @@ FUNCTIONS = {
     "squareplus": lambda x, b=4.0: 0.5 * (x + np.sqrt(x * x + b)),
     "tanh_shrink": lambda x: x - np.tanh(x),
     "threshold": lambda x, t, default: np.where(x > t, x, default),
+    # keras.ops element-wise functions with no integer TFLite op, defined on every real input
+    "sin": np.sin, "cos": np.cos, "erf": lambda x: np.vectorize(math.erf, otypes=[np.float64])(x),
+    "expm1": np.expm1, "square": np.square, "negative": np.negative, "arctan": np.arctan,
+    "sinh": np.sinh, "cosh": np.cosh, "arcsinh": np.arcsinh,
 }
 
 
