@@ -466,3 +466,16 @@ def test_the_library_reports_progress_through_the_hook(tmp_path):
         assert want in tasks, (want, sorted(set(tasks)))
     counted = [(d, n) for t, d, n in seen if t == "calibration: samples"]
     assert counted[0][0] == 0 and all(0 <= d < n for d, n in counted)
+
+
+def test_kernel_path_is_what_the_compiler_selects():
+    """A board says 'dsp' exactly when arm-none-eabi-gcc, given its flags, defines __ARM_FEATURE_DSP (which
+    selects the DSP kernels in runtime_c/include/tg_dsp.h)."""
+    from tinygen.target.boards import list_boards
+
+    for b in list_boards():
+        p = subprocess.run(["arm-none-eabi-gcc", *b.arch_flags, "-dM", "-E", "-"], input="", capture_output=True,
+                           text=True, check=True)
+        has_dsp = "#define __ARM_FEATURE_DSP 1" in p.stdout
+        assert b.kernel_path.startswith("dsp") == has_dsp, (b.name, b.kernel_path)
+        assert ("MVE unused" in b.kernel_path) == ("__ARM_FEATURE_MVE" in p.stdout), (b.name, b.kernel_path)
