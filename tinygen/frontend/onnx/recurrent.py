@@ -10,7 +10,9 @@ directions, 1, hidden] is stored as [1, time, directions, hidden] (perm (2, 0, 1
 1, hidden] as [1, directions, hidden] (perm (1, 0, 2)): the last step run of each direction, a slice of
 its output; what nothing reads is dropped by `prune_unused` at the end of the import.
 Refused, naming the node: clip, input_forget, layout 1, peepholes, other activations, a non-zero
-initial_h / initial_c, sequence_lens shorter than the sequence, a Y_c that is read.
+initial_h / initial_c, sequence_lens shorter than the sequence, a [time, 1, features] graph input whose
+dynamic time axis was taken as the batch. Y_c is not produced (the op keeps c in its state): a node that
+reads it is refused as reading an unknown input.
 """
 from __future__ import annotations
 
