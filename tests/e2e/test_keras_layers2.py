@@ -350,3 +350,33 @@ def test_keras_ops_elementwise_functions_are_tables():
     for v in test:
         xi = _q_in(q, v)
         np.testing.assert_array_equal(run_c(q, [xi])[0], run_reference(q, [xi])[0])
+
+
+def test_cross_attention_two_inputs_two_outputs_equals_tflm():
+    """Cross attention between two model inputs (queries 5 x 8, keys / values 3 x 6), a second output of
+    self attention: float == Keras, int8 C == NumPy reference == TFLM on the export."""
+    import keras
+
+    keras.utils.set_random_seed(6)
+    L = keras.layers
+    x, c = keras.Input((5, 8)), keras.Input((3, 6))
+    y1 = L.MultiHeadAttention(2, 4, value_dim=3, output_shape=7)(x, c)
+    y2 = L.MultiHeadAttention(3, 2)(x, x, x)
+    m = keras.Model([x, c], [y1, y2])
+    rng = np.random.default_rng(7)
+    xs = [rng.standard_normal((N_CALIB,) + s).astype(np.float32) for s in ((5, 8), (3, 6))]
+    g = load_model(m)
+    for want, got in zip(m.predict([v[:4] for v in xs], verbose=0), float_ref.run_batch(g, [v[:4] for v in xs])):
+        np.testing.assert_allclose(got.reshape(want.shape), want, atol=1e-5)
+    q = quantize(g, xs)
+    lowered, tfl = lower(q), to_bytes(q)
+    for k in range(3):
+        ins = []
+        for name, v in zip(q.inputs, xs):
+            t = q.tensors[name]
+            ins.append(np.clip(np.floor(np.abs(v[k] / np.float32(t.scale)) + 0.5) * np.sign(v[k]) + t.zero_point,
+                               -128, 127).astype(np.int8)[None])
+        cs, rs, ts = run_c(q, ins), run_reference(q, ins, lowered), tflm_run(tfl, ins)
+        for a, r, t in zip(cs, rs, ts):
+            np.testing.assert_array_equal(a, r)
+            np.testing.assert_array_equal(a.reshape(-1), np.asarray(t).reshape(-1))
