@@ -133,3 +133,26 @@ def test_stateful_gru_sequence_and_reset():
     print(f"\nstateful GRU, 60 invokes: int8 |error| vs Keras stateful float: max {np.abs(got - want).max():.4f}, "
           f"mean {np.abs(got - want).mean():.4f}, output range {want.max() - want.min():.3f}")
     assert np.abs(got - want).max() / (want.max() - want.min()) < ERROR_BOUND
+
+
+@pytest.mark.parametrize("name", ["gru_dense", "rnn_tanh_then_gru", "bidirectional_gru"])
+def test_keras_cell_16x8_equals_tflm(name):
+    """--activations int16: the same step program on int16 values (tg_rnn_s16), equal to TFLM on the export."""
+    m = _model(name)
+    graph = build(m, calibration=_data(128, 1), activations="int16", firmware=False, measure_stack=False,
+                  compare_tflm_arena=False, check_fit=False).graph
+    tin, tout = graph.tensors[graph.inputs[0]], graph.tensors[graph.outputs[0]]
+    assert tin.dtype == "int16" and [op for op in graph.ops if op.kind in (OpKind.GRU, OpKind.RNN)]
+    tflite, lowered, model = to_bytes(graph), lower(graph), host_model_for(graph)
+    x = _data(16, 5)
+    xq = np.clip(np.round(x / tin.scale), -32768, 32767).astype(np.int16)
+    for i in range(3):
+        want = np.asarray(tflm_run(tflite, [xq[i:i + 1]])[0]).reshape(-1)
+        assert np.asarray(run_reference(graph, [xq[i:i + 1]], lowered)[0]).reshape(-1).tobytes() == want.tobytes()
+        assert np.asarray(model([xq[i:i + 1]])[0]).reshape(-1).tobytes() == want.tobytes()
+    want = m.predict(x, batch_size=1, verbose=0)
+    got = np.stack([model([xq[i:i + 1]])[0].astype(np.float32) * tout.scale for i in range(len(x))]).reshape(want.shape)
+    d = np.abs(got - want)
+    print(f"\n{name} 16x8: |error| vs Keras float: max {d.max():.5f}, mean {d.mean():.5f}, "
+          f"output range {want.max() - want.min():.3f}")
+    assert d.max() / (want.max() - want.min()) < ERROR_BOUND / 10

@@ -93,7 +93,8 @@ def _node_model(tmp_path, **attrs):
     node = helper.make_node("GRU", ["xt", "W", "R"], ["y"], name="gru", hidden_size=4, **attrs)
     x = helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 4])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    m = helper.make_model(helper.make_graph([t, node], "g", [x], [y], [w, r]), opset_imports=[helper.make_opsetid("", 17)])
+    m = helper.make_model(helper.make_graph([t, node], "g", [x], [y], [w, r]),
+                          opset_imports=[helper.make_opsetid("", 17)])
     path = tmp_path / "bad.onnx"
     onnx.save(m, str(path))
     return path

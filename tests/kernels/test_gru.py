@@ -1,4 +1,5 @@
-"""int8 GRU and RNN (tg_rnn_s8) against TFLM running the unrolled export, and against the NumPy reference.
+"""int8 and 16x8 GRU and RNN (tg_rnn_s8, tg_rnn_s16) against TFLM running the unrolled export, and against
+the NumPy reference.
 
 Each case is a float one-op graph (random weights, fixed seed) quantized by tinygen's PTQ; the generated
 C, the lowering's NumPy reference and TFLM on the exported .tflite (the cell's steps as TFLite builtins)
@@ -54,9 +55,9 @@ def cell_graph(kind, steps, features, units, attrs, stateful=False, seed=0) -> i
     return ir.Graph(t, [op], ["x"], ["y"], name="cell", source="cell.test")
 
 
-def quantized(graph: ir.Graph, seed=1, n=48) -> tuple:
+def quantized(graph: ir.Graph, seed=1, n=48, activations="int8") -> tuple:
     x = np.random.default_rng(seed).standard_normal((n,) + graph.tensors["x"].shape[1:]).astype(np.float32)
-    q = ptq.quantize(graph, x)
+    q = ptq.quantize(graph, x, activations=activations)
     validate.check(q)
     xt = q.tensors["x"]
     xq = np.clip(np.round(x / xt.scale) + xt.zero_point, -128, 127).astype(np.int8)
@@ -108,11 +109,27 @@ def test_stateful_sequence_of_60_then_reset_matches_tflm(kind, seq):
     assert _differing(carried, fresh) > 0
 
 
-def test_int16_activations_are_refused_in_one_line():
-    graph = cell_graph(*CASES["gru_odd"])
-    x = np.zeros((4,) + graph.tensors["x"].shape[1:], np.float32)
-    with pytest.raises(TinygenError, match=r"layer 'cell' \(GRU\): int16 activations are not supported"):
-        ptq.quantize(graph, x, activations="int16")
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_16x8_cell_c_equals_reference_and_tflm(case):
+    """16x8: int16 values (zero point 0), int8 weights, int64 biases, tinygen's int16 kernels (tg_rnn_s16)."""
+    q, x, _ = quantized(cell_graph(*CASES[case]), activations="int16")
+    assert q.tensors["x"].dtype == "int16" and q.tensors["W"].dtype == "int8" and q.tensors["bx"].dtype == "int64"
+    xq = np.clip(np.round(x / q.tensors["x"].scale), -32768, 32767).astype(np.int16)
+    model, tfl, lowered = host_model_for(q), to_bytes(q), lower(q)
+    for i in range(3):
+        c = model([xq[i][None]])[0]
+        assert np.array_equal(c, run_reference(q, [xq[i][None]], lowered=lowered)[0]), f"{case}: C != reference"
+        assert np.array_equal(c.reshape(-1), tflm_run(tfl, [xq[i][None]])[0].reshape(-1)), f"{case}: C != TFLM"
+
+
+def test_16x8_stateful_sequence_matches_tflm():
+    q, x, _ = quantized(cell_graph(OpKind.GRU, 4, 8, 8, CellAttrs(return_sequences=True), stateful=True), n=50,
+                        activations="int16")
+    xq = np.clip(np.round(x / q.tensors["x"].scale), -32768, 32767).astype(np.int16)
+    tfl = to_bytes(q)
+    res = compare_sequence(host_model_for(q), q, lower(q), [xq[:, None]], tflm_interpreter(tfl),
+                           lambda: tflm_interpreter(tfl), False, _differing)
+    assert res == dict(diff_ref=0, diff_tflm=0, reset_diff=0, stateful=True)
 
 
 def test_bad_weight_shape_is_refused_naming_the_field():
@@ -133,18 +150,19 @@ def test_saved_graph_keeps_the_cell_options(tmp_path):
     assert op.attrs == q.ops[0].attrs and op.attrs.nonlinearity == "relu" and op.attrs.params
 
 
-def test_scratch_size_equals_the_c_twin():
-    """The lowering's scratch_bytes equals tg_rnn_s8_get_buffer_size for the call's own arguments."""
+@pytest.mark.parametrize("activations", ["int8", "int16"])
+def test_scratch_size_equals_the_c_twin(activations):
+    """The lowering's scratch_bytes equals tg_rnn_s8 / s16_get_buffer_size for the call's own arguments."""
     from tinygen.lower import csig
     from tinygen.lower.base import Literal
     from tinygen.paths import runtime_file, runtime_include_dirs
     from tinygen.verify.hostbuild import build_extension
 
-    twin = "tg_rnn_s8_get_buffer_size"
+    lowered = {case: lower(quantized(cell_graph(*CASES[case]), activations=activations)[0])[0]
+               for case in ("gru_fast", "gru_before_backwards", "rnn_tanh")}
+    twin = next(iter(lowered.values())).c_function + "_get_buffer_size"
     params = csig.signature(twin)
     cdef = f"int32_t {twin}({', '.join(f'int32_t {p.name}' for p in params)});"
-    lowered = {case: lower(quantized(cell_graph(*CASES[case]))[0])[0]
-               for case in ("gru_fast", "gru_before_backwards", "rnn_tanh")}
     sources = sorted({runtime_file(src) for lop in lowered.values() for src in lop.c_sources})
     _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, sources, runtime_include_dirs())
     for case, lop in lowered.items():

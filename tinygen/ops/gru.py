@@ -7,7 +7,7 @@ bias bh ((gates * units,) each, bh optional), then optionally the hidden state h
 tensor (Keras stateful=True) that carries over to the next invoke; without it every invoke starts from
 zero. The output is h after every step ([1, time, units], return_sequences) or after the last ([1, units]).
 
-The int8 cell is defined as a composition of standard TFLite int8 operators per time step
+The int8 (and 16x8) cell is defined as a composition of standard TFLite operators per time step
 (tinygen/quant/gru.py, docs/quantization.md): the C kernel runs that program (tinygen/lower/gru.py,
 runtime_c/recurrent/tg_rnn_s8.c) and the .tflite export writes it unrolled, one set of builtins per
 step (tinygen/verify/export_gru.py), so TFLM checks the C byte for byte.
@@ -79,29 +79,31 @@ def check_cell_options(c: CheckContext) -> None:
 
 
 def check_cell_types(c: CheckContext) -> None:
-    """the cell is float32 (tinygen quantizes it) or int8 quantized by tinygen (calibrated step values)"""
+    """the cell is float32 (tinygen quantizes it), or int8 / int16 (16x8) quantized by tinygen (calibrated
+    step values)"""
     x = c.ins[X]
     if x.dtype == "float32":
         return
-    if x.dtype != "int8":
-        raise c.unsupported(f"input '{x.name}' is {x.dtype}: recurrent cells run in float32 or int8 only")
+    if x.dtype not in ("int8", "int16"):
+        raise c.unsupported(f"input '{x.name}' is {x.dtype}: recurrent cells run in float32, int8 or int16 only")
     if not c.a.params:
-        raise c.unsupported("an int8 cell needs the calibrated parameters of its steps (quantize the float model)")
+        raise c.unsupported("a quantized cell needs the calibrated parameters of its steps (quantize the float model)")
 
 
 # ---- bounds, export ------------------------------------------------------------------------------
 
 
 def bounds_cell(graph, op, ranges):
-    """Per FULLY_CONNECTED row of W: |bias| + sum |w| * reach(x); of R: |bias| + sum |w| * 255 (the state
-    and the reset-gated state may take any int8 value); the larger is reported."""
+    """Per FULLY_CONNECTED row of W: |bias| + sum |w| * reach(x); of R: |bias| + sum |w| * (the width of
+    the value type: the state and the reset-gated state may take any value); the larger is reported."""
     x = graph.tensors[op.inputs[X]]
     if x.dtype == "float32" or x.quant is None:
         return None
     lo, hi = input_range(graph, x.name, ranges)
     reach_x = max(abs(lo - x.zero_point), abs(hi - x.zero_point))
     worst, where, length = 0, 0, 0
-    for k, bk, reach in ((W, BX, reach_x), (R, BH, 255)):
+    info = np.iinfo(np.dtype(x.dtype))
+    for k, bk, reach in ((W, BX, reach_x), (R, BH, int(info.max) - int(info.min))):
         w = np.abs(np.asarray(graph.tensors[op.inputs[k]].data, np.int64))
         b_name = op.inputs[bk] if bk < len(op.inputs) else None
         b = np.abs(np.asarray(graph.tensors[b_name].data, np.int64)) if b_name else np.zeros(w.shape[0], np.int64)
@@ -132,13 +134,13 @@ _CHECKS = (check_cell_types, check_cell_shapes, check_cell_operands, check_cell_
 
 register(
     OpSpec(OpKind.GRU, "GRU over a sequence (gates z, r, h; reset after or before the recurrent product); "
-                       "int8 as TFLite's int8 ops per step, h optionally kept across invokes",
+                       "int8 / 16x8 as TFLite's ops per step, h optionally kept across invokes",
            tflite=_NO_TFLITE, keras=(KerasLayer("GRU", keras_gru),), checks=_CHECKS, float_ref=float_cell,
-           bounds=bounds_cell, export=export_cell, kernels=Lowering(("int8",)), inputs=(5, 6), attrs=CellAttrs,
-           float_batchable=lambda op: True),
-    OpSpec(OpKind.RNN, "SimpleRNN over a sequence (tanh or relu); int8 as TFLite's int8 ops per step, "
+           bounds=bounds_cell, export=export_cell, kernels=Lowering(("int8", "int16x8")), inputs=(5, 6),
+           attrs=CellAttrs, float_batchable=lambda op: True),
+    OpSpec(OpKind.RNN, "SimpleRNN over a sequence (tanh or relu); int8 / 16x8 as TFLite's ops per step, "
                        "h optionally kept across invokes",
            tflite=_NO_TFLITE, keras=(KerasLayer("SimpleRNN", keras_simple_rnn),), checks=_CHECKS,
-           float_ref=float_cell, bounds=bounds_cell, export=export_cell, kernels=Lowering(("int8",)),
+           float_ref=float_cell, bounds=bounds_cell, export=export_cell, kernels=Lowering(("int8", "int16x8")),
            inputs=(5, 6), attrs=CellAttrs, float_batchable=lambda op: True),
 )

@@ -23,6 +23,8 @@ the program gets its own scale and zero point from its min / max over all time s
 sequences (from the zero state). The hidden state h has one set of parameters at every step: the
 layer output's when the layer returns the whole sequence (the output is h at every step), its own
 calibrated range otherwise (the last h is then requantized to the output's parameters).
+16x8 (activations "int16"): the same program on int16 values, zero point 0, scale max|range| / 32767,
+LOGISTIC / TANH outputs at 2^-15, int64 biases, int8 weights as above (TFLite's 16x8 operators).
 """
 from __future__ import annotations
 
@@ -31,12 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, OpKind, QuantParams
 from tinygen.quant import ranges
 
 X, W, R, BX, BH, STATE = range(6)  # IR inputs of GRU / RNN: x, W (G*U, F), R (G*U, U), bx, bh, h state
 SIGMOID_Q, TANH_Q = (1.0 / 256, -128), (1.0 / 128, 0)  # TFLM's fixed int8 outputs of LOGISTIC / TANH
+FIXED16 = (1.0 / 32768, 0)  # int16 (16x8) LOGISTIC and TANH outputs
+# 16x8: TFLM's int16 LOGISTIC / TANH need an input range at least this wide (an input shift of at most 30)
+MIN_WIDTH16 = 2 * 32767 * 2.0 ** 14 / (3 * 4096 * 2.0 ** 30) * 1.001
 
 
 @dataclass(frozen=True)
@@ -92,9 +96,11 @@ def gates(kind: OpKind) -> int:
     return 3 if kind == OpKind.GRU else 1
 
 
-def fixed_params(step: Step):
+def fixed_params(step: Step, dtype: str = "int8"):
     """(scale, zero point) of a step output TFLM fixes, or None."""
-    return SIGMOID_Q if step.kind == "sigmoid" else TANH_Q if step.kind == "tanh" else None
+    if step.kind not in ("sigmoid", "tanh"):
+        return None
+    return FIXED16 if dtype == "int16" else SIGMOID_Q if step.kind == "sigmoid" else TANH_Q
 
 
 def calibrated(kind: OpKind, attrs: CellAttrs) -> list:
@@ -186,13 +192,13 @@ def _value_ranges(fgraph: Graph, calib: list, ops: list) -> dict:
     return found
 
 
-def _rows(q: Graph, name: str, in_scales: np.ndarray, bias_name) -> set:
-    """Per-row symmetric int8 weights `name` and the int32 bias at in_scales[row] * row scale."""
+def _rows(q: Graph, name: str, in_scales: np.ndarray, bias_name, bias_dtype: str) -> set:
+    """Per-row symmetric int8 weights `name` and the int32 (16x8: int64) bias at in_scales[row] * row scale."""
     t = q.tensors[name]
     data = t.data.astype(np.float64)
     absmax = np.max(np.abs(data), axis=1) if data.size else np.zeros(data.shape[0])
     w_scale = np.where(absmax > 0, absmax / 127.0, 1.0)
-    if bias_name is not None:  # a tiny row with a large bias: widen the row scale so |bias| stays below 2^30
+    if bias_name is not None and bias_dtype == "int32":  # a tiny row, a large bias: keep |bias| below 2^30
         need = np.abs(q.tensors[bias_name].data.astype(np.float64)) / (in_scales * float(1 << 30))
         w_scale = np.maximum(w_scale, need)
     w_scale = w_scale.astype(np.float32).astype(np.float64)
@@ -202,8 +208,9 @@ def _rows(q: Graph, name: str, in_scales: np.ndarray, bias_name) -> set:
         return {name}
     b = q.tensors[bias_name]
     b_scale = in_scales * w_scale
-    qb = np.clip(_round(b.data.astype(np.float64) / b_scale), -(2.0 ** 31), 2.0 ** 31 - 1).astype(np.int32)
-    q.tensors[bias_name] = dataclasses.replace(b, dtype="int32", data=qb, quant=QuantParams.make(b_scale, 0, 0))
+    info = np.iinfo(bias_dtype)
+    qb = np.clip(_round(b.data.astype(np.float64) / b_scale), float(info.min), float(info.max)).astype(bias_dtype)
+    q.tensors[bias_name] = dataclasses.replace(b, dtype=bias_dtype, data=qb, quant=QuantParams.make(b_scale, 0, 0))
     return {name, bias_name}
 
 
@@ -218,40 +225,51 @@ def _input_scales(op, q: Graph, params: dict, side: str) -> np.ndarray:
     return scales
 
 
+def _params_of(step: Step, lo: float, hi: float, activations: str, feeds_table: bool) -> tuple:
+    from tinygen.quant.ptq import symmetric16_params
+
+    if fixed_params(step, activations) is not None:
+        return fixed_params(step, activations)
+    lo, hi = ranges.widen_tiny(lo, hi)
+    if activations == "int16":
+        if feeds_table and max(hi, 0.0) - min(lo, 0.0) < MIN_WIDTH16:
+            lo, hi = min(lo, -MIN_WIDTH16 / 2), max(hi, MIN_WIDTH16 / 2)
+        return symmetric16_params(lo, hi)
+    return ranges.asymmetric_params(lo, hi)
+
+
 def quantize_cells(fgraph: Graph, q: Graph, calib: list, activations: str) -> set:
     """Quantize every GRU / RNN of `q` (activations done): the program's parameters into attrs.params,
-    weights, biases and the state; returns the constants done (the generic pass leaves them alone)."""
+    weights, biases and the state; returns the constants done (the generic pass leaves them alone).
+    activations "int16" gives the 16x8 form: int16 values (zero point 0), int64 biases."""
     ops = [op for op in q.ops if op.kind in (OpKind.GRU, OpKind.RNN)]
     if not ops:
         return set()
-    if activations != "int8":
-        raise UnsupportedError(f"layer '{ops[0].name}' ({ops[0].kind.value}): {activations} activations are not "
-                               f"supported for recurrent cells (int8 only)")
     found = _value_ranges(fgraph, calib, ops)
     done: set = set()
     for op in ops:
         y = q.tensors[op.outputs[0]]
-        params = {}
-        for s in program(op.kind, op.attrs):
-            lo, hi = ranges.widen_tiny(*found[op.name][s.out])
-            params[s.out] = fixed_params(s) or ranges.asymmetric_params(lo, hi)
-        if op.attrs.return_sequences and fixed_params(program(op.kind, op.attrs)[-1]) is None:
+        prog = program(op.kind, op.attrs)
+        tables = {s.a for s in prog if s.kind in ("sigmoid", "tanh")}
+        params = {s.out: _params_of(s, *found[op.name][s.out], activations, s.out in tables) for s in prog}
+        if op.attrs.return_sequences and fixed_params(prog[-1]) is None:
             params["h"] = (y.scale, y.zero_point)  # the output is h at every step: one set of parameters
         for side, w_in, b_in in (("W", W, BX), ("R", R, BH)):
-            done |= _rows(q, op.inputs[w_in], _input_scales(op, q, params, side), op.inputs[b_in])
+            done |= _rows(q, op.inputs[w_in], _input_scales(op, q, params, side), op.inputs[b_in],
+                          "int64" if activations == "int16" else "int32")
         if len(op.inputs) > STATE and op.inputs[STATE] is not None:
             st = q.tensors[op.inputs[STATE]]
-            q.tensors[st.name] = dataclasses.replace(st, dtype="int8", data=None,
+            q.tensors[st.name] = dataclasses.replace(st, dtype=activations, data=None,
                                                      quant=QuantParams.make(*params["h"]))
         kept = tuple((k, float(np.float32(params[k][0])), int(params[k][1])) for k in calibrated(op.kind, op.attrs))
         op.attrs = dataclasses.replace(op.attrs, params=kept)
     return done
 
 
-def value_params(op) -> dict:
+def value_params(op, dtype: str = "int8") -> dict:
     """{value: (scale, zero point)} of a quantized GRU / RNN op: calibrated ones from attrs, fixed ones."""
     out = {k: (s, z) for k, s, z in op.attrs.params}
     for s in program(op.kind, op.attrs):
-        if fixed_params(s) is not None:
-            out[s.out] = fixed_params(s)
+        if fixed_params(s, dtype) is not None:
+            out[s.out] = fixed_params(s, dtype)
     return out

@@ -42,8 +42,8 @@ def _consts(w, op, units: int) -> dict:
     return out
 
 
-def _slice(w, op, x: int, t: int, features: int, qx) -> int:
-    row = _tensor(w, f"{op.name}/{t}/x", (1, features), "int8", qx)
+def _slice(w, op, x: int, t: int, features: int, xt) -> int:
+    row = _tensor(w, f"{op.name}/{t}/x", (1, features), xt.dtype, xt.quant)
     consts = [w.new_const(f"{op.name}/{t}/{k}", np.asarray(v, np.int32))
               for k, v in (("begin", (0, t, 0)), ("end", (1, t + 1, features)), ("strides", (1, 1, 1)))]
     w.emit("STRIDED_SLICE", [x] + consts, [row], "StridedSliceOptions",
@@ -51,13 +51,13 @@ def _slice(w, op, x: int, t: int, features: int, qx) -> int:
     return row
 
 
-def _step(w, op, k: int, vals: dict, consts: dict, quants: dict, units: int, last_out) -> None:
+def _step(w, op, k: int, vals: dict, consts: dict, quants: dict, units: int, last_out, dt: str) -> None:
     """One time step's builtins; vals holds "x" and "h" and gets every value; the last op writes last_out
     when given."""
     prog = cell.program(op.kind, op.attrs)
     for i, s in enumerate(prog):
         out = last_out if (i == len(prog) - 1 and last_out is not None) else \
-            _tensor(w, f"{op.name}/{k}/{s.out}", (1, units), "int8", quants[s.out])
+            _tensor(w, f"{op.name}/{k}/{s.out}", (1, units), dt, quants[s.out])
         if s.kind == "fc":
             wi, bi = consts[(s.b, s.gate)]
             w.emit("FULLY_CONNECTED", [vals[s.a], wi, bi], [out], "FullyConnectedOptions",
@@ -75,7 +75,7 @@ def export_unrolled(w, op, ins, outs) -> None:
     g = w.graph
     x, y = g.tensors[op.inputs[cell.X]], g.tensors[op.outputs[0]]
     _, steps, features = x.shape
-    params = cell.value_params(op)
+    params = cell.value_params(op, x.dtype)
     quants = {k: ir.QuantParams.make(s, z) for k, (s, z) in params.items()}
     units = g.tensors[op.inputs[cell.R]].shape[1]
     stateful = len(ins) > cell.STATE and ins[cell.STATE] >= 0
@@ -83,14 +83,15 @@ def export_unrolled(w, op, ins, outs) -> None:
     direct = same and not stateful and not op.attrs.return_sequences  # the last step writes the output
     consts = _consts(w, op, units)
     h = ins[cell.STATE] if stateful else _tensor(
-        w, f"{op.name}/h0", (1, units), "int8", quants["h"], np.full((1, units), quants["h"].zero_point[0], np.int8))
+        w, f"{op.name}/h0", (1, units), x.dtype, quants["h"],
+        np.full((1, units), quants["h"].zero_point[0], x.dtype))
     rows = [None] * steps
     for k in range(steps):
         t = steps - 1 - k if op.attrs.go_backwards else k
-        vals = {"x": _slice(w, op, ins[cell.X], t, features, x.quant), "h": h}
+        vals = {"x": _slice(w, op, ins[cell.X], t, features, x), "h": h}
         last = k == steps - 1
         _step(w, op, k, vals, consts, quants, units,
-              ins[cell.STATE] if (last and stateful) else outs[0] if (last and direct) else None)
+              ins[cell.STATE] if (last and stateful) else outs[0] if (last and direct) else None, x.dtype)
         h = vals["h"]
         if op.attrs.return_sequences:
             rows[t if op.attrs.input_order else k] = h if same else _requantize(w, op, h, y, f"{op.name}/{k}/y")
@@ -101,6 +102,6 @@ def export_unrolled(w, op, ins, outs) -> None:
 
 
 def _requantize(w, op, h: int, y, base: str) -> int:
-    out = _tensor(w, base, (1, y.shape[-1]), "int8", y.quant)
+    out = _tensor(w, base, (1, y.shape[-1]), y.dtype, y.quant)
     w.emit("QUANTIZE", [h], [out])
     return out

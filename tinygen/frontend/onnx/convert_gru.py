@@ -89,12 +89,14 @@ def convert_cell(kind: OpKind):
         # IR tensors keep the batch axis first: Y is stored as [1, time, directions, hidden] (perm (2, 0, 1, 3)
         # of ONNX's [time, directions, 1, hidden]), Y_h as [1, directions, hidden] (perm (1, 0, 2))
         if want_y:
-            per = [b.op(OpKind.RESHAPE, [y], (1, steps, 1, hidden), ir.ReshapeAttrs(), f"/y{d}") for d, y in enumerate(outs)]
+            per = [b.op(OpKind.RESHAPE, [y], (1, steps, 1, hidden), ir.ReshapeAttrs(), f"/y{d}")
+                   for d, y in enumerate(outs)]
             y = per[0] if dirs == 1 else b.op(OpKind.CONCATENATION, per, (1, steps, 2, hidden), ir.ConcatAttrs(2), "/y")
             b.set(0, Val((steps, dirs, 1, hidden), ir=y, perm=(2, 0, 1, 3)))
         if len(b.node.output) > 1 and b.node.output[1]:
             lasts = [_last(b, y, steps, hidden, d, direction == "reverse" or d == 1) for d, y in enumerate(outs)]
-            y_h = lasts[0] if dirs == 1 else b.op(OpKind.CONCATENATION, lasts, (1, 2, hidden), ir.ConcatAttrs(1), "/y_h")
+            y_h = lasts[0] if dirs == 1 else b.op(OpKind.CONCATENATION, lasts, (1, 2, hidden), ir.ConcatAttrs(1),
+                                                  "/y_h")
             b.set(1, Val((dirs, 1, hidden), ir=y_h, perm=(1, 0, 2)))
     return convert
 
