@@ -331,3 +331,13 @@ def test_int16_error_below_int8(built):
         rows.append(f"{key}: int8 {errs[0]:.5f} 16x8 {errs[1]:.5f}")
         assert errs[1] < errs[0], rows[-1]
     print("\n" + "\n".join(rows))
+
+
+def test_state_note_for_non_stateful_layers():
+    """A non-stateful LSTM warns that its state carries over between invokes (as in TFLite); stateful=True,
+    which asks for exactly that, does not."""
+    from tinygen.frontend.keras_recurrent import STATE_NOTE
+
+    notes = [w for w in load_model(_model("stacked")).warnings if STATE_NOTE in w]
+    assert len(notes) == 1 and notes[0].startswith("layer 'lstm"), notes  # once per model, naming a layer
+    assert not [w for w in load_model(_model("stateful")).warnings if STATE_NOTE in w]

@@ -65,6 +65,16 @@ def last_step(b, y: str, name: str) -> str:
     return b.op(OpKind.STRIDED_SLICE, name, [y], (1, units), attrs)
 
 
+STATE_NOTE = ("the recurrent state carries over from one invoke to the next, as in TFLite: call <name>_reset() "
+              "(tinygen run --reset-each) before each independent sequence")
+
+
+def note_state(b, layer_name: str) -> None:
+    """Warn once per model that a non-stateful recurrent layer's state persists across invokes."""
+    if not any(w.endswith(STATE_NOTE) for w in b.g.warnings):
+        b.g.warnings.append(f"layer '{layer_name}': {STATE_NOTE}")
+
+
 def state(b, name: str, units: int) -> str:
     """A float variable tensor (1, units) whose reset value is zero."""
     t = b.tensor(name, (1, units), data=np.zeros((1, units), np.float32))
@@ -87,6 +97,8 @@ def lstm(b, layer, cfg, x: str, name: str, go_backwards: bool, return_sequences:
     if kernel.shape != (features, 4 * units) or recurrent.shape != (units, 4 * units):
         raise keras_fail(layer, f"kernel {list(kernel.shape)} / recurrent kernel {list(recurrent.shape)} do not "
                                 f"match {features} features and {units} units")
+    if not cfg.get("stateful"):
+        note_state(b, name)
     if go_backwards:
         x = reverse_time(b, x, f"{name}/reverse")
     gates = [slice(g * units, (g + 1) * units) for g in range(4)]  # Keras order i, f, c, o = TFLite's

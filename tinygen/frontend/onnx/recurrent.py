@@ -120,6 +120,8 @@ def lstm(b: Builder) -> None:
     x, steps, features = _sequence(b, b.act_input(0))
     _check_optional(b, steps)
     wrb = _weights(b, dirs, hidden, features)
+    from tinygen.frontend.keras_recurrent import note_state
+    note_state(b, b.name)
     runs = [_direction(b, x, steps, hidden, wrb, d, direction == "reverse" or d == 1) for d in range(dirs)]
     per = [_optional(b, b.op(OpKind.RESHAPE, [y], (1, steps, 1, hidden), ir.ReshapeAttrs(), f"/y{d}"))
            for d, (y, _) in enumerate(runs)]
