@@ -156,3 +156,19 @@ def test_keras_cell_16x8_equals_tflm(name):
     print(f"\n{name} 16x8: |error| vs Keras float: max {d.max():.5f}, mean {d.mean():.5f}, "
           f"output range {want.max() - want.min():.3f}")
     assert d.max() / (want.max() - want.min()) < ERROR_BOUND / 10
+
+
+@pytest.mark.parametrize("layer,message", [
+    (lambda: keras.layers.GRU(4, activation="relu", name="g"), r"layer 'g' \(GRU\): activation='relu' is not supported"),
+    (lambda: keras.layers.GRU(4, recurrent_activation="hard_sigmoid", name="g"),
+     r"layer 'g' \(GRU\): recurrent_activation='hard_sigmoid' is not supported"),
+    (lambda: keras.layers.SimpleRNN(4, activation="sigmoid", name="s"),
+     r"layer 's' \(SimpleRNN\): activation='sigmoid' is not supported"),
+])
+def test_unsupported_keras_options_are_refused_naming_the_layer(layer, message):
+    from tinygen.compiler import load_model
+    from tinygen.errors import TinygenError
+
+    inp = keras.Input((STEPS, FEATURES), batch_size=1)
+    with pytest.raises(TinygenError, match=message):
+        load_model(keras.Model(inp, layer()(inp)))
