@@ -159,7 +159,8 @@ def test_keras_cell_16x8_equals_tflm(name):
 
 
 @pytest.mark.parametrize("layer,message", [
-    (lambda: keras.layers.GRU(4, activation="relu", name="g"), r"layer 'g' \(GRU\): activation='relu' is not supported"),
+    (lambda: keras.layers.GRU(4, activation="relu", name="g"),
+     r"layer 'g' \(GRU\): activation='relu' is not supported"),
     (lambda: keras.layers.GRU(4, recurrent_activation="hard_sigmoid", name="g"),
      r"layer 'g' \(GRU\): recurrent_activation='hard_sigmoid' is not supported"),
     (lambda: keras.layers.SimpleRNN(4, activation="sigmoid", name="s"),
