@@ -51,11 +51,12 @@ typedef struct {
     int32_t reduced; /* the int64 form (tg_requant_s16.h, shift <= 14): mult rounded to Q0.15 ... */
     int32_t total;   /* ... and its right shift 15 - shift, */
     int64_t round64; /* rounding 2^(total - 1) */
+    int32_t left;    /* 32 - total (total < 32) */
 } tg_lstm_rq_t;
 
 static inline tg_lstm_rq_t tg_lstm_rq_make(int32_t mult, int32_t shift)
 {
-    tg_lstm_rq_t r = {mult, shift, 0, 0, 0, 0, 0};
+    tg_lstm_rq_t r = {mult, shift, 0, 0, 0, 0, 0, 0};
     if (shift < 0) {
         r.round = ((int64_t)1 << 30) + ((int64_t)1 << (30 - shift));
         r.post = -shift - 1;
@@ -64,6 +65,7 @@ static inline tg_lstm_rq_t tg_lstm_rq_make(int32_t mult, int32_t shift)
         r.reduced = mult < 0x7FFF0000 ? (int32_t)((mult + (1 << 15)) >> 16) : 0x7FFF;
         r.total = 15 - shift;
         r.round64 = (int64_t)1 << (r.total - 1);
+        r.left = 32 - r.total;
     }
     return r;
 }
@@ -71,7 +73,11 @@ static inline tg_lstm_rq_t tg_lstm_rq_make(int32_t mult, int32_t shift)
 /* tg_requantize64(x, mult, shift) from the prepared record (the same arithmetic, constants hoisted) */
 static inline int32_t tg_lstm_rq64(int64_t x, const tg_lstm_rq_t *r)
 {
-    return (int32_t)(uint32_t)(uint64_t)((x * r->reduced + r->round64) >> r->total);
+    /* the low word of the shifted sum, from its two words (1 <= total; the 64-bit shift by a variable
+     * amount costs twice as much) */
+    const uint64_t v = (uint64_t)(x * r->reduced + r->round64);
+    const uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+    return (int32_t)(r->total < 32 ? (lo >> r->total) | (hi << r->left) : (uint32_t)((int32_t)hi >> (r->total - 32)));
 }
 
 /* r's right-shift form (r->shift < 0) */
