@@ -29,7 +29,7 @@ int tg_inplace_depthwise_rows_s8(int8_t *scratch, int32_t dilation_h, int32_t di
         const tg_taps ty = tg_tap_range(y - pad_top, dilation_h, filter_h, in_h);
         for (int32_t out_x = 0; out_x < in_w; ++out_x) {
             const int32_t in_x_origin = out_x - pad_left;
-            const tg_taps tx = tg_tap_range(in_x_origin, dilation_w, filter_w, in_w);
+            const tg_taps tx = tg_tap_range_inside(in_x_origin, dilation_w, filter_w, in_w);
             int8_t *out_px = output + (y * in_w + out_x) * channels;
             for (int32_t c = 0; c < channels; ++c) {
                 int32_t acc = 0;

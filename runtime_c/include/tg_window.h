@@ -10,6 +10,9 @@
  * read inside [0, size), the others lie in the padding and are skipped (their inputs count as the
  * zero point, i.e. contribute 0). Empty when end <= first. Division-free; dilation >= 0.
  *
+ * The fast int8 kernels (tg_window_taps): the input address of every filter tap of one output pixel,
+ * a pixel of zero points for the taps in the padding.
+ *
  * The walk (tg_conv_first / tg_conv_next): every output pixel of a conv-style kernel in NHWC order,
  * batch by batch, row by row, with its window's origin and tap ranges, for
  *   for (tg_conv_pixel p = tg_conv_first(&g); p.b < g.batches; tg_conv_next(&g, &p)) { ... }
@@ -18,12 +21,6 @@
 #define TG_WINDOW_H
 
 #include "tg_common.h"
-
-#if defined(__GNUC__)
-#define TG_OUTLINE static __attribute__((noinline, unused))
-#else
-#define TG_OUTLINE static inline
-#endif
 
 typedef struct {
     int32_t y0, y1, x0, x1;
@@ -48,9 +45,8 @@ typedef struct {
     int32_t end;   /* one past the last tap inside the input */
 } tg_taps;
 
-/* Out of line (GCC): the walk calls it once per output row and once per output pixel. Inlined into each
- * kernel's first / next steps it cost about 200 B of flash per kernel, for 0.2% (person_detect) to 1%
- * (micro_speech) fewer instructions */
+/* Out of line (GCC): inlined into each kernel's walk it cost about 200 B of flash per kernel. The walk
+ * calls it once per output row; per output pixel it goes through tg_tap_range_inside first */
 TG_OUTLINE tg_taps tg_tap_range(int32_t origin, int32_t dilation, int32_t taps, int32_t size)
 {
     tg_taps r;
@@ -63,6 +59,37 @@ TG_OUTLINE tg_taps tg_tap_range(int32_t origin, int32_t dilation, int32_t taps, 
         --r.end;
     }
     return r;
+}
+
+/* tg_tap_range, answered inline for a window wholly inside the input (every pixel of a 1x1 or unpadded
+ * convolution, most pixels of the others) */
+static inline tg_taps tg_tap_range_inside(int32_t origin, int32_t dilation, int32_t taps, int32_t size)
+{
+    if (origin >= 0 && origin + dilation * (taps - 1) < size) {
+        const tg_taps all = {0, taps};
+        return all;
+    }
+    return tg_tap_range(origin, dilation, taps, size);
+}
+
+/* The fast int8 kernels read a window in place: tap[t] is the address of filter tap t's input pixel
+ * (in_c values), taps row by row; a tap in the padding points at pad_px (a pixel of zero points, which
+ * contributes 0). in is one batch [in_h, in_w, in_c]; (in_y0, in_x0) is the input position of tap
+ * (0, 0). Returns the tap count, filter_h * filter_w. */
+static inline int32_t tg_window_taps(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c, int32_t in_y0,
+                                     int32_t in_x0, int32_t filter_h, int32_t filter_w, int32_t dilation_h,
+                                     int32_t dilation_w, const int8_t *pad_px, const int8_t **tap)
+{
+    int32_t t = 0;
+    for (int32_t fy = 0; fy < filter_h; ++fy) {
+        const int32_t in_y = in_y0 + fy * dilation_h;
+        const int row_in = in_y >= 0 && in_y < in_h;
+        for (int32_t fx = 0; fx < filter_w; ++fx) {
+            const int32_t in_x = in_x0 + fx * dilation_w;
+            tap[t++] = row_in && in_x >= 0 && in_x < in_w ? in + (in_y * in_w + in_x) * in_c : pad_px;
+        }
+    }
+    return t;
 }
 
 /* Grouped convolution (groups = in_c / filter_in_c): the output channels per group, or 0 when the
@@ -114,7 +141,8 @@ static inline tg_conv_pixel tg_conv_first(const tg_conv_geom *g)
     return p;
 }
 
-/* The next output pixel (the row window is recomputed only when the row changes) */
+/* The next output pixel (the row window is recomputed only when the row changes, the column window
+ * inline when it lies inside the input) */
 static inline void tg_conv_next(const tg_conv_geom *g, tg_conv_pixel *p)
 {
     ++p->pixel;
@@ -126,7 +154,8 @@ static inline void tg_conv_next(const tg_conv_geom *g, tg_conv_pixel *p)
         }
         tg_conv_window_rows(g, p);
     }
-    tg_conv_window_cols(g, p);
+    p->in_x = p->out_x * g->stride_w - g->pad_left;
+    p->fx = tg_tap_range_inside(p->in_x, g->dilation_w, g->filter_w, g->in_w);
 }
 
 /* Depthwise int8, one channel of one pixel p: the sum over its window's inside taps (fy, fx) of
