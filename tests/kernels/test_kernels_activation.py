@@ -110,7 +110,9 @@ def test_quantize_float_c_matches_reference():
 
 
 @pytest.mark.parametrize("depth, scale, beta", [(1, 0.1, 1.0), (5, 0.05, 1.0), (37, 0.5, 1.0), (10, 100.0, 1.0),
-                                                (16, 0.2, 0.5)])
+                                                (16, 0.2, 0.5),
+                                                # 511 / 512+ classes at the maximum: output exponent 31 / 32+
+                                                (511, 0.1, 1.0), (512, 0.1, 1.0), (1000, 0.1, 1.0)])
 def test_softmax_c_matches_reference(depth, scale, beta):
     rng = np.random.default_rng(depth)
     rows = 6
