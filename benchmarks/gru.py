@@ -1,12 +1,12 @@
-"""Instructions per inference of tinygen's int8 GRU / SimpleRNN on Cortex-M4 (QEMU mps2-an386 -icount).
+"""Instructions per inference of tinygen's int8 and 16x8 GRU / SimpleRNN on Cortex-M4 (QEMU mps2-an386 -icount).
 
-Builds Keras models (fixed seeds, calibrated on 64 Gaussian sequences): GRU 32 units x 16 features x 16 steps
-(reset_after=True, the last state), GRU 64 x 32 x 16, SimpleRNN 32 x 16 x 16; runs `tinygen.verify.qemu.bench`
-on each and checks the firmware's outputs against TFLM running the model's unrolled export on two random
-inputs. For the first GRU it also builds the same weights as TF's converter writes them (Keras unroll=True:
-UNPACK, fused FULLY_CONNECTED, SPLIT, LOGISTIC, ... per step) through tinygen's ordinary ops, for comparison
-with the native op. Prints a markdown table (instructions; arena and weights from the build report). Exits 1
-when an output differs or a tool / package is missing.
+Builds Keras models (fixed seeds, calibrated on 64 Gaussian sequences): GRU 32 units x 16 features x 16
+steps (reset_after=True, the last state), GRU 64 x 32 x 16, SimpleRNN 32 x 16 x 16, and the first GRU in
+16x8; runs `tinygen.verify.qemu.bench` on each and checks the firmware's outputs against TFLM running the
+model's unrolled export on two random inputs. For the first GRU it also builds the same weights as TF's
+converter writes them (Keras unroll=True: UNPACK, fused FULLY_CONNECTED, SPLIT, LOGISTIC, ... per step)
+through tinygen's ordinary ops, for comparison with the native op. Prints a markdown table (instructions;
+arena and weights from the build report). Exits 1 when an output differs or a tool / package is missing.
 
     .venv/bin/python benchmarks/gru.py [--out DIR]
 """
@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from common import BenchmarkFailure, require_modules, require_tools  # noqa: E402
 
-CASES = [("GRU", 32, 16, 16), ("GRU", 64, 32, 16), ("SimpleRNN", 32, 16, 16)]
+CASES = [("GRU", 32, 16, 16, "int8"), ("GRU", 64, 32, 16, "int8"), ("SimpleRNN", 32, 16, 16, "int8"),
+         ("GRU", 32, 16, 16, "int16")]
 
 
 def _keras(layer: str, units: int, features: int, steps: int, unroll: bool = False):
@@ -39,13 +40,14 @@ def _keras(layer: str, units: int, features: int, steps: int, unroll: bool = Fal
 
 
 def _check_outputs(out: Path, tflite: Path) -> None:
-    """Two random int8 samples through the firmware under QEMU equal TFLM's on the .tflite."""
+    """Two random samples through the firmware under QEMU equal TFLM's on the .tflite."""
     import tinygen
     from oracle import tflm_interpreter, tflm_run
 
     d = tflm_interpreter(tflite).get_input_details(0)
-    xs = [np.random.default_rng(k).integers(-128, 127, size=tuple(d["shape"]), endpoint=True).astype(np.int8)
-          for k in range(2)]
+    info = np.iinfo(d["dtype"])
+    xs = [np.random.default_rng(k).integers(info.min, info.max, size=tuple(d["shape"]), endpoint=True)
+          .astype(d["dtype"]) for k in range(2)]
     got = tinygen.run(out, [np.stack(xs).reshape((2,) + tuple(d["shape"][1:]))], target="qemu", reset_each=True)
     for k, x in enumerate(xs):
         want = tflm_run(tflite, [x])[0]
@@ -81,15 +83,16 @@ def main() -> int:
     print("| model | instructions / inference | in the GRU / RNN op | MACs | instructions / MAC | arena (B) "
           "| weights (B) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for k, (layer, units, features, steps) in enumerate(CASES):
+    for k, (layer, units, features, steps, activations) in enumerate(CASES):
         model = _keras(layer, units, features, steps)
         calib = np.random.default_rng(k).standard_normal((64, steps, features)).astype(np.float32)
         out = root / f"build{k}"
-        tinygen.compile(model, out, board="cortex-m4", calibration=calib, name=f"gru{k}")
+        tinygen.compile(model, out, board="cortex-m4", calibration=calib, activations=activations, name=f"gru{k}")
         tflite = export_tflite(out, root / f"export{k}.tflite")
         _check_outputs(out, tflite)
-        print(_row(f"tinygen {layer} op, {units} units x {features} features x {steps} steps", out, ("GRU", "RNN")),
-              flush=True)
+        label = f"tinygen {layer} op{' 16x8' if activations == 'int16' else ''}, {units} units x {features} " \
+                f"features x {steps} steps"
+        print(_row(label, out, ("GRU", "RNN")), flush=True)
         if k == 0:
             twin = _keras(layer, units, features, steps, unroll=True)
             twin.set_weights(model.get_weights())
