@@ -5,9 +5,10 @@
 2. Sensitivity: for every layer and scheme, the float network is run on the calibration data with
    only that layer's weights replaced by the scheme's dequantized weights; the error is the mean
    squared difference of the model outputs from the float outputs (the weight error one layer adds).
-3. RAM: a scheme whose kernel unpacks weights needs arena scratch. From the int8 model's arena plan,
-   each layer's arena bytes live besides its own scratch, plus the scheme's scratch, estimate the arena
-   while that layer runs; with `budget_ram`, schemes whose estimate exceeds it are left out.
+3. RAM (with `budget_ram`): a low-bit kernel may need arena scratch to unpack weights, or have no
+   in-place variant where the int8 kernel has one. For every layer and scheme, the int8 model with
+   only that layer at that scheme is lowered, scheduled and planned; schemes whose arena exceeds the
+   budget are left out, and the largest arena among the chosen ones is the predicted arena.
 4. Choice: minimise the sum of the layers' errors subject to the sum of their bytes fitting the
    budget, a multiple-choice knapsack solved exactly by dynamic programming over byte counts
    (rounded up to `grain` bytes, so a found solution always fits).
@@ -41,7 +42,7 @@ class Choice:
     budget: int
     int8_bytes: int = 0  # constant data of the uniform int8 model
     int8_arena: int = 0  # arena of the uniform int8 model (its plan)
-    predicted_arena: int = 0  # estimated arena with the chosen schemes
+    predicted_arena: int = None  # with budget_ram: the largest one-layer-changed arena of the choice
 
 
 def _dequantized_weights(fgraph: Graph, op, scheme: str, in_scale: float) -> np.ndarray:
@@ -77,9 +78,8 @@ def sensitivities(fgraph: Graph, q8: Graph, calib: list, candidates=CANDIDATES) 
     return out
 
 
-def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES, scratch: dict = None) -> tuple:
-    """({layer: {scheme: flash bytes}}, bytes of all other layers) from lowering each layer alone;
-    `scratch`, when given, is filled with {layer: {scheme: kernel scratch bytes}}."""
+def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES) -> tuple:
+    """({layer: {scheme: flash bytes}}, bytes of all other layers) from lowering each layer alone."""
     from tinygen.lower.base import lower_op
 
     costs = {}
@@ -91,10 +91,7 @@ def layer_costs(fgraph: Graph, q8: Graph, candidates=CANDIDATES, scratch: dict =
         if s != "int8":
             sch.apply(fgraph, qs, {name: s for name in names})
         for op in sch.weighted_layers(qs):
-            lop = lower_op(op, qs)
-            costs.setdefault(op.name, {})[s] = lop.weight_bytes
-            if scratch is not None:
-                scratch.setdefault(op.name, {})[s] = lop.scratch_bytes
+            costs.setdefault(op.name, {})[s] = lower_op(op, qs).weight_bytes
     fixed = sum(lower_op(op, q8).weight_bytes for op in q8.ops if op.name not in names)
     return costs, fixed
 
@@ -142,53 +139,62 @@ def knapsack(costs: dict, errors: dict, budget: int, grain: int = 0) -> dict:
     return {n: table[n] for n in layers}
 
 
-def int8_arena(q8: Graph) -> tuple:
-    """(arena bytes, {layer: arena bytes live while it runs, besides its own scratch}) of the int8 model."""
+def arena_bytes(q: Graph) -> int:
+    """The arena of a quantized graph, as the build plans it (lower, schedule, plan)."""
     from tinygen.lower.base import lower_op
     from tinygen.memory import plan as planner
     from tinygen.memory import schedule
 
-    g = q8.copy()
+    g = q.copy()
     graph, lowered = schedule.optimize(g, [lower_op(op, g) for op in g.ops])
-    arena = planner.plan(graph, lowered)
-    live = list(arena.live) or planner.live_profile(arena.buffers)
-    return int(arena.arena_bytes), {lop.op.name: int(live[i]) - planner.align(max(lop.scratch_bytes, 0))
-                                    for i, lop in enumerate(lowered) if i < len(live)}
+    return int(planner.plan(graph, lowered).arena_bytes)
+
+
+def layer_arenas(fgraph: Graph, q8: Graph, costs: dict, base: int) -> dict:
+    """{layer: {scheme: arena bytes of the int8 model with only that layer at that scheme}}."""
+    out: dict = {}
+    total, k = sum(len(row) for row in costs.values()), 0
+    for n, row in costs.items():
+        for s in row:
+            progress("--mixed: arena of each scheme", k, total)
+            k += 1
+            g = q8.copy()
+            if s != "int8":
+                sch.apply(fgraph, g, {n: s})
+            out.setdefault(n, {})[s] = base if s == "int8" else arena_bytes(g)
+    return out
 
 
 def _ram_options(costs: dict, ram: dict, budget_ram: int) -> dict:
-    """The schemes whose estimated arena fits budget_ram, per layer; refuses a layer with none."""
+    """The schemes whose arena fits budget_ram, per layer; refuses a layer with none."""
     kept = {n: {s: b for s, b in row.items() if ram[n][s] <= budget_ram} for n, row in costs.items()}
     for n, row in kept.items():
         if not row:
             need = min(ram[n].values())
-            raise OptionError(f"{{budget_ram}} {budget_ram:,} B: layer '{n}' needs an arena of about {need:,} B "
-                              "with any weight scheme")
+            raise OptionError(f"{{budget_ram}} {budget_ram:,} B: with layer '{n}' at any weight scheme the arena "
+                              f"needs at least {need:,} B")
     return kept
 
 
 def choose(fgraph: Graph, q8: Graph, calib: list, budget_flash: int, candidates=CANDIDATES,
            budget_ram: int = None) -> Choice:
-    """Pick a scheme per weighted layer so the model's constant data fits `budget_flash` bytes (and the
-    estimated arena `budget_ram`, when given)."""
-    from tinygen.memory.plan import align
-
-    scratch: dict = {}
-    costs, fixed = layer_costs(fgraph, q8, candidates, scratch)
-    base_arena, live = int8_arena(q8)
-    ram = {n: {s: live.get(n, 0) + align(max(b, 0)) for s, b in row.items()} for n, row in scratch.items()}
+    """Pick a scheme per weighted layer so the model's constant data fits `budget_flash` bytes (and, when
+    `budget_ram` is given, each chosen scheme keeps the planned arena within it)."""
+    costs, fixed = layer_costs(fgraph, q8, candidates)
+    base_arena = arena_bytes(q8)
+    ram = layer_arenas(fgraph, q8, costs, base_arena) if budget_ram is not None else None
     errors = sensitivities(fgraph, q8, calib, candidates)
     for row in errors.values():  # same values as int8: prefer int8's faster storage when it fits
         if "int8c" in row and "int8" in row:
             row["int8c"] = row["int8"] + 1e-9 * max(row["int8"], 1e-12)
-    allowed = costs if budget_ram is None else _ram_options(costs, ram, budget_ram)
+    allowed = costs if ram is None else _ram_options(costs, ram, budget_ram)
     least = fixed + sum(min(row.values()) for row in allowed.values())
-    if budget_ram is not None and least > budget_flash:
+    if ram is not None and least > budget_flash:
         raise OptionError(f"{{budget_flash}} {budget_flash:,} B with {{budget_ram}} {budget_ram:,} B: the schemes "
                           f"whose arena fits need at least {least:,} B of constants")
     table = knapsack(allowed, errors, budget_flash - fixed)
     predicted = fixed + sum(costs[n][s] for n, s in table.items())
-    arena = max([base_arena] + [ram[n][s] for n, s in table.items()])
+    arena = max([base_arena] + [ram[n][s] for n, s in table.items()]) if ram is not None else None
     return Choice(table, costs, errors, fixed, predicted, budget_flash,
                   int8_bytes=fixed + sum(row.get("int8", 0) for row in costs.values()),
                   int8_arena=base_arena, predicted_arena=arena)
