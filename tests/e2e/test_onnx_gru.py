@@ -107,3 +107,24 @@ def _node_model(tmp_path, **attrs):
 def test_unsupported_attributes_are_refused_naming_the_node(tmp_path, attrs, message):
     with pytest.raises(TinygenError, match=message):
         load_model(_node_model(tmp_path, **attrs))
+
+
+def test_cli_build_verify_of_a_gru(tmp_path):
+    """The command line: build the bidirectional GRU (int8 and 16x8), then `tinygen verify` (the saved graph
+    reloaded, exported, run by TFLM)."""
+    import subprocess
+    import sys
+
+    path = _save(tmp_path, "gru_bidirectional_linear")
+    calib = np.random.default_rng(0).standard_normal((64,) + _shape(path)[1:]).astype(np.float32)
+    np.save(tmp_path / "calib.npy", calib)
+
+    def cli(*args):
+        r = subprocess.run([sys.executable, "-m", "tinygen.cli", *map(str, args)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout + r.stderr
+
+    for mode, out in (("int8", tmp_path / "o8"), ("int16", tmp_path / "o16")):
+        cli("build", path, "-o", out, "--calib", tmp_path / "calib.npy", "--activations", mode, "--no-fit-check")
+        text = cli("verify", out, "--samples", "5")
+        assert "TFLM interpreter" in text and "bit-exact with TFLM and the NumPy reference" in text, text
