@@ -32,7 +32,7 @@ class CompileResult:
     graph: ir.Graph  # quantized graph
     lowered: list
     plan: planner.Plan
-    files: dict  # model/ file name -> text
+    files: dict  # model/ file name -> text: <name>.c, <name>.h and the runtime kernels
     report: dict
     out_dir: Optional[Path] = None
 
@@ -131,13 +131,15 @@ def lower(graph: ir.Graph) -> list:
 
 
 def generate(graph: ir.Graph, name: str = "model", labels=None) -> CompileResult:
-    """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values."""
+    """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values.
+
+    The model's files are <name>.c / <name>.h, so models of different names share one folder."""
     out0 = graph.tensors[graph.outputs[0]]
     labels = codegen.read_labels(labels, out0.size, out0.name)
     lowered = lower(graph)
     graph, lowered = schedule.optimize(graph, lowered)  # operator order and in-place variants
     arena = planner.plan(graph, lowered)
-    files = codegen.render(graph, lowered, arena, name=name, labels=labels)
+    files = codegen.render(graph, lowered, arena, name=name, stem=name, labels=labels)
     report = build_report(graph, lowered, arena, name)
     if labels:
         report["labels"] = labels
@@ -336,7 +338,14 @@ def manifest(result: CompileResult, board: str) -> dict:
     return dict(format=_FORMAT_VERSION, board=board, name=result.report["name"], model=result.graph.name,
                 inputs=result.report["inputs"], outputs=result.report["outputs"],
                 arena_bytes=result.report["arena_bytes"], persistent_bytes=result.report["persistent_bytes"],
+                model_files=model_files(result.report["name"]),
                 **({"onnx_layout": result.report["onnx_layout"]} if "onnx_layout" in result.report else {}))
+
+
+def model_files(name: str) -> dict:
+    """tinygen.json's `model_files`: the model's source and header in the output folder. Readers use
+    runner.model_paths, which takes model/model.c / model.h for a folder written before the field."""
+    return {"source": f"model/{name}.c", "header": f"model/{name}.h"}
 
 
 def _write_all(tmp: Path, result: CompileResult, board_obj, opts: CompileOptions) -> None:

@@ -18,6 +18,12 @@ ESTIMATORS = ("auto", "minmax", "percentile", "mse")
 ACTIVATIONS = ("int8", "int16")
 PROJECTS = ("plain", "cmake", "arduino", "platformio", "zephyr", "esp-idf")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# --name also names the files model/<name>.c / .h, a folder on the include path: a name may not hide a
+# header the C includes with <...> (the C standard library's, arm_acle) nor a runtime file (tg_*).
+_HEADER_NAMES = frozenset(
+    "assert complex ctype errno fenv float inttypes iso646 limits locale math setjmp signal stdalign stdarg "
+    "stdatomic stdbool stddef stdint stdio stdlib stdnoreturn string tgmath threads time uchar wchar wctype "
+    "arm_acle".split())
 # How the library names an option in a message; `weights="auto"` is the mixed-precision mode.
 LIBRARY_NAMES = {"mixed": "weights='auto'"}
 
@@ -88,6 +94,12 @@ class CompileOptions:
         """Every check that needs no model; raises OptionError naming the option."""
         if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
             raise OptionError(f"{{name}} '{literal(self.name)}' is not a C identifier")
+        if self.name.lower().startswith("tg_"):
+            raise OptionError(f"{{name}} '{self.name}': the prefix tg_ belongs to the runtime's files and "
+                              "symbols; choose another name")
+        if self.name.lower() in _HEADER_NAMES:
+            raise OptionError(f"{{name}} '{self.name}': its header {self.name}.h would hide the C library's "
+                              f"<{self.name.lower()}.h>; choose another name")
         if not isinstance(self.board, str) or not self.board:
             raise OptionError("{board} must be a board name (see `tinygen boards`)")
         if self.estimator not in ESTIMATORS:

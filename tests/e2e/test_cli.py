@@ -29,7 +29,7 @@ def test_build_run_verify_hello_world(models_dir, tmp_path):
     p = tinygen("build", models_dir / "tflm/hello_world/hello_world_int8.tflite", "-o", out, "--name", "sine")
     assert p.returncode == 0, p.stderr
     assert "arena" in p.stdout
-    assert (out / "model" / "model.c").is_file() and (out / "report.json").is_file()
+    assert (out / "model" / "sine.c").is_file() and (out / "report.json").is_file()  # files follow --name
     x = np.linspace(-128, 127, 24).astype(np.int8).reshape(24, 1)
     np.save(tmp_path / "x.npy", x)
     p = tinygen("run", out, "--input", tmp_path / "x.npy", "--output", tmp_path / "y.npy")

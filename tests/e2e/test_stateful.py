@@ -167,7 +167,7 @@ def test_cli_run_verify_and_report_of_a_stateful_model(models_dir, tmp_path):
     assert proc.returncode == 0 and "--reset-each" in proc.stdout, proc.stdout + proc.stderr
     md = (out / "report.md").read_text()
     assert "| persistent state (variables, kept across invokes) |" in md and "## Persistent state" in md
-    assert "void mww_reset(void);" in (out / "model" / "model.h").read_text()
+    assert "void mww_reset(void);" in (out / "model" / "mww.h").read_text()
 
 
 @pytest.mark.qemu

@@ -65,9 +65,9 @@ def test_variable_planned_outside_the_arena():
     assert all("v" not in b.tensors for b in plan.buffers)
     assert plan.state_bytes == 32 + 16  # 20 bytes aligned, then the "initialised" word
     assert [s.tensor for s in plan.state] == ["v"]
-    c = res.files["model.c"]
+    c = res.files["delay.c"]
     assert "static uint8_t delay_state[DELAY_STATE_SIZE]" in c and "void delay_reset(void)" in c
-    assert "#define DELAY_STATE_SIZE 48" in res.files["model.h"]
+    assert "#define DELAY_STATE_SIZE 48" in res.files["delay.h"]
     assert generate(delay_graph(n=20), name="delay").files == res.files  # deterministic
 
 
@@ -77,7 +77,7 @@ def test_stateless_model_has_no_state_api():
                  ["x"], ["y"])
     res = generate(g, name="plain")
     assert res.plan.state_bytes == 0 and not res.plan.state
-    assert "_state" not in res.files["model.c"] and "_reset" not in res.files["model.h"]
+    assert "_state" not in res.files["plain.c"] and "_reset" not in res.files["plain.h"]
 
 
 def test_ops_on_one_variable_keep_their_order():
@@ -144,7 +144,7 @@ def test_non_uniform_reset_value_is_copied_in():
     d = np.array([[5, -6, 7, -8]], np.int8)
     g = delay_graph(data=d)
     res = generate(g, name="delay")
-    assert "delay_state_init0" in res.files["model.c"]
+    assert "delay_state_init0" in res.files["delay.c"]
     model = host_model_for(g, name="delay")
     x = np.array([[1, 2, 3, 4]], np.int8)
     assert model([x])[0].tolist() == [[5, -6, 7, -8, 1, 2, 3, 4]]

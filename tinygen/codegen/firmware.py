@@ -91,12 +91,16 @@ def firmware_files(board, manifest: dict, test_inputs, stack_bytes: int = DEFAUL
 
 def write_firmware(out_dir, board, manifest: dict, test_inputs, stack_bytes: int = DEFAULT_STACK_BYTES) -> Path:
     """Write OUT/firmware/ and OUT/Makefile around OUT/model/; returns the firmware folder."""
+    from tinygen.verify.runner import model_paths
+
     out_dir = Path(out_dir)
     board: Board = load_board(board)
-    if not (out_dir / "model" / "model.h").is_file():
-        raise TinygenError(f"{out_dir}: no model/model.h; generate the model before the firmware")
+    header = model_paths(out_dir, manifest)[1]  # model/<name>.h
+    if not header.is_file():
+        raise TinygenError(f"{out_dir}: no {header.relative_to(out_dir).as_posix()}; "
+                           "generate the model before the firmware")
     fw = out_dir / "firmware"
-    for rel, text in firmware_files(board, manifest, test_inputs, stack_bytes).items():
+    for rel, text in firmware_files(board, manifest, test_inputs, stack_bytes, header=header.name).items():
         (fw / rel).parent.mkdir(parents=True, exist_ok=True)
         (fw / rel).write_text(text)
     (out_dir / "Makefile").write_text(_env().get_template("Makefile.j2").render(

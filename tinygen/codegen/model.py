@@ -1,7 +1,7 @@
 """C generation: turn lowered ops and an arena plan into model.c / model.h via Jinja templates.
 
-The file stem is "model" in the plain project (OUT/model/) and the model's name in the packages
-(codegen/project.py), so that several models can share one program.
+The file stem is the model's name (compiler.generate: OUT/model/<name>.c, <name>.h, and the same in
+the packages of codegen/project.py), so that several models can share one program and one folder.
 
 Everything printed is computed here; the templates only loop and print. Output is deterministic:
 the same inputs give byte-identical files.

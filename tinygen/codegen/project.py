@@ -48,8 +48,7 @@ def package_dir(out_dir, project: str, name: str) -> Path:
 def write_project(out_dir: Path, project: str, result, board: str, manifest: dict, test_inputs) -> Path:
     """Write the `project` package for a compiled model (a CompileResult) into OUT/<project>/<name>/."""
     name = manifest["name"]
-    files = codegen.render(result.graph, result.lowered, result.plan, name=name, stem=name,
-                           labels=result.report.get("labels"))
+    files = dict(result.files)  # <name>.c, <name>.h (compiler.generate names them) and the runtime
     model_files = {f"{name}.c": files.pop(f"{name}.c"), f"{name}.h": files.pop(f"{name}.h")}
     board_obj = load_board(board)
     ctx = _context(name, result, board_obj, manifest, files)

@@ -11,7 +11,8 @@ from tinygen.verify.hostbuild import build_extension, kernel_path_cflags
 class HostModel:
     """A compiled model/ folder; `__call__` runs one sample (list of arrays in, list out).
 
-    A stateful model (model.h declares `<prefix>_reset`) starts from its initial state when the
+    `header` is the model's header in model_dir (default <prefix>.h, else model.h).
+    A stateful model (its header declares `<prefix>_reset`) starts from its initial state when the
     HostModel is made (the compiled library is shared per process, so its state is reset here);
     successive calls carry the state, and `reset()` restores it.
 
@@ -21,19 +22,21 @@ class HostModel:
     """
 
     def __init__(self, model_dir: Path, prefix: str, inputs: list, outputs: list, extra_cflags=(),
-                 kernel_path: str = "portable"):
+                 kernel_path: str = "portable", header: str | None = None):
         self.prefix = prefix
         self.inputs = inputs  # [(shape, dtype)]
         self.outputs = outputs
         self.kernel_path = kernel_path
         model_dir = Path(model_dir).resolve()  # the C compiler runs in a temp folder
         cdef = f"int {prefix}_invoke_io(const void *const *inputs, void *const *outputs);"
-        self.stateful = f"void {prefix}_reset(void);" in (model_dir / "model.h").read_text()
+        if header is None:  # the model's header is <prefix>.h (model.h in folders of older builds)
+            header = f"{prefix}.h" if (model_dir / f"{prefix}.h").is_file() else "model.h"
+        self.stateful = f"void {prefix}_reset(void);" in (model_dir / header).read_text()
         if self.stateful:
             cdef += f"\nvoid {prefix}_reset(void);"
         sources = sorted(model_dir.glob("*.c"))
         cflags = kernel_path_cflags(kernel_path) + tuple(extra_cflags)
-        self.ffi, self.lib = build_extension(cdef, '#include "model.h"', sources, [model_dir],
+        self.ffi, self.lib = build_extension(cdef, f'#include "{header}"', sources, [model_dir],
                                              extra_cflags=cflags)
         self._fn = getattr(self.lib, f"{prefix}_invoke_io")
         self.reset()

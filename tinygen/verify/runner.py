@@ -19,6 +19,14 @@ def read_manifest(out_dir) -> dict:
         raise TinygenError(f"{path}: corrupt manifest ({exc.msg})") from None
 
 
+def model_paths(out_dir, manifest: dict) -> tuple:
+    """(source, header) of the built model: model/<name>.c and .h as tinygen.json records them
+    (`model_files`); model/model.c and model.h in a folder written before the field existed."""
+    files = manifest.get("model_files") or {}
+    out_dir = Path(out_dir)
+    return (out_dir / files.get("source", "model/model.c"), out_dir / files.get("header", "model/model.h"))
+
+
 def sample_shape(shape: list) -> tuple:
     """The input's shape without its leading batch dimension of 1 (kept whole otherwise)."""
     shape = tuple(shape)
@@ -99,7 +107,7 @@ def run_model(out_dir, inputs, target: str = "host", reset_each: bool = False, *
 
 
 def host_model(out_dir: Path, manifest: dict, kernel_path: str = "portable", extra_cflags=()):
-    """The built folder's model/ compiled on the host (host.HostModel).
+    """The built folder's model/ compiled on the host (host.HostModel), its header found by model_paths.
 
     kernel_path: "portable" (default) or "device" (the Cortex-M4+ SIMD branch, emulated in C);
     extra_cflags: more C flags (e.g. sanitizers).
@@ -108,8 +116,9 @@ def host_model(out_dir: Path, manifest: dict, kernel_path: str = "portable", ext
 
     ins = [(tuple(i["shape"]), i["dtype"]) for i in manifest["inputs"]]
     outs = [(tuple(o["shape"]), o["dtype"]) for o in manifest["outputs"]]
-    return HostModel(Path(out_dir) / "model", manifest["name"], ins, outs, extra_cflags=extra_cflags,
-                     kernel_path=kernel_path)
+    header = model_paths(out_dir, manifest)[1]
+    return HostModel(header.parent, manifest["name"], ins, outs, extra_cflags=extra_cflags,
+                     kernel_path=kernel_path, header=header.name)
 
 
 def _run_host(out_dir: Path, manifest: dict, arrays: list, reset_each: bool = False) -> list:

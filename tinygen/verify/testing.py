@@ -56,7 +56,7 @@ def host_model_for(graph: Graph, name: str = "model", extra_cflags=(), kernel_pa
     for fname, text in sorted(result.files.items()):
         h.update(fname.encode() + b"\0" + text.encode() + b"\0")
     model_dir = cache_root() / "models" / h.hexdigest()[:24]
-    if not (model_dir / "model.c").is_file():
+    if not (model_dir / f"{name}.c").is_file():
         tmp = model_dir.with_name(model_dir.name + ".part")
         codegen.write(result.files, tmp)
         tmp.rename(model_dir) if not model_dir.exists() else None
