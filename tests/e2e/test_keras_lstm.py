@@ -341,3 +341,18 @@ def test_state_note_for_non_stateful_layers():
     notes = [w for w in load_model(_model("stacked")).warnings if STATE_NOTE in w]
     assert len(notes) == 1 and notes[0].startswith("layer 'lstm"), notes  # once per model, naming a layer
     assert not [w for w in load_model(_model("stateful")).warnings if STATE_NOTE in w]
+
+
+def test_shared_lstm_runs_twice_from_zero():
+    """One LSTM layer called on two tensors: two ops with their own states and names; float == Keras."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    x = keras.Input((STEPS, FEATURES), batch_size=1)
+    shared = keras.layers.LSTM(4, name="shared")
+    m = keras.Model(x, keras.layers.Add()([shared(x), shared(keras.layers.Dense(FEATURES)(x))]))
+    g = load_model(m)
+    lstms = [op for op in g.ops if op.kind.value == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert [op.name for op in lstms] == ["shared", "shared_1"] and len({op.inputs[13] for op in lstms}) == 2
+    xs = _data(6, 3)
+    assert np.abs(float_ref.run_batch(g, [xs])[0] - m.predict(xs, batch_size=1, verbose=0)).max() < 1e-5

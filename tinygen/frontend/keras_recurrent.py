@@ -47,8 +47,11 @@ def check_common(layer, cfg, defaults: dict) -> None:
             raise keras_fail(layer, f"{field}='{got}' is not supported (only '{want}', the fused op's)")
     if cfg.get("return_state"):
         raise keras_fail(layer, "return_state=True is not supported (the layer must have one output)")
-    if getattr(layer, "supports_masking", False) and getattr(getattr(layer, "input", None), "_keras_mask", None) \
-            is not None:
+    try:
+        mask = getattr(layer.input, "_keras_mask", None)
+    except (AttributeError, ValueError):  # an inner layer never called, or one called more than once
+        mask = None
+    if mask is not None:
         raise keras_fail(layer, "masked inputs are not supported")
 
 
@@ -112,8 +115,18 @@ def lstm(b, layer, cfg, x: str, name: str, go_backwards: bool, return_sequences:
     return y if return_sequences else last_step(b, y, f"{name}/last")
 
 
+def op_name(b, base: str) -> str:
+    """`base`, or base_1, base_2, ... when a layer called more than once already named an op so."""
+    taken = {op.name for op in b.g.ops}
+    name, k = base, 1
+    while name in taken:
+        name, k = f"{base}_{k}", k + 1
+    return name
+
+
 def convert_lstm_layer(b, layer, cfg, ins, out_shape) -> str:
-    return lstm(b, layer, cfg, ins[0], layer.name, bool(cfg.get("go_backwards")), bool(cfg.get("return_sequences")))
+    return lstm(b, layer, cfg, ins[0], op_name(b, layer.name), bool(cfg.get("go_backwards")),
+                bool(cfg.get("return_sequences")))
 
 
 def bidirectional(b, layer, cfg, ins, out_shape) -> str:
