@@ -134,7 +134,7 @@ def bidirectional(b, layer, cfg, ins, out_shape) -> str:
     mode = cfg.get("merge_mode", "concat")
     if mode not in _MERGES:
         raise keras_fail(layer, f"merge_mode={mode!r} is not supported (use one of {', '.join(_MERGES)})")
-    outs = []
+    outs, base = [], op_name(b, layer.name)
     for part, inner in (("forward", layer.forward_layer), ("backward", layer.backward_layer)):
         cls = type(inner).__name__
         if cls not in RECURRENT:
@@ -142,21 +142,21 @@ def bidirectional(b, layer, cfg, ins, out_shape) -> str:
                                     f"{', '.join(sorted(RECURRENT))})")
         icfg = inner.get_config()
         seq = bool(icfg.get("return_sequences"))
-        name = f"{layer.name}/{part}"
+        name = f"{base}/{part}"
         y = RECURRENT[cls](b, inner, icfg, ins[0], name, bool(icfg.get("go_backwards")), seq)
         if part == "backward" and seq:
             y = reverse_time(b, y, f"{name}/unreverse")
         outs.append(y)
     shape = b.shape(outs[0])
     if mode == "concat":
-        return b.op(OpKind.CONCATENATION, layer.name, outs, shape[:-1] + (2 * shape[-1],),
+        return b.op(OpKind.CONCATENATION, base, outs, shape[:-1] + (2 * shape[-1],),
                     ir.ConcatAttrs(len(shape) - 1))
     if mode == "mul":
-        return b.op(OpKind.MUL, layer.name, outs, shape, ir.ElementwiseAttrs())
-    total = b.op(OpKind.ADD, layer.name if mode == "sum" else f"{layer.name}/sum", outs, shape, ir.ElementwiseAttrs())
+        return b.op(OpKind.MUL, base, outs, shape, ir.ElementwiseAttrs())
+    total = b.op(OpKind.ADD, base if mode == "sum" else f"{base}/sum", outs, shape, ir.ElementwiseAttrs())
     if mode == "sum":
         return total
-    return b.op(OpKind.MUL, layer.name, [total, b.const(f"{layer.name}/half", np.full((1,), 0.5, np.float32))],
+    return b.op(OpKind.MUL, base, [total, b.const(f"{base}/half", np.full((1,), 0.5, np.float32))],
                 shape, ir.ElementwiseAttrs())
 
 
