@@ -97,9 +97,13 @@ class _Writer:
         return self.index[name]
 
     def zero_bias(self, op: ir.Op) -> int:
-        """An all-zero int32 bias at in_scale * w_scale: TFLM's kernels expect the bias tensor to exist."""
+        """An all-zero bias at in_scale * w_scale: TFLM's kernels expect the bias tensor to exist. int32,
+        or int64 for int16 input (16x8): an int32 bias there makes TFLM run its int32-accumulator CONV_2D /
+        FULLY_CONNECTED variant (another rounding) and read DEPTHWISE_CONV_2D's bias as int64, while a
+        bias-less 16x8 op means the int64 path (TFLM's own path for an absent CONV_2D / FC bias)."""
         x, f, out = (self.graph.tensors[op.inputs[0]], self.graph.tensors[op.inputs[1]],
                      self.graph.tensors[op.outputs[0]])
+        dtype = "int64" if x.dtype == "int16" else "int32"
         channels = out.shape[-1]
         w_scale = np.broadcast_to(np.asarray(f.quant.scale, np.float64), (channels,))
         quant = ir.QuantParams.make(np.float64(x.scale) * w_scale, 0, 0 if channels > 1 else None)
@@ -107,7 +111,7 @@ class _Writer:
         while name in self.index or name in self.graph.tensors:
             name, k = f"{op.name}/zero_bias_{k}", k + 1
         self.index[name] = len(self.tensors)
-        self.tensors.append((name, (channels,), "int32", quant, np.zeros(channels, np.int32)))
+        self.tensors.append((name, (channels,), dtype, quant, np.zeros(channels, dtype)))
         return self.index[name]
 
     def new_activation(self, base: str, like: ir.Tensor, shape: tuple) -> int:
