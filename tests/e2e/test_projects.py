@@ -319,7 +319,7 @@ def test_invoke_float_equals_numpy_quantize_run_dequantize(built, tmp_path):
     model = out / "model"
     driver = tmp_path / "drive.c"
     driver.write_text(f"""#include <stdio.h>
-#include "model.h"
+#include "kws.h"
 int main(void) {{
     static float in[{count}], res[{o0['shape'][-1]}];
     while (fread(in, sizeof(float), {count}, stdin) == {count}) {{
@@ -342,7 +342,7 @@ int main(void) {{
     y = tinygen.run(out, [q.reshape(len(x), *i0["shape"][1:])])[0].reshape(len(x), -1)
     want = (y.astype(np.int32) - o0["zero_point"]).astype(np.float32) * np.float32(o0["scale"])
     assert got.tobytes() == want.astype(np.float32).tobytes()
-    header = (model / "model.h").read_text()
+    header = (model / "kws.h").read_text()
     assert f"#define KWS_INPUT0_ZERO_POINT {i0['zero_point']}\n" in header
     assert re.search(r"#define KWS_OUTPUT0_SCALE (\S+)f ", header).group(1) == repr(float(np.float32(o0["scale"])))
     assert "#define KWS_STATE_SIZE 0\n" in header and f"#define KWS_ARENA_SIZE {man['arena_bytes']}" in header
@@ -376,7 +376,7 @@ def test_cli_project_and_labels(tmp_path, capsys):
     assert cli_main(["build", str(KWS), "-o", str(out), "--name", "kws", "--project", "platformio",
                      "--labels", str(labels)]) == 0
     assert f"platformio package: {out / 'platformio' / 'kws'}\n" in capsys.readouterr().out
-    assert (out / "platformio" / "kws" / "library.json").is_file() and (out / "model" / "model.h").is_file()
+    assert (out / "platformio" / "kws" / "library.json").is_file() and (out / "model" / "kws.h").is_file()
     assert (out / "Makefile").is_file()  # the plain project stays: run / verify / bench read it
     bad = tmp_path / "short.txt"
     bad.write_text("one\n")
@@ -410,11 +410,11 @@ def test_invoke_float_with_two_inputs(tmp_path):
     graph = single_op(OpKind.ADD, ElementwiseAttrs(activation=A.NONE),
                       [T((1, 5, 7), (0.05, 3)), T((1, 5, 7), (0.03, -7))], T((1, 5, 7), (0.07, -2)))
     files = generate(graph, name="two").files
-    assert "int two_invoke_float(const float *input0, const float *input1, float *output0);" in files["model.h"]
+    assert "int two_invoke_float(const float *input0, const float *input1, float *output0);" in files["two.h"]
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     (tmp_path / "drive.c").write_text("""#include <stdio.h>
-#include "model.h"
+#include "two.h"
 int main(void) {
     static float a[35], b[35], y[35];
     if (fread(a, 4, 35, stdin) != 35 || fread(b, 4, 35, stdin) != 35) return 2;
