@@ -273,7 +273,9 @@ def _float_api(ins: list, outs: list) -> dict:
             entries.append(entry)
     params = [f"const float *{e['arg']}" for e in entries if e["kind"] == "input"]
     params += [f"float *{e['arg']}" for e in entries if e["kind"] == "output"]
-    return dict(float_api=dict(entries=entries, params=", ".join(params), io_size=max(offset, 8)))
+    quantizes = any(e["kind"] == "input" and e["convert"] != "float" for e in entries)
+    return dict(float_api=dict(entries=entries, params=", ".join(params), io_size=max(offset, 8),
+                               buffer=offset > 0, quantizes=quantizes))
 
 
 def _c_string(text: str) -> str:
