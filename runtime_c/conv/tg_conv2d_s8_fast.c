@@ -2,7 +2,6 @@
 #include "tg_conv2d_s8_fast.h"
 
 #include "tg_gemm_s8_fast.h"
-#include "tg_window.h"
 
 int32_t tg_conv2d_s8_fast_get_buffer_size(int32_t in_c, int32_t filter_h, int32_t filter_w)
 {
@@ -79,8 +78,16 @@ int tg_conv2d_s8_fast(int8_t *scratch, int32_t stride_h, int32_t stride_w, int32
                 const int32_t in_y0 = out_y * stride_h - pad_top;
                 for (int32_t out_x = 0; out_x < out_w; ++out_x) {
                     const int32_t in_x0 = out_x * stride_w - pad_left;
-                    const int32_t t = tg_window_taps(in, in_h, in_w, in_c, in_y0, in_x0, filter_h, filter_w,
-                                                     dilation_h, dilation_w, zp_px, tap);
+                    int32_t t = 0;
+                    for (int32_t fy = 0; fy < filter_h; ++fy) {
+                        const int32_t in_y = in_y0 + fy * dilation_h;
+                        const int row_in = in_y >= 0 && in_y < in_h;
+                        for (int32_t fx = 0; fx < filter_w; ++fx) {
+                            const int32_t in_x = in_x0 + fx * dilation_w;
+                            tap[t++] = row_in && in_x >= 0 && in_x < in_w ? in + (in_y * in_w + in_x) * in_c
+                                                                           : zp_px;
+                        }
+                    }
                     tg_gemm_s8_fast_taps(tap, t, in_c >> 2, filter, wide, quant, rq_words, output_offset,
                                          act_min, act_max, out_c, out);
                     out += out_c;

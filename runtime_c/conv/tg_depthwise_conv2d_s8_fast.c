@@ -1,8 +1,6 @@
 /* tinygen runtime: fast int8 depthwise 2-D convolution; contract in tg_depthwise_conv2d_s8_fast.h. */
 #include "tg_depthwise_conv2d_s8_fast.h"
 
-#include "tg_window.h"
-
 int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
     int32_t pad_top, int32_t pad_left, const int8_t *zp_px, int32_t output_offset, int32_t act_min,
     int32_t act_max, const int32_t *quant, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w,
@@ -21,8 +19,16 @@ int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dila
             const int32_t in_y0 = out_y * stride_h - pad_top;
             for (int32_t out_x = 0; out_x < out_w; ++out_x) {
                 const int32_t in_x0 = out_x * stride_w - pad_left;
-                const int32_t t = tg_window_taps(in, in_h, in_w, in_c, in_y0, in_x0, filter_h, filter_w, dilation_h,
-                                                 dilation_w, zp_px, tap);
+                int32_t t = 0;
+                for (int32_t fy = 0; fy < filter_h; ++fy) {
+                    const int32_t in_y = in_y0 + fy * dilation_h;
+                    const int row_in = in_y >= 0 && in_y < in_h;
+                    const int8_t *row = in + in_y * in_w * in_c;
+                    for (int32_t fx = 0; fx < filter_w; ++fx) {
+                        const int32_t in_x = in_x0 + fx * dilation_w;
+                        tap[t++] = row_in && in_x >= 0 && in_x < in_w ? row + in_x * in_c : zp_px;
+                    }
+                }
                 tap[t] = tap[t - 1]; /* partner of an odd last tap: its weights are 0 */
                 tg_depthwise_s8_fast_pixel(tap, pairs, in_c, filter, quant, rq_words, output_offset, act_min,
                                            act_max, output + ((b * out_h + out_y) * out_w + out_x) * in_c);

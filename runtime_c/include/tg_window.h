@@ -10,9 +10,6 @@
  * read inside [0, size), the others lie in the padding and are skipped (their inputs count as the
  * zero point, i.e. contribute 0). Empty when end <= first. Division-free; dilation >= 0.
  *
- * The fast int8 kernels (tg_window_taps): the input address of every filter tap of one output pixel,
- * a pixel of zero points for the taps in the padding.
- *
  * The walk (tg_conv_first / tg_conv_next): every output pixel of a conv-style kernel in NHWC order,
  * batch by batch, row by row, with its window's origin and tap ranges, for
  *   for (tg_conv_pixel p = tg_conv_first(&g); p.b < g.batches; tg_conv_next(&g, &p)) { ... }
@@ -70,26 +67,6 @@ static inline tg_taps tg_tap_range_inside(int32_t origin, int32_t dilation, int3
         return all;
     }
     return tg_tap_range(origin, dilation, taps, size);
-}
-
-/* The fast int8 kernels read a window in place: tap[t] is the address of filter tap t's input pixel
- * (in_c values), taps row by row; a tap in the padding points at pad_px (a pixel of zero points, which
- * contributes 0). in is one batch [in_h, in_w, in_c]; (in_y0, in_x0) is the input position of tap
- * (0, 0). Returns the tap count, filter_h * filter_w. */
-static inline int32_t tg_window_taps(const int8_t *in, int32_t in_h, int32_t in_w, int32_t in_c, int32_t in_y0,
-                                     int32_t in_x0, int32_t filter_h, int32_t filter_w, int32_t dilation_h,
-                                     int32_t dilation_w, const int8_t *pad_px, const int8_t **tap)
-{
-    int32_t t = 0;
-    for (int32_t fy = 0; fy < filter_h; ++fy) {
-        const int32_t in_y = in_y0 + fy * dilation_h;
-        const int row_in = in_y >= 0 && in_y < in_h;
-        for (int32_t fx = 0; fx < filter_w; ++fx) {
-            const int32_t in_x = in_x0 + fx * dilation_w;
-            tap[t++] = row_in && in_x >= 0 && in_x < in_w ? in + (in_y * in_w + in_x) * in_c : pad_px;
-        }
-    }
-    return t;
 }
 
 /* Grouped convolution (groups = in_c / filter_in_c): the output channels per group, or 0 when the
