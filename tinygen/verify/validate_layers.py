@@ -60,30 +60,32 @@ def layer_errors(out_dir: Path, manifest: dict, source: Path, data: list, is_flo
         stored = inputs_to_stored(layout, list(data))
     qin = prepare_inputs(manifest, stored)
     lowered = lower(qgraph)
-    envs = [run_reference(qgraph, [a[i] for a in qin], lowered=lowered, collect=True)[1]
-            for i in range(qin[0].shape[0])]
     try:
         _, fenv = float_ref.run_batch(fgraph, [np.asarray(a, np.float32) for a in stored], collect=True)
     except TinygenError as exc:
         return dict(layers=[], worst=None, note=f"the float reference cannot run this model: {exc}")
-    return _compare(qgraph, lowered, envs, fenv)
+    n = qin[0].shape[0]
+    names = [lop.op.outputs[0] for lop in lowered]
+    keep = {t for t in names if t in fenv and fenv[t].size == qgraph.tensors[t].size * n}
+    quant = {t: [] for t in keep}  # only the compared tensors of each sample are kept, dequantized
+    for i in range(n):
+        env = run_reference(qgraph, [a[i] for a in qin], lowered=lowered, collect=True)[1]
+        for t in keep:
+            quant[t].append(_dequantize_tensor(env[t], qgraph.tensors[t]).reshape(-1))
+    return _compare(qgraph, lowered, {t: np.stack(v) for t, v in quant.items()}, fenv, n)
 
 
-def _compare(qgraph, lowered, envs: list, fenv: dict) -> dict:
+def _compare(qgraph, lowered, quant: dict, fenv: dict, n: int) -> dict:
     from tinygen.verify.validate import metrics
 
-    n = len(envs)
     l2r_of = {}
     layers = []
     for i, lop in enumerate(lowered):
         op = lop.op
         name = op.outputs[0]
-        t = qgraph.tensors[name]
-        f = fenv.get(name)
-        if f is None or f.size != t.size * n:
+        if name not in quant:
             continue
-        q = np.stack([_dequantize_tensor(e[name], t) for e in envs]).reshape(n, -1)
-        m = metrics(np.asarray(f, np.float32).reshape(n, -1), q)
+        m = metrics(np.asarray(fenv[name], np.float32).reshape(n, -1), quant[name])
         prior = max((l2r_of[x] for x in op.inputs if x in l2r_of), default=0.0)
         l2r_of[name] = m["l2r"]
         m.pop("top1_agreement")
