@@ -152,6 +152,11 @@ _EXTRA_DW = [  # 4-channel blocks (the SIMD depthwise path) with dilation, strid
 _EXTRA_CONV = [  # in_c = 1 with a tall filter (window gathered whole), and long rows
     Case(OpKind.CONV_2D, (1, 12, 6, 1), out_c=8, kernel=(5, 3), stride=(2, 2), zp_in=-128),
     Case(OpKind.CONV_2D, (1, 5, 5, 24), out_c=7, kernel=(3, 3), dilation=(1, 2), zp_in=127),
+    # rows of a multiple of 4 read in place (whole rows inside, single taps at the borders), batches 2
+    Case(OpKind.CONV_2D, (2, 7, 6, 8), out_c=9, kernel=(3, 3), stride=(2, 1), act=Activation.RELU),
+    # channels off a multiple of 4: the window is gathered and padded to a multiple of 4 (n = 36, 63)
+    Case(OpKind.CONV_2D, (1, 6, 7, 6), out_c=5, kernel=(2, 3), zp_in=-128),
+    Case(OpKind.CONV_2D, (1, 6, 6, 7), out_c=4, kernel=(3, 3), dilation=(2, 1), zp_in=127, zp_out=-128),
 ]
 _CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
           "depthwise": DW_CASES + _EXTRA_DW,

@@ -152,9 +152,8 @@ class LowBitKernel(Kernel):
         cb = ConstArg(3) if book is not None else Literal("NULL")
         if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
             scratch = 5 * n
-        elif op.kind == OpKind.CONV_2D:  # blocks of 4 decoded rows (ternary: 4 + 4 masks), + the window
-            short_rows = w.shape[2] * w.shape[3] < 16  # tg_conv2d_lb gathers such windows whole
-            scratch = ((8 if scheme == "ternary" else 4) + (1 if short_rows else 0)) * n
+        elif op.kind == OpKind.CONV_2D:  # 4 rows of int16 SMLAD operands + one row / the gathered window
+            scratch = 9 * ((n + 3) & ~3)
         elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
             scratch = n
         else:
