@@ -112,9 +112,31 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
     const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
                             filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
+    /* 1x1 filters without padding: every output pixel reads in_c contiguous inputs */
+    const int32_t pointwise = filter_h == 1 && filter_w == 1 && !gathered && pad_top == 0 && pad_left == 0
+                              && (out_h - 1) * stride_h < in_h && (out_w - 1) * stride_w < in_w;
     for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
         const int32_t nb = TG_MIN(4, out_c - oc0);
+        tg_lb_block_rq rq;
+        tg_lb_block_rq_init(&rq, bias, oc0, nb, mult, shift);
         decode_block16(format, bits, codebook, weights, row_bytes, oc0, nb, n, n4, patch, wbuf);
+        if (pointwise) {
+            int8_t *out_px = output + oc0;
+            for (int32_t b = 0; b < batches; ++b) {
+                for (int32_t oy = 0; oy < out_h; ++oy) {
+                    const int8_t *x = input + ((b * in_h + oy * stride_h) * in_w) * in_c;
+                    for (int32_t ox = 0; ox < out_w; ++ox) {
+                        int32_t acc[4] = {0, 0, 0, 0};
+                        dot4(x, wbuf, in_c >> 2, off2, acc);
+                        tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
+                                           out_px);
+                        x += stride_w * in_c;
+                        out_px += out_c;
+                    }
+                }
+            }
+            continue;
+        }
         for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {
             const int8_t *in_batch = input + p.b * in_h * in_w * in_c;
             int32_t acc[4] = {0, 0, 0, 0};
@@ -134,10 +156,8 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                     }
                 }
             }
-            int8_t *out_px = output + p.pixel * out_c + oc0;
-            for (int32_t r = 0; r < nb; ++r) {
-                out_px[r] = tg_lb_finish(acc[r], bias, oc0 + r, mult, shift, output_offset, act_min, act_max);
-            }
+            tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
+                               output + p.pixel * out_c + oc0);
         }
     }
     return TG_OK;

@@ -20,7 +20,7 @@ static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void dw_block4(const int8_t *w, int32_t oc0, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+static void dw_block4(const int8_t *w, const tg_lb_block_rq *rq, int32_t oc0, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
                       int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
                       int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult,
                       const int8_t *shift, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
@@ -65,10 +65,8 @@ static void dw_block4(const int8_t *w, int32_t oc0, int32_t stride_h, int32_t st
                     }
                 }
                 int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * in_c + oc0;
-                out_px[0] = tg_lb_finish(a0, bias, oc0, mult, shift, output_offset, act_min, act_max);
-                out_px[1] = tg_lb_finish(a1, bias, oc0 + 1, mult, shift, output_offset, act_min, act_max);
-                out_px[2] = tg_lb_finish(a2, bias, oc0 + 2, mult, shift, output_offset, act_min, act_max);
-                out_px[3] = tg_lb_finish(a3, bias, oc0 + 3, mult, shift, output_offset, act_min, act_max);
+                const int32_t acc[4] = {a0, a1, a2, a3};
+                tg_lb_block_finish(rq, acc, 4, bias, oc0, mult, shift, output_offset, act_min, act_max, out_px);
             }
         }
     }
@@ -105,7 +103,9 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
             }
         }
         if (depth_multiplier == 1 && oc0 + 4 <= out_c && dilation_h > 0 && dilation_w > 0) { /* a full block */
-            dw_block4(scratch, oc0, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset,
+            tg_lb_block_rq rq;
+            tg_lb_block_rq_init(&rq, bias, oc0, 4, mult, shift);
+            dw_block4(scratch, &rq, oc0, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset,
                       output_offset, act_min, act_max, mult, shift, batches, in_h, in_w, in_c, input, filter_h,
                       filter_w, bias, out_h, out_w, output);
             continue;

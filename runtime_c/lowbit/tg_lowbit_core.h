@@ -75,4 +75,50 @@ static inline int8_t tg_lb_finish(int32_t acc, const int32_t *bias, int32_t c, c
     return (int8_t)tg_clamp(out, act_min, act_max);
 }
 
+/* The requantization of a block of 4 output channels, prepared once per block: when every channel
+ * shifts right, tg_rq_apply's TG_RQ_RS records (mult, the 64-bit rounding constant, rshift - 1) and the
+ * biases, so each output costs one SMLAL and a shift, bit-identical to tg_lb_finish. */
+typedef struct {
+    int32_t rs;        /* 1: rec and bias4 hold the block's 4 channels */
+    int32_t bias4[4];
+    int32_t rec[4][4];
+} tg_lb_block_rq;
+
+static inline void tg_lb_block_rq_init(tg_lb_block_rq *q, const int32_t *bias, int32_t c0, int32_t nb,
+                                       const int16_t *mult, const int8_t *shift)
+{
+    q->rs = 1;
+    for (int32_t r = 0; r < 4; ++r) {
+        const int32_t c = c0 + TG_MIN(r, nb - 1);
+        const int32_t rsh = -shift[c];
+        if (rsh < 1) {
+            q->rs = 0;
+            return;
+        }
+        const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 + rsh));
+        q->bias4[r] = bias != NULL ? bias[c] : 0;
+        q->rec[r][0] = (int32_t)mult[c] * 65536;
+        q->rec[r][1] = (int32_t)(uint32_t)round;
+        q->rec[r][2] = (int32_t)(round >> 32);
+        q->rec[r][3] = rsh - 1;
+    }
+}
+
+/* out[r] for r < nb from acc[r] of channels c0 + r */
+static inline void tg_lb_block_finish(const tg_lb_block_rq *q, const int32_t acc[4], int32_t nb, const int32_t *bias,
+                                      int32_t c0, const int16_t *mult, const int8_t *shift, int32_t output_offset,
+                                      int32_t act_min, int32_t act_max, int8_t *out)
+{
+    if (q->rs) {
+        for (int32_t r = 0; r < nb; ++r) {
+            const int32_t v = tg_rq_apply(acc[r] + q->bias4[r], q->rec[r], TG_RQ_RS) + output_offset;
+            out[r] = (int8_t)tg_clamp(v, act_min, act_max);
+        }
+        return;
+    }
+    for (int32_t r = 0; r < nb; ++r) {
+        out[r] = tg_lb_finish(acc[r], bias, c0 + r, mult, shift, output_offset, act_min, act_max);
+    }
+}
+
 #endif /* TG_LOWBIT_CORE_H */
