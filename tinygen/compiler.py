@@ -244,7 +244,7 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     _check_budgets(result.report, opts)
     if opts.check_fit:
         stage("fit")
-        _fit_check(board_obj, result)
+        _fit_check(board_obj, result, opts.firmware)
     return result
 
 
@@ -327,11 +327,17 @@ def _load_board(board: str):
 _CODE_FLASH_ESTIMATE = 32 * 1024
 
 
-def _fit_check(board_obj, result: CompileResult) -> None:
+def _fit_check(board_obj, result: CompileResult, with_firmware: bool = True) -> None:
+    """RAM: arena + state; flash: the estimated image (weights + the kernels this model links + startup and
+    I/O, codegen/estimate.py), or weights + a flat code allowance on a core without a cost table."""
+    from tinygen.codegen.estimate import image_bytes
     from tinygen.codegen.firmware import DEFAULT_STACK_BYTES, fit_check
     ram = result.report["arena_bytes"] + result.report["persistent_bytes"]  # the state region is RAM too
-    fit_check(board_obj, ram, DEFAULT_STACK_BYTES,
-              result.report["weights_bytes"] + _CODE_FLASH_ESTIMATE)
+    image = image_bytes(result.report, [Path(f).name for f in result.files], board_obj)
+    flash = image["total"] if image else result.report["weights_bytes"] + _CODE_FLASH_ESTIMATE
+    if with_firmware:  # the firmware's main.c embeds one test input
+        flash += sum(int(np.prod(t["shape"])) * np.dtype(t["dtype"]).itemsize for t in result.report["inputs"])
+    fit_check(board_obj, ram, DEFAULT_STACK_BYTES, flash)
 
 
 def manifest(result: CompileResult, board: str) -> dict:

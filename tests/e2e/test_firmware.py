@@ -101,6 +101,18 @@ def test_fit_check_refuses_with_numbers():
         fit_check("cortex-m0plus", 16_385 - 4096, 4096, 10)
 
 
+def test_fit_check_counts_the_code_and_the_test_input(tmp_path):
+    """The build's flash check uses the estimated image (weights + the kernels the model links + startup,
+    I/O and the firmware's embedded test input), not a flat code allowance: VWW's firmware overflows the
+    512 KB cortex-m55 board at link time by a few KB, so the build refuses it and writes nothing."""
+    out = tmp_path / "vww"
+    with pytest.raises(FitError, match=r"cortex-m55.*flash needs about 5\d\d,\d{3} B \(estimated image\)"):
+        tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55")
+    assert not out.exists()
+    # Without the firmware (model/ only) the image loses the embedded input and fits.
+    tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55", firmware=False)
+
+
 @needs_toolchain
 def test_link_refuses_arena_bigger_than_ram(tmp_path_factory):
     out = _compile(tmp_path_factory, "cortex-m0plus")

@@ -30,7 +30,7 @@ def fit_check(board, arena_bytes: int, stack_bytes: int, flash_bytes: int) -> No
         problems.append(f"RAM needs {ram_need:,} B (arena {int(arena_bytes):,} + stack {int(stack_bytes):,}) "
                         f"but the board has {board.ram_size:,} B")
     if int(flash_bytes) > board.flash_size:
-        problems.append(f"flash needs {int(flash_bytes):,} B but the board has {board.flash_size:,} B")
+        problems.append(f"flash needs about {int(flash_bytes):,} B (estimated image) but the board has {board.flash_size:,} B")
     if problems:
         raise FitError(f"model does not fit board '{board.name}': {'; '.join(problems)}")
 
