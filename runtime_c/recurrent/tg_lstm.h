@@ -26,6 +26,8 @@
  * shift); then (mult, shift) of f * c, i * g and tanh(c) * o; h's zero point, min, max; the cell clip
  * (-1: none); (input_mult, input_shift) of tanh(c), of the gate sigmoid and of the cell gate's tanh
  * (both (3, 0): TFLM's power-of-two case at the gates' 2^-12 input scale, applied as 3 * pre).
+ * table: 512 int32 words, TFLM's int16 sigmoid table mirrored into a signed interpolation table
+ * (tinygen/lower/recurrent.py signed_table; read by tg_lstm_core.h's sigmoid and tanh).
  * Scratch: tg_lstm_get_buffer_size(n_input, n_units) bytes, 4-byte aligned (x_t and h as int16 pairs,
  * the gate values). Returns TG_OK.
  */
