@@ -138,6 +138,11 @@ def cmd_build(args) -> int:
         _say(f"  --mixed auto against uniform int8: weights {r['weights_bytes']:,} B (int8 {m['int8_bytes']:,} B), "
              f"arena {r['arena_bytes']:,} B (int8 {m['int8_arena_bytes']:,} B, "
              f"{r['arena_bytes'] - m['int8_arena_bytes']:+,} B)")
+    est = r.get("estimate")
+    if est:  # codegen/estimate.py: a cost model, not a measurement (report.md lists its assumptions)
+        _say(f"  estimated: {est['ms']:,.2f} ms, {est['uj']:,.1f} uJ per inference at {est['clock_hz'] / 1e6:g} MHz"
+             + (f", flash image about {est['flash_bytes']['total']:,} B" if est.get("flash_bytes") else "")
+             + " (estimates: see report.md)")
     for t in r["inputs"]:
         _say(f"  input  {t['name']}: {t['dtype']}{t['shape']} scale={t['scale']} zero_point={t['zero_point']}")
     for t in r["outputs"]:

@@ -1,6 +1,7 @@
 """The command line: build/run/verify on a real model, and clean one-line errors on bad input."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -29,6 +30,8 @@ def test_build_run_verify_hello_world(models_dir, tmp_path):
     p = tinygen("build", models_dir / "tflm/hello_world/hello_world_int8.tflite", "-o", out, "--name", "sine")
     assert p.returncode == 0, p.stderr
     assert "arena" in p.stdout
+    est = json.loads((out / "report.json").read_text())["estimate"]  # the summary repeats the report's estimate
+    assert f"estimated: {est['ms']:,.2f} ms, {est['uj']:,.1f} uJ per inference at 25 MHz" in p.stdout
     assert (out / "model" / "sine.c").is_file() and (out / "report.json").is_file()  # files follow --name
     x = np.linspace(-128, 127, 24).astype(np.int8).reshape(24, 1)
     np.save(tmp_path / "x.npy", x)
