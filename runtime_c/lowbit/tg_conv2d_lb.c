@@ -1,15 +1,16 @@
 /* tinygen runtime: CONV_2D with low-bit weights; contract and row formats in tg_lowbit.h. */
 #include "tg_lowbit_core.h"
+#include "tg_lowbit_simd.h"
 #include "tg_window.h"
 
-/* Weights of a block of 4 output channels, decoded once per block as int16 SMLAD operands: for each
- * group of 4 consecutive values k..k+3 of the rows, 16 int16 in the order
- *   r0: w[k], w[k+2], w[k+1], w[k+3],  r1: ...,  r2: ...,  r3: ...
- * so that the words pair with SXTAB16 of 4 inputs (lanes x[k], x[k+2]) and its ROR #8 twin
- * (x[k+1], x[k+3]); values past n are 0. Rows past the block's end repeat its last row. */
-static void decode_block16(int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
-                           int32_t row_bytes, int32_t oc0, int32_t nb, int32_t n, int32_t n4, int8_t *tmp,
-                           int16_t *dst)
+/* Weights of a block of 4 output channels, decoded once per block as SMLAD operands: for each group
+ * of 4 consecutive values k..k+3 of the rows, 4 doublewords, one per row r, each holding the int16
+ * pairs (w[k], w[k+2]) in its low word and (w[k+1], w[k+3]) in its high word (low half first):
+ * they pair with SXTAB16 of 4 inputs (lanes x[k], x[k+2]) and its ROR #8 twin (x[k+1], x[k+3]).
+ * Values past n are 0; rows past the block's end repeat its last row. One LDRD per row and group. */
+static void decode_block(int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
+                         int32_t row_bytes, int32_t oc0, int32_t nb, int32_t n, int32_t n4, int8_t *tmp,
+                         uint64_t *dst)
 {
     for (int32_t r = 0; r < 4; ++r) {
         const uint8_t *row = weights + (oc0 + TG_MIN(r, nb - 1)) * row_bytes;
@@ -19,35 +20,52 @@ static void decode_block16(int32_t format, int32_t bits, const int8_t *codebook,
         for (int32_t j = n; j < n4; ++j) {
             tmp[j] = 0;
         }
-        int16_t *d = dst + r * 4;
+        uint64_t *d = dst + r;
         for (int32_t k = 0; k < n4; k += 4) {
-            d[0] = tmp[k];
-            d[1] = tmp[k + 2];
-            d[2] = tmp[k + 1];
-            d[3] = tmp[k + 3];
-            d += 16;
+            const uint32_t lo = ((uint32_t)tmp[k] & 0xFFFFu) | ((uint32_t)tmp[k + 2] << 16);
+            const uint32_t hi = ((uint32_t)tmp[k + 1] & 0xFFFFu) | ((uint32_t)tmp[k + 3] << 16);
+            *d = (uint64_t)lo | ((uint64_t)hi << 32);
+            d += 4;
         }
     }
 }
 
-/* acc[r] += sum over i < 4 * groups of w_r[i] * (x[i] + input_offset), w in decode_block16's layout:
- * one load and two SXTAB16 per 4 inputs, then one SMLAD pair per row. */
-static inline void dot4(const int8_t *x, const int16_t *w, int32_t groups, uint32_t off2, int32_t acc[4])
+/* One group of 4 inputs x against the 4 doublewords at byte offset off of w (decode_block's layout) */
+#define TG_LB_ROW(a, off)                                          \
+    do {                                                           \
+        uint32_t lo_;                                              \
+        uint32_t hi_;                                              \
+        TG_LB_LDRD(w, off, lo_, hi_);                              \
+        a = tg_smlad(xb_, hi_, tg_smlad(xa_, lo_, a));             \
+    } while (0)
+#define TG_LB_GROUP(x, o0, o1, o2, o3)                             \
+    do {                                                           \
+        const uint32_t xv_ = tg_read_u32(x);                       \
+        const uint32_t xa_ = tg_sxtab16(off2, xv_);                \
+        const uint32_t xb_ = tg_sxtab16_r8(off2, xv_);             \
+        TG_LB_ROW(a0, o0);                                         \
+        TG_LB_ROW(a1, o1);                                         \
+        TG_LB_ROW(a2, o2);                                         \
+        TG_LB_ROW(a3, o3);                                         \
+    } while (0)
+
+/* acc[r] += sum over i < 4 * groups of w_r[i] * (x[i] + input_offset): one input load and two
+ * SXTAB16 per 4 inputs, then one LDRD and one SMLAD pair per row; two groups per loop step. */
+TG_ALWAYS_INLINE void dot4(const int8_t *x, const uint64_t *w, int32_t groups, uint32_t off2, int32_t acc[4])
 {
     int32_t a0 = acc[0];
     int32_t a1 = acc[1];
     int32_t a2 = acc[2];
     int32_t a3 = acc[3];
-    for (int32_t g = 0; g < groups; ++g) {
-        const uint32_t xv = tg_read_u32(x);
-        const uint32_t xa = tg_sxtab16(off2, xv);
-        const uint32_t xb = tg_sxtab16_r8(off2, xv);
-        a0 = tg_smlad(xb, tg_read_u32(w + 2), tg_smlad(xa, tg_read_u32(w), a0));
-        a1 = tg_smlad(xb, tg_read_u32(w + 6), tg_smlad(xa, tg_read_u32(w + 4), a1));
-        a2 = tg_smlad(xb, tg_read_u32(w + 10), tg_smlad(xa, tg_read_u32(w + 8), a2));
-        a3 = tg_smlad(xb, tg_read_u32(w + 14), tg_smlad(xa, tg_read_u32(w + 12), a3));
-        x += 4;
-        w += 16;
+    const uint64_t *w_end = w + (groups >> 1) * 8;
+    while (w != w_end) {
+        TG_LB_GROUP(x, 0, 8, 16, 24);
+        TG_LB_GROUP(x + 4, 32, 40, 48, 56);
+        x += 8;
+        w += 8;
+    }
+    if (groups & 1) {
+        TG_LB_GROUP(x, 0, 8, 16, 24);
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -101,9 +119,9 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     }
     const int32_t n = filter_h * filter_w * in_c;
     const int32_t n4 = (n + 3) & ~3;
-    /* scratch: the block's 4 decoded rows (8 * n4 bytes of int16), then n4 bytes for the row being
+    /* scratch: the block's 4 decoded rows (8 * n4 bytes), then n4 bytes for the row being
      * decoded and, when the window is gathered, the window */
-    int16_t *wbuf = (int16_t *)(void *)scratch;
+    uint64_t *wbuf = (uint64_t *)(void *)scratch;
     int8_t *patch = scratch + 8 * n4;
     /* whole windows are gathered for short filter rows or channel counts off a multiple of 4; otherwise
      * each filter row (or, at the borders, each tap) is a run of a multiple of 4 contiguous inputs */
@@ -119,7 +137,7 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
         const int32_t nb = TG_MIN(4, out_c - oc0);
         tg_lb_block_rq rq;
         tg_lb_block_rq_init(&rq, bias, oc0, nb, mult, shift);
-        decode_block16(format, bits, codebook, weights, row_bytes, oc0, nb, n, n4, patch, wbuf);
+        decode_block(format, bits, codebook, weights, row_bytes, oc0, nb, n, n4, patch, wbuf);
         if (pointwise) {
             int8_t *out_px = output + oc0;
             for (int32_t b = 0; b < batches; ++b) {
@@ -152,7 +170,7 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                     const int32_t in_y = p.in_y + dilation_h * fy;
                     for (int32_t fx = whole_rows ? 0 : p.fx.first; fx < fx_end; ++fx) {
                         dot4(in_batch + (in_y * in_w + p.in_x + dilation_w * fx) * in_c,
-                             wbuf + (fy * filter_w + fx) * in_c * 4, seg >> 2, off2, acc);
+                             wbuf + (fy * filter_w + fx) * in_c, seg >> 2, off2, acc);
                     }
                 }
             }
