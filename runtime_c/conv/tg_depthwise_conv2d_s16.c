@@ -1,7 +1,40 @@
 /* tinygen runtime: 16x8 depthwise 2-D convolution; contract in tg_depthwise_conv2d_s16.h. */
 #include "tg_depthwise_conv2d_s16.h"
 
+#include "tg_dsp_s16.h"
 #include "tg_window.h"
+
+#if TG_HAS_DSP
+/* Channels c .. c + 3 (depth multiplier 1) of output pixel p: two input words (x0, x1), (x2, x3) and one
+ * word of four int8 weights per tap, SXTB16-extended to (w0, w2), (w1, w3), four halfword multiplies.
+ * At most TG_S16_CHUNK taps, so the int32 sums are exact (tg_dsp_s16.h). */
+static void tg_dw_s16_four(const tg_conv_pixel *p, const int16_t *image, int32_t in_w, int32_t in_c,
+                           int32_t dilation_h, int32_t dilation_w, int32_t filter_w, const int8_t *filter,
+                           int32_t c, int64_t *acc)
+{
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (int32_t fy = p->fy.first; fy < p->fy.end; ++fy) {
+        const int16_t *row = image + (ptrdiff_t)(p->in_y + fy * dilation_h) * in_w * in_c + c;
+        const int8_t *w_row = filter + (ptrdiff_t)fy * filter_w * in_c + c;
+        for (int32_t fx = p->fx.first; fx < p->fx.end; ++fx) {
+            const int16_t *px = row + (ptrdiff_t)(p->in_x + fx * dilation_w) * in_c;
+            const uint32_t xa = tg_read_u32(px);
+            const uint32_t xb = tg_read_u32(px + 2);
+            const uint32_t v = tg_read_u32(w_row + (ptrdiff_t)fx * in_c);
+            const uint32_t w02 = tg_sxtb16(v);
+            const uint32_t w13 = tg_sxtb16_r8(v);
+            a0 = tg_smlabb(xa, w02, a0);
+            a1 = tg_smlatb(xa, w13, a1);
+            a2 = tg_smlabt(xb, w02, a2);
+            a3 = tg_smlatt(xb, w13, a3);
+        }
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+#endif
 
 int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
     int32_t pad_top, int32_t pad_left, int32_t depth_multiplier, int32_t act_min, int32_t act_max,
@@ -10,11 +43,24 @@ int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w, int32_t dilation
     const int8_t *filter, const int64_t *bias, int32_t out_h, int32_t out_w, int16_t *output)
 {
     const int32_t out_c = in_c * depth_multiplier;
+#if TG_HAS_DSP
+    const int32_t four = depth_multiplier == 1 && filter_h * filter_w <= TG_S16_CHUNK ? out_c & ~3 : 0;
+#endif
     const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
                             filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
     for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {
         const int16_t *image = input + (ptrdiff_t)p.b * in_h * in_w * in_c;
-        for (int32_t oc = 0; oc < out_c; ++oc) {
+        int32_t oc = 0;
+#if TG_HAS_DSP
+        for (; oc < four; oc += 4) {
+            int64_t acc[4];
+            tg_dw_s16_four(&p, image, in_w, in_c, dilation_h, dilation_w, filter_w, filter, oc, acc);
+            for (int32_t j = 0; j < 4; ++j) {
+                *output++ = tg_finish_s16_dsp(acc[j], bias, oc + j, mult, shift, per_channel, act_min, act_max);
+            }
+        }
+#endif
+        for (; oc < out_c; ++oc) {
             const int32_t ic = oc / depth_multiplier;
             int64_t acc = 0;
             for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
