@@ -41,8 +41,8 @@ def _gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
-def _selu(x):
-    return _SELU_SCALE * np.where(x > 0, x, _SELU_ALPHA * np.expm1(np.minimum(x, 0.0)))
+def _selu(x, alpha=_SELU_ALPHA, scale=_SELU_SCALE):
+    return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
 
 
 def _relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
@@ -78,6 +78,14 @@ FUNCTIONS = {
     "sin": np.sin, "cos": np.cos, "erf": lambda x: np.vectorize(math.erf, otypes=[np.float64])(x),
     "expm1": np.expm1, "square": np.square, "negative": np.negative, "arctan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "arcsinh": np.arcsinh,
+    # ONNX element-wise operators (frontend/onnx/convert_lut.py); x <= 0 outside log / sqrt's domain gives
+    # their value at 0 (-inf: the lowest output code; 0), 1 / 0 is +inf (the highest code)
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "log": lambda x: np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), -np.inf),
+    "sqrt": lambda x: np.sqrt(np.maximum(x, 0.0)),
+    "reciprocal": lambda x: np.where(x == 0, np.inf, 1.0 / np.where(x == 0, 1.0, x)),
+    "shrink": lambda x, lambd=0.5, bias=0.0: np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0.0)),
+    "pow": lambda x, p=3.0: np.power(x, p),
 }
 
 

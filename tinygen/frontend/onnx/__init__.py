@@ -49,17 +49,19 @@ def load_onnx(path, input_shape: Optional[dict] = None, io_layout: str = "nhwc")
         b.vals[init.name] = Val(tuple(init.dims), const=_array(onnx, init))
     init_names = {i.name for i in g.initializer}
     channel_inputs = _channels_first_inputs(g)
+    time_major = _time_major_inputs(g)
     for vi in g.input:
         if vi.name in init_names:
             continue
-        shape = _input_shape(b, vi, path, input_shape)
-        _add_input(b, vi.name, shape, vi.name in channel_inputs and io_layout != "onnx")
-    from tinygen.frontend.onnx import convert
+        shape = _input_shape(b, vi, path, input_shape, time_major.get(vi.name))
+        perm = (1, 0, 2) if vi.name in time_major else None  # [time, 1, features] stored [1, time, features]
+        _add_input(b, vi.name, shape, vi.name in channel_inputs and io_layout != "onnx", perm)
+    from tinygen.frontend.onnx import convert, patterns
 
-    convert.convert_nodes(b, g.node)
+    convert.convert_nodes(b, patterns.fuse(b, g.node, [o.name for o in g.output]))  # GELU chains: one node
     for vo in g.output:
         v = b.vals[vo.name]
-        if io_layout == "onnx" or not _keep_layout(v):
+        if (io_layout == "onnx" and not _same_data(v)) or not _keep_layout(v):
             b.node = _OutputNode(vo.name)
             v = b.vals[vo.name] = b.plain(v)
         if v.is_const:
@@ -79,8 +81,19 @@ class _OutputNode:
 
 
 def _keep_layout(v: Val) -> bool:
-    """A model output stays channels-last (model.h states NHWC); any other reordering is undone."""
-    return v.order is None and v.perm in (None, CHANNELS_LAST.get(len(v.shape)))
+    """A model output stays channels-last (model.h states NHWC), or in a layout that only moves axes of size 1
+    (e.g. [time, 1, hidden] stored [1, time, hidden]: the same data); any other reordering is undone."""
+    if v.order is not None:
+        return False
+    if v.perm in (None, CHANNELS_LAST.get(len(v.shape))):
+        return True
+    return [v.shape[p] for p in v.perm if v.shape[p] != 1] == [d for d in v.shape if d != 1]
+
+
+def _same_data(v: Val) -> bool:
+    """The stored data already is in ONNX order, only the shape differs by where axes of size 1 sit."""
+    return v.order is None and v.perm is not None and \
+        [v.shape[p] for p in v.perm if v.shape[p] != 1] == [d for d in v.shape if d != 1]
 
 
 def _read(onnx, path: Path):
@@ -116,8 +129,11 @@ def _array(onnx, tensor) -> np.ndarray:
     return a.astype(np.float32) if a.dtype in (np.float16, np.float64) else a
 
 
-def _input_shape(b: Builder, vi, path: Path, given: Optional[dict]) -> tuple:
+def _input_shape(b: Builder, vi, path: Path, given: Optional[dict], recurrent=None) -> tuple:
+    """The input's shape, batch 1. `recurrent`: the LSTM / GRU / RNN node reading it as its time-major X
+    ([time, batch, features]: the batch is axis 1, the time axis needs a static size or --input-shape)."""
     dims = vi.type.tensor_type.shape.dim
+    axis = 1 if recurrent is not None else 0  # the batch axis
     if vi.type.tensor_type.elem_type != 1:
         raise UnsupportedError(f"{path}: input '{vi.name}': element type {vi.type.tensor_type.elem_type} is not "
                                f"float32; tinygen compiles float32 ONNX models")
@@ -125,27 +141,55 @@ def _input_shape(b: Builder, vi, path: Path, given: Optional[dict]) -> tuple:
     if given:
         user = given.get(vi.name, given.get("*"))
     if user is not None:
-        user = tuple(int(d) for d in user)
+        user = [int(d) for d in user]
         if len(user) == len(dims) - 1:
-            user = (1,) + user
+            user.insert(axis, 1)
         if len(user) != len(dims):
             raise UnsupportedError(f"{path}: input '{vi.name}': --input-shape {list(user)} has rank {len(user)}, "
                                    f"the model's input has rank {len(dims)}")
-        return (1,) + user[1:]
+        user[axis] = 1
+        return tuple(user)
     shape = []
     for i, d in enumerate(dims):
         if d.HasField("dim_value") and d.dim_value > 0:
             shape.append(int(d.dim_value))
-        elif i == 0:
+        elif i == axis:
             shape.append(1)
             b.g.warnings.append(f"input '{vi.name}': dynamic batch dimension '{d.dim_param or '?'}' taken as 1")
+        elif recurrent is not None and i == 0:
+            raise UnsupportedError(f"{path}: input '{vi.name}': dimension 0 ('{d.dim_param or '?'}'), the time axis "
+                                   f"of {recurrent.op_type} node '{recurrent.name or recurrent.output[0]}', is "
+                                   f"dynamic; give its size with --input-shape (e.g. --input-shape "
+                                   f"{vi.name}=20,1,{_dim_text(dims[2])}) or export with batch_first=True")
         else:
             raise UnsupportedError(f"{path}: input '{vi.name}': dimension {i} ('{d.dim_param or '?'}') is dynamic; "
                                    f"give its size with --input-shape (e.g. --input-shape {vi.name}=1,3,32,32)")
-    if shape and shape[0] != 1:
-        raise UnsupportedError(f"{path}: input '{vi.name}': batch {shape[0]}; tinygen compiles batch 1 "
+    if shape and shape[axis] != 1:
+        raise UnsupportedError(f"{path}: input '{vi.name}': batch {shape[axis]}; tinygen compiles batch 1 "
                                f"(export with a batch of 1 or a dynamic batch)")
     return tuple(shape)
+
+
+def _dim_text(d) -> str:
+    return str(d.dim_value) if d.HasField("dim_value") else "F"
+
+
+def _time_major_inputs(g) -> dict:
+    """Rank-3 graph inputs an LSTM / GRU / RNN node (layout 0) reads as X [time, batch, features], directly
+    or through Identity / Dropout: {input name: that node}."""
+    found = {}
+    producer = {o: n for n in g.node for o in n.output}
+    for n in g.node:
+        if n.op_type not in ("LSTM", "GRU", "RNN") or not n.input or \
+                any(a.name == "layout" and a.i != 0 for a in n.attribute):
+            continue
+        t = n.input[0]
+        while t in producer and producer[t].op_type in ("Identity", "Dropout"):
+            t = producer[t].input[0]
+        for vi in g.input:
+            if vi.name == t and len(vi.type.tensor_type.shape.dim) == 3:
+                found.setdefault(t, n)
+    return found
 
 
 def _channels_first_inputs(g) -> set:
@@ -175,8 +219,8 @@ def _channels_first_inputs(g) -> set:
     return found
 
 
-def _add_input(b: Builder, name: str, shape: tuple, channels_first: bool) -> None:
-    perm = CHANNELS_LAST.get(len(shape)) if channels_first else None
+def _add_input(b: Builder, name: str, shape: tuple, channels_first: bool, perm=None) -> None:
+    perm = CHANNELS_LAST.get(len(shape)) if channels_first else perm
     ir_shape = tuple(shape[p] for p in perm) if perm else shape
     t = b.tensor(name, ir_shape)
     b.g.inputs.append(t)

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen.errors import UnsupportedError
-from tinygen.frontend.onnx import convert_deconv, convert_gru, convert_misc, convert_nn, convert_resize, fold
+from tinygen.frontend.onnx import (convert_deconv, convert_gru, convert_lut, convert_misc, convert_nn, convert_resize,
+                                   convert_time, fold)
 from tinygen.frontend.onnx.builder import Builder, NodeError
 from tinygen.frontend.onnx import recurrent
 from tinygen.ir import OpKind
@@ -12,15 +13,15 @@ from tinygen.ir import OpKind
 # Nodes that compute the identity at inference time.
 _IDENTITY = {"Identity", "Dropout"}
 # Known operators refused with a reason beyond "not supported".
-_REFUSED = {
-    "Gelu": "GELU has no tinygen kernel (export nn.GELU(approximate='tanh') does not help: Erf / Pow are refused too)",
-}
+_REFUSED: dict = {}
 
 
 def converters() -> dict:
     table = {}
     table.update(convert_nn.CONVERTERS)
     table.update(convert_misc.CONVERTERS)
+    table.update(convert_lut.CONVERTERS)  # element-wise functions as one LUT op (Elu: alpha 1 stays ELU)
+    table.update(convert_time.CONVERTERS)  # MatMul on a layout that keeps the last axis (time-major outputs)
     table.update(convert_deconv.CONVERTERS)
     table.update(convert_resize.CONVERTERS)
     table.update(recurrent.CONVERTERS)  # LSTM

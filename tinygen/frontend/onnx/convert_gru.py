@@ -52,6 +52,8 @@ def _sequence(b: Builder, x: Val) -> tuple:
     if x.order is not None or not np.array_equal(flat_order(x), np.arange(int(np.prod(x.shape)))):
         x = b.plain(x)
     steps, _, features = x.shape
+    if b.ir_shape(x) == (1, steps, features):  # e.g. a time-major graph input, stored [1, time, features]
+        return x.ir, steps, features
     return b.op(OpKind.RESHAPE, [x.ir], (1, steps, features), ir.ReshapeAttrs(), "/x"), steps, features
 
 
