@@ -4,6 +4,7 @@
 
 #include "tg_dsp.h"
 #include "tg_sigmoid_s16.h"
+#include "tg_rq_prep.h"
 #include "tg_smlad_quad.h"
 
 #define TG_LSTM_Q_FC 16
@@ -83,15 +84,13 @@ static inline int32_t tg_lstm_rq64(int64_t x, const tg_lstm_rq_t *r)
 /* r's right-shift form (r->shift < 0) */
 static inline int32_t tg_lstm_rq_rs(int32_t x, const tg_lstm_rq_t *r)
 {
-    const int64_t prod = (int64_t)x * r->mult + r->round - ((int64_t)(x < 0) << 31);
-    return (int32_t)(prod >> 32) >> r->post;
+    return tg_rq_rs_form(x, r->mult, r->round, r->post);
 }
 
 /* r's left-shift form (r->shift >= 0): tg_rq_prep.h's one SMLAL, no saturation test (mult < 2^31) */
 static inline int32_t tg_lstm_rq_ls(int32_t x, const tg_lstm_rq_t *r)
 {
-    const int32_t a = (int32_t)((uint32_t)x << r->shift);
-    return (int32_t)(((int64_t)a * r->mult + ((int64_t)1 << 30)) >> 31);
+    return tg_rq_ls_form(x, r->mult, r->shift);
 }
 
 static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
@@ -100,14 +99,7 @@ static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
 }
 
 
-/* x saturated to a signed `bits`-bit integer, bits a constant (SSAT #bits on the device) */
-#if TG_DSP_EMULATED
-#define TG_LSTM_SAT(x, bits) tg_emu_s32(tg_emu_ssat((x), (bits))) /* ssat x, #bits, x */
-#elif TG_HAS_DSP
-#define TG_LSTM_SAT(x, bits) __ssat((x), (bits))
-#else
-#define TG_LSTM_SAT(x, bits) tg_clamp((x), -(1 << ((bits) - 1)), (1 << ((bits) - 1)) - 1)
-#endif
+#define TG_LSTM_SAT(x, bits) TG_RQ_SAT(x, bits)
 
 /* The activations read tg_lstm.h's signed table: mid = table + 256, mid[j] = A[j] | (A[j + 1] - A[j]) << 16
  * for j in [-256, 256), A[j] = T[j] (TFLM's 256-entry sigmoid table T) for j >= 0 and 2^16 - T[-j] below

@@ -14,6 +14,28 @@
 #include "tg_common.h"
 #include "tg_dsp.h"
 
+/* the two forms on their constants (shared with tg_lstm_core.h's records) */
+static inline int32_t tg_rq_ls_form(int32_t x, int32_t mult, int32_t shift)
+{
+    const int32_t a = (int32_t)((uint32_t)x << shift);
+    return (int32_t)(((int64_t)a * mult + ((int64_t)1 << 30)) >> 31);
+}
+
+static inline int32_t tg_rq_rs_form(int32_t x, int32_t mult, int64_t round, int32_t post)
+{
+    const int64_t prod = (int64_t)x * mult + round - ((int64_t)(x < 0) << 31);
+    return (int32_t)(prod >> 32) >> post;
+}
+
+/* x saturated to a signed `bits`-bit integer, bits a constant (SSAT #bits on the device) */
+#if TG_DSP_EMULATED
+#define TG_RQ_SAT(x, bits) tg_emu_s32(tg_emu_ssat((x), (bits))) /* ssat x, #bits, x */
+#elif TG_HAS_DSP
+#define TG_RQ_SAT(x, bits) __ssat((x), (bits))
+#else
+#define TG_RQ_SAT(x, bits) tg_clamp((x), -(1 << ((bits) - 1)), (1 << ((bits) - 1)) - 1)
+#endif
+
 typedef struct {
     int32_t mult;
     int32_t shift;
@@ -34,15 +56,13 @@ static inline tg_rqp_t tg_rqp_make(int32_t mult, int32_t shift)
 /* the left-shift form (r->shift >= 0) */
 static inline int32_t tg_rqp_ls(int32_t x, const tg_rqp_t *r)
 {
-    const int32_t a = (int32_t)((uint32_t)x << r->shift);
-    return (int32_t)(((int64_t)a * r->mult + ((int64_t)1 << 30)) >> 31);
+    return tg_rq_ls_form(x, r->mult, r->shift);
 }
 
 /* the right-shift form (r->shift < 0) */
 static inline int32_t tg_rqp_rs(int32_t x, const tg_rqp_t *r)
 {
-    const int64_t prod = (int64_t)x * r->mult + r->round - ((int64_t)(x < 0) << 31);
-    return (int32_t)(prod >> 32) >> r->post;
+    return tg_rq_rs_form(x, r->mult, r->round, r->post);
 }
 
 /* either form; rs: 1 or 0 when the caller knows the form (a constant), -1 to test r->shift */

@@ -23,14 +23,7 @@ static inline int32_t tg_svdf_time_row_words(int32_t memory, int32_t bits)
     return 2 * g + (rest + 1) / 2;
 }
 
-/* x saturated to a signed `bits`-bit integer, bits a constant (SSAT #bits on the device) */
-#if TG_DSP_EMULATED
-#define tg_svdf_sat(x, bits) tg_emu_s32(tg_emu_ssat((x), (bits))) /* ssat x, #bits, x */
-#elif TG_HAS_DSP
-#define tg_svdf_sat(x, bits) __ssat((x), (bits))
-#else
-#define tg_svdf_sat(x, bits) tg_clamp((x), -(1 << ((bits) - 1)), (1 << ((bits) - 1)) - 1)
-#endif
+#define tg_svdf_sat(x, bits) TG_RQ_SAT(x, bits)
 
 /* v taken modulo 2^bits into the signed `bits`-bit range */
 static inline int32_t tg_svdf_wrap(int32_t v, int32_t bits)
