@@ -198,6 +198,8 @@ def _channels_first_inputs(g) -> set:
     found = set()
     passthrough = {"Relu", "Clip", "Add", "Sub", "Mul", "Div", "Identity", "Dropout", "Sigmoid", "Tanh",
                    "LeakyRelu", "HardSigmoid", "HardSwish", "Elu", "Pad"}
+    from tinygen.frontend.onnx.convert_lut import CONVERTERS as _LUT_OPS
+    passthrough |= set(_LUT_OPS) - {"Pow"}  # element-wise LUT ops (Gelu, Erf, ...) keep the layout
     consumers: dict = {}
     for n in g.node:
         for t in n.input:
