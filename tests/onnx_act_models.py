@@ -15,6 +15,9 @@ onnx.helper in the forms PyTorch's exporters write (torch is not a test dependen
 - lstm_time_major: nn.LSTM(5, 8) (batch_first=False) as TorchScript writes it: the graph input
   [12, batch, 5] straight into the LSTM node, zero state from the dynamic batch (Shape -> Gather 1 ->
   Unsqueeze -> Concat -> ConstantOfShape), Y -> Squeeze(1) -> nn.Linear(8, 4) (MatMul + Add) on every step;
+- lstm_time_major_bidirectional: nn.LSTM(5, 6, bidirectional=True), Y through TorchScript's Transpose +
+  Reshape [0, 0, -1] -> nn.Linear(12, 3) on every step; lstm_time_major_stacked: nn.LSTM(5, 8, num_layers=2)
+  -> output[-1] (Gather -1 on the time axis) -> nn.Linear(8, 3);
 - gru_time_major: nn.GRU(5, 10) (batch_first=False): the input [sequence, 1, 5] with a dynamic time axis,
   linear_before_reset 1, h_n -> Squeeze(0) -> nn.Linear(10, 3).
 Random weights from a fixed seed."""
@@ -162,5 +165,34 @@ def gru_time_major(seed=5):
     return _time_major_model(n, n.linear(y, hidden, 3), ["sequence", 1, FEATURES])
 
 
+def _lstm_node(n: Net, x: str, features: int, hidden: int, direction: str = "forward") -> str:
+    dirs, k = (2 if direction == "bidirectional" else 1), 1.5 / math.sqrt(hidden)
+    w = _init(n, n.rng.uniform(-k, k, (dirs, 4 * hidden, features)), "W")
+    r = _init(n, n.rng.uniform(-k, k, (dirs, 4 * hidden, hidden)), "R")
+    b = _init(n, n.rng.uniform(-k, k, (dirs, 8 * hidden)), "B")
+    h0 = _zeros_from_batch(n, dirs, hidden)
+    extra = {} if direction == "forward" else {"direction": direction}
+    return n.node("LSTM", [x, w, r, b, "", h0, h0], 3, hidden_size=hidden, **extra)[0]
+
+
+def lstm_time_major_bidirectional(seed=6):
+    """nn.LSTM(5, 6, bidirectional=True): Y [time, 2, batch, 6] -> Transpose (0, 2, 1, 3) -> Reshape [0, 0, -1]
+    ([time, batch, 12], as TorchScript writes the output) -> nn.Linear(12, 3) on every step."""
+    n = Net("lstm_time_major_bidirectional", seed)
+    y = n.node("Transpose", [_lstm_node(n, "input", FEATURES, 6, "bidirectional")], perm=[0, 2, 1, 3])
+    y = n.node("Reshape", [y, _init_i(n, [0, 0, -1])])
+    return _time_major_model(n, _matmul_add(n, y, 12, 3), [STEPS, "batch", FEATURES])
+
+
+def lstm_time_major_stacked(seed=7):
+    """nn.LSTM(5, 8, num_layers=2) -> output[-1] (Gather -1 on the time axis) -> nn.Linear(8, 3)."""
+    n = Net("lstm_time_major_stacked", seed)
+    y = n.node("Squeeze", [_lstm_node(n, "input", FEATURES, 8), _init_i(n, [1])])
+    y = n.node("Squeeze", [_lstm_node(n, y, 8, 8), _init_i(n, [1])])
+    last = n.node("Gather", [y, _init_i(n, -1)], axis=0)
+    return _time_major_model(n, n.linear(last, 8, 3), [STEPS, "batch", FEATURES])
+
+
 GELU_FIXTURES = {f.__name__: f for f in (gelu_script, gelu_dynamo, gelu_op20, acts_lut)}
-TIME_MAJOR_FIXTURES = {f.__name__: f for f in (lstm_time_major, gru_time_major)}
+TIME_MAJOR_FIXTURES = {f.__name__: f for f in (lstm_time_major, gru_time_major, lstm_time_major_bidirectional,
+                                                lstm_time_major_stacked)}

@@ -40,7 +40,8 @@ LUTS = {
                  "exponential", "mish", "mish", "softplus", "log"],
 }
 SHAPES = {"gelu_script": (1, 8), "gelu_dynamo": (1, 6, 8), "gelu_op20": (1, 3, 12, 12), "acts_lut": (1, 8),
-          "lstm_time_major": (STEPS, 1, FEATURES), "gru_time_major": (STEPS, 1, FEATURES)}
+          "lstm_time_major": (STEPS, 1, FEATURES), "gru_time_major": (STEPS, 1, FEATURES),
+          "lstm_time_major_bidirectional": (STEPS, 1, FEATURES), "lstm_time_major_stacked": (STEPS, 1, FEATURES)}
 INPUT_SHAPE = {"gru_time_major": {"input": (STEPS, 1, FEATURES)}}  # its time axis is dynamic
 ERROR_BOUND = {"int8": 0.03, "int16": 0.01}  # mean |error| / float output range
 
