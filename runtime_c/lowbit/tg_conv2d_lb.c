@@ -73,28 +73,40 @@ TG_ALWAYS_INLINE void dot4(const int8_t *x, const uint64_t *w, int32_t groups, u
     acc[3] = a3;
 }
 
-/* The input window of one output pixel as n4 bytes in (fy, fx, ic) order; padding (and the values past
- * n) read as -input_offset, which contributes 0. A filter row lying wholly inside the image is one copy. */
-static void gather(const tg_conv_pixel *p, const int8_t *in_batch, int32_t in_h, int32_t in_w, int32_t in_c,
+/* The first filter_h * filter_w * in_c bytes of the input window whose top-left tap reads (in_y0, in_x0),
+ * in (fy, fx, ic) order; padding reads as pad_value (-input_offset, which contributes 0). A filter row
+ * lying wholly inside the image is one copy, a word at a time. */
+static void gather(const int8_t *in_batch, int32_t in_y0, int32_t in_x0, int32_t in_h, int32_t in_w, int32_t in_c,
                    int32_t filter_h, int32_t filter_w, int32_t dilation_h, int32_t dilation_w, int8_t pad_value,
-                   int32_t n4, int8_t *patch)
+                   int8_t *patch)
 {
     const int32_t seg = filter_w * in_c;
-    const int32_t whole = dilation_w == 1 && p->in_x >= 0 && p->in_x + filter_w <= in_w;
+    const int32_t whole = dilation_w == 1 && in_x0 >= 0 && in_x0 + filter_w <= in_w;
     int8_t *pp = patch;
     for (int32_t fy = 0; fy < filter_h; ++fy) {
-        const int32_t in_y = p->in_y + dilation_h * fy;
+        const int32_t in_y = in_y0 + dilation_h * fy;
         const int32_t row_in = in_y >= 0 && in_y < in_h;
-        if (row_in && whole) {
-            const int8_t *src = in_batch + (in_y * in_w + p->in_x) * in_c;
+        if (!row_in) { /* a row in the padding */
             for (int32_t i = 0; i < seg; ++i) {
+                pp[i] = pad_value;
+            }
+            pp += seg;
+            continue;
+        }
+        if (whole) {
+            const int8_t *src = in_batch + (in_y * in_w + in_x0) * in_c;
+            int32_t i = 0;
+            for (; i + 4 <= seg; i += 4) {
+                memcpy(pp + i, src + i, 4);
+            }
+            for (; i < seg; ++i) {
                 pp[i] = src[i];
             }
             pp += seg;
             continue;
         }
         for (int32_t fx = 0; fx < filter_w; ++fx) {
-            const int32_t in_x = p->in_x + dilation_w * fx;
+            const int32_t in_x = in_x0 + dilation_w * fx;
             const int inside = row_in && in_x >= 0 && in_x < in_w;
             const int8_t *src = in_batch + (in_y * in_w + in_x) * in_c;
             for (int32_t c = 0; c < in_c; ++c) {
@@ -102,8 +114,49 @@ static void gather(const tg_conv_pixel *p, const int8_t *in_batch, int32_t in_h,
             }
         }
     }
-    for (int32_t i = filter_h * seg; i < n4; ++i) {
+}
+
+/* Gathered windows with every block decoded up front (scratch permitting, see tg_conv2d_lb_all_rows):
+ * each window is gathered once and used for every block. */
+static void conv_all_rows(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+    const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset,
+    int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t batches, int32_t in_h,
+    int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias,
+    int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output)
+{
+    const int32_t n = filter_h * filter_w * in_c;
+    const int32_t n4 = (n + 3) & ~3;
+    const int32_t blocks = (out_c + 3) >> 2;
+    uint64_t *wall = (uint64_t *)(void *)scratch;
+    tg_lb_block_rq *rqs = (tg_lb_block_rq *)(void *)(scratch + blocks * 8 * n4);
+    int8_t *patch = (int8_t *)(void *)(rqs + blocks);
+    const int8_t pad_value = (int8_t)(-input_offset);
+    const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
+    for (int32_t k = 0; k < blocks; ++k) {
+        const int32_t nb = TG_MIN(4, out_c - 4 * k);
+        tg_lb_block_rq_init(&rqs[k], bias, 4 * k, nb, mult, shift);
+        decode_block(format, bits, codebook, weights, row_bytes, 4 * k, nb, n, n4, patch, wall + k * n4);
+    }
+    for (int32_t i = n; i < n4; ++i) { /* the window's tail pads */
         patch[i] = pad_value;
+    }
+    int8_t *out_px = output;
+    for (int32_t b = 0; b < batches; ++b) {
+        const int8_t *in_batch = input + b * in_h * in_w * in_c;
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                gather(in_batch, oy * stride_h - pad_top, ox * stride_w - pad_left, in_h, in_w, in_c, filter_h,
+                       filter_w, dilation_h, dilation_w, pad_value, patch);
+                for (int32_t k = 0; k < blocks; ++k) {
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    dot4(patch, wall + k * n4, n4 >> 2, off2, acc);
+                    tg_lb_block_finish(&rqs[k], acc, TG_MIN(4, out_c - 4 * k), bias, 4 * k, mult, shift,
+                                       output_offset, act_min, act_max, out_px + 4 * k);
+                }
+                out_px += out_c;
+            }
+        }
     }
 }
 
@@ -133,11 +186,38 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     /* 1x1 filters without padding: every output pixel reads in_c contiguous inputs */
     const int32_t pointwise = filter_h == 1 && filter_w == 1 && !gathered && pad_top == 0 && pad_left == 0
                               && (out_h - 1) * stride_h < in_h && (out_w - 1) * stride_w < in_w;
+    if (gathered && tg_conv2d_lb_all_rows(filter_h, filter_w, in_c, batches, out_h, out_w, out_c)) {
+        conv_all_rows(scratch, format, bits, codebook, weights, row_bytes, stride_h, stride_w, dilation_h, dilation_w,
+                      pad_top, pad_left, input_offset, output_offset, act_min, act_max, mult, shift, batches, in_h,
+                      in_w, in_c, input, filter_h, filter_w, bias, out_h, out_w, out_c, output);
+        return TG_OK;
+    }
     for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
         const int32_t nb = TG_MIN(4, out_c - oc0);
         tg_lb_block_rq rq;
         tg_lb_block_rq_init(&rq, bias, oc0, nb, mult, shift);
         decode_block(format, bits, codebook, weights, row_bytes, oc0, nb, n, n4, patch, wbuf);
+        if (gathered) {
+            for (int32_t i = n; i < n4; ++i) { /* decode_block left zeros here; the window's tail pads */
+                patch[i] = pad_value;
+            }
+            int8_t *out_px = output + oc0;
+            for (int32_t b = 0; b < batches; ++b) {
+                const int8_t *in_batch = input + b * in_h * in_w * in_c;
+                for (int32_t oy = 0; oy < out_h; ++oy) {
+                    for (int32_t ox = 0; ox < out_w; ++ox) {
+                        gather(in_batch, oy * stride_h - pad_top, ox * stride_w - pad_left, in_h, in_w, in_c,
+                               filter_h, filter_w, dilation_h, dilation_w, pad_value, patch);
+                        int32_t acc[4] = {0, 0, 0, 0};
+                        dot4(patch, wbuf, n4 >> 2, off2, acc);
+                        tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
+                                           out_px);
+                        out_px += out_c;
+                    }
+                }
+            }
+            continue;
+        }
         if (pointwise) {
             int8_t *out_px = output + oc0;
             for (int32_t b = 0; b < batches; ++b) {
@@ -158,20 +238,14 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
         for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {
             const int8_t *in_batch = input + p.b * in_h * in_w * in_c;
             int32_t acc[4] = {0, 0, 0, 0};
-            if (gathered) {
-                gather(&p, in_batch, in_h, in_w, in_c, filter_h, filter_w, dilation_h, dilation_w, pad_value, n4,
-                       patch);
-                dot4(patch, wbuf, n4 >> 2, off2, acc);
-            } else {
-                const int32_t whole_rows = dilation_w == 1 && p.in_x >= 0 && p.in_x + filter_w <= in_w;
-                const int32_t seg = whole_rows ? filter_w * in_c : in_c;
-                const int32_t fx_end = whole_rows ? 1 : p.fx.end;
-                for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
-                    const int32_t in_y = p.in_y + dilation_h * fy;
-                    for (int32_t fx = whole_rows ? 0 : p.fx.first; fx < fx_end; ++fx) {
-                        dot4(in_batch + (in_y * in_w + p.in_x + dilation_w * fx) * in_c,
-                             wbuf + (fy * filter_w + fx) * in_c, seg >> 2, off2, acc);
-                    }
+            const int32_t whole_rows = dilation_w == 1 && p.in_x >= 0 && p.in_x + filter_w <= in_w;
+            const int32_t seg = whole_rows ? filter_w * in_c : in_c;
+            const int32_t fx_end = whole_rows ? 1 : p.fx.end;
+            for (int32_t fy = p.fy.first; fy < p.fy.end; ++fy) {
+                const int32_t in_y = p.in_y + dilation_h * fy;
+                for (int32_t fx = whole_rows ? 0 : p.fx.first; fx < fx_end; ++fx) {
+                    dot4(in_batch + (in_y * in_w + p.in_x + dilation_w * fx) * in_c,
+                         wbuf + (fy * filter_w + fx) * in_c, seg >> 2, off2, acc);
                 }
             }
             tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
@@ -181,8 +255,23 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     return TG_OK;
 }
 
-int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t in_c)
+int32_t tg_conv2d_lb_all_rows(int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t batches, int32_t out_h,
+                              int32_t out_w, int32_t out_c)
 {
-    (void)format; /* every format decodes to the same int16 layout */
-    return 9 * ((filter_h * filter_w * in_c + 3) & ~3);
+    const int32_t n4 = (filter_h * filter_w * in_c + 3) & ~3;
+    const int32_t blocks = (out_c + 3) >> 2;
+    /* gathered windows only; all blocks' decoded rows and requantization records within the output's size */
+    return (filter_w * in_c < 16 || (in_c & 3) != 0) && blocks > 1
+           && blocks * (8 * n4 + (int32_t)sizeof(tg_lb_block_rq)) <= batches * out_h * out_w * out_c;
+}
+
+int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t batches,
+                                     int32_t out_h, int32_t out_w, int32_t out_c)
+{
+    (void)format; /* every format decodes to the same layout */
+    const int32_t n4 = (filter_h * filter_w * in_c + 3) & ~3;
+    if (tg_conv2d_lb_all_rows(filter_h, filter_w, in_c, batches, out_h, out_w, out_c)) {
+        return ((out_c + 3) >> 2) * (8 * n4 + (int32_t)sizeof(tg_lb_block_rq)) + n4;
+    }
+    return 9 * n4;
 }

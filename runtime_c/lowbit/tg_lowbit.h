@@ -10,10 +10,12 @@
  *   TG_WF_PALETTE   `bits`-bit (2..4) index into codebook[2^bits], bits j*bits..  (codebook entry)
  *   TG_WF_TERNARY   two bit planes of ceil(n/8) bytes: non-zero, then negative  (-1, 0, +1)
  *   TG_WF_BINARY    one bit plane: 1 = +1, 0 = -1                               (-1, +1)
- * Conv decodes blocks of 4 output channels into `scratch` as int8 weights (TERNARY / BINARY rows as
- * -1, 0, +1) and runs one multiply-accumulate loop for every format. Scratch: 4 * filter_h *
- * filter_w * in_c bytes (ternary 8 *: room it no longer needs all of), plus filter_h * filter_w *
- * in_c for the gathered input window when filter_w * in_c < 16.
+ * Conv decodes blocks of 4 output channels into `scratch` as int16 SMLAD operands (8 bytes per
+ * value, n rounded up to a multiple of 4; TERNARY / BINARY as -1, 0, +1) and runs one multiply-accumulate
+ * loop for every format: rows of a multiple of 4 inputs are read in place (1x1 filters pixel by pixel),
+ * other windows (filter_w * in_c < 16 or in_c % 4 != 0) are gathered. Scratch: 9 * n4 bytes (one block +
+ * one row / window), or, for gathered windows when tg_conv2d_lb_all_rows says so, every block's rows and
+ * requantization records up front so each window is gathered once.
  * Fc decodes one INT4 / PALETTE row (accum_depth bytes) and runs TERNARY / BINARY rows in place
  * with bit masks and additions. Depthwise decodes every format for blocks of 4 channels
  * (5 * filter_h * filter_w bytes), ternary and binary as -1, 0, +1 weights.
@@ -33,7 +35,12 @@
 #define TG_WF_BINARY 3
 
 /* Scratch bytes each kernel needs (0: pass NULL), as the paragraph above states. */
-int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t in_c);
+int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t batches,
+                                     int32_t out_h, int32_t out_w, int32_t out_c);
+/* 1 when tg_conv2d_lb decodes every block up front (gathered windows whose decoded rows and
+ * requantization records fit in the output's byte count): scratch as tg_conv2d_lb_get_buffer_size says */
+int32_t tg_conv2d_lb_all_rows(int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t batches, int32_t out_h,
+                              int32_t out_w, int32_t out_c);
 int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w);
 int32_t tg_fully_connected_lb_get_buffer_size(int32_t format, int32_t accum_depth);
 

@@ -157,6 +157,9 @@ _EXTRA_CONV = [  # in_c = 1 with a tall filter (window gathered whole), and long
     # channels off a multiple of 4: the window is gathered and padded to a multiple of 4 (n = 36, 63)
     Case(OpKind.CONV_2D, (1, 6, 7, 6), out_c=5, kernel=(2, 3), zp_in=-128),
     Case(OpKind.CONV_2D, (1, 6, 6, 7), out_c=4, kernel=(3, 3), dilation=(2, 1), zp_in=127, zp_out=-128),
+    # gathered windows with every block decoded up front (tg_conv2d_lb_all_rows), a partial last block
+    Case(OpKind.CONV_2D, (1, 12, 10, 1), out_c=12, kernel=(4, 3), stride=(2, 1), zp_in=-128),
+    Case(OpKind.CONV_2D, (2, 10, 10, 3), out_c=10, kernel=(3, 3), act=Activation.RELU, zp_in=127),
 ]
 _CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
           "depthwise": DW_CASES + _EXTRA_DW,
@@ -200,6 +203,14 @@ def test_reference_equals_int8_reference_on_decoded_weights(scheme):
         y = graph.tensors[op.outputs[0]]
         ref = conv.conv2d_reference if op.kind == OpKind.CONV_2D else conv.depthwise_reference
         assert np.array_equal(lop.reference([x])[0], ref(x, w, b, op.attrs, rq, y.shape))
+
+
+def test_conv_scratch_modes():
+    """One block of decoded rows, or every block when the windows are gathered and it fits the output."""
+    assert lowbit.conv_scratch((12, 4, 3, 1), 6 * 10 * 12) == 3 * (8 * 12 + lowbit.RQ_BLOCK_BYTES) + 12
+    assert lowbit.conv_scratch((12, 4, 3, 1), 100) == 9 * 12  # too big for the output: one block at a time
+    assert lowbit.conv_scratch((64, 1, 1, 64), 10 ** 6) == 9 * 64  # rows read in place: one block
+    assert lowbit.conv_scratch((4, 3, 3, 3), 10 ** 6) == 9 * 28  # a single block
 
 
 def test_grouped_conv_is_refused_by_name():

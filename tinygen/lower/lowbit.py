@@ -126,6 +126,22 @@ def _restore(op: Op, rows: np.ndarray, shape: tuple) -> np.ndarray:
     return rows.reshape(shape)
 
 
+RQ_BLOCK_BYTES = 84  # sizeof(tg_lb_block_rq): 21 int32
+
+
+def conv_scratch(w_shape: tuple, out_size: int) -> int:
+    """tg_conv2d_lb_get_buffer_size: one block of 4 decoded rows (8 bytes per value, rounded up to 4 values)
+    and one row / window; or, for gathered windows (short filter rows, in_c % 4 != 0) when it fits in the
+    output's byte count, every block's rows and requantization records and the window."""
+    out_c, fh, fw, in_c = w_shape
+    n4 = (fh * fw * in_c + 3) & ~3
+    blocks = (out_c + 3) >> 2
+    gathered = fw * in_c < 16 or in_c % 4 != 0
+    if gathered and blocks > 1 and blocks * (8 * n4 + RQ_BLOCK_BYTES) <= out_size:
+        return blocks * (8 * n4 + RQ_BLOCK_BYTES) + n4
+    return 9 * n4
+
+
 class LowBitKernel(Kernel):
     kinds = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED)
 
@@ -152,8 +168,8 @@ class LowBitKernel(Kernel):
         cb = ConstArg(3) if book is not None else Literal("NULL")
         if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
             scratch = 5 * n
-        elif op.kind == OpKind.CONV_2D:  # 4 rows of int16 SMLAD operands + one row / the gathered window
-            scratch = 9 * ((n + 3) & ~3)
+        elif op.kind == OpKind.CONV_2D:
+            scratch = conv_scratch(w.shape, y.size)
         elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
             scratch = n
         else:
