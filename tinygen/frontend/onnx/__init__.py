@@ -4,7 +4,9 @@ NCHW activations become NHWC at import (`builder.py`); conv, pool and batch-norm
 are permuted; a Flatten after a conv reorders the next Gemm / MatMul weights instead of transposing at
 run time; Transposes that only undo a layout fold away. Converters: `convert_nn.py` (Conv, Gemm,
 MatMul, BatchNormalization, pools), `convert_deconv.py` (ConvTranspose), `convert_resize.py` (Resize),
-`convert_misc.py` (activations, element-wise), `convert_shape.py` (shape ops, Gather, reductions),
+`convert_misc.py` (activations, element-wise), `convert_lut.py` (element-wise functions with no TFLite
+integer kernel: one LUT op each), `patterns.py` (element-wise chains such as PyTorch's GELU: one node),
+`convert_time.py` (MatMul on time-major values), `convert_shape.py` (shape ops, Gather, reductions),
 `fold.py` (constant folding: Shape -> Gather -> Concat chains and the like), `io.py` (the ONNX layout
 at the API: `tinygen run` and calibration data).
 """
