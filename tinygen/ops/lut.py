@@ -1,7 +1,9 @@
 """LUT: tinygen's own element-wise op for a Keras activation TFLite has no integer builtin for
 (gelu, selu, softplus, mish, exponential, celu, log_sigmoid, the shrinks, hard_tanh, sparse_plus,
 sparse_sigmoid, squareplus, relu with a threshold or a clipped negative slope; keras.ops sin, cos, erf,
-expm1, square, negative, arctan, sinh, cosh, arcsinh).
+expm1, square, negative, arctan, sinh, cosh, arcsinh), and ONNX's Gelu and PyTorch's GELU chains, Erf,
+Softplus, Softsign, Selu, Celu, Mish, Exp, Log, Sqrt, Reciprocal, Sin, Cos, ThresholdedRelu, Shrink, Pow
+(tinygen/frontend/onnx/convert_lut.py, patterns.py).
 
 The function is evaluated in float64 at build time on every input code and quantized with the output's
 parameters: int8 is a 256-entry table (`tg_lut_s8`); int16 a 513-entry table sampled every 128 input
