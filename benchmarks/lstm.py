@@ -2,12 +2,17 @@
 
 Builds the zoo Keras-LSTM MNIST model (20 units, 28 features, 28 steps), two int8 LSTMs made by TF's
 converter (tests/lstm_models.py: 32 units x 16 features and 64 units x 32 features, 16 steps) and a 16x8
-LSTM written by tinygen's flatbuffer writer (64 x 32, 16 steps), runs `tinygen.verify.qemu.bench` on each,
-checks the firmware's outputs against TFLM's interpreter on two random inputs, and prints a markdown table of
-the LSTM layer's instructions, MACs (the gate matrices: 4 * units * (features + units) per step) and
-instructions per MAC against the goal of 2.0, the whole model's weights, tinygen's arena + persistent state
-and TFLM's arena (head, the reusable part, + tail, its persistent allocations) for the same file, from the
-build report. Exits 1 when an output differs or a tool, model or package is missing.
+LSTM written by tinygen's flatbuffer writer (64 x 32, 16 steps), runs `tinygen.verify.qemu.bench` on each
+(the whole LSTM layer's instructions, SysTick under -icount), traces one invoke with
+benchmarks/qemu_profile.py (every executed instruction; the trace total must equal the firmware's own count
+within its tolerance) and counts the instructions of the gate matrices' SMLAD loop (inlined
+tg_quad_groups, DWARF inline chain), checks the firmware's outputs against TFLM's interpreter on two random
+inputs, and prints a markdown table: the layer's instructions, MACs (the gate matrices: 4 * units *
+(features + units) per step), whole-layer instructions per MAC, the gate loop's instructions and
+instructions per MAC against the goal of 2.0 (issue 14: the matrix work), the whole model's weights,
+tinygen's arena + persistent state and TFLM's arena (head, the reusable part, + tail, its persistent
+allocations) for the same file, from the build report. Exits 1 when an output differs, the trace disagrees
+with the firmware's count, or a tool, model or package is missing.
 
     .venv/bin/python benchmarks/lstm.py [--out DIR]
 """
@@ -25,9 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from common import MODELS_DIR, BenchmarkFailure, require_files, require_modules, require_tools  # noqa: E402
+from qemu_profile import ProfileError, check, profile  # noqa: E402
 
 ZOO = MODELS_DIR / "zoo" / "coraltd__keras_lstm_mnist_ptq.tflite"
 GOAL = 2.0  # instructions per MAC of the recurrent matrix work (issue 14)
+GATE_LOOP = ("tg_quad_groups",)  # the inlined SMLAD loop over 4 gate rows (runtime_c/recurrent/tg_smlad_quad.h)
 
 
 def _models(folder: Path) -> dict:
@@ -79,20 +86,28 @@ def main() -> int:
 
     root = args.out or Path(tempfile.mkdtemp(prefix="tinygen_lstm_bench_"))
     root.mkdir(parents=True, exist_ok=True)
-    print(f"| model | LSTM instructions | LSTM MACs | instructions / MAC | goal <= {GOAL} | weights (B) | "
+    print(f"| model | LSTM instructions | LSTM MACs | layer instructions / MAC | gate-loop instructions | "
+          f"gate-loop instructions / MAC | goal <= {GOAL} (gate loop) | trace / firmware count | weights (B) | "
           "tinygen arena + state (B) | TFLM arena head + tail (B) |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|")
     for k, (label, path) in enumerate(_models(root).items()):
         out = root / f"build{k}"
         tinygen.compile(str(path), out, board="cortex-m4", name=f"lstm{k}")
         result = bench(out)
+        try:
+            prof = profile(out, {"gate": GATE_LOOP})
+            check(prof)
+        except ProfileError as e:
+            raise BenchmarkFailure(f"{path.name}: {e}") from None
         _check_outputs(path, out)
         (layer,) = [x for x in result["layers"] if x["op"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
         report = json.loads((out / "report.json").read_text())
-        mem, per_mac = report["memory"], layer["instructions"] / layer["macs"]
-        print(f"| {label} | {layer['instructions']:,} | {layer['macs']:,} | {per_mac:.2f} | "
-              f"{'yes' if per_mac <= GOAL else 'no'} | {report['weights_bytes']:,} | {mem['arena_bytes']:,} + "
-              f"{mem['persistent_bytes']:,} | {_tflm(mem)} |", flush=True)
+        mem, gate = report["memory"], prof["regions"]["gate"]
+        per_mac, gate_mac = layer["instructions"] / layer["macs"], gate / layer["macs"]
+        print(f"| {label} | {layer['instructions']:,} | {layer['macs']:,} | {per_mac:.2f} | {gate:,} | "
+              f"{gate_mac:.2f} | {'yes' if gate_mac <= GOAL else 'no'} | {prof['total']:,} / {prof['firmware']:,} | "
+              f"{report['weights_bytes']:,} | {mem['arena_bytes']:,} + {mem['persistent_bytes']:,} | {_tflm(mem)} |",
+              flush=True)
     return 0
 
 
