@@ -28,7 +28,8 @@ def _quantize(y: np.ndarray, scale: float, zero_point: int, lo: int, hi: int) ->
 
 def _codes(y, scale: float, zero_point: int) -> np.ndarray:
     """y / scale + zero_point as float64, +-inf kept finite (+-1e9) and NaN 0."""
-    v = np.asarray(y, np.float64) / float(scale) + zero_point
+    with np.errstate(over="ignore", invalid="ignore"):  # a huge finite y (sinh, exp) saturates like +-inf
+        v = np.asarray(y, np.float64) / float(scale) + zero_point
     return np.nan_to_num(v, nan=0.0, posinf=1e9, neginf=-1e9)
 
 
