@@ -6,7 +6,8 @@ its embedded test input under qemu-system-arm with `-icount shift=0`, one instru
 instruction is one `Trace` line of the log with its address. Lines QEMU logs for a block it then did not run
 ("Stopped execution of TB chain before ...", "cpu_io_recompile: rewound execution of TB to ...") are taken
 back. The calibration function (tg_timer_calibrate, 20 M instructions of spin loop) is left out of the log
-with -dfilter.
+with -dfilter. The log takes about 70 bytes per executed instruction (in a temporary folder, deleted after
+parsing): meant for kernels and small models of up to a few million instructions per invoke.
 
 The invoke window is the instructions between the return of the tg_timer_now() call that precedes the first
 entry to <prefix>_invoke_io and the next entry to tg_timer_now(): what the firmware's own SysTick count
