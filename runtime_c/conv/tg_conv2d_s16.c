@@ -7,15 +7,6 @@
 
 #include <string.h>
 
-/* The output step of every channel: bias (may be NULL), per-channel multipliers, clamp. */
-typedef struct {
-    const int64_t *bias;
-    const int32_t *mult;
-    const int32_t *shift;
-    int32_t act_min;
-    int32_t act_max;
-} tg_conv_s16_out;
-
 /* The input pixel of tap (fy, fx) of the output pixel p, from its channel `first` on (an in-image tap). */
 static inline const int16_t *tg_conv_s16_tap(const tg_conv_pixel *p, const int16_t *image, int32_t in_w,
                                              int32_t in_c, int32_t dilation_h, int32_t dilation_w, int32_t fy,
@@ -125,18 +116,25 @@ static const int16_t *tg_conv_s16_patch(const tg_conv_pixel *p, const int16_t *i
  * values: the window as one run (tg_conv_s16_patch), three channels per pass over it. */
 static void tg_conv_s16_pixel(const tg_conv_pixel *p, const int16_t *image, int32_t in_w, int32_t in_c,
                               int32_t dilation_h, int32_t dilation_w, int32_t filter_h, int32_t filter_w,
-                              const int8_t *filter, int32_t out_c, const tg_conv_s16_out *o, int16_t *out_px)
+                              const int8_t *filter, int32_t out_c, const tg_s16_out *o, int16_t *out_px)
 {
     int16_t patch[TG_S16_CHUNK];
     const int32_t k = filter_h * filter_w * in_c;
     const int16_t *x = tg_conv_s16_patch(p, image, in_w, in_c, dilation_h, dilation_w, filter_h, filter_w, patch);
     int32_t oc = 0;
+    for (; oc + 4 <= out_c; oc += 4) {
+        int32_t a[4] = {0, 0, 0, 0};
+        tg_dot4_s16x8(x, filter + (ptrdiff_t)oc * k, k, k, a);
+        for (int32_t j = 0; j < 4; ++j) {
+            out_px[oc + j] = tg_finish_s16_dsp(a[j], o->bias, oc + j, o->mult, o->shift, 1, o->act_min, o->act_max);
+        }
+    }
     for (; oc + 3 <= out_c; oc += 3) {
         int32_t a[3] = {0, 0, 0};
         tg_dot3_s16x8(x, filter + (ptrdiff_t)oc * k, k, k, a);
-        out_px[oc] = tg_finish_s16_dsp(a[0], o->bias, oc, o->mult, o->shift, 1, o->act_min, o->act_max);
-        out_px[oc + 1] = tg_finish_s16_dsp(a[1], o->bias, oc + 1, o->mult, o->shift, 1, o->act_min, o->act_max);
-        out_px[oc + 2] = tg_finish_s16_dsp(a[2], o->bias, oc + 2, o->mult, o->shift, 1, o->act_min, o->act_max);
+        for (int32_t j = 0; j < 3; ++j) {
+            out_px[oc + j] = tg_finish_s16_dsp(a[j], o->bias, oc + j, o->mult, o->shift, 1, o->act_min, o->act_max);
+        }
     }
     for (; oc < out_c; ++oc) {
         const int32_t a = tg_dot1_s16x8(x, filter + (ptrdiff_t)oc * k, k, 0);
@@ -160,7 +158,7 @@ int tg_conv2d_s16(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_
     const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
                             filter_h, filter_w, batches, in_h, in_w, out_h, out_w};
 #if TG_HAS_DSP
-    const tg_conv_s16_out o = {bias, mult, shift, act_min, act_max};
+    const tg_s16_out o = {bias, mult, shift, 1, act_min, act_max};
     const int32_t whole = filters_per_group == out_c && filter_size <= TG_S16_CHUNK;
 #endif
     for (tg_conv_pixel p = tg_conv_first(&g); p.b < batches; tg_conv_next(&g, &p)) {

@@ -5,22 +5,24 @@
 #include "tg_window.h"
 
 #if TG_HAS_DSP
-/* Channels c .. c + 3 (depth multiplier 1) of output pixel p: two input words (x0, x1), (x2, x3) and one
- * word of four int8 weights per tap, SXTB16-extended to (w0, w2), (w1, w3), four halfword multiplies.
- * At most TG_S16_CHUNK taps, so the int32 sums are exact (tg_dsp_s16.h). */
+/* Channels c .. c + 3 (depth multiplier 1) of output pixel p, written to out: two input words (x0, x1),
+ * (x2, x3) and one word of four int8 weights per tap, SXTB16-extended to (w0, w2), (w1, w3), four halfword
+ * multiplies. At most TG_S16_CHUNK taps, so the int32 sums are exact (tg_dsp_s16.h). */
 static void tg_dw_s16_four(const tg_conv_pixel *p, const int16_t *image, int32_t in_w, int32_t in_c,
                            int32_t dilation_h, int32_t dilation_w, int32_t filter_w, const int8_t *filter,
-                           int32_t c, int64_t *acc)
+                           int32_t c, const tg_s16_out *o, int16_t *out)
 {
     int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    const ptrdiff_t x_step = (ptrdiff_t)dilation_w * in_c;
+    const int32_t taps = p->fx.end - p->fx.first;
     for (int32_t fy = p->fy.first; fy < p->fy.end; ++fy) {
-        const int16_t *row = image + (ptrdiff_t)(p->in_y + fy * dilation_h) * in_w * in_c + c;
-        const int8_t *w_row = filter + (ptrdiff_t)fy * filter_w * in_c + c;
-        for (int32_t fx = p->fx.first; fx < p->fx.end; ++fx) {
-            const int16_t *px = row + (ptrdiff_t)(p->in_x + fx * dilation_w) * in_c;
+        const int16_t *px = image + ((ptrdiff_t)(p->in_y + fy * dilation_h) * in_w + p->in_x
+                                     + (ptrdiff_t)p->fx.first * dilation_w) * in_c + c;
+        const int8_t *w = filter + ((ptrdiff_t)fy * filter_w + p->fx.first) * in_c + c;
+        for (int32_t t = 0; t < taps; ++t, px += x_step, w += in_c) {
             const uint32_t xa = tg_read_u32(px);
             const uint32_t xb = tg_read_u32(px + 2);
-            const uint32_t v = tg_read_u32(w_row + (ptrdiff_t)fx * in_c);
+            const uint32_t v = tg_read_u32(w);
             const uint32_t w02 = tg_sxtb16(v);
             const uint32_t w13 = tg_sxtb16_r8(v);
             a0 = tg_smlabb(xa, w02, a0);
@@ -29,10 +31,10 @@ static void tg_dw_s16_four(const tg_conv_pixel *p, const int16_t *image, int32_t
             a3 = tg_smlatt(xb, w13, a3);
         }
     }
-    acc[0] = a0;
-    acc[1] = a1;
-    acc[2] = a2;
-    acc[3] = a3;
+    out[0] = tg_finish_s16_dsp(a0, o->bias, c, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
+    out[1] = tg_finish_s16_dsp(a1, o->bias, c + 1, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
+    out[2] = tg_finish_s16_dsp(a2, o->bias, c + 2, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
+    out[3] = tg_finish_s16_dsp(a3, o->bias, c + 3, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
 }
 #endif
 
@@ -44,6 +46,7 @@ int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w, int32_t dilation
 {
     const int32_t out_c = in_c * depth_multiplier;
 #if TG_HAS_DSP
+    const tg_s16_out o = {bias, mult, shift, per_channel, act_min, act_max};
     const int32_t four = depth_multiplier == 1 && filter_h * filter_w <= TG_S16_CHUNK ? out_c & ~3 : 0;
 #endif
     const tg_conv_geom g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
@@ -52,12 +55,8 @@ int tg_depthwise_conv2d_s16(int32_t stride_h, int32_t stride_w, int32_t dilation
         const int16_t *image = input + (ptrdiff_t)p.b * in_h * in_w * in_c;
         int32_t oc = 0;
 #if TG_HAS_DSP
-        for (; oc < four; oc += 4) {
-            int64_t acc[4];
-            tg_dw_s16_four(&p, image, in_w, in_c, dilation_h, dilation_w, filter_w, filter, oc, acc);
-            for (int32_t j = 0; j < 4; ++j) {
-                *output++ = tg_finish_s16_dsp(acc[j], bias, oc + j, mult, shift, per_channel, act_min, act_max);
-            }
+        for (; oc < four; oc += 4, output += 4) {
+            tg_dw_s16_four(&p, image, in_w, in_c, dilation_h, dilation_w, filter_w, filter, oc, &o, output);
         }
 #endif
         for (; oc < out_c; ++oc) {

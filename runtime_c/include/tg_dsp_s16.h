@@ -94,7 +94,7 @@ TG_ALWAYS_INLINE int16_t tg_finish_s16_dsp(int64_t acc, const int64_t *bias, int
     const int32_t total_shift = 15 - shift[k];
     int32_t r;
     if (total_shift <= 31) {
-        const int64_t reduced = m < 0x7FFF0000 ? (int64_t)((m + (1 << 15)) >> 16) : (int64_t)0x7FFF;
+        const int64_t reduced = (int64_t)(uint32_t)(m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF); /* >= 0 */
         const uint64_t sum = (uint64_t)(acc * reduced) + ((uint32_t)1 << (total_shift - 1));
         const uint32_t lo = (uint32_t)sum >> total_shift;
         const uint32_t hi = (uint32_t)(sum >> 32) << (32 - total_shift);
@@ -104,6 +104,17 @@ TG_ALWAYS_INLINE int16_t tg_finish_s16_dsp(int64_t acc, const int64_t *bias, int
     }
     return (int16_t)tg_clamp(r, act_min, act_max);
 }
+
+/* The output step of a layer: bias (may be NULL), multipliers and shifts (per channel when per_channel),
+ * fused-activation clamp. */
+typedef struct {
+    const int64_t *bias;
+    const int32_t *mult;
+    const int32_t *shift;
+    int32_t per_channel;
+    int32_t act_min;
+    int32_t act_max;
+} tg_s16_out;
 
 /* a[j] += sum_{i<n} x[i] * w[j * stride + i] for j < 3, int32: n <= TG_S16_CHUNK (see above). Three
  * channels keep every pointer and sum of the loop in registers on a Cortex-M4; on the device the loop
@@ -171,6 +182,86 @@ TG_ALWAYS_INLINE void tg_dot3_s16x8(const int16_t *x, const int8_t *w, ptrdiff_t
     a[0] = a0;
     a[1] = a1;
     a[2] = a2;
+}
+
+/* tg_dot3_s16x8 for four channels (n <= TG_S16_CHUNK). On the device the loop keeps its end in memory:
+ * four sums, five pointers and four temporaries take every other register. */
+TG_ALWAYS_INLINE void tg_dot4_s16x8(const int16_t *x, const int8_t *w, ptrdiff_t stride, int32_t n, int32_t *a)
+{
+    const int8_t *w1 = w + stride;
+    const int8_t *w2 = w1 + stride;
+    const int8_t *w3 = w2 + stride;
+    int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+    const int16_t *end = x + (n & ~3);
+#if TG_DSP_EMULATED
+    while (x != end) {
+        const uint32_t xa = tg_read_u32(x);
+        const uint32_t xb = tg_read_u32(x + 2);
+        const uint32_t x02 = tg_pkhbt16(xa, xb);
+        const uint32_t x13 = tg_pkhtb16(xb, xa);
+        uint32_t v = tg_read_u32(w);
+        a0 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a0));
+        v = tg_read_u32(w1);
+        a1 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a1));
+        v = tg_read_u32(w2);
+        a2 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a2));
+        v = tg_read_u32(w3);
+        a3 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a3));
+        x += 4;
+        w += 4;
+        w1 += 4;
+        w2 += 4;
+        w3 += 4;
+    }
+#else
+    if (x != end) {
+        uint32_t xa, xb, t, e;
+        __asm__("1:\n\t"
+                "ldr %[xa], [%[x]], #4\n\t"
+                "ldr %[xb], [%[x]], #4\n\t"
+                "pkhbt %[t], %[xa], %[xb], lsl #16\n\t"
+                "pkhtb %[xb], %[xb], %[xa], asr #16\n\t"
+                "ldr %[xa], [%[w0]], #4\n\t"
+                "sxtb16 %[e], %[xa]\n\t"
+                "smlad %[a0], %[t], %[e], %[a0]\n\t"
+                "sxtb16 %[e], %[xa], ror #8\n\t"
+                "smlad %[a0], %[xb], %[e], %[a0]\n\t"
+                "ldr %[xa], [%[w1]], #4\n\t"
+                "sxtb16 %[e], %[xa]\n\t"
+                "smlad %[a1], %[t], %[e], %[a1]\n\t"
+                "sxtb16 %[e], %[xa], ror #8\n\t"
+                "smlad %[a1], %[xb], %[e], %[a1]\n\t"
+                "ldr %[xa], [%[w2]], #4\n\t"
+                "sxtb16 %[e], %[xa]\n\t"
+                "smlad %[a2], %[t], %[e], %[a2]\n\t"
+                "sxtb16 %[e], %[xa], ror #8\n\t"
+                "smlad %[a2], %[xb], %[e], %[a2]\n\t"
+                "ldr %[xa], [%[w3]], #4\n\t"
+                "sxtb16 %[e], %[xa]\n\t"
+                "smlad %[a3], %[t], %[e], %[a3]\n\t"
+                "sxtb16 %[e], %[xa], ror #8\n\t"
+                "smlad %[a3], %[xb], %[e], %[a3]\n\t"
+                "ldr %[e], %[end]\n\t"
+                "cmp %[x], %[e]\n\t"
+                "bne 1b"
+                : [x] "+r"(x), [w0] "+r"(w), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [a0] "+r"(a0),
+                  [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t),
+                  [e] "=&r"(e)
+                : [end] "m"(end)
+                : "cc", "memory");
+    }
+#endif
+    for (int32_t i = 0; i < (n & 3); ++i) {
+        const int32_t xi = x[i];
+        a0 += xi * w[i];
+        a1 += xi * w1[i];
+        a2 += xi * w2[i];
+        a3 += xi * w3[i];
+    }
+    a[0] = a0;
+    a[1] = a1;
+    a[2] = a2;
+    a[3] = a3;
 }
 
 /* a += sum_{i<n} x[i] * w[i], int32: n <= TG_S16_CHUNK. */

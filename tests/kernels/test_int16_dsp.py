@@ -112,7 +112,7 @@ def test_dsp_path_under_qemu_equals_tflm(tmp_path):
 
     if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.fail("qemu-system-arm and arm-none-eabi-gcc are needed")
-    for kind in ("conv_tall_pad", "conv_groups3", "conv_deep", "depthwise_odd_s2", "dense_deep"):
+    for kind in ("conv_tall_pad", "conv1x1_odd", "conv_groups3", "conv_deep", "depthwise_odd_s2", "dense_deep"):
         graph, calib = _graph(kind)
         data = to_bytes(graph)
         path = tmp_path / f"{kind}.tflite"
