@@ -213,6 +213,7 @@ _Q_SCALE, _Q_ZERO_POINT, _Q_DIM = 8, 10, 16
 _B_DATA, _B_OFFSET, _B_SIZE = 4, 6, 8
 _OC_DEPRECATED, _OC_CUSTOM, _OC_BUILTIN = 4, 6, 10
 _OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE, _OP_OPTIONS = 4, 6, 8, 10, 12
+_OP_CUSTOM_OPTIONS = 14
 _PLACEHOLDER_FOR_GREATER_OP_CODES = 127
 
 _FLAG_KINDS = {"Int8": "i8", "Uint8": "u8", "Int16": "i16", "Uint16": "u16", "Int32": "i32", "Uint32": "u32",
@@ -422,6 +423,10 @@ def _op(ft: FieldTracker, sg: _Table, entry: tuple, i: int, opnames: list, n_ten
         table = op.table(_OP_OPTIONS, "builtin_options")
         names = {f: (table.string(slot, f) if table else None) or "" for f, slot in (("container", 4), ("shared_name", 6))}
         return RawOp(i, name, inputs, outputs, names)
+    if name.startswith("CUSTOM("):  # the custom op's options: raw bytes (flexbuffers), read by its converter
+        ft.field = f"operator {i} ({name}) custom_options"
+        at, n = op.vector(_OP_CUSTOM_OPTIONS, 1, "custom_options")
+        return RawOp(i, name, inputs, outputs, {"custom_options": bytes(op.rd.buf[at:at + n])})
     return RawOp(i, name, inputs, outputs, _options(ft, op, name))
 
 

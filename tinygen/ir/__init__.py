@@ -88,6 +88,7 @@ class OpKind(str, Enum):
     GRU = "GRU"  # tinygen's own: no TFLite builtin (exported as its unrolled steps, tinygen/ops/gru.py)
     RNN = "RNN"  # tinygen's own: SimpleRNN (likewise)
     LUT = "LUT"  # tinygen's own: an element-wise function as a table (no TFLite builtin)
+    DETECTION_POSTPROCESS = "DETECTION_POSTPROCESS"  # TFLite custom op TFLite_Detection_PostProcess
     # float-only ops that passes remove before quantization
     BATCH_NORM = "BATCH_NORM"
 

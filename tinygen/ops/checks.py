@@ -86,11 +86,15 @@ class CheckContext:
 
 
 def check_one_output(c: CheckContext) -> None:
-    """the op has exactly one output (none for an op that only updates a variable input)"""
+    """the op has exactly one output (none for an op that only updates a variable input; a kind with
+    several outputs has exactly that many)"""
+    from tinygen.ops.spec import spec_for
+
     if not c.op.outputs and any(t is not None and t.variable for t in c.ins):
         return
-    if len(c.op.outputs) != 1:
-        raise c.bad(f"has {len(c.op.outputs)} outputs, expected 1")
+    expected = spec_for(c.op.kind).outputs
+    if len(c.op.outputs) != expected:
+        raise c.bad(f"has {len(c.op.outputs)} outputs, expected {expected}")
 
 
 def check_activation_input(c: CheckContext) -> None:

@@ -101,6 +101,17 @@ def support(name: str) -> tuple:
     return ("yes" if int8 else "no"), ("yes" if int16 else "no"), note
 
 
+_CUSTOM_CODES = {"DETECTION_POSTPROCESS": "TFLite_Detection_PostProcess"}  # TFLM name -> .tflite custom_code
+
+
+def _custom_support(name: str) -> str:
+    code = _CUSTOM_CODES.get(name)
+    kind = tflite_builtins().get(f"CUSTOM({code})") if code else None
+    if kind is None:
+        return NOT_YET
+    return f"yes: custom op `{code}`, as {kind.value} ({', '.join(spec_for(kind).kernels.dtypes)})"
+
+
 def render() -> str:
     builtins, custom = tflm_registered()
     rows = [support(n) for n in builtins]
@@ -125,8 +136,8 @@ def render() -> str:
     lines += [f"| {n} | {a} | {b} | {note} |" for n, (a, b, note) in zip(builtins, rows)]
     lines += ["", "## Custom operators TFLM registers", "",
               "| TFLM custom op | tinygen |", "|---|---|"]
-    lines += [f"| {n} | {NOT_YET} |" for n in custom]
-    unknown = sorted(set(tflite_builtins()) - set(builtins))
+    lines += [f"| {n} | {_custom_support(n)} |" for n in custom]
+    unknown = sorted(n for n in set(tflite_builtins()) - set(builtins) if not n.startswith("CUSTOM("))
     if unknown:
         lines += ["", "Builtins tinygen converts that this TFLM does not register: "
                   + ", ".join(f"`{n}`" for n in unknown) + "."]

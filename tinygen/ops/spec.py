@@ -69,6 +69,7 @@ class OpSpec:
     weights_axis: Optional[int] = None  # output-channel axis of the constant weights (input 1)
     fuses_activation: bool = False  # kernels clamp to attrs.activation: the passes fuse a following RELU / RELU6
     attrs: Optional[type] = None  # the attrs dataclass, when the family module defines it (not tinygen/ir)
+    outputs: int = 1  # number of outputs (DETECTION_POSTPROCESS: 4)
 
 
 _SPECS: dict = {}

@@ -139,8 +139,10 @@ def verify_out(out_dir, inputs=None, samples: int = 20, seed: int = 0, allow_mis
 
     from tinygen.verify.sequence import compare_sequence
 
+    from tinygen.ops.detection import ignore_unwritten_rows
+
     seq = compare_sequence(model, graph, lowered, batches, interp, lambda: _outside_oracle(data)[0], reset_each,
-                           _differing)
+                           ignore_unwritten_rows(graph, _differing))
     diff_ref, diff_tflm = seq["diff_ref"], seq["diff_tflm"] + (seq["reset_diff"] or 0)
 
     lines = [f"tinygen verify {out_dir}: {n} samples ({samples} random, all-min, all-max"

@@ -131,6 +131,13 @@ class _Writer:
     def emit(self, opname: str, inputs: list, outputs: list, options: str = "", fields: tuple = ()) -> None:
         self.ops.append((self.opcode(opname), inputs, outputs, options, fields))
 
+    def emit_custom(self, code: str, inputs: list, outputs: list, custom_options: bytes) -> None:
+        """A custom operator (opcode CUSTOM named `code`) with its flexbuffer options."""
+        key = ("CUSTOM", code)
+        if key not in self.opcodes:
+            self.opcodes.append(key)
+        self.ops.append((self.opcodes.index(key), inputs, outputs, "", custom_options))
+
     # ---- ops -------------------------------------------------------------------------------------
 
     def add_op(self, op: ir.Op) -> None:
@@ -178,9 +185,10 @@ class _Writer:
             if options:
                 f += [("BuiltinOptionsType", getattr(BuiltinOptions, options)),
                       ("BuiltinOptions", _table(b, options, fields))]
+            elif isinstance(fields, bytes):  # a custom operator's flexbuffer options
+                f.append(("CustomOptions", _bytes_vector(b, fields)))
             op_offs.append(_table(b, "Operator", f))
-        code_offs = [_table(b, "OperatorCode", (("DeprecatedBuiltinCode", min(c, 127)), ("Version", 1),
-                                                ("BuiltinCode", c))) for c in self.opcodes]
+        code_offs = [_opcode_table(b, c) for c in self.opcodes]
         g = self.graph
         sub = _table(b, "SubGraph", (
             ("Tensors", _offset_vector(b, tensor_offs)),
@@ -196,6 +204,15 @@ class _Writer:
             ("Buffers", _offset_vector(b, buffers))))
         b.Finish(model, file_identifier=b"TFL3")
         return bytes(b.Output())
+
+
+def _opcode_table(b: flatbuffers.Builder, code) -> int:
+    if isinstance(code, tuple):  # ("CUSTOM", custom_code)
+        c, name = BuiltinOperator.CUSTOM, b.CreateString(code[1])
+        return _table(b, "OperatorCode", (("DeprecatedBuiltinCode", c), ("CustomCode", name), ("Version", 1),
+                                          ("BuiltinCode", c)))
+    return _table(b, "OperatorCode", (("DeprecatedBuiltinCode", min(code, 127)), ("Version", 1),
+                                      ("BuiltinCode", code)))
 
 
 def _module(name: str):
