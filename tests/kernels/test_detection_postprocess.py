@@ -39,14 +39,14 @@ def _anchors(n, rng):
     return np.concatenate([yx, hw], 1).astype(np.float32)
 
 
-def ssd_graph(n, classes, attrs, background=True, seed=0, conv=False):
+def ssd_graph(n, classes, attrs, background=True, seed=0, conv=False, box_width=4):
     rng = np.random.default_rng(seed)
     cols = classes + int(background)
     m = attrs.max_detections
     t = {
-        "bq": ir.Tensor("bq", (1, n, 4), "int8", q(0.08, 3)),
+        "bq": ir.Tensor("bq", (1, n, box_width), "int8", q(0.08, 3)),
         "sq": ir.Tensor("sq", (1, n, cols), "int8", q(1 / 256, -128)),
-        "bf": ir.Tensor("bf", (1, n, 4), "float32"),
+        "bf": ir.Tensor("bf", (1, n, box_width), "float32"),
         "sf": ir.Tensor("sf", (1, n, cols), "float32"),
         "anchors": ir.Tensor("anchors", (n, 4), "float32", None, _anchors(n, rng)),
         "boxes": ir.Tensor("boxes", (1, m, 4), "float32"),
@@ -108,26 +108,30 @@ CASES = {  # n, classes, max_det, regular, score_thr, iou_thr, background, conv,
 }
 
 
-@pytest.mark.parametrize("case", sorted(CASES))
-def test_detection_postprocess_matches_tflm(case, tmp_path):
-    n, k, m, regular, sthr, ithr, bg, conv, per_class = CASES[case]
-    path = tmp_path / f"{case}.tflite"
-    path.write_bytes(to_bytes(ssd_graph(n, k, _attrs(k, m, regular, sthr, ithr, per_class), bg, conv=conv)))
+def _against_tflm(g0, regular, path, steps=12) -> set:
+    """Run `steps` samples through TFLM, the C and the reference; returns the detection counts seen."""
+    path.write_bytes(to_bytes(g0))
     g = load_model(str(path))
     post = [o for o in g.ops if o.kind == ir.OpKind.DETECTION_POSTPROCESS]
-    assert len(post) == 1 and post[0].attrs.use_regular_nms == regular
+    assert len(post) == 1 and post[0].attrs == g0.ops[-1].attrs
     interp = tflm_interpreter(path)
     model, lowered = host_model_for(g, name="ssd"), lower(g)
     rng = np.random.default_rng(7)
     counts = set()
-    for step in range(12):
+    for step in range(steps):
         xs = _inputs(g, rng, step)
         want = tflm_run_with(interp, xs, n_outputs=4)
-        got = model(xs)
-        ref = run_reference(g, xs, lowered=lowered)
-        _same(got, want, regular, f"step {step}: C vs TFLM")
-        _same(ref, want, regular, f"step {step}: NumPy reference vs TFLM")
+        _same(model(xs), want, regular, f"step {step}: C vs TFLM")
+        _same(run_reference(g, xs, lowered=lowered), want, regular, f"step {step}: NumPy reference vs TFLM")
         counts.add(int(want[3][0]))
+    return counts
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_detection_postprocess_matches_tflm(case, tmp_path):
+    n, k, m, regular, sthr, ithr, bg, conv, per_class = CASES[case]
+    g0 = ssd_graph(n, k, _attrs(k, m, regular, sthr, ithr, per_class), bg, conv=conv)
+    counts = _against_tflm(g0, regular, tmp_path / f"{case}.tflite")
     if case == "keep_none":
         assert counts == {0}
     elif case == "keep_all":
@@ -136,6 +140,13 @@ def test_detection_postprocess_matches_tflm(case, tmp_path):
         assert len(counts) > 2 and min(counts) < m, counts
     else:
         assert max(counts) > 0, counts
+
+
+@pytest.mark.parametrize("regular", [False, True])
+def test_box_encodings_wider_than_four(regular, tmp_path):
+    """Box rows of 6 values (TFLM reads the first 4 of each row)."""
+    g0 = ssd_graph(15, 2, _attrs(2, 7, regular, 0.3, 0.3), box_width=6, seed=3)
+    assert max(_against_tflm(g0, regular, tmp_path / "wide.tflite", steps=6)) > 0
 
 
 def test_ties_keep_the_lower_index_first(tmp_path):
@@ -213,3 +224,34 @@ def test_verify_command_on_fast_nms_build(tmp_path):
     tinygen.compile(str(path), out, name="ssd", measure_stack=False, compare_tflm_arena=False)
     result = verify_out(out, samples=10)
     assert result["ok"] and result["oracles"] == {"tflm": 0, "reference": 0}, result["lines"]
+
+
+def test_bad_custom_options_name_the_layer(tmp_path):
+    from tinygen.verify import export_tflite
+
+    g0 = ssd_graph(8, 2, _attrs(2, 4, False))
+    w = export_tflite._Writer(g0)
+    for op in g0.ops[:-1]:
+        w.add_op(op)
+    post = g0.ops[-1]
+    w.emit_custom("TFLite_Detection_PostProcess", [w.tensor(t) for t in post.inputs],
+                  [w.tensor(t) for t in post.outputs], b"\x01\x02\x03")
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(w.finish())
+    with pytest.raises(TinygenError, match=r"bad.tflite: layer '.*' \(CUSTOM\(TFLite_Detection_PostProcess\), "
+                                           r"operator 2\): custom_options"):
+        load_model(str(path))
+
+
+@pytest.mark.parametrize("regular", [False, True])
+def test_clean_under_sanitizers(regular, tmp_path):
+    """ASan + UBSan: the scratch layout holds every list the NMS writes."""
+    from test_hardening import sanitized_run_equals_normal_builds
+
+    g0 = ssd_graph(20, 3, _attrs(3, 12, regular, 0.2, 0.3, per_class=5))
+    path = tmp_path / "ssd.tflite"
+    path.write_bytes(to_bytes(g0))
+    g = load_model(str(path))
+    rng = np.random.default_rng(5)
+    sanitized_run_equals_normal_builds(g, tmp_path, [_inputs(g, rng, k) for k in range(6)], "portable",
+                                       f"regular={regular}")
