@@ -119,12 +119,16 @@ static void tg_conv_s16_pixel(const tg_conv_pixel *p, const int16_t *image, int3
                               const int8_t *filter, int32_t out_c, const tg_s16_out *o, int16_t *out_px)
 {
     int16_t patch[TG_S16_CHUNK];
+    uint32_t pairs[TG_S16_CHUNK / 2];
     const int32_t k = filter_h * filter_w * in_c;
     const int16_t *x = tg_conv_s16_patch(p, image, in_w, in_c, dilation_h, dilation_w, filter_h, filter_w, patch);
     int32_t oc = 0;
+    if (out_c >= 4) {
+        tg_pair_s16(x, k, pairs);
+    }
     for (; oc + 4 <= out_c; oc += 4) {
         int32_t a[4] = {0, 0, 0, 0};
-        tg_dot4_s16x8(x, filter + (ptrdiff_t)oc * k, k, k, a);
+        tg_dot4p_s16x8(pairs, x, filter + (ptrdiff_t)oc * k, k, k, a);
         for (int32_t j = 0; j < 4; ++j) {
             out_px[oc + j] = tg_finish_s16_dsp(a[j], o->bias, oc + j, o->mult, o->shift, 1, o->act_min, o->act_max);
         }

@@ -12,9 +12,9 @@
  * value is in range), and each chunk is then added to the int64 accumulator TFLM uses. The sums are
  * the same integers as the portable int64 loops, so the requantized outputs are identical.
  *
- * The dot products (tg_dot3_s16x8: three output channels sharing each input load; tg_dot1_s16x8: one)
- * re-pair the inputs as (x0, x2), (x1, x3) so that one word of four int8 weights gives the matching
- * pairs with SXTB16 and SXTB16 ROR #8. tg_acc_s16 chains runs of inputs (the taps of a window) into
+ * The dot products (tg_dot4p_s16x8: four output channels over inputs paired once by tg_pair_s16;
+ * tg_dot3_s16x8: three sharing each input load; tg_dot1_s16x8: one) take the inputs as pairs (x0, x2),
+ * (x1, x3) so that one word of four int8 weights gives the matching pairs with SXTB16 and SXTB16 ROR #8. tg_acc_s16 chains runs of inputs (the taps of a window) into
  * int32 sums, emptied into int64 every TG_S16_CHUNK products.
  */
 #ifndef TG_DSP_S16_H
@@ -94,7 +94,10 @@ TG_ALWAYS_INLINE int16_t tg_finish_s16_dsp(int64_t acc, const int64_t *bias, int
     const int32_t total_shift = 15 - shift[k];
     int32_t r;
     if (total_shift <= 31) {
-        const int64_t reduced = (int64_t)(uint32_t)(m < 0x7FFF0000 ? (m + (1 << 15)) >> 16 : 0x7FFF); /* >= 0 */
+        /* (m + 2^15) >> 16, saturated at 0x7FFF (reached only at 0x8000, for m >= 0x7FFF8000) */
+        uint32_t q = ((uint32_t)m + 0x8000u) >> 16;
+        q -= q >> 15;
+        const int64_t reduced = (int64_t)q;
         const uint64_t sum = (uint64_t)(acc * reduced) + ((uint32_t)1 << (total_shift - 1));
         const uint32_t lo = (uint32_t)sum >> total_shift;
         const uint32_t hi = (uint32_t)(sum >> 32) << (32 - total_shift);
@@ -184,21 +187,34 @@ TG_ALWAYS_INLINE void tg_dot3_s16x8(const int16_t *x, const int8_t *w, ptrdiff_t
     a[2] = a2;
 }
 
-/* tg_dot3_s16x8 for four channels (n <= TG_S16_CHUNK). On the device the loop keeps its end in memory:
- * four sums, five pointers and four temporaries take every other register. */
-TG_ALWAYS_INLINE void tg_dot4_s16x8(const int16_t *x, const int8_t *w, ptrdiff_t stride, int32_t n, int32_t *a)
+/* pairs[2g] = (x[4g], x[4g+2]), pairs[2g+1] = (x[4g+1], x[4g+3]) for g < n / 4: the inputs as the dot
+ * products pair them, made once for the many output channels that read them (tg_dot4p_s16x8) */
+static inline void tg_pair_s16(const int16_t *x, int32_t n, uint32_t *pairs)
+{
+    for (int32_t i = 0; i + 4 <= n; i += 4, pairs += 2) {
+        const uint32_t xa = tg_read_u32(x + i);
+        const uint32_t xb = tg_read_u32(x + i + 2);
+        pairs[0] = tg_pkhbt16(xa, xb);
+        pairs[1] = tg_pkhtb16(xb, xa);
+    }
+}
+
+/* a[j] += sum_{i<n} x[i] * w[j * stride + i] for j < 4, int32 (n <= TG_S16_CHUNK), with the groups of
+ * four inputs read from pairs (tg_pair_s16 of x, word aligned) and the last n % 4 from x. On the device
+ * the loop is one assembly block keeping its end in memory: four sums, five pointers and four
+ * temporaries take every other register. */
+TG_ALWAYS_INLINE void tg_dot4p_s16x8(const uint32_t *pairs, const int16_t *x, const int8_t *w, ptrdiff_t stride,
+                                     int32_t n, int32_t *a)
 {
     const int8_t *w1 = w + stride;
     const int8_t *w2 = w1 + stride;
     const int8_t *w3 = w2 + stride;
     int32_t a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
-    const int16_t *end = x + (n & ~3);
+    const uint32_t *end = pairs + 2 * (n >> 2);
 #if TG_DSP_EMULATED
-    while (x != end) {
-        const uint32_t xa = tg_read_u32(x);
-        const uint32_t xb = tg_read_u32(x + 2);
-        const uint32_t x02 = tg_pkhbt16(xa, xb);
-        const uint32_t x13 = tg_pkhtb16(xb, xa);
+    while (pairs != end) {
+        const uint32_t x02 = pairs[0];
+        const uint32_t x13 = pairs[1];
         uint32_t v = tg_read_u32(w);
         a0 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a0));
         v = tg_read_u32(w1);
@@ -207,20 +223,17 @@ TG_ALWAYS_INLINE void tg_dot4_s16x8(const int16_t *x, const int8_t *w, ptrdiff_t
         a2 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a2));
         v = tg_read_u32(w3);
         a3 = tg_smlad(x13, tg_sxtb16_r8(v), tg_smlad(x02, tg_sxtb16(v), a3));
-        x += 4;
+        pairs += 2;
         w += 4;
         w1 += 4;
         w2 += 4;
         w3 += 4;
     }
 #else
-    if (x != end) {
+    if (pairs != end) {
         uint32_t xa, xb, t, e;
         __asm__("1:\n\t"
-                "ldr %[xa], [%[x]], #4\n\t"
-                "ldr %[xb], [%[x]], #4\n\t"
-                "pkhbt %[t], %[xa], %[xb], lsl #16\n\t"
-                "pkhtb %[xb], %[xb], %[xa], asr #16\n\t"
+                "ldrd %[t], %[xb], [%[p]], #8\n\t"
                 "ldr %[xa], [%[w0]], #4\n\t"
                 "sxtb16 %[e], %[xa]\n\t"
                 "smlad %[a0], %[t], %[e], %[a0]\n\t"
@@ -242,21 +255,22 @@ TG_ALWAYS_INLINE void tg_dot4_s16x8(const int16_t *x, const int8_t *w, ptrdiff_t
                 "sxtb16 %[e], %[xa], ror #8\n\t"
                 "smlad %[a3], %[xb], %[e], %[a3]\n\t"
                 "ldr %[e], %[end]\n\t"
-                "cmp %[x], %[e]\n\t"
+                "cmp %[p], %[e]\n\t"
                 "bne 1b"
-                : [x] "+r"(x), [w0] "+r"(w), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [a0] "+r"(a0),
+                : [p] "+r"(pairs), [w0] "+r"(w), [w1] "+r"(w1), [w2] "+r"(w2), [w3] "+r"(w3), [a0] "+r"(a0),
                   [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [xa] "=&r"(xa), [xb] "=&r"(xb), [t] "=&r"(t),
                   [e] "=&r"(e)
                 : [end] "m"(end)
                 : "cc", "memory");
     }
 #endif
-    for (int32_t i = 0; i < (n & 3); ++i) {
+    const int32_t done = n & ~3;
+    for (int32_t i = done; i < n; ++i) {
         const int32_t xi = x[i];
-        a0 += xi * w[i];
-        a1 += xi * w1[i];
-        a2 += xi * w2[i];
-        a3 += xi * w3[i];
+        a0 += xi * w[i - done];
+        a1 += xi * w1[i - done];
+        a2 += xi * w2[i - done];
+        a3 += xi * w3[i - done];
     }
     a[0] = a0;
     a[1] = a1;
