@@ -14,8 +14,9 @@
  *
  * The dot products (tg_dot4p_s16x8: four output channels over inputs paired once by tg_pair_s16;
  * tg_dot3_s16x8: three sharing each input load; tg_dot1_s16x8: one) take the inputs as pairs (x0, x2),
- * (x1, x3) so that one word of four int8 weights gives the matching pairs with SXTB16 and SXTB16 ROR #8. tg_acc_s16 chains runs of inputs (the taps of a window) into
- * int32 sums, emptied into int64 every TG_S16_CHUNK products.
+ * (x1, x3) so that one word of four int8 weights gives the matching pairs with SXTB16 and SXTB16 ROR #8.
+ * tg_acc_s16 chains runs of inputs (the taps of a window) into int32 sums, emptied into int64 every
+ * TG_S16_CHUNK products.
  */
 #ifndef TG_DSP_S16_H
 #define TG_DSP_S16_H
