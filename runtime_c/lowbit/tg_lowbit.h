@@ -18,7 +18,7 @@
  * requantization records up front so each window is gathered once.
  * Fc decodes one INT4 / PALETTE row (accum_depth bytes) and runs TERNARY / BINARY rows in place
  * with bit masks and additions. Depthwise decodes every format for blocks of 4 channels
- * (5 * filter_h * filter_w bytes), ternary and binary as -1, 0, +1 weights.
+ * (9 * filter_h * filter_w bytes: int16 pairs, 8 bytes per tap), ternary and binary as -1, 0, +1.
  *
  * Requantization is per output channel with a 16-bit multiplier: real = mult[c] * 2^(shift[c] - 15),
  * i.e. tg_requantize(acc, mult[c] * 2^16, shift[c]); mult in [2^14, 2^15) or 0, shift in [-31, 30].

@@ -1,7 +1,7 @@
 /* tinygen runtime: the low-bit kernels' own load helper. Internal.
  *
  *   TG_LB_LDRD(p, off, lo, hi)   lo, hi = the two words at (const char *)p + off (off a constant multiple
- *                                of 8 below 64; p word-aligned): one LDRD on an Arm core with the DSP
+ *                                of 8 below 128; p word-aligned): one LDRD on an Arm core with the DSP
  *                                extension, two plain loads elsewhere (and under the DSP emulation).
  */
 #ifndef TG_LOWBIT_SIMD_H
@@ -11,7 +11,7 @@
 
 #if TG_HAS_DSP && !TG_DSP_EMULATED && defined(__GNUC__)
 #define TG_LB_LDRD(p, off, lo, hi) \
-    __asm__("ldrd %0, %1, [%2, #" #off "]" : "=r"(lo), "=r"(hi) : "r"(p), "m"(*(const uint64_t(*)[8])(const void *)(p)))
+    __asm__("ldrd %0, %1, [%2, #" #off "]" : "=r"(lo), "=r"(hi) : "r"(p), "m"(*(const uint64_t(*)[16])(const void *)(p)))
 #else
 #define TG_LB_LDRD(p, off, lo, hi)                                           \
     do {                                                                     \

@@ -166,8 +166,8 @@ class LowBitKernel(Kernel):
         bias = conv._bias_arg(b, consts)
         bias_data = None if b is None else consts[-1].data
         cb = ConstArg(3) if book is not None else Literal("NULL")
-        if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows interleaved + one row being decoded, every format
-            scratch = 5 * n
+        if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows as int16 (8 bytes per tap) + the row being decoded
+            scratch = 9 * n
         elif op.kind == OpKind.CONV_2D:
             scratch = conv_scratch(w.shape, y.size)
         elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
