@@ -53,7 +53,7 @@ def main(argv=None) -> int:
             b8 = qemu.bench(Path(tmp) / f"{key}_int8")
             ratio = b["instructions"] / b8["instructions"]
             print(f"| {key} | {r.report['weights_bytes']:,} | {r.report['arena_bytes']:,} | {b['instructions']:,} "
-                  f"| {b8['instructions']:,} | {ratio:.2f}x | <= 2.0x ({'met' if ratio <= 2.0 else 'not met'}) "
+                  f"| {b8['instructions']:,} | {ratio:.3f}x | <= 2.0x ({'met' if ratio <= 2.0 else 'not met'}) "
                   f"| {'yes' if exact else 'NO'} |", flush=True)
             layers[key] = (b, b8)
     for key, (b, b8) in layers.items() if args.layers else ():
