@@ -8,7 +8,8 @@ equal TFLM on calibration-like samples, full-range random samples, all-min and a
 cover the branches of the kernels: three-channel blocks and leftover channels, tap rows as one run (ungrouped,
 undilated) and tap by tap (grouped, dilated), windows of more than 256 products (int32 sums emptied into
 int64), input runs not a multiple of four, padding on every side, depth multiplier 1 (SIMD) and 2
-(portable), windows of more than 256 taps (portable). One firmware build runs them under QEMU.
+(portable), windows of more than 256 taps (portable). Six cases run as Cortex-M4 firmware under QEMU
+against TFLM, seven on the emulated device path under ASan + UBSan.
 """
 from __future__ import annotations
 
@@ -127,3 +128,13 @@ def test_dsp_path_under_qemu_equals_tflm(tmp_path):
             interp.invoke()
             want = np.array(interp.get_output(0))
             assert got[k].reshape(want.shape).tobytes() == want.tobytes(), (kind, k)
+
+
+@pytest.mark.parametrize("kind", ("conv_tall_pad", "conv1x1_odd", "conv_groups3", "conv_deep", "depthwise_odd_s2",
+                                  "depthwise_wide", "dense_deep"))
+def test_dsp_path_under_sanitizers(kind, tmp_path):
+    """The emulated device path under ASan + UBSan: no report, outputs equal to both ordinary host builds."""
+    from test_hardening import sanitized_run_equals_normal_builds
+
+    graph, calib = _graph(kind)
+    sanitized_run_equals_normal_builds(graph, tmp_path, _samples(graph, calib), "device", kind)
