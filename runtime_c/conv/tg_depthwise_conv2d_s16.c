@@ -19,7 +19,8 @@ static void tg_dw_s16_four(const tg_conv_pixel *p, const int16_t *image, int32_t
         const int16_t *px = image + ((ptrdiff_t)(p->in_y + fy * dilation_h) * in_w + p->in_x
                                      + (ptrdiff_t)p->fx.first * dilation_w) * in_c + c;
         const int8_t *w = filter + ((ptrdiff_t)fy * filter_w + p->fx.first) * in_c + c;
-        for (int32_t t = 0; t < taps; ++t, px += x_step, w += in_c) {
+        const int8_t *w_end = w + (ptrdiff_t)taps * in_c;
+        for (; w != w_end; px += x_step, w += in_c) {
             const uint32_t xa = tg_read_u32(px);
             const uint32_t xb = tg_read_u32(px + 2);
             const uint32_t v = tg_read_u32(w);
