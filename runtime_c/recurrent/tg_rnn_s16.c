@@ -23,6 +23,10 @@ typedef struct {
         }                                 \
     } while (0)
 #define TG_RNN_REQUANTIZE tg_requantize_s16_s16
+#define TG_RNN_ADD tg_add_s16
+#define TG_RNN_SUB tg_sub_s16
+#define TG_RNN_MUL tg_mul_s16
+#define TG_RNN_MUL_ARGS p[0], p[1], p[2], p[3]
 #include "tg_rnn_body.inc"
 
 int32_t tg_rnn_s16_get_buffer_size(int32_t slots, int32_t seq_slots, int32_t steps, int32_t units)
@@ -30,28 +34,14 @@ int32_t tg_rnn_s16_get_buffer_size(int32_t slots, int32_t seq_slots, int32_t ste
     return (slots + 1 + seq_slots * steps) * units * (int32_t)sizeof(int16_t);
 }
 
-static void tg_rnn_run(const int32_t *r, const tg_rnn_consts *c, const tg_rnn_place *at)
+static void tg_rnn_step(int32_t opcode, const int32_t *p, int32_t batches, int32_t units, const tg_rnn_consts *c,
+    const int16_t *a, const int16_t *b, int16_t *out)
 {
-    const int32_t *p = r + 4;
-    const int32_t units = at->units;
-    int16_t *out = tg_rnn_buffer(at, r[1]);
-    const int16_t *a = r[2] == 0 ? at->x : tg_rnn_buffer(at, r[2]);
-    const int16_t *b = tg_rnn_buffer(at, r[3] < 1 ? 1 : r[3]);
-    switch (r[0]) {
+    (void)b;
+    switch (opcode) {
     case 1:
-        (void)tg_fully_connected_s16(p[2], p[3], p[4], c->words + p[6], c->words + p[7], p[5], r[3], p[0], a, p[1],
+        (void)tg_fully_connected_s16(p[2], p[3], p[4], c->words + p[6], c->words + p[7], p[5], batches, p[0], a, p[1],
             c->bytes + p[9], p[8] < 0 ? NULL : c->longs + p[8], out);
-        break;
-    case 3:
-        (void)tg_add_s16(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], 1, 1, 1, units,
-            0, 0, 0, 1, a, 0, 0, 0, 1, b, out);
-        break;
-    case 4:
-        (void)tg_sub_s16(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], 1, 1, 1, units,
-            0, 0, 0, 1, a, 0, 0, 0, 1, b, out);
-        break;
-    case 5:
-        (void)tg_mul_s16(p[0], p[1], p[2], p[3], 1, 1, 1, units, 0, 0, 0, 1, a, 0, 0, 0, 1, b, out);
         break;
     case 6:
         (void)tg_logistic_s16(p[0], p[1], c->halves + p[2], units, a, out);

@@ -17,6 +17,10 @@ typedef struct {
 #define TG_RNN_T int8_t
 #define TG_RNN_FILL(h, zp, n) memset((h), (zp), (size_t)(n))
 #define TG_RNN_REQUANTIZE tg_requantize_s8_s8
+#define TG_RNN_ADD tg_add_s8
+#define TG_RNN_SUB tg_sub_s8
+#define TG_RNN_MUL tg_mul_s8
+#define TG_RNN_MUL_ARGS p[0], p[1], p[2], p[3], p[4], p[5], p[6]
 #include "tg_rnn_body.inc"
 
 int32_t tg_rnn_s8_get_buffer_size(int32_t slots, int32_t seq_slots, int32_t steps, int32_t units)
@@ -24,34 +28,19 @@ int32_t tg_rnn_s8_get_buffer_size(int32_t slots, int32_t seq_slots, int32_t step
     return (slots + 1 + seq_slots * steps) * units;
 }
 
-static void tg_rnn_run(const int32_t *r, const tg_rnn_consts *c, const tg_rnn_place *at)
+static void tg_rnn_step(int32_t opcode, const int32_t *p, int32_t batches, int32_t units, const tg_rnn_consts *c,
+    const int8_t *a, const int8_t *b, int8_t *out)
 {
     const int32_t *words = c->words;
     const int8_t *bytes = c->bytes;
-    const int32_t *p = r + 4;
-    const int32_t units = at->units;
-    int8_t *out = tg_rnn_buffer(at, r[1]);
-    const int8_t *a = r[2] == 0 ? at->x : tg_rnn_buffer(at, r[2]);
-    const int8_t *b = tg_rnn_buffer(at, r[3] < 1 ? 1 : r[3]);
-    switch (r[0]) {
+    switch (opcode) {
     case 1:
-        (void)tg_fully_connected_s8(NULL, p[2], p[3], p[4], p[5], p[6], words + p[8], words + p[9], p[7], r[3],
+        (void)tg_fully_connected_s8(NULL, p[2], p[3], p[4], p[5], p[6], words + p[8], words + p[9], p[7], batches,
             p[0], a, p[1], bytes + p[11], p[10] < 0 ? NULL : words + p[10], out);
         break;
     case 2:
-        (void)tg_fully_connected_s8_fast(p[2], p[3], p[4], r[3], p[0], a, p[1], words + p[5], p[6], words + p[7],
+        (void)tg_fully_connected_s8_fast(p[2], p[3], p[4], batches, p[0], a, p[1], words + p[5], p[6], words + p[7],
             p[8], out);
-        break;
-    case 3:
-        (void)tg_add_s8(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], 1, 1, 1, units,
-            0, 0, 0, 1, a, 0, 0, 0, 1, b, out);
-        break;
-    case 4:
-        (void)tg_sub_s8(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], 1, 1, 1, units,
-            0, 0, 0, 1, a, 0, 0, 0, 1, b, out);
-        break;
-    case 5:
-        (void)tg_mul_s8(p[0], p[1], p[2], p[3], p[4], p[5], p[6], 1, 1, 1, units, 0, 0, 0, 1, a, 0, 0, 0, 1, b, out);
         break;
     case 7:
         (void)tg_add_s8_fast(words + p[0], words + p[1], words + p[2], p[3], p[4], units, a, b, out);
