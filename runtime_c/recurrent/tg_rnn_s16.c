@@ -34,7 +34,7 @@ int32_t tg_rnn_s16_get_buffer_size(int32_t slots, int32_t seq_slots, int32_t ste
     return (slots + 1 + seq_slots * steps) * units * (int32_t)sizeof(int16_t);
 }
 
-static void tg_rnn_step(int32_t opcode, const int32_t *p, int32_t batches, int32_t units, const tg_rnn_consts *c,
+TG_ALWAYS_INLINE void tg_rnn_step(int32_t opcode, const int32_t *p, int32_t batches, int32_t units, const tg_rnn_consts *c,
     const int16_t *a, const int16_t *b, int16_t *out)
 {
     (void)b;

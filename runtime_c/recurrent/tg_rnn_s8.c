@@ -28,7 +28,7 @@ int32_t tg_rnn_s8_get_buffer_size(int32_t slots, int32_t seq_slots, int32_t step
     return (slots + 1 + seq_slots * steps) * units;
 }
 
-static void tg_rnn_step(int32_t opcode, const int32_t *p, int32_t batches, int32_t units, const tg_rnn_consts *c,
+TG_ALWAYS_INLINE void tg_rnn_step(int32_t opcode, const int32_t *p, int32_t batches, int32_t units, const tg_rnn_consts *c,
     const int8_t *a, const int8_t *b, int8_t *out)
 {
     const int32_t *words = c->words;
