@@ -105,7 +105,7 @@ static inline int32_t tg_lstm_rq(int32_t x, const tg_lstm_rq_t *r)
  * for j in [-256, 256), A[j] = T[j] (TFLM's 256-entry sigmoid table T) for j >= 0 and 2^16 - T[-j] below
  * (A[-256] = 1). TFLM interpolates T at |v| and mirrors negative inputs; the mirrored values lie on the
  * same straight segments, so one interpolation at v (knots at multiples of 2^frac_bits) with the rounding
- * of the sign's branch ((v >> 31): 2^(bits - 1) - 1 below zero) gives the same integers, without a test. */
+ * of the sign's branch (one less below zero: 2^(bits - 1) - 1) gives the same integers, without a test. */
 
 /* TFLM's int16 LOGISTIC on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out), |v| <=
  * 3 * 2^15 (a gate's 3 * pre: TFLM's saturation at |v| >= 255 * 2^9 cannot happen) */
@@ -113,7 +113,7 @@ static inline int16_t tg_lstm_sigmoid(int32_t v, const int32_t *mid)
 {
     const uint32_t w = (uint32_t)mid[v >> 9];
     const int32_t val = (int32_t)((w & 0xFFFFu) << 9) + ((int32_t)w >> 16) * (v & 511);
-    return (int16_t)((val + 512 + (v >> 31)) >> 10);
+    return (int16_t)((val + 512 - (int32_t)((uint32_t)v >> 31)) >> 10);
 }
 
 /* TFLM's int16 TANH on one value v already rescaled to units of 1/(3 * 4096) (Q0.15 out), any v: v is
@@ -123,7 +123,7 @@ static inline int16_t tg_lstm_tanh(int32_t v, const int32_t *mid)
     v = TG_LSTM_SAT(v, 17);
     const uint32_t w = (uint32_t)mid[v >> 8];
     const int32_t val = (int32_t)((w & 0xFFFFu) << 8) + ((int32_t)w >> 16) * (v & 255);
-    return (int16_t)((val - (1 << 23) + 128 + (v >> 31)) >> 8);
+    return (int16_t)((val - (1 << 23) + 128 - (int32_t)((uint32_t)v >> 31)) >> 8);
 }
 
 /* The requantizations of one call: per gate the input-side and recurrent-side ones, then f * c, i * g, o * tanh(c) */
