@@ -262,12 +262,13 @@ def test_keras_abs_and_elu_through_ptq_equal_tflm(activations, tmp_path):
     check_against_tflm(graph, tmp_path, random_inputs(graph, rng, 4))
 
 
-def test_keras_elu_with_other_alpha_is_refused():
+def test_keras_elu_with_other_alpha_is_a_table_op():
+    """TFLite's ELU is alpha 1 only; another alpha becomes tinygen's element-wise LUT op of the same function."""
     import keras
 
     from tinygen.compiler import load_model
 
     inp = keras.Input((4,))
     model = keras.Model(inp, keras.layers.ELU(alpha=0.5, name="e")(keras.layers.Dense(3, name="d")(inp)))
-    with pytest.raises(UnsupportedError, match=r"layer 'e' \(ELU\): alpha=0.5 is not supported"):
-        load_model(model)
+    kinds = [op.kind.name for op in load_model(model).ops]
+    assert "LUT" in kinds and "ELU" not in kinds
