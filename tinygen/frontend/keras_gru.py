@@ -13,21 +13,14 @@ import numpy as np
 
 from tinygen import ir
 from tinygen.ir import OpKind
+from tinygen.frontend.keras_recurrent import act_name
 from tinygen.ops.common import keras_fail
 from tinygen.quant.gru import CellAttrs
 
 
-def _name(act) -> str:
-    if isinstance(act, str):
-        return act
-    if isinstance(act, dict):
-        return act.get("config", {}).get("name", str(act))
-    return getattr(act, "__name__", str(act))
-
-
 def _check(layer, cfg, x_shape, allowed: dict) -> None:
     for field, names in allowed.items():
-        got = _name(cfg.get(field, names[0]))
+        got = act_name(cfg.get(field, names[0]))
         if got not in names:
             raise keras_fail(layer, f"{field}='{got}' is not supported (only {', '.join(names)})")
     if cfg.get("return_state"):
@@ -87,7 +80,7 @@ def simple_rnn(b, layer, cfg, x: str, name: str, go_backwards: bool, return_sequ
     w = [np.asarray(a, np.float32) for a in layer.get_weights()]
     zeros = np.zeros(units, np.float32)
     bx = w[2].reshape(units) if cfg.get("use_bias", True) and len(w) > 2 else zeros
-    attrs = CellAttrs(_name(cfg.get("activation", "tanh")), True, go_backwards, return_sequences)
+    attrs = CellAttrs(act_name(cfg.get("activation", "tanh")), True, go_backwards, return_sequences)
     return cell_op(b, layer, cfg, x, name, OpKind.RNN, (w[0], w[1], bx, zeros), attrs)
 
 

@@ -31,7 +31,8 @@ def register_recurrent(name: str, convert) -> None:
     RECURRENT[name] = convert
 
 
-def _act_name(act) -> str:
+def act_name(act) -> str:
+    """An activation as Keras configs hold it (a name, a serialized dict or a function) -> its name."""
     if isinstance(act, str):
         return act
     if isinstance(act, dict):
@@ -42,7 +43,7 @@ def _act_name(act) -> str:
 def check_common(layer, cfg, defaults: dict) -> None:
     """Refuse what a fused recurrent op cannot express: other activations, returned states, masks."""
     for field, want in defaults.items():
-        got = _act_name(cfg.get(field, want))
+        got = act_name(cfg.get(field, want))
         if got != want:
             raise keras_fail(layer, f"{field}='{got}' is not supported (only '{want}', the fused op's)")
     if cfg.get("return_state"):

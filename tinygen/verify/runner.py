@@ -9,14 +9,20 @@ import numpy as np
 from tinygen.errors import CalibrationError, TinygenError
 
 
-def read_manifest(out_dir) -> dict:
-    path = Path(out_dir) / "tinygen.json"
+def read_output_json(out_dir, file: str, missing: str, what: str) -> dict:
+    """A JSON file of an output folder: `missing` (after the folder) when it is absent, `corrupt <what>` when
+    it does not parse."""
+    path = Path(out_dir) / file
     if not path.is_file():
-        raise TinygenError(f"{out_dir}: not a tinygen output folder (no tinygen.json); run `tinygen build` first")
+        raise TinygenError(f"{out_dir}: {missing}; run `tinygen build` first")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise TinygenError(f"{path}: corrupt manifest ({exc.msg})") from None
+        raise TinygenError(f"{path}: corrupt {what} ({exc.msg})") from None
+
+
+def read_manifest(out_dir) -> dict:
+    return read_output_json(out_dir, "tinygen.json", "not a tinygen output folder (no tinygen.json)", "manifest")
 
 
 def model_paths(out_dir, manifest: dict) -> tuple:

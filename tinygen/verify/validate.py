@@ -20,7 +20,7 @@ from typing import Optional
 import numpy as np
 
 from tinygen.errors import CalibrationError, TinygenError
-from tinygen.verify.runner import prepare_inputs, read_manifest, run_model
+from tinygen.verify.runner import prepare_inputs, read_manifest, read_output_json, run_model
 
 
 # ---- metrics -----------------------------------------------------------------------------------
@@ -234,13 +234,7 @@ def _class_output(outs: list, y: np.ndarray) -> int:
 
 
 def _read_report(out_dir: Path) -> dict:
-    path = out_dir / "report.json"
-    if not path.is_file():
-        raise TinygenError(f"{out_dir}: no report.json; run `tinygen build` first")
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise TinygenError(f"{path}: corrupt report ({exc.msg})") from None
+    return read_output_json(out_dir, "report.json", "no report.json", "report")
 
 
 def _write(out_dir: Path, report: dict, result: dict) -> None:
