@@ -238,6 +238,8 @@ def variant(lop: LoweredOp, graph: Graph):
     """The in-place variant of a lowered op, or None when there is none or its input is read elsewhere."""
     if lop.op.inputs and lop.op.inputs[0] is not None and not _single_use(graph, lop.op.inputs[0], lop.op):
         return None
+    if lop.notes.get("kernel") == "mve":  # Helium kernels (lower/mve.py) have no in-place variant: keep them
+        return None
     for make in VARIANTS:
         v = make(lop, graph)
         if v is not None:
