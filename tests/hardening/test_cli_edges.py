@@ -341,9 +341,9 @@ def test_boards_show_their_kernel_path():
     assert "kernels" in p.stdout.splitlines()[0]
     assert rows["cortex-m0plus"].endswith("portable") and rows["cortex-m3"].endswith("portable")
     assert rows["cortex-m4"].endswith("dsp (SMLAD)") and rows["cortex-m7"].endswith("dsp (SMLAD)")
-    assert "dsp (SMLAD)" in rows["cortex-m55"] and "no MVE kernels" in rows["cortex-m55"]
+    assert "dsp (SMLAD)" in rows["cortex-m55"] and "mve (Helium)" in rows["cortex-m55"]
     m55 = load_board("cortex-m55")
-    assert "with MVE" not in m55.description and "no MVE" in m55.description
+    assert "Helium (MVE) kernels" in m55.description and "no MVE" not in m55.description
 
 
 # ---- progress ----------------------------------------------------------------------------------------------
@@ -482,4 +482,5 @@ def test_kernel_path_is_what_the_compiler_selects():
                            text=True, check=True)
         has_dsp = "#define __ARM_FEATURE_DSP 1" in p.stdout
         assert b.kernel_path.startswith("dsp") == has_dsp, (b.name, b.kernel_path)
-        assert ("MVE unused" in b.kernel_path) == ("__ARM_FEATURE_MVE" in p.stdout), (b.name, b.kernel_path)
+        # the Helium kernels (runtime_c/mve) compile their MVE code exactly under __ARM_FEATURE_MVE
+        assert ("mve (Helium)" in b.kernel_path) == ("__ARM_FEATURE_MVE" in p.stdout), (b.name, b.kernel_path)

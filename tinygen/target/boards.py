@@ -39,9 +39,11 @@ class Board:
 
     @property
     def kernel_path(self) -> str:
-        """The C kernels this board runs: the DSP-extension path (SMLAD dual MACs) or portable C."""
+        """The C kernels this board runs: the DSP-extension path (SMLAD dual MACs) or portable C, with the
+        Helium (MVE) kernels of lower/mve.py for int8 CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and ADD/SUB
+        on boards with MVE."""
         path = "dsp (SMLAD)" if self.dsp else "portable"
-        return path + (", MVE unused: no MVE kernels yet" if self.mve else "")
+        return path + (", mve (Helium) for int8 conv, depthwise, FC and add" if self.mve else "")
 
     @property
     def arch_flags(self) -> list:

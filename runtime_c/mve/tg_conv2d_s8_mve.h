@@ -1,0 +1,21 @@
+/* tinygen runtime: Helium (MVE) int8 CONV_2D (groups 1), one output pixel at a time through tg_gemm_s8_mve.
+ *
+ * Same result as tg_conv2d_s8 (TFLM ConvPerChannel, bit-exact). filter: OHWI int8 as stored, each output
+ * channel one row of fh * fw * in_c bytes, rows rounded up to 4 with zero rows; rq: tg_mve.h records
+ * (biases with the input offset folded in). A 1x1, stride-1, unpadded conv runs one GEMM column per
+ * pixel, read in place; other windows (fh * fw * in_c <= 1024: the lowering checks it) are gathered
+ * into a stack buffer, taps outside the image holding input_zp (the raw value of a zero).
+ * No arena scratch. Returns TG_OK.
+ */
+#ifndef TG_CONV2D_S8_MVE_H
+#define TG_CONV2D_S8_MVE_H
+
+#include "tg_common.h"
+
+int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_zp, int32_t output_offset,
+    int32_t act_min, int32_t act_max, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
+    const int8_t *input, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t out_h,
+    int32_t out_w, int32_t out_c, int8_t *output);
+
+#endif /* TG_CONV2D_S8_MVE_H */

@@ -1,0 +1,174 @@
+"""Helium (MVE) kernels (tinygen/lower/mve.py, runtime_c/mve/tg_*_mve.c) for boards with MVE.
+
+The lowering's NumPy reference against the portable kernels' TFLM-exact reference; the plain-C path of
+the MVE files on the host against it; and, under QEMU mps3-an547 (Cortex-M55, the MVE code itself),
+single-op graphs over many shapes against the portable reference, and MLPerf Tiny models against TFLM.
+"""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from oracle import tflm_run
+from test_kernels_conv import Case, build, sample_inputs
+from tinygen.ir import Activation, OpKind
+from tinygen.lower import conv, mve
+from tinygen.lower.base import _REGISTRY, lower_op
+from tinygen.target.boards import load_board
+
+C2, DW, FC = OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED
+M55 = load_board("cortex-m55")
+
+MVE_CASES = [
+    # conv: 1x1 in place (k % 16 == 0 and not, out_c % 4 != 0, batches), gathered windows (first layers
+    # with 1 and 3 channels, strides, padding, dilation, a window of 1008 bytes: the stack buffer holds 1024)
+    Case(C2, (1, 5, 5, 64), out_c=9, kernel=(1, 1), act=Activation.RELU6, zp_out=-100),
+    Case(C2, (2, 3, 5, 20), out_c=7, kernel=(1, 1), zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 6, 6, 4), out_c=5, kernel=(1, 1), stride=(2, 2), same=False, per_channel=False),
+    Case(C2, (1, 9, 6, 1), out_c=12, kernel=(4, 3), stride=(2, 2), zp_in=83, act=Activation.RELU),
+    Case(C2, (1, 7, 6, 3), out_c=8, stride=(2, 2), zp_in=-128),
+    Case(C2, (1, 6, 6, 16), out_c=9, zp_in=127, zp_out=-128),
+    Case(C2, (1, 9, 7, 4), out_c=3, dilation=(2, 2), act=Activation.RELU6),
+    Case(C2, (1, 9, 7, 5), out_c=6, kernel=(1, 3), dilation=(1, 2), same=False, bias=False),
+    Case(C2, (1, 4, 5, 112), out_c=6, stride=(1, 2), zp_in=-7),
+    Case(C2, (1, 5, 5, 16), out_c=5, saturate=True),
+    # depthwise, channels % 8 == 0: strides, valid / same, 1-D filters, dilation, batches, saturation
+    Case(DW, (1, 7, 5, 8)),
+    Case(DW, (1, 8, 8, 16), stride=(2, 2), act=Activation.RELU, zp_in=-128),
+    Case(DW, (1, 7, 7, 24), stride=(2, 2), same=False, bias=False, zp_out=127),
+    Case(DW, (1, 9, 1, 8), kernel=(5, 1), same=False, zp_in=127),
+    Case(DW, (1, 9, 9, 8), dilation=(2, 2), per_channel=False, act=Activation.RELU6),
+    Case(DW, (2, 4, 6, 16), kernel=(2, 2)),
+    Case(DW, (1, 5, 5, 8), saturate=True),
+    # fully connected: odd depths and outputs, batches, per-tensor, saturation
+    Case(FC, (1, 20), out_c=7, per_channel=False),
+    Case(FC, (3, 16), out_c=5, per_channel=False, act=Activation.RELU, zp_in=-128),
+    Case(FC, (2, 67), out_c=6, per_channel=True, bias=False, zp_in=127, zp_out=127),
+    Case(FC, (1, 640), out_c=13, per_channel=False, zp_in=-3),
+    Case(FC, (1, 64), out_c=6, per_channel=False, saturate=True, zp_out=-128),
+]
+
+
+def _lower_all(graph, board=M55):
+    with mve.for_board(board):
+        return [lower_op(op, graph) for op in graph.ops]
+
+
+def _portable(op, graph):
+    return next(k for k in _REGISTRY[op.kind] if isinstance(k, (conv.Conv2DKernel, conv.DepthwiseConv2DKernel,
+                                                                  conv.FullyConnectedKernel))).lower(op, graph)
+
+
+def test_mve_kernels_only_for_boards_with_mve():
+    graph = build(MVE_CASES)
+    assert all(lop.notes.get("kernel") == "mve" for lop in _lower_all(graph))
+    assert not any(lop.notes.get("kernel") == "mve" for lop in _lower_all(graph, load_board("cortex-m4")))
+    assert not any(lower_op(op, graph).notes.get("kernel") == "mve" for op in graph.ops)  # no board: none
+    with mve.disabled():
+        assert not any(lop.notes.get("kernel") == "mve" for lop in _lower_all(graph))
+
+
+def test_mve_falls_back():
+    """Grouped conv, windows over 1 KB, depth multiplier 2, depthwise channels % 8 != 0, FC filter offsets:
+    other kernels."""
+    cases = [Case(C2, (1, 6, 6, 4), out_c=6, groups=2), Case(C2, (1, 4, 4, 128)), Case(DW, (1, 7, 6, 3), mult=2),
+             Case(DW, (1, 7, 6, 12)), Case(FC, (2, 12), out_c=4, per_channel=False, w_zp=3)]
+    assert not any(lop.notes.get("kernel") == "mve" for lop in _lower_all(build(cases)))
+
+
+def test_mve_reference_matches_portable_reference():
+    graph = build(MVE_CASES, seed=3)
+    rng = np.random.default_rng(4)
+    for op, lop in zip(graph.ops, _lower_all(graph)):
+        for fill in (None, -128, 127):
+            xs = sample_inputs(graph, rng, fill)
+            x = xs[graph.inputs.index(op.inputs[0])]
+            assert np.array_equal(_portable(op, graph).reference([x])[0], lop.reference([x])[0]), op.name
+
+
+def test_requant_record_layout():
+    """records(): per 4 channels, biases, multipliers, left shifts, negated right shifts (zero padded)."""
+    rq = conv.Requant(np.array([5, 6, 7, 8, 9], np.int32), np.array([2, 0, -3, -31, 1], np.int32), True,
+                      0, 0, -128, 127)
+    got = mve.records(np.arange(5), rq, 5).reshape(2, 4, 4)
+    assert got[0].tolist() == [[0, 1, 2, 3], [5, 6, 7, 8], [2, 0, 0, 0], [0, 0, -3, -31]]
+    assert got[1].tolist() == [[4, 0, 0, 0], [9, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+
+
+def test_filter_layout():
+    """filter_rows(): blocks of 4 rows, 16 values of each row in turn, k and rows zero padded."""
+    rows = np.arange(5 * 20).reshape(5, 20).astype(np.int8)
+    got = mve.filter_rows(rows).reshape(2, 2, 4, 16)  # block, k16, row, value
+    assert np.array_equal(got[0, 0, 1], rows[1, :16]) and np.array_equal(got[0, 1, 3, :4], rows[3, 16:])
+    assert not got[0, 1, :, 4:].any() and not got[1, :, 1:].any() and np.array_equal(got[1, 1, 0, :4], rows[4, 16:])
+
+
+def _add_graphs():
+    from test_kernels_fast import _add_graphs as fast_add_graphs
+
+    return fast_add_graphs()
+
+
+def test_mve_c_on_host_matches_reference():
+    """The plain-C path of runtime_c/mve on the host, built from the MVE lowering, vs the portable reference."""
+    from tinygen.verify.testing import run_c, run_reference
+
+    graphs = [build(MVE_CASES, seed=7)] + _add_graphs()
+    rng = np.random.default_rng(8)
+    for graph in graphs:
+        for fill in (None, -128, 127):
+            xs = sample_inputs(graph, rng, fill)
+            want = run_reference(graph, xs)
+            with mve.for_board(M55):
+                assert any(lop.notes.get("kernel") == "mve" for lop in _lower_all(graph))
+                got = run_c(graph, xs)
+            for i, (w, g) in enumerate(zip(want, got)):
+                assert np.array_equal(w.reshape(-1), g.reshape(-1)), f"{graph.name} output {i} fill={fill}"
+
+
+def _need_tools():
+    missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm") if shutil.which(t) is None]
+    if missing:
+        pytest.fail(f"missing tools {missing}: run `make sysdeps`")
+
+
+@pytest.mark.qemu
+def test_mve_kernels_under_qemu_match_reference(tmp_path):
+    """Every case on QEMU mps3-an547 (the MVE code) equals the portable kernels' TFLM-exact reference."""
+    import tinygen
+    from tinygen.verify.testing import run_reference
+
+    _need_tools()
+    graphs = [build(MVE_CASES, seed=11)] + _add_graphs()
+    rng = np.random.default_rng(12)
+    for i, graph in enumerate(graphs):
+        out = tmp_path / f"g{i}"
+        r = tinygen.compile(graph, out, board="cortex-m55")
+        assert any(layer["kernel"].endswith("_mve") for layer in r.report["layers"]), i
+        samples = [sample_inputs(graph, rng, fill) for fill in (None, None, -128, 127)]
+        join = [np.concatenate if graph.tensors[t].shape[0] == 1 else np.stack for t in graph.inputs]
+        batch = [join[j]([s[j] for s in samples]) for j in range(len(graph.inputs))]
+        got = tinygen.run(out, batch, target="qemu")
+        for n, xs in enumerate(samples):
+            want = run_reference(graph, xs)
+            for j, w in enumerate(want):
+                assert np.array_equal(w.reshape(-1), got[j][n].reshape(-1)), f"graph {i} sample {n} output {j}"
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("key", ["ad", "kws"])
+def test_mlperf_models_on_m55_match_tflm(key, models_dir, tmp_path):
+    import tinygen
+
+    _need_tools()
+    path = models_dir / {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.tflite"}[key]
+    r = tinygen.compile(str(path), tmp_path / key, board="cortex-m55")
+    assert any(layer["kernel"].endswith("_mve") for layer in r.report["layers"])
+    shape = tuple(r.report["inputs"][0]["shape"])
+    rng = np.random.default_rng(5)
+    xs = [rng.integers(-128, 128, size=shape, dtype=np.int8), np.full(shape, -128, np.int8)]
+    got = tinygen.run(tmp_path / key, [np.concatenate(xs)], target="qemu")[0]
+    for n, x in enumerate(xs):
+        assert np.array_equal(tflm_run(path, [x])[0].reshape(-1), got[n].reshape(-1)), (key, n)
