@@ -17,8 +17,8 @@ from tinygen.options import OptionError
 OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", "estimator": "--estimator",
                 "weights": "--weights", "activations": "--activations", "mixed": "--mixed auto",
                 "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check",
-                "input_shape": "--input-shape", "io_layout": "--io-layout", "project": "--project",
-                "labels": "--labels"}
+                "io_in_arena": "--io-in-arena", "input_shape": "--input-shape", "io_layout": "--io-layout",
+                "project": "--project", "labels": "--labels"}
 
 _CONSOLE = Console()
 
@@ -121,7 +121,7 @@ def cmd_build(args) -> int:
                            estimator=args.estimator, check_fit=not args.no_fit_check, weights=weights,
                            activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
                            input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout,
-                           project=args.project, labels=args.labels,
+                           project=args.project, labels=args.labels, io_in_arena=args.io_in_arena,
                            force=args.force)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
@@ -270,6 +270,9 @@ def _build_parser(sub, common) -> None:
     b.add_argument("--budget-flash", metavar="BYTES", help="bytes of model constants allowed (e.g. 40000, 40K)")
     b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed; the build fails if it needs more "
                    "(with --mixed auto: schemes whose estimated arena exceeds it are not chosen)")
+    b.add_argument("--io-in-arena", action="store_true",
+                   help="plan the model's input and output tensors into the arena with the others (as TFLM "
+                        "does): a smaller total RAM; the C adds <name>_input() / <name>_output() / <name>_run()")
     b.add_argument("--no-fit-check", action="store_true", help="build even if the model exceeds the board")
     b.add_argument("--input-shape", action="append", metavar="[NAME=]D,D,...",
                    help="ONNX: the shape of an input with dynamic dimensions (a dynamic batch is taken as 1)")

@@ -130,15 +130,16 @@ def lower(graph: ir.Graph) -> list:
     return [lower_op(op, graph) for op in graph.ops]
 
 
-def generate(graph: ir.Graph, name: str = "model", labels=None) -> CompileResult:
-    """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values.
+def generate(graph: ir.Graph, name: str = "model", labels=None, io_in_arena: bool = False) -> CompileResult:
+    """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values;
+    `io_in_arena` plans the model's inputs and outputs into the arena (<name>_input() / <name>_run()).
 
     The model's files are <name>.c / <name>.h, so models of different names share one folder."""
     out0 = graph.tensors[graph.outputs[0]]
     labels = codegen.read_labels(labels, out0.size, out0.name)
     lowered = lower(graph)
-    graph, lowered = schedule.optimize(graph, lowered)  # operator order and in-place variants
-    arena = planner.plan(graph, lowered)
+    graph, lowered = schedule.optimize(graph, lowered, io_in_arena)  # operator order and in-place variants
+    arena = planner.plan(graph, lowered, io_in_arena=io_in_arena)
     files = codegen.render(graph, lowered, arena, name=name, stem=name, labels=labels)
     report = build_report(graph, lowered, arena, name)
     if labels:
@@ -167,6 +168,7 @@ def build_report(graph: ir.Graph, lowered: list, arena: planner.Plan, name: str)
     return dict(
         format=_FORMAT_VERSION, name=name, model=graph.name, source=str(graph.source),
         arena_bytes=int(arena.arena_bytes), live_set_lower_bound=int(arena.lower_bound),
+        io_in_arena=bool(arena.io_in_arena),
         planner=arena.strategy, persistent_bytes=int(arena.state_bytes),
         variables=[dict(name=s.tensor, offset=int(s.offset), bytes=int(s.nbytes)) for s in arena.state],
         weights_bytes=int(sum(lop.weight_bytes for lop in lowered)),
@@ -238,7 +240,7 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage("generate")
     from tinygen.lower import mve
     with mve.for_board(board_obj):  # the board's Helium (MVE) kernels, when it has MVE (tinygen/lower/mve.py)
-        result = generate(graph, name=opts.name, labels=opts.labels)
+        result = generate(graph, name=opts.name, labels=opts.labels, io_in_arena=opts.io_in_arena)
     _annotate_report(result.report, graph, opts, accumulators)
     if onnx_layout is not None:
         result.report["onnx_layout"] = onnx_layout

@@ -61,6 +61,7 @@ class CompileOptions:
     activations: str = "int8"  # activation width for float models
     budget_flash: Optional[int] = None  # bytes of constant data allowed (with weights="auto")
     budget_ram: Optional[int] = None  # arena bytes allowed
+    io_in_arena: bool = False  # the model's inputs and outputs live in the arena, planned with the other tensors
     check_fit: bool = True  # refuse a model that does not fit the board's RAM and flash
     firmware: bool = True  # write firmware/ and the Makefile besides model/
     measure_stack: bool = True  # slow: worst-case stack depth from arm-none-eabi-gcc -fstack-usage
@@ -112,6 +113,8 @@ class CompileOptions:
             raise OptionError(f"{{project}} '{literal(self.project)}': use one of {', '.join(PROJECTS)}")
         if self.labels is not None and not isinstance(self.labels, (str, os.PathLike, list, tuple)):
             raise OptionError("{labels} must be a labels file (one per line) or a list of strings")
+        if not isinstance(self.io_in_arena, bool):
+            raise OptionError("{io_in_arena} must be True or False")
         if not isinstance(self.weights, (str, dict)):
             raise OptionError(f"{{weights}} must be a scheme name or a {{{{layer: scheme}}}} table, "
                               f"not {type(self.weights).__name__}")

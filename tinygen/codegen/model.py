@@ -190,7 +190,8 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model", stem: s
            for i, off in sorted(plan.scratch.items())],
     )
     values.update(_state_values(plan, prefix))
-    values.update(_float_api(values["inputs"], values["outputs"]))
+    values.update(_arena_io(graph, plan, values["inputs"], values["outputs"]))
+    values.update(_float_api(values["inputs"], values["outputs"], prefix))
     values["labels"] = [_c_string(x) for x in labels] if labels else []
     values["stem"] = stem
     files = {
@@ -252,22 +253,38 @@ def _io_tensor(t, index: int) -> dict:
                 qmax=_QRANGE[CTYPES[t.dtype]][1] if quantized else None)
 
 
-def _float_api(ins: list, outs: list) -> dict:
+def _arena_io(graph: Graph, plan: Plan, ins: list, outs: list) -> dict:
+    """With the I/O in the arena: each input's and output's arena offset (`arena_offset` in the dicts)."""
+    if not plan.io_in_arena:
+        return dict(io_in_arena=False)
+    for names, dicts in ((graph.inputs, ins), (graph.outputs, outs)):
+        for name, t in zip(names, dicts):
+            kind, where = plan.storage[name]
+            assert kind == "arena" and where % ALIGN == 0, (name, kind, where)
+            t["arena_offset"] = where
+    return dict(io_in_arena=True)
+
+
+def _float_api(ins: list, outs: list, prefix: str = "model") -> dict:
     """<prefix>_invoke_float: where each quantized input and output sits in its static buffer.
 
     `ins` / `outs` are the _io_tensor dicts. Emitted when every input is quantized (int8 / uint8 / int16
     with one scale) or float; outputs that are neither (an ARG_MAX index, a bool) are converted to float
-    as they are."""
+    as they are. When the inputs and outputs live in the arena (their dicts carry `arena_offset`), the
+    quantized values are written and read there and no buffer of its own is needed."""
     if not all(t["scale"] is not None or t["ctype"] == "float" for t in ins):
         return dict(float_api=None)
     offset = 0
     entries = []
+    in_arena = any("arena_offset" in t for t in ins + outs)
     for kind, tensors in (("input", ins), ("output", outs)):
         for t in tensors:
             arg = f"{kind}{t['index']}" if len(ins) + len(outs) > 2 else kind
             convert = "float" if t["ctype"] == "float" else ("affine" if t["scale"] is not None else "cast")
             entry = dict(t, kind=kind, arg=arg, convert=convert, offset=None)
-            if convert != "float":
+            if convert != "float" and in_arena:
+                entry["offset"] = t["arena_offset"]
+            elif convert != "float":
                 entry["offset"] = offset
                 offset += -(-t["nbytes"] // 8) * 8
             entries.append(entry)
@@ -275,7 +292,9 @@ def _float_api(ins: list, outs: list) -> dict:
     params += [f"float *{e['arg']}" for e in entries if e["kind"] == "output"]
     quantizes = any(e["kind"] == "input" and e["convert"] != "float" for e in entries)
     return dict(float_api=dict(entries=entries, params=", ".join(params), io_size=max(offset, 8),
-                               buffer=offset > 0, quantizes=quantizes))
+                               buffer=offset > 0, quantizes=quantizes,
+                               loops=any(e["convert"] != "float" for e in entries),
+                               base=f"{prefix}_arena" if in_arena else f"{prefix}_float_io"))
 
 
 def _c_string(text: str) -> str:

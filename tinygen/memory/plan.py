@@ -9,9 +9,16 @@ In-place execution: a LoweredOp may set `inplace_of = <input tensor>`, promising
 kernel is correct when the output starts at that input's address (and also when the two are apart).
 The planner honours the declaration when the input's last reader is that op and both tensors live in
 the arena: the two buffers are *tied* (one offset) and may overlap each other, nothing else.
+
+Model inputs and outputs: by default they stay in the caller's buffers (storage "input" / "output").
+Under `io_in_arena` (the build option of that name) they are arena buffers like any other: an input is
+live from before the first op to its last reader, an output from its writer to the end of the run, so
+each shares bytes with tensors that are dead by then or not yet written (as TFLM's arena holds them).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -22,6 +29,23 @@ from tinygen.memory import views
 ALIGN = 16
 EXACT_MAX_BLOCKS = 40  # branch and bound only below this many placement blocks
 EXACT_NODE_BUDGET = 20000  # search nodes (deterministic, unlike a time limit); the best found so far is kept
+# Whether model inputs and outputs are planned into the arena, for the memory stage now running
+# (schedule.optimize sets it, so the in-place and order searches it calls plan the same way).
+_IO_IN_ARENA = contextvars.ContextVar("tinygen_io_in_arena", default=False)
+
+
+@contextlib.contextmanager
+def io_in_arena(on: bool):
+    """Within the block, `liveness` and `plan` place model inputs and outputs in the arena when `on`."""
+    token = _IO_IN_ARENA.set(bool(on))
+    try:
+        yield
+    finally:
+        _IO_IN_ARENA.reset(token)
+
+
+def _io_flag(value) -> bool:
+    return _IO_IN_ARENA.get() if value is None else bool(value)
 
 
 def align(n: int, a: int = ALIGN) -> int:
@@ -60,6 +84,7 @@ class Plan:
     views: list = field(default_factory=list)  # op indices whose output is a view of their input: no call
     state_bytes: int = 0  # the persistent state region (variables), apart from the arena
     state: list = field(default_factory=list)  # state.Slot per variable tensor
+    io_in_arena: bool = False  # model inputs and outputs are arena buffers (storage "arena")
 
 
 def _alias_roots(graph: Graph, lowered: list) -> dict:
@@ -68,11 +93,13 @@ def _alias_roots(graph: Graph, lowered: list) -> dict:
     return views.union_roots(graph, views.alias_pairs(lowered) + view_pairs)
 
 
-def liveness(graph: Graph, lowered: list) -> tuple:
+def liveness(graph: Graph, lowered: list, io_in_arena=None) -> tuple:
     """Buffers with lifetimes (op indices), and the storage class of every activation tensor.
 
-    Buffers tied by an honoured in-place declaration carry the same `tie`.
+    Buffers tied by an honoured in-place declaration carry the same `tie`. `io_in_arena` (None: the
+    memory stage's setting) makes model inputs and outputs arena buffers.
     """
+    in_arena = _io_flag(io_in_arena)
     root = _alias_roots(graph, lowered)
     rel = views.offsets(graph, lowered)
     groups: dict = {}
@@ -91,16 +118,17 @@ def liveness(graph: Graph, lowered: list) -> tuple:
         if ins and outs:
             raise TinygenError(f"model input '{graph.inputs[ins[0]]}' is also output "
                                f"'{graph.outputs[outs[0]]}' through a reshape; tinygen needs a copy op there")
-        if ins:
+        if ins and not in_arena:
             for m in members:
                 storage[m] = ("input_view", (ins[0], rel[m])) if rel.get(m) else ("input", ins[0])
             continue
         if outs:
             if len(set(outs)) > 1:
                 raise TinygenError(f"model outputs {sorted(set(outs))} share storage")
-            for m in members:
-                storage[m] = ("output", outs[0])
-            continue
+            if not in_arena:
+                for m in members:
+                    storage[m] = ("output", outs[0])
+                continue
         member_set = set(members)
         first, last = len(lowered), -1
         for i, lop in enumerate(lowered):
@@ -109,6 +137,10 @@ def liveness(graph: Graph, lowered: list) -> tuple:
                 last = max(last, i)
             if any(t in member_set for t in lop.op.inputs if t is not None):
                 last = max(last, i)
+        if in_arena and ins:
+            first, last = 0, max(last, 0)  # written by the caller before the first op
+        if in_arena and outs:
+            first, last = min(first, len(lowered) - 1), len(lowered) - 1  # read by the caller after the run
         if last < 0:
             continue  # dead tensor
         size = views.group_bytes(graph, members, rel)
@@ -145,9 +177,9 @@ def _tie_inplace(buffers: list, root: dict, lowered: list) -> list:
     return honoured
 
 
-def inplace_ops(graph: Graph, lowered: list) -> list:
+def inplace_ops(graph: Graph, lowered: list, io_in_arena=None) -> list:
     """Indices of ops whose in-place declaration the planner honours."""
-    buffers, _ = liveness(graph, lowered)
+    buffers, _ = liveness(graph, lowered, io_in_arena)
     return _tie_inplace(buffers, _alias_roots(graph, lowered), lowered)
 
 
@@ -363,8 +395,10 @@ STRATEGIES = {
 }
 
 
-def plan(graph: Graph, lowered: list, exact: bool = True) -> Plan:
-    buffers, storage = liveness(graph, lowered)
+def plan(graph: Graph, lowered: list, exact: bool = True, io_in_arena=None) -> Plan:
+    """Place every buffer; `io_in_arena` (None: the memory stage's setting) plans the model's I/O too."""
+    in_arena = _io_flag(io_in_arena)
+    buffers, storage = liveness(graph, lowered, in_arena)
     rel = views.offsets(graph, lowered)
     size, name, proven = place(buffers, exact=exact)
     check(buffers)
@@ -384,5 +418,5 @@ def plan(graph: Graph, lowered: list, exact: bool = True) -> Plan:
     slots, state_bytes = state.layout(graph)
     return Plan(arena_bytes=size, lower_bound=max(profile, default=0), buffers=buffers,
                 storage=storage, scratch=scratch, strategy=name, live=profile, inplace=honoured,
-                exact=proven, state_bytes=state_bytes, state=slots,
+                exact=proven, state_bytes=state_bytes, state=slots, io_in_arena=in_arena,
                 views=sorted(views.honoured(graph, lowered)))

@@ -192,10 +192,13 @@ def trim_scratch(graph: Graph, lowered: list) -> list:
                 break
 
 
-def optimize(graph: Graph, lowered: list) -> tuple:
-    """The memory stage: returns (graph, lowered) to plan and render (the inputs are not modified)."""
+def optimize(graph: Graph, lowered: list, io_in_arena: bool = False) -> tuple:
+    """The memory stage: returns (graph, lowered) to plan and render (the inputs are not modified).
+
+    `io_in_arena`: every plan made on the way places the model's inputs and outputs in the arena."""
     from tinygen.lower import inplace
 
-    graph, lowered = reorder(graph, lowered)
-    lowered = inplace.rewrite(graph, lowered)
-    return graph, trim_scratch(graph, lowered)
+    with planner.io_in_arena(io_in_arena):
+        graph, lowered = reorder(graph, lowered)
+        lowered = inplace.rewrite(graph, lowered)
+        return graph, trim_scratch(graph, lowered)
