@@ -20,6 +20,7 @@ from tinygen.compiler import load_model, lower
 from tinygen.verify.hostbuild import KERNEL_PATHS, kernel_path_cflags
 from tinygen.verify.runner import host_model, read_manifest, sample_shape
 
+import test_dwmult as tdm
 import test_kernels_fast as tkf
 import test_lowbit as tlb
 from test_hardening import _gcc, sanitized_run_equals_normal_builds
@@ -27,7 +28,8 @@ from test_kernels_conv import build
 
 # every runtime function whose code differs between the two kernel paths (all use tg_dsp.h)
 DSP_KERNELS = {"tg_conv2d_s8_fast", "tg_depthwise_conv2d_s8_fast", "tg_fully_connected_s8_fast", "tg_add_s8_fast",
-               "tg_conv2d_lb", "tg_depthwise_conv2d_lb", "tg_fully_connected_lb"}
+               "tg_conv2d_lb", "tg_depthwise_conv2d_lb", "tg_fully_connected_lb",
+               "tg_depthwise_mult_s8_fast"}
 # the in-place variants only appear inside whole models (their input buffer is reused): KWS has both
 INPLACE_KERNELS = {"tg_inplace_conv1x1_s8_fast", "tg_inplace_depthwise_rows_s8_fast"}
 
@@ -48,7 +50,8 @@ def merge(graphs: list, name: str = "kernel_plan") -> ir.Graph:
 
 
 def kernel_plan() -> ir.Graph:
-    graphs = [build(tkf.FAST_CASES, seed=7), build(tkf.QEMU_CASES, seed=1)] + tkf._add_graphs()
+    graphs = [build(tkf.FAST_CASES, seed=7), build(tkf.QEMU_CASES, seed=1), build(tdm.MULT_CASES, seed=2)]
+    graphs += tkf._add_graphs()
     graphs += [tlb.encoded(tlb._CASES[family], scheme) for scheme in tlb.LOWBIT for family in sorted(tlb._CASES)]
     return merge(graphs)
 
@@ -188,7 +191,7 @@ def test_cppcheck_clean_on_the_emulated_device_path():
     if shutil.which("cppcheck") is None:
         pytest.fail("cppcheck is not installed (scripts/sysdeps.sh installs it)")
     files = ["tg_dsp_emul.h", "tg_add_s8_fast.c", "tg_gemm_s8_fast_taps.c", "tg_depthwise_s8_fast_pixel.c",
-             "tg_conv2d_lb.c", "tg_depthwise_conv2d_lb.c", "tg_fully_connected_lb.c"]
+             "tg_depthwise_mult_s8_fast.c", "tg_conv2d_lb.c", "tg_depthwise_conv2d_lb.c", "tg_fully_connected_lb.c"]
     incs = [arg for d in runtime_include_dirs() for arg in ("-I", str(d))]
     p = subprocess.run([*CPPCHECK, *kernel_path_cflags("device"), *incs, *(str(runtime_file(f)) for f in files)],
                        capture_output=True, text=True, timeout=300)

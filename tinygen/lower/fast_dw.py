@@ -1,0 +1,72 @@
+"""Lowering rule for the fast int8 depthwise kernel with a depth multiplier that is a multiple of 4
+(runtime_c/conv/tg_depthwise_mult_s8_fast.c): a group of 4 output channels shares one input channel,
+so each window is gathered once as int16 tap pairs and every group runs one SMLAD per pair and channel.
+Registered ahead of the portable depthwise kernel; other multipliers fall through to fast.py / conv.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinygen.errors import UnsupportedError
+from tinygen.ir import Graph, Op, OpKind
+from tinygen.lower import conv
+from tinygen.lower.base import ConstArg, ConstArray, Literal, LoweredOp, TensorArg
+from tinygen.lower.fast import _Fast, _records, folded_bias, pack_depthwise, raw_windows, register_first
+
+MAX_MULT_TAPS = 128  # TG_DW_MULT_MAX_TAPS
+
+
+def tap_order(fh: int, fw: int) -> np.ndarray:
+    """The kernel's tap order (row-major; columns 0, 2, 1, 3 of each run of 4 when fw % 4 == 0)."""
+    cols = np.arange(fw)
+    if fw % 4 == 0:
+        cols = (cols & ~3) | ((cols & 1) << 1) | ((cols >> 1) & 1)  # position -> column (an involution)
+    return (np.arange(fh)[:, None] * fw + cols[None, :]).ravel()
+
+
+class FastDepthwiseMult(_Fast):
+    """DEPTHWISE_CONV_2D with depth multiplier % 4 == 0: a window of one input channel x 4 output channels."""
+
+    kinds = (OpKind.DEPTHWISE_CONV_2D,)
+
+    def shape_ok(self, op: Op, graph: Graph) -> bool:
+        x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
+        m = op.attrs.depth_multiplier
+        return m > 1 and m % 4 == 0 and w.encoding is None and len(x.shape) == 4 and len(w.shape) == 4 \
+            and w.shape[0] == 1 and w.shape[3] == x.shape[3] * m and w.shape[1] * w.shape[2] <= MAX_MULT_TAPS
+
+    def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        x, w, b, y = conv._tensors(op, graph)
+        a = op.attrs
+        n, in_h, in_w, in_c = x.shape
+        _, out_h, out_w, out_c = y.shape
+        _, fh, fw, wc = w.shape
+        m = a.depth_multiplier
+        if out_c != wc or out_c != in_c * m:
+            raise UnsupportedError(f"layer '{op.name}': filter {w.shape} does not fit output {y.shape}")
+        rq = conv.conv_requant(op, x, w, y, out_c, 3)
+        taps = np.asarray(w.data, np.int8).reshape(fh * fw, out_c)
+        zp = -rq.input_offset
+        bias_eff = folded_bias(None if b is None else b.data, taps.T, rq.input_offset)
+        rq_words, rec = _records(op, rq, taps.T, bias_eff)
+        consts = [ConstArray("quant", rec), ConstArray("wpack", pack_depthwise(taps[tap_order(fh, fw)]))]
+        args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
+                Literal(a.padding.top), Literal(a.padding.left), Literal(zp),
+                Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+                ConstArg(0), Literal(rq_words),
+                Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
+                Literal(fh), Literal(fw), Literal(m), ConstArg(1),
+                Literal(out_h), Literal(out_w), TensorArg(y.name, const=False)]
+
+        def reference(inputs):
+            win = raw_windows(inputs[0], fh, fw, a, out_h, out_w, zp)  # (n, oh, ow, fh, fw, in_c)
+            win = np.repeat(win, m, axis=-1)  # output channel ic * m + k reads input channel ic
+            acc = np.einsum("nyxhwc,hwc->nyxc", win, taps.reshape(fh, fw, out_c).astype(np.int64)) + bias_eff
+            return [conv.finish(acc, None, rq)]
+
+        return LoweredOp(op, "tg_depthwise_mult_s8_fast", ("tg_depthwise_mult_s8_fast.c",), args, consts,
+                         reference, macs=n * out_h * out_w * out_c * fh * fw, scratch_bytes=0,
+                         notes={"kernel": "fast", "per_channel": rq.per_channel, "path": "multiplier"})
+
+
+register_first(FastDepthwiseMult())
