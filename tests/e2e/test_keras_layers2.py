@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from oracle import tflm_run
-from tfconvert import convert
+from quant_error import compare, deq as _deq, q_in as _q_in, tf_converter_outputs
 from tinygen.compiler import load_model, lower, quantize
 from tinygen.quant import float_ref
 from tinygen.verify.export_tflite import to_bytes
@@ -144,18 +144,6 @@ def _randomize(m, rng) -> None:
                                rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in layer.weights])
 
 
-def _q_in(q, x):
-    t = q.tensors[q.inputs[0]]
-    info = np.iinfo(t.dtype)
-    v = np.floor(np.abs(x / np.float32(t.scale)) + 0.5) * np.sign(x) + t.zero_point
-    return np.clip(v, info.min, info.max).astype(t.dtype).reshape(t.shape)
-
-
-def _deq(q, y):
-    t = q.tensors[q.outputs[0]]
-    return (np.asarray(y, np.float32) - t.zero_point) * np.float32(t.scale)
-
-
 KEYS = ("acts_tflite", "acts_lut", "layernorm", "kwt", "mha_cross", "deconv2d", "deconv1d", "layers1d",
         "layers2d")
 
@@ -187,28 +175,12 @@ def test_c_equals_reference_equals_tflm(zoo, key):
 
 def _errors(z) -> tuple:
     """(tinygen's, TF converter's) mean |int8 output - float| over the held-out inputs."""
-    import tensorflow as tf
-
     m, q, test = z["model"], z["q"], z["test"]
     want = m.predict(test, verbose=0)
-    ours = [np.abs(_deq(q, run_reference(q, [_q_in(q, x)], z["lowered"])[0]).reshape(want[k].shape)
-                   - want[k]).mean() for k, x in enumerate(test)]
+    ours = compare(want, [_deq(q, run_reference(q, [_q_in(q, x)], z["lowered"])[0]) for x in test])[0]
     if not z["tflite"]:
-        return float(np.mean(ours)), None
-    # no XNNPACK delegate: it answers 10x worse than TF's own kernels on the attention models
-    resolver = tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    interp = tf.lite.Interpreter(model_content=convert(m, z["calib"]), experimental_op_resolver_type=resolver)
-    interp.allocate_tensors()
-    di, do = interp.get_input_details()[0], interp.get_output_details()[0]
-    (si, zi), (so, zo) = di["quantization"], do["quantization"]
-    theirs = []
-    for k, x in enumerate(test):
-        xi = np.clip(np.floor(np.abs(x / np.float32(si)) + 0.5) * np.sign(x) + zi, -128, 127).astype(np.int8)
-        interp.set_tensor(di["index"], xi[None])
-        interp.invoke()
-        t = interp.get_tensor(do["index"]).astype(np.float32)
-        theirs.append(np.abs((t - zo) * np.float32(so) - want[k][None]).mean())
-    return float(np.mean(ours)), float(np.mean(theirs))
+        return ours, None
+    return ours, compare(want, tf_converter_outputs(m, z["calib"], test))[0]
 
 
 def test_int8_error_no_worse_than_tf_converter(zoo):
