@@ -82,10 +82,14 @@ def _heads(b, n, x, heads: int, depth: int, perm: tuple) -> str:
 
 
 def multi_head_attention(b, layer, cfg, ins, out_shape) -> str:
+    return attention(b, layer, cfg, *_inputs(b, layer), out_shape)
+
+
+def attention(b, layer, cfg, q_in: str, v_in: str, k_in: str, out_shape) -> str:
+    """The layer on the IR tensors q_in, v_in, k_in (module docstring)."""
     from tinygen.ops.layout_moves import TransposeAttrs
     from tinygen.ops.matmul import BatchMatMulAttrs
 
-    q_in, v_in, k_in = _inputs(b, layer)
     _check_config(layer, cfg, [b.shape(t) for t in (q_in, v_in, k_in)])
     n, h, dk = layer.name, int(cfg["num_heads"]), int(cfg["key_dim"])
     dv = int(cfg.get("value_dim") or dk)

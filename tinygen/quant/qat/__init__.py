@@ -5,14 +5,17 @@
     tinygen.compile(qat_model, "out/model")             # trained ranges and weights, as they are
 
 The rewrite fuses Conv/Depthwise/Dense + BatchNormalization + ReLU/ReLU6 into one `QuantizedLayer`
-exactly as tinygen.passes fuses them; see docs/quantization.md.
+exactly as tinygen.passes fuses them; Conv1D/2DTranspose, MultiHeadAttention, LSTM, GRU and SimpleRNN
+become the int8-weight blocks of blocks.py and recurrent.py; see docs/quantization.md.
 """
 from __future__ import annotations
 
 import keras
 import numpy as np
 
+from tinygen.quant.qat import blocks as qb
 from tinygen.quant.qat import layers as ql
+from tinygen.quant.qat import recurrent as qr
 from tinygen.quant.qat import quantizers as qq
 from tinygen.errors import UnsupportedError
 from tinygen.ops.spec import QAT_RANGED, QAT_RANGED_RELU, QAT_SHARED, keras_qat_roles
@@ -44,7 +47,8 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
     weights: "int8" (+-127 per channel), "int4" (+-7), "ternary", "binary", "kmeans4" / "kmeans3" /
       "kmeans2" or a WeightQuantizer, for every Conv/Depthwise/Dense layer; or a {layer name: scheme}
       table (layers it does not name get the "*" entry, default "int8"). Low-bit schemes export with
-      their storage encoding, so the compiled model uses the packed low-bit kernels.
+      their storage encoding, so the compiled model uses the packed low-bit kernels. Transposed convs,
+      attention and recurrent layers always get int8 weights.
     activations: "int8" (per-tensor asymmetric, moving-average ranges; the only scheme).
     gradient_bits: None (float32 gradients) or 8 / 4: per-tensor scale, stochastic rounding.
     Ranges start empty: fit() or `calibrate` fills them; before that the layers pass values through.
@@ -78,22 +82,16 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
         cls = type(layer).__name__
         xs = [new[k] for k in ins]
         x = xs[0] if len(xs) == 1 else xs
-        if cls in ql._WEIGHTED:
-            inner, act = _clone(layer, activation="linear"), _act_name(layer)
-            bn, tail = None, outs[0]
-            nxt, j = sole_next(tail)
-            if act == "linear" and nxt is not None and type(nxt[0]).__name__ == "BatchNormalization":
-                bn, tail = _clone(nxt[0]), nxt[2][0]
-                absorbed.add(j)
-                nxt, j = sole_next(tail)
-            if act == "linear" and nxt is not None and _relu_kind(nxt[0]):
-                act, tail = _relu_kind(nxt[0]), nxt[2][0]
-                absorbed.add(j)
-            fused = act if act in ql.ACTIVATIONS else None
-            y = QuantizedLayer(inner, bn, fused, scheme_of(layer.name), ema_decay=ema_decay, name=layer.name)(x)
-            if act not in ql.ACTIVATIONS + ("linear",):
-                y = _ranged(keras.layers.Activation(act, name=f"{layer.name}_{act}"), act, None, ema_decay)(y)
-            new[tail] = y
+        if cls in ql._WEIGHTED or cls in qb.DECONV:
+            new.update(_weighted(layer, outs, x, sole_next, absorbed, scheme_of, ema_decay))
+        elif cls in qb.ATTENTION:
+            qvk = _attention_inputs(layer, new)
+            inner = type(layer).from_config(layer.get_config())
+            inner.build(*(tuple(t.shape) for t in qvk))
+            inner.set_weights(layer.get_weights())
+            new[outs[0]] = qb.QuantizedAttention(inner, ema_decay=ema_decay, name=layer.name)(qvk)
+        elif cls in qr.RECURRENT:
+            new[outs[0]] = qr.QuantizedRecurrent(_clone(layer), ema_decay=ema_decay, name=layer.name)(x)
         elif cls in _PASS_THROUGH:
             new[outs[0]] = _clone(layer)(x)
         elif cls in _RANGED:
@@ -113,6 +111,45 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
     ins = new_inputs if len(new_inputs) > 1 else new_inputs[0]
     return QATModel(ins, outs if len(outs) > 1 else outs[0], name=name or f"{model.name}_qat",
                     gradient_bits=gradient_bits, gradient_seed=gradient_seed)
+
+
+def _weighted(layer, outs, x, sole_next, absorbed: set, scheme_of, ema_decay: float) -> dict:
+    """{output key: tensor} of a Conv/Depthwise/Dense (+ BatchNormalization) or a transposed conv, with a
+    following ReLU / ReLU6 fused and any other activation as its own ranged layer."""
+    inner, act = _clone(layer, activation="linear"), _act_name(layer)
+    deconv = type(layer).__name__ in qb.DECONV
+    bn, tail = None, outs[0]
+    nxt, j = sole_next(tail)
+    if not deconv and act == "linear" and nxt is not None and type(nxt[0]).__name__ == "BatchNormalization":
+        bn, tail = _clone(nxt[0]), nxt[2][0]
+        absorbed.add(j)
+        nxt, j = sole_next(tail)
+    if act == "linear" and nxt is not None and _relu_kind(nxt[0]):
+        act, tail = _relu_kind(nxt[0]), nxt[2][0]
+        absorbed.add(j)
+    fused = act if act in ql.ACTIVATIONS else None
+    if deconv:
+        y = qb.QuantizedDeconv(inner, fused, ema_decay=ema_decay, name=layer.name)(x)
+    else:
+        y = QuantizedLayer(inner, bn, fused, scheme_of(layer.name), ema_decay=ema_decay, name=layer.name)(x)
+    if act not in ql.ACTIVATIONS + ("linear",):
+        y = _ranged(keras.layers.Activation(act, name=f"{layer.name}_{act}"), act, None, ema_decay)(y)
+    return {tail: y}
+
+
+def _attention_inputs(layer, new: dict) -> list:
+    """The rewritten [query, value, key] of a MultiHeadAttention call (key = value when not given)."""
+    node = layer._inbound_nodes[0]
+    args, kwargs = list(node.arguments.args), dict(node.arguments.kwargs)
+    for k, a in zip(("query", "value", "key"), args[:3]):
+        kwargs.setdefault(k, a)
+    for opt in ("attention_mask", "query_mask", "value_mask", "key_mask", "use_causal_mask",
+                "return_attention_scores"):
+        if kwargs.get(opt) is not None and kwargs.get(opt) is not False:
+            raise UnsupportedError(f"layer '{layer.name}' (MultiHeadAttention): {opt} is not supported by "
+                                   "quantization-aware training")
+    value = new[id(kwargs["value"])]
+    return [new[id(kwargs["query"])], value, new[id(kwargs["key"])] if kwargs.get("key") is not None else value]
 
 
 def _scheme_table(weights, names: list):
@@ -200,7 +237,7 @@ def _clone(layer, **overrides):
 
 def calibrate(qat_model, x, batch_size: int = 64) -> None:
     """Set every activation range to the running min/max over `x` (no weight changes): a PTQ start."""
-    ranged = [layer for layer in qat_model.layers if isinstance(layer, ql._Ranged)]
+    ranged = [layer for layer in qat_model._flatten_layers(include_self=False) if isinstance(layer, ql._Ranged)]
     for layer in ranged:
         layer.range_ready.assign(0.0)
         layer.calibrating = True

@@ -21,7 +21,8 @@ from tinygen.errors import ModelFormatError, TinygenError, UnsupportedError
 from tinygen.ir import OpKind, QuantParams
 from tinygen.options import literal
 
-_QAT_CLASSES = ("QATModel", "QuantizedLayer", "QuantizeInput", "QuantizeOutput")
+_QAT_CLASSES = ("QATModel", "QuantizedLayer", "QuantizeInput", "QuantizeOutput", "QuantizedDeconv",
+                "QuantizedAttention", "QuantizedRecurrent")
 
 
 def is_qat_model(model) -> bool:
@@ -69,7 +70,9 @@ def to_graph(qat_model) -> ir.Graph:
     report = quantize_activations(q, builder)
     from tinygen.quant import ptq
     ptq.quantize_constants(q)  # every constant to int8 first, then the QAT weights replace them
+    from tinygen.quant.qat import export_blocks
     report.update(_set_weights(q, builder.weighted))
+    report.update(export_blocks.set_weights(q, builder.blocks))
     ir.verify(q, "qat export")
     q.warnings, q.quant_report = [], report
     return q
@@ -78,12 +81,14 @@ def to_graph(qat_model) -> ir.Graph:
 def _qat_builder(model, source):
     """The Keras frontend's builder, taught the QAT layers (which wrap ordinary float layers)."""
     from tinygen.frontend import keras as fk
+    from tinygen.quant.qat import export_blocks
 
     class Builder(fk._Builder):
         def __init__(self, model, source):
             super().__init__(model, source)
             self.ranged = {}  # IR tensor name -> QAT layer holding its range
             self.weighted = {}  # IR op name -> QuantizedLayer
+            self.blocks = {}  # IR op name -> (QAT block, role): transposed convs, attention, recurrent
 
         def _layer(self, layer, ins, out_shapes):
             from tinygen.quant.qat import layers as ql
@@ -99,6 +104,9 @@ def _qat_builder(model, source):
                 y = self._relu(layer, y)
                 self.ranged[y] = layer
                 return [y]
+            outs = export_blocks.build(self, layer, ins, out_shapes)
+            if outs is not None:
+                return outs
             if isinstance(layer, ql.QuantizeOutput):
                 y = self._relu(layer, super()._layer(layer.layer, ins, out_shapes)[0])
                 self.ranged[y] = layer
@@ -145,7 +153,7 @@ def quantize_activations(q: ir.Graph, builder) -> dict:
                     groups.union(t, op.outputs[0])
     ranges, members = {}, {}
     for name, t in q.tensors.items():
-        if t.is_const:
+        if t.is_const or t.variable:  # recurrent states: set with their op (export_blocks.py)
             continue
         members.setdefault(groups.find(name), []).append(name)
         layer = builder.ranged.get(name)

@@ -51,18 +51,27 @@ class _Ranged(keras.layers.Layer):
         return lo, hi
 
     def _quantize_output(self, y, training):
+        self._observe(y, training)
+        return self._apply(y)
+
+    def _observe(self, y, training) -> None:
+        """Update the range from y: moving average in training, running min/max while calibrating."""
+        if self.fixed_range is not None or not (training or self.calibrating):
+            return
+        ready = self.range_ready > 0
+        lo_b, hi_b = ops.min(ops.stop_gradient(y)), ops.max(ops.stop_gradient(y))
+        if self.calibrating:
+            lo, hi = ops.minimum(self.range[0], lo_b), ops.maximum(self.range[1], hi_b)
+        else:
+            d = self.ema_decay
+            lo, hi = d * self.range[0] + (1 - d) * lo_b, d * self.range[1] + (1 - d) * hi_b
+        self.range.assign(ops.where(ready, ops.stack([lo, hi]), ops.stack([lo_b, hi_b])))
+        self.range_ready.assign(1.0)
+
+    def _apply(self, y):
+        """y fake-quantized on the current range (unchanged while there is none)."""
         if self.fixed_range is not None:
             return qq.fake_quant_activation(y, *self.fixed_range)
-        if training or self.calibrating:
-            ready = self.range_ready > 0
-            lo_b, hi_b = ops.min(ops.stop_gradient(y)), ops.max(ops.stop_gradient(y))
-            if self.calibrating:
-                lo, hi = ops.minimum(self.range[0], lo_b), ops.maximum(self.range[1], hi_b)
-            else:
-                d = self.ema_decay
-                lo, hi = d * self.range[0] + (1 - d) * lo_b, d * self.range[1] + (1 - d) * hi_b
-            self.range.assign(ops.where(ready, ops.stack([lo, hi]), ops.stack([lo_b, hi_b])))
-            self.range_ready.assign(1.0)
         return ops.where(self.range_ready > 0, qq.fake_quant_activation(y, self.range[0], self.range[1]), y)
 
     def get_config(self) -> dict:
@@ -80,6 +89,27 @@ class QuantizeInput(_Ranged):
 
     def call(self, x, training=None):
         return self._quantize_output(x, training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+@_register
+class RangeTracker(_Ranged):
+    """The int8 range of one tensor inside a QAT block (attention scores, a GRU gate, ...): `observe`
+    updates it, `apply` fake-quantizes on it; calling it does both, as a QuantizeInput does."""
+
+    def build(self, input_shape=None):
+        self._build_range()
+
+    def call(self, x, training=None):
+        return self._quantize_output(x, training)
+
+    def observe(self, y, training) -> None:
+        self._observe(y, training)
+
+    def apply(self, y):
+        return self._apply(y)
 
     def compute_output_shape(self, input_shape):
         return input_shape
