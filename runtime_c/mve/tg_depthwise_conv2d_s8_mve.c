@@ -19,6 +19,8 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
     int8_t *output)
 {
     const int32_t xstep = dilation_w * c;
+    const int32_t ystep = dilation_h * in_w * c;
+    const int32_t taps = fh * fw;
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *image = input + b * in_h * in_w * c;
         for (int32_t oy = 0; oy < out_h; oy++) {
@@ -30,15 +32,15 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                 int32_t kx0, kx1;
                 tap_range(ix0, dilation_w, in_w, fw, &kx0, &kx1);
                 const int8_t *x0 = image + ((iy0 + ky0 * dilation_h) * in_w + ix0 + kx0 * dilation_w) * c;
-                const int8_t *w0 = filter + (ky0 * fw + kx0) * c;
+                const int8_t *w0 = filter + (ky0 * fw + kx0) * 8;
                 const int32_t *q = rq;
-                for (int32_t ch = 0; ch < c; ch += 8, q += 2 * TG_MVE_RQ_WORDS) {
+                for (int32_t ch = 0; ch < c; ch += 8, q += 2 * TG_MVE_RQ_WORDS, w0 += taps * 8) {
 #if TG_HAS_MVE
                     int32x4_t even = vldrwq_s32(q), odd = vldrwq_s32(q + TG_MVE_RQ_WORDS);
-                    for (int32_t ky = ky0; ky < ky1; ky++) {
-                        const int8_t *xp = x0 + (ky - ky0) * dilation_h * in_w * c + ch;
-                        const int8_t *wp = w0 + (ky - ky0) * fw * c + ch;
-                        for (int32_t kx = kx0; kx < kx1; kx++, xp += xstep, wp += c) {
+                    const int8_t *xr = x0 + ch, *wr = w0;
+                    for (int32_t ky = ky0; ky < ky1; ky++, xr += ystep, wr += fw * 8) {
+                        const int8_t *xp = xr, *wp = wr;
+                        for (int32_t n = kx1 - kx0; n > 0; n--, xp += xstep, wp += 8) {
                             const int16x8_t xv = vaddq_n_s16(vldrbq_s16(xp), (int16_t)input_offset);
                             const int16x8_t wv = vldrbq_s16(wp);
                             even = vaddq_s32(even, vmullbq_int_s16(xv, wv));
@@ -53,9 +55,9 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                         const int32_t *qi = q + (i % 2) * TG_MVE_RQ_WORDS + i / 2; /* the lane's bias */
                         int32_t acc = qi[0];
                         for (int32_t ky = ky0; ky < ky1; ky++) {
-                            const int8_t *xp = x0 + (ky - ky0) * dilation_h * in_w * c + ch + i;
-                            const int8_t *wp = w0 + (ky - ky0) * fw * c + ch + i;
-                            for (int32_t kx = kx0; kx < kx1; kx++, xp += xstep, wp += c) {
+                            const int8_t *xp = x0 + (ky - ky0) * ystep + ch + i;
+                            const int8_t *wp = w0 + (ky - ky0) * fw * 8 + i;
+                            for (int32_t kx = kx0; kx < kx1; kx++, xp += xstep, wp += 8) {
                                 acc += (*xp + input_offset) * *wp;
                             }
                         }

@@ -1,7 +1,7 @@
 /* tinygen runtime: Helium (MVE) int8 DEPTHWISE_CONV_2D, depth multiplier 1, channels % 8 == 0.
  *
- * Same result as tg_depthwise_conv2d_s8 (TFLM DepthwiseConvPerChannel, bit-exact). filter: (fh, fw, c)
- * int8 as stored; rq: tg_mve.h records with the biases as given (input offset added to each tap read),
+ * Same result as tg_depthwise_conv2d_s8 (TFLM DepthwiseConvPerChannel, bit-exact). filter: int8, per
+ * group of 8 channels its fh * fw taps of 8 bytes (TFLM's (fh, fw, c) regrouped); rq: tg_mve.h records with the biases as given (input offset added to each tap read),
  * per group of 8 channels the record of its even channels, then that of its odd ones.
  * Eight channels per step: byte loads widened to 16-bit lanes, (x + input_offset) * w formed exactly
  * in 16 bits and widened to two 32-bit accumulators (VMULLB even lanes, VMULLT odd lanes); only the

@@ -43,7 +43,12 @@ void tg_gemm_s8_mve(const int8_t *col, int32_t k, const int8_t *w, int32_t rows,
         acc = vsetq_lane_s32(a1, acc, 1);
         acc = vsetq_lane_s32(a2, acc, 2);
         acc = vsetq_lane_s32(a3, acc, 3);
-        vstrbq_p_s32(out + g, tg_mve_rq4(acc, rq + 4, output_offset, act_min, act_max), vctp32q((uint32_t)(rows - g)));
+        acc = tg_mve_rq4(acc, rq + 4, output_offset, act_min, act_max);
+        if (rows - g >= 4) {
+            vstrbq_s32(out + g, acc);
+        } else {
+            vstrbq_p_s32(out + g, acc, vctp32q((uint32_t)(rows - g)));
+        }
     }
 }
 
