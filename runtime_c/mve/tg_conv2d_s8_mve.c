@@ -38,6 +38,10 @@ static void gather_row(int8_t *dst, const int8_t *row, int32_t ix0, int32_t dila
     } else if (dilation_w == 1) {
         const int32_t kx0 = ix0 < 0 ? TG_MIN(-ix0, fw) : 0;
         const int32_t kx1 = TG_MAX(kx0, TG_MIN(fw, in_w - ix0));
+        if (kx0 == 0 && kx1 == fw) { /* the whole row inside the image: one copy */
+            fill_or_copy(dst, row + ix0 * in_c, zp, fw * in_c);
+            return;
+        }
         fill_or_copy(dst, NULL, zp, kx0 * in_c);
         fill_or_copy(dst + kx0 * in_c, row + (ix0 + kx0) * in_c, zp, (kx1 - kx0) * in_c);
         fill_or_copy(dst + kx1 * in_c, NULL, zp, (fw - kx1) * in_c);
@@ -53,7 +57,7 @@ int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_zp, int32_t output_offset,
     int32_t act_min, int32_t act_max, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
     const int8_t *input, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t out_h,
-    int32_t out_w, int32_t out_c, int8_t *output)
+    int32_t out_w, int32_t out_c, int32_t left_shift, int8_t *output)
 {
     const int32_t k = fh * fw * in_c;
     const int32_t pointwise = fh == 1 && fw == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0
@@ -62,7 +66,7 @@ int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
         const int8_t *image = input + b * in_h * in_w * in_c;
         if (pointwise) {
             for (int32_t p = 0; p < in_h * in_w; p++, output += out_c) {
-                tg_gemm_s8_mve(image + p * in_c, k, filter, out_c, rq, output_offset, act_min, act_max, output);
+                tg_gemm_s8_mve(image + p * in_c, k, filter, out_c, rq, left_shift, output_offset, act_min, act_max, output);
             }
             continue;
         }
@@ -75,7 +79,7 @@ int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
                     const int8_t *row = iy >= 0 && iy < in_h ? image + iy * in_w * in_c : NULL;
                     gather_row(col + ky * fw * in_c, row, ix0, dilation_w, in_w, in_c, fw, (int8_t)input_zp);
                 }
-                tg_gemm_s8_mve(col, k, filter, out_c, rq, output_offset, act_min, act_max, output);
+                tg_gemm_s8_mve(col, k, filter, out_c, rq, left_shift, output_offset, act_min, act_max, output);
             }
         }
     }

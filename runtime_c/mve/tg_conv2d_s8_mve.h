@@ -2,7 +2,7 @@
  *
  * Same result as tg_conv2d_s8 (TFLM ConvPerChannel, bit-exact). filter: OHWI int8 as stored, each output
  * channel one row of fh * fw * in_c bytes, rows rounded up to 4 with zero rows; rq: tg_mve.h records
- * (biases with the input offset folded in). A 1x1, stride-1, unpadded conv runs one GEMM column per
+ * (biases with the input offset folded in; left_shift 0 when no channel's shift is positive). A 1x1, stride-1, unpadded conv runs one GEMM column per
  * pixel, read in place; other windows (fh * fw * in_c <= 1024: the lowering checks it) are gathered
  * into a stack buffer, taps outside the image holding input_zp (the raw value of a zero).
  * No arena scratch. Returns TG_OK.
@@ -16,6 +16,6 @@ int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_zp, int32_t output_offset,
     int32_t act_min, int32_t act_max, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
     const int8_t *input, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t out_h,
-    int32_t out_w, int32_t out_c, int8_t *output);
+    int32_t out_w, int32_t out_c, int32_t left_shift, int8_t *output);
 
 #endif /* TG_CONV2D_S8_MVE_H */

@@ -47,8 +47,8 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                             odd = vaddq_s32(odd, vmulltq_int_s16(xv, wv));
                         }
                     }
-                    even = tg_mve_rq4(even, q + 4, output_offset, act_min, act_max);
-                    odd = tg_mve_rq4(odd, q + 4 + TG_MVE_RQ_WORDS, output_offset, act_min, act_max);
+                    even = tg_mve_rq4(even, q + 4, 1, output_offset, act_min, act_max);
+                    odd = tg_mve_rq4(odd, q + 4 + TG_MVE_RQ_WORDS, 1, output_offset, act_min, act_max);
                     vstrbq_s16(output + ch, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), even), odd));
 #else
                     for (int32_t i = 0; i < 8; i++) {

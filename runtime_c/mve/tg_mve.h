@@ -34,12 +34,13 @@
 
 #if TG_HAS_MVE
 
-/* clamp(MBQM(acc) + output_offset, act_min, act_max) on 4 lanes; q: the group's record + 4 */
-TG_MVE_INLINE int32x4_t tg_mve_rq4(int32x4_t acc, const int32_t *q, int32_t output_offset, int32_t act_min,
-    int32_t act_max)
+/* clamp(MBQM(acc) + output_offset, act_min, act_max) on 4 lanes; q: the group's record + 4; left 0: no
+ * lane shifts left (the left-shift step is skipped) */
+TG_MVE_INLINE int32x4_t tg_mve_rq4(int32x4_t acc, const int32_t *q, int left, int32_t output_offset,
+    int32_t act_min, int32_t act_max)
 {
     const int32x4_t right = vldrwq_s32(q + 8);
-    int32x4_t v = vqrdmulhq_s32(vshlq_s32(acc, vldrwq_s32(q + 4)), vldrwq_s32(q));
+    int32x4_t v = vqrdmulhq_s32(left ? vshlq_s32(acc, vldrwq_s32(q + 4)) : acc, vldrwq_s32(q));
     v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, right), 31));
     v = vaddq_n_s32(vrshlq_s32(v, right), output_offset);
     return vminq_s32(vmaxq_s32(v, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));

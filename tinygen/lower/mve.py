@@ -53,6 +53,11 @@ def records(bias: np.ndarray, rq: conv.Requant, channels: int) -> np.ndarray:
     return cols.reshape(4, n // 4, 4).transpose(1, 0, 2).reshape(-1).astype(np.int32)
 
 
+def left_shifts(rq: conv.Requant) -> int:
+    """1 when some channel's shift is positive (the kernels' left-shift step runs), else 0."""
+    return int(np.any(np.asarray(rq.shift) > 0))
+
+
 def filter_rows(rows: np.ndarray) -> np.ndarray:
     """(O, K) int8 filter rows in tg_gemm_s8_mve.h order: rows rounded up to 4 and K to 16 with zeros,
     then per block of 4 rows, 16 values of each row in turn."""
@@ -111,7 +116,7 @@ class MveConv2D(_Mve):
                 Literal(a.padding.top), Literal(a.padding.left), Literal(zp), Literal(rq.output_offset),
                 Literal(rq.act_min), Literal(rq.act_max), Literal(n), Literal(in_h), Literal(in_w), Literal(in_c),
                 TensorArg(x.name), Literal(fh), Literal(fw), ConstArg(0), ConstArg(1),
-                Literal(out_h), Literal(out_w), Literal(out_c), TensorArg(y.name, const=False)]
+                Literal(out_h), Literal(out_w), Literal(out_c), Literal(left_shifts(rq)), TensorArg(y.name, const=False)]
 
         def reference(inputs):
             win = fast.raw_windows(inputs[0], fh, fw, a, out_h, out_w, zp).reshape(n, out_h, out_w, -1)
@@ -187,7 +192,7 @@ class MveFullyConnected(_Mve):
         consts = [ConstArray("w", filter_rows(rows)), ConstArray("rq", records(bias_eff, rq, out_depth))]
         args = [Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max), Literal(batches),
                 Literal(accum), TensorArg(x.name), Literal(out_depth), ConstArg(0), ConstArg(1),
-                TensorArg(y.name, const=False)]
+                Literal(left_shifts(rq)), TensorArg(y.name, const=False)]
 
         def reference(inputs):
             return [fast.gemm_reference(inputs[0].reshape(-1, accum), rows, bias_eff, rq).reshape(y.shape)]
