@@ -38,6 +38,17 @@ def _model(key: str):
         x = keras.Input((6, 3), batch_size=1)
         y = L.Conv1DTranspose(4, 3, strides=2, padding="same", name="up")(x)
         y = L.ReLU(name="relu")(y)
+    elif key == "dw1d":  # depthwise 1-D + BatchNormalization + ReLU folded, then a causal Conv1D
+        x = keras.Input((8, 3), batch_size=1)
+        y = L.ReLU(name="relu")(L.BatchNormalization(name="bn")(L.DepthwiseConv1D(3, depth_multiplier=2,
+                                                                                    padding="same", name="dw")(x)))
+        y = L.Conv1D(4, 3, padding="causal", name="causal")(y)
+    elif key == "sep":
+        x = keras.Input((6, 6, 3), batch_size=1)
+        y = L.SeparableConv2D(4, 3, strides=2, padding="same", activation="relu", name="sep")(x)
+    elif key == "sep1d":
+        x = keras.Input((8, 3), batch_size=1)
+        y = L.SeparableConv1D(4, 3, padding="same", depth_multiplier=2, name="sep")(x)
     elif key == "mha":
         x = keras.Input((6, 8), batch_size=1)
         a = L.MultiHeadAttention(2, 4, name="mha")(x, x)
@@ -56,7 +67,7 @@ def _model(key: str):
     return keras.Model(x, y, name=key)
 
 
-KEYS = ("deconv", "deconv1d", "mha", "lstm", "gru", "gru_last")
+KEYS = ("deconv", "deconv1d", "dw1d", "sep", "sep1d", "mha", "lstm", "gru", "gru_last")
 
 
 def _data(model, n: int, seed: int) -> np.ndarray:
@@ -90,9 +101,11 @@ def _q_in(g, x: np.ndarray) -> np.ndarray:
 
 def test_rewrite_wraps_the_layers():
     kinds = {key: {layer.name: type(layer).__name__ for layer in qat.quantize_model(_model(key)).layers}
-             for key in ("deconv", "deconv1d", "mha", "lstm", "gru_last")}
+             for key in ("deconv", "deconv1d", "dw1d", "sep", "mha", "lstm", "gru_last")}
     assert kinds["deconv"]["up1"] == kinds["deconv"]["up2"] == "QuantizedDeconv"
     assert kinds["deconv1d"]["up"] == "QuantizedDeconv" and "relu" not in kinds["deconv1d"]  # ReLU fused
+    assert kinds["dw1d"]["dw"] == "QuantizedLayer" and "bn" not in kinds["dw1d"] and "relu" not in kinds["dw1d"]
+    assert kinds["sep"]["sep"] == "QuantizedSeparable"
     assert kinds["mha"]["mha"] == "QuantizedAttention"
     assert kinds["lstm"]["lstm"] == kinds["gru_last"]["gru"] == kinds["gru_last"]["rnn"] == "QuantizedRecurrent"
 
@@ -145,7 +158,7 @@ def _check_codes(codes, scale, w, axis):
     assert np.abs(codes).max() == 127  # symmetric: the largest weight of a channel lands on +-127
 
 
-@pytest.mark.parametrize("key", ["deconv", "mha", "lstm", "gru"])
+@pytest.mark.parametrize("key", ["deconv", "sep", "mha", "lstm", "gru"])
 def test_exported_weights_are_the_qat_codes(trained, key):
     from tinygen.frontend.deconv_phases import phase_weights
 
@@ -163,6 +176,19 @@ def test_exported_weights_are_the_qat_codes(trained, key):
             data, s, axis = _ir_weight(g, ops_by[name].inputs[1])
             assert axis == 0
             np.testing.assert_array_equal(data.astype(np.float32) * s[:, None, None, None], want[rh * 8:(rh + 1) * 8])
+    elif key == "sep":
+        layer = q.get_layer("sep")
+        dw = keras.ops.convert_to_numpy(layer.layer.depthwise_kernel).reshape(9, 3)  # (taps, C * M)
+        pw = keras.ops.convert_to_numpy(layer.layer.pointwise_kernel).reshape(3, 4)  # (C * M, O)
+        for part, w, op_name, layout in (("depthwise", dw, "sep/depthwise", lambda a: a.reshape(1, 3, 3, 3)),
+                                         ("pointwise", pw, "sep", lambda a: a.T.reshape(4, 1, 1, 3))):
+            codes, scale, _, _ = layer.quantized()[part]
+            codes = codes.reshape(w.shape)
+            _check_codes(codes, scale, w, 1)
+            data, s, axis = _ir_weight(g, ops_by[op_name].inputs[1])
+            np.testing.assert_array_equal(data, layout(codes))
+            deq = data.astype(np.float32) * (s.reshape(1, 1, 1, -1) if axis == 3 else s.reshape(-1, 1, 1, 1))
+            np.testing.assert_array_equal(deq, layout(_fake(w, 1)))
     elif key == "mha":
         layer = q.get_layer("mha")
         for part, op_name in (("query", "mha/query"), ("key", "mha/key"), ("value", "mha/value"),

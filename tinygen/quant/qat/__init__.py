@@ -82,7 +82,7 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
         cls = type(layer).__name__
         xs = [new[k] for k in ins]
         x = xs[0] if len(xs) == 1 else xs
-        if cls in ql._WEIGHTED or cls in qb.DECONV:
+        if cls in ql._WEIGHTED or cls in qb.DECONV or cls in qb.SEPARABLE:
             new.update(_weighted(layer, outs, x, sole_next, absorbed, scheme_of, ema_decay))
         elif cls in qb.ATTENTION:
             qvk = _attention_inputs(layer, new)
@@ -114,13 +114,14 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
 
 
 def _weighted(layer, outs, x, sole_next, absorbed: set, scheme_of, ema_decay: float) -> dict:
-    """{output key: tensor} of a Conv/Depthwise/Dense (+ BatchNormalization) or a transposed conv, with a
+    """{output key: tensor} of a Conv/Depthwise/Dense (+ BatchNormalization), a transposed or separable conv, with a
     following ReLU / ReLU6 fused and any other activation as its own ranged layer."""
     inner, act = _clone(layer, activation="linear"), _act_name(layer)
-    deconv = type(layer).__name__ in qb.DECONV
+    block = {**dict.fromkeys(qb.DECONV, qb.QuantizedDeconv), **dict.fromkeys(qb.SEPARABLE, qb.QuantizedSeparable)}
+    block = block.get(type(layer).__name__)
     bn, tail = None, outs[0]
     nxt, j = sole_next(tail)
-    if not deconv and act == "linear" and nxt is not None and type(nxt[0]).__name__ == "BatchNormalization":
+    if block is None and act == "linear" and nxt is not None and type(nxt[0]).__name__ == "BatchNormalization":
         bn, tail = _clone(nxt[0]), nxt[2][0]
         absorbed.add(j)
         nxt, j = sole_next(tail)
@@ -128,8 +129,8 @@ def _weighted(layer, outs, x, sole_next, absorbed: set, scheme_of, ema_decay: fl
         act, tail = _relu_kind(nxt[0]), nxt[2][0]
         absorbed.add(j)
     fused = act if act in ql.ACTIVATIONS else None
-    if deconv:
-        y = qb.QuantizedDeconv(inner, fused, ema_decay=ema_decay, name=layer.name)(x)
+    if block is not None:
+        y = block(inner, fused, ema_decay=ema_decay, name=layer.name)(x)
     else:
         y = QuantizedLayer(inner, bn, fused, scheme_of(layer.name), ema_decay=ema_decay, name=layer.name)(x)
     if act not in ql.ACTIVATIONS + ("linear",):

@@ -1,11 +1,14 @@
-"""QAT layers for Conv2DTranspose / Conv1DTranspose and MultiHeadAttention: what tinygen's int8 lowering
-of these layers computes, in float (keras.ops), with int8 per-channel fake-quantized weights.
+"""QAT layers for Conv2DTranspose / Conv1DTranspose, SeparableConv1D / 2D and MultiHeadAttention: what
+tinygen's int8 lowering of these layers computes, in float (keras.ops), with int8 per-channel
+fake-quantized weights.
 
 - `QuantizedDeconv`: the transposed convolution with its kernel fake-quantized per output channel
   (symmetric int8, scale max|w| / 127, straight-through gradient). tinygen lowers it to phase
   convolutions whose weights are the kernel's taps rearranged (frontend/deconv_phases.py), so every
   phase channel of output channel o gets o's scale and codes. The output range is learned; a fused
   ReLU / ReLU6 stays a separate op in the lowered graph, so the linear output has its own range too.
+- `QuantizedSeparable`: SeparableConv1D / SeparableConv2D as tinygen lowers them (a DEPTHWISE_CONV_2D then a
+  1x1 CONV_2D, the ReLU fused into it): both kernels per-channel int8, the depthwise output's range learned.
 - `QuantizedAttention`: MultiHeadAttention as tinygen lowers it (frontend/keras_attention.py): the four
   projections are FULLY_CONNECTEDs with per-channel int8 weights (the query's holds the 1 / sqrt(key_dim)
   factor, folded before quantizing), and the projection outputs, the scores, the softmax (fixed
@@ -23,6 +26,7 @@ from tinygen.quant.qat import quantizers as qq
 
 _register = keras.saving.register_keras_serializable(package="tinygen")
 DECONV = ("Conv2DTranspose", "Conv1DTranspose")
+SEPARABLE = ("SeparableConv1D", "SeparableConv2D")
 ATTENTION = ("MultiHeadAttention",)
 _INT8 = qq.IntQuantizer(8)
 
@@ -89,6 +93,62 @@ class QuantizedDeconv(_Block):
         if self.linear is not None:
             y = ql._activate(self.linear(y, training=training), self.activation)
         return self._quantize_output(y, training)
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg.update(activation=self.activation)
+        return cfg
+
+
+@_register
+class QuantizedSeparable(_Block):
+    """SeparableConv1D / SeparableConv2D (`layer`, linear) + optional ReLU / ReLU6: tinygen's DEPTHWISE_CONV_2D
+    (per-channel int8 depthwise kernel, its output on a learned range) then a 1x1 CONV_2D (per-channel
+    int8 pointwise kernel, bias, the ReLU fused, the output range)."""
+
+    def __init__(self, layer, activation=None, **kwargs):
+        super().__init__(layer, **kwargs)
+        if type(self.layer).__name__ not in SEPARABLE:
+            raise ValueError(f"QuantizedSeparable: cannot quantize a {type(self.layer).__name__}")
+        if activation not in (None,) + ql.ACTIVATIONS:
+            raise ValueError(f"QuantizedSeparable: activation {activation!r} is not fusable")
+        self.activation = activation
+        self.depthwise = ql.RangeTracker(ema_decay=self.ema_decay, name="depthwise")
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        self.depthwise.build(None)
+        self._build_range()
+
+    def _dw(self):
+        """The depthwise kernel as (taps, C * M): channel c * M + m, the IR's order."""
+        k = self.layer.depthwise_kernel
+        return ops.reshape(k, (-1, int(k.shape[-2]) * int(k.shape[-1])))
+
+    def quantized(self) -> dict:
+        layer = self.layer
+        dw, pw = self._dw(), layer.pointwise_kernel
+        out = {}
+        for name, w, axis, bias in (("depthwise", dw, 1, ops.zeros((dw.shape[1],))),
+                                    ("pointwise", pw, len(pw.shape) - 1,
+                                     layer.bias if layer.use_bias else ops.zeros((pw.shape[-1],)))):
+            codes, scale = _INT8.quantize(w, axis)
+            out[name] = tuple(ops.convert_to_numpy(v) for v in (codes, scale, w, bias))
+        return out
+
+    def call(self, x, training=None):
+        layer = self.layer
+        dw = ops.reshape(_INT8.fake_quant(self._dw(), 1), layer.depthwise_kernel.shape)
+        y = ops.depthwise_conv(x, dw, strides=layer.strides, padding=layer.padding,
+                               dilation_rate=layer.dilation_rate, data_format=layer.data_format)
+        y = self.depthwise(y, training=training)
+        pw = layer.pointwise_kernel
+        y = ops.conv(y, _INT8.fake_quant(pw, len(pw.shape) - 1), strides=1, padding="valid",
+                     data_format=layer.data_format)
+        if layer.use_bias:
+            y = y + layer.bias
+        return self._quantize_output(ql._activate(y, self.activation), training)
 
     def get_config(self) -> dict:
         cfg = super().get_config()

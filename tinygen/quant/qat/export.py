@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def to_graph(qat_model) -> ir.Graph:
     fgraph = builder.build()
     _spread_ranges(fgraph, builder.ranged)
     graph = passes.optimize(fgraph)
+    _sunk_ranges(graph, builder.ranged)
     q = graph.copy()
     progress("QAT export: activation ranges and weights")
     report = quantize_activations(q, builder)
@@ -97,8 +99,9 @@ def _qat_builder(model, source):
                 self.ranged[ins[0]] = layer
                 return ins
             if isinstance(layer, ql.QuantizedLayer):
+                start = len(self.g.ops)
                 y = super()._layer(layer.layer, ins, out_shapes)[0]
-                self.weighted[layer.layer.name] = layer
+                self.weighted.update({op.name: layer for op in self.g.ops[start:] if op.kind in _AXIS})
                 if layer.batchnorm is not None:
                     y = fk._batchnorm(self, layer.batchnorm, layer.batchnorm.get_config(), [y], out_shapes[0])
                 y = self._relu(layer, y)
@@ -138,6 +141,15 @@ def _spread_ranges(graph: ir.Graph, ranged: dict) -> None:
     for name, t in graph.tensors.items():
         if not t.is_const and name not in ranged and groups.find(name) in layer_of:
             ranged[name] = layer_of[groups.find(name)]
+
+
+def _sunk_ranges(graph: ir.Graph, ranged: dict) -> None:
+    """A per-channel op that passes/sink.py moved above a squeeze RESHAPE writes a new `<op>/unsqueezed`
+    tensor (and the old output may go with the squeeze): it has the range of the op's old output."""
+    for name in graph.tensors:
+        base = re.sub(r"/unsqueezed(_\d+)?$", "", name)
+        if name not in ranged and base != name and base in ranged:
+            ranged[name] = ranged[base]
 
 
 def quantize_activations(q: ir.Graph, builder) -> dict:
@@ -189,7 +201,9 @@ def _ir_layout(kind: str, k: np.ndarray) -> np.ndarray:
     """Keras kernel layout -> the IR's (OHWI conv, 1HW(C*M) depthwise, (out, in) dense)."""
     if kind == "Dense":
         return k.T
-    if kind == "DepthwiseConv2D":
+    if kind == "DepthwiseConv1D":
+        k = k[None]
+    if kind in ("DepthwiseConv1D", "DepthwiseConv2D"):
         kh, kw, c, m = k.shape
         return k.reshape(1, kh, kw, c * m)
     if kind == "Conv1D":

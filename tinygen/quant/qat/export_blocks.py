@@ -3,6 +3,7 @@ became in the Keras frontend, and their int8 weights, biases and parameters from
 
 - transposed convs: every phase CONV_2D gets the kernel's QAT codes rearranged into its taps
   (frontend/deconv_phases.phase_weights), output channel o's scale for each of its column phases;
+- separable convs: the DEPTHWISE_CONV_2D and the 1x1 CONV_2D get their kernels' QAT codes and scales;
 - attention: the four FULLY_CONNECTEDs get their projections' QAT codes and scales;
 - LSTM: per-gate per-tensor weights, int32 biases at s_x * s_w, h at the output's parameters, the int16
   cell state at the power-of-two scale of the learned max |c| (the rule of tinygen/quant/lstm.py);
@@ -28,7 +29,7 @@ def build(builder, layer, ins: list, out_shapes: list):
     from tinygen.quant.qat import blocks as qb
     from tinygen.quant.qat import recurrent as qr
 
-    if not isinstance(layer, (qb.QuantizedDeconv, qb.QuantizedAttention, qr.QuantizedRecurrent)):
+    if not isinstance(layer, (qb.QuantizedDeconv, qb.QuantizedSeparable, qb.QuantizedAttention, qr.QuantizedRecurrent)):
         return None
     start = len(builder.g.ops)
     if isinstance(layer, qb.QuantizedAttention):
@@ -43,6 +44,14 @@ def build(builder, layer, ins: list, out_shapes: list):
         if layer.activation is not None:
             builder.ranged[y] = layer.linear
             y = builder._relu(layer, y)
+    elif isinstance(layer, qb.QuantizedSeparable):
+        for op in new:
+            if op.kind in (OpKind.DEPTHWISE_CONV_2D, OpKind.CONV_2D):
+                role = "depthwise" if op.kind == OpKind.DEPTHWISE_CONV_2D else "pointwise"
+                builder.blocks[op.name] = (layer, role)
+                if role == "depthwise":
+                    builder.ranged[op.outputs[0]] = layer.depthwise
+        y = builder._relu(layer, y)
     elif isinstance(layer, qb.QuantizedAttention):
         n = layer.layer.name
         for op in new:
@@ -73,6 +82,13 @@ def set_weights(q, blocks: dict) -> dict:
         weights = cache[id(layer)]
         if isinstance(layer, qb.QuantizedDeconv):
             _deconv(q, op, layer, role, weights["kernel"], report)
+        elif isinstance(layer, qb.QuantizedSeparable):
+            codes, scale, _, bias = weights[role]
+            shape = q.tensors[op.inputs[1]].shape
+            # depthwise (taps, C*M) -> 1HW(C*M); pointwise (1[, 1], C*M, O) -> O11(C*M)
+            data = codes.reshape(shape) if role == "depthwise" else codes.reshape(-1, shape[0]).T.reshape(shape)
+            _put(q, op, 1, data, scale, 3 if role == "depthwise" else 0, 2, bias, q.tensors[op.inputs[0]].scale,
+                 report)
         elif isinstance(layer, qb.QuantizedAttention):
             codes, scale, _, bias = weights[role]
             _put(q, op, 1, codes.T, scale, 0, 2, bias, q.tensors[op.inputs[0]].scale, report)

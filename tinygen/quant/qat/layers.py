@@ -149,12 +149,13 @@ def _takes_training(layer) -> bool:
     return type(layer).__name__ in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "GaussianNoise")
 
 
-_WEIGHTED = ("Conv1D", "Conv2D", "DepthwiseConv2D", "Dense")
+_WEIGHTED = ("Conv1D", "Conv2D", "DepthwiseConv1D", "DepthwiseConv2D", "Dense")
+_DEPTHWISE = ("DepthwiseConv1D", "DepthwiseConv2D")
 
 
 @_register
 class QuantizedLayer(_Ranged):
-    """Conv1D/Conv2D/DepthwiseConv2D/Dense (`layer`, linear) + optional BatchNormalization + ReLU/ReLU6.
+    """Conv1D/Conv2D/DepthwiseConv1D/DepthwiseConv2D/Dense (`layer`, linear) + optional BatchNormalization + ReLU/ReLU6.
 
     Inference: y = act(op(x, fq(w_fold)) + b_fold), fake-quantized, with w_fold = w * gamma / sqrt(var
     + eps) and b_fold = beta + (b - mean) * gamma / sqrt(var + eps) from the moving statistics, exactly
@@ -207,7 +208,7 @@ class QuantizedLayer(_Ranged):
     @property
     def out_channels(self) -> int:
         k = self.layer.kernel.shape
-        return int(k[-2] * k[-1]) if type(self.layer).__name__ == "DepthwiseConv2D" else int(k[-1])
+        return int(k[-2] * k[-1]) if type(self.layer).__name__ in _DEPTHWISE else int(k[-1])
 
     def _bias(self):
         return self.layer.bias if self.layer.use_bias else ops.zeros((self.out_channels,))
@@ -240,9 +241,13 @@ class QuantizedLayer(_Ranged):
         kernel = ops.reshape(kernel_2d, layer.kernel.shape)
         if kind == "Dense":
             return ops.matmul(x, kernel)
-        if kind == "DepthwiseConv2D":
+        if kind in _DEPTHWISE:
             return ops.depthwise_conv(x, kernel, strides=layer.strides, padding=layer.padding,
                                       data_format=layer.data_format, dilation_rate=layer.dilation_rate)
+        if layer.padding == "causal":  # Conv1D: pad the past, then a valid convolution (as Keras' call)
+            x = ops.pad(x, layer._compute_causal_padding())
+            return ops.conv(x, kernel, strides=list(layer.strides), padding="valid", dilation_rate=layer.dilation_rate,
+                            data_format=layer.data_format)
         return layer.convolution_op(x, kernel)
 
     def call(self, x, training=None):
