@@ -34,7 +34,6 @@ MODELS = [("mobilenet_0.25", 96, 10), ("mobilenet_v2_0.35", 96, 10), ("mobilenet
 def measure(name: str, size: int, classes: int, out: Path) -> dict:
     import tinygen
     from test_keras_apps import application
-    from tinygen.verify import qemu
     from tinygen.verify.runner import quantize_input
     from tinygen.verify.testing import run_c, run_reference
 
@@ -48,15 +47,21 @@ def measure(name: str, size: int, classes: int, out: Path) -> dict:
                                    "zero_point": t.zero_point})[0][None]
     if run_c(g, [x], kernel_path="device")[0].tobytes() != run_reference(g, [x])[0].tobytes():
         raise BenchmarkFailure(f"{name}: C differs from the NumPy reference")
+    return dict(name=name, size=size, classes=classes, ops=len(g.ops), arena=int(r.report["arena_bytes"]),
+                weights=int(r.report["weights_bytes"]), macs=int(r.report["macs"]), **firmware(name, out))
+
+
+def firmware(name: str, out: Path) -> dict:
+    """Build the firmware of the tinygen output folder `out` (make) and run it under QEMU -icount:
+    flash (the ELF's text + data) and instructions per inference (benchmarks/keras_apps_trained.py too)."""
+    from tinygen.verify import qemu
+
     proc = subprocess.run(["make", "-s"], cwd=out, capture_output=True, text=True)
     if proc.returncode:
         raise BenchmarkFailure(f"make failed for {name}:\n{proc.stderr[-2000:]}")
     size_out = subprocess.run(["arm-none-eabi-size", str(out / "build" / "firmware.elf")], check=True,
                               capture_output=True, text=True).stdout.splitlines()[1].split()
-    b = qemu.bench(out)
-    return dict(name=name, size=size, classes=classes, ops=len(g.ops), arena=int(r.report["arena_bytes"]),
-                weights=int(r.report["weights_bytes"]), flash=int(size_out[0]) + int(size_out[1]),
-                insns=int(b["instructions"]), macs=int(r.report["macs"]))
+    return dict(flash=int(size_out[0]) + int(size_out[1]), insns=int(qemu.bench(out)["instructions"]))
 
 
 def main() -> None:
