@@ -53,6 +53,44 @@ static void gather_row(int8_t *dst, const int8_t *row, int32_t ix0, int32_t dila
     }
 }
 
+#if TG_HAS_MVE
+/* A 1x1 unpadded conv with k <= 16 input channels: each group's 4 filter rows (one 16-value block) stay in
+ * registers while every output pixel runs under them (row_step / col_step: bytes between the input pixels
+ * of consecutive output rows / columns). */
+TG_OUTLINE void narrow_1x1(const int8_t *image, int32_t row_step, int32_t col_step, int32_t k, const int8_t *filter,
+    const int32_t *rq, int32_t left_shift, int32_t output_offset, int32_t act_min, int32_t act_max,
+    int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output)
+{
+    const mve_pred16_t pk = vctp8q((uint32_t)k);
+    for (int32_t g = 0; g < out_c; g += 4, rq += TG_MVE_RQ_WORDS, filter += 64) {
+        const int8x16_t w0 = vld1q_s8(filter), w1 = vld1q_s8(filter + 16);
+        const int8x16_t w2 = vld1q_s8(filter + 32), w3 = vld1q_s8(filter + 48);
+        const mve_pred16_t keep = vctp32q((uint32_t)(out_c - g));
+        const int32_t b0 = rq[0], b1 = rq[1], b2 = rq[2], b3 = rq[3];
+        int8_t *out = output + g;
+        for (int32_t oy = 0; oy < out_h; oy++) {
+            const int8_t *x = image + oy * row_step;
+            for (int32_t ox = 0; ox < out_w; ox++, x += col_step, out += out_c) {
+                const int8x16_t xv = vldrbq_z_s8(x, pk);
+                int32x4_t acc = vdupq_n_s32(vmladavaq_s8(b0, xv, w0));
+                acc = vsetq_lane_s32(vmladavaq_s8(b1, xv, w1), acc, 1);
+                acc = vsetq_lane_s32(vmladavaq_s8(b2, xv, w2), acc, 2);
+                acc = vsetq_lane_s32(vmladavaq_s8(b3, xv, w3), acc, 3);
+                if (left_shift) {
+                    acc = vshlq_s32(acc, vldrwq_s32(rq + 8));
+                }
+                const int32x4_t right = vldrwq_s32(rq + 12);
+                acc = vqrdmulhq_s32(acc, vldrwq_s32(rq + 4));
+                acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
+                acc = vaddq_n_s32(vrshlq_s32(acc, right), output_offset);
+                acc = vminq_s32(vmaxq_s32(acc, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+                vstrbq_p_s32(out, acc, keep);
+            }
+        }
+    }
+}
+#endif
+
 int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_zp, int32_t output_offset,
     int32_t act_min, int32_t act_max, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
@@ -62,6 +100,16 @@ int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     const int32_t k = fh * fw * in_c;
     const int32_t pointwise = fh == 1 && fw == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0
         && pad_left == 0 && out_h == in_h && out_w == in_w;
+#if TG_HAS_MVE
+    if (fh == 1 && fw == 1 && pad_top == 0 && pad_left == 0 && k <= 16) {
+        for (int32_t b = 0; b < batches; b++) {
+            narrow_1x1(input + b * in_h * in_w * in_c, in_w * in_c * stride_h, in_c * stride_w, k, filter, rq,
+                       left_shift, output_offset, act_min, act_max, out_h, out_w, out_c,
+                       output + b * out_h * out_w * out_c);
+        }
+        return TG_OK;
+    }
+#endif
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *image = input + b * in_h * in_w * in_c;
         if (pointwise) {

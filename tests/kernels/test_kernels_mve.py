@@ -27,6 +27,8 @@ MVE_CASES = [
     Case(C2, (1, 5, 5, 64), out_c=9, kernel=(1, 1), act=Activation.RELU6, zp_out=-100),
     Case(C2, (2, 3, 5, 20), out_c=7, kernel=(1, 1), zp_in=-128, act=Activation.RELU),
     Case(C2, (1, 6, 6, 4), out_c=5, kernel=(1, 1), stride=(2, 2), same=False, per_channel=False),
+    Case(C2, (1, 5, 7, 8), out_c=6, kernel=(1, 1), zp_in=-128, act=Activation.RELU),  # k <= 16: rows held
+    Case(C2, (2, 6, 6, 16), out_c=8, kernel=(1, 1), stride=(2, 2), saturate=True),
     Case(C2, (1, 9, 6, 1), out_c=12, kernel=(4, 3), stride=(2, 2), zp_in=83, act=Activation.RELU),
     Case(C2, (1, 7, 6, 3), out_c=8, stride=(2, 2), zp_in=-128),
     Case(C2, (1, 6, 6, 16), out_c=9, zp_in=127, zp_out=-128),
