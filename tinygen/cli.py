@@ -17,8 +17,8 @@ from tinygen.options import OptionError
 OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", "estimator": "--estimator",
                 "weights": "--weights", "activations": "--activations", "mixed": "--mixed auto",
                 "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check",
-                "io_in_arena": "--io-in-arena", "input_shape": "--input-shape", "io_layout": "--io-layout",
-                "project": "--project", "labels": "--labels"}
+                "io_in_arena": "--io-in-arena", "patch_limit": "--patch-limit", "input_shape": "--input-shape",
+                "io_layout": "--io-layout", "project": "--project", "labels": "--labels"}
 
 _CONSOLE = Console()
 
@@ -122,6 +122,7 @@ def cmd_build(args) -> int:
                            activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
                            input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout,
                            project=args.project, labels=args.labels, io_in_arena=args.io_in_arena,
+                           patch_limit=args.patch_limit,
                            force=args.force)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
@@ -130,6 +131,11 @@ def cmd_build(args) -> int:
     _say(f"  layers {len(r['layers'])}, MACs {r['macs']:,}, weights {r['weights_bytes']:,} B, "
           f"arena {r['arena_bytes']:,} B (live-set lower bound {r['live_set_lower_bound']:,} B)"
           + (f", persistent state {r['persistent_bytes']:,} B" if r.get("persistent_bytes") else ""))
+    if r.get("patch"):
+        pt = r["patch"]
+        _say(f"  layers {pt['layers'][0]}-{pt['layers'][-1]} run in {pt['bands']} bands of rows to fit --budget-ram: "
+             f"arena {pt['layer_by_layer_arena_bytes']:,} -> {pt['arena_bytes']:,} B, "
+             f"+{pt['extra_macs']:,} MACs recomputed, about +{100 * pt['extra']:.1f}% instructions")
     schemes = r.get("weight_schemes", {})
     if r.get("mixed") or any(v != "int8" for v in schemes.values()):
         _say("  weights: " + ", ".join(f"{k}={v}" for k, v in schemes.items()))
@@ -268,8 +274,12 @@ def _build_parser(sub, common) -> None:
     b.add_argument("--mixed", choices=["auto"],
                    help="choose each layer's weight scheme to fit --budget-flash with the least output error")
     b.add_argument("--budget-flash", metavar="BYTES", help="bytes of model constants allowed (e.g. 40000, 40K)")
-    b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed; the build fails if it needs more "
+    b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed: above it the first layers run in "
+                   "bands of rows (patch-based, the overlap recomputed) when that fits; else the build fails "
                    "(with --mixed auto: schemes whose estimated arena exceeds it are not chosen)")
+    b.add_argument("--patch-limit", type=float, default=0.10, metavar="FRACTION",
+                   help="instructions the banded layers may add to fit --budget-ram (estimated from the kernels' "
+                        "measured costs), as a fraction of the model's (default 0.1: +10%%)")
     b.add_argument("--io-in-arena", action="store_true",
                    help="plan the model's input and output tensors into the arena with the others (as TFLM "
                         "does): a smaller total RAM; the C adds <name>_input() / <name>_output() / <name>_run()")

@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygen import datafiles, ir
 from tinygen.codegen import model as codegen
-from tinygen.memory import schedule
+from tinygen.memory import patch, schedule
 from tinygen.memory import plan as planner
 from tinygen.errors import TinygenError, UnsupportedError
 from tinygen.options import CompileOptions, OptionError
@@ -130,18 +130,22 @@ def lower(graph: ir.Graph) -> list:
     return [lower_op(op, graph) for op in graph.ops]
 
 
-def generate(graph: ir.Graph, name: str = "model", labels=None, io_in_arena: bool = False) -> CompileResult:
+def generate(graph: ir.Graph, name: str = "model", labels=None, io_in_arena: bool = False,
+             budget_ram: Optional[int] = None, patch_limit: float = 0.10) -> CompileResult:
     """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values;
-    `io_in_arena` plans the model's inputs and outputs into the arena (<name>_input() / <name>_run()).
+    `io_in_arena` plans the model's I/O into the arena; above `budget_ram` the first layers may run in bands
+    (memory/patch.py, at most `patch_limit` extra MACs).
 
     The model's files are <name>.c / <name>.h, so models of different names share one folder."""
     out0 = graph.tensors[graph.outputs[0]]
     labels = codegen.read_labels(labels, out0.size, out0.name)
     lowered = lower(graph)
     graph, lowered = schedule.optimize(graph, lowered, io_in_arena)  # operator order and in-place variants
+    graph, lowered, banded = patch.choose(graph, lowered, budget_ram, patch_limit, io_in_arena)
     arena = planner.plan(graph, lowered, io_in_arena=io_in_arena)
     files = codegen.render(graph, lowered, arena, name=name, stem=name, labels=labels)
     report = build_report(graph, lowered, arena, name)
+    report["patch"] = patch.summary(banded)
     if labels:
         report["labels"] = labels
     return CompileResult(graph, lowered, arena, files, report)
@@ -240,7 +244,8 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage("generate")
     from tinygen.lower import mve
     with mve.for_board(board_obj):  # the board's Helium (MVE) kernels, when it has MVE (tinygen/lower/mve.py)
-        result = generate(graph, name=opts.name, labels=opts.labels, io_in_arena=opts.io_in_arena)
+        result = generate(graph, name=opts.name, labels=opts.labels, io_in_arena=opts.io_in_arena,
+                          budget_ram=opts.budget_ram, patch_limit=opts.patch_limit)
     _annotate_report(result.report, graph, opts, accumulators)
     if onnx_layout is not None:
         result.report["onnx_layout"] = onnx_layout

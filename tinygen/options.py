@@ -62,6 +62,7 @@ class CompileOptions:
     budget_flash: Optional[int] = None  # bytes of constant data allowed (with weights="auto")
     budget_ram: Optional[int] = None  # arena bytes allowed
     io_in_arena: bool = False  # the model's inputs and outputs live in the arena, planned with the other tensors
+    patch_limit: float = 0.10  # estimated extra instructions banded layers may add to fit budget_ram (a fraction)
     check_fit: bool = True  # refuse a model that does not fit the board's RAM and flash
     firmware: bool = True  # write firmware/ and the Makefile besides model/
     measure_stack: bool = True  # slow: worst-case stack depth from arm-none-eabi-gcc -fstack-usage
@@ -113,6 +114,10 @@ class CompileOptions:
             raise OptionError(f"{{project}} '{literal(self.project)}': use one of {', '.join(PROJECTS)}")
         if self.labels is not None and not isinstance(self.labels, (str, os.PathLike, list, tuple)):
             raise OptionError("{labels} must be a labels file (one per line) or a list of strings")
+        if isinstance(self.patch_limit, bool) or not isinstance(self.patch_limit, (int, float)) \
+                or not 0 <= self.patch_limit <= 10:
+            raise OptionError(f"{{patch_limit}} {literal(repr(self.patch_limit))}: must be a fraction of the "
+                              "model's instructions between 0 and 10 (0.1: at most +10%)")
         if not isinstance(self.io_in_arena, bool):
             raise OptionError("{io_in_arena} must be True or False")
         if not isinstance(self.weights, (str, dict)):

@@ -80,3 +80,18 @@ def test_option_must_be_a_bool():
     with pytest.raises(OptionError, match="io_in_arena must be True or False"):
         CompileOptions.make(io_in_arena="yes")
     assert CompileOptions.make(io_in_arena=True).io_in_arena is True
+
+
+def test_a_few_bytes_do_not_buy_a_slower_kernel(models_dir):
+    """VWW with its input in the arena: the first conv's 28-byte im2col scratch sits on the peak, but the
+    portable kernel that needs none would save 32 bytes for many more instructions; the kernel stays."""
+    (_, l1, _), (_, l2, arena) = _plans(models_dir / INT8_MODELS["vww"])
+    assert l2[0].c_function == l1[0].c_function and l2[0].scratch_bytes > 0
+    assert arena.arena_bytes == 46112
+
+
+def test_scratch_on_a_shared_peak_is_trimmed_together(models_dir):
+    """hello_world with its I/O in the arena: its two FC layers' scratch sit on one peak (the output
+    is live to the end); swapping either alone saves nothing, both together reach TFLM's head."""
+    (_, _, default), (_, l2, arena) = _plans(models_dir / INT8_MODELS["hello_world"])
+    assert arena.arena_bytes == 32 and all(lop.scratch_bytes == 0 for lop in l2)

@@ -142,13 +142,14 @@ def render(graph: Graph, lowered: list, plan: Plan, name: str = "model", stem: s
     ctx = _Ctx(graph, plan, prefix)
     arrays: list = []
     layers: list = []
+    shared: dict = {}  # id of a const_arrays list -> its C names (the bands of a patched layer share one)
     for i, lop in enumerate(lowered):
         if lop.alias_of is not None or not lop.c_function or i in plan.views:
             layers.append(CLayer(i, lop.op.name, lop.op.kind.value, "",
                                  _comment(f"{lop.op.kind.value} '{lop.op.name}' (no copy)")))
             continue
-        names = []
-        for j, ca in enumerate(lop.const_arrays):
+        names = shared.setdefault(id(lop.const_arrays), [])
+        for j, ca in enumerate(lop.const_arrays if not names else []):
             aname = f"{prefix}_l{i}_{c_identifier(ca.suffix)}"
             ctype = CTYPES[str(ca.data.dtype)]
             arrays.append(CArray(aname, ctype, int(ca.data.size), _format_values(ca.data, ctype),

@@ -169,9 +169,14 @@ def _smaller_scratch(lop, graph: Graph) -> list:
 
 def trim_scratch(graph: Graph, lowered: list) -> list:
     """While an op's scratch is live at the arena's live-set peak, try its smaller-scratch lowerings
-    (e.g. the portable kernel instead of im2col) and keep the first that lowers the planned arena."""
+    (e.g. the portable kernel instead of im2col) and keep the first that lowers the planned arena by at
+    least the fraction of the model's estimated instructions it adds (memory/cost.py): a few bytes are
+    not worth a slower kernel."""
+    from tinygen.memory import cost
+
     current = list(lowered)
     arena = planner.plan(graph, current, exact=False).arena_bytes
+    total = max(cost.instructions(graph, current), 1)
     tried: set = set()
     while True:
         buffers, _ = planner.liveness(graph, current)
@@ -180,16 +185,37 @@ def trim_scratch(graph: Graph, lowered: list) -> list:
         on_peak = [i for i, lop in enumerate(current)
                    if lop.scratch_bytes > 0 and i < len(prof) and prof[i] == peak and i not in tried]
         if not on_peak:
-            return current
+            return _trim_together(graph, current, arena, total, [i for i in tried if prof[i] == peak])
         i = max(on_peak, key=lambda j: current[j].scratch_bytes)
         tried.add(i)
         for alt in _smaller_scratch(current[i], graph):
             trial = current[:i] + [alt] + current[i + 1:]
             a = planner.plan(graph, trial, exact=False).arena_bytes
-            if a < arena:
+            slower = cost.op_instructions(alt, graph) - cost.op_instructions(current[i], graph)
+            if a < arena and slower / total <= (arena - a) / arena:
                 current, arena = trial, a
                 tried.discard(i)
                 break
+
+
+def _trim_together(graph: Graph, lowered: list, arena: int, total: int, peak_ops: list) -> list:
+    """Several ops whose scratch sits on the same peak: no single swap lowers the arena, all of them
+    together may. Each takes its cheapest smaller-scratch lowering; kept on the same terms as one swap.
+    Only with the model's I/O in the arena, whose output buffer, live to the end, lifts the last layers'
+    steps to one shared peak (the default build keeps the single swaps it always made)."""
+    from tinygen.memory import cost
+
+    if len(peak_ops) < 2 or not planner._io_flag(None):
+        return lowered
+    trial = list(lowered)
+    for i in peak_ops:
+        alts = _smaller_scratch(lowered[i], graph)
+        if not alts:
+            return lowered
+        trial[i] = min(alts, key=lambda alt: cost.op_instructions(alt, graph))
+    a = planner.plan(graph, trial, exact=False).arena_bytes
+    slower = cost.instructions(graph, trial) - cost.instructions(graph, lowered)
+    return trial if a < arena and slower / total <= (arena - a) / arena else lowered
 
 
 def optimize(graph: Graph, lowered: list, io_in_arena: bool = False) -> tuple:
