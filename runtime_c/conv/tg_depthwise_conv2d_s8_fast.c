@@ -8,29 +8,41 @@ int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dila
     int32_t out_h, int32_t out_w, int8_t *output)
 {
     const int32_t taps = filter_h * filter_w;
-    const int32_t pairs = (taps + 1) / 2;
     const int8_t *tap[TG_DW_FAST_MAX_TAPS + 1];
     if (taps > TG_DW_FAST_MAX_TAPS) {
         return TG_ERROR;
     }
+    const int32_t step = stride_w * in_c;                  /* tap advance from one output pixel to the next */
+    const int32_t span_w = (filter_w - 1) * dilation_w, span_h = (filter_h - 1) * dilation_h;
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in = input + b * in_h * in_w * in_c;
         for (int32_t out_y = 0; out_y < out_h; ++out_y) {
             const int32_t in_y0 = out_y * stride_h - pad_top;
+            const int rows_in = in_y0 >= 0 && in_y0 + span_h < in_h;
+            int prev_inside = 0;
             for (int32_t out_x = 0; out_x < out_w; ++out_x) {
                 const int32_t in_x0 = out_x * stride_w - pad_left;
-                int32_t t = 0;
-                for (int32_t fy = 0; fy < filter_h; ++fy) {
-                    const int32_t in_y = in_y0 + fy * dilation_h;
-                    const int row_in = in_y >= 0 && in_y < in_h;
-                    const int8_t *row = in + in_y * in_w * in_c;
-                    for (int32_t fx = 0; fx < filter_w; ++fx) {
-                        const int32_t in_x = in_x0 + fx * dilation_w;
-                        tap[t++] = row_in && in_x >= 0 && in_x < in_w ? row + in_x * in_c : zp_px;
+                const int inside = rows_in && in_x0 >= 0 && in_x0 + span_w < in_w;
+                if (inside && prev_inside) {
+                    /* this window and the last one inside the input: every tap moves by one stride */
+                    for (int32_t t = 0; t < taps; ++t) {
+                        tap[t] += step;
+                    }
+                } else {
+                    int32_t t = 0;
+                    for (int32_t fy = 0; fy < filter_h; ++fy) {
+                        const int32_t in_y = in_y0 + fy * dilation_h;
+                        const int row_in = in_y >= 0 && in_y < in_h;
+                        const int8_t *row = in + in_y * in_w * in_c;
+                        for (int32_t fx = 0; fx < filter_w; ++fx) {
+                            const int32_t in_x = in_x0 + fx * dilation_w;
+                            tap[t++] = row_in && in_x >= 0 && in_x < in_w ? row + in_x * in_c : zp_px;
+                        }
                     }
                 }
-                tap[t] = tap[t - 1]; /* partner of an odd last tap: its weights are 0 */
-                tg_depthwise_s8_fast_pixel(tap, pairs, in_c, filter, quant, rq_words, output_offset, act_min,
+                prev_inside = inside;
+                tap[taps] = tap[taps - 1]; /* the partner of a single tap (1x1 filter) */
+                tg_depthwise_s8_fast_pixel(tap, taps, in_c, filter, quant, rq_words, output_offset, act_min,
                                            act_max, output + ((b * out_h + out_y) * out_w + out_x) * in_c);
             }
         }

@@ -1,8 +1,9 @@
 /* tinygen runtime: fast int8 depthwise 2-D convolution (depth multiplier 1, channels a multiple of 4).
  *
  * Same result as tg_depthwise_conv2d_s8 (TFLM DepthwiseConvPerChannel, bit-exact). Four channels at
- * a time, taps taken in pairs (t, t+1) so one SMLAD does two taps of one channel; an odd last tap is
- * paired with zero weights. The lowering (tinygen/kernels/fast.py) precomputes:
+ * a time, taps taken in pairs (t, t+1) so one SMLAD does two taps of one channel; an odd last tap runs
+ * alone (one SMLABB / SMLATB per channel on the low halves of its pair's words, whose high halves hold
+ * zero weights). The lowering (tinygen/lower/fast.py) precomputes:
  *   filter  for each group of 4 channels, for each tap pair, 4 words: channel c0..c3 as the int16
  *           pair (w_t, w_t+1) (pre-extended)
  *   quant   rq_words int32 per channel (tg_dsp.h records): bias + input_offset * sum of the
@@ -12,7 +13,7 @@
  * At most TG_DW_FAST_MAX_TAPS taps. No scratch. Returns TG_OK.
  *
  * tg_depthwise_s8_fast_pixel (its own file) is the per-pixel core, also used by the in-place row variant:
- * every channel of one output pixel from 2 * pairs tap pointers (the last one repeated when taps are odd).
+ * every channel of one output pixel from `taps` tap pointers.
  */
 #ifndef TG_DEPTHWISE_CONV2D_S8_FAST_H
 #define TG_DEPTHWISE_CONV2D_S8_FAST_H
@@ -21,7 +22,7 @@
 
 #define TG_DW_FAST_MAX_TAPS 25
 
-void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t pairs, int32_t channels,
+void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t channels,
     const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
     int32_t act_max, int8_t *out);
 

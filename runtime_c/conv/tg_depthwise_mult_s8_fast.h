@@ -7,7 +7,7 @@
  * Tap order: row-major over the filter; when filter_w % 4 == 0 the columns of each run of 4 are taken
  * in the order 0, 2, 1, 3 (so one 32-bit load of 4 neighbouring int8 inputs gives two tap pairs by
  * sign extension: the interior rows of a single-channel input are read that way). Taps are paired
- * consecutively in that order; an odd last tap is paired with a zero weight.
+ * consecutively in that order, zero-weight taps added up to a multiple of 4 (two pairs per loop step).
  * The lowering (tinygen/lower/fast_dw.py) precomputes:
  *   filter  for each group of 4 output channels, for each tap pair, 4 words: channel c0..c3 as the
  *           int16 pair (w_t, w_t+1) (pre-extended)

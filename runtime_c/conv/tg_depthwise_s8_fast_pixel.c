@@ -46,38 +46,90 @@ static inline const uint32_t *half_emu(const uint32_t *w, uint32_t v, uint32_t *
         a3 = tg_emu_s32(a3_); \
     } while (0)
 
+
+/* SMLATB a, n, m: a + (top half of n) * (bottom half of m), as SMLATT with m's bottom half moved up */
+static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
+{
+    return tg_emu_smlatt(n, m << 16, a);
+}
+
+/* The device's TG_DW_GROUP_ODD below: TG_DW_GROUP, then the odd last tap (pointer tap[2 * pairs]) */
+#define TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        uint32_t p_, lo_, x_, y_, b0_, b1_, b2_, b3_; \
+        TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3); \
+        b0_ = (uint32_t)(a0), b1_ = (uint32_t)(a1), b2_ = (uint32_t)(a2), b3_ = (uint32_t)(a3); \
+        p_ = tg_emu_ldr((tap)[2 * (pairs)] + (c));   /* ldr p, [t]; ldr p, [p, c] */ \
+        tg_emu_ldrd(w, &x_, &y_); \
+        w += 2;                                      /* ldrd x, y, [w], #8 */ \
+        lo_ = tg_emu_sxtb16(p_, 0);                  /* sxtb16 lo, p */ \
+        p_ = tg_emu_sxtb16(p_, 8);                   /* sxtb16 p, p, ror #8 */ \
+        b0_ = tg_emu_smlabb(lo_, x_, b0_);           /* smlabb a0, lo, x, a0 */ \
+        b1_ = tg_emu_smlabb(p_, y_, b1_);            /* smlabb a1, p, y, a1 */ \
+        tg_emu_ldrd(w, &x_, &y_); \
+        w += 2;                                      /* ldrd x, y, [w], #8 */ \
+        b2_ = smlatb_emu(lo_, x_, b2_);              /* smlatb a2, lo, x, a2 */ \
+        b3_ = smlatb_emu(p_, y_, b3_);               /* smlatb a3, p, y, a3 */ \
+        a0 = tg_emu_s32(b0_); \
+        a1 = tg_emu_s32(b1_); \
+        a2 = tg_emu_s32(b2_); \
+        a3 = tg_emu_s32(b3_); \
+    } while (0)
+
 #elif TG_HAS_DSP
 
-/* a0..a3 += the 4 channels at byte offset c of `pairs` tap pairs (pointers tap[0..2*pairs-1]) x w */
-#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) \
+/* the loop of TG_DW_GROUP: `pairs` tap pairs (pointers at t) x the weight words at w */
+#define TG_DW_LOOP_ASM \
+    "1:\n\t" \
+    "ldrd %[p], %[r], [%[t]], #8\n\t" \
+    "ldr %[p], [%[p], %[c]]\n\t" \
+    "ldr %[r], [%[r], %[c]]\n\t" \
+    "pkhbt %[lo], %[p], %[r], lsl #16\n\t" \
+    "pkhtb %[hi], %[r], %[p], asr #16\n\t" \
+    "ldrd %[p], %[r], [%[w]], #8\n\t" \
+    "sxtb16 %[x], %[lo]\n\t" \
+    "smlad %[a0], %[x], %[p], %[a0]\n\t" \
+    "sxtb16 %[lo], %[lo], ror #8\n\t" \
+    "smlad %[a1], %[lo], %[r], %[a1]\n\t" \
+    "ldrd %[p], %[r], [%[w]], #8\n\t" \
+    "sxtb16 %[x], %[hi]\n\t" \
+    "smlad %[a2], %[x], %[p], %[a2]\n\t" \
+    "sxtb16 %[hi], %[hi], ror #8\n\t" \
+    "smlad %[a3], %[hi], %[r], %[a3]\n\t" \
+    "subs %[n], %[n], #1\n\t" \
+    "bne 1b\n\t"
+
+/* the odd last tap (pointer at t, after the loop): one SMLABB / SMLATB per channel on the low halves of
+ * its 4 weight words (their high halves hold the zero weights of the missing partner) */
+#define TG_DW_TAIL_ASM \
+    "ldr %[p], [%[t]]\n\t" \
+    "ldr %[p], [%[p], %[c]]\n\t" \
+    "ldrd %[r], %[hi], [%[w]], #8\n\t" \
+    "sxtb16 %[lo], %[p]\n\t" \
+    "sxtb16 %[p], %[p], ror #8\n\t" \
+    "smlabb %[a0], %[lo], %[r], %[a0]\n\t" \
+    "smlabb %[a1], %[p], %[hi], %[a1]\n\t" \
+    "ldrd %[r], %[hi], [%[w]], #8\n\t" \
+    "smlatb %[a2], %[lo], %[r], %[a2]\n\t" \
+    "smlatb %[a3], %[p], %[hi], %[a3]\n\t"
+
+#define TG_DW_ASM(text, tap, c, w, pairs, a0, a1, a2, a3) \
     do { \
         const int8_t *const *t_ = (tap); \
         int32_t n_ = (pairs); \
         uint32_t p_, r_, lo_, hi_, x_; \
-        __asm__ volatile( \
-            "1:\n\t" \
-            "ldrd %[p], %[r], [%[t]], #8\n\t" \
-            "ldr %[p], [%[p], %[c]]\n\t" \
-            "ldr %[r], [%[r], %[c]]\n\t" \
-            "pkhbt %[lo], %[p], %[r], lsl #16\n\t" \
-            "pkhtb %[hi], %[r], %[p], asr #16\n\t" \
-            "ldrd %[p], %[r], [%[w]], #8\n\t" \
-            "sxtb16 %[x], %[lo]\n\t" \
-            "smlad %[a0], %[x], %[p], %[a0]\n\t" \
-            "sxtb16 %[lo], %[lo], ror #8\n\t" \
-            "smlad %[a1], %[lo], %[r], %[a1]\n\t" \
-            "ldrd %[p], %[r], [%[w]], #8\n\t" \
-            "sxtb16 %[x], %[hi]\n\t" \
-            "smlad %[a2], %[x], %[p], %[a2]\n\t" \
-            "sxtb16 %[hi], %[hi], ror #8\n\t" \
-            "smlad %[a3], %[hi], %[r], %[a3]\n\t" \
-            "subs %[n], %[n], #1\n\t" \
-            "bne 1b\n\t" \
+        __asm__ volatile(text \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(t_), [w] "+r"(w), \
               [n] "+r"(n_), [p] "=&r"(p_), [r] "=&r"(r_), [lo] "=&r"(lo_), [hi] "=&r"(hi_), [x] "=&r"(x_) \
             : [c] "r"(c) \
             : "cc", "memory"); \
     } while (0)
+
+/* a0..a3 += the 4 channels at byte offset c of `pairs` tap pairs (pointers tap[0..2*pairs-1]) x w */
+#define TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3) TG_DW_ASM(TG_DW_LOOP_ASM, tap, c, w, pairs, a0, a1, a2, a3)
+/* the same, then the odd last tap tap[2 * pairs] */
+#define TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3) \
+    TG_DW_ASM(TG_DW_LOOP_ASM TG_DW_TAIL_ASM, tap, c, w, pairs, a0, a1, a2, a3)
 
 #else
 
@@ -94,28 +146,51 @@ static inline const uint32_t *half_emu(const uint32_t *w, uint32_t v, uint32_t *
         } \
     } while (0)
 
+#define TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3) \
+    do { \
+        TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3); \
+        const uint32_t p_ = tg_read_u32((tap)[2 * (pairs)] + (c)); \
+        const uint32_t lo_ = tg_sxtb16(p_), hi_ = tg_sxtb16_r8(p_); \
+        a0 = tg_smlabb(lo_, w[0], a0); \
+        a1 = tg_smlabb(hi_, w[1], a1); \
+        a2 = tg_smlabb(lo_ >> 16, w[2], a2); \
+        a3 = tg_smlabb(hi_ >> 16, w[3], a3); \
+        w += 4; \
+    } while (0)
+
 #endif /* TG_HAS_DSP */
 
-TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int32_t channels, const int32_t *filter,
-                            const int32_t *q, int32_t rq_words, int32_t output_offset, int32_t act_min,
-                            int32_t act_max, int8_t *out)
+TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int odd, int32_t channels,
+                            const int32_t *filter, const int32_t *q, int32_t rq_words, int32_t output_offset,
+                            int32_t act_min, int32_t act_max, int8_t *out)
 {
     const uint32_t *w = (const uint32_t *)filter;
     for (int32_t c = 0; c < channels; c += 4) {
         int32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
-        TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3);
+        if (odd) {
+            TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3);
+        } else {
+            TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3);
+        }
         tg_rq4_store(a0, a1, a2, a3, q + 4, rq_words, output_offset, act_min, act_max, out + c);
         q += 4 * rq_words;
     }
 }
 
-void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t pairs, int32_t channels,
+void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t channels,
     const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
     int32_t act_max, int8_t *out)
 {
-    if (rq_words == TG_RQ_RS) {
-        pixel(tap, pairs, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);
+    /* an odd tap count from 3 runs its last tap alone; a 1x1 filter runs as one pair (partner tap[1]) */
+    if (taps > 1 && (taps & 1)) {
+        if (rq_words == TG_RQ_RS) {
+            pixel(tap, taps / 2, 1, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);
+        } else {
+            pixel(tap, taps / 2, 1, channels, filter, quant, TG_RQ_GEN, output_offset, act_min, act_max, out);
+        }
+    } else if (rq_words == TG_RQ_RS) {
+        pixel(tap, (taps + 1) / 2, 0, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);
     } else {
-        pixel(tap, pairs, channels, filter, quant, TG_RQ_GEN, output_offset, act_min, act_max, out);
+        pixel(tap, (taps + 1) / 2, 0, channels, filter, quant, TG_RQ_GEN, output_offset, act_min, act_max, out);
     }
 }

@@ -33,17 +33,31 @@ int tg_inplace_depthwise_rows_s8_fast(int8_t *scratch, int32_t dilation_h, int32
                        : in_y <= y              ? scratch + (in_y % ring) * row_bytes
                                                 : input + in_y * row_bytes;
         }
+        int rows_in = 1;
+        for (int32_t fy = 0; fy < filter_h; ++fy) {
+            rows_in = rows_in && rows[fy] != NULL;
+        }
+        int prev_inside = 0;
         for (int32_t out_x = 0; out_x < in_w; ++out_x) {
             const int32_t in_x0 = out_x - pad_left;
-            int32_t t = 0;
-            for (int32_t fy = 0; fy < filter_h; ++fy) {
-                for (int32_t fx = 0; fx < filter_w; ++fx) {
-                    const int32_t in_x = in_x0 + dilation_w * fx;
-                    tap[t++] = rows[fy] != NULL && in_x >= 0 && in_x < in_w ? rows[fy] + in_x * channels : zp_px;
+            const int inside = rows_in && in_x0 >= 0 && in_x0 + dilation_w * (filter_w - 1) < in_w;
+            if (inside && prev_inside) {
+                /* this window and the last one inside the input: every tap moves by one pixel */
+                for (int32_t t = 0; t < taps; ++t) {
+                    tap[t] += channels;
+                }
+            } else {
+                int32_t t = 0;
+                for (int32_t fy = 0; fy < filter_h; ++fy) {
+                    for (int32_t fx = 0; fx < filter_w; ++fx) {
+                        const int32_t in_x = in_x0 + dilation_w * fx;
+                        tap[t++] = rows[fy] != NULL && in_x >= 0 && in_x < in_w ? rows[fy] + in_x * channels : zp_px;
+                    }
                 }
             }
-            tap[t] = tap[t - 1];
-            tg_depthwise_s8_fast_pixel(tap, (taps + 1) / 2, channels, filter, quant, rq_words, output_offset,
+            prev_inside = inside;
+            tap[taps] = tap[taps - 1]; /* the partner of a single tap (1x1 filter) */
+            tg_depthwise_s8_fast_pixel(tap, taps, channels, filter, quant, rq_words, output_offset,
                                        act_min, act_max, output + (y * in_w + out_x) * channels);
         }
     }

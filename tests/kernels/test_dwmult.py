@@ -1,6 +1,8 @@
-"""The fast depthwise kernel for depth multipliers that are multiples of 4 (tinygen/lower/fast_dw.py,
-runtime_c/conv/tg_depthwise_mult_s8_fast.c): C vs its NumPy reference vs the portable kernel's reference,
-on both kernel paths (KERNEL_PATHS: plain C, and the Cortex-M4 SIMD branch emulated on the host)."""
+"""The fast depthwise kernels: depth multipliers that are multiples of 4 (tinygen/lower/fast_dw.py,
+runtime_c/conv/tg_depthwise_mult_s8_fast.c) and the per-pixel core's odd last tap, single tap and
+stepped tap pointers (runtime_c/conv/tg_depthwise_conv2d_s8_fast.c, tg_depthwise_s8_fast_pixel.c):
+C vs its NumPy reference vs the portable kernel's reference, on both kernel paths (KERNEL_PATHS: plain C,
+and the Cortex-M4 SIMD branch emulated on the host)."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +16,7 @@ from tinygen.verify.hostbuild import KERNEL_PATHS
 
 DW = OpKind.DEPTHWISE_CONV_2D
 
-MULT_CASES = [
+MULTIPLIER_CASES = [
     # one input channel with filter widths % 4 == 0 (4 columns per load inside, per tap at the borders),
     # stride 2, valid padding, batches, several input channels, odd tap counts, dilated columns and rows,
     # left-shifting multipliers (saturate)
@@ -27,6 +29,18 @@ MULT_CASES = [
     Case(DW, (1, 4, 3, 1), mult=12, kernel=(1, 1), same=False, zp_in=-128),
 ]
 
+# depth multiplier 1 (tg_depthwise_conv2d_s8_fast): a 1x1 filter (one tap), 25 taps (odd, the most) with
+# interior windows stepped by 2 columns, dilated and strided columns, even tap counts, 3 groups of 4
+DW1_CASES = [
+    Case(DW, (1, 5, 6, 4), kernel=(1, 1), zp_in=-128, act=Activation.RELU),
+    Case(DW, (1, 9, 12, 8), kernel=(5, 5), stride=(1, 2), zp_in=127),
+    Case(DW, (1, 6, 13, 4), dilation=(1, 2), stride=(2, 3), per_channel=False, saturate=True),
+    Case(DW, (1, 7, 8, 12), kernel=(2, 4), same=False, bias=False),
+    Case(DW, (1, 3, 9, 4), kernel=(3, 1), act=Activation.RELU6),
+]
+
+MULT_CASES = MULTIPLIER_CASES + DW1_CASES  # every case here (tests/kernels/test_dsp_emulation.py runs them too)
+
 
 def test_tap_order():
     assert list(fast_dw.tap_order(1, 8)) == [0, 2, 1, 3, 4, 6, 5, 7]
@@ -36,14 +50,15 @@ def test_tap_order():
 
 
 def test_mult_kernel_is_chosen_and_others_are_not():
-    graph = build(MULT_CASES + [Case(DW, (1, 7, 6, 3), mult=2), Case(DW, (1, 5, 5, 4))])
+    graph = build(MULTIPLIER_CASES + [Case(DW, (1, 7, 6, 3), mult=2), Case(DW, (1, 5, 5, 4))])
     got = [lower_op(op, graph).c_function for op in graph.ops]
-    assert got[:len(MULT_CASES)] == ["tg_depthwise_mult_s8_fast"] * len(MULT_CASES)
-    assert "tg_depthwise_mult_s8_fast" not in got[len(MULT_CASES):]
+    n = len(MULTIPLIER_CASES)
+    assert got[:n] == ["tg_depthwise_mult_s8_fast"] * n
+    assert "tg_depthwise_mult_s8_fast" not in got[n:]
 
 
 def test_mult_reference_matches_portable_reference():
-    graph = build(MULT_CASES, seed=3)
+    graph = build(MULTIPLIER_CASES, seed=3)
     rng = np.random.default_rng(4)
     for op in graph.ops:
         xs = sample_inputs(graph, rng)
@@ -52,14 +67,20 @@ def test_mult_reference_matches_portable_reference():
         assert np.array_equal(want, lower_op(op, graph).reference([x])[0]), op.name
 
 
+def test_multiplier_1_cases_take_the_fast_kernel():
+    graph = build(DW1_CASES)
+    assert [lower_op(op, graph).c_function for op in graph.ops] == ["tg_depthwise_conv2d_s8_fast"] * len(DW1_CASES)
+
+
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 def test_mult_c_matches_reference(kernel_path):
     from tinygen.verify.testing import run_c, run_reference
 
-    graph = build(MULT_CASES, seed=7)
+    cases = MULT_CASES
+    graph = build(cases, seed=7)
     rng = np.random.default_rng(8)
     for fill in (None, None, -128, 127):
         xs = sample_inputs(graph, rng, fill)
-        for case, w, g in zip(MULT_CASES, run_reference(graph, xs), run_c(graph, xs, kernel_path=kernel_path)):
+        for case, w, g in zip(cases, run_reference(graph, xs), run_c(graph, xs, kernel_path=kernel_path)):
             bad = int(np.count_nonzero(w != g))
             assert bad == 0, f"{kernel_path}: {case} fill={fill}: {bad} of {w.size} bytes differ"

@@ -49,7 +49,9 @@ class FastDepthwiseMult(_Fast):
         zp = -rq.input_offset
         bias_eff = folded_bias(None if b is None else b.data, taps.T, rq.input_offset)
         rq_words, rec = _records(op, rq, taps.T, bias_eff)
-        consts = [ConstArray("quant", rec), ConstArray("wpack", pack_depthwise(taps[tap_order(fh, fw)]))]
+        ordered = np.zeros((-(-fh * fw // 4) * 4, out_c), np.int8)  # zero taps up to a multiple of 4
+        ordered[:fh * fw] = taps[tap_order(fh, fw)]
+        consts = [ConstArray("quant", rec), ConstArray("wpack", pack_depthwise(ordered))]
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left), Literal(zp),
                 Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
