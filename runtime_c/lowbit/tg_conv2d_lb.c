@@ -3,6 +3,14 @@
 #include "tg_lowbit_simd.h"
 #include "tg_window.h"
 
+/* Two 4-bit two's complement values at bits 0..3 and 8..11 of v as int16 lanes (low, high): each
+ * biased by 8 into 0..15, then 8 taken off both lanes at once, the low lane's borrow given back. */
+static inline uint32_t int4_pair(uint32_t v)
+{
+    const uint32_t u = ((v | (v << 8)) & 0x000F000Fu) ^ 0x00080008u;
+    return u - 0x00080008u + ((~u & 8u) << 13);
+}
+
 /* Weights of a block of 4 output channels, decoded once per block as SMLAD operands: for each group
  * of 4 consecutive values k..k+3 of the rows, 4 doublewords, one per row r, each holding the int16
  * pairs (w[k], w[k+2]) in its low word and (w[k+1], w[k+3]) in its high word (low half first):
@@ -14,6 +22,15 @@ static void decode_block(int32_t format, int32_t bits, const int8_t *codebook, c
 {
     for (int32_t r = 0; r < 4; ++r) {
         const uint8_t *row = weights + (oc0 + TG_MIN(r, nb - 1)) * row_bytes;
+        if (format == TG_WF_INT4 && (n & 3) == 0) { /* 2 bytes per group, straight to int16 pairs */
+            uint64_t *d = dst + r;
+            for (int32_t k = 0; k < n; k += 4) {
+                const uint32_t v = (uint32_t)row[k >> 1] | ((uint32_t)row[(k >> 1) + 1] << 8);
+                *d = (uint64_t)int4_pair(v & 0x0F0Fu) | ((uint64_t)int4_pair((v >> 4) & 0x0F0Fu) << 32);
+                d += 4;
+            }
+            continue;
+        }
         if (!tg_lb_decode_row(format, bits, codebook, row, n, tmp)) {
             tg_lb_decode_signs(format, row, row_bytes / 2, n, tmp);
         }
@@ -135,7 +152,7 @@ static void conv_all_rows(int8_t *scratch, int32_t format, int32_t bits, const i
     const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
     for (int32_t k = 0; k < blocks; ++k) {
         const int32_t nb = TG_MIN(4, out_c - 4 * k);
-        tg_lb_block_rq_init(&rqs[k], bias, 4 * k, nb, mult, shift);
+        tg_lb_block_rq_init(&rqs[k], bias, 4 * k, nb, mult, shift, n);
         decode_block(format, bits, codebook, weights, row_bytes, 4 * k, nb, n, n4, patch, wall + k * n4);
     }
     for (int32_t i = n; i < n4; ++i) { /* the window's tail pads */
@@ -151,8 +168,9 @@ static void conv_all_rows(int8_t *scratch, int32_t format, int32_t bits, const i
                 for (int32_t k = 0; k < blocks; ++k) {
                     int32_t acc[4] = {0, 0, 0, 0};
                     dot4(patch, wall + k * n4, n4 >> 2, off2, acc);
-                    tg_lb_block_finish(&rqs[k], acc, TG_MIN(4, out_c - 4 * k), bias, 4 * k, mult, shift,
-                                       output_offset, act_min, act_max, out_px + 4 * k);
+                    const int32_t nb = TG_MIN(4, out_c - 4 * k);
+                    tg_lb_store4(&rqs[k], rqs[k].words && nb == 4, acc[0], acc[1], acc[2], acc[3], nb, bias, 4 * k,
+                                 mult, shift, output_offset, act_min, act_max, out_px + 4 * k);
                 }
                 out_px += out_c;
             }
@@ -195,7 +213,8 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
     for (int32_t oc0 = 0; oc0 < out_c; oc0 += 4) {
         const int32_t nb = TG_MIN(4, out_c - oc0);
         tg_lb_block_rq rq;
-        tg_lb_block_rq_init(&rq, bias, oc0, nb, mult, shift);
+        tg_lb_block_rq_init(&rq, bias, oc0, nb, mult, shift, n);
+        const int32_t fast = rq.words && nb == 4;
         decode_block(format, bits, codebook, weights, row_bytes, oc0, nb, n, n4, patch, wbuf);
         if (gathered) {
             for (int32_t i = n; i < n4; ++i) { /* decode_block left zeros here; the window's tail pads */
@@ -210,8 +229,8 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                                filter_h, filter_w, dilation_h, dilation_w, pad_value, patch);
                         int32_t acc[4] = {0, 0, 0, 0};
                         dot4(patch, wbuf, n4 >> 2, off2, acc);
-                        tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
-                                           out_px);
+                        tg_lb_store4(&rq, fast, acc[0], acc[1], acc[2], acc[3], nb, bias, oc0, mult, shift, output_offset,
+                                     act_min, act_max, out_px);
                         out_px += out_c;
                     }
                 }
@@ -226,8 +245,8 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                     for (int32_t ox = 0; ox < out_w; ++ox) {
                         int32_t acc[4] = {0, 0, 0, 0};
                         dot4(x, wbuf, in_c >> 2, off2, acc);
-                        tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
-                                           out_px);
+                        tg_lb_store4(&rq, fast, acc[0], acc[1], acc[2], acc[3], nb, bias, oc0, mult, shift, output_offset,
+                                     act_min, act_max, out_px);
                         x += stride_w * in_c;
                         out_px += out_c;
                     }
@@ -248,8 +267,8 @@ int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *co
                          wbuf + (fy * filter_w + fx) * in_c, seg >> 2, off2, acc);
                 }
             }
-            tg_lb_block_finish(&rq, acc, nb, bias, oc0, mult, shift, output_offset, act_min, act_max,
-                               output + p.pixel * out_c + oc0);
+            tg_lb_store4(&rq, fast, acc[0], acc[1], acc[2], acc[3], nb, bias, oc0, mult, shift, output_offset,
+                         act_min, act_max, output + p.pixel * out_c + oc0);
         }
     }
     return TG_OK;

@@ -20,104 +20,166 @@ static inline void tap_range(int32_t origin, int32_t dilation, int32_t taps, int
     *end = TG_MIN(hi, taps);
 }
 
-/* Depthwise, multiplier 1, 4 consecutive channels oc0..oc0+3 with decoded weights w[tap] (the block's
- * layout, see tg_depthwise_conv2d_lb): one word of inputs and one LDRD of weights per tap, 4 lane-wise
- * multiply-accumulates (SMLABB/SMLATT).
- * Kept out of line so its loop gets the registers to itself. */
-/* One tap: the 4 channels' inputs at p against the doubleword at byte offset off of w */
-#define TG_LB_DW_TAP(p, off)                          \
-    do {                                              \
-        const uint32_t xv_ = tg_read_u32(p);          \
-        const uint32_t xa_ = tg_sxtab16(off2, xv_);   \
-        const uint32_t xb_ = tg_sxtab16_r8(off2, xv_); \
-        uint32_t wa_;                                 \
-        uint32_t wb_;                                 \
-        TG_LB_LDRD(w, off, wa_, wb_);                 \
-        a0 = tg_smlabb(xa_, wa_, a0);                 \
-        a2 = tg_smlatt(xa_, wa_, a2);                 \
-        a1 = tg_smlabb(xb_, wb_, a1);                 \
-        a3 = tg_smlatt(xb_, wb_, a3);                 \
+/* One tap: the 4 channels' inputs xv (one word) against the doubleword at byte offset off of wp */
+#define TG_LB_DW_TAP(wp, xv, off)                                              \
+    do {                                                                       \
+        const uint32_t xv_ = (xv);                                             \
+        const uint32_t xa_ = tg_sxtab16(off2, xv_);                            \
+        const uint32_t xb_ = tg_sxtab16_r8(off2, xv_);                         \
+        uint32_t wa_;                                                          \
+        uint32_t wb_;                                                          \
+        TG_LB_LDRD(wp, off, wa_, wb_);                                         \
+        a0 = tg_smlabb(xa_, wa_, a0);                                          \
+        a2 = tg_smlatt(xa_, wa_, a2);                                          \
+        a1 = tg_smlabb(xb_, wb_, a1);                                          \
+        a3 = tg_smlatt(xb_, wb_, a3);                                          \
     } while (0)
 
+/* What every pixel of a block of 4 channels shares: decoded weights (one doubleword per tap, see
+ * tg_depthwise_conv2d_lb), requantization and activation */
+typedef struct {
+    const uint64_t *w;
+    const tg_lb_block_rq *rq;
+    uint32_t off2;
+    int32_t output_offset;
+    int32_t act_min;
+    int32_t act_max;
+    const int32_t *bias;
+    int32_t oc0;
+    const int16_t *mult;
+    const int8_t *shift;
+} tg_lb_dw_block;
+
+/* count outputs of a 3x3 filter, 4 channels each: pixel i reads tap (fy, fx) as the word at
+ * p<fy> + i * step + fx * xs and writes 4 bytes at out + i * out_step. Taps are unrolled
+ * (one word load, two SXTAB16, one LDRD and four SMLAxy each); kept out of line so the loop has the
+ * registers to itself. */
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
-static void dw_block4(const uint64_t *w, const tg_lb_block_rq *rq, int32_t oc0, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
-                      int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
-                      int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult,
-                      const int8_t *shift, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
-                      const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias,
-                      int32_t out_h, int32_t out_w, int8_t *output)
+static void dw3x3_run(const tg_lb_dw_block *k, const int8_t *p0, const int8_t *p1, const int8_t *p2, int32_t count,
+                      int32_t step, int32_t xs, int8_t *out, int32_t out_step)
 {
-    const uint32_t off2 = ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u;
-    const int32_t x_step = dilation_w * in_c;
-    const int32_t x_step2 = 2 * x_step;
-    const int32_t y_step = dilation_h * in_w * in_c;
-    const int32_t three = filter_h == 3 && filter_w == 3;
-    for (int32_t b = 0; b < batches; ++b) {
-        const int8_t *in_batch = input + b * in_h * in_w * in_c + oc0;
-        for (int32_t out_y = 0; out_y < out_h; ++out_y) {
-            const int32_t in_y_origin = out_y * stride_h - pad_top;
+    const uint64_t *w = k->w;
+    const uint32_t off2 = k->off2;
+    const int32_t fast = k->rq->words;
+    for (int32_t i = 0; i < count; ++i) {
+        int32_t a0 = 0;
+        int32_t a1 = 0;
+        int32_t a2 = 0;
+        int32_t a3 = 0;
+#if TG_LB_ASM
+        TG_LB_DW_ROW_DEV(p0, xs, w, 0, 8, 16, off2, a0, a1, a2, a3);
+        TG_LB_DW_ROW_DEV(p1, xs, w, 24, 32, 40, off2, a0, a1, a2, a3);
+        TG_LB_DW_ROW_DEV(p2, xs, w, 48, 56, 64, off2, a0, a1, a2, a3);
+#else
+        const int8_t *const r[3] = {p0, p1, p2};
+        for (int32_t t = 0; t < 3; ++t) {
+            TG_LB_DW_TAP(w + 3 * t, tg_read_u32(r[t]), 0);
+            TG_LB_DW_TAP(w + 3 * t, tg_read_u32(r[t] + xs), 8);
+            TG_LB_DW_TAP(w + 3 * t, tg_read_u32(r[t] + 2 * xs), 16);
+        }
+#endif
+        tg_lb_store4(k->rq, fast, a0, a1, a2, a3, 4, k->bias, k->oc0, k->mult, k->shift, k->output_offset, k->act_min,
+                     k->act_max, out);
+        p0 += step;
+        p1 += step;
+        p2 += step;
+        out += out_step;
+    }
+}
+
+/* Words per row of the padded 3x3 input rows (see dw_block4) */
+static inline int32_t padded_width(int32_t stride_w, int32_t dilation_w, int32_t out_w)
+{
+    return (out_w - 1) * stride_w + 2 * dilation_w + 1;
+}
+
+/* Depthwise, multiplier 1, 4 consecutive channels k->oc0.. (a full block). 3x3 filters: the 4 channels'
+ * words of an output row's 3 input rows are held in 3 slots of rows (pad words in the padding, which
+ * add 0; a row the previous output row also read is not copied again), then the whole output row runs
+ * through dw3x3_run. Other filters: the taps inside the image,
+ * one at a time. */
+static void dw_block4(const tg_lb_dw_block *k, const tg_conv_geom *g, int32_t in_c, int32_t input_offset,
+                      const int8_t *input, uint32_t *rows, int8_t *output)
+{
+    const uint64_t *w = k->w;
+    const uint32_t off2 = k->off2;
+    const int32_t in_h = g->in_h;
+    const int32_t in_w = g->in_w;
+    const int32_t x_step = g->dilation_w * in_c;
+    const int32_t three = g->filter_h == 3 && g->filter_w == 3;
+    const int32_t wp = padded_width(g->stride_w, g->dilation_w, g->out_w);
+    const uint32_t pad_word = ((uint32_t)(-input_offset) & 0xFFu) * 0x01010101u;
+    for (int32_t b = 0; b < g->batches; ++b) {
+        const int8_t *in_batch = input + b * in_h * in_w * in_c + k->oc0;
+        int32_t held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row each slot of rows holds */
+        for (int32_t out_y = 0; out_y < g->out_h; ++out_y) {
+            const int32_t in_y_origin = out_y * g->stride_h - g->pad_top;
+            int8_t *out_row = output + ((b * g->out_h + out_y) * g->out_w) * in_c + k->oc0;
+            if (three) {
+                const int8_t *p[3];
+                int32_t used = 0;
+                for (int32_t fy = 0; fy < 3; ++fy) { /* rows still held from the previous output row */
+                    p[fy] = NULL;
+                    for (int32_t s = 0; s < 3; ++s) {
+                        if (held[s] == in_y_origin + g->dilation_h * fy && !(used >> s & 1)) {
+                            p[fy] = (const int8_t *)(const void *)(rows + s * wp);
+                            used |= 1 << s;
+                            break;
+                        }
+                    }
+                }
+                for (int32_t fy = 0; fy < 3; ++fy) { /* the others copied into free slots */
+                    if (p[fy] != NULL) {
+                        continue;
+                    }
+                    int32_t s = 0;
+                    while (used >> s & 1) {
+                        ++s;
+                    }
+                    used |= 1 << s;
+                    const int32_t y = in_y_origin + g->dilation_h * fy;
+                    uint32_t *dst = rows + s * wp;
+                    held[s] = y;
+                    p[fy] = (const int8_t *)(const void *)dst;
+                    if (y < 0 || y >= in_h) {
+                        for (int32_t c = 0; c < wp; ++c) {
+                            dst[c] = pad_word;
+                        }
+                        continue;
+                    }
+                    const int8_t *src = in_batch + y * in_w * in_c;
+                    for (int32_t c = 0; c < wp; ++c) {
+                        const int32_t x = c - g->pad_left;
+                        dst[c] = x >= 0 && x < in_w ? tg_read_u32(src + x * in_c) : pad_word;
+                    }
+                }
+                dw3x3_run(k, p[0], p[1], p[2], g->out_w, 4 * g->stride_w, 4 * g->dilation_w, out_row, in_c);
+                continue;
+            }
             int32_t fy0;
             int32_t fy1;
-            tap_range(in_y_origin, dilation_h, filter_h, in_h, &fy0, &fy1);
-            for (int32_t out_x = 0; out_x < out_w; ++out_x) {
-                const int32_t in_x_origin = out_x * stride_w - pad_left;
+            tap_range(in_y_origin, g->dilation_h, g->filter_h, in_h, &fy0, &fy1);
+            for (int32_t out_x = 0; out_x < g->out_w; ++out_x) {
+                const int32_t in_x_origin = out_x * g->stride_w - g->pad_left;
                 int32_t fx0;
                 int32_t fx1;
-                tap_range(in_x_origin, dilation_w, filter_w, in_w, &fx0, &fx1);
+                tap_range(in_x_origin, g->dilation_w, g->filter_w, in_w, &fx0, &fx1);
                 int32_t a0 = 0;
                 int32_t a1 = 0;
                 int32_t a2 = 0;
                 int32_t a3 = 0;
-                if (three && fy0 == 0 && fy1 == 3 && fx0 == 0 && fx1 == 3) { /* a 3x3 window inside the image */
-                    const int8_t *p0 = in_batch + (in_y_origin * in_w + in_x_origin) * in_c;
-                    const int8_t *p1 = p0 + y_step;
-                    const int8_t *p2 = p1 + y_step;
-                    TG_LB_DW_TAP(p0, 0);
-                    TG_LB_DW_TAP(p0 + x_step, 8);
-                    TG_LB_DW_TAP(p0 + x_step2, 16);
-                    TG_LB_DW_TAP(p1, 24);
-                    TG_LB_DW_TAP(p1 + x_step, 32);
-                    TG_LB_DW_TAP(p1 + x_step2, 40);
-                    TG_LB_DW_TAP(p2, 48);
-                    TG_LB_DW_TAP(p2 + x_step, 56);
-                    TG_LB_DW_TAP(p2 + x_step2, 64);
-                } else {
                 for (int32_t fy = fy0; fy < fy1; ++fy) {
-                    const int8_t *px = in_batch + ((in_y_origin + dilation_h * fy) * in_w
-                                                   + in_x_origin + dilation_w * fx0) * in_c;
-                    const uint64_t *wt = w + fy * filter_w + fx0;
+                    const int8_t *px = in_batch + ((in_y_origin + g->dilation_h * fy) * in_w + in_x_origin
+                                                   + g->dilation_w * fx0) * in_c;
                     for (int32_t fx = fx0; fx < fx1; ++fx) {
-                        const uint32_t xv = tg_read_u32(px);
-                        const uint32_t xa = tg_sxtab16(off2, xv);
-                        const uint32_t xb = tg_sxtab16_r8(off2, xv);
-                        uint32_t wa;
-                        uint32_t wb;
-                        TG_LB_LDRD(wt, 0, wa, wb);
-                        a0 = tg_smlabb(xa, wa, a0);
-                        a2 = tg_smlatt(xa, wa, a2);
-                        a1 = tg_smlabb(xb, wb, a1);
-                        a3 = tg_smlatt(xb, wb, a3);
+                        TG_LB_DW_TAP(w + fy * g->filter_w + fx, tg_read_u32(px), 0);
                         px += x_step;
-                        wt += 1;
                     }
                 }
-                }
-                int8_t *out_px = output + ((b * out_h + out_y) * out_w + out_x) * in_c + oc0;
-                if (rq->rs) { /* the usual case, inline */
-                    out_px[0] = (int8_t)tg_clamp(tg_rq_apply(a0 + rq->bias4[0], rq->rec[0], TG_RQ_RS) + output_offset,
-                                                 act_min, act_max);
-                    out_px[1] = (int8_t)tg_clamp(tg_rq_apply(a1 + rq->bias4[1], rq->rec[1], TG_RQ_RS) + output_offset,
-                                                 act_min, act_max);
-                    out_px[2] = (int8_t)tg_clamp(tg_rq_apply(a2 + rq->bias4[2], rq->rec[2], TG_RQ_RS) + output_offset,
-                                                 act_min, act_max);
-                    out_px[3] = (int8_t)tg_clamp(tg_rq_apply(a3 + rq->bias4[3], rq->rec[3], TG_RQ_RS) + output_offset,
-                                                 act_min, act_max);
-                } else {
-                    const int32_t acc[4] = {a0, a1, a2, a3};
-                    tg_lb_block_finish(rq, acc, 4, bias, oc0, mult, shift, output_offset, act_min, act_max, out_px);
-                }
+                tg_lb_store4(k->rq, k->rq->words, a0, a1, a2, a3, 4, k->bias, k->oc0, k->mult, k->shift,
+                             k->output_offset, k->act_min, k->act_max, out_row + out_x * in_c);
             }
         }
     }
@@ -162,10 +224,10 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
         }
         if (depth_multiplier == 1 && oc0 + 4 <= out_c && dilation_h > 0 && dilation_w > 0) { /* a full block */
             tg_lb_block_rq rq;
-            tg_lb_block_rq_init(&rq, bias, oc0, 4, mult, shift);
-            dw_block4(wd, &rq, oc0, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, input_offset,
-                      output_offset, act_min, act_max, mult, shift, batches, in_h, in_w, in_c, input, filter_h,
-                      filter_w, bias, out_h, out_w, output);
+            tg_lb_block_rq_init(&rq, bias, oc0, 4, mult, shift, n);
+            const tg_lb_dw_block k = {wd, &rq, ((uint32_t)input_offset & 0xFFFFu) * 0x00010001u, output_offset,
+                                      act_min, act_max, bias, oc0, mult, shift};
+            dw_block4(&k, &g, in_c, input_offset, input, (uint32_t *)(void *)(scratch + ((9 * n + 3) & ~3)), output);
             continue;
         }
         int32_t ch[4];
@@ -194,8 +256,11 @@ int tg_depthwise_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const 
     return TG_OK;
 }
 
-int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w)
+int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t stride_w,
+                                               int32_t dilation_w, int32_t out_w)
 {
     (void)format; /* every format: 4 rows decoded to int16 (8 bytes per tap) plus the row being decoded */
-    return 9 * filter_h * filter_w;
+    const int32_t decoded = (9 * filter_h * filter_w + 3) & ~3;
+    /* 3x3 filters: and the 3 padded input rows of 4 channels (dw_block4) */
+    return filter_h == 3 && filter_w == 3 ? decoded + 12 * padded_width(stride_w, dilation_w, out_w) : decoded;
 }

@@ -18,10 +18,14 @@
  * requantization records up front so each window is gathered once.
  * Fc decodes one INT4 / PALETTE row (accum_depth bytes) and runs TERNARY / BINARY rows in place
  * with bit masks and additions. Depthwise decodes every format for blocks of 4 channels
- * (9 * filter_h * filter_w bytes: int16 pairs, 8 bytes per tap), ternary and binary as -1, 0, +1.
+ * (9 * filter_h * filter_w bytes, rounded up to 4: int16 pairs, 8 bytes per tap), ternary and binary as
+ * -1, 0, +1; 3x3 filters also copy the 3 input rows of an output row, 4 channels, padded:
+ * 12 * ((out_w - 1) * stride_w + 2 * dilation_w + 1) bytes more.
  *
  * Requantization is per output channel with a 16-bit multiplier: real = mult[c] * 2^(shift[c] - 15),
  * i.e. tg_requantize(acc, mult[c] * 2^16, shift[c]); mult in [2^14, 2^15) or 0, shift in [-31, 30].
+ * Conv and depthwise prepare tg_dsp.h requantization records for each block of 4 channels (left shifts
+ * included, when the accumulator bound allows) and store a full block's 4 outputs as one word.
  * Returns TG_OK, or TG_ERROR for an unknown format or inconsistent shapes.
  */
 #ifndef TG_LOWBIT_H
@@ -41,7 +45,8 @@ int32_t tg_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t f
  * requantization records fit in the output's byte count): scratch as tg_conv2d_lb_get_buffer_size says */
 int32_t tg_conv2d_lb_all_rows(int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t batches, int32_t out_h,
                               int32_t out_w, int32_t out_c);
-int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w);
+int32_t tg_depthwise_conv2d_lb_get_buffer_size(int32_t format, int32_t filter_h, int32_t filter_w, int32_t stride_w,
+                                               int32_t dilation_w, int32_t out_w);
 int32_t tg_fully_connected_lb_get_buffer_size(int32_t format, int32_t accum_depth);
 
 int tg_conv2d_lb(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,

@@ -75,50 +75,90 @@ static inline int8_t tg_lb_finish(int32_t acc, const int32_t *bias, int32_t c, c
     return (int8_t)tg_clamp(out, act_min, act_max);
 }
 
-/* The requantization of a block of 4 output channels, prepared once per block: when every channel
- * shifts right, tg_rq_apply's TG_RQ_RS records (mult, the 64-bit rounding constant, rshift - 1) and the
- * biases, so each output costs one SMLAL and a shift, bit-identical to tg_lb_finish. */
+/* The requantization of a block of 4 output channels, prepared once per block as tg_dsp.h's records:
+ * bias4, then per channel (mult, 64-bit rounding constant, post shift) for TG_RQ_RS when every channel
+ * shifts right, else (..., pre shift, sign mask) for TG_RQ_GEN; each output then costs one SMLAL and
+ * shifts, bit-identical to tg_lb_finish. words 0: a left-shifting channel whose accumulator bound
+ * (|bias| + 255 * 128 * n) could overflow the pre shift; tg_lb_finish per output instead. */
 typedef struct {
-    int32_t rs;        /* 1: rec and bias4 hold the block's 4 channels */
+    int32_t words;
     int32_t bias4[4];
-    int32_t rec[4][4];
+    int32_t rec[24];
 } tg_lb_block_rq;
 
 static inline void tg_lb_block_rq_init(tg_lb_block_rq *q, const int32_t *bias, int32_t c0, int32_t nb,
-                                       const int16_t *mult, const int8_t *shift)
+                                       const int16_t *mult, const int8_t *shift, int32_t n)
 {
-    q->rs = 1;
+    int32_t left = 0;
+    for (int32_t r = 0; r < 4; ++r) {
+        left |= shift[c0 + TG_MIN(r, nb - 1)] >= 0;
+    }
+    q->words = left ? TG_RQ_GEN : TG_RQ_RS;
+    int32_t *rec = q->rec;
     for (int32_t r = 0; r < 4; ++r) {
         const int32_t c = c0 + TG_MIN(r, nb - 1);
-        const int32_t rsh = -shift[c];
-        if (rsh < 1) {
-            q->rs = 0;
-            return;
+        const int32_t sh = shift[c];
+        const int32_t b = bias != NULL ? bias[c] : 0;
+        const int32_t m = (int32_t)mult[c] * 65536;
+        q->bias4[r] = b;
+        rec[0] = m;
+        if (sh < 0) {
+            const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 - sh));
+            rec[1] = (int32_t)(uint32_t)round;
+            rec[2] = (int32_t)(round >> 32);
+            rec[3] = -sh - 1;
+            if (left) {
+                rec[4] = 0;
+                rec[5] = -1;
+            }
+        } else {
+            const int64_t bound = (int64_t)(b < 0 ? -(int64_t)b : b) + (int64_t)255 * 128 * n;
+            if (m != 0 && (bound << (sh + 1)) >= ((int64_t)1 << 31)) {
+                q->words = 0;
+                return;
+            }
+            rec[1] = (int32_t)((uint32_t)1 << 31);
+            rec[2] = 0;
+            rec[3] = 0;
+            rec[4] = sh + 1;
+            rec[5] = 0;
         }
-        const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 + rsh));
-        q->bias4[r] = bias != NULL ? bias[c] : 0;
-        q->rec[r][0] = (int32_t)mult[c] * 65536;
-        q->rec[r][1] = (int32_t)(uint32_t)round;
-        q->rec[r][2] = (int32_t)(round >> 32);
-        q->rec[r][3] = rsh - 1;
+        rec += left ? TG_RQ_GEN - 1 : TG_RQ_RS - 1;
     }
 }
 
-/* out[r] for r < nb from acc[r] of channels c0 + r */
-static inline void tg_lb_block_finish(const tg_lb_block_rq *q, const int32_t acc[4], int32_t nb, const int32_t *bias,
-                                      int32_t c0, const int16_t *mult, const int8_t *shift, int32_t output_offset,
+/* out[r] for r < nb from acc[r] of channels c0 + r, one tg_lb_finish each */
+static inline void tg_lb_block_finish(const int32_t acc[4], int32_t nb, const int32_t *bias, int32_t c0,
+                                      const int16_t *mult, const int8_t *shift, int32_t output_offset,
                                       int32_t act_min, int32_t act_max, int8_t *out)
 {
-    if (q->rs) {
-        for (int32_t r = 0; r < nb; ++r) {
-            const int32_t v = tg_rq_apply(acc[r] + q->bias4[r], q->rec[r], TG_RQ_RS) + output_offset;
-            out[r] = (int8_t)tg_clamp(v, act_min, act_max);
-        }
-        return;
-    }
     for (int32_t r = 0; r < nb; ++r) {
         out[r] = tg_lb_finish(acc[r], bias, c0 + r, mult, shift, output_offset, act_min, act_max);
     }
+}
+
+/* The block's outputs: when the block is full and has records (fast = q->words && nb == 4, hoisted per
+ * block), tg_rq4_store (one SMLAL per output, then SSAT / BFI and one word store); otherwise
+ * tg_lb_block_finish. Both give the same bytes. */
+TG_ALWAYS_INLINE void tg_lb_store4(const tg_lb_block_rq *q, int32_t fast, int32_t a0, int32_t a1, int32_t a2,
+                                   int32_t a3, int32_t nb, const int32_t *bias, int32_t c0, const int16_t *mult,
+                                   const int8_t *shift, int32_t output_offset, int32_t act_min, int32_t act_max,
+                                   int8_t *out)
+{
+    if (fast) {
+        a0 += q->bias4[0];
+        a1 += q->bias4[1];
+        a2 += q->bias4[2];
+        a3 += q->bias4[3];
+        if (q->words == TG_RQ_RS) {
+            tg_rq4_store(a0, a1, a2, a3, q->rec, TG_RQ_RS, output_offset, act_min, act_max, out);
+        } else {
+            tg_rq4_store(a0, a1, a2, a3, q->rec, TG_RQ_GEN, output_offset, act_min, act_max, out);
+        }
+        return;
+    }
+    const int32_t acc[4] = {a0, a1, a2, a3};
+    tg_lb_block_finish(acc, nb, bias, c0, mult, shift, output_offset, act_min, act_max, out);
 }
 
 #endif /* TG_LOWBIT_CORE_H */

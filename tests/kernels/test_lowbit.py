@@ -8,7 +8,7 @@ import pytest
 
 from tinygen.errors import TinygenError, UnsupportedError
 from tinygen.verify.hostbuild import KERNEL_PATHS
-from tinygen.ir import Activation, OpKind
+from tinygen.ir import Activation, OpKind, QuantParams
 from tinygen.lower import lowbit
 from tinygen.lower.base import lower_op
 from tinygen.quant import weights as wq
@@ -186,6 +186,55 @@ def test_c_matches_reference(scheme, family, kernel_path):
             assert bad == 0, f"{kernel_path}: {scheme} case {i} {cases[i]} fill={fill}: {bad} of {w.size} bytes differ"
 
 
+_EXTRA_DW += [  # 3x3 rows copied padded (stride 2 with an odd width, dilation 2 with 'valid', 12 channels)
+    Case(OpKind.DEPTHWISE_CONV_2D, (1, 5, 7, 8), stride=(2, 2), zp_in=-128),
+    Case(OpKind.DEPTHWISE_CONV_2D, (2, 9, 8, 12), dilation=(1, 2), same=False, zp_in=127, act=Activation.RELU),
+    Case(OpKind.DEPTHWISE_CONV_2D, (1, 1, 3, 4), zp_out=127),  # one row: top and bottom taps in the padding
+]
+_CASES["depthwise"] = DW_CASES + _EXTRA_DW
+# int4 rows of a multiple of 4 values (decoded 4 at a time) next to ones that are not
+_CASES["conv2d"] = _CASES["conv2d"] + [Case(OpKind.CONV_2D, (1, 4, 5, 4), out_c=9, kernel=(1, 3), stride=(1, 2))]
+
+
+def _large_multipliers(graph, rng, huge: bool):
+    """Output scales that make the channels' multipliers straddle 1 (left and right shifts in one block of
+    4 channels), or, with `huge`, about 2^12 (the accumulator bound then rules out the pre-shifted record),
+    with small biases; inputs near the zero point keep the outputs off the clamp."""
+    for op in graph.ops:
+        x, w, y = (graph.tensors[n] for n in (op.inputs[0], op.inputs[1], op.outputs[0]))
+        ws = np.asarray(w.quant.scale, np.float64)
+        scale = float(x.scale) * float(np.mean(ws)) * (2.0 ** -12 if huge else 1.0)
+        graph.tensors[y.name] = dataclasses.replace(y, quant=QuantParams.make(scale, y.quant.zero_point[0]))
+        if len(op.inputs) > 2:
+            b = graph.tensors[op.inputs[2]]
+            graph.tensors[b.name] = dataclasses.replace(b, data=rng.integers(-20, 21, size=b.data.shape).astype(np.int32))
+    xs = []
+    for name in graph.inputs:
+        t = graph.tensors[name]
+        zp = int(np.asarray(t.quant.zero_point).ravel()[0])
+        xs.append(np.clip(zp + rng.integers(-3, 4, size=t.shape), -128, 127).astype(np.int8))
+    return xs
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+@pytest.mark.parametrize("scheme", ["int4", "kmeans3", "ternary"])
+@pytest.mark.parametrize("huge", [False, True], ids=["straddle", "huge"])
+def test_c_matches_reference_with_left_shifts(scheme, huge, kernel_path):
+    """Blocks whose channels shift left (records with a pre shift), and ones the bound sends to the
+    per-output path, on conv (gathered, in place, 1x1) and depthwise (3x3 and other filters)."""
+    from tinygen.verify.testing import run_c, run_reference
+
+    cases = [_CASES["conv2d"][i] for i in (0, 6, 13, 16)] + [DW_CASES[0], _EXTRA_DW[2], _EXTRA_DW[3]]
+    graph = encoded(cases, scheme, seed=3)
+    rng = np.random.default_rng(6)
+    xs = _large_multipliers(graph, rng, huge)
+    want = run_reference(graph, xs)
+    got = run_c(graph, xs, kernel_path=kernel_path)
+    for i, (w, g) in enumerate(zip(want, got)):
+        assert huge or np.count_nonzero((w > -128) & (w < 127)) > w.size // 8, f"case {i} mostly clamped"
+        assert np.array_equal(w, g), f"{kernel_path}: {scheme} case {i} {cases[i]}: {np.count_nonzero(w != g)} differ"
+
+
 @pytest.mark.parametrize("scheme", LOWBIT)
 def test_reference_equals_int8_reference_on_decoded_weights(scheme):
     """The packed reference equals the plain int8 reference run with the same weights and multipliers."""
@@ -211,6 +260,15 @@ def test_conv_scratch_modes():
     assert lowbit.conv_scratch((12, 4, 3, 1), 100) == 9 * 12  # too big for the output: one block at a time
     assert lowbit.conv_scratch((64, 1, 1, 64), 10 ** 6) == 9 * 64  # rows read in place: one block
     assert lowbit.conv_scratch((4, 3, 3, 3), 10 ** 6) == 9 * 28  # a single block
+
+
+def test_depthwise_scratch():
+    """Decoded taps rounded up to 4 bytes; 3x3 filters add 3 padded rows of 4 channels' words."""
+    from tinygen.ir import DepthwiseConv2DAttrs, Padding
+
+    a = DepthwiseConv2DAttrs(2, 2, 1, 1, 3, Padding(1, 1, 1, 1), Activation.NONE)
+    assert lowbit.dw_scratch((1, 3, 3, 8), a, (1, 4, 5, 8)) == 84 + 12 * (4 * 2 + 2 * 3 + 1)
+    assert lowbit.dw_scratch((1, 5, 2, 8), a, (1, 4, 5, 8)) == 92
 
 
 def test_grouped_conv_is_refused_by_name():

@@ -126,7 +126,7 @@ def _restore(op: Op, rows: np.ndarray, shape: tuple) -> np.ndarray:
     return rows.reshape(shape)
 
 
-RQ_BLOCK_BYTES = 84  # sizeof(tg_lb_block_rq): 21 int32
+RQ_BLOCK_BYTES = 116  # sizeof(tg_lb_block_rq): 29 int32
 
 
 def conv_scratch(w_shape: tuple, out_size: int) -> int:
@@ -140,6 +140,16 @@ def conv_scratch(w_shape: tuple, out_size: int) -> int:
     if gathered and blocks > 1 and blocks * (8 * n4 + RQ_BLOCK_BYTES) <= out_size:
         return blocks * (8 * n4 + RQ_BLOCK_BYTES) + n4
     return 9 * n4
+
+
+def dw_scratch(w_shape: tuple, attrs, y_shape: tuple) -> int:
+    """tg_depthwise_conv2d_lb_get_buffer_size: 4 rows as int16 (8 bytes per tap) and the row being decoded,
+    rounded up to 4; 3x3 filters add the 3 padded input rows of 4 channels (a word per column)."""
+    fh, fw = w_shape[1], w_shape[2]
+    decoded = (9 * fh * fw + 3) & ~3
+    if (fh, fw) != (3, 3):
+        return decoded
+    return decoded + 12 * ((y_shape[2] - 1) * attrs.stride_w + 2 * attrs.dilation_w + 1)
 
 
 class LowBitKernel(Kernel):
@@ -166,8 +176,8 @@ class LowBitKernel(Kernel):
         bias = conv._bias_arg(b, consts)
         bias_data = None if b is None else consts[-1].data
         cb = ConstArg(3) if book is not None else Literal("NULL")
-        if op.kind == OpKind.DEPTHWISE_CONV_2D:  # 4 rows as int16 (8 bytes per tap) + the row being decoded
-            scratch = 9 * n
+        if op.kind == OpKind.DEPTHWISE_CONV_2D:
+            scratch = dw_scratch(w.shape, op.attrs, y.shape)
         elif op.kind == OpKind.CONV_2D:
             scratch = conv_scratch(w.shape, y.size)
         elif scheme in ("int4", "kmeans4", "kmeans3", "kmeans2"):  # fc: one decoded row
