@@ -79,6 +79,15 @@ def test_the_chain_starts_at_the_input(key, models_dir):
     assert patch._io(lowered[0])[0] == graph.inputs[0]
 
 
+def test_no_chain_when_another_layer_reads_the_input(models_dir):
+    """Bands may write over the input's rows (overlay): a second reader of the input stops the chain."""
+    import dataclasses
+
+    graph, lowered = _optimized("vww", models_dir)
+    extra = dataclasses.replace(lowered[0], op=dataclasses.replace(lowered[0].op, name="second reader"))
+    assert patch.chain(graph, lowered + [extra]) == []
+
+
 @pytest.mark.parametrize("io", [False, True])
 def test_expanded_ops_plan_and_share_weights(io, models_dir):
     graph, lowered = _optimized("vww", models_dir, io)

@@ -111,7 +111,7 @@ def chain(graph: Graph, lowered: list) -> list:
         if geometry(lop, graph) is None:
             break
         x, y = _io(lop)
-        if x != prev or (i > 0 and readers.get(x) != {i}) or y in graph.outputs:
+        if x != prev or readers.get(x) != {i} or y in graph.outputs:  # the input too: bands may overwrite it
             break
         if graph.tensors[x].dtype != "int8" or graph.tensors[y].dtype != "int8":
             break
