@@ -1,6 +1,6 @@
-"""Quantization-aware training of Conv2DTranspose / Conv1DTranspose, MultiHeadAttention, LSTM, GRU and
-SimpleRNN: each small model is rewritten by tinygen.qat.quantize_model, trained a few steps on synthetic
-data, exported, and checked:
+"""Quantization-aware training of Conv2DTranspose / Conv1DTranspose, DepthwiseConv1D, SeparableConv1D / 2D,
+MultiHeadAttention, LSTM, GRU, SimpleRNN and Bidirectional: each small model is rewritten by
+tinygen.qat.quantize_model, trained a few steps on synthetic data, exported, and checked:
 
 (a) the generated C equals the NumPy reference, byte for byte;
 (b) the C equals TFLM on tinygen's .tflite export of the same graph (phase CONV_2Ds, BATCH_MATMUL +
@@ -62,12 +62,18 @@ def _model(key: str):
     elif key == "gru_last":
         x = keras.Input((6, 4), batch_size=1)
         y = L.GRU(6, reset_after=False, name="gru")(L.SimpleRNN(5, return_sequences=True, name="rnn")(x))
+    elif key == "bidir":  # concat: both directions share the merged range
+        x = keras.Input((6, 4), batch_size=1)
+        y = L.Bidirectional(L.LSTM(5, return_sequences=True), merge_mode="concat", name="bi")(x)
+    elif key == "bidir_gru":
+        x = keras.Input((6, 4), batch_size=1)
+        y = L.Bidirectional(L.GRU(5), merge_mode="ave", name="bi")(x)
     else:
         raise ValueError(key)
     return keras.Model(x, y, name=key)
 
 
-KEYS = ("deconv", "deconv1d", "dw1d", "sep", "sep1d", "mha", "lstm", "gru", "gru_last")
+KEYS = ("deconv", "deconv1d", "dw1d", "sep", "sep1d", "mha", "lstm", "gru", "gru_last", "bidir", "bidir_gru")
 
 
 def _data(model, n: int, seed: int) -> np.ndarray:
@@ -108,6 +114,7 @@ def test_rewrite_wraps_the_layers():
     assert kinds["sep"]["sep"] == "QuantizedSeparable"
     assert kinds["mha"]["mha"] == "QuantizedAttention"
     assert kinds["lstm"]["lstm"] == kinds["gru_last"]["gru"] == kinds["gru_last"]["rnn"] == "QuantizedRecurrent"
+    assert type(qat.quantize_model(_model("bidir")).get_layer("bi")).__name__ == "QuantizedBidirectional"
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -239,7 +246,7 @@ def test_fake_quant_forward_is_close_to_c(trained, key):
     assert np.mean(steps <= NEAR_STEPS + 1e-3) >= 0.99
 
 
-@pytest.mark.parametrize("key", ["mha", "gru_last"])
+@pytest.mark.parametrize("key", ["mha", "gru_last", "bidir"])
 def test_calibrate_then_save_load_round_trip(tmp_path, key):
     """calibrate reaches the ranges inside the blocks; a saved model reloads to the same export."""
     m = _model(key)

@@ -92,6 +92,8 @@ def quantize_model(model, weights="int8", activations="int8", gradient_bits=None
             new[outs[0]] = qb.QuantizedAttention(inner, ema_decay=ema_decay, name=layer.name)(qvk)
         elif cls in qr.RECURRENT:
             new[outs[0]] = qr.QuantizedRecurrent(_clone(layer), ema_decay=ema_decay, name=layer.name)(x)
+        elif cls == "Bidirectional" and type(layer.forward_layer).__name__ in qr.RECURRENT:
+            new[outs[0]] = qr.QuantizedBidirectional(_clone(layer), ema_decay=ema_decay, name=layer.name)(x)
         elif cls in _PASS_THROUGH:
             new[outs[0]] = _clone(layer)(x)
         elif cls in _RANGED:

@@ -29,7 +29,8 @@ def build(builder, layer, ins: list, out_shapes: list):
     from tinygen.quant.qat import blocks as qb
     from tinygen.quant.qat import recurrent as qr
 
-    if not isinstance(layer, (qb.QuantizedDeconv, qb.QuantizedSeparable, qb.QuantizedAttention, qr.QuantizedRecurrent)):
+    if not isinstance(layer, (qb.QuantizedDeconv, qb.QuantizedSeparable, qb.QuantizedAttention, qr.QuantizedRecurrent,
+                              qr.QuantizedBidirectional)):
         return None
     start = len(builder.g.ops)
     if isinstance(layer, qb.QuantizedAttention):
@@ -60,6 +61,13 @@ def build(builder, layer, ins: list, out_shapes: list):
                 builder.blocks[op.name] = (layer, part)
             if part in layer.trackers:
                 builder.ranged[op.outputs[0]] = layer.trackers[part]
+    elif isinstance(layer, qr.QuantizedBidirectional):
+        cells = [op for op in new if op.kind == layer.fwd.op_kind]  # forward, then backward
+        for part, op in zip((layer.fwd, layer.bwd), cells):
+            builder.blocks[op.name] = (part, "cell")
+            builder.ranged[op.outputs[0]] = part
+        if layer.mode == "ave":
+            builder.ranged[next(op for op in new if op.kind == OpKind.ADD).outputs[0]] = layer.merged
     else:
         cell = next(op for op in new if op.kind == layer.op_kind)
         builder.blocks[cell.name] = (layer, "cell")

@@ -66,6 +66,14 @@ class QuantizedRecurrent(_Block):
             names = [v for v in qgru.calibrated(op, cell_attrs(self.layer)) if v != "h" or not self.shares_h]
         self.trackers = {k: ql.RangeTracker(ema_decay=self.ema_decay, name=k) for k in names}
 
+    def output_quantizer(self):
+        """What learns the output range: this layer, or the range a Bidirectional concat shares (a method:
+        Keras' saving walks properties, and one returning the layer itself would loop)."""
+        return self.shared_output if getattr(self, "shared_output", None) is not None else self
+
+    def output_range(self):
+        return self.shared_output.output_range() if self.output_quantizer() is not self else super().output_range()
+
     @property
     def op_kind(self) -> OpKind:
         return {"LSTM": OpKind.UNIDIRECTIONAL_SEQUENCE_LSTM, "GRU": OpKind.GRU, "SimpleRNN": OpKind.RNN}[self.kind]
@@ -129,17 +137,17 @@ class QuantizedRecurrent(_Block):
         hs, raw = (self._lstm if self.kind == "LSTM" else self._cell)(steps)
         for k, vals in raw.items():
             if k == "out":
-                self._observe(ops.stack(vals, axis=1), training)
+                self.output_quantizer()._observe(ops.stack(vals, axis=1), training)
             else:
                 self.trackers[k].observe(ops.stack(vals), training)
         if self.layer.return_sequences:
             if "out" not in raw:  # h at TANH's fixed parameters: the output has its own range
-                self._observe(ops.stack(hs, axis=1), training)
-            return self._apply(ops.stack(hs, axis=1))
+                self.output_quantizer()._observe(ops.stack(hs, axis=1), training)
+            return self.output_quantizer()._apply(ops.stack(hs, axis=1))
         if self.kind == "LSTM":
             return hs[-1]  # a slice of the sequence output: its parameters
-        self._observe(raw.get("h", hs)[-1], training)  # the output: the last h, requantized
-        return self._apply(hs[-1])
+        self.output_quantizer()._observe(raw.get("h", hs)[-1], training)  # the output: the last h, requantized
+        return self.output_quantizer()._apply(hs[-1])
 
     def _lstm(self, steps):
         cell = self.layer.cell
@@ -157,7 +165,7 @@ class QuantizedRecurrent(_Block):
             c = ops.where(c_range.range_ready > 0, _fake_int16_pow2(c, c_range.range[0], c_range.range[1]), c)
             h_raw = ops.sigmoid(o) * ops.tanh(c)
             raw_h.append(h_raw)
-            h = self._apply(h_raw)
+            h = self.output_quantizer()._apply(h_raw)
             hs.append(h)
         return hs, {"out": raw_h, "c": raw_c}
 
@@ -166,7 +174,7 @@ class QuantizedRecurrent(_Block):
         fixed = qgru.fixed_params(step)
         if fixed is not None:
             return qq.fake_quant_activation(v, *ql.FIXED_RANGES["sigmoid" if step.kind == "sigmoid" else "tanh"])
-        return self._apply(v) if name == "h" and self.shares_h else self.trackers[name].apply(v)
+        return self.output_quantizer()._apply(v) if name == "h" and self.shares_h else self.trackers[name].apply(v)
 
     def _cell(self, steps):
         cell = self.layer.cell
@@ -202,3 +210,47 @@ def _step(s, v: dict, sides: dict, units: int):
     b = v[s.b]
     return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b,
             "add_relu": lambda: ops.relu(a + b)}[s.kind]()
+
+
+@_register
+class QuantizedBidirectional(_Block):
+    """Bidirectional(LSTM / GRU / SimpleRNN) as tinygen lowers it (frontend/keras_recurrent.py): the two
+    directions are QuantizedRecurrent blocks on the wrapper's own inner layers, then the merge: concat
+    shares one range with both directions (CONCATENATION keeps its inputs' parameters); sum and mul
+    learn the merged range; ave learns the sum's range, then the halved output's."""
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(layer, **kwargs)
+        inner = type(self.layer.forward_layer).__name__
+        if type(self.layer).__name__ != "Bidirectional" or inner not in RECURRENT:
+            raise ValueError(f"QuantizedBidirectional: cannot quantize a {type(self.layer).__name__} of {inner}")
+        self.mode = self.layer.merge_mode
+        self.fwd = QuantizedRecurrent(self.layer.forward_layer, ema_decay=self.ema_decay, name="forward")
+        self.bwd = QuantizedRecurrent(self.layer.backward_layer, ema_decay=self.ema_decay, name="backward")
+        self.merged = ql.RangeTracker(ema_decay=self.ema_decay, name="merged")  # concat: shared; ave: the sum
+        if self.mode == "concat":
+            self.fwd.shared_output = self.bwd.shared_output = self.merged
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+        for part in (self.fwd, self.bwd):
+            part.build(input_shape)
+        self.merged.build(None)
+        self._build_range()
+
+    def call(self, x, training=None):
+        f, b = self.fwd(x, training=training), self.bwd(x, training=training)
+        if self.layer.backward_layer.return_sequences:
+            b = ops.flip(b, axis=1)
+        if self.mode == "concat":
+            return ops.concatenate([f, b], axis=-1)
+        if self.mode == "mul":
+            return self._quantize_output(f * b, training)
+        y = f + b
+        if self.mode == "ave":
+            y = self.merged(y, training=training) * 0.5
+        return self._quantize_output(y, training)
+
+    def output_range(self):
+        return self.merged.output_range() if self.mode == "concat" else super().output_range()
