@@ -11,6 +11,10 @@
  * With in_c % 4 == 0 and at most TG_CONV_FAST_MAX_TAPS taps the window is read in place (tap pointers)
  * and no scratch is needed; any other layer needs one int8 column of filter_h * filter_w * in_c values
  * rounded up to 4 (im2col). tg_conv2d_s8_fast_get_buffer_size gives the bytes (0 when none).
+ * wide = TG_GEMM_EXTEND (in_c % 4 == 0, weights pre-extended as for wide = 1): each output
+ * pixel's column is extended to int16 pairs once (tg_gemm_s8_extend) and shared by all blocks of 4
+ * channels (tg_gemm_s8_fast_x); scratch: 2 * k_pad bytes, word aligned;
+ * zp_px is needed unless the layer is a stride-1 unpadded 1x1.
  * Returns TG_OK.
  */
 #ifndef TG_CONV2D_S8_FAST_H
@@ -20,7 +24,7 @@
 
 #define TG_CONV_FAST_MAX_TAPS 25
 
-int32_t tg_conv2d_s8_fast_get_buffer_size(int32_t in_c, int32_t filter_h, int32_t filter_w);
+int32_t tg_conv2d_s8_fast_get_buffer_size(int32_t in_c, int32_t filter_h, int32_t filter_w, int32_t wide);
 
 int tg_conv2d_s8_fast(int8_t *scratch, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_zp, const int8_t *zp_px,

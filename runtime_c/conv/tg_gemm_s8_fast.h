@@ -22,11 +22,19 @@
  *
  * tg_gemm_s8_fast_taps: the same with the column given as `taps` segments of 4*seg4 values each
  * (a convolution window read in place: tap pointers into the input, k = tap * 4*seg4 + value).
+ *
+ * tg_gemm_s8_fast_x: the same (wide = 1 or 2 only) on a column extended once by tg_gemm_s8_extend
+ * (two words per group of 4 values, word aligned), so that the 4-row blocks share its sign
+ * extension: per group one LDRD of the column instead of a load and two extensions in every block.
+ * tg_gemm_s8_extend writes the 2*k4 words of src's 4*k4 values in the layout `wide` needs and
+ * returns the correction to pass as corr (wide = 2: -128 * the sum of the odd-indexed inputs,
+ * wrapping; wide = 1: 0). Calls may append segments: the corrections of the segments add up.
  */
 #ifndef TG_GEMM_S8_FAST_H
 #define TG_GEMM_S8_FAST_H
 
 #include "tg_common.h"
+#include "tg_dsp.h"
 
 void tg_gemm_s8_fast(const int8_t *col, int32_t k4, const int32_t *filter, int32_t wide, const int32_t *quant,
     int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out);
@@ -34,5 +42,43 @@ void tg_gemm_s8_fast(const int8_t *col, int32_t k4, const int32_t *filter, int32
 void tg_gemm_s8_fast_taps(const int8_t *const *tap, int32_t taps, int32_t seg4, const int32_t *filter,
     int32_t wide, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
     int32_t act_max, int32_t out_c, int8_t *out);
+
+/* The `wide` value by which the conv kernels (tg_conv2d_s8_fast, tg_inplace_conv1x1_s8_fast) are told
+ * to extend each column into scratch and run tg_gemm_s8_fast_x on it (weights packed as for wide = 1). */
+#define TG_GEMM_EXTEND 3
+
+void tg_gemm_s8_fast_x(const uint32_t *colx, int32_t k4, const int32_t *filter, int32_t wide, uint32_t corr,
+    const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max,
+    int32_t out_c, int8_t *out);
+
+/* wide = 1: (values 0, 2 as int16 | 1, 3 as int16); wide = 2: (values 1, 3 as int16 | v ^ 0xFF80FF80) */
+static inline uint32_t tg_gemm_s8_extend(const int8_t *src, int32_t k4, int32_t wide, uint32_t *dst)
+{
+    if (wide == 2) {
+        int32_t odd = 0;
+        for (int32_t k = 0; k < k4; ++k, src += 4, dst += 2) {
+            const uint32_t v = tg_read_u32(src), xa = tg_sxtb16_r8(v);
+            dst[0] = xa;
+            dst[1] = v ^ 0xFF80FF80u;
+            odd = tg_smlad(xa, 0x00010001u, odd);
+        }
+        return (uint32_t)odd * 0xFFFFFF80u;
+    }
+    if (k4 & 1) {
+        const uint32_t v = tg_read_u32(src);
+        dst[0] = tg_sxtb16(v);
+        dst[1] = tg_sxtb16_r8(v);
+        src += 4;
+        dst += 2;
+    }
+    for (int32_t k = 0; k < (k4 >> 1); ++k, src += 8, dst += 4) { /* two groups per iteration */
+        const uint32_t v = tg_read_u32(src), u = tg_read_u32(src + 4);
+        dst[0] = tg_sxtb16(v);
+        dst[1] = tg_sxtb16_r8(v);
+        dst[2] = tg_sxtb16(u);
+        dst[3] = tg_sxtb16_r8(u);
+    }
+    return 0u;
+}
 
 #endif /* TG_GEMM_S8_FAST_H */

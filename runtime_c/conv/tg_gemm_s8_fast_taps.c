@@ -107,16 +107,22 @@ TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, 
     uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
     const uint32_t k = 0xFF80FF80u;
     uint32_t un = (uint32_t)n;
-    const uint32_t carry = un & 1u;
-    un >>= 1;                                  /* lsrs n, n, #1 (C = bit 0, Z = result == 0) */
-    const uint32_t zero = un == 0u;
-    if (carry) {                               /* bcc 2f */
+    const uint32_t bit0 = un & 1u;
+    un >>= 1;                                  /* lsrs n, n, #1 (C = bit 0) */
+    if (bit0) {                                /* bcc 4f */
         split_step_emu(&c, &w, k, a);          /* TG_SPLIT_STEP */
     }
-    if (!zero) {                               /* 2: beq 3f (Z from the LSRS: the step sets no flags) */
+    const uint32_t bit1 = un & 1u;
+    un >>= 1;                                  /* 4: lsrs n, n, #1 (C = bit 1, Z = result == 0) */
+    if (bit1) {                                /* bcc 2f */
+        split_step_emu(&c, &w, k, a);          /* TG_SPLIT_STEP */
+        split_step_emu(&c, &w, k, a);          /* TG_SPLIT_STEP */
+    }
+    if (un != 0u) {                            /* 2: beq 3f (Z from the LSRS: the steps set no flags) */
         do {
-            split_step_emu(&c, &w, k, a);      /* 1: TG_SPLIT_STEP */
-            split_step_emu(&c, &w, k, a);      /* TG_SPLIT_STEP */
+            for (int32_t i = 0; i < 4; ++i) {
+                split_step_emu(&c, &w, k, a);  /* 1: TG_SPLIT_STEP x 4 */
+            }
             un -= 1u;                          /* subs n, n, #1 */
         } while (un != 0u);                    /* bne 1b */
     }
@@ -202,8 +208,8 @@ TG_ALWAYS_INLINE void block_raw(const int8_t *c, const int32_t *w, int32_t n, in
     "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
     TG_SPLIT_ROW("r8", "a0") TG_SPLIT_ROW("r9", "a1") TG_SPLIT_ROW("r10", "a2") TG_SPLIT_ROW("r11", "a3")
 
-/* acc[0..3] += 4 rows x 4*n values (n >= 1); the rows in the split layout, one word per row per group
- * of 4; two groups per loop iteration. */
+/* acc[0..3] += 4 rows x 4*n values (n >= 0); the rows in the split layout, one word per row per group
+ * of 4; one group when bit 0 of n is set, two when bit 1 is, then four per loop iteration. */
 TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, int32_t acc[4])
 {
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
@@ -211,11 +217,18 @@ TG_ALWAYS_INLINE void block_split(const int8_t *c, const int32_t *w, int32_t n, 
     const uint32_t k = 0xFF80FF80u;
     __asm__ volatile(
         "lsrs %[n], %[n], #1\n\t"
+        "bcc 4f\n\t"
+        TG_SPLIT_STEP
+        "4:\n\t"
+        "lsrs %[n], %[n], #1\n\t"
         "bcc 2f\n\t"
         TG_SPLIT_STEP
+        TG_SPLIT_STEP
         "2:\n\t"
-        "beq 3f\n\t" /* Z from the LSRS: the step sets no flags */
+        "beq 3f\n\t" /* Z from the second LSRS: the steps set no flags */
         "1:\n\t"
+        TG_SPLIT_STEP
+        TG_SPLIT_STEP
         TG_SPLIT_STEP
         TG_SPLIT_STEP
         "subs %[n], %[n], #1\n\t"

@@ -5,9 +5,10 @@
 
 #include "tg_gemm_s8_fast.h"
 
-int32_t tg_inplace_conv1x1_s8_fast_get_buffer_size(int32_t in_c)
+int32_t tg_inplace_conv1x1_s8_fast_get_buffer_size(int32_t in_c, int32_t wide)
 {
-    return in_c; /* one input pixel, copied out before its output overwrites it */
+    /* one input pixel, copied out before its output overwrites it (extended: two words per 4 values) */
+    return wide == TG_GEMM_EXTEND ? 2 * in_c : in_c;
 }
 
 int tg_inplace_conv1x1_s8_fast(int8_t *scratch, int32_t output_offset, int32_t act_min, int32_t act_max,
@@ -18,6 +19,16 @@ int tg_inplace_conv1x1_s8_fast(int8_t *scratch, int32_t output_offset, int32_t a
         return TG_ERROR;
     }
     const int32_t backward = out_c >= in_c;
+    if (wide == TG_GEMM_EXTEND) {
+        uint32_t *colx = (uint32_t *)(void *)scratch;
+        for (int32_t n = 0; n < pixels; ++n) {
+            const int32_t p = backward ? pixels - 1 - n : n;
+            (void)tg_gemm_s8_extend(input + p * in_c, in_c >> 2, 1, colx);
+            tg_gemm_s8_fast_x(colx, in_c >> 2, filter, 1, 0u, quant, rq_words, output_offset, act_min, act_max,
+                              out_c, output + p * out_c);
+        }
+        return TG_OK;
+    }
     for (int32_t n = 0; n < pixels; ++n) {
         const int32_t p = backward ? pixels - 1 - n : n;
         memcpy(scratch, input + p * in_c, (size_t)in_c);

@@ -33,6 +33,10 @@ FAST_CASES = [
     Case(C2, (1, 8, 7, 8), out_c=4, stride=(2, 2), bias=False),
     Case(C2, (1, 9, 7, 4), out_c=3, dilation=(2, 2), act=Activation.RELU6),
     Case(C2, (1, 5, 5, 16), out_c=5, saturate=True),
+    # the extended column: 3 groups of 4 channels per tap (odd), 49 taps (above the in-place limit), 1 output
+    Case(C2, (1, 6, 5, 12), out_c=6, zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 8, 8, 4), out_c=5, kernel=(7, 7), stride=(2, 2), zp_in=127),
+    Case(C2, (1, 4, 4, 8), out_c=1, kernel=(3, 3), same=False),
     # depthwise: 3x3 stride 1 / 2, same / valid, odd tap counts, 1-D filters, dilation
     Case(DW, (1, 7, 5, 8)),
     Case(DW, (1, 8, 8, 4), stride=(2, 2), act=Activation.RELU, zp_in=-128),
@@ -46,6 +50,7 @@ FAST_CASES = [
     Case(FC, (3, 16), out_c=5, per_channel=False, act=Activation.RELU, zp_in=-128),
     Case(FC, (2, 64), out_c=6, per_channel=True, bias=False, zp_in=127, zp_out=127),
     Case(FC, (1, 64), out_c=6, per_channel=False, saturate=True, zp_out=-128),
+    Case(FC, (1, 28), out_c=9, act=Activation.RELU6, zp_in=-128),  # 7 groups: every loop remainder
 ]
 
 
@@ -91,6 +96,44 @@ def test_fast_c_matches_reference(kernel_path):
         for case, w, g in zip(FAST_CASES, want, got):
             bad = int(np.count_nonzero(w != g))
             assert bad == 0, f"{kernel_path}: {case} fill={fill}: {bad} of {w.size} bytes differ"
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_in_place_variants_match_reference(kernel_path, monkeypatch):
+    """The no-scratch variants that memory.schedule.trim_scratch can pick (FastConv2DInPlace: the window read
+    in place; FastFullyConnected: the input rows read in place) on the conv and FC cases."""
+    from tinygen.verify.testing import run_c, run_reference
+
+    for kind, ext in ((C2, fast.FastConv2D), (FC, fast.FastFullyConnectedX)):
+        monkeypatch.setitem(fast._REGISTRY, kind, [k for k in fast._REGISTRY[kind] if type(k) is not ext])
+    cases = [c for c in FAST_CASES if c.kind in (C2, FC)]
+    graph = build(cases, seed=11)
+    for op in graph.ops:
+        low = lower_op(op, graph)
+        assert low.notes.get("kernel") == "fast" and low.notes.get("window") != "extended", op.name
+        assert not low.c_function.endswith("_x"), op.name
+    rng = np.random.default_rng(12)
+    for fill in (None, -128, 127):
+        xs = sample_inputs(graph, rng, fill)
+        for case, w, g in zip(cases, run_reference(graph, xs), run_c(graph, xs, kernel_path=kernel_path)):
+            assert np.array_equal(w, g), f"{kernel_path}: {case} fill={fill}"
+
+
+def test_extended_variants_are_preferred():
+    """With pre-extended weights and channels % 4 == 0 the conv extends its column once per pixel into
+    scratch; FC always extends its input rows; the in-place variants come next in the registry."""
+    graph = build([c for c in FAST_CASES if c.kind in (C2, FC)])
+    for op in graph.ops:
+        low = lower_op(op, graph)
+        x = graph.tensors[op.inputs[0]]
+        if op.kind == FC:
+            assert low.c_function == "tg_fully_connected_s8_fast_x" and low.scratch_bytes == 2 * x.shape[-1]
+        elif x.shape[3] % 4 == 0:
+            assert low.notes["window"] == "extended" and low.scratch_bytes > 0, op.name
+    order = [type(k) for k in fast._REGISTRY[C2]]
+    assert order.index(fast.FastConv2D) + 1 == order.index(fast.FastConv2DInPlace)
+    order = [type(k) for k in fast._REGISTRY[FC]]
+    assert order.index(fast.FastFullyConnectedX) + 1 == order.index(fast.FastFullyConnected)
 
 
 def test_split_layout_identity():
@@ -206,6 +249,8 @@ QEMU_CASES = [  # the asm paths: 1x1 / 3x3 conv, depthwise, split (batch 1) and 
     Case(FC, (1, 64), out_c=7, per_channel=False, saturate=True, zp_out=-128),
     Case(FC, (2, 32), out_c=6, per_channel=False, act=Activation.RELU, zp_in=-128),
     Case(FC, (1, 36), out_c=10, act=Activation.RELU, zp_in=-128, zp_out=-128),  # split layout, odd k4
+    Case(C2, (1, 6, 5, 12), out_c=7, zp_in=-128),  # extended column, 3 groups per tap, a partial block
+    Case(FC, (1, 28), out_c=5, zp_in=127),  # extended split row, 7 groups (every loop remainder)
 ]
 
 

@@ -30,7 +30,7 @@ def pad_rows(w: np.ndarray, rows_to: int = 1) -> np.ndarray:
 
 
 RAW, WIDE, SPLIT = 0, 1, 2  # weight layouts of tg_gemm_s8_fast.h (its `wide` argument)
-GEMM_SOURCES = ("tg_gemm_s8_fast.c", "tg_gemm_s8_fast_taps.c")  # the GEMM core's two entry points
+GEMM_SOURCES = ("tg_gemm_s8_fast.c", "tg_gemm_s8_fast_taps.c", "tg_gemm_s8_fast_ext.c")  # the GEMM core's entry points
 DW_SOURCES = ("tg_depthwise_conv2d_s8_fast.c", "tg_depthwise_s8_fast_pixel.c")  # the kernel, its pixel core
 
 
@@ -175,9 +175,12 @@ class _Fast(Kernel):
 
 
 class FastConv2D(_Fast):
-    """CONV_2D as one column per output pixel (in place for 1x1, else im2col) x blocks of 4 channels."""
+    """CONV_2D as one column per output pixel x blocks of 4 channels: with pre-extended weights and
+    channels % 4 == 0 the column is extended once per pixel into scratch; otherwise read in place
+    (1x1, or tap pointers) or gathered by im2col."""
 
     kinds = (OpKind.CONV_2D,)
+    extend = True
 
     def shape_ok(self, op: Op, graph: Graph) -> bool:
         x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
@@ -200,7 +203,13 @@ class FastConv2D(_Fast):
         direct = in_c % 4 == 0 and fh * fw <= MAX_CONV_TAPS  # window read in place: no im2col scratch
         pointwise = fh == fw == 1 and a.stride_h == a.stride_w == 1 and a.padding.top == a.padding.left == 0 \
             and (out_h, out_w) == (in_h, in_w) and in_c % 4 == 0
-        if direct and not pointwise:
+        extend = self.extend and wide and in_c % 4 == 0
+        if extend:  # the column extended once per pixel into scratch (tg_conv2d_s8_fast_get_buffer_size_x)
+            direct = False
+            scratch = 2 * k_pad
+        else:
+            scratch = 0 if direct else k_pad
+        if in_c % 4 == 0 and not pointwise and (direct or extend):
             consts.append(ConstArray("zp", np.full(in_c, zp, np.int8)))
         args = [ScratchArg(),
                 Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
@@ -208,8 +217,8 @@ class FastConv2D(_Fast):
                 Literal(zp), ConstArg(2) if len(consts) > 2 else Literal("NULL"), Literal(rq.output_offset),
                 Literal(rq.act_min), Literal(rq.act_max),
                 Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
-                Literal(fh), Literal(fw), ConstArg(0), Literal(int(wide)), ConstArg(1), Literal(rq_words),
-                Literal(out_h), Literal(out_w), Literal(out_c), TensorArg(y.name, const=False)]
+                Literal(fh), Literal(fw), ConstArg(0), Literal(CONV_EXTEND if extend else int(wide)), ConstArg(1),
+                Literal(rq_words), Literal(out_h), Literal(out_w), Literal(out_c), TensorArg(y.name, const=False)]
 
         def reference(inputs):
             win = raw_windows(inputs[0], fh, fw, a, out_h, out_w, zp).reshape(n, out_h, out_w, -1)
@@ -219,10 +228,20 @@ class FastConv2D(_Fast):
             args[0] = Literal("NULL")
         return LoweredOp(op, "tg_conv2d_s8_fast", ("tg_conv2d_s8_fast.c", *GEMM_SOURCES), args, consts,
                          reference, macs=n * out_h * out_w * out_c * fh * fw * fi,
-                         scratch_bytes=0 if direct else k_pad,
+                         scratch_bytes=scratch,
                          pointwise=pointwise, notes={"path": "1x1 gemm" if pointwise else "generic",
-                                "window": "in place" if direct else "im2col", "kernel": "fast",
+                                "window": "extended" if extend else "in place" if direct else "im2col", "kernel": "fast",
                                 "per_channel": rq.per_channel})
+
+
+class FastConv2DInPlace(FastConv2D):
+    """FastConv2D without the extended column: the window read in place (no scratch) where the
+    extended column's scratch would raise the arena (memory.schedule.trim_scratch picks it)."""
+
+    extend = False
+
+
+CONV_EXTEND = 3  # TG_CONV_FAST_EXTEND: wide weights, the column extended once per pixel
 
 
 class FastDepthwiseConv2D(_Fast):
@@ -271,9 +290,11 @@ MAX_CONV_TAPS = 25  # TG_CONV_FAST_MAX_TAPS
 
 
 class FastFullyConnected(_Fast):
-    """FULLY_CONNECTED with filter offset 0 and accum_depth % 4 == 0, input rows read in place."""
+    """FULLY_CONNECTED with filter offset 0 and accum_depth % 4 == 0, input rows read in place (no scratch;
+    FastFullyConnectedX extends them first)."""
 
     kinds = (OpKind.FULLY_CONNECTED,)
+    extend = False
 
     def shape_ok(self, op: Op, graph: Graph) -> bool:
         w = graph.tensor(op.inputs[1])
@@ -295,7 +316,8 @@ class FastFullyConnected(_Fast):
         if wide == SPLIT:
             rec = split_bias_adjust(rec, rq_words, rows)
         consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]
-        args = [Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+        args = [ScratchArg()] if self.extend else []
+        args += [Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
                 Literal(batches), Literal(accum), TensorArg(x.name),
                 Literal(out_depth), ConstArg(0), Literal(int(wide)), ConstArg(1), Literal(rq_words),
                 TensorArg(y.name, const=False)]
@@ -303,9 +325,19 @@ class FastFullyConnected(_Fast):
         def reference(inputs):
             return [gemm_reference(inputs[0].reshape(-1, accum), rows, bias_eff, rq).reshape(y.shape)]
 
-        return LoweredOp(op, "tg_fully_connected_s8_fast", ("tg_fully_connected_s8_fast.c", *GEMM_SOURCES),
-                         args, consts, reference, macs=batches * out_depth * accum, scratch_bytes=0,
+        fn = "tg_fully_connected_s8_fast_x" if self.extend else "tg_fully_connected_s8_fast"
+        return LoweredOp(op, fn, ("tg_fully_connected_s8_fast.c", *GEMM_SOURCES),
+                         args, consts, reference, macs=batches * out_depth * accum,
+                         scratch_bytes=2 * accum if self.extend else 0,
                          notes={"kernel": "fast", "per_channel": rq.per_channel})
+
+
+class FastFullyConnectedX(FastFullyConnected):
+    """FastFullyConnected with each input row extended once into scratch (tg_fully_connected_s8_fast_x);
+    preferred, FastFullyConnected being the fallback where that scratch would raise the arena
+    (memory.schedule.trim_scratch picks it)."""
+
+    extend = True
 
 
 def add_tables(op: Op, graph: Graph):
@@ -393,7 +425,9 @@ def register_first(kernel: Kernel) -> Kernel:
     return kernel
 
 
-register_first(FastConv2D())
+register_first(FastConv2DInPlace())
+register_first(FastConv2D())  # ahead of the in-place variant
 register_first(FastDepthwiseConv2D())
 register_first(FastFullyConnected())
+register_first(FastFullyConnectedX())  # ahead of the in-place variant
 register_first(FastAddSub())

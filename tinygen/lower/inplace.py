@@ -104,6 +104,8 @@ def _conv1x1_fast(op, graph: Graph):
     """tg_inplace_conv1x1_s8_fast (fast.py's constants) where the fast 1x1 path applies."""
     if op.kind != OpKind.CONV_2D:
         return None
+    from tinygen.lower import fast
+
     fl = _fast("FastConv2D", op, graph)
     if fl is None or not fl.pointwise:
         return None
@@ -113,8 +115,9 @@ def _conv1x1_fast(op, graph: Graph):
     args = [ScratchArg(), a["output_offset"], a["act_min"], a["act_max"], Literal(n * h * wd), Literal(in_c),
             TensorArg(x.name), a["filter"], a["wide"], a["quant"], a["rq_words"], a["out_c"],
             TensorArg(y.name, const=False)]
+    extended = a["wide"].value == fast.CONV_EXTEND  # the pixel extended into scratch: two words per 4 values
     return replace(fl, c_function="tg_inplace_conv1x1_s8_fast", c_sources=("tg_inplace_conv1x1_s8_fast.c",
-                   *GEMM_SOURCES), args=args, scratch_bytes=int(in_c),
+                   *GEMM_SOURCES), args=args, scratch_bytes=int(2 * in_c if extended else in_c),
                    inplace_of=x.name, notes={**fl.notes, "path": "1x1 in place"})
 
 

@@ -52,17 +52,18 @@ TG_STATIC_ASSERT(0 % 16 == 0 && 8000 <= MODEL_ARENA_SIZE, t7); /* functional_1/a
 TG_STATIC_ASSERT(0 % 16 == 0 && 8000 <= MODEL_ARENA_SIZE, t8); /* functional_1/activation_7/Relu;functional_1/batch_normalization_7/FusedBatchNormV3;functional_1/depthwise_conv2d_3/depthwise;functional_1/depthwise_conv2d_3/BiasAdd;functional_1/conv2d_4/Conv2D;functional_1/depthwise_conv2d_3/BiasAdd/ReadVariableOp/resource1 */
 TG_STATIC_ASSERT(0 % 16 == 0 && 8000 <= MODEL_ARENA_SIZE, t9); /* functional_1/activation_8/Relu;functional_1/batch_normalization_8/FusedBatchNormV3;functional_1/conv2d_4/BiasAdd/ReadVariableOp/resource;functional_1/conv2d_4/BiasAdd;functional_1/conv2d_4/Conv2D1 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, t10); /* functional_1/average_pooling2d/AvgPool */
-TG_STATIC_ASSERT(0 % 16 == 0 && 12 <= MODEL_ARENA_SIZE, t11); /* functional_1/dense/BiasAdd */
+TG_STATIC_ASSERT(128 % 16 == 0 && 140 <= MODEL_ARENA_SIZE, t11); /* functional_1/dense/BiasAdd */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, t12); /* functional_1/flatten/Reshape */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8040 <= MODEL_ARENA_SIZE, scratch_0); /* scratch of layer 0 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8640 <= MODEL_ARENA_SIZE, scratch_1); /* scratch of layer 1 */
-TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, scratch_2); /* scratch of layer 2 */
+TG_STATIC_ASSERT(8000 % 16 == 0 && 8128 <= MODEL_ARENA_SIZE, scratch_2); /* scratch of layer 2 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8640 <= MODEL_ARENA_SIZE, scratch_3); /* scratch of layer 3 */
-TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, scratch_4); /* scratch of layer 4 */
+TG_STATIC_ASSERT(8000 % 16 == 0 && 8128 <= MODEL_ARENA_SIZE, scratch_4); /* scratch of layer 4 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8640 <= MODEL_ARENA_SIZE, scratch_5); /* scratch of layer 5 */
-TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, scratch_6); /* scratch of layer 6 */
+TG_STATIC_ASSERT(8000 % 16 == 0 && 8128 <= MODEL_ARENA_SIZE, scratch_6); /* scratch of layer 6 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8640 <= MODEL_ARENA_SIZE, scratch_7); /* scratch of layer 7 */
-TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, scratch_8); /* scratch of layer 8 */
+TG_STATIC_ASSERT(8000 % 16 == 0 && 8128 <= MODEL_ARENA_SIZE, scratch_8); /* scratch of layer 8 */
+TG_STATIC_ASSERT(0 % 16 == 0 && 128 <= MODEL_ARENA_SIZE, scratch_11); /* scratch of layer 11 */
 
 /* layer 0 'activation': wpack [1280] */
 static const int32_t model_l0_wpack[1280] TG_ALIGNED(4) = {
@@ -1118,7 +1119,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* in_c */ 64,
         /* input */ (const int8_t *)(model_arena + 0),
         /* filter */ model_l2_wpack,
-        /* wide */ 1,
+        /* wide */ 3,
         /* quant */ model_l2_quant,
         /* rq_words */ 5,
         /* out_c */ 64,
@@ -1162,7 +1163,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* in_c */ 64,
         /* input */ (const int8_t *)(model_arena + 0),
         /* filter */ model_l4_wpack,
-        /* wide */ 1,
+        /* wide */ 3,
         /* quant */ model_l4_quant,
         /* rq_words */ 5,
         /* out_c */ 64,
@@ -1206,7 +1207,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* in_c */ 64,
         /* input */ (const int8_t *)(model_arena + 0),
         /* filter */ model_l6_wpack,
-        /* wide */ 1,
+        /* wide */ 3,
         /* quant */ model_l6_quant,
         /* rq_words */ 5,
         /* out_c */ 64,
@@ -1250,7 +1251,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* in_c */ 64,
         /* input */ (const int8_t *)(model_arena + 0),
         /* filter */ model_l8_wpack,
-        /* wide */ 1,
+        /* wide */ 3,
         /* quant */ model_l8_quant,
         /* rq_words */ 5,
         /* out_c */ 64,
@@ -1283,7 +1284,8 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
     /* layer 10: RESHAPE 'flatten' (no copy) */
     /* layer 11: FULLY_CONNECTED 'dense' */
     TG_PROFILE_BEGIN(11);
-    if (tg_fully_connected_s8_fast(
+    if (tg_fully_connected_s8_fast_x(
+        /* scratch */ (int8_t *)(model_arena + 0),
         /* output_offset */ 14,
         /* act_min */ -128,
         /* act_max */ 127,
@@ -1295,7 +1297,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* wide */ 2,
         /* quant */ model_l11_quant,
         /* rq_words */ 5,
-        /* output */ (int8_t *)(model_arena + 0)) != TG_OK) {
+        /* output */ (int8_t *)(model_arena + 128)) != TG_OK) {
         return 12;
     }
     TG_PROFILE_END(11);
@@ -1307,7 +1309,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* diff_min */ -124,
         /* rows */ 1,
         /* depth */ 12,
-        /* input */ (const int8_t *)(model_arena + 0),
+        /* input */ (const int8_t *)(model_arena + 128),
         /* output */ (int8_t *)outputs[0]) != TG_OK) {
         return 13;
     }
