@@ -146,3 +146,23 @@ def qemu_matches_tflm(out_dir, model: Path, n: int = 3, seed: int = 2026) -> boo
             if np.asarray(g[i]).tobytes() != np.array(interp.get_output(k)).tobytes():
                 return False
     return True
+
+
+# ---- efficiency against the physical limit --------------------------------------------------------
+# An M4/M7/M33 core with the DSP extension does two 8-bit MACs per instruction (SMLAD): a layer of M MACs
+# needs at least M / 2 instructions. Efficiency = (MACs / 2) / instructions; wasted = instructions - MACs / 2.
+
+
+def efficiency(macs: int, insns: int) -> str:
+    return f"{macs / 2 / insns:.0%}" if macs and insns else "-"
+
+
+def worst_layers(layers: list, kernels=None, n: int = 3) -> str:
+    """One line naming the n layers with the most wasted instructions (insns - MACs/2)."""
+    waste = sorted(((layer["instructions"] - layer["macs"] // 2, i) for i, layer in enumerate(layers)), reverse=True)
+    parts = []
+    for w, i in waste[:n]:
+        layer = layers[i]
+        kern = f" {kernels[i]}" if kernels else ""
+        parts.append(f"#{i} {layer['op']}{kern} ({w:,} wasted, efficiency {efficiency(layer['macs'], layer['instructions'])})")
+    return "furthest from the limit (insns - MACs/2): " + "; ".join(parts)
