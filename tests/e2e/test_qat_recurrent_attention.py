@@ -246,7 +246,7 @@ def test_fake_quant_forward_is_close_to_c(trained, key):
     assert np.mean(steps <= NEAR_STEPS + 1e-3) >= 0.99
 
 
-@pytest.mark.parametrize("key", ["mha", "gru_last", "bidir"])
+@pytest.mark.parametrize("key", ["deconv", "mha", "gru_last", "bidir"])
 def test_calibrate_then_save_load_round_trip(tmp_path, key):
     """calibrate reaches the ranges inside the blocks; a saved model reloads to the same export."""
     m = _model(key)

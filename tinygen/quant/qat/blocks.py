@@ -52,17 +52,33 @@ class _Block(ql._Ranged):
         return cfg
 
 
-@_register
-class QuantizedDeconv(_Block):
-    """Conv2DTranspose / Conv1DTranspose (`layer`, linear) + optional ReLU / ReLU6 (module docstring)."""
+class _Fused(_Block):
+    """A block of one of the Keras classes `KINDS` with an optional fused ReLU / ReLU6 (`activation`)."""
+
+    KINDS: tuple = ()
 
     def __init__(self, layer, activation=None, **kwargs):
         super().__init__(layer, **kwargs)
-        if type(self.layer).__name__ not in DECONV:
-            raise ValueError(f"QuantizedDeconv: cannot quantize a {type(self.layer).__name__}")
+        if type(self.layer).__name__ not in self.KINDS:
+            raise ValueError(f"{type(self).__name__}: cannot quantize a {type(self.layer).__name__}")
         if activation not in (None,) + ql.ACTIVATIONS:
-            raise ValueError(f"QuantizedDeconv: activation {activation!r} is not fusable")
+            raise ValueError(f"{type(self).__name__}: activation {activation!r} is not fusable")
         self.activation = activation
+
+    def get_config(self) -> dict:
+        cfg = super().get_config()
+        cfg.update(activation=self.activation)
+        return cfg
+
+
+@_register
+class QuantizedDeconv(_Fused):
+    """Conv2DTranspose / Conv1DTranspose (`layer`, linear) + optional ReLU / ReLU6 (module docstring)."""
+
+    KINDS = DECONV
+
+    def __init__(self, layer, activation=None, **kwargs):
+        super().__init__(layer, activation, **kwargs)
         self.linear = ql.RangeTracker(ema_decay=self.ema_decay, name="linear") if activation else None
 
     def build(self, input_shape):
@@ -94,25 +110,17 @@ class QuantizedDeconv(_Block):
             y = ql._activate(self.linear(y, training=training), self.activation)
         return self._quantize_output(y, training)
 
-    def get_config(self) -> dict:
-        cfg = super().get_config()
-        cfg.update(activation=self.activation)
-        return cfg
-
 
 @_register
-class QuantizedSeparable(_Block):
+class QuantizedSeparable(_Fused):
     """SeparableConv1D / SeparableConv2D (`layer`, linear) + optional ReLU / ReLU6: tinygen's DEPTHWISE_CONV_2D
     (per-channel int8 depthwise kernel, its output on a learned range) then a 1x1 CONV_2D (per-channel
     int8 pointwise kernel, bias, the ReLU fused, the output range)."""
 
+    KINDS = SEPARABLE
+
     def __init__(self, layer, activation=None, **kwargs):
-        super().__init__(layer, **kwargs)
-        if type(self.layer).__name__ not in SEPARABLE:
-            raise ValueError(f"QuantizedSeparable: cannot quantize a {type(self.layer).__name__}")
-        if activation not in (None,) + ql.ACTIVATIONS:
-            raise ValueError(f"QuantizedSeparable: activation {activation!r} is not fusable")
-        self.activation = activation
+        super().__init__(layer, activation, **kwargs)
         self.depthwise = ql.RangeTracker(ema_decay=self.ema_decay, name="depthwise")
 
     def build(self, input_shape):
@@ -149,11 +157,6 @@ class QuantizedSeparable(_Block):
         if layer.use_bias:
             y = y + layer.bias
         return self._quantize_output(ql._activate(y, self.activation), training)
-
-    def get_config(self) -> dict:
-        cfg = super().get_config()
-        cfg.update(activation=self.activation)
-        return cfg
 
 
 @_register
