@@ -27,7 +27,8 @@ COSTS_FILE = Path(__file__).resolve().parents[1] / "target" / "costs.json"
 # Cycles per instruction, assumed. The cores' Technical Reference Manuals give 1 cycle for data processing
 # and multiply(-accumulate) instructions, 2 for a single load or store (N+1 for N pipelined loads on
 # M3/M4/M33) and 1+P (M3/M4: P = 1..3) or 2 (M0+) for a taken branch; the M7 can issue two
-# instructions per cycle (no dual issue is assumed for the M55's scalar code, which runs the M4 path).
+# instructions per cycle (no dual issue is assumed for the M55: its scalar code and its Helium (MVE) kernels
+# are both counted at 1.2, beats of a vector instruction not modelled).
 # The figures assume roughly a third of the kernels' instructions are loads / stores and branches,
 # zero-wait-state memory (flash behind a cache or accelerator) and no stalls.
 CPI = {"cortex-m0plus": 1.4, "cortex-m3": 1.3, "cortex-m4": 1.3, "cortex-m33": 1.3, "cortex-m7": 1.0,
