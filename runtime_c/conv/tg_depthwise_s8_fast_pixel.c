@@ -76,11 +76,13 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
         a3 = tg_emu_s32(b3_); \
     } while (0)
 
+/* the device's unrolled 9-tap group: the same instructions as 4 loop steps and the odd tap */
+#define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) TG_DW_GROUP_ODD(tap, c, w, 4, a0, a1, a2, a3)
+
 #elif TG_HAS_DSP
 
-/* the loop of TG_DW_GROUP: `pairs` tap pairs (pointers at t) x the weight words at w */
-#define TG_DW_LOOP_ASM \
-    "1:\n\t" \
+/* one tap pair: 4 channels x 2 taps into a0..a3 */
+#define TG_DW_STEP_ASM \
     "ldrd %[p], %[r], [%[t]], #8\n\t" \
     "ldr %[p], [%[p], %[c]]\n\t" \
     "ldr %[r], [%[r], %[c]]\n\t" \
@@ -95,9 +97,10 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
     "sxtb16 %[x], %[hi]\n\t" \
     "smlad %[a2], %[x], %[p], %[a2]\n\t" \
     "sxtb16 %[hi], %[hi], ror #8\n\t" \
-    "smlad %[a3], %[hi], %[r], %[a3]\n\t" \
-    "subs %[n], %[n], #1\n\t" \
-    "bne 1b\n\t"
+    "smlad %[a3], %[hi], %[r], %[a3]\n\t"
+
+/* the loop of TG_DW_GROUP: `pairs` tap pairs (pointers at t) x the weight words at w */
+#define TG_DW_LOOP_ASM "1:\n\t" TG_DW_STEP_ASM "subs %[n], %[n], #1\n\t" "bne 1b\n\t"
 
 /* the odd last tap (pointer at t, after the loop): one SMLABB / SMLATB per channel on the low halves of
  * its 4 weight words (their high halves hold the zero weights of the missing partner) */
@@ -130,6 +133,17 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
 /* the same, then the odd last tap tap[2 * pairs] */
 #define TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3) \
     TG_DW_ASM(TG_DW_LOOP_ASM TG_DW_TAIL_ASM, tap, c, w, pairs, a0, a1, a2, a3)
+/* TG_DW_GROUP_ODD for 9 taps (a 3x3 filter), its 4 pair steps unrolled (no loop counter, no branch) */
+#define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) \
+    do { \
+        const int8_t *const *t_ = (tap); \
+        uint32_t p_, r_, lo_, hi_, x_; \
+        __asm__ volatile(TG_DW_STEP_ASM TG_DW_STEP_ASM TG_DW_STEP_ASM TG_DW_STEP_ASM TG_DW_TAIL_ASM \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(t_), [w] "+r"(w), \
+              [p] "=&r"(p_), [r] "=&r"(r_), [lo] "=&r"(lo_), [hi] "=&r"(hi_), [x] "=&r"(x_) \
+            : [c] "r"(c) \
+            : "cc", "memory"); \
+    } while (0)
 
 #else
 
@@ -158,6 +172,8 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
         w += 4; \
     } while (0)
 
+#define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) TG_DW_GROUP_ODD(tap, c, w, 4, a0, a1, a2, a3)
+
 #endif /* TG_HAS_DSP */
 
 TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int odd, int32_t channels,
@@ -167,7 +183,9 @@ TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int odd, in
     const uint32_t *w = (const uint32_t *)filter;
     for (int32_t c = 0; c < channels; c += 4) {
         int32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
-        if (odd) {
+        if (odd && pairs == 4) {
+            TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3);
+        } else if (odd) {
             TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3);
         } else {
             TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3);
@@ -182,7 +200,14 @@ void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t 
     int32_t act_max, int8_t *out)
 {
     /* an odd tap count from 3 runs its last tap alone; a 1x1 filter runs as one pair (partner tap[1]) */
-    if (taps > 1 && (taps & 1)) {
+    if (taps == 9 && output_offset == 0) {
+        /* a 3x3 filter, the output offset folded into the records (tinygen/lower/fast_dw.py): unrolled */
+        if (rq_words == TG_RQ_RS) {
+            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_RS, 0, act_min, act_max, out);
+        } else {
+            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_GEN, 0, act_min, act_max, out);
+        }
+    } else if (taps > 1 && (taps & 1)) {
         if (rq_words == TG_RQ_RS) {
             pixel(tap, taps / 2, 1, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);
         } else {

@@ -37,6 +37,10 @@ DW1_CASES = [
     Case(DW, (1, 6, 13, 4), dilation=(1, 2), stride=(2, 3), per_channel=False, saturate=True),
     Case(DW, (1, 7, 8, 12), kernel=(2, 4), same=False, bias=False),
     Case(DW, (1, 3, 9, 4), kernel=(3, 1), act=Activation.RELU6),
+    # 3x3 with the output offset folded into the records (the unrolled 9-tap group): right shifts,
+    # left shifts (saturate), a relu6 clamp at the lowest zero point
+    Case(DW, (1, 6, 7, 8), zp_in=-128, zp_out=-128, act=Activation.RELU6),
+    Case(DW, (1, 5, 6, 12), zp_out=90, saturate=True),
 ]
 
 MULT_CASES = MULTIPLIER_CASES + DW1_CASES  # every case here (tests/kernels/test_dsp_emulation.py runs them too)
@@ -84,3 +88,49 @@ def test_mult_c_matches_reference(kernel_path):
         for case, w, g in zip(cases, run_reference(graph, xs), run_c(graph, xs, kernel_path=kernel_path)):
             bad = int(np.count_nonzero(w != g))
             assert bad == 0, f"{kernel_path}: {case} fill={fill}: {bad} of {w.size} bytes differ"
+
+
+def _rq(rec, words, acc, off):
+    """tg_rq_apply on every channel (Python integers), plus the output offset."""
+    out = []
+    g = rec.reshape(-1, 4 * words).astype(np.int64)
+    for c, a in enumerate(acc):
+        r = [int(v) for v in g[c // 4, 4 + (c % 4) * (words - 1):4 + (c % 4 + 1) * (words - 1)]]
+        x, sign = int(a), -1 if a < 0 else 0
+        if words == 7:
+            x = (x << r[4]) & 0xFFFFFFFF
+            x -= (x >> 31) << 32
+            sign = -1 if (x < 0 and r[5] == -1) else 0
+        total = x * r[0] + (r[2] << 32) + (r[1] & 0xFFFFFFFF) + sign * 2**31
+        hi = (total >> 32) & 0xFFFFFFFF
+        hi -= (hi >> 31) << 32
+        out.append((hi >> r[3]) + off)
+    return out
+
+
+@pytest.mark.parametrize("shifts", [(-1, -3, -9, -20), (2, -1, 0, -7)])
+def test_fold_output_offset_is_exact(shifts):
+    from tinygen.lower.fast import acc_bound, requant_records
+
+    rng = np.random.default_rng(5)
+    rows = rng.integers(-128, 128, (8, 9))
+    bias = rng.integers(-3000, 3000, 8)
+    bound = acc_bound(rows, bias)
+    rq = conv.Requant(np.full(8, 1_518_500_250, np.int32), np.array(shifts * 2, np.int32), True, 0, 0, -128, 127)
+    words, rec = requant_records(bias, rq, 8, bound)
+    for off in (-128, -1, 0, 55, 127):
+        folded = fast_dw.fold_output_offset(rec, words, bound, off)
+        assert folded is not None
+        for sample in range(20):
+            acc = rng.integers(-bound, bound + 1) if sample else (bound if sample % 2 else -bound)
+            assert _rq(folded, words, acc, 0) == _rq(rec, words, acc, off), (off, sample)
+
+
+def test_fold_output_offset_refuses_overflow():
+    from tinygen.lower.fast import requant_records
+
+    bound = np.full(4, 2**31 - 1, np.int64)
+    rq = conv.Requant(np.full(4, 2**30, np.int32), np.full(4, -24, np.int32), True, 0, 0, -128, 127)
+    words, rec = requant_records(np.zeros(4, np.int64), rq, 4, bound)
+    assert fast_dw.fold_output_offset(rec, words, bound, 127) is None
+    assert fast_dw.fold_output_offset(rec, words, bound, 0) is not None

@@ -265,11 +265,14 @@ class FastDepthwiseConv2D(_Fast):
         zp = -rq.input_offset
         bias_eff = folded_bias(None if b is None else b.data, taps.T, rq.input_offset)
         rq_words, rec = _records(op, rq, taps.T, bias_eff)
+        from tinygen.lower.fast_dw import fold_output_offset  # fast_dw imports this module
+        folded = fold_output_offset(rec, rq_words, acc_bound(taps.T, bias_eff), rq.output_offset)
+        out_off, rec = (rq.output_offset, rec) if folded is None else (0, folded)
         consts = [ConstArray("quant", rec), ConstArray("wpack", pack_depthwise(taps)),
                   ConstArray("zp", np.full(in_c, zp, np.int8))]
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left),
-                ConstArg(2), Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+                ConstArg(2), Literal(out_off), Literal(rq.act_min), Literal(rq.act_max),
                 ConstArg(0), Literal(rq_words),
                 Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
                 Literal(fh), Literal(fw), ConstArg(1),

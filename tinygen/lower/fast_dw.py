@@ -24,6 +24,20 @@ def tap_order(fh: int, fw: int) -> np.ndarray:
     return (np.arange(fh)[:, None] * fw + cols[None, :]).ravel()
 
 
+def fold_output_offset(rec: np.ndarray, rq_words: int, bound: np.ndarray, offset: int):
+    """Depthwise records with the output offset in each rounding high word (+ offset << post: the kernel
+    then adds 0, (hi + (o << s)) >> s == (hi >> s) + o), or None when that sum could leave int32."""
+    g = rec.reshape(-1, 4 * rq_words).astype(np.int64)
+    r = g[:, 4:].reshape(len(g), 4, rq_words - 1)  # per channel: mult, round lo, round hi, post[, pre, mask]
+    left = r[..., 4] > 0 if rq_words == 7 else np.zeros(r.shape[:2], bool)
+    hi = np.where(left, 1 << 30, np.pad(bound, (0, len(g) * 4 - len(bound))).reshape(-1, 4) // 2 + 1)
+    if np.any(hi + (np.int64(1) << r[..., 3]) + 2 + (abs(offset) << r[..., 3]) >= 2**31):
+        return None
+    r[..., 2] += np.int64(offset) << r[..., 3]
+    g[:, 4:] = r.reshape(len(g), -1)
+    return g.astype(np.int32).reshape(rec.shape)
+
+
 class FastDepthwiseMult(_Fast):
     """DEPTHWISE_CONV_2D with depth multiplier % 4 == 0: a window of one input channel x 4 output channels."""
 
