@@ -1,5 +1,6 @@
-"""In-place variants of CONV_2D (1x1) and DEPTHWISE_CONV_2D (strided, or stride 1 with a ring of
-input rows in scratch): the output is written over the input.
+"""In-place variants of CONV_2D (1x1, or stride 1 same size with a ring of input rows in scratch),
+DEPTHWISE_CONV_2D (strided, or stride 1 with a ring of input rows in scratch) and the fast ADD / SUB
+(over an input read by it only): the output is written over the input.
 
 Same math as `conv.py` (its portable lowering supplies the precomputed multipliers, weights, bias and
 the NumPy reference; only the C call changes, whatever kernel the op was lowered to first), run in an
@@ -234,11 +235,58 @@ def depthwise_rows_variant(lop: LoweredOp, graph: Graph):
                    inplace_of=x.name, notes={**lop.notes, "path": "in place, row ring"})
 
 
-VARIANTS = (conv1x1_variant, depthwise_variant, depthwise_rows_variant)
+def conv_rows_variant(lop: LoweredOp, graph: Graph):
+    """tg_inplace_conv_rows_s8_fast for a stride-1, same-size, one-batch CONV_2D with out_c <= in_c
+    (fast.py's constants; a ring of pad_top + 1 input rows in scratch after the kernel's column)."""
+    op = lop.op
+    if op.kind != OpKind.CONV_2D or op.attrs.padding.top < 0 or (op.attrs.stride_h, op.attrs.stride_w) != (1, 1):
+        return None
+    x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    if len(x.shape) != 4 or len(y.shape) != 4 or x.shape[0] != 1 or tuple(y.shape[:3]) != tuple(x.shape[:3]) \
+            or y.shape[3] > x.shape[3]:
+        return None
+    fl = lop  # only the int8 fast kernel's constants (a low-bit or Helium lowering keeps its kernel)
+    if fl.c_function != "tg_conv2d_s8_fast" or fl.pointwise:
+        return None
+    _, h, wd, in_c = x.shape
+    a = args_by_name(fl)  # tg_conv2d_s8_fast's arguments, by parameter name
+    if a["filter_h"].value > MAX_ROWS_TAPS:
+        return None
+    args = [ScratchArg(), *(a[k] for k in ("dilation_h", "dilation_w", "pad_top", "pad_left", "input_zp", "zp_px",
+                                           "output_offset", "act_min", "act_max")), Literal(h), Literal(wd), Literal(in_c),
+            TensorArg(x.name), *(a[k] for k in ("filter_h", "filter_w", "filter", "wide", "quant", "rq_words",
+                                                "out_c")), TensorArg(y.name, const=False)]
+    column = -(-fl.scratch_bytes // 4) * 4
+    return replace(fl, c_function="tg_inplace_conv_rows_s8_fast",
+                   c_sources=("tg_inplace_conv_rows_s8_fast.c", "tg_conv2d_s8_fast.c", *GEMM_SOURCES), args=args,
+                   scratch_bytes=int(column + (op.attrs.padding.top + 1) * wd * in_c),
+                   inplace_of=x.name, notes={**fl.notes, "path": "in place, row ring"})
+
+
+MAX_ROWS_TAPS = 25  # TG_CONV_FAST_MAX_TAPS: filter rows held as pointers
+
+
+VARIANTS = (conv1x1_variant, depthwise_variant, depthwise_rows_variant, conv_rows_variant)
+
+
+def add_variant(lop: LoweredOp, graph: Graph):
+    """tg_add_s8_fast writing over one of its inputs (element i is read before it is written) when that
+    input is an activation of the output's shape read by this op only."""
+    op = lop.op
+    if lop.c_function != "tg_add_s8_fast" or len(op.inputs) != 2 or lop.inplace_of is not None:
+        return None
+    y = graph.tensors[op.outputs[0]]
+    for name in op.inputs:
+        t = graph.tensors[name]
+        if _single_use(graph, name, op) and tuple(t.shape) == tuple(y.shape) and t.dtype == y.dtype:
+            return replace(lop, inplace_of=name, notes={**lop.notes, "path": "in place"})
+    return None
 
 
 def variant(lop: LoweredOp, graph: Graph):
     """The in-place variant of a lowered op, or None when there is none or its input is read elsewhere."""
+    if lop.op.kind in (OpKind.ADD, OpKind.SUB):
+        return add_variant(lop, graph)
     if lop.op.inputs and lop.op.inputs[0] is not None and not _single_use(graph, lop.op.inputs[0], lop.op):
         return None
     if lop.notes.get("kernel") == "mve":  # Helium kernels (lower/mve.py) have no in-place variant: keep them
