@@ -1,7 +1,9 @@
 """Flash per model on cortex-m4: tinygen's model + runtime bytes against TFLM + CMSIS-NN's, and whole firmware.
 
 Run: .venv/bin/python benchmarks/flash.py [--weights int8|int8c|TABLE] [--models kws,person_detect,...]
-     [--bench] (int8c: the same int8 values stored one byte per weight, no pre-extended copies)
+     [--extend auto|all|none] [--bench]
+(int8c: the same int8 values stored one byte per weight, no pre-extended copies; --extend: which layers keep
+pre-extended int16 weights, auto: under the estimated TFLM + CMSIS-NN flash, tinygen/lower/extend_budget.py)
 
 Each model is built for cortex-m4 and its firmware linked (`make`, -O2, --gc-sections). The linker
 map attributes every byte that lands in flash (.vectors, .text with .rodata, .ARM.exidx and the .data
@@ -87,10 +89,10 @@ def map_breakdown(map_file: Path) -> dict:
     return sizes
 
 
-def build_and_measure(key: str, out: Path, weights, bench: bool = False) -> dict:
+def build_and_measure(key: str, out: Path, weights, bench: bool = False, extend: str = "auto") -> dict:
     import tinygen
 
-    r = tinygen.compile(str(model_path(key)), out, board="cortex-m4", name=key, weights=weights)
+    r = tinygen.compile(str(model_path(key)), out, board="cortex-m4", name=key, weights=weights, extend=extend)
     proc = subprocess.run(["make", "-s"], cwd=out, capture_output=True, text=True)
     if proc.returncode != 0:
         raise BenchmarkFailure(f"make failed for {key}:\n{proc.stderr[-2000:]}")
@@ -106,6 +108,9 @@ def build_and_measure(key: str, out: Path, weights, bench: bool = False) -> dict
                                f"{text + data:,} B of flash")
     parts["padding"] += rest
     row = dict(weights=int(r.report["weights_bytes"]), text=text, data=data, **parts)
+    ext = r.report.get("extend", {})
+    row["unextended"] = len(ext.get("unextended", []))
+    row["est_extra"] = int(ext.get("est_extra_instructions", 0))
     if bench:
         from tinygen.verify import qemu
 
@@ -119,6 +124,8 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", default="int8",
                     help="int8 (default), int8c, or a table such as 'DEPTHWISE_CONV_2D=int8,*=int8c'")
     ap.add_argument("--models", default=",".join(TFLITE))
+    ap.add_argument("--extend", default="auto", choices=["auto", "all", "none"],
+                    help="pre-extended weights: auto (default: under the estimated TFLM flash), all, none")
     ap.add_argument("--bench", action="store_true",
                     help="also run each build under QEMU: instructions, outputs checked against TFLM")
     args = ap.parse_args(argv)
@@ -140,17 +147,19 @@ def main(argv=None) -> int:
     rows = {}
     with tempfile.TemporaryDirectory(prefix="tinygen-flash-") as tmp:
         for key in keys:
-            rows[key] = build_and_measure(key, Path(tmp) / key, weights, args.bench)
+            rows[key] = build_and_measure(key, Path(tmp) / key, weights, args.bench, args.extend)
             print(f"flash.py: {key} measured", file=sys.stderr, flush=True)
 
-    print(f"Like for like (weights: {args.weights}): model + runtime, harness and toolchain libraries left out\n")
-    print("| model | tinygen constants (B) | tinygen model + runtime | TFLM runtime + kernels | CMSIS-NN lib "
-          "| .tflite model | TFLM + CMSIS-NN model + runtime | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"Like for like (weights: {args.weights}, extend: {args.extend}): model + runtime, harness and toolchain "
+          "libraries left out\n")
+    print("| model | layers left unextended (est. extra insns) | tinygen constants (B) | tinygen model + runtime "
+          "| TFLM runtime + kernels | CMSIS-NN lib | .tflite model | TFLM + CMSIS-NN model + runtime | ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for key, r in rows.items():
         b = base[key]
         tflm = b["flash_tflm"] + b["flash_cmsis_nn"] + b["model"]
-        print(f"| {key} | {r['weights']:,} | {r['model']:,} | {b['flash_tflm']:,} | {b['flash_cmsis_nn']:,} | "
+        print(f"| {key} | {r['unextended']} ({r['est_extra']:,}) | {r['weights']:,} | {r['model']:,} | "
+              f"{b['flash_tflm']:,} | {b['flash_cmsis_nn']:,} | "
               f"{b['model']:,} | {tflm:,} | {r['model'] / tflm:.3f} |")
 
     print("\nWhole firmware (ELF text + data; harness and toolchain libraries included on both sides)\n")

@@ -18,7 +18,8 @@ OPTION_FLAGS = {"board": "--board", "name": "--name", "calibration": "--calib", 
                 "weights": "--weights", "activations": "--activations", "mixed": "--mixed auto",
                 "budget_flash": "--budget-flash", "budget_ram": "--budget-ram", "check_fit": "--no-fit-check",
                 "io_in_arena": "--io-in-arena", "patch_limit": "--patch-limit", "input_shape": "--input-shape",
-                "io_layout": "--io-layout", "project": "--project", "labels": "--labels"}
+                "io_layout": "--io-layout", "project": "--project", "labels": "--labels",
+                "extend": "--extend", "extend_budget": "--extend-budget"}
 
 _CONSOLE = Console()
 
@@ -122,7 +123,8 @@ def cmd_build(args) -> int:
                            activations=args.activations, budget_flash=budget_flash, budget_ram=budget_ram,
                            input_shape=_input_shape_arg(args.input_shape), io_layout=args.io_layout,
                            project=args.project, labels=args.labels, io_in_arena=args.io_in_arena,
-                           patch_limit=args.patch_limit,
+                           patch_limit=args.patch_limit, extend=args.extend,
+                           extend_budget=_bytes(args.extend_budget, "--extend-budget") if args.extend_budget else None,
                            force=args.force)
     r = result.report
     _say(f"tinygen: built '{r['model']}' for {args.board} -> {args.output}")
@@ -277,6 +279,11 @@ def _build_parser(sub, common) -> None:
     b.add_argument("--budget-ram", metavar="BYTES", help="arena bytes allowed: above it the first layers run in "
                    "bands of rows (patch-based, the overlap recomputed) when that fits; else the build fails "
                    "(with --mixed auto: schemes whose estimated arena exceeds it are not chosen)")
+    b.add_argument("--extend", choices=["auto", "all", "none"], default="auto",
+                   help="weights stored pre-extended to int16 (faster on DSP cores, twice the flash): auto (default) "
+                        "for the layers that save most under --extend-budget, all, or none")
+    b.add_argument("--extend-budget", metavar="BYTES", help="flash for constants + kernels with --extend auto "
+                   "(default: the estimated TFLM + CMSIS-NN flash for the model)")
     b.add_argument("--patch-limit", type=float, default=0.10, metavar="FRACTION",
                    help="instructions the banded layers may add to fit --budget-ram (estimated from the kernels' "
                         "measured costs), as a fraction of the model's (default 0.1: +10%%)")

@@ -221,7 +221,7 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
       5. budgets, then fit: the options' budgets and the board's RAM and flash
     `on_stage(name)` is called as each stage starts (the fuzzer counts rejections per stage).
     """
-    from tinygen.lower import bounds
+    from tinygen.lower import bounds, extend_budget, mve  # extend_budget: which layers keep int16 weights
 
     opts = CompileOptions.make(options, **kwargs)
     stage = _reporting(on_stage)
@@ -242,13 +242,12 @@ def build(model, options: Optional[CompileOptions] = None, on_stage=None, **kwar
     stage("bounds")
     accumulators = bounds.check(graph)
     stage("generate")
-    from tinygen.lower import mve
     with mve.for_board(board_obj):  # the board's Helium (MVE) kernels, when it has MVE (tinygen/lower/mve.py)
+        graph, extended = extend_budget.choose(graph, opts.extend, opts.extend_budget, board_obj)
         result = generate(graph, name=opts.name, labels=opts.labels, io_in_arena=opts.io_in_arena,
                           budget_ram=opts.budget_ram, patch_limit=opts.patch_limit)
     _annotate_report(result.report, graph, opts, accumulators)
-    if onnx_layout is not None:
-        result.report["onnx_layout"] = onnx_layout
+    result.report.update(extend=extended, **({} if onnx_layout is None else {"onnx_layout": onnx_layout}))
     stage("budgets")
     _check_budgets(result.report, opts)
     if opts.check_fit:

@@ -71,6 +71,8 @@ class CompileOptions:
     io_layout: str = "nhwc"  # ONNX: "onnx" keeps the model's (N, C, H, W) inputs / outputs at the C API
     project: str = "plain"  # the package around the C: plain (Makefile firmware) or one of PROJECTS
     labels: Any = None  # class labels of output 0: a text file (one per line) or a list of strings
+    extend: str = "auto"  # pre-extended int16 weights: auto (under extend_budget), all, none (lower/extend_budget.py)
+    extend_budget: Optional[int] = None  # flash bytes (constants + kernels) for extend="auto"; default: TFLM's estimate
 
     @classmethod
     def make(cls, options: Optional["CompileOptions"] = None, **kwargs) -> "CompileOptions":
@@ -118,12 +120,16 @@ class CompileOptions:
                 or not 0 <= self.patch_limit <= 10:
             raise OptionError(f"{{patch_limit}} {literal(repr(self.patch_limit))}: must be a fraction of the "
                               "model's instructions between 0 and 10 (0.1: at most +10%)")
+        if self.extend not in ("auto", "all", "none"):
+            raise OptionError(f"{{extend}} '{literal(self.extend)}': use auto, all or none")
+        if self.extend_budget is not None and self.extend != "auto":
+            raise OptionError("{extend_budget} applies with {extend} auto")
         if not isinstance(self.io_in_arena, bool):
             raise OptionError("{io_in_arena} must be True or False")
         if not isinstance(self.weights, (str, dict)):
             raise OptionError(f"{{weights}} must be a scheme name or a {{{{layer: scheme}}}} table, "
                               f"not {type(self.weights).__name__}")
-        for field in ("budget_flash", "budget_ram"):
+        for field in ("budget_flash", "budget_ram", "extend_budget"):
             value = getattr(self, field)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise OptionError(f"{{{field}}} {literal(repr(value))}: must be a positive number of bytes")

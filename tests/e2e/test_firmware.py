@@ -103,19 +103,21 @@ def test_fit_check_refuses_with_numbers():
 
 def test_fit_check_counts_the_code_and_the_test_input(tmp_path):
     """The build's flash check uses the estimated image (weights + the kernels the model links + startup,
-    I/O and the firmware's embedded test input), not a flat code allowance: with the DSP kernels (weights
-    pre-extended to int16) VWW's firmware overflows the 512 KB cortex-m55 board at link time by a few KB,
-    so the build refuses it and writes nothing."""
+    I/O and the firmware's embedded test input), not a flat code allowance: with the DSP kernels and every
+    layer's weights pre-extended to int16 (extend="all"; the default keeps flash under TFLM's) VWW's
+    firmware overflows the 512 KB cortex-m55 board at link time by a few KB, so the build refuses it and
+    writes nothing."""
     from tinygen.lower import mve
 
     out = tmp_path / "vww"
     too_big = r"cortex-m55.*flash needs about 5\d\d,\d{3} B \(estimated image\)"
     with mve.disabled(), pytest.raises(FitError, match=too_big):
-        tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55")
+        tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55", extend="all")
     assert not out.exists()
     # Without the firmware (model/ only) the image loses the embedded input and fits.
     with mve.disabled():
-        tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55", firmware=False)
+        tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55", firmware=False,
+                        extend="all")
     # The board's Helium kernels keep the weights one byte each: the whole firmware fits.
     tinygen.compile(MODELS / "mlperf/vww/vww_96_int8.tflite", out, board="cortex-m55", force=True)
 

@@ -134,7 +134,8 @@ def _weights_section(report: dict) -> list:
         lines += ["| layer | scheme |", "|---|---|"]
         for name, s in schemes.items():
             lines.append(f"| {name} | {s} |")
-    return lines
+    from tinygen.lower.extend_budget import report_lines
+    return lines + report_lines(report.get("extend") or {})
 
 
 def _state_section(report: dict) -> list:
