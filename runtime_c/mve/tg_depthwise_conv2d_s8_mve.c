@@ -25,12 +25,16 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
         const int8_t *image = input + b * in_h * in_w * c;
         for (int32_t oy = 0; oy < out_h; oy++) {
             const int32_t iy0 = oy * stride_h - pad_top;
-            int32_t ky0, ky1;
-            tap_range(iy0, dilation_h, in_h, fh, &ky0, &ky1);
+            int32_t ky0 = 0, ky1 = fh;
+            if (iy0 < 0 || iy0 + (fh - 1) * dilation_h >= in_h) {
+                tap_range(iy0, dilation_h, in_h, fh, &ky0, &ky1);
+            }
             for (int32_t ox = 0; ox < out_w; ox++, output += c) {
                 const int32_t ix0 = ox * stride_w - pad_left;
-                int32_t kx0, kx1;
-                tap_range(ix0, dilation_w, in_w, fw, &kx0, &kx1);
+                int32_t kx0 = 0, kx1 = fw;
+                if (ix0 < 0 || ix0 + (fw - 1) * dilation_w >= in_w) { /* else every tap inside the image */
+                    tap_range(ix0, dilation_w, in_w, fw, &kx0, &kx1);
+                }
                 const int8_t *x0 = image + ((iy0 + ky0 * dilation_h) * in_w + ix0 + kx0 * dilation_w) * c;
                 const int8_t *w0 = filter + (ky0 * fw + kx0) * 8;
                 const int32_t *q = rq;

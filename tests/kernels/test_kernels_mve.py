@@ -29,6 +29,11 @@ MVE_CASES = [
     Case(C2, (1, 6, 6, 4), out_c=5, kernel=(1, 1), stride=(2, 2), same=False, per_channel=False),
     Case(C2, (1, 5, 7, 8), out_c=6, kernel=(1, 1), zp_in=-128, act=Activation.RELU),  # k <= 16: rows held
     Case(C2, (2, 6, 6, 16), out_c=8, kernel=(1, 1), stride=(2, 2), saturate=True),
+    # 1x1 with k > 16, group by group over every pixel: k = 32 and 64 (unrolled copies) and 48 (generic),
+    # strided, out_c % 4 != 0, saturation
+    Case(C2, (1, 5, 7, 32), out_c=10, kernel=(1, 1), stride=(2, 2), same=False, zp_in=-128),
+    Case(C2, (1, 3, 4, 64), out_c=6, kernel=(1, 1), saturate=True, zp_out=127),
+    Case(C2, (2, 3, 3, 48), out_c=8, kernel=(1, 1), per_channel=False, act=Activation.RELU),
     Case(C2, (1, 9, 6, 1), out_c=12, kernel=(4, 3), stride=(2, 2), zp_in=83, act=Activation.RELU),
     Case(C2, (1, 7, 6, 3), out_c=8, stride=(2, 2), zp_in=-128),
     Case(C2, (1, 6, 6, 16), out_c=9, zp_in=127, zp_out=-128),
@@ -36,6 +41,10 @@ MVE_CASES = [
     Case(C2, (1, 9, 7, 5), out_c=6, kernel=(1, 3), dilation=(1, 2), same=False, bias=False),
     Case(C2, (1, 4, 5, 112), out_c=6, stride=(1, 2), zp_in=-7),
     Case(C2, (1, 5, 5, 16), out_c=5, saturate=True),
+    # window rows 16 bytes apart (row_layout): dilated rows with inside windows copied directly, rows of
+    # exactly 16 bytes
+    Case(C2, (1, 10, 8, 4), out_c=5, dilation=(2, 1), zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 6, 6, 8), out_c=4, kernel=(2, 2), stride=(2, 1), zp_in=100),
     # depthwise, channels % 8 == 0: strides, valid / same, 1-D filters, dilation, batches, saturation
     Case(DW, (1, 7, 5, 8)),
     Case(DW, (1, 8, 8, 16), stride=(2, 2), act=Activation.RELU, zp_in=-128),
@@ -44,6 +53,9 @@ MVE_CASES = [
     Case(DW, (1, 9, 9, 8), dilation=(2, 2), per_channel=False, act=Activation.RELU6),
     Case(DW, (2, 4, 6, 16), kernel=(2, 2)),
     Case(DW, (1, 5, 5, 8), saturate=True),
+    # interior pixels (every tap inside the image, no tap range computed) next to border ones
+    Case(DW, (1, 9, 10, 16), zp_in=-128, zp_out=127, act=Activation.RELU6),
+    Case(DW, (1, 8, 9, 8), kernel=(5, 3), stride=(2, 1), dilation=(1, 1), same=False),
     # fully connected: odd depths and outputs, batches, per-tensor, saturation
     Case(FC, (1, 20), out_c=7, per_channel=False),
     Case(FC, (3, 16), out_c=5, per_channel=False, act=Activation.RELU, zp_in=-128),
@@ -97,6 +109,12 @@ def test_requant_record_layout():
     got = mve.records(np.arange(5), rq, 5).reshape(2, 4, 4)
     assert got[0].tolist() == [[0, 1, 2, 3], [5, 6, 7, 8], [2, 0, 0, 0], [0, 0, -3, -31]]
     assert got[1].tolist() == [[4, 0, 0, 0], [9, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+
+
+def test_row_layout():
+    """Window rows of up to 16 bytes go one block each unless that costs more than one extra block."""
+    assert mve.row_layout(3, 9) == 16 and mve.row_layout(2, 16) == 16 and mve.row_layout(1, 15) == 16
+    assert mve.row_layout(10, 4) == 4 and mve.row_layout(3, 17) == 17 and mve.row_layout(4, 3) == 3
 
 
 def test_filter_layout():

@@ -87,6 +87,14 @@ class _Mve(Kernel):
 MAX_WINDOW = 1024  # TG_CONV_MVE_COL_MAX: the window gathered on the stack
 
 
+def row_layout(fh: int, row_bytes: int) -> int:
+    """Bytes between window rows in the gathered column and the filter rows: 16 (one VMLADAVA block per
+    window row, each row one predicated copy) for rows of up to 16 bytes when that adds at most one block
+    to the packed window's, else row_bytes (packed)."""
+    packed_blocks = -(-fh * row_bytes // 16)
+    return 16 if row_bytes <= 16 and fh <= packed_blocks + 1 else row_bytes
+
+
 class MveConv2D(_Mve):
     """CONV_2D (groups 1): per output pixel, the window (read in place for 1x1 stride 1, else gathered on the
     stack, up to MAX_WINDOW bytes) x 4 filter rows at a time."""
@@ -107,16 +115,20 @@ class MveConv2D(_Mve):
         rows = np.asarray(w.data, np.int8).reshape(o, fh * fw * fi)
         zp = -rq.input_offset
         bias_eff = fast.folded_bias(None if b is None else b.data, rows, rq.input_offset)
-        consts = [ConstArray("w", filter_rows(rows)), ConstArray("rq", records(bias_eff, rq, out_c))]
         pointwise = fh == fw == 1 and a.stride_h == a.stride_w == 1 and a.padding.top == a.padding.left == 0 \
             and (out_h, out_w) == (in_h, in_w)
-        if not pointwise and fh * fw * in_c > MAX_WINDOW:
+        row_stride = row_layout(fh, fw * in_c) if not (fh == fw == 1) else fw * in_c
+        if not pointwise and fh * row_stride > MAX_WINDOW:
             raise conv._fail(op, f"window of {fh * fw * in_c} bytes is over the MVE kernel's {MAX_WINDOW}")
+        spaced = np.zeros((o, fh, row_stride), np.int8)  # window rows row_stride apart, zeros between
+        spaced[:, :, :fw * in_c] = rows.reshape(o, fh, fw * in_c)
+        consts = [ConstArray("w", filter_rows(spaced.reshape(o, -1))), ConstArray("rq", records(bias_eff, rq, out_c))]
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left), Literal(zp), Literal(rq.output_offset),
                 Literal(rq.act_min), Literal(rq.act_max), Literal(n), Literal(in_h), Literal(in_w), Literal(in_c),
                 TensorArg(x.name), Literal(fh), Literal(fw), ConstArg(0), ConstArg(1),
-                Literal(out_h), Literal(out_w), Literal(out_c), Literal(left_shifts(rq)), TensorArg(y.name, const=False)]
+                Literal(out_h), Literal(out_w), Literal(out_c), Literal(left_shifts(rq)), Literal(row_stride),
+                TensorArg(y.name, const=False)]
 
         def reference(inputs):
             win = fast.raw_windows(inputs[0], fh, fw, a, out_h, out_w, zp).reshape(n, out_h, out_w, -1)
