@@ -200,12 +200,13 @@ void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t 
     int32_t act_max, int8_t *out)
 {
     /* an odd tap count from 3 runs its last tap alone; a 1x1 filter runs as one pair (partner tap[1]) */
-    if (taps == 9 && output_offset == 0) {
-        /* a 3x3 filter, the output offset folded into the records (tinygen/lower/fast_dw.py): unrolled */
+    if (taps == 9 && output_offset == 0 && act_min == -128) {
+        /* a 3x3 filter, the output offset folded into the records (tinygen/lower/fast_dw.py) and no lower
+         * clamp beyond int8's (the usual zero point -128 of a ReLU output): unrolled, no per-group tests */
         if (rq_words == TG_RQ_RS) {
-            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_RS, 0, act_min, act_max, out);
+            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_RS, 0, -128, act_max, out);
         } else {
-            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_GEN, 0, act_min, act_max, out);
+            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_GEN, 0, -128, act_max, out);
         }
     } else if (taps > 1 && (taps & 1)) {
         if (rq_words == TG_RQ_RS) {
