@@ -176,6 +176,7 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
 
 #endif /* TG_HAS_DSP */
 
+/* odd: 0 (even tap count), 1 (an odd last tap) or 9 (a 3x3 filter, pairs 4: the unrolled group) */
 TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int odd, int32_t channels,
                             const int32_t *filter, const int32_t *q, int32_t rq_words, int32_t output_offset,
                             int32_t act_min, int32_t act_max, int8_t *out)
@@ -183,7 +184,7 @@ TG_ALWAYS_INLINE void pixel(const int8_t *const *tap, int32_t pairs, int odd, in
     const uint32_t *w = (const uint32_t *)filter;
     for (int32_t c = 0; c < channels; c += 4) {
         int32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
-        if (odd && pairs == 4) {
+        if (odd == 9) {
             TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3);
         } else if (odd) {
             TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3);
@@ -204,9 +205,9 @@ void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t 
         /* a 3x3 filter, the output offset folded into the records (tinygen/lower/fast_dw.py) and no lower
          * clamp beyond int8's (the usual zero point -128 of a ReLU output): unrolled, no per-group tests */
         if (rq_words == TG_RQ_RS) {
-            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_RS, 0, -128, act_max, out);
+            pixel(tap, 4, 9, channels, filter, quant, TG_RQ_RS, 0, -128, act_max, out);
         } else {
-            pixel(tap, 4, 1, channels, filter, quant, TG_RQ_GEN, 0, -128, act_max, out);
+            pixel(tap, 4, 9, channels, filter, quant, TG_RQ_GEN, 0, -128, act_max, out);
         }
     } else if (taps > 1 && (taps & 1)) {
         if (rq_words == TG_RQ_RS) {
