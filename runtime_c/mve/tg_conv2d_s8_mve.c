@@ -197,12 +197,33 @@ int tg_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h,
                 const int32_t ix0 = ox * stride_w - pad_left;
                 const int32_t iy0 = oy * stride_h - pad_top;
 #if TG_HAS_MVE
-                if (row_stride == 16 && dilation_w == 1 && ix0 >= 0 && ix0 + fw <= in_w && iy0 >= 0
-                    && iy0 + (fh - 1) * dilation_h < in_h) { /* every window row inside: one load and store each */
+                const int32_t narrow = fw * in_c <= 16 && dilation_w == 1;
+                if (narrow && ix0 >= 0 && ix0 + fw <= in_w && iy0 >= 0 && iy0 + (fh - 1) * dilation_h < in_h) {
+                    /* every window row inside: one load and store each (row_stride 16: the predicated load's
+                     * zeros keep the gaps at 0) */
                     const mve_pred16_t pr = vctp8q((uint32_t)(fw * in_c));
                     const int8_t *src = image + (iy0 * in_w + ix0) * in_c;
-                    for (int32_t ky = 0; ky < fh; ky++, src += dilation_h * in_w * in_c) {
-                        vstrbq_s8(col + ky * 16, vldrbq_z_s8(src, pr));
+                    if (row_stride == 16) {
+                        for (int32_t ky = 0; ky < fh; ky++, src += dilation_h * in_w * in_c) {
+                            vstrbq_s8(col + ky * 16, vldrbq_z_s8(src, pr));
+                        }
+                    } else {
+                        for (int32_t ky = 0; ky < fh; ky++, src += dilation_h * in_w * in_c) {
+                            vstrbq_p_s8(col + ky * row_stride, vldrbq_z_s8(src, pr), pr);
+                        }
+                    }
+                } else if (narrow) { /* rows cut by the padding: input_zp under the row's predicate, then the inside */
+                    const int32_t kx0 = ix0 < 0 ? TG_MIN(-ix0, fw) : 0;
+                    const int32_t kx1 = TG_MAX(kx0, TG_MIN(fw, in_w - ix0));
+                    const mve_pred16_t pr = vctp8q((uint32_t)(fw * in_c)), pv = vctp8q((uint32_t)((kx1 - kx0) * in_c));
+                    const int8x16_t zv = vdupq_n_s8((int8_t)input_zp);
+                    for (int32_t ky = 0; ky < fh; ky++) {
+                        const int32_t iy = iy0 + ky * dilation_h;
+                        int8_t *dst = col + ky * row_stride;
+                        vstrbq_p_s8(dst, zv, pr);
+                        if (iy >= 0 && iy < in_h) {
+                            vstrbq_p_s8(dst + kx0 * in_c, vldrbq_z_s8(image + (iy * in_w + ix0 + kx0) * in_c, pv), pv);
+                        }
                     }
                 } else
 #endif

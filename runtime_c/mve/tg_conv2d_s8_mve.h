@@ -7,7 +7,9 @@
  * into a stack buffer, taps outside the image holding input_zp (the raw value of a zero), window row ky
  * at ky * row_stride bytes (row_stride >= fw * in_c; the filter rows laid out the same way, zeros between
  * the window rows: the lowering picks 16 for narrow rows, one VMLADAVA block per window row, so an inside
- * row is one predicated copy and the k loop has no tail; else fw * in_c).
+ * row is one predicated copy and the k loop has no tail; else fw * in_c). Window rows of up to 16 bytes
+ * (dilation_w 1) are copied with one predicated load and store each, rows cut by the padding filled with
+ * input_zp first; 1x1 unpadded convs are read in place, group of 4 output channels by group.
  * No arena scratch. Returns TG_OK.
  */
 #ifndef TG_CONV2D_S8_MVE_H

@@ -45,6 +45,8 @@ MVE_CASES = [
     # exactly 16 bytes
     Case(C2, (1, 10, 8, 4), out_c=5, dilation=(2, 1), zp_in=-128, act=Activation.RELU),
     Case(C2, (1, 6, 6, 8), out_c=4, kernel=(2, 2), stride=(2, 1), zp_in=100),
+    # packed narrow rows (4 bytes, 5 rows) copied under a predicate, windows cut by the padding on each side
+    Case(C2, (1, 12, 6, 1), out_c=8, kernel=(5, 4), stride=(2, 2), zp_in=-128, act=Activation.RELU),
     # depthwise, channels % 8 == 0: strides, valid / same, 1-D filters, dilation, batches, saturation
     Case(DW, (1, 7, 5, 8)),
     Case(DW, (1, 8, 8, 16), stride=(2, 2), act=Activation.RELU, zp_in=-128),
