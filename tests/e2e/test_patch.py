@@ -45,8 +45,8 @@ def _build(key, models_dir, out, budget, io, **kw):
     return path, r
 
 
-@pytest.mark.parametrize("key,budget,io", [("vww", 36864, False), ("vww", 23040, False), ("vww", 41472, True),
-                                           ("person_detect", 27648, False), ("person_detect", 27648, True)])
+@pytest.mark.parametrize("key,budget,io", [("vww", 36864, False), ("vww", 27264, False), ("vww", 43008, True),
+                                           ("person_detect", 27648, False), ("person_detect", 31872, True)])
 def test_banded_build_on_host_equals_tflm(key, budget, io, models_dir, tmp_path):
     path, r = _build(key, models_dir, tmp_path / key, budget, io, firmware=False)
     pt = r.report["patch"]
@@ -89,8 +89,8 @@ def test_cli_reports_the_bands_and_refuses_a_budget_out_of_reach(models_dir, tmp
 
 
 @pytest.mark.qemu
-@pytest.mark.parametrize("key,budget,io", [("vww", 23040, False), ("person_detect", 27648, True),
-                                           ("vww", 41472, True)])
+@pytest.mark.parametrize("key,budget,io", [("vww", 27264, False), ("person_detect", 31872, True),
+                                           ("vww", 43008, True)])
 def test_banded_firmware_on_cortex_m4_equals_host_and_tflm(key, budget, io, models_dir, tmp_path):
     missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
     if missing:

@@ -118,10 +118,15 @@ def test_choose_keeps_layer_by_layer_unless_the_budget_needs_bands(models_dir):
     g2, l2, choice = patch.choose(graph, lowered, 36864)
     assert choice is not None and choice.arena_bytes <= 36864 and 0 < choice.extra <= patch.DEFAULT_LIMIT
     assert planner.plan(g2, l2, exact=False).arena_bytes == choice.arena_bytes
-    g3, l3, tight = patch.choose(graph, lowered, 23040)
-    assert tight.arena_bytes <= 23040 and tight.extra <= 0.10 and tight.extra > choice.extra
-    assert tight.insns - tight.base_insns == cost.instructions(g3, l3) - cost.instructions(graph, lowered) > 0
-    assert patch.choose(graph, lowered, 23040, limit=0.0)[2] is None  # no recomputation allowed
+    g3, l3, tight = patch.choose(graph, lowered, 27264)
+    assert tight.arena_bytes <= 27264 and tight.extra <= 0.10 and tight.extra > choice.extra
+    base_insns = cost.instructions(graph, lowered)
+    raw = cost.instructions(g3, l3) - base_insns
+    assert tight.insns - tight.base_insns == round(raw * cost.PATCH_OVERHEAD) > raw > 0  # measured overhead
+    assert patch.choose(graph, lowered, 27264, limit=0.0)[2] is None  # no recomputation allowed
+    # 3 bands of layers 0-7 (23,040 bytes) add about +9.7% by the kernels' averages, +12.7% measured:
+    # over the limit once the estimate carries the measured per-band overhead
+    assert patch.choose(graph, lowered, 23040)[2].arena_bytes > 23040
     s = patch.summary(tight)
     assert s["extra_macs"] == tight.macs - tight.base_macs and s["bands"] == tight.bands
 

@@ -14,8 +14,9 @@ whole image would). The chain's last layer writes its band straight into its ful
 with row views of the model input and of the chain's output (memory/views.py: no copy), so the
 planner and codegen need nothing else. `choose` is the build's choice under a RAM budget: keep
 layer-by-layer when it fits, else the banding that fits with the fewest added instructions, within a
-limit on them (default +10% of the model's), both estimated from the kernels' measured costs
-(memory/cost.py); the recomputed MACs are reported too.
+limit on them (default +10% of the model's), both estimated from the kernels' measured costs, the
+added part scaled by the measured overhead of running in bands (memory/cost.py: PATCH_OVERHEAD);
+the recomputed MACs are reported too.
 """
 from __future__ import annotations
 
@@ -263,7 +264,7 @@ def choose(graph: Graph, lowered: list, budget: Optional[int], limit: float = DE
         got = expand(graph, lowered, ops, n, overlay)
         if got is None:
             continue
-        insns = cost.instructions(*got)
+        insns = cost.patched_instructions(base_insns, cost.instructions(*got))
         if insns - base_insns > limit * base_insns:
             continue
         arena = planner.plan(got[0], got[1], exact=False, io_in_arena=io_in_arena).arena_bytes
