@@ -11,10 +11,12 @@
  * With in_c % 4 == 0 and at most TG_CONV_FAST_MAX_TAPS taps the window is read in place (tap pointers)
  * and no scratch is needed; any other layer needs one int8 column of filter_h * filter_w * in_c values
  * rounded up to 4 (im2col). tg_conv2d_s8_fast_get_buffer_size gives the bytes (0 when none).
- * wide = TG_GEMM_EXTEND (in_c % 4 == 0, weights pre-extended as for wide = 1): each output
- * pixel's column is extended to int16 pairs once (tg_gemm_s8_extend) and shared by all blocks of 4
- * channels (tg_gemm_s8_fast_x); scratch: 2 * k_pad bytes, word aligned;
- * zp_px is needed unless the layer is a stride-1 unpadded 1x1.
+ * wide = TG_GEMM_EXTEND (weights pre-extended as for wide = 1): each output pixel's column is
+ * extended to int16 pairs once (tg_gemm_s8_extend) and shared by all blocks of 4 channels
+ * (tg_gemm_s8_fast_x); scratch: 2 * k_pad bytes, word aligned. With in_c % 4 == 0 the taps are
+ * extended straight from the input (zp_px is needed unless the layer is a stride-1 unpadded 1x1);
+ * otherwise the raw column (padding taps input_zp, the values past the window 0, against zero
+ * weights) is gathered first into the upper k_pad bytes of the scratch.
  * Returns TG_OK.
  */
 #ifndef TG_CONV2D_S8_FAST_H

@@ -37,6 +37,11 @@ FAST_CASES = [
     Case(C2, (1, 6, 5, 12), out_c=6, zp_in=-128, act=Activation.RELU),
     Case(C2, (1, 8, 8, 4), out_c=5, kernel=(7, 7), stride=(2, 2), zp_in=127),
     Case(C2, (1, 4, 4, 8), out_c=1, kernel=(3, 3), same=False),
+    # the extended column gathered first (channels % 4 != 0): a KWS-like first layer (1 channel, 10x4,
+    # stride 2, k = 40), and windows of 6 and 27 values padded to 8 and 28
+    Case(C2, (1, 13, 7, 1), out_c=8, kernel=(10, 4), stride=(2, 2), zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 5, 4, 2), out_c=5, kernel=(3, 1), zp_in=127),
+    Case(C2, (1, 6, 5, 3), out_c=7, kernel=(3, 3), zp_in=-37, act=Activation.RELU6),
     # depthwise: 3x3 stride 1 / 2, same / valid, odd tap counts, 1-D filters, dilation
     Case(DW, (1, 7, 5, 8)),
     Case(DW, (1, 8, 8, 4), stride=(2, 2), act=Activation.RELU, zp_in=-128),
@@ -120,16 +125,18 @@ def test_in_place_variants_match_reference(kernel_path, monkeypatch):
 
 
 def test_extended_variants_are_preferred():
-    """With pre-extended weights and channels % 4 == 0 the conv extends its column once per pixel into
-    scratch; FC always extends its input rows; the in-place variants come next in the registry."""
+    """With pre-extended weights the conv extends its column once per pixel into scratch (any channel
+    count: 2 * the window rounded up to 4 values); FC always extends its input rows; the in-place
+    variants come next in the registry."""
     graph = build([c for c in FAST_CASES if c.kind in (C2, FC)])
     for op in graph.ops:
         low = lower_op(op, graph)
         x = graph.tensors[op.inputs[0]]
         if op.kind == FC:
             assert low.c_function == "tg_fully_connected_s8_fast_x" and low.scratch_bytes == 2 * x.shape[-1]
-        elif x.shape[3] % 4 == 0:
-            assert low.notes["window"] == "extended" and low.scratch_bytes > 0, op.name
+        else:
+            k_pad = -(-int(np.prod(graph.tensors[op.inputs[1]].shape[1:])) // 4) * 4
+            assert low.notes["window"] == "extended" and low.scratch_bytes == 2 * k_pad, op.name
     order = [type(k) for k in fast._REGISTRY[C2]]
     assert order.index(fast.FastConv2D) + 1 == order.index(fast.FastConv2DInPlace)
     order = [type(k) for k in fast._REGISTRY[FC]]

@@ -175,8 +175,9 @@ class _Fast(Kernel):
 
 
 class FastConv2D(_Fast):
-    """CONV_2D as one column per output pixel x blocks of 4 channels: with pre-extended weights and
-    channels % 4 == 0 the column is extended once per pixel into scratch; otherwise read in place
+    """CONV_2D as one column per output pixel x blocks of 4 channels: with pre-extended weights the
+    column is extended once per pixel into scratch (channels % 4 != 0: gathered raw into its upper half
+    first, the window padded to 4 values with zeros against zero weights); otherwise read in place
     (1x1, or tap pointers) or gathered by im2col."""
 
     kinds = (OpKind.CONV_2D,)
@@ -203,8 +204,8 @@ class FastConv2D(_Fast):
         direct = in_c % 4 == 0 and fh * fw <= MAX_CONV_TAPS  # window read in place: no im2col scratch
         pointwise = fh == fw == 1 and a.stride_h == a.stride_w == 1 and a.padding.top == a.padding.left == 0 \
             and (out_h, out_w) == (in_h, in_w) and in_c % 4 == 0
-        extend = self.extend and wide and in_c % 4 == 0
-        if extend:  # the column extended once per pixel into scratch (tg_conv2d_s8_fast_get_buffer_size_x)
+        extend = self.extend and wide
+        if extend:  # the column extended once per pixel into scratch (in_c % 4 != 0: gathered there first)
             direct = False
             scratch = 2 * k_pad
         else:

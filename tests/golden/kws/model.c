@@ -54,7 +54,7 @@ TG_STATIC_ASSERT(0 % 16 == 0 && 8000 <= MODEL_ARENA_SIZE, t9); /* functional_1/a
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, t10); /* functional_1/average_pooling2d/AvgPool */
 TG_STATIC_ASSERT(128 % 16 == 0 && 140 <= MODEL_ARENA_SIZE, t11); /* functional_1/dense/BiasAdd */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8064 <= MODEL_ARENA_SIZE, t12); /* functional_1/flatten/Reshape */
-TG_STATIC_ASSERT(8000 % 16 == 0 && 8040 <= MODEL_ARENA_SIZE, scratch_0); /* scratch of layer 0 */
+TG_STATIC_ASSERT(8000 % 16 == 0 && 8080 <= MODEL_ARENA_SIZE, scratch_0); /* scratch of layer 0 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8640 <= MODEL_ARENA_SIZE, scratch_1); /* scratch of layer 1 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8128 <= MODEL_ARENA_SIZE, scratch_2); /* scratch of layer 2 */
 TG_STATIC_ASSERT(8000 % 16 == 0 && 8640 <= MODEL_ARENA_SIZE, scratch_3); /* scratch of layer 3 */
@@ -1073,7 +1073,7 @@ int model_invoke_io(const void *const *inputs, void *const *outputs)
         /* filter_h */ 10,
         /* filter_w */ 4,
         /* filter */ model_l0_wpack,
-        /* wide */ 1,
+        /* wide */ 3,
         /* quant */ model_l0_quant,
         /* rq_words */ 5,
         /* out_h */ 25,
