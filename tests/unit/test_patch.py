@@ -2,7 +2,7 @@
 
 The geometry is checked on its own against a whole-image row window (any kernel, stride, dilation,
 padding); the expanded VWW / person_detect op lists against the planner's invariants; the generated C
-keeps one copy of each layer's weights. C results against TFLM are in tests/e2e/test_patch.py.
+keeps one copy of each layer's weights. C results against TFLM are in tests/e2e/test_patch_banded.py.
 """
 from __future__ import annotations
 
