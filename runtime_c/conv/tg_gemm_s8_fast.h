@@ -51,6 +51,13 @@ void tg_gemm_s8_fast_x(const uint32_t *colx, int32_t k4, const int32_t *filter, 
     const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max,
     int32_t out_c, int8_t *out);
 
+/* tg_gemm_s8_fast_x over `pixels` columns of 4*k4 values each at input (in place capable: pixel p's
+ * outputs at output + p * out_c are written after its column is extended into colx; backward != 0 runs
+ * the pixels last first), weights packed for wide = 1. */
+void tg_gemm_s8_fast_x_pixels(uint32_t *colx, const int8_t *input, int32_t pixels, int32_t backward, int32_t k4,
+    const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int32_t out_c, int8_t *output);
+
 /* wide = 1: (values 0, 2 as int16 | 1, 3 as int16); wide = 2: (values 1, 3 as int16 | v ^ 0xFF80FF80) */
 static inline uint32_t tg_gemm_s8_extend(const int8_t *src, int32_t k4, int32_t wide, uint32_t *dst)
 {

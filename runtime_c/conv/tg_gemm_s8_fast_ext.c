@@ -189,7 +189,7 @@ TG_ALWAYS_INLINE void gemm_x(const uint32_t *colx, int32_t k4, const int32_t *w,
 {
     const int32_t step = (split ? 4 : 8) * k4;
     const int32_t rest = out_c & 3; /* outputs of a last partial block (records and rows are padded to 4) */
-    int8_t tail[4];
+    int8_t tail[4] = {0, 0, 0, 0}; /* written by the last partial block before it is read */
     for (int32_t g = (out_c + 3) >> 2; g > 0; --g, w += step, q += 4 * rq_words, out += 4) {
         /* constant indices only, so the accumulators stay in registers from the bias to the store */
         int32_t acc[4] = {(int32_t)((uint32_t)q[0] + s), (int32_t)((uint32_t)q[1] + s),
@@ -216,5 +216,23 @@ void tg_gemm_s8_fast_x(const uint32_t *colx, int32_t k4, const int32_t *filter, 
         gemm_x(colx, k4, filter, 0, 0u, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
     } else {
         gemm_x(colx, k4, filter, 0, 0u, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+    }
+}
+
+void tg_gemm_s8_fast_x_pixels(uint32_t *colx, const int8_t *input, int32_t pixels, int32_t backward, int32_t k4,
+    const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int32_t out_c, int8_t *output)
+{
+    /* one call for all pixels of a 1x1 layer: each pixel extended (wide = 1 layout), then its outputs */
+    for (int32_t n = 0; n < pixels; ++n) {
+        const int32_t p = backward ? pixels - 1 - n : n;
+        (void)tg_gemm_s8_extend(input + p * 4 * k4, k4, 1, colx);
+        if (rq_words == TG_RQ_RS) {
+            gemm_x(colx, k4, filter, 0, 0u, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c,
+                   output + p * out_c);
+        } else {
+            gemm_x(colx, k4, filter, 0, 0u, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c,
+                   output + p * out_c);
+        }
     }
 }

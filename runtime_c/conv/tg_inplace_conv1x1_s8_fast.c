@@ -20,13 +20,8 @@ int tg_inplace_conv1x1_s8_fast(int8_t *scratch, int32_t output_offset, int32_t a
     }
     const int32_t backward = out_c >= in_c;
     if (wide == TG_GEMM_EXTEND) {
-        uint32_t *colx = (uint32_t *)(void *)scratch;
-        for (int32_t n = 0; n < pixels; ++n) {
-            const int32_t p = backward ? pixels - 1 - n : n;
-            (void)tg_gemm_s8_extend(input + p * in_c, in_c >> 2, 1, colx);
-            tg_gemm_s8_fast_x(colx, in_c >> 2, filter, 1, 0u, quant, rq_words, output_offset, act_min, act_max,
-                              out_c, output + p * out_c);
-        }
+        tg_gemm_s8_fast_x_pixels((uint32_t *)(void *)scratch, input, pixels, backward, in_c >> 2, filter, quant,
+                                 rq_words, output_offset, act_min, act_max, out_c, output);
         return TG_OK;
     }
     for (int32_t n = 0; n < pixels; ++n) {

@@ -463,3 +463,31 @@ def test_constant_operands_and_pools_keep_their_dtype():
     assert out.dtype == np.int16 and out.item() == -32768
     out = pool_reference(OpKind.MAX_POOL_2D, np.full((1, 2, 2, 1), -128, np.int8), (1, 1), attrs, (-128, 127))
     assert out.dtype == np.int8 and out.item() == -128
+
+
+AVG_BLOCK_CASES = [  # channels in blocks of 16 and 8 on the device path (windows of at most 255 elements)
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 25, 5, 64), (25, 5), (1, 1), False, q=(0.1, -3)),  # KWS: 125
+    PoolCase(OpKind.AVERAGE_POOL_2D, (2, 6, 7, 19), (3, 3), (2, 2), True, A.RELU, (0.05, -128)),  # 16 + 3
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 5, 6, 27), (2, 3), (1, 2), True),  # 16 + 8 + 3, partial rows
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 15, 17, 8), (15, 17), (1, 1), False),  # 255: the largest block count
+    PoolCase(OpKind.AVERAGE_POOL_2D, (1, 16, 17, 8), (16, 17), (1, 1), False),  # 272: the plain loop
+]
+
+
+@pytest.mark.parametrize("case", range(len(AVG_BLOCK_CASES)))
+@pytest.mark.parametrize("kernel_path", ["portable", "device"])
+def test_avgpool_channel_blocks_match_reference(case, kernel_path):
+    """The device path sums 16 or 8 channels per step in 16-bit lanes: exact at the lane limits (every input
+    -128 or 127 over 255 elements) and in the channel tail, and equal to the reference otherwise."""
+    from tinygen.verify.testing import run_c, run_reference
+
+    g = pool_graph(AVG_BLOCK_CASES[case])
+    shape = g.tensors[g.inputs[0]].shape
+    rng = np.random.default_rng(case)
+    samples = [np.full(shape, -128, np.int8), np.full(shape, 127, np.int8),
+               rng.integers(-128, 128, size=shape).astype(np.int8),
+               rng.choice(np.array([-128, 127], np.int8), size=shape)]
+    for x in samples:
+        ref = run_reference(g, [x])[0]
+        got = run_c(g, [x], kernel_path=kernel_path)[0]
+        assert np.array_equal(ref.reshape(-1), got.reshape(-1))
