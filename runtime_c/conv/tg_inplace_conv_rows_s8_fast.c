@@ -86,10 +86,12 @@ int tg_inplace_conv_rows_s8_fast(int8_t *scratch, int32_t dilation_h, int32_t di
 {
     const int8_t *rows[TG_CONV_FAST_MAX_TAPS];
     if (scratch == NULL || in_h < 0 || in_w < 0 || in_c <= 0 || out_c <= 0 || out_c > in_c || pad_top < 0
-        || filter_h <= 0 || filter_w <= 0 || filter_h > TG_CONV_FAST_MAX_TAPS
-        || (wide == TG_GEMM_EXTEND && (in_c & 3) != 0)) {
+        || filter_h <= 0 || filter_w <= 0 || filter_h > TG_CONV_FAST_MAX_TAPS) {
         return TG_ERROR;
     }
+    /* An extended layer whose channels are not a multiple of 4 takes the raw window (its weights are
+     * packed as for wide = 1, which tg_gemm_s8_fast reads from bytes); the scratch keeps its layout. */
+    const int32_t gemm_wide = wide == TG_GEMM_EXTEND && (in_c & 3) != 0 ? 1 : wide;
     int8_t *col = scratch;
     int8_t *ring = scratch + column_bytes(in_c, filter_h, filter_w, wide);
     const int32_t ring_rows = pad_top + 1;
@@ -104,7 +106,7 @@ int tg_inplace_conv_rows_s8_fast(int8_t *scratch, int32_t dilation_h, int32_t di
         }
         for (int32_t out_x = 0; out_x < in_w; ++out_x) {
             pixel(col, rows, out_x - pad_left, in_w, in_c, filter_h, filter_w, dilation_w, input_zp, zp_px, filter,
-                  wide, quant, rq_words, output_offset, act_min, act_max, out_c, output + (y * in_w + out_x) * out_c);
+                  gemm_wide, quant, rq_words, output_offset, act_min, act_max, out_c, output + (y * in_w + out_x) * out_c);
         }
     }
     return TG_OK;
