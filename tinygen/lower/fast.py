@@ -87,6 +87,19 @@ def acc_bound(w_rows: np.ndarray, bias_eff: np.ndarray) -> np.ndarray:
     return np.abs(bias_eff.astype(np.int64)) + 128 * np.abs(w_rows.astype(np.int64)).sum(axis=1)
 
 
+def fc_setup(op: Op, graph: Graph):
+    """What every int8 FULLY_CONNECTED lowering starts from: (x, y, out_depth, accum_depth, batches,
+    requantization, int8 weight rows, bias with the input offset folded in)."""
+    x, w, b, y = conv._tensors(op, graph)
+    out_depth, accum = w.shape
+    if x.size % accum or y.size != (x.size // accum) * out_depth:
+        raise conv._fail(op, f"input {x.shape} and output {y.shape} do not fit weights {w.shape}")
+    rq = conv.fc_requant(op, x, w, y, out_depth)
+    rows = np.asarray(w.data, np.int8)
+    bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
+    return x, y, out_depth, accum, x.size // accum, rq, rows, bias_eff
+
+
 def requant_records(bias_eff: np.ndarray, rq: conv.Requant, channels: int, bound=None):
     """(rq_words, (channels rounded up to 4, rq_words) int32) records of tg_dsp.h (grouped by 4 channels:
     4 biases, then 4 records of rq_words - 1), or None when a
@@ -306,17 +319,10 @@ class FastFullyConnected(_Fast):
             and all(z == 0 for z in w.quant.zero_point)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x, w, b, y = conv._tensors(op, graph)
-        out_depth, accum = w.shape
-        if x.size % accum or y.size != (x.size // accum) * out_depth:
-            raise conv._fail(op, f"input {x.shape} and output {y.shape} do not fit weights {w.shape}")
-        batches = x.size // accum
-        rq = conv.fc_requant(op, x, w, y, out_depth)
-        rows = np.asarray(w.data, np.int8)
-        bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
+        x, y, out_depth, accum, batches, rq, rows, bias_eff = fc_setup(op, graph)
         rq_words, rec = _records(op, rq, rows, bias_eff)
         # weights used once (one batch): the SPLIT layout, raw bytes with one sign extension per word
-        wide = WIDE if wide_weights(batches) and w.encoding is None else SPLIT
+        wide = WIDE if wide_weights(batches) and graph.tensor(op.inputs[1]).encoding is None else SPLIT
         if wide == SPLIT:
             rec = split_bias_adjust(rec, rq_words, rows)
         consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]

@@ -193,14 +193,7 @@ class MveFullyConnected(_Mve):
             and all(z == 0 for z in w.quant.zero_point)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
-        x, w, b, y = conv._tensors(op, graph)
-        out_depth, accum = w.shape
-        if x.size % accum or y.size != (x.size // accum) * out_depth:
-            raise conv._fail(op, f"input {x.shape} and output {y.shape} do not fit weights {w.shape}")
-        batches = x.size // accum
-        rq = conv.fc_requant(op, x, w, y, out_depth)
-        rows = np.asarray(w.data, np.int8)
-        bias_eff = fast.folded_bias(None if b is None else b.data, rows, rq.input_offset)
+        x, y, out_depth, accum, batches, rq, rows, bias_eff = fast.fc_setup(op, graph)
         consts = [ConstArray("w", filter_rows(rows)), ConstArray("rq", records(bias_eff, rq, out_depth))]
         args = [Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max), Literal(batches),
                 Literal(accum), TensorArg(x.name), Literal(out_depth), ConstArg(0), ConstArg(1),
