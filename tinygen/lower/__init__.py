@@ -33,3 +33,8 @@ def load_all() -> None:
     for name in _MODULES + tuple(others):
         importlib.import_module(f"{__name__}.{name}")
     _loaded = True
+
+
+# Loaded with the package, so that importing any one lowering module (a test importing tinygen.lower.mve, say)
+# still registers every family in the order above: the kernels' priority never depends on import order.
+load_all()

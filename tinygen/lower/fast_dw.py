@@ -12,8 +12,6 @@ from tinygen.ir import Graph, Op, OpKind
 from tinygen.lower import conv
 from tinygen.lower.base import ConstArg, ConstArray, Literal, LoweredOp, TensorArg
 from tinygen.lower.fast import _Fast, _records, folded_bias, pack_depthwise, raw_windows, register_first
-from tinygen.lower import lowbit as _lowbit  # noqa: F401  registered before this module whatever imports first, so
-#                                              the kernel order (priority, docs/operators.md) never depends on import order
 
 MAX_MULT_TAPS = 128  # TG_DW_MULT_MAX_TAPS
 
