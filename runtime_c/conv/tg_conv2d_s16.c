@@ -3,17 +3,7 @@
 
 #include "tg_dsp_s16.h"
 #include "tg_requant_s16.h"
-#include "tg_window.h"
-
-#include <string.h>
-
-/* The input pixel of tap (fy, fx) of the output pixel p, from its channel `first` on (an in-image tap). */
-static inline const int16_t *tg_conv_s16_tap(const tg_conv_pixel *p, const int16_t *image, int32_t in_w,
-                                             int32_t in_c, int32_t dilation_h, int32_t dilation_w, int32_t fy,
-                                             int32_t fx)
-{
-    return image + ((ptrdiff_t)(p->in_y + dilation_h * fy) * in_w + (p->in_x + dilation_w * fx)) * in_c;
-}
+#include "tg_window_s16.h"
 
 /* The window sum of one output channel (filter row w_oc), over the pixel's in-image taps; image points
  * at the group's first input channel. */
@@ -75,41 +65,6 @@ static void tg_conv_s16_lanes(const tg_conv_pixel *p, const int16_t *image, int3
     for (int32_t j = 0; j < lanes; ++j) {
         s->total[j] += a[j];
     }
-}
-
-/* The window of output pixel p (ungrouped, at most TG_S16_CHUNK values) as one contiguous run of K =
- * filter_h * filter_w * in_c inputs in filter order: the pixel itself for a 1x1 filter inside the image,
- * else gathered into patch with zeros for the taps in the padding (they multiply to 0, as the skipped taps do). */
-static const int16_t *tg_conv_s16_patch(const tg_conv_pixel *p, const int16_t *image, int32_t in_w, int32_t in_c,
-                                        int32_t dilation_h, int32_t dilation_w, int32_t filter_h, int32_t filter_w,
-                                        int16_t *patch)
-{
-    if (filter_h == 1 && filter_w == 1 && p->fy.end > p->fy.first && p->fx.end > p->fx.first) {
-        return tg_conv_s16_tap(p, image, in_w, in_c, dilation_h, dilation_w, 0, 0);
-    }
-    const size_t tap_bytes = (size_t)in_c * sizeof(int16_t);
-    int16_t *dst = patch;
-    for (int32_t fy = 0; fy < filter_h; ++fy) {
-        const int32_t row_inside = fy >= p->fy.first && fy < p->fy.end;
-        if (row_inside && dilation_w == 1) {
-            const int32_t before = p->fx.first * in_c;
-            const int32_t inside = (p->fx.end - p->fx.first) * in_c;
-            memset(dst, 0, (size_t)before * sizeof(int16_t));
-            memcpy(dst + before, tg_conv_s16_tap(p, image, in_w, in_c, dilation_h, 1, fy, p->fx.first),
-                   (size_t)inside * sizeof(int16_t));
-            memset(dst + before + inside, 0, (size_t)(filter_w * in_c - before - inside) * sizeof(int16_t));
-            dst += filter_w * in_c;
-            continue;
-        }
-        for (int32_t fx = 0; fx < filter_w; ++fx, dst += in_c) {
-            if (row_inside && fx >= p->fx.first && fx < p->fx.end) {
-                memcpy(dst, tg_conv_s16_tap(p, image, in_w, in_c, dilation_h, dilation_w, fy, fx), tap_bytes);
-            } else {
-                memset(dst, 0, tap_bytes);
-            }
-        }
-    }
-    return patch;
 }
 
 /* Every output channel of pixel p of an ungrouped convolution whose window holds at most TG_S16_CHUNK

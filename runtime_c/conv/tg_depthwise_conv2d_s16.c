@@ -2,40 +2,19 @@
 #include "tg_depthwise_conv2d_s16.h"
 
 #include "tg_dsp_s16.h"
-#include "tg_window.h"
+#include "tg_s16_fast.h"
 
 #if TG_HAS_DSP
-/* Channels c .. c + 3 (depth multiplier 1) of output pixel p, written to out: two input words (x0, x1),
- * (x2, x3) and one word of four int8 weights per tap, SXTB16-extended to (w0, w2), (w1, w3), four halfword
- * multiplies. At most TG_S16_CHUNK taps, so the int32 sums are exact (tg_dsp_s16.h). */
+/* Channels c .. c + 3 (depth multiplier 1) of output pixel p, written to out (at most TG_S16_CHUNK taps) */
 static void tg_dw_s16_four(const tg_conv_pixel *p, const int16_t *image, int32_t in_w, int32_t in_c,
                            int32_t dilation_h, int32_t dilation_w, int32_t filter_w, const int8_t *filter,
                            int32_t c, const tg_s16_out *o, int16_t *out)
 {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    const ptrdiff_t x_step = (ptrdiff_t)dilation_w * in_c;
-    const int32_t taps = p->fx.end - p->fx.first;
-    for (int32_t fy = p->fy.first; fy < p->fy.end; ++fy) {
-        const int16_t *px = image + ((ptrdiff_t)(p->in_y + fy * dilation_h) * in_w + p->in_x
-                                     + (ptrdiff_t)p->fx.first * dilation_w) * in_c + c;
-        const int8_t *w = filter + ((ptrdiff_t)fy * filter_w + p->fx.first) * in_c + c;
-        const int8_t *w_end = w + (ptrdiff_t)taps * in_c;
-        for (; w != w_end; px += x_step, w += in_c) {
-            const uint32_t xa = tg_read_u32(px);
-            const uint32_t xb = tg_read_u32(px + 2);
-            const uint32_t v = tg_read_u32(w);
-            const uint32_t w02 = tg_sxtb16(v);
-            const uint32_t w13 = tg_sxtb16_r8(v);
-            a0 = tg_smlabb(xa, w02, a0);
-            a1 = tg_smlatb(xa, w13, a1);
-            a2 = tg_smlabt(xb, w02, a2);
-            a3 = tg_smlatt(xb, w13, a3);
-        }
+    int32_t a[4];
+    tg_dw_s16_sums4(p, image, in_w, in_c, dilation_h, dilation_w, filter_w, filter, c, a);
+    for (int32_t j = 0; j < 4; ++j) {
+        out[j] = tg_finish_s16_dsp(a[j], o->bias, c + j, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
     }
-    out[0] = tg_finish_s16_dsp(a0, o->bias, c, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
-    out[1] = tg_finish_s16_dsp(a1, o->bias, c + 1, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
-    out[2] = tg_finish_s16_dsp(a2, o->bias, c + 2, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
-    out[3] = tg_finish_s16_dsp(a3, o->bias, c + 3, o->mult, o->shift, o->per_channel, o->act_min, o->act_max);
 }
 #endif
 

@@ -1,5 +1,7 @@
 """The SIMD (DSP) path of the 16x8 CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED kernels (runtime_c/include/
-tg_dsp_s16.h) against TFLM and against the portable path, byte for byte.
+tg_dsp_s16.h, and the fast kernels of tg_s16_fast.h the lowering takes where their bounds hold) against TFLM
+and against the portable path, byte for byte. Every host case runs twice: with the fast kernels where they
+apply, and with the general kernels forced (the fast bounds made to fail).
 
 Each case is one Keras layer quantized by tinygen with int16 activations and exported as .tflite for TFLM.
 The generated C runs twice on the host: the portable branch, and the device branch (kernel_path="device":
@@ -87,11 +89,27 @@ def _tflm(data: bytes):
     return runtime.Interpreter.from_bytes(data, arena_size=len(data) * 10 + (1 << 20))
 
 
+GENERAL = {"tg_conv2d_s16", "tg_depthwise_conv2d_s16", "tg_fully_connected_s16"}
+FAST = {"tg_conv2d_s16_fast", "tg_depthwise_conv2d_s16_fast"}
+
+
+def _general_only(monkeypatch) -> None:
+    """Make every layer fail the fast kernels' bounds, so the general 16x8 kernels are chosen."""
+    from tinygen.lower import int16_fast
+
+    monkeypatch.setattr(int16_fast, "fast_tail", lambda *args: None)
+
+
+@pytest.mark.parametrize("kernels", ("fast", "general"))
 @pytest.mark.parametrize("kind", KINDS)
-def test_dsp_path_equals_portable_and_tflm(kind):
+def test_dsp_path_equals_portable_and_tflm(kind, kernels, monkeypatch):
+    if kernels == "general":
+        _general_only(monkeypatch)
     graph, calib = _graph(kind)
     fns = {lop.c_function for lop in lower(graph)}
-    assert fns & {"tg_conv2d_s16", "tg_depthwise_conv2d_s16", "tg_fully_connected_s16"}, fns
+    # depth multiplier 2 and FULLY_CONNECTED always take the general kernels
+    general_anyway = kind.startswith("dense") or kind == "depthwise_m2"
+    assert fns & (FAST if kernels == "fast" and not general_anyway else GENERAL), fns
     interp = _tflm(to_bytes(graph))
     portable = host_model_for(graph)
     device = host_model_for(graph, kernel_path="device")

@@ -167,6 +167,8 @@ class Conv2DS16(Kernel):
         return is_16x8(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        from tinygen.lower.int16_fast import conv2d_fast  # int16_fast builds on this module
+
         x, w, b, y = weighted_tensors(op, graph)
         a = op.attrs
         n, in_h, in_w, in_c = x.shape
@@ -175,6 +177,9 @@ class Conv2DS16(Kernel):
         if o != out_c or fi <= 0 or in_c % fi or out_c % (in_c // fi):
             raise _fail(op, f"filter {w.shape} does not fit input {x.shape} and output {y.shape}")
         rq = requant_16x8(op, x, w, y, out_c, 0)
+        fast = conv2d_fast(op, graph)  # ungrouped, exact int32 sums and 32-bit output step (int16_fast.py)
+        if fast is not None:
+            return fast
         consts, bias_arg, bias = weighted_consts(rq, w.data, b)
         filt = consts[2].data
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
@@ -272,6 +277,8 @@ class AddSubS16(Kernel):
         return outs == ("int16",) and all(d == "int16" for d in ins)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        from tinygen.lower.int16_fast import addsub_fast  # int16_fast builds on this module
+
         ops = BinaryOperands(op, graph)
         for i, t in enumerate(ops.tensors):  # BinaryOperands stores constant operands as int8
             if t.is_const:
@@ -300,6 +307,9 @@ class AddSubS16(Kernel):
             raw = qmath.wrap_int32(a - b if sub else a + b)
             return [qmath.requantize(raw, mo, so, out_zp, lo, hi).astype(np.int16)]
 
+        fast = addsub_fast(op, graph, params, reference)  # same shapes, identities proven (int16_fast.py)
+        if fast is not None:
+            return fast
         return LoweredOp(op, "tg_sub_s16" if sub else "tg_add_s16", ("tg_sub_s16.c" if sub else "tg_add_s16.c",), args,
                          ops.const_arrays, reference,
                          notes={"pot_scale_int16": bool(getattr(op.attrs, "pot_scale_int16", True)),

@@ -115,6 +115,8 @@ class DepthwiseConv2DS16(Kernel):
         return _weighted_supported(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        from tinygen.lower.int16_fast import depthwise_fast  # int16_fast builds on int16.py
+
         x, w, b, y = weighted_tensors(op, graph)
         a = op.attrs
         n, in_h, in_w, in_c = x.shape
@@ -125,6 +127,9 @@ class DepthwiseConv2DS16(Kernel):
             raise _fail(op, f"filter {w.shape} with depth multiplier {m} does not fit input {x.shape}"
                             f" and output {y.shape}")
         rq = requant_16x8(op, x, w, y, out_c, 3)
+        fast = depthwise_fast(op, graph)  # multiplier 1, exact int32 sums and 32-bit output step (int16_fast.py)
+        if fast is not None:
+            return fast
         consts, bias_arg, bias = weighted_consts(rq, w.data, b)
         filt = consts[2].data
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
