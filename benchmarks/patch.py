@@ -73,6 +73,10 @@ def _measured(r: dict) -> float:
     return (r["insns"] - r["base_insns"]) / r["base_insns"]
 
 
+def _over(p: dict) -> str:
+    return " (output over the input)" if p.get("overlay") else ""
+
+
 def table(rows: list, limit: float) -> str:
     lines = [f"| model | build | arena | / TFLM head | goal <= {GOAL} | layers in bands | bands | recomputed MACs "
              f"| estimated extra instructions (limit +{limit:.0%}) | instructions (QEMU) | vs layer by layer "
@@ -83,7 +87,7 @@ def table(rows: list, limit: float) -> str:
         ratio = r["arena"] / r["head"]
         lines.append(
             f"| {r['model']} | {r['build']} | {r['arena']:,} | {ratio:.3f} | {'yes' if ratio <= GOAL else 'no'} | "
-            + (f"{p['layers'][0]}-{p['layers'][-1]} | {p['bands']} | +{p['extra_macs']:,} "
+            + (f"{p['layers'][0]}-{p['layers'][-1]} | {p['bands']}{_over(p)} | +{p['extra_macs']:,} "
                f"({p['extra_macs'] / p['base_macs']:+.2%}) | {p['extra']:+.2%} | " if p else "- | - | - | - | ")
             + f"{r['insns']:,} | {_measured(r):+.2%} | "
               f"{('yes' if _measured(r) <= limit else '**NO**') if p else '-'} | "

@@ -45,8 +45,8 @@ def _build(key, models_dir, out, budget, io, **kw):
     return path, r
 
 
-@pytest.mark.parametrize("key,budget,io", [("vww", 36864, False), ("vww", 27264, False), ("vww", 43008, True),
-                                           ("person_detect", 27648, False), ("person_detect", 31872, True)])
+@pytest.mark.parametrize("key,budget,io", [("vww", 36864, False), ("vww", 27264, False), ("vww", 33792, True),
+                                           ("person_detect", 27648, False), ("person_detect", 23040, True)])
 def test_banded_build_on_host_equals_tflm(key, budget, io, models_dir, tmp_path):
     path, r = _build(key, models_dir, tmp_path / key, budget, io, firmware=False)
     pt = r.report["patch"]
@@ -80,7 +80,7 @@ def test_cli_reports_the_bands_and_refuses_a_budget_out_of_reach(models_dir, tmp
     ok = subprocess.run(cmd + ["-o", str(tmp_path / "a"), "--budget-ram", "27648"], capture_output=True, text=True,
                         timeout=600)
     assert ok.returncode == 0, ok.stderr
-    assert "run in 2 bands of rows to fit --budget-ram" in ok.stdout + ok.stderr
+    assert "run in 3 bands of rows to fit --budget-ram" in ok.stdout + ok.stderr
     bad = subprocess.run(cmd + ["-o", str(tmp_path / "b"), "--budget-ram", "8K", "--patch-limit", "0.02"],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
@@ -89,14 +89,16 @@ def test_cli_reports_the_bands_and_refuses_a_budget_out_of_reach(models_dir, tmp
 
 
 @pytest.mark.qemu
-@pytest.mark.parametrize("key,budget,io", [("vww", 27264, False), ("person_detect", 31872, True),
-                                           ("vww", 43008, True)])
+@pytest.mark.parametrize("key,budget,io", [("vww", 27264, False), ("person_detect", 23040, True),
+                                           ("vww", 33792, True)])
 def test_banded_firmware_on_cortex_m4_equals_host_and_tflm(key, budget, io, models_dir, tmp_path):
     missing = [t for t in ("arm-none-eabi-gcc", "qemu-system-arm", "make") if shutil.which(t) is None]
     if missing:
         pytest.fail(f"missing tools {missing}: run `make sysdeps`")
     path, r = _build(key, models_dir, tmp_path / key, budget, io, board="cortex-m4")
-    assert r.report["patch"] is not None
+    # VWW with its input in the arena writes the chain output over the input's consumed rows (person_detect's
+    # 1-channel rows are too narrow for it: its band rows would reach rows the next band reads)
+    assert r.report["patch"] is not None and r.report["patch"]["overlay"] == (io and key == "vww")
     xs, batch = _samples(tuple(r.report["inputs"][0]["shape"]))
     on_target = tinygen.run(tmp_path / key, [batch], target="qemu")[0]
     np.testing.assert_array_equal(on_target, tinygen.run(tmp_path / key, [batch])[0])

@@ -124,9 +124,13 @@ def test_choose_keeps_layer_by_layer_unless_the_budget_needs_bands(models_dir):
     raw = cost.instructions(g3, l3) - base_insns
     assert tight.insns - tight.base_insns == round(raw * cost.PATCH_OVERHEAD) > raw > 0  # measured overhead
     assert patch.choose(graph, lowered, 27264, limit=0.0)[2] is None  # no recomputation allowed
-    # 3 bands of layers 0-7 (23,040 bytes) add about +9.7% by the kernels' averages, +12.7% measured:
-    # over the limit once the estimate carries the measured per-band overhead
-    assert patch.choose(graph, lowered, 23040)[2].arena_bytes > 23040
+    # the smallest within the limit: layers 0-3 in bands, the layers after them rewritten in place once the
+    # bands have moved the peak there (19,968 B); a budget below it is out of reach within +10%
+    _, l4, smallest = patch.choose(graph, lowered, 1)
+    assert smallest.arena_bytes <= tight.arena_bytes and smallest.extra <= 0.10
+    after = len(lowered) - len(smallest.ops)  # the layers after the chain: some kernels rewritten
+    assert any(a is not b for a, b in zip(l4[-after:], lowered[-after:]))
+    assert patch.choose(graph, lowered, smallest.arena_bytes - 16)[2].arena_bytes > smallest.arena_bytes - 16
     s = patch.summary(tight)
     assert s["extra_macs"] == tight.macs - tight.base_macs and s["bands"] == tight.bands
 

@@ -17,6 +17,14 @@ layer-by-layer when it fits, else the banding that fits with the fewest added in
 limit on them (default +10% of the model's), both estimated from the kernels' measured costs, the
 added part scaled by the measured overhead of running in bands (memory/cost.py: PATCH_OVERHEAD);
 the recomputed MACs are reported too.
+
+With the model input in the arena, the chain's output may be written over the input's first bytes
+(`overlay`): band b's output rows end before the first input row band b + 1 reads (`overlay_fits`),
+so each band writes only over input rows every later band is past. The planner holds the input's
+rows only until the last band has read them (memory/shrink.py), the chain output over them lives on,
+and memory/bytecheck.py proves on the final plan that no band reads a byte another has overwritten.
+Once the bands have moved the peak, the layers after the chain get the memory stage's in-place and
+scratch rewrites again (`_after_bands`).
 """
 from __future__ import annotations
 
@@ -58,6 +66,7 @@ class Choice:
     base_insns: int  # the same, layer by layer
     arena_bytes: int
     base_arena_bytes: int
+    overlay: bool = False  # the chain's output is written over the model input's consumed rows
 
     @property
     def extra(self) -> float:
@@ -233,6 +242,17 @@ def _macs(lowered: list) -> int:
     return int(sum(lop.macs for lop in lowered))
 
 
+def _after_bands(graph: Graph, lowered: list, io_in_arena: bool) -> tuple:
+    """The banded op list with the in-place variants (and smaller-scratch kernels) that lower its arena
+    now: once the bands have moved the peak, it may sit on layers after the chain (the memory stage's
+    own rewrites, schedule.optimize, on the new list; band ops read band tensors and keep their kernels)."""
+    from tinygen.lower import inplace
+    from tinygen.memory import schedule
+
+    with planner.io_in_arena(io_in_arena):
+        return graph, schedule.trim_scratch(graph, inplace.rewrite(graph, lowered))
+
+
 def candidates(graph: Graph, lowered: list, io_in_arena: bool = False):
     """(chain prefix, bands, overlay) worth planning: prefixes that end where the rows shrink or at the
     chain's end; with the inputs in the arena, also the chain's output written over the input."""
@@ -264,6 +284,7 @@ def choose(graph: Graph, lowered: list, budget: Optional[int], limit: float = DE
         got = expand(graph, lowered, ops, n, overlay)
         if got is None:
             continue
+        got = _after_bands(got[0], got[1], io_in_arena)
         insns = cost.patched_instructions(base_insns, cost.instructions(*got))
         if insns - base_insns > limit * base_insns:
             continue
@@ -271,7 +292,7 @@ def choose(graph: Graph, lowered: list, budget: Optional[int], limit: float = DE
         fits = arena <= budget
         key = (not fits, insns if fits else arena, arena)
         if best is None or key < best[0]:
-            best = (key, got, Choice(ops, n, _macs(got[1]), base_macs, insns, base_insns, arena, base))
+            best = (key, got, Choice(ops, n, _macs(got[1]), base_macs, insns, base_insns, arena, base, overlay))
     if best is None or best[2].arena_bytes >= base:
         return graph, lowered, None
     (_, (g2, l2), choice) = best
@@ -285,4 +306,5 @@ def summary(choice: Optional[Choice]) -> Optional[dict]:
     return dict(layers=list(choice.ops), bands=choice.bands, macs=choice.macs, base_macs=choice.base_macs,
                 extra_macs=choice.macs - choice.base_macs, extra=round(choice.extra, 6),
                 estimated_instructions=choice.insns, estimated_extra_instructions=choice.insns - choice.base_insns,
-                arena_bytes=choice.arena_bytes, layer_by_layer_arena_bytes=choice.base_arena_bytes)
+                arena_bytes=choice.arena_bytes, layer_by_layer_arena_bytes=choice.base_arena_bytes,
+                overlay=choice.overlay)

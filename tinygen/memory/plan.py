@@ -14,6 +14,9 @@ Model inputs and outputs: by default they stay in the caller's buffers (storage 
 Under `io_in_arena` (the build option of that name) they are arena buffers like any other: an input is
 live from before the first op to its last reader, an output from its writer to the end of the run, so
 each shares bytes with tensors that are dead by then or not yet written (as TFLM's arena holds them).
+An input's group with views in it is split by member (memory/shrink.py), so its bytes free as the
+members die. The build's plan is then proven byte by byte (memory/bytecheck.py): no op reads a byte
+that another op, or a scratch, has overwritten since the tensor was written.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ from typing import Optional
 
 from tinygen.errors import TinygenError
 from tinygen.ir import Graph
-from tinygen.memory import views
+from tinygen.memory import shrink, views
 
 ALIGN = 16
 EXACT_MAX_BLOCKS = 40  # branch and bound only below this many placement blocks
@@ -64,6 +67,7 @@ class Buffer:
     tie: Optional[str] = None  # buffers with the same tie share one offset and may overlap (in place)
     kind: str = "tensor"  # "tensor" | "scratch"
     op: Optional[int] = None  # for scratch: the index of the op that owns it
+    group: Optional[str] = None  # the root of a storage group split by member (shrink.member_buffers)
 
     @property
     def is_scratch(self) -> bool:
@@ -129,14 +133,10 @@ def liveness(graph: Graph, lowered: list, io_in_arena=None) -> tuple:
                 for m in members:
                     storage[m] = ("output", outs[0])
                 continue
-        member_set = set(members)
-        first, last = len(lowered), -1
-        for i, lop in enumerate(lowered):
-            if any(t in member_set for t in lop.op.outputs):
-                first = min(first, i)
-                last = max(last, i)
-            if any(t in member_set for t in lop.op.inputs if t is not None):
-                last = max(last, i)
+        if in_arena and ins and len(members) > 1:
+            buffers += shrink.member_buffers(graph, lowered, r, members, rel)
+            continue
+        first, last = shrink.span(lowered, set(members))
         if in_arena and ins:
             first, last = 0, max(last, 0)  # written by the caller before the first op
         if in_arena and outs:
@@ -156,6 +156,10 @@ def liveness(graph: Graph, lowered: list, io_in_arena=None) -> tuple:
 def _tie_inplace(buffers: list, root: dict, lowered: list) -> list:
     """Tie output and input buffers of ops declaring `inplace_of`, where that is sound; returns the ops."""
     by_name = {b.name: b for b in buffers}
+    group_last: dict = {}  # a split group dies with its last member
+    for b in buffers:
+        if b.group is not None:
+            group_last[b.group] = max(group_last.get(b.group, -1), b.last)
     honoured = []
     for i, lop in enumerate(lowered):
         src = lop.inplace_of
@@ -163,7 +167,7 @@ def _tie_inplace(buffers: list, root: dict, lowered: list) -> list:
             continue
         x = by_name.get(root.get(src, ""))
         y = by_name.get(root.get(lop.op.outputs[0], ""))
-        if x is None or y is None or x is y or x.last != i or y.first != i:
+        if x is None or y is None or x is y or group_last.get(x.group, x.last) != i or y.first != i:
             continue
         if x.tie is not None and x.tie == y.tie:
             continue
@@ -351,6 +355,10 @@ def place(buffers: list, exact: bool = True) -> tuple:
         if best is None or h < best[0]:
             best = (h, name, offsets)
     h, name, offsets = best
+    if h > bound:
+        better = shrink.front_moves(blocks, conflicts, _orders(blocks, conflicts)[name], h, bound)
+        if better is not None:
+            h, name, offsets = _height(blocks, better), name + ", improved", better
     proven = h <= bound
     if exact and not proven and len(blocks) <= EXACT_MAX_BLOCKS:
         offsets, proven = place_exact(blocks, conflicts, offsets, bound)
@@ -409,8 +417,13 @@ def plan(graph: Graph, lowered: list, exact: bool = True, io_in_arena=None) -> P
         else:
             for t in b.tensors:
                 storage[t] = ("arena", b.offset + rel.get(t, 0))
-    honoured = _tie_inplace([Buffer(b.name, b.size, b.first, b.last, kind=b.kind, op=b.op) for b in buffers],
+    honoured = _tie_inplace([Buffer(b.name, b.size, b.first, b.last, kind=b.kind, op=b.op, group=b.group)
+                             for b in buffers],
                             _alias_roots(graph, lowered), lowered)
+    from tinygen.memory import bytecheck
+
+    if exact:  # the build's plan (the memory stage's trial plans skip it): no op reads overwritten bytes
+        bytecheck.check(graph, lowered, storage, scratch, size)
     profile = live_profile(buffers)
     profile += [0] * (len(lowered) - len(profile))
     from tinygen.memory import state
