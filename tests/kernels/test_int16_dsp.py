@@ -90,7 +90,7 @@ def _tflm(data: bytes):
 
 
 GENERAL = {"tg_conv2d_s16", "tg_depthwise_conv2d_s16", "tg_fully_connected_s16"}
-FAST = {"tg_conv2d_s16_fast", "tg_depthwise_conv2d_s16_fast"}
+FAST = {"tg_conv2d_s16_fast", "tg_depthwise_conv2d_s16_fast"}  # FULLY_CONNECTED runs as a 1x1 conv
 
 
 def _general_only(monkeypatch) -> None:
@@ -107,8 +107,7 @@ def test_dsp_path_equals_portable_and_tflm(kind, kernels, monkeypatch):
         _general_only(monkeypatch)
     graph, calib = _graph(kind)
     fns = {lop.c_function for lop in lower(graph)}
-    # depth multiplier 2 and FULLY_CONNECTED always take the general kernels
-    general_anyway = kind.startswith("dense") or kind == "depthwise_m2"
+    general_anyway = kind == "depthwise_m2"  # depth multiplier 2 always takes the general kernel
     assert fns & (FAST if kernels == "fast" and not general_anyway else GENERAL), fns
     interp = _tflm(to_bytes(graph))
     portable = host_model_for(graph)

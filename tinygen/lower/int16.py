@@ -272,6 +272,9 @@ class AddSubS16(Kernel):
 
     kinds = (OpKind.ADD, OpKind.SUB)
 
+    def __init__(self, fast: bool = False):
+        self.fast = fast  # the registered kernel; the GRU step programs (gru.py) record the general call
+
     def supports(self, op: Op, graph: Graph) -> bool:
         ins, outs = _dtypes(op, graph)
         return outs == ("int16",) and all(d == "int16" for d in ins)
@@ -307,7 +310,7 @@ class AddSubS16(Kernel):
             raw = qmath.wrap_int32(a - b if sub else a + b)
             return [qmath.requantize(raw, mo, so, out_zp, lo, hi).astype(np.int16)]
 
-        fast = addsub_fast(op, graph, params, reference)  # same shapes, identities proven (int16_fast.py)
+        fast = addsub_fast(op, graph, params, reference) if self.fast else None  # int16_fast.py
         if fast is not None:
             return fast
         return LoweredOp(op, "tg_sub_s16" if sub else "tg_add_s16", ("tg_sub_s16.c" if sub else "tg_add_s16.c",), args,
@@ -316,7 +319,7 @@ class AddSubS16(Kernel):
                                 "path": "general scale (as TFLM)"})
 
 
-for _kernel in (Conv2DS16(), TransposeConvS16(), AddSubS16()):
+for _kernel in (Conv2DS16(), TransposeConvS16(), AddSubS16(fast=True)):
     register(_kernel)
 
 __all__ = ["mbqm_int64", "Requant16", "requant_16x8", "finish_16x8", "conv2d_16x8_reference",

@@ -1,4 +1,4 @@
-"""Fast 16x8 CONV_2D and DEPTHWISE_CONV_2D (runtime_c/conv/tg_conv2d_s16_fast.c,
+"""Fast 16x8 CONV_2D, FULLY_CONNECTED (as a 1x1 CONV_2D) and DEPTHWISE_CONV_2D (runtime_c/conv/tg_conv2d_s16_fast.c,
 tg_depthwise_conv2d_s16_fast.c; their pieces in runtime_c/include/tg_s16_fast.h), and int16 ADD / SUB of
 same-shape tensors (runtime_c/elementwise/tg_add_s16_fast.c, its identities in tg_add_s16_fast.h).
 
@@ -13,7 +13,8 @@ Offline work that keeps the output step and the inner loops short, each proven e
   with the bytes (w0, w2, w1, w3): SXTB16 / SXTB16 ROR #8 give (w0, w1), (w2, w3), matching the words of
   consecutive int16 inputs read in place (the inputs are never re-paired). Same flash as the plain layout
   but for the padding of rows to a multiple of 4 channels and of K to a multiple of 4.
-The general kernels' lowerings (int16.Conv2DS16, int16_nn.DepthwiseConv2DS16, int16.AddSubS16) take these when they apply;
+The general kernels' lowerings (int16.Conv2DS16, int16_nn.FullyConnectedS16,
+int16_nn.DepthwiseConv2DS16, int16.AddSubS16) take these when they apply;
 layers where a bound fails (or grouped convolutions, depth multiplier > 1) keep the general kernels. The
 references are TFLM's semantics (int16.py), not these constants.
 """
@@ -31,12 +32,14 @@ ACC_LIMIT = 1 << 31  # |window sum| must stay below this (int32)
 
 
 def fast_tail(rq: Requant16, bias, rows: np.ndarray):
-    """(red int32, bias int64) of tg_s16_out_fast for the per-channel filter rows (channels, K), or None when
-    a bound of int16_fast's proof fails."""
+    """(red int32, bias int64) of tg_s16_out_fast for the filter rows (channels, K), one multiplier per channel
+    or one for all, or None when a bound of int16_fast's proof fails."""
     if rows.size and 32768 * int(np.abs(rows.astype(np.int64)).sum(axis=1).max()) >= ACC_LIMIT:
         return None
     red, out = [], []
-    for c, (m, s) in enumerate(zip(rq.mult.tolist(), rq.shift.tolist())):
+    channels = rows.shape[0]  # a per-tensor multiplier (FULLY_CONNECTED) repeats for every channel
+    mults, shifts = (np.broadcast_to(np.asarray(v), (channels,)).tolist() for v in (rq.mult, rq.shift))
+    for c, (m, s) in enumerate(zip(mults, shifts)):
         reduced = (m + (1 << 15)) >> 16 if m < 0x7FFF0000 else 0x7FFF
         ts = 15 - s
         if not 1 <= ts <= 32 or reduced << (32 - ts) >= (1 << 31) or m < 0:
@@ -65,6 +68,25 @@ def _bias_values(b):
     return None if b is None else np.asarray(b.data, np.int64).reshape(-1)
 
 
+def _packed_conv(op: Op, x_name: str, y_name: str, geom: tuple, rq: Requant16, rows: np.ndarray, tail: tuple,
+                 reference, notes: dict) -> LoweredOp:
+    """A tg_conv2d_s16_fast call: geom = (stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left,
+    batches, in_h, in_w, in_c, filter_h, filter_w, out_h, out_w, out_c); rows the (out_c, K) filter."""
+    sh, sw, dh, dw, pt, pl, n, in_h, in_w, in_c, fh, fw, out_h, out_w, out_c = geom
+    k_pad = -(-fh * fw * in_c // 4) * 4
+    direct = fh == fw == 1 and in_c % 4 == 0 and pt == 0 and pl == 0  # the window read in place
+    consts = [ConstArray("red", tail[0]), ConstArray("bias", tail[1]), ConstArray("wpack", pack_s16_rows(rows))]
+    args = [Literal("NULL") if direct else ScratchArg()]
+    args += [Literal(v) for v in (sh, sw, dh, dw, pt, pl, rq.act_min, rq.act_max)]
+    args += [ConstArg(0), ConstArg(1), Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x_name),
+             Literal(fh), Literal(fw), ConstArg(2), Literal(out_h), Literal(out_w), Literal(out_c),
+             TensorArg(y_name, const=False)]
+    return LoweredOp(op, "tg_conv2d_s16_fast", ("tg_conv2d_s16_fast.c",), args, consts, reference,
+                     macs=n * out_h * out_w * out_c * fh * fw * in_c, scratch_bytes=0 if direct else 2 * k_pad,
+                     notes={"path": "16x8 fast", "window": "in place" if direct else "gathered",
+                            "per_channel": rq.per_channel, **notes})
+
+
 def conv2d_fast(op: Op, graph: Graph):
     """The tg_conv2d_s16_fast lowering of a 16x8 CONV_2D, or None when it is grouped or fails a bound."""
     x, w, b, y = weighted_tensors(op, graph)
@@ -76,28 +98,26 @@ def conv2d_fast(op: Op, graph: Graph):
     tail = fast_tail(rq, _bias_values(b), rows)
     if tail is None:
         return None
-    red, bias_fast = tail
     a = op.attrs
-    n, in_h, in_w, in_c = x.shape
-    _, out_h, out_w, out_c = y.shape
-    k_pad = -(-fh * fw * in_c // 4) * 4
-    direct = fh == fw == 1 and in_c % 4 == 0 and a.padding.top == 0 and a.padding.left == 0
-    consts = [ConstArray("red", red), ConstArray("bias", bias_fast), ConstArray("wpack", pack_s16_rows(rows))]
-    args = [Literal("NULL") if direct else ScratchArg(),
-            Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
-            Literal(a.padding.top), Literal(a.padding.left), Literal(rq.act_min), Literal(rq.act_max),
-            ConstArg(0), ConstArg(1), Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
-            Literal(fh), Literal(fw), ConstArg(2), Literal(out_h), Literal(out_w), Literal(out_c),
-            TensorArg(y.name, const=False)]
     filt, bias = np.asarray(w.data, np.int8), _bias_values(b)
 
     def reference(inputs):
         return [conv2d_16x8_reference(inputs[0], filt, bias, a, rq, y.shape)]
 
-    return LoweredOp(op, "tg_conv2d_s16_fast", ("tg_conv2d_s16_fast.c",), args, consts, reference,
-                     macs=n * out_h * out_w * out_c * fh * fw * fi, scratch_bytes=0 if direct else 2 * k_pad,
-                     notes={"path": "16x8 fast", "window": "in place" if direct else "gathered",
-                            "per_channel": rq.per_channel})
+    geom = (a.stride_h, a.stride_w, a.dilation_h, a.dilation_w, a.padding.top, a.padding.left,
+            *x.shape, fh, fw, *y.shape[1:])
+    return _packed_conv(op, x.name, y.name, geom, rq, rows, tail, reference, {})
+
+
+def fc_fast(op: Op, x_name: str, y_name: str, rows: np.ndarray, bias, rq: Requant16, batches: int, reference):
+    """A 16x8 FULLY_CONNECTED with symmetric weights as tg_conv2d_s16_fast (a 1x1 convolution over `batches`
+    pixels of rows.shape[1] channels), or None when a bound fails."""
+    tail = fast_tail(rq, bias, rows)
+    if tail is None:
+        return None
+    out_depth, accum = rows.shape
+    geom = (1, 1, 1, 1, 0, 0, 1, 1, batches, accum, 1, 1, 1, batches, out_depth)
+    return _packed_conv(op, x_name, y_name, geom, rq, rows, tail, reference, {"op": "FULLY_CONNECTED as 1x1"})
 
 
 def depthwise_fast(op: Op, graph: Graph):
@@ -161,4 +181,4 @@ def addsub_fast(op: Op, graph: Graph, params: tuple, reference):
                      notes={"path": "same-shape int16 (SMMULR rescales, tg_add_s16_fast.h)"})
 
 
-__all__ = ["fast_tail", "pack_s16_rows", "conv2d_fast", "depthwise_fast", "addsub_fast"]
+__all__ = ["fast_tail", "pack_s16_rows", "conv2d_fast", "fc_fast", "depthwise_fast", "addsub_fast"]

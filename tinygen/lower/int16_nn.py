@@ -75,10 +75,15 @@ class FullyConnectedS16(Kernel):
 
     kinds = (OpKind.FULLY_CONNECTED,)
 
+    def __init__(self, fast: bool = False):
+        self.fast = fast  # the registered kernel; the GRU step programs (gru.py) record the general call
+
     def supports(self, op: Op, graph: Graph) -> bool:
         return _weighted_supported(op, graph)
 
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        from tinygen.lower.int16_fast import fc_fast  # int16_fast builds on int16.py
+
         x, w, b, y = weighted_tensors(op, graph, nhwc=False)
         if len(w.shape) != 2:
             raise _fail(op, f"weights must be 2-D (out, in), got {w.shape}")
@@ -102,6 +107,11 @@ class FullyConnectedS16(Kernel):
             acc = xs @ (filt.astype(np.int64) + filter_offset).T
             return [finish_16x8(acc, bias, rq).reshape(y.shape)]
 
+        fast = None  # symmetric weights: a 1x1 conv with exact int32 sums where the bounds hold (int16_fast.py)
+        if self.fast and not filter_offset:
+            fast = fc_fast(op, x.name, y.name, filt.reshape(out_depth, accum), bias, rq, batches, reference)
+        if fast is not None:
+            return fast
         return LoweredOp(op, "tg_fully_connected_s16", ("tg_fully_connected_s16.c",), args, consts, reference,
                          macs=batches * out_depth * accum, notes={"per_channel": rq.per_channel})
 
@@ -300,5 +310,5 @@ class MulS16(Kernel):
         return LoweredOp(op, "tg_mul_s16", ("tg_mul_s16.c",), args, ops.const_arrays, reference)
 
 
-for _kernel in (FullyConnectedS16(), DepthwiseConv2DS16(), Pool2DS16(), MeanS16(), ConcatS16(), MulS16()):
+for _kernel in (FullyConnectedS16(fast=True), DepthwiseConv2DS16(), Pool2DS16(), MeanS16(), ConcatS16(), MulS16()):
     register(_kernel)
