@@ -14,6 +14,21 @@ int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dila
     }
     const int32_t step = stride_w * in_c;                  /* tap advance from one output pixel to the next */
     const int32_t span_w = (filter_w - 1) * dilation_w, span_h = (filter_h - 1) * dilation_h;
+    /* a 3x3 filter with the output offset folded and no lower clamp: each row's run of windows inside the
+     * input in one call (tg_depthwise_s8_fast_run9, taps as offsets from the window), x_lo <= out_x < x_hi */
+    const int run9 = taps == 9 && output_offset == 0 && act_min == -128;
+    int32_t offs[9], x_lo = 0, x_hi = out_w;
+    if (run9) {
+        for (int32_t t = 0; t < 9; ++t) {
+            offs[t] = ((t / filter_w) * dilation_h * in_w + (t % filter_w) * dilation_w) * in_c;
+        }
+    }
+    while (x_lo < out_w && x_lo * stride_w - pad_left < 0) {
+        ++x_lo;
+    }
+    while (x_hi > x_lo && (x_hi - 1) * stride_w - pad_left + span_w >= in_w) {
+        --x_hi;
+    }
     for (int32_t b = 0; b < batches; ++b) {
         const int8_t *in = input + b * in_h * in_w * in_c;
         for (int32_t out_y = 0; out_y < out_h; ++out_y) {
@@ -21,6 +36,14 @@ int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dila
             const int rows_in = in_y0 >= 0 && in_y0 + span_h < in_h;
             int prev_inside = 0;
             for (int32_t out_x = 0; out_x < out_w; ++out_x) {
+                if (run9 && rows_in && out_x == x_lo && x_hi > x_lo) {
+                    tg_depthwise_s8_fast_run9(offs, in + (in_y0 * in_w + x_lo * stride_w - pad_left) * in_c, step,
+                                              x_hi - x_lo, in_c, filter, quant, rq_words, act_max,
+                                              output + ((b * out_h + out_y) * out_w + x_lo) * in_c);
+                    out_x = x_hi - 1;
+                    prev_inside = 0;
+                    continue;
+                }
                 const int32_t in_x0 = out_x * stride_w - pad_left;
                 const int inside = rows_in && in_x0 >= 0 && in_x0 + span_w < in_w;
                 if (inside && prev_inside) {

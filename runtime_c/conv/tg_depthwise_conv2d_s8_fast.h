@@ -26,6 +26,12 @@ void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t 
     const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
     int32_t act_max, int8_t *out);
 
+/* tg_depthwise_s8_fast_pixel for a 3x3 filter (9 taps), the output offset folded into the records
+ * (output_offset 0) and act_min -128, over `pixels` output pixels whose windows lie inside the input:
+ * pixel n's tap t reads base + n * step + offs[t]; its outputs go to out + n * channels. */
+void tg_depthwise_s8_fast_run9(const int32_t *offs, const int8_t *base, int32_t step, int32_t pixels,
+    int32_t channels, const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t act_max, int8_t *out);
+
 int tg_depthwise_conv2d_s8_fast(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
     int32_t pad_top, int32_t pad_left, const int8_t *zp_px, int32_t output_offset, int32_t act_min,
     int32_t act_max, const int32_t *quant, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w,

@@ -79,6 +79,50 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
 /* the device's unrolled 9-tap group: the same instructions as 4 loop steps and the odd tap */
 #define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) TG_DW_GROUP_ODD(tap, c, w, 4, a0, a1, a2, a3)
 
+/* The device's TG_DW_GROUP_9_OFS below: TG_DW_GROUP_9 with the tap table holding byte offsets from base */
+TG_ALWAYS_INLINE const uint32_t *group9_ofs_emu(const int32_t *o, const int8_t *base, const uint32_t *w,
+                                                int32_t acc[4])
+{
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
+    uint32_t x, y;
+    for (int32_t j = 0; j < 4; ++j) {
+        uint32_t po, ro;
+        tg_emu_ldrd(o, &po, &ro);
+        o += 2;                                          /* ldrd p, r, [t], #8 */
+        const uint32_t p = tg_emu_ldr(base + po);        /* ldr p, [p, c] */
+        const uint32_t r = tg_emu_ldr(base + ro);        /* ldr r, [r, c] */
+        const uint32_t lo = tg_emu_pkhbt(p, r, 16);      /* pkhbt lo, p, r, lsl #16 */
+        const uint32_t hi = tg_emu_pkhtb(r, p, 16);      /* pkhtb hi, r, p, asr #16 */
+        w = half_emu(w, lo, &a[0], &a[1]);
+        w = half_emu(w, hi, &a[2], &a[3]);
+    }
+    uint32_t p = tg_emu_ldr(base + tg_emu_ldr(o)); /* ldr p, [t]; ldr p, [p, c] */
+    tg_emu_ldrd(w, &x, &y);
+    w += 2;                                    /* ldrd x, y, [w], #8 */
+    const uint32_t lo = tg_emu_sxtb16(p, 0);   /* sxtb16 lo, p */
+    p = tg_emu_sxtb16(p, 8);                   /* sxtb16 p, p, ror #8 */
+    a[0] = tg_emu_smlabb(lo, x, a[0]);         /* smlabb a0, lo, x, a0 */
+    a[1] = tg_emu_smlabb(p, y, a[1]);          /* smlabb a1, p, y, a1 */
+    tg_emu_ldrd(w, &x, &y);
+    w += 2;                                    /* ldrd x, y, [w], #8 */
+    a[2] = smlatb_emu(lo, x, a[2]);            /* smlatb a2, lo, x, a2 */
+    a[3] = smlatb_emu(p, y, a[3]);             /* smlatb a3, p, y, a3 */
+    for (int32_t k = 0; k < 4; ++k) {
+        acc[k] = tg_emu_s32(a[k]);
+    }
+    return w;
+}
+
+#define TG_DW_GROUP_9_OFS(offs, base, w, a0, a1, a2, a3) \
+    do { \
+        int32_t acc_[4] = {a0, a1, a2, a3}; \
+        w = group9_ofs_emu(offs, base, w, acc_); \
+        a0 = acc_[0]; \
+        a1 = acc_[1]; \
+        a2 = acc_[2]; \
+        a3 = acc_[3]; \
+    } while (0)
+
 #elif TG_HAS_DSP
 
 /* one tap pair: 4 channels x 2 taps into a0..a3 */
@@ -133,16 +177,30 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
 /* the same, then the odd last tap tap[2 * pairs] */
 #define TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3) \
     TG_DW_ASM(TG_DW_LOOP_ASM TG_DW_TAIL_ASM, tap, c, w, pairs, a0, a1, a2, a3)
-/* TG_DW_GROUP_ODD for 9 taps (a 3x3 filter), its 4 pair steps unrolled (no loop counter, no branch) */
-#define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) \
+/* The 4 pair steps and the odd tap of a 3x3 filter unrolled (no loop counter, no branch); t_ is the tap
+ * table's address register (advanced), cv the register each table word is added to */
+#define TG_DW_ASM_9(cv, w, a0, a1, a2, a3) \
     do { \
-        const int8_t *const *t_ = (tap); \
         uint32_t p_, r_, lo_, hi_, x_; \
         __asm__ volatile(TG_DW_STEP_ASM TG_DW_STEP_ASM TG_DW_STEP_ASM TG_DW_STEP_ASM TG_DW_TAIL_ASM \
             : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [t] "+r"(t_), [w] "+r"(w), \
               [p] "=&r"(p_), [r] "=&r"(r_), [lo] "=&r"(lo_), [hi] "=&r"(hi_), [x] "=&r"(x_) \
-            : [c] "r"(c) \
+            : [c] "r"(cv) \
             : "cc", "memory"); \
+    } while (0)
+/* TG_DW_GROUP_ODD for 9 taps (a 3x3 filter), unrolled */
+#define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) \
+    do { \
+        const int8_t *const *t_ = (tap); \
+        TG_DW_ASM_9(c, w, a0, a1, a2, a3); \
+    } while (0)
+/* TG_DW_GROUP_9 with the tap table holding byte offsets from base: the same instructions (each tap load
+ * adds the table's word to the register holding base, where TG_DW_GROUP_9 adds the channel offset to a
+ * tap pointer) */
+#define TG_DW_GROUP_9_OFS(offs, base, w, a0, a1, a2, a3) \
+    do { \
+        const int32_t *t_ = (offs); \
+        TG_DW_ASM_9(base, w, a0, a1, a2, a3); \
     } while (0)
 
 #else
@@ -173,6 +231,15 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
     } while (0)
 
 #define TG_DW_GROUP_9(tap, c, w, a0, a1, a2, a3) TG_DW_GROUP_ODD(tap, c, w, 4, a0, a1, a2, a3)
+
+#define TG_DW_GROUP_9_OFS(offs, base, w, a0, a1, a2, a3) \
+    do { \
+        const int8_t *tp_[9]; \
+        for (int32_t t_ = 0; t_ < 9; ++t_) { \
+            tp_[t_] = (base) + (offs)[t_]; \
+        } \
+        TG_DW_GROUP_9(tp_, 0, w, a0, a1, a2, a3); \
+    } while (0)
 
 #endif /* TG_HAS_DSP */
 
@@ -219,5 +286,32 @@ void tg_depthwise_s8_fast_pixel(const int8_t *const *tap, int32_t taps, int32_t 
         pixel(tap, (taps + 1) / 2, 0, channels, filter, quant, TG_RQ_RS, output_offset, act_min, act_max, out);
     } else {
         pixel(tap, (taps + 1) / 2, 0, channels, filter, quant, TG_RQ_GEN, output_offset, act_min, act_max, out);
+    }
+}
+
+/* One pixel of tg_depthwise_s8_fast_run9: every channel of the window at base */
+TG_ALWAYS_INLINE void pixel9_ofs(const int32_t *offs, const int8_t *base, int32_t channels, const int32_t *filter,
+                                 const int32_t *q, int32_t rq_words, int32_t act_max, int8_t *out)
+{
+    const uint32_t *w = (const uint32_t *)filter;
+    for (int32_t c = 0; c < channels; c += 4) {
+        int32_t a0 = q[0], a1 = q[1], a2 = q[2], a3 = q[3];
+        TG_DW_GROUP_9_OFS(offs, base + c, w, a0, a1, a2, a3);
+        tg_rq4_store(a0, a1, a2, a3, q + 4, rq_words, 0, -128, act_max, out + c);
+        q += 4 * rq_words;
+    }
+}
+
+void tg_depthwise_s8_fast_run9(const int32_t *offs, const int8_t *base, int32_t step, int32_t pixels,
+    int32_t channels, const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t act_max, int8_t *out)
+{
+    if (rq_words == TG_RQ_RS) {
+        for (int32_t n = 0; n < pixels; ++n, base += step, out += channels) {
+            pixel9_ofs(offs, base, channels, filter, quant, TG_RQ_RS, act_max, out);
+        }
+    } else {
+        for (int32_t n = 0; n < pixels; ++n, base += step, out += channels) {
+            pixel9_ofs(offs, base, channels, filter, quant, TG_RQ_GEN, act_max, out);
+        }
     }
 }

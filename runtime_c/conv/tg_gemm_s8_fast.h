@@ -58,6 +58,36 @@ void tg_gemm_s8_fast_x_pixels(uint32_t *colx, const int8_t *input, int32_t pixel
     const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
     int32_t act_max, int32_t out_c, int8_t *output);
 
+/* tg_gemm_s8_fast_x (wide = 1, k4 = 7) over `pixels` 3x3 windows of a 3-channel input (an image model's
+ * first layer, tg_conv2d_s8_fast_rgb.h): pixel n's window rows start at p + n * step, p + n * step + row
+ * and p + n * step + 2 * row (9 bytes each); each is extended by tg_gemm_s8_rgb_extend into colx (14 words),
+ * then its out_c outputs are written at out + n * out_c. */
+void tg_gemm_s8_fast_x_rgb(uint32_t *colx, const int8_t *p, int32_t pixels, int32_t step, int32_t row,
+    const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int32_t out_c, int8_t *out);
+
+/* Bytes 0..7 of a window row at p as 4 words of int16 pairs: (b0, b2) (b1, b3) (b4, b6) (b5, b7) */
+static inline void tg_gemm_s8_rgb_row(const int8_t *p, uint32_t *x)
+{
+    const uint32_t v = tg_read_u32(p), u = tg_read_u32(p + 4);
+    x[0] = tg_sxtb16(v);
+    x[1] = tg_sxtb16_r8(v);
+    x[2] = tg_sxtb16(u);
+    x[3] = tg_sxtb16_r8(u);
+}
+
+/* The 14 extended words of a 3x3 window of 3 channels whose rows (9 bytes each) start at p, p + row and
+ * p + 2 * row: each row's bytes 0..7 (tg_gemm_s8_rgb_row), then (r0 b8, r1 b8) (r2 b8, 0) */
+static inline void tg_gemm_s8_rgb_extend(const int8_t *p, int32_t row, uint32_t *x)
+{
+    const int8_t *p1 = p + row, *p2 = p1 + row;
+    tg_gemm_s8_rgb_row(p, x);
+    tg_gemm_s8_rgb_row(p1, x + 4);
+    tg_gemm_s8_rgb_row(p2, x + 8);
+    x[12] = ((uint32_t)(int32_t)p[8] & 0xFFFFu) | ((uint32_t)(int32_t)p1[8] << 16);
+    x[13] = (uint32_t)(int32_t)p2[8] & 0xFFFFu;
+}
+
 /* wide = 1: (values 0, 2 as int16 | 1, 3 as int16); wide = 2: (values 1, 3 as int16 | v ^ 0xFF80FF80) */
 static inline uint32_t tg_gemm_s8_extend(const int8_t *src, int32_t k4, int32_t wide, uint32_t *dst)
 {

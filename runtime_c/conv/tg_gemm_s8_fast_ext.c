@@ -203,6 +203,32 @@ TG_ALWAYS_INLINE void gemm_x(const uint32_t *colx, int32_t k4, const int32_t *w,
     }
 }
 
+/* gemm_x for the common case of wide = 1 with the output offset folded into the records (output_offset 0)
+ * and no activation clamp beyond int8's: the offset add and the clamp tests compile away. Not inlined, so
+ * that its callers share one copy per record size. */
+#if defined(__GNUC__)
+#define TG_NOINLINE __attribute__((noinline))
+#else
+#define TG_NOINLINE
+#endif
+static TG_NOINLINE void gemm_x_rs0(const uint32_t *colx, int32_t k4, const int32_t *w, const int32_t *q, int32_t out_c,
+                                   int8_t *out)
+{
+    gemm_x(colx, k4, w, 0, 0u, q, TG_RQ_RS, 0, -128, 127, out_c, out);
+}
+
+static TG_NOINLINE void gemm_x_gen0(const uint32_t *colx, int32_t k4, const int32_t *w, const int32_t *q,
+                                    int32_t out_c, int8_t *out)
+{
+    gemm_x(colx, k4, w, 0, 0u, q, TG_RQ_GEN, 0, -128, 127, out_c, out);
+}
+
+/* output offset 0 and act_min, act_max = -128, 127 (gemm_x_rs0 / gemm_x_gen0 apply) */
+TG_ALWAYS_INLINE int plain_output(int32_t output_offset, int32_t act_min, int32_t act_max)
+{
+    return output_offset == 0 && act_min == -128 && act_max == 127;
+}
+
 void tg_gemm_s8_fast_x(const uint32_t *colx, int32_t k4, const int32_t *filter, int32_t wide, uint32_t corr,
     const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max,
     int32_t out_c, int8_t *out)
@@ -212,6 +238,12 @@ void tg_gemm_s8_fast_x(const uint32_t *colx, int32_t k4, const int32_t *filter, 
         gemm_x(colx, k4, filter, 1, corr, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
     } else if (wide == 2) {
         gemm_x(colx, k4, filter, 1, corr, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+    } else if (plain_output(output_offset, act_min, act_max)) {
+        if (rq_words == TG_RQ_RS) {
+            gemm_x_rs0(colx, k4, filter, quant, out_c, out);
+        } else {
+            gemm_x_gen0(colx, k4, filter, quant, out_c, out);
+        }
     } else if (rq_words == TG_RQ_RS) {
         gemm_x(colx, k4, filter, 0, 0u, quant, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
     } else {
@@ -224,6 +256,14 @@ void tg_gemm_s8_fast_x_pixels(uint32_t *colx, const int8_t *input, int32_t pixel
     int32_t act_max, int32_t out_c, int8_t *output)
 {
     /* one call for all pixels of a 1x1 layer: each pixel extended (wide = 1 layout), then its outputs */
+    if (rq_words == TG_RQ_RS && plain_output(output_offset, act_min, act_max)) {
+        for (int32_t n = 0; n < pixels; ++n) {
+            const int32_t p = backward ? pixels - 1 - n : n;
+            (void)tg_gemm_s8_extend(input + p * 4 * k4, k4, 1, colx);
+            gemm_x_rs0(colx, k4, filter, quant, out_c, output + p * out_c);
+        }
+        return;
+    }
     for (int32_t n = 0; n < pixels; ++n) {
         const int32_t p = backward ? pixels - 1 - n : n;
         (void)tg_gemm_s8_extend(input + p * 4 * k4, k4, 1, colx);
@@ -233,6 +273,21 @@ void tg_gemm_s8_fast_x_pixels(uint32_t *colx, const int8_t *input, int32_t pixel
         } else {
             gemm_x(colx, k4, filter, 0, 0u, quant, TG_RQ_GEN, output_offset, act_min, act_max, out_c,
                    output + p * out_c);
+        }
+    }
+}
+
+void tg_gemm_s8_fast_x_rgb(uint32_t *colx, const int8_t *p, int32_t pixels, int32_t step, int32_t row,
+    const int32_t *filter, const int32_t *quant, int32_t rq_words, int32_t output_offset, int32_t act_min,
+    int32_t act_max, int32_t out_c, int8_t *out)
+{
+    const int fast = rq_words == TG_RQ_RS && plain_output(output_offset, act_min, act_max);
+    for (int32_t n = 0; n < pixels; ++n, p += step, out += out_c) {
+        tg_gemm_s8_rgb_extend(p, row, colx);
+        if (fast) {
+            gemm_x_rs0(colx, 7, filter, quant, out_c, out);
+        } else {
+            tg_gemm_s8_fast_x(colx, 7, filter, 1, 0u, quant, rq_words, output_offset, act_min, act_max, out_c, out);
         }
     }
 }

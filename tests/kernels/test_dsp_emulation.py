@@ -27,7 +27,8 @@ from test_hardening import _gcc, sanitized_run_equals_normal_builds
 from test_kernels_conv import build
 
 # every runtime function whose code differs between the two kernel paths (all use tg_dsp.h)
-DSP_KERNELS = {"tg_conv2d_s8_fast", "tg_depthwise_conv2d_s8_fast", "tg_fully_connected_s8_fast_x", "tg_add_s8_fast",
+DSP_KERNELS = {"tg_conv2d_s8_fast", "tg_conv2d_s8_fast_rgb", "tg_depthwise_conv2d_s8_fast",
+               "tg_fully_connected_s8_fast_x", "tg_add_s8_fast",
                "tg_conv2d_lb", "tg_depthwise_conv2d_lb", "tg_fully_connected_lb",
                "tg_depthwise_mult_s8_fast"}
 # the in-place variants only appear inside whole models (their input buffer is reused): KWS has both

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tinygen.lower.fast as fast
+import tinygen.lower.fast_rgb as fast_rgb
 from oracle import tflm_run
 from test_kernels_conv import Case, build, sample_inputs
 from tinygen.verify.hostbuild import KERNEL_PATHS
@@ -42,6 +43,11 @@ FAST_CASES = [
     Case(C2, (1, 13, 7, 1), out_c=8, kernel=(10, 4), stride=(2, 2), zp_in=-128, act=Activation.RELU),
     Case(C2, (1, 5, 4, 2), out_c=5, kernel=(3, 1), zp_in=127),
     Case(C2, (1, 6, 5, 3), out_c=7, kernel=(3, 3), zp_in=-37, act=Activation.RELU6),
+    # 3x3x3 windows on tg_conv2d_s8_fast_rgb (the two above too): valid padding and 2 batches with an odd
+    # output count, a VWW-like stride 2 padded only at the right and bottom, strides 2 x 1, saturation
+    Case(C2, (2, 9, 11, 3), out_c=5, same=False, zp_in=5),
+    Case(C2, (1, 10, 10, 3), out_c=16, stride=(2, 2), zp_in=127, zp_out=-128, per_channel=False),
+    Case(C2, (1, 4, 5, 3), out_c=12, stride=(2, 1), zp_in=-1, saturate=True),
     # depthwise: 3x3 stride 1 / 2, same / valid, odd tap counts, 1-D filters, dilation
     Case(DW, (1, 7, 5, 8)),
     Case(DW, (1, 8, 8, 4), stride=(2, 2), act=Activation.RELU, zp_in=-128),
@@ -50,6 +56,11 @@ FAST_CASES = [
     Case(DW, (1, 9, 9, 4), dilation=(2, 2), per_channel=False, act=Activation.RELU6),
     Case(DW, (2, 4, 6, 4), kernel=(2, 2)),
     Case(DW, (1, 5, 5, 8), saturate=True),
+    # 3x3 with no lower clamp: each row's inside windows in one call (tg_depthwise_s8_fast_run9), stride 2
+    # padded at the right and bottom only, dilation with 2 batches, 16 channels with one per-tensor scale
+    Case(DW, (1, 8, 8, 4), stride=(2, 2), act=Activation.RELU, zp_in=-128, zp_out=-128),
+    Case(DW, (2, 9, 9, 4), dilation=(2, 2), zp_out=-128, act=Activation.RELU6),
+    Case(DW, (1, 6, 4, 16), zp_in=127, per_channel=False),
     # fully connected: odd outputs, pairs of batches and an odd last batch
     Case(FC, (1, 20), out_c=7, per_channel=False),
     Case(FC, (3, 16), out_c=5, per_channel=False, act=Activation.RELU, zp_in=-128),
@@ -134,6 +145,8 @@ def test_extended_variants_are_preferred():
         x = graph.tensors[op.inputs[0]]
         if op.kind == FC:
             assert low.c_function == "tg_fully_connected_s8_fast_x" and low.scratch_bytes == 2 * x.shape[-1]
+        elif tuple(graph.tensors[op.inputs[1]].shape[1:]) == (3, 3, 3):  # the 3x3x3 kernel (fast_rgb.py)
+            assert low.c_function == "tg_conv2d_s8_fast_rgb" and low.scratch_bytes == fast_rgb.RGB_SCRATCH, op.name
         else:
             k_pad = -(-int(np.prod(graph.tensors[op.inputs[1]].shape[1:])) // 4) * 4
             assert low.notes["window"] == "extended" and low.scratch_bytes == 2 * k_pad, op.name
@@ -285,3 +298,102 @@ def test_fast_kernels_under_qemu_match_host(tmp_path):
             for w, g, e in zip(want, got, emulated):
                 assert np.array_equal(w, g), f"graph {i} ({graph.ops[0].kind.value}): QEMU differs from host"
                 assert np.array_equal(e.reshape(g.shape), g), f"graph {i}: QEMU differs from the emulated device path"
+
+
+def test_rgb_value_order_is_a_permutation():
+    """The 3x3x3 kernel's 28 positions hold each of the window's 27 values once, and one zero."""
+    order = sorted(fast_rgb.RGB_ORDER)
+    assert order == [-1] + list(range(27))
+    rows = np.arange(2 * 27, dtype=np.int8).reshape(2, 27) - 20
+    perm = fast_rgb.permute_rows(rows)
+    assert perm.shape == (2, 28) and sorted(perm[0].tolist()) == sorted(rows[0].tolist() + [0])
+
+
+def _dead_channel_graph():
+    """Extended conv layers (1x1 GEMM, window, 3x3x3) whose channels 1 and 5 have only zero weights, a large
+    bias and a tiny weight scale: a constant output behind an extreme shift."""
+    from tinygen.ir import QuantParams
+
+    cases = [Case(C2, (1, 5, 5, 8), out_c=8, kernel=(1, 1), zp_out=-128),
+             Case(C2, (1, 6, 6, 4), out_c=6, zp_in=-128, zp_out=100, act=Activation.RELU),
+             Case(C2, (1, 9, 8, 3), out_c=8, stride=(2, 2), zp_in=-128, zp_out=-128)]
+    graph = build(cases, seed=21)
+    for op in graph.ops:
+        w = graph.tensors[op.inputs[1]]
+        data = np.array(w.data)
+        data[[1, 5]] = 0
+        w.data = data
+        scale = list(w.quant.scale)
+        scale[1], scale[5] = scale[1] * 1e-7, scale[5] * 1e-6
+        w.quant = QuantParams.make(scale, w.quant.zero_point, w.quant.axis)
+        if len(op.inputs) > 2 and op.inputs[2] is not None:
+            b = graph.tensors[op.inputs[2]]
+            bias = np.array(b.data)
+            bias[1], bias[5] = 2**30 - 7, -(2**29) + 3
+            b.data = bias
+            b.quant = QuantParams.make([s * graph.tensors[op.inputs[0]].scale for s in scale], [0] * len(scale), 0)
+    return cases, graph
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_dead_channels_fold_the_output_offset(kernel_path):
+    """Channels with only zero weights get an equivalent constant record (fast_dw.settle_dead_channels), so
+    the output offset still folds into the records (output_offset 0: the GEMM's plain path); the C equals
+    the NumPy reference and the portable kernel's TFLM-exact reference."""
+    from tinygen.lower.csig import check_call
+    from tinygen.verify.testing import run_c, run_reference
+
+    cases, graph = _dead_channel_graph()
+    for op in graph.ops:
+        low = lower_op(op, graph)
+        args = {p.name: a for p, a in zip(check_call(low), low.args)}
+        assert args["output_offset"].value == 0, op.name
+    rng = np.random.default_rng(22)
+    for fill in (None, -128, 127):
+        xs = sample_inputs(graph, rng, fill)
+        want = run_reference(graph, xs)
+        for op, x, w in zip(graph.ops, xs, want):
+            port = next(k for k in fast._REGISTRY[C2] if isinstance(k, conv.Conv2DKernel))
+            assert np.array_equal(port.lower(op, graph).reference([x])[0], w), op.name
+        for case, w, g in zip(cases, want, run_c(graph, xs, kernel_path=kernel_path)):
+            assert np.array_equal(w, g), f"{kernel_path}: {case} fill={fill}"
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_left_shift_records_on_the_3x3_paths(kernel_path):
+    """Output scales small enough for left-shifting channels (TG_RQ_GEN records) on the 3x3 depthwise run and
+    the 3x3x3 conv, both with the output offset folded and no lower clamp."""
+    from tinygen.ir import QuantParams
+    from tinygen.lower.csig import check_call
+    from tinygen.verify.testing import run_c, run_reference
+
+    cases = [Case(DW, (1, 7, 6, 8), zp_out=0), Case(C2, (1, 7, 7, 3), out_c=8, stride=(2, 2), zp_out=0)]
+    graph = build(cases, seed=31)
+    rng = np.random.default_rng(32)
+    for op in graph.ops:
+        # one weight of +-1 per output channel and an output scale giving multipliers up to 0.75 (shift 0: a
+        # TG_RQ_GEN left-shift record), the outputs mostly inside int8
+        x, w, y = (graph.tensors[t] for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
+        data = np.zeros(w.shape, np.int8)
+        flat = data.reshape(-1, w.shape[-1]) if op.kind == DW else data.reshape(w.shape[0], -1)
+        for c in range(flat.shape[1] if op.kind == DW else flat.shape[0]):
+            k = int(rng.integers(0, flat.shape[0] if op.kind == DW else flat.shape[1]))
+            if op.kind == DW:
+                flat[k, c] = rng.choice([-1, 1])
+            else:
+                flat[c, k] = rng.choice([-1, 1])
+        w.data = data
+        if len(op.inputs) > 2 and op.inputs[2] is not None:
+            b = graph.tensors[op.inputs[2]]
+            b.data = np.zeros(b.shape, np.int32)
+        y.quant = QuantParams.make([x.scale * max(w.quant.scale) / 0.75], [0], y.quant.axis)
+        low = lower_op(op, graph)
+        args = {p.name: a for p, a in zip(check_call(low), low.args)}
+        assert (args["rq_words"].value, args["output_offset"].value, args["act_min"].value) == (7, 0, -128), op.name
+    for fill in (None, -128, 127):
+        xs = sample_inputs(graph, rng, fill)
+        want = run_reference(graph, xs)
+        if fill is None:
+            assert all(np.mean((o > -128) & (o < 127)) > 0.5 for o in want)  # not all saturated
+        for case, w, g in zip(cases, want, run_c(graph, xs, kernel_path=kernel_path)):
+            assert np.array_equal(w, g), f"{kernel_path}: {case} fill={fill}"

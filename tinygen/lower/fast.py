@@ -212,6 +212,10 @@ class FastConv2D(_Fast):
         bias_eff = folded_bias(None if b is None else b.data, rows, rq.input_offset)
         rq_words, rec = _records(op, rq, rows, bias_eff)
         wide = wide_weights(n * out_h * out_w) and w.encoding is None  # "int8c": one byte per weight
+        out_off = rq.output_offset
+        if self.extend and wide:  # the output offset folded into the records (the GEMM then adds none)
+            from tinygen.lower.fast_dw import folded_records  # fast_dw imports this module
+            out_off, rec = folded_records(rec, rq_words, rows, bias_eff, rq)
         consts = [ConstArray("wpack", pack_gemm_rows(rows, wide)), ConstArray("quant", rec)]
         k_pad = -(-fh * fw * in_c // 4) * 4
         direct = in_c % 4 == 0 and fh * fw <= MAX_CONV_TAPS  # window read in place: no im2col scratch
@@ -228,7 +232,7 @@ class FastConv2D(_Fast):
         args = [ScratchArg(),
                 Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
                 Literal(a.padding.top), Literal(a.padding.left),
-                Literal(zp), ConstArg(2) if len(consts) > 2 else Literal("NULL"), Literal(rq.output_offset),
+                Literal(zp), ConstArg(2) if len(consts) > 2 else Literal("NULL"), Literal(out_off),
                 Literal(rq.act_min), Literal(rq.act_max),
                 Literal(n), Literal(in_h), Literal(in_w), Literal(in_c), TensorArg(x.name),
                 Literal(fh), Literal(fw), ConstArg(0), Literal(CONV_EXTEND if extend else int(wide)), ConstArg(1),

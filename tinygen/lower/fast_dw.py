@@ -9,9 +9,10 @@ import numpy as np
 
 from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
+from tinygen.quant import qmath
 from tinygen.lower import conv
 from tinygen.lower.base import ConstArg, ConstArray, Literal, LoweredOp, TensorArg
-from tinygen.lower.fast import _Fast, _records, folded_bias, pack_depthwise, raw_windows, register_first
+from tinygen.lower.fast import _Fast, _records, acc_bound, folded_bias, pack_depthwise, raw_windows, register_first
 
 MAX_MULT_TAPS = 128  # TG_DW_MULT_MAX_TAPS
 
@@ -31,11 +32,42 @@ def fold_output_offset(rec: np.ndarray, rq_words: int, bound: np.ndarray, offset
     r = g[:, 4:].reshape(len(g), 4, rq_words - 1)  # per channel: mult, round lo, round hi, post[, pre, mask]
     left = r[..., 4] > 0 if rq_words == 7 else np.zeros(r.shape[:2], bool)
     hi = np.where(left, 1 << 30, np.pad(bound, (0, len(g) * 4 - len(bound))).reshape(-1, 4) // 2 + 1)
-    if np.any(hi + (np.int64(1) << r[..., 3]) + 2 + (abs(offset) << r[..., 3]) >= 2**31):
+    rnd_hi = np.maximum(np.int64(1) << r[..., 3], np.abs(r[..., 2]))  # a settled dead channel's: its output
+    if np.any(hi + rnd_hi + 2 + (abs(offset) << r[..., 3]) >= 2**31):
         return None
     r[..., 2] += np.int64(offset) << r[..., 3]
     g[:, 4:] = r.reshape(len(g), -1)
     return g.astype(np.int32).reshape(rec.shape)
+
+
+def settle_dead_channels(rec: np.ndarray, rq_words: int, rows: np.ndarray, bias_eff: np.ndarray, rq: conv.Requant):
+    """(records, biases) with each channel whose weights are all zero (its accumulator is its bias: a constant
+    output) given the equivalent record bias 0, multiplier 0, rounding term = its requantized bias, no shift
+    (the kernels then compute exactly that constant). Such channels often keep an extreme shift, which
+    would keep fold_output_offset from folding the layer's output offset."""
+    dead = np.flatnonzero(~np.any(rows != 0, axis=1))
+    if not len(dead):
+        return rec, bias_eff
+    n = rows.shape[0]
+    mult, shift = (np.broadcast_to(np.asarray(v, np.int64), (n,)) for v in (rq.mult, rq.shift))
+    q = qmath.multiply_by_quantized_multiplier(bias_eff.astype(np.int64)[dead], mult[dead], shift[dead])
+    g = rec.reshape(-1, 4 * rq_words).astype(np.int64)
+    grp, ch = dead // 4, dead % 4
+    base = 4 + ch * (rq_words - 1)  # the channel's record after the group's 4 biases: mult, round lo, hi, ...
+    g[grp, ch] = 0
+    for k in range(rq_words - 1):
+        g[grp, base + k] = q if k == 2 else 0  # round hi = the constant; post (and pre, mask) 0
+    bias = bias_eff.copy()
+    bias[dead] = 0
+    return g.astype(np.int32).reshape(rec.shape), bias
+
+
+def folded_records(rec: np.ndarray, rq_words: int, rows: np.ndarray, bias_eff: np.ndarray, rq: conv.Requant):
+    """(output offset to pass, records) of a GEMM layer: dead channels settled, then the output offset folded
+    into the records where fold_output_offset can (offset 0), else the records and rq.output_offset."""
+    settled, bias = settle_dead_channels(rec, rq_words, rows, bias_eff, rq)
+    folded = fold_output_offset(settled, rq_words, acc_bound(rows, bias), rq.output_offset)
+    return (rq.output_offset, rec) if folded is None else (0, folded)
 
 
 class FastDepthwiseMult(_Fast):
