@@ -56,20 +56,20 @@ static inline uint32_t smlatb_emu(uint32_t n, uint32_t m, uint32_t a)
 /* The device's TG_DW_GROUP_ODD below: TG_DW_GROUP, then the odd last tap (pointer tap[2 * pairs]) */
 #define TG_DW_GROUP_ODD(tap, c, w, pairs, a0, a1, a2, a3) \
     do { \
-        uint32_t p_, lo_, x_, y_, b0_, b1_, b2_, b3_; \
+        uint32_t po_, lt_, x_, y_, b0_, b1_, b2_, b3_; \
         TG_DW_GROUP(tap, c, w, pairs, a0, a1, a2, a3); \
         b0_ = (uint32_t)(a0), b1_ = (uint32_t)(a1), b2_ = (uint32_t)(a2), b3_ = (uint32_t)(a3); \
-        p_ = tg_emu_ldr((tap)[2 * (pairs)] + (c));   /* ldr p, [t]; ldr p, [p, c] */ \
+        po_ = tg_emu_ldr((tap)[2 * (pairs)] + (c));   /* ldr p, [t]; ldr p, [p, c] */ \
         tg_emu_ldrd(w, &x_, &y_); \
         w += 2;                                      /* ldrd x, y, [w], #8 */ \
-        lo_ = tg_emu_sxtb16(p_, 0);                  /* sxtb16 lo, p */ \
-        p_ = tg_emu_sxtb16(p_, 8);                   /* sxtb16 p, p, ror #8 */ \
-        b0_ = tg_emu_smlabb(lo_, x_, b0_);           /* smlabb a0, lo, x, a0 */ \
-        b1_ = tg_emu_smlabb(p_, y_, b1_);            /* smlabb a1, p, y, a1 */ \
+        lt_ = tg_emu_sxtb16(po_, 0);                  /* sxtb16 lo, p */ \
+        po_ = tg_emu_sxtb16(po_, 8);                   /* sxtb16 p, p, ror #8 */ \
+        b0_ = tg_emu_smlabb(lt_, x_, b0_);           /* smlabb a0, lo, x, a0 */ \
+        b1_ = tg_emu_smlabb(po_, y_, b1_);            /* smlabb a1, p, y, a1 */ \
         tg_emu_ldrd(w, &x_, &y_); \
         w += 2;                                      /* ldrd x, y, [w], #8 */ \
-        b2_ = smlatb_emu(lo_, x_, b2_);              /* smlatb a2, lo, x, a2 */ \
-        b3_ = smlatb_emu(p_, y_, b3_);               /* smlatb a3, p, y, a3 */ \
+        b2_ = smlatb_emu(lt_, x_, b2_);              /* smlatb a2, lo, x, a2 */ \
+        b3_ = smlatb_emu(po_, y_, b3_);               /* smlatb a3, p, y, a3 */ \
         a0 = tg_emu_s32(b0_); \
         a1 = tg_emu_s32(b1_); \
         a2 = tg_emu_s32(b2_); \
