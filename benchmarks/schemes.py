@@ -8,6 +8,7 @@ tinygen's PTQ with that scheme on every layer and built for cortex-m4 (QEMU mps2
     kernels keep); also the model's total constant bytes as built (report weights_bytes);
   - instructions per inference under QEMU -icount (tinygen bench), their ratio to the int8 build's and the
     goal for the scheme (int4 / k-means <= 1.2x int8, ternary / binary <= 1.0x);
+  - the planned arena (report arena_bytes) and its difference from the int8 build's;
   - bit-exactness: generated C on the host and under QEMU == the NumPy reference on 3 held-out inputs;
   - output error: mean squared difference of the dequantized output from the float model, and top-1
     agreement with float, on held-out inputs (NumPy reference).
@@ -16,7 +17,7 @@ Then `--mixed auto` with a flash budget halfway between the int4 and int8 builds
 Exits 1 when a build's C differs from its NumPy reference, the mixed build misses its budget or
 accuracy check, or an input file is missing.
 
-    .venv/bin/python benchmarks/schemes.py [--models kws,ic,digits] [--out DIR]
+    .venv/bin/python benchmarks/schemes.py [--models kws,ic,digits] [--schemes int8,int4,...] [--out DIR]
 """
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -
     exact = bool(np.array_equal(host.reshape(refs[:3].shape), refs[:3])
                  and np.array_equal(on_qemu.reshape(refs[:3].shape), refs[:3]))
     b = qemu.bench(out)
-    return dict(weights=schemes.weight_bytes(res.lowered), total=int(r["weights_bytes"]),
+    return dict(weights=schemes.weight_bytes(res.lowered), total=int(r["weights_bytes"]), arena=int(r["arena_bytes"]),
                 insns=int(b["instructions"]), mse=mse, top1=top1, exact=exact,
                 int8_layout=schemes.int8_weight_bytes(g), table=r.get("weight_schemes", {}), mixed=r.get("mixed"))
 
@@ -98,28 +99,36 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="kws,ic,digits")
     ap.add_argument("--out", default=None, help="build folder (default: a temporary folder)")
+    ap.add_argument("--schemes", default=",".join(SCHEMES),
+                    help="comma-separated subset (int8 is always built: the ratios are against it; "
+                         "the mixed build needs int4)")
     args = ap.parse_args(argv)
     ok = True
     with tempfile.TemporaryDirectory(prefix="tinygen-schemes-") as tmp:
         root = Path(args.out) if args.out else Path(tmp)
         for key in [k.strip() for k in args.models.split(",") if k.strip()]:
             path, calib, held = model_and_data(key)
-            rows = {s: measure(key, path, calib, held, root / f"{key}_{s}", s) for s in SCHEMES}
-            budget = (rows["int8"]["total"] + rows["int4"]["total"]) // 2
-            rows["mixed auto"] = measure(key, path, calib, held, root / f"{key}_mixed", "auto", budget)
+            wanted = {s.strip() for s in args.schemes.split(",")} | {"int8"}
+            rows = {s: measure(key, path, calib, held, root / f"{key}_{s}", s) for s in SCHEMES if s in wanted}
+            if "int4" in rows:
+                budget = (rows["int8"]["total"] + rows["int4"]["total"]) // 2
+                rows["mixed auto"] = measure(key, path, calib, held, root / f"{key}_mixed", "auto", budget)
             base = rows["int8"]["int8_layout"]
             print(f"### {key}: weight bytes vs int8 at one byte per weight + 8 B per channel ({base:,} B)\n")
             print("| scheme | weight bytes | ratio | constants as built | instructions (M4) | vs int8 | goal "
-                  "| output MSE vs float | top-1 agreement | C == reference (host, QEMU) |")
-            print("|---|---:|---:|---:|---:|---:|---|---:|---:|---|")
+                  "| arena (B) | arena vs int8 | output MSE vs float | top-1 agreement | C == reference (host, QEMU) |")
+            print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|")
             for s, m in rows.items():
                 top1 = "-" if np.isnan(m["top1"]) else f"{100 * m['top1']:.1f}%"
                 ratio = m["insns"] / rows["int8"]["insns"]
                 goal = GOAL.get(s)
                 mark = "-" if goal is None else f"<= {goal:.1f}x {'met' if ratio <= goal else 'NOT met'}"
                 print(f"| {s} | {m['weights']:,} | {m['weights'] / base:.3f} | {m['total']:,} | {m['insns']:,} "
-                      f"| {ratio:.2f}x | {mark} | {m['mse']:.4g} | {top1} | {'yes' if m['exact'] else 'NO'} |")
+                      f"| {ratio:.2f}x | {mark} | {m['arena']:,} | {m['arena'] - rows['int8']['arena']:+,} "
+                      f"| {m['mse']:.4g} | {top1} | {'yes' if m['exact'] else 'NO'} |")
                 ok &= m["exact"]
+            if "mixed auto" not in rows:
+                continue
             mixed = rows["mixed auto"]
             print(f"\nmixed auto: budget {budget:,} B (halfway between int4 {rows['int4']['total']:,} and int8 "
                   f"{rows['int8']['total']:,}), built {mixed['total']:,} B; output MSE {mixed['mse']:.4g} vs "

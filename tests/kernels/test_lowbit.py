@@ -32,12 +32,22 @@ def restrict(values: np.ndarray, scheme: str, rng) -> np.ndarray:
     return book[rng.integers(0, k, size=values.shape)]
 
 
+@dataclasses.dataclass(frozen=True)
+class TinyOutCase(Case):
+    """A case whose output scale is divided by 2^30: multipliers shifting left by about 21 bits, so the
+    accumulator bound rules out the decode-once kernels' exact records (the packed kernels run)."""
+
+
 def encoded(cases: list, scheme: str, seed: int = 0):
     graph = build(cases, seed)
     rng = np.random.default_rng(seed + 100)
-    for op in graph.ops:
+    for case, op in zip(cases, graph.ops):
         w = graph.tensors[op.inputs[1]]
         graph.tensors[w.name] = dataclasses.replace(w, data=restrict(w.data, scheme, rng), encoding=scheme)
+        if isinstance(case, TinyOutCase):
+            y = graph.tensors[op.outputs[0]]
+            q = QuantParams.make(float(y.scale) * 2.0 ** -30, y.quant.zero_point[0])
+            graph.tensors[y.name] = dataclasses.replace(y, quant=q)
     return graph
 
 
@@ -166,16 +176,34 @@ _CASES = {"conv2d": [c for c in CONV_CASES if c.groups == 1] + _EXTRA_CONV,
           "fc": [c for c in FC_CASES if c.w_zp == 0]}
 
 
+@pytest.fixture(params=["decoded", "packed"])
+def mode(request, monkeypatch):
+    """decoded: tg_lowbit_x.h (decode once, the int8 fast kernel) wherever it applies; packed: tg_lowbit.h's kernels."""
+    from tinygen.lower import lowbit_x
+
+    monkeypatch.setattr(lowbit_x, "ENABLED", request.param == "decoded")
+    return request.param
+
+
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)  # the tg_*_lb.c SIMD: plain C, or the DSP emulated
 @pytest.mark.parametrize("scheme", LOWBIT)
 @pytest.mark.parametrize("family", sorted(_CASES))
-def test_c_matches_reference(scheme, family, kernel_path):
+def test_c_matches_reference(scheme, family, kernel_path, mode):
     from tinygen.verify.testing import run_c, run_reference
 
     cases = _CASES[family]
     graph = encoded(cases, scheme)
     for op in graph.ops:
-        assert lower_op(op, graph).c_function.endswith("_lb")
+        lop = lower_op(op, graph)
+        x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
+        if op.kind == OpKind.DEPTHWISE_CONV_2D:  # where the int8 fast depthwise kernel takes the layer
+            fits = op.attrs.depth_multiplier == 1 and x.shape[3] % 4 == 0
+        elif op.kind == OpKind.CONV_2D:  # unless the records cannot be exact (the saturating case)
+            fits = not isinstance(cases[graph.ops.index(op)], TinyOutCase)
+        else:  # fc: input rows read 4 values at a time
+            fits = w.shape[1] % 4 == 0
+        want = "_lbx" if fits and mode == "decoded" else "_lb"
+        assert lop.c_function.endswith(want), (op.name, lop.c_function)
     rng = np.random.default_rng(4)
     for fill in (None, None, -128, 127):
         xs = sample_inputs(graph, rng, fill)
@@ -194,6 +222,8 @@ _EXTRA_DW += [  # 3x3 rows copied padded (stride 2 with an odd width, dilation 2
 _CASES["depthwise"] = DW_CASES + _EXTRA_DW
 # int4 rows of a multiple of 4 values (decoded 4 at a time) next to ones that are not
 _CASES["conv2d"] = _CASES["conv2d"] + [Case(OpKind.CONV_2D, (1, 4, 5, 4), out_c=9, kernel=(1, 3), stride=(1, 2))]
+# records that cannot be exact: the packed conv kernel runs (also in test_dsp_emulation.py's merged plan)
+_CASES["conv2d"] = _CASES["conv2d"] + [TinyOutCase(OpKind.CONV_2D, (1, 5, 6, 8), out_c=6, kernel=(3, 3))]
 
 
 def _large_multipliers(graph, rng, huge: bool):
@@ -219,7 +249,7 @@ def _large_multipliers(graph, rng, huge: bool):
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 @pytest.mark.parametrize("scheme", ["int4", "kmeans3", "ternary"])
 @pytest.mark.parametrize("huge", [False, True], ids=["straddle", "huge"])
-def test_c_matches_reference_with_left_shifts(scheme, huge, kernel_path):
+def test_c_matches_reference_with_left_shifts(scheme, huge, kernel_path, mode):
     """Blocks whose channels shift left (records with a pre shift), and ones the bound sends to the
     per-output path, on conv (gathered, in place, 1x1) and depthwise (3x3 and other filters)."""
     from tinygen.verify.testing import run_c, run_reference

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygen.lower import csig
+from tinygen.lower import csig, lowbit_x
 from tinygen.memory import schedule
 from tinygen.compiler import load_model, lower, quantize
 from tinygen.verify.hostbuild import build_extension
@@ -37,6 +37,11 @@ def _lowered_sets(models_dir):
     for scheme in SCHEMES:
         q = quantize(load_model(ROOT / "examples" / "digits_cnn.keras"), calib, weights=scheme)
         yield f"digits {scheme}", lower(q)
+        lowbit_x.ENABLED = False  # tg_lowbit.h's packed kernels, which the decode-once ones fall back to
+        try:
+            yield f"digits {scheme} (packed kernels)", lower(q)
+        finally:
+            lowbit_x.ENABLED = True
 
 
 def test_every_scratch_kernel_has_a_c_twin():
@@ -64,4 +69,5 @@ def test_python_scratch_sizes_equal_the_c_twins(models_dir):
         assert lop.scratch_bytes == want, f"{label}, layer '{lop.op.name}' ({lop.c_function}{tuple(args)})"
         checked.add(lop.c_function)
     assert {"tg_conv2d_s8_fast", "tg_inplace_conv1x1_s8_fast", "tg_inplace_depthwise_rows_s8_fast", "tg_conv2d_lb",
-            "tg_depthwise_conv2d_lb", "tg_fully_connected_lb"} <= checked, checked
+            "tg_depthwise_conv2d_lb", "tg_fully_connected_lb", "tg_conv2d_lbx", "tg_depthwise_conv2d_lbx",
+            "tg_fully_connected_lbx"} <= checked, checked

@@ -14,7 +14,7 @@ from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind, Tensor
 from tinygen.quant import qmath
 from tinygen.quant import weights as wq
-from tinygen.lower import conv
+from tinygen.lower import conv, lowbit_x
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg, _REGISTRY
 
 FORMAT = {"int4": 0, "kmeans4": 1, "kmeans3": 1, "kmeans2": 1, "ternary": 2, "binary": 3}
@@ -195,6 +195,7 @@ class LowBitKernel(Kernel):
                 raise conv._fail(op, f"input {x.shape} and output {y.shape} do not fit weights {w.shape}")
             args = [*head, *quant, Literal(batches), Literal(n), TensorArg(x.name), Literal(channels), bias,
                     TensorArg(y.name, const=False)]
+            tail, geo = args[len(head) + len(quant):], []
 
             def reference(inputs):
                 return [conv.fc_reference(inputs[0], decoded, bias_data, 0, rq).reshape(y.shape)]
@@ -213,6 +214,7 @@ class LowBitKernel(Kernel):
                 args = [*head, *geo, *quant, Literal(nb), Literal(in_h), Literal(in_w), Literal(in_c),
                         TensorArg(x.name), Literal(fh), Literal(fw), bias, Literal(out_h), Literal(out_w),
                         Literal(out_c), TensorArg(y.name, const=False)]
+                tail = args[len(head) + len(geo) + len(quant):]
 
                 def reference(inputs):
                     return [conv.conv2d_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
@@ -224,13 +226,16 @@ class LowBitKernel(Kernel):
                 args = [*head, *geo, Literal(a.depth_multiplier), *quant, Literal(nb), Literal(in_h), Literal(in_w),
                         Literal(in_c), TensorArg(x.name), Literal(fh), Literal(fw), bias, Literal(out_h),
                         Literal(out_w), TensorArg(y.name, const=False)]
+                tail = args[len(head) + len(geo) + 1 + len(quant):]
 
                 def reference(inputs):
                     return [conv.depthwise_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
 
                 fn, macs = "tg_depthwise_conv2d_lb", nb * out_h * out_w * out_c * n
-        return LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
-                         notes={"weights": scheme, "per_channel": True})
+        lop = LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
+                        notes={"weights": scheme, "per_channel": True})
+        decoded_rows = unpack_rows(packed, n, scheme, book)
+        return lowbit_x.decode_once(lop, decoded_rows, bias_data, rq, head, geo, tail, x.shape[-1])
 
 
 def _register_first(kernel: Kernel) -> None:

@@ -1,0 +1,46 @@
+/* tinygen runtime: DEPTHWISE_CONV_2D with low-bit weights decoded once per call; contract in tg_lowbit_x.h. */
+#include "tg_lowbit_dec.h"
+#include "tg_depthwise_conv2d_s8_fast.h"
+
+int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+    const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset,
+    int32_t fold, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words,
+    int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h,
+    int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output)
+{
+    const int32_t taps = filter_h * filter_w, pairs = (taps + 1) >> 1;
+    if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || (in_c & 3) != 0 ||
+        taps > TG_DW_FAST_MAX_TAPS) {
+        return TG_ERROR;
+    }
+    int32_t *quant = (int32_t *)(void *)scratch;
+    uint32_t *filter = (uint32_t *)(void *)(quant + in_c * rq_words);
+    int8_t *zp_px = (int8_t *)(void *)(filter + in_c * pairs);
+    int16_t *row = (int16_t *)(void *)(zp_px + in_c);
+    const int32_t folded = fold ? output_offset : 0;
+    int16_t lut[16];
+    tg_lbx_lut(format, bits, codebook, lut);
+    for (int32_t c = 0; c < in_c; ++c) {
+        const int32_t sum = tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, taps,
+                                       2 * pairs, row);
+        tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], folded);
+        /* [group of 4 channels][tap pair][channel]: (w_2j | w_2j+1 << 16) as int16 */
+        uint32_t *w = filter + (c >> 2) * 4 * pairs + (c & 3);
+        const uint16_t *u = (const uint16_t *)row;
+        for (int32_t j = 0; j < pairs; ++j, u += 2, w += 4) {
+            *w = (uint32_t)u[0] | ((uint32_t)u[1] << 16);
+        }
+        zp_px[c] = (int8_t)-input_offset;
+    }
+    return tg_depthwise_conv2d_s8_fast(stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, zp_px,
+                                       output_offset - folded, act_min, act_max, quant, rq_words, batches, in_h,
+                                       in_w, in_c, input, filter_h, filter_w, (const int32_t *)filter, out_h, out_w,
+                                       output);
+}
+
+int32_t tg_depthwise_conv2d_lbx_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c)
+{
+    const int32_t pairs = (filter_h * filter_w + 1) >> 1;
+    return in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs;
+}

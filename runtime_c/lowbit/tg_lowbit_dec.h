@@ -1,0 +1,175 @@
+/* tinygen runtime: what the decode-once low-bit kernels (tg_*_lbx.c) share: one packed row to int16
+ * values, and one channel's requantization record. Internal; the contract is in tg_lowbit_x.h. */
+#ifndef TG_LOWBIT_DEC_H
+#define TG_LOWBIT_DEC_H
+
+#include "tg_lowbit_x.h"
+#include "tg_lowbit_core.h"
+
+/* 1 for the formats with a 4-bit field per value (INT4, 4-bit PALETTE), whose values come from the
+ * 16-entry table tg_lbx_lut fills (the int4 values or the codebook; zeros for the other formats) */
+static inline int tg_lbx_nibbles(int32_t format, int32_t bits)
+{
+    return format == TG_WF_INT4 || (format == TG_WF_PALETTE && bits == 4);
+}
+
+static inline void tg_lbx_lut(int32_t format, int32_t bits, const int8_t *codebook, int16_t lut[16])
+{
+    const int nib = tg_lbx_nibbles(format, bits);
+    for (int32_t v = 0; v < 16; ++v) {
+        lut[v] = (int16_t)(format == TG_WF_INT4 ? (v ^ 8) - 8 : nib ? codebook[v] : 0);
+    }
+}
+
+/* Row `row` (n values in one of tg_lowbit.h's formats) as int16 at dst[0..n), and dst[n..n_pad) = 0;
+ * returns the sum of the values. 4-bit formats go a byte (two values) at a time through lut
+ * (tg_lbx_lut), 2- and 3-bit palettes through a bit reader, sign planes a byte (8 values) at a time. */
+static inline int32_t tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebook, const int16_t *lut,
+                                 const uint8_t *row, int32_t row_bytes, int32_t n, int32_t n_pad, int16_t *dst)
+{
+    int32_t sum = 0;
+    int32_t j = 0;
+    if (tg_lbx_nibbles(format, bits)) {
+        for (; j + 2 <= n; j += 2) {
+            const uint32_t b = row[j >> 1];
+            const int16_t lo = lut[b & 15u], hi = lut[b >> 4];
+            dst[j] = lo;
+            dst[j + 1] = hi;
+            sum += lo + hi;
+        }
+        if (j < n) {
+            dst[j] = lut[row[j >> 1] & 15u];
+            sum += dst[j++];
+        }
+    } else if (format == TG_WF_PALETTE) {
+        const uint32_t mask = (1u << bits) - 1u;
+        uint32_t buf = 0;
+        int32_t have = 0;
+        const uint8_t *p = row;
+        for (; j < n; ++j) {
+            if (have < bits) {
+                buf |= (uint32_t)*p++ << have;
+                have += 8;
+            }
+            dst[j] = codebook[buf & mask];
+            sum += dst[j];
+            buf >>= bits;
+            have -= bits;
+        }
+    } else { /* TERNARY: non-zero plane, then negative plane, row_bytes / 2 each; BINARY: 1 = +1, 0 = -1 */
+        const int32_t ternary = format == TG_WF_TERNARY;
+        const uint8_t *neg = row + (row_bytes >> 1);
+        for (int32_t i = 0; j < n; ++i) {
+            uint32_t keep = ternary ? row[i] : 0xFFu;
+            uint32_t sg = (ternary ? neg[i] : ~(uint32_t)row[i]) & keep;
+            for (int32_t k = 0; k < 8 && j < n; ++k, ++j) {
+                /* +1, -1 or 0: the value's bit, minus twice the bit when negative */
+                const int32_t v = (int32_t)(keep & 1u) - (int32_t)((sg & 1u) << 1);
+                dst[j] = (int16_t)v;
+                sum += v;
+                keep >>= 1;
+                sg >>= 1;
+            }
+        }
+    }
+    for (; j < n_pad; ++j) {
+        dst[j] = 0;
+    }
+    return sum;
+}
+
+/* TERNARY / BINARY groups of 4 values as the two words of tg_gemm_s8_fast.h's wide layout,
+ * (v0 | v2 << 16) and (v1 | v3 << 16): value pairs (a, b) of 2 bits each (TERNARY: non-zero, negative
+ * bits of a, then of b; BINARY: a's bit, b's bit, the other 2 bits 0) index pair[] and pair_sum[] */
+typedef struct {
+    uint32_t pair[16];
+    int32_t pair_sum[16];
+} tg_lbx_sign_tab;
+
+static inline void tg_lbx_sign_tab_init(int32_t format, tg_lbx_sign_tab *t)
+{
+    for (uint32_t i = 0; i < 16u; ++i) {
+        int32_t v[2];
+        for (uint32_t k = 0; k < 2u; ++k) {
+            const uint32_t f = format == TG_WF_TERNARY ? (i >> (2u * k)) & 3u : (i >> k) & 1u;
+            v[k] = format == TG_WF_TERNARY ? (int32_t)(f & 1u) - (int32_t)((f & 2u) & (f << 1)) : (int32_t)(f << 1) - 1;
+        }
+        t->pair[i] = ((uint32_t)v[0] & 0xFFFFu) | ((uint32_t)v[1] << 16);
+        t->pair_sum[i] = v[0] + v[1];
+    }
+}
+
+/* Group g (values 4g..4g+3, g < n / 4) of a TERNARY / BINARY row into w[0], w[1]; returns its sum */
+static inline int32_t tg_lbx_sign_group(const tg_lbx_sign_tab *t, int32_t ternary, const uint8_t *row,
+                                        const uint8_t *neg, int32_t g, uint32_t *w)
+{
+    const uint32_t sh = ((uint32_t)g & 1u) * 4u;
+    const uint32_t a = (uint32_t)row[g >> 1] >> sh;
+    uint32_t i0, i1;
+    if (ternary) {
+        const uint32_t s = (uint32_t)neg[g >> 1] >> sh;
+        /* (n0, s0, n2, s2) and (n1, s1, n3, s3) */
+        i0 = (a & 1u) | ((s & 1u) << 1) | ((a & 4u)) | ((s & 4u) << 1);
+        i1 = ((a >> 1) & 1u) | (s & 2u) | ((a >> 1) & 4u) | (s & 8u);
+    } else {
+        i0 = (a & 1u) | ((a >> 1) & 2u);
+        i1 = ((a >> 1) & 1u) | ((a >> 2) & 2u);
+    }
+    w[0] = t->pair[i0];
+    w[1] = t->pair[i1];
+    return t->pair_sum[i0] + t->pair_sum[i1];
+}
+
+/* Channel c's entries in tg_dsp.h's grouped records (4 biases, then 4 records of rq_words - 1 int32):
+ * the bias bias_eff, the multiplier mult16 * 2^16 and, for shift < 0 (a right shift), the 64-bit
+ * rounding constant 2^30 + 2^(30 - shift) and the post shift -shift - 1 (TG_RQ_GEN: pre 0, mask -1);
+ * for shift >= 0, rounding 2^31, post 0, pre shift + 1, mask 0. offset << post is added to the
+ * rounding high word (the folded output offset; 0 for none). */
+static inline void tg_lbx_record(int32_t *quant, int32_t rq_words, int32_t c, int32_t bias_eff, int32_t mult16,
+                                 int32_t shift, int32_t offset)
+{
+    int32_t *g = quant + (c >> 2) * 4 * rq_words;
+    int32_t *r = g + 4 + (c & 3) * (rq_words - 1);
+    g[c & 3] = bias_eff;
+    r[0] = mult16 * 65536;
+    if (shift < 0) {
+        const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 - shift));
+        r[1] = (int32_t)(uint32_t)round;
+        r[2] = (int32_t)(uint32_t)(round >> 32);
+        r[3] = -shift - 1;
+        if (rq_words == TG_RQ_GEN) {
+            r[4] = 0;
+            r[5] = -1;
+        }
+    } else {
+        r[1] = INT32_MIN;
+        r[2] = 0;
+        r[3] = 0;
+        r[4] = shift + 1;
+        r[5] = 0;
+    }
+    r[2] = (int32_t)((uint32_t)r[2] + ((uint32_t)offset << r[3]));
+}
+
+/* The records of channels out_c .. (out_c rounded up to 4) - 1: all zero (their outputs are not stored) */
+static inline void tg_lbx_pad_records(int32_t *quant, int32_t rq_words, int32_t out_c)
+{
+    if (out_c & 3) {
+        int32_t *g = quant + (out_c >> 2) * 4 * rq_words;
+        for (int32_t i = out_c & 3; i < 4; ++i) {
+            g[i] = 0;
+            for (int32_t w = 0; w < rq_words - 1; ++w) {
+                g[4 + i * (rq_words - 1) + w] = 0;
+            }
+        }
+    }
+}
+
+/* bias (NULL: 0) + input_offset * sum, wrapping as the C accumulators do */
+static inline int32_t tg_lbx_bias(const int32_t *bias, int32_t c, int32_t input_offset, int32_t sum)
+{
+    const uint32_t b = bias != NULL ? (uint32_t)bias[c] : 0u;
+    return (int32_t)(b + (uint32_t)input_offset * (uint32_t)sum);
+}
+
+#endif /* TG_LOWBIT_DEC_H */

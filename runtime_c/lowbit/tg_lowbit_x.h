@@ -1,0 +1,55 @@
+/* tinygen runtime: CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with low-bit weights (row formats
+ * of tg_lowbit.h), decoded once per call into the layouts of the int8 fast kernels and then run by them.
+ *
+ * A low-bit weight is read by every output pixel, so instead of decoding it in the inner loops these
+ * kernels decode the whole filter once per call into scratch, exactly as the int8 lowering stores it in
+ * flash (tinygen/lower/fast.py), build the requantization records there as well (tg_dsp.h: bias +
+ * input_offset * the channel's weight sum, then mult * 2^16 and the shifts; TG_RQ_RS when every shift is
+ * a right shift, else TG_RQ_GEN, rq_words says which), and call the int8 kernel:
+ *   tg_conv2d_lbx            tg_conv2d_s8_fast, wide = TG_GEMM_EXTEND (int16 pairs, blocks of 4 rows)
+ *   tg_depthwise_conv2d_lbx  tg_depthwise_conv2d_s8_fast (depth multiplier 1, in_c % 4 == 0, at most
+ *                            TG_DW_FAST_MAX_TAPS taps); fold != 0 adds output_offset into the records'
+ *                            rounding words (+ offset << post) and passes 0 to the kernel
+ *   tg_fully_connected_lbx   tg_fully_connected_s8_fast, wide = 0 (raw bytes; accum_depth % 4 == 0)
+ * The per-pixel work is the int8 kernel's; the flash holds only the packed rows and 3 bytes per channel.
+ * The lowering checks offline that the records are exact (a left shift's pre-shift cannot overflow, the
+ * folded offset stays in int32), as it does for int8 weights, and else takes tg_lowbit.h's kernels.
+ *
+ * Scratch (bytes, word aligned; k4 = ceil(filter_h * filter_w * in_c / 4), blocks = ceil(out_c / 4)):
+ *   conv:       8 * k4 (the int8 kernel's column, first used to decode rows) + blocks * 16 * rq_words
+ *               + blocks * 32 * k4 (filter) + in_c rounded up to 4 (input zero points)
+ *   depthwise:  in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs, pairs = ceil(taps / 2)
+ *   fc:         blocks * 16 * rq_words + blocks * 16 * k4 (filter) + 8 * k4 (the row being decoded)
+ * Returns TG_OK, or TG_ERROR for an unknown format or a shape the int8 kernel does not take.
+ */
+#ifndef TG_LOWBIT_X_H
+#define TG_LOWBIT_X_H
+
+#include "tg_common.h"
+
+/* The scratch bytes above (the lowering's scratch_bytes) */
+int32_t tg_conv2d_lbx_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
+                                      int32_t out_c);
+int32_t tg_depthwise_conv2d_lbx_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c);
+int32_t tg_fully_connected_lbx_get_buffer_size(int32_t rq_words, int32_t accum_depth, int32_t out_depth);
+
+int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
+    int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w, int32_t pad_top,
+    int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
+    const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w,
+    int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h,
+    int32_t out_w, int32_t out_c, int8_t *output);
+
+int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+    const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
+    int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset,
+    int32_t fold, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words,
+    int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h,
+    int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output);
+
+int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
+    const uint8_t *weights, int32_t row_bytes, int32_t input_offset, int32_t output_offset, int32_t act_min,
+    int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t batches,
+    int32_t accum_depth, const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output);
+
+#endif /* TG_LOWBIT_X_H */
