@@ -23,19 +23,34 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     const int direct = tg_lbx_nibbles(format, bits) && (n & 3) == 0;
     const int signs = (format == TG_WF_TERNARY || format == TG_WF_BINARY) && (n & 3) == 0;
     tg_lbx_sign_tab tab;
-    tg_lbx_sign_tab_init(format, &tab);
+    if (signs) {
+        tg_lbx_sign_tab_init(format, &tab);
+    }
     for (int32_t c = 0; c < blocks * 4; ++c) {
         uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2; /* row c & 3 of its block, group 0 */
+        if (c < out_c && direct && format == TG_WF_INT4) { /* 2 bytes -> (w0 | w2 << 16), (w1 | w3 << 16) */
+            const uint8_t *p = weights + c * row_bytes;
+            int32_t sum = 0;
+            for (int32_t g = 0; g < k4; ++g, p += 2, w += 8) {
+                const uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 16);
+                const uint32_t lo = v & 0x000F000Fu, hi = (v >> 4) & 0x000F000Fu;
+                /* a 4-bit lane with bit 3 set gets 0xFFF0 ORed in: its int16 value (no carry between lanes) */
+                w[0] = lo | ((lo & 0x00080008u) * 0x1FFEu);
+                w[1] = hi | ((hi & 0x00080008u) * 0x1FFEu);
+                sum = tg_smlad(w[0], 0x00010001u, tg_smlad(w[1], 0x00010001u, sum));
+            }
+            tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
+            continue;
+        }
         if (c < out_c && direct) { /* 2 bytes (4 nibbles) straight to the two words of a group */
             const uint8_t *p = weights + c * row_bytes;
             const uint16_t *lu = (const uint16_t *)lut;
             int32_t sum = 0;
             for (int32_t g = 0; g < k4; ++g, p += 2, w += 8) {
                 const uint32_t b0 = p[0], b1 = p[1];
-                const uint32_t v0 = lu[b0 & 15u], v1 = lu[b0 >> 4], v2 = lu[b1 & 15u], v3 = lu[b1 >> 4];
-                w[0] = v0 | (v2 << 16);
-                w[1] = v1 | (v3 << 16);
-                sum += lut[b0 & 15u] + lut[b0 >> 4] + lut[b1 & 15u] + lut[b1 >> 4];
+                w[0] = (uint32_t)lu[b0 & 15u] | ((uint32_t)lu[b1 & 15u] << 16);
+                w[1] = (uint32_t)lu[b0 >> 4] | ((uint32_t)lu[b1 >> 4] << 16);
+                sum = tg_smlad(w[0], 0x00010001u, tg_smlad(w[1], 0x00010001u, sum));
             }
             tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
             continue;

@@ -43,8 +43,8 @@ def test_lowbit_kernels_on_cortex_m4_equal_reference(decoded, monkeypatch, tmp_p
         used = {lop.c_function for lop in lower(graph)}
         lbx = {"tg_conv2d_lbx", "tg_depthwise_conv2d_lbx", "tg_fully_connected_lbx"}
         lb = {"tg_conv2d_lb", "tg_depthwise_conv2d_lb", "tg_fully_connected_lb"}
-        if decoded:  # the packed conv kernel only where the huge multipliers rule the records out
-            assert lbx <= used and lb - {"tg_conv2d_lb"} <= used and (("tg_conv2d_lb" in used) == huge), used
+        if decoded:  # the packed kernels where the decode-once ones do not apply (test_lowbit.TinyOutCase for conv)
+            assert lbx <= used and lb <= used, used
         else:
             assert lb <= used and not used & lbx, used
         out = tmp_path / f"plan_{huge}"
