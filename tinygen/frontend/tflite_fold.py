@@ -1,13 +1,17 @@
 """Fold shape-only and all-constant subgraphs of a parsed .tflite model into constants (NumPy).
 
 Keras 3's Flatten, for instance, emits SHAPE -> STRIDED_SLICE -> PACK -> RESHAPE: after folding
-only RESHAPE remains, its shape input a constant that the op converter drops.
+only RESHAPE remains, its shape input a constant that the op converter drops. DEQUANTIZE, QUANTIZE and
+the multi-output moves (SPLIT, SPLIT_V, UNPACK) of constants fold as TFLM computes them
+(`tflite_fold_quant`), so a float island over constants in an int8 model becomes int8 constants.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from tinygen.errors import ModelFormatError
+from tinygen.frontend.tflite_fold_island import remove_float_islands
+from tinygen.frontend.tflite_fold_quant import MULTI_DATA_INPUT, fold_multi, fold_quant
 from tinygen.frontend.tflite_parse import RawModel, RawOp, RawTensor
 
 # ops that only move or select values: folding them is exact even for quantized tensors
@@ -17,13 +21,24 @@ _MOVES = {"RESHAPE", "EXPAND_DIMS", "SQUEEZE", "STRIDED_SLICE", "PACK", "CONCATE
 _ARITH = {"ADD", "SUB", "MUL", "CAST"}
 # ops whose result depends only on their input's static shape
 _SHAPE_ONLY = {"SHAPE", "RANK"}
+# ops that change a constant's representation (float <-> integer), computed as TFLM's kernels do
+_QUANT = {"DEQUANTIZE", "QUANTIZE"}
+# float fused activations (FusedActivationFunction code -> clamp range)
+_FLOAT_ACT = {0: (None, None), 1: (0.0, None), 2: (-1.0, 1.0), 3: (0.0, 6.0)}
 
 
 def fold_constants(model: RawModel) -> None:
-    """Evaluate foldable ops in place: their outputs get `data`, the ops leave `model.ops`."""
+    """Evaluate foldable ops in place: their outputs get `data`, the ops leave `model.ops`. Then float
+    islands that only carry integers through moves become those moves on the integers (tflite_fold_island)."""
     kept = []
     for op in model.ops:
-        if _foldable(model, op):
+        if op.opname in MULTI_DATA_INPUT and _multi_foldable(model, op):
+            values = _evaluate_multi(model, op)
+            if values is not None:
+                for k, value in zip(op.outputs, values):
+                    _store(model, op, model.tensors[k], value)
+                continue
+        elif _foldable(model, op):
             ins = [model.tensors[i] if i >= 0 else None for i in op.inputs]
             out = model.tensors[op.outputs[0]]
             value = _evaluate(op, ins, out, model.source)
@@ -32,6 +47,32 @@ def fold_constants(model: RawModel) -> None:
                 continue
         kept.append(op)
     model.ops = kept
+    remove_float_islands(model)
+
+
+def _bad(source: str, op: RawOp, out: RawTensor):
+    def bad(msg: str) -> ModelFormatError:
+        return ModelFormatError(f"{source}: operator {op.index} ({op.opname}) output '{out.name}': {msg}")
+    return bad
+
+
+def _multi_foldable(model: RawModel, op: RawOp) -> bool:
+    """SPLIT / SPLIT_V / UNPACK over constants whose outputs keep the data's quantization."""
+    if not op.outputs or any(k < 0 or k in model.inputs for k in op.outputs) or any(i < 0 for i in op.inputs):
+        return False
+    if len(op.inputs) <= MULTI_DATA_INPUT[op.opname]:
+        return False
+    if not all(model.tensors[i].data is not None for i in op.inputs):
+        return False
+    data = model.tensors[op.inputs[MULTI_DATA_INPUT[op.opname]]]
+    return all(model.tensors[k].quant == data.quant and model.tensors[k].dtype == data.dtype for k in op.outputs)
+
+
+def _evaluate_multi(model: RawModel, op: RawOp):
+    bad = _bad(model.source, op, model.tensors[op.outputs[0]])
+    vals = [model.tensors[i].data for i in op.inputs]
+    return fold_multi(bad, lambda axis, rank: _axis(bad, axis, rank), op.opname, vals, op.options,
+                      len(op.outputs))
 
 
 def _foldable(model: RawModel, op: RawOp) -> bool:
@@ -39,12 +80,14 @@ def _foldable(model: RawModel, op: RawOp) -> bool:
         return False
     if op.opname in _SHAPE_ONLY:
         return bool(op.inputs) and op.inputs[0] >= 0
-    if op.opname not in _MOVES | _ARITH:
+    if op.opname not in _MOVES | _ARITH | _QUANT:
         return False
     ins = [model.tensors[i] for i in op.inputs if i >= 0]
     if not ins or not all(t.data is not None for t in ins):
         return False
     out = model.tensors[op.outputs[0]]
+    if op.opname in _QUANT:
+        return True  # fold_quant declines the forms it does not compute
     if op.opname in _ARITH:
         return out.quant is None and all(t.quant is None for t in ins)
     # a move is exact when the values keep their quantization
@@ -79,10 +122,9 @@ def _evaluate(op: RawOp, ins: list, out: RawTensor, source: str):
     if name in ("CONCATENATION", "PACK") and any(t is None for t in ins):
         return None
     vals = [t.data if t is not None else None for t in ins]
-
-    def bad(msg: str) -> ModelFormatError:
-        return ModelFormatError(f"{source}: operator {op.index} ({name}) output '{out.name}': {msg}")
-
+    bad = _bad(source, op, out)
+    if name in _QUANT:
+        return fold_quant(bad, name, ins, out)
     if name in ("RESHAPE", "EXPAND_DIMS", "SQUEEZE"):
         return vals[0]  # _store gives it the output tensor's shape
     if name == "CAST":
@@ -130,7 +172,8 @@ def _evaluate(op: RawOp, ins: list, out: RawTensor, source: str):
             return None  # the op converter rejects non-integer begin / end / strides by name
         return _strided_slice(bad, vals, o)
     if name in ("ADD", "SUB", "MUL"):
-        if o.get("FusedActivationFunction", 0) != 0:
+        act = o.get("FusedActivationFunction", 0)
+        if act != 0 and (act not in _FLOAT_ACT or out.dtype != "float32"):
             return None
         a, b = vals[0].shape, vals[1].shape
         rank = max(len(a), len(b))
@@ -139,7 +182,9 @@ def _evaluate(op: RawOp, ins: list, out: RawTensor, source: str):
             raise bad(f"inputs {list(vals[0].shape)} and {list(vals[1].shape)} do not broadcast")
         fn = {"ADD": np.add, "SUB": np.subtract, "MUL": np.multiply}[name]
         with np.errstate(all="ignore"):  # integer wrap-around, as the op's int types do
-            return fn(vals[0], vals[1]).astype(out.dtype)
+            value = fn(vals[0], vals[1]).astype(out.dtype)
+        lo, hi = _FLOAT_ACT[act]
+        return value if act == 0 else np.clip(value, lo, hi if hi is not None else np.inf).astype(out.dtype)
     return None
 
 
