@@ -83,11 +83,13 @@ def test_option_must_be_a_bool():
 
 
 def test_a_few_bytes_do_not_buy_a_slower_kernel(models_dir):
-    """VWW with its input in the arena: the first conv's 28-byte im2col scratch sits on the peak, but the
-    portable kernel that needs none would save 32 bytes for many more instructions; the kernel stays."""
+    """VWW with its input in the arena: the first conv's 92-byte window scratch (the 3x3x3 kernel) sits on the
+    peak, but the portable kernel that needs none would save 96 bytes for many more instructions; the kernel
+    stays (the portable kernel has no calibrated cost on cortex-m4: the memory stage takes it as the costliest)."""
     (_, l1, _), (_, l2, arena) = _plans(models_dir / INT8_MODELS["vww"])
     assert l2[0].c_function == l1[0].c_function and l2[0].scratch_bytes > 0
-    assert arena.arena_bytes == 46112
+    assert l1[0].c_function == "tg_conv2d_s8_fast_rgb"
+    assert arena.arena_bytes == 46176
 
 
 def test_scratch_on_a_shared_peak_is_trimmed_together(models_dir):

@@ -118,12 +118,13 @@ def test_choose_keeps_layer_by_layer_unless_the_budget_needs_bands(models_dir):
     g2, l2, choice = patch.choose(graph, lowered, 36864)
     assert choice is not None and choice.arena_bytes <= 36864 and 0 < choice.extra <= patch.DEFAULT_LIMIT
     assert planner.plan(g2, l2, exact=False).arena_bytes == choice.arena_bytes
-    g3, l3, tight = patch.choose(graph, lowered, 27264)
-    assert tight.arena_bytes <= 27264 and tight.extra <= 0.10 and tight.extra > choice.extra
+    tighter = choice.arena_bytes - 1  # below the first choice: more bands, more recomputation
+    g3, l3, tight = patch.choose(graph, lowered, tighter)
+    assert tight.arena_bytes <= tighter and tight.extra <= 0.10 and tight.extra > choice.extra
     base_insns = cost.instructions(graph, lowered)
     raw = cost.instructions(g3, l3) - base_insns
     assert tight.insns - tight.base_insns == round(raw * cost.PATCH_OVERHEAD) > raw > 0  # measured overhead
-    assert patch.choose(graph, lowered, 27264, limit=0.0)[2] is None  # no recomputation allowed
+    assert patch.choose(graph, lowered, tighter, limit=0.0)[2] is None  # no recomputation allowed
     # the smallest within the limit: layers 0-3 in bands, the layers after them rewritten in place once the
     # bands have moved the peak there (19,968 B); a budget below it is out of reach within +10%
     _, l4, smallest = patch.choose(graph, lowered, 1)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
+
 from tinygen.ir import Graph
 
 CORE = "cortex-m4"  # the core whose kernel costs the memory stage weighs
@@ -31,7 +33,22 @@ def op_instructions(lop, graph: Graph) -> int:
                  inputs=[graph.tensors[t].shape for t in lop.op.inputs
                          if t is not None and not graph.tensors[t].is_const],
                  outputs=[graph.tensors[t].shape for t in lop.op.outputs])
-    return layer_instructions(layer, table)[0]
+    n, calibrated = layer_instructions(layer, table)
+    return n if calibrated else _uncalibrated(layer, table)
+
+
+def _uncalibrated(layer: dict, table: dict) -> int:
+    """A kernel the table has no row for (the portable kernels on a DSP core, which no calibration build
+    runs): the costliest calibrated kernel of the same unit of work. The memory stage then never gives up
+    a measured kernel for one whose cost it does not know, and its banding estimate errs on the high side."""
+    from tinygen.codegen.estimate import layer_work
+
+    unit, work = layer_work(layer)
+    rows = [r for r in table["kernels"].values() if r["unit"] == unit]
+    if not rows:
+        return 0
+    outs = sum(int(np.prod(s)) for s in layer["outputs"]) if unit == "mac" else 0
+    return int(round(max(r["per_unit"] for r in rows) * work + max(r.get("per_output", 0.0) for r in rows) * outs))
 
 
 def instructions(graph: Graph, lowered: list) -> int:
