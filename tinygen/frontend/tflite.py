@@ -1,6 +1,7 @@
 """The .tflite frontend: `load_tflite` turns an int8/int16 TFLite flatbuffer into a tinygen Graph.
 
-Stages: parse (tflite_parse) -> fold shape-only and constant subgraphs, and float islands between a DEQUANTIZE and QUANTIZEs of the same parameters (tflite_fold, tflite_fold_quant, tflite_fold_island) -> convert ops (tflite_ops)
+Stages: parse (tflite_parse) -> fold shape-only and constant subgraphs, and float islands between a
+DEQUANTIZE and QUANTIZEs of its parameters (tflite_fold, tflite_fold_quant, tflite_fold_island) -> convert ops (tflite_ops)
 -> name ops and tensors -> drop unused tensors -> ir.verify.
 """
 from __future__ import annotations
