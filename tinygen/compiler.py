@@ -18,7 +18,7 @@ import numpy as np
 
 from tinygen import datafiles, ir
 from tinygen.codegen import model as codegen
-from tinygen.memory import patch, schedule
+from tinygen.memory import patch, stage
 from tinygen.memory import plan as planner
 from tinygen.errors import TinygenError, UnsupportedError
 from tinygen.options import CompileOptions, OptionError
@@ -134,15 +134,12 @@ def generate(graph: ir.Graph, name: str = "model", labels=None, io_in_arena: boo
              budget_ram: Optional[int] = None, patch_limit: float = 0.10) -> CompileResult:
     """Lower, plan and render C for a quantized graph (no files written); `labels` name output 0's values;
     `io_in_arena` plans the model's I/O into the arena; above `budget_ram` the first layers may run in bands
-    (memory/patch.py, at most `patch_limit` extra MACs).
+    (memory/patch.py, at most `patch_limit` extra MACs) and low-bit layers take their packed kernels (memory/stage.py).
 
     The model's files are <name>.c / <name>.h, so models of different names share one folder."""
     out0 = graph.tensors[graph.outputs[0]]
     labels = codegen.read_labels(labels, out0.size, out0.name)
-    lowered = lower(graph)
-    graph, lowered = schedule.optimize(graph, lowered, io_in_arena)  # operator order and in-place variants
-    graph, lowered, banded = patch.choose(graph, lowered, budget_ram, patch_limit, io_in_arena)
-    arena = planner.plan(graph, lowered, io_in_arena=io_in_arena)
+    graph, lowered, banded, arena = stage.run(graph, budget_ram, patch_limit, io_in_arena)
     files = codegen.render(graph, lowered, arena, name=name, stem=name, labels=labels)
     report = build_report(graph, lowered, arena, name)
     report["patch"] = patch.summary(banded)

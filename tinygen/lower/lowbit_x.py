@@ -10,6 +10,7 @@ the bytes, then the int8 reference), so the C is checked against the packing as 
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -20,6 +21,17 @@ from tinygen.lower.base import ConstArg, Literal, ScratchArg
 
 MAX_DW_TAPS = 25  # TG_DW_FAST_MAX_TAPS
 ENABLED = True  # False: every layer on tg_lowbit.h's kernels (the tests run both)
+
+
+@contextlib.contextmanager
+def packed():
+    """While inside, low-bit layers keep tg_lowbit.h's packed kernels (no decoded filter in the arena)."""
+    global ENABLED
+    old, ENABLED = ENABLED, False
+    try:
+        yield
+    finally:
+        ENABLED = old
 
 
 def _records(rows: np.ndarray, bias, rq):
