@@ -12,6 +12,33 @@ static void tap_range(int32_t start, int32_t step, int32_t size, int32_t taps, i
     *end = TG_MAX(*first, TG_MIN(t1, taps));
 }
 
+#if TG_HAS_MVE
+/* one tap on 8 channels: even/odd lanes += (x + input_offset) * w */
+TG_MVE_INLINE void dw_tap(int32x4_t *even, int32x4_t *odd, const int8_t *x, const int8_t *w,
+    int32_t input_offset)
+{
+    const int16x8_t xv = vaddq_n_s16(vldrbq_s16(x), (int16_t)input_offset);
+    const int16x8_t wv = vldrbq_s16(w);
+    *even = vaddq_s32(*even, vmullbq_int_s16(xv, wv));
+    *odd = vaddq_s32(*odd, vmulltq_int_s16(xv, wv));
+}
+
+/* requantize 4 lanes (tg_mve_rq4 with left shifts), less act_min, at most span = act_max - act_min (the
+ * caller's unsigned saturating narrow supplies the floor 0 and adds act_min back). The clamp uses
+ * saturating adds of scalars, so no vector register holds the bounds through the tap loops:
+ * min(v, span) = sat(v + (INT32_MAX - span)) - (INT32_MAX - span); saturating v - act_min moves only
+ * values far outside the bounds, and keeps them on their side. */
+TG_MVE_INLINE int32x4_t dw_rq4(int32x4_t acc, const int32_t *q, int32_t output_offset, int32_t act_min,
+    int32_t span)
+{
+    const int32x4_t right = vldrwq_s32(q + 8);
+    int32x4_t v = vqrdmulhq_s32(vshlq_s32(acc, vldrwq_s32(q + 4)), vldrwq_s32(q));
+    v = vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, right), 31));
+    v = vqsubq_n_s32(vaddq_n_s32(vrshlq_s32(v, right), output_offset), act_min);
+    return vsubq_n_s32(vqaddq_n_s32(v, INT32_MAX - span), INT32_MAX - span);
+}
+#endif
+
 int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
     int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min,
     int32_t act_max, const int32_t *rq, int32_t batches, int32_t in_h, int32_t in_w, int32_t c,
@@ -21,6 +48,9 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
     const int32_t xstep = dilation_w * c;
     const int32_t ystep = dilation_h * in_w * c;
     const int32_t taps = fh * fw;
+#if TG_HAS_MVE
+    const int32_t span = act_max - act_min; /* 0..255 */
+#endif
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *image = input + b * in_h * in_w * c;
         for (int32_t oy = 0; oy < out_h; oy++) {
@@ -38,22 +68,31 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                 const int8_t *x0 = image + ((iy0 + ky0 * dilation_h) * in_w + ix0 + kx0 * dilation_w) * c;
                 const int8_t *w0 = filter + (ky0 * fw + kx0) * 8;
                 const int32_t *q = rq;
+#if TG_HAS_MVE
+                const int full3 = fw == 3 && kx1 - kx0 == 3;
+#endif
                 for (int32_t ch = 0; ch < c; ch += 8, q += 2 * TG_MVE_RQ_WORDS, w0 += taps * 8) {
 #if TG_HAS_MVE
                     int32x4_t even = vldrwq_s32(q), odd = vldrwq_s32(q + TG_MVE_RQ_WORDS);
                     const int8_t *xr = x0 + ch, *wr = w0;
-                    for (int32_t ky = ky0; ky < ky1; ky++, xr += ystep, wr += fw * 8) {
-                        const int8_t *xp = xr, *wp = wr;
-                        for (int32_t n = kx1 - kx0; n > 0; n--, xp += xstep, wp += 8) {
-                            const int16x8_t xv = vaddq_n_s16(vldrbq_s16(xp), (int16_t)input_offset);
-                            const int16x8_t wv = vldrbq_s16(wp);
-                            even = vaddq_s32(even, vmullbq_int_s16(xv, wv));
-                            odd = vaddq_s32(odd, vmulltq_int_s16(xv, wv));
+                    int32_t ky = ky0;
+                    if (full3) { /* three rows of three taps inside the image: each row unrolled */
+                        for (; ky < ky1; ky++, xr += ystep, wr += 24) {
+                            dw_tap(&even, &odd, xr, wr, input_offset);
+                            dw_tap(&even, &odd, xr + xstep, wr + 8, input_offset);
+                            dw_tap(&even, &odd, xr + 2 * xstep, wr + 16, input_offset);
                         }
                     }
-                    even = tg_mve_rq4(even, q + 4, 1, output_offset, act_min, act_max);
-                    odd = tg_mve_rq4(odd, q + 4 + TG_MVE_RQ_WORDS, 1, output_offset, act_min, act_max);
-                    vstrbq_s16(output + ch, vmovntq_s32(vmovnbq_s32(vdupq_n_s16(0), even), odd));
+                    for (; ky < ky1; ky++, xr += ystep, wr += fw * 8) {
+                        const int8_t *xp = xr, *wp = wr;
+                        for (int32_t n = kx1 - kx0; n > 0; n--, xp += xstep, wp += 8) {
+                            dw_tap(&even, &odd, xp, wp, input_offset);
+                        }
+                    }
+                    even = dw_rq4(even, q + 4, output_offset, act_min, span);
+                    odd = dw_rq4(odd, q + 4 + TG_MVE_RQ_WORDS, output_offset, act_min, span);
+                    const uint16x8_t u = vqmovuntq_s32(vqmovunbq_s32(vreinterpretq_u16_s32(odd), even), odd);
+                    vstrbq_s16(output + ch, vaddq_n_s16(vreinterpretq_s16_u16(u), (int16_t)act_min));
 #else
                     for (int32_t i = 0; i < 8; i++) {
                         const int32_t *qi = q + (i % 2) * TG_MVE_RQ_WORDS + i / 2; /* the lane's bias */
