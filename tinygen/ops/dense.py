@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from tinygen import ir
+from tinygen.fmatmul import matmul
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import TFLITE_ACT, act
@@ -33,7 +34,7 @@ def check_fc_rows(c: CheckContext) -> None:
 
 def float_fully_connected(op, ins, out_shape, graph):
     x, w, b = ins[0], ins[1], bias_of(ins)
-    y = x.reshape(-1, w.shape[1]) @ w.T
+    y = matmul(x.reshape(-1, w.shape[1]), w.T)
     return act(op.attrs.activation, y + b if b is not None else y)
 
 

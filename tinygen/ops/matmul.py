@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinygen.fmatmul import matmul
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import INT32_MAX, INT64_ACC_LIMIT, input_range
@@ -80,7 +81,7 @@ def float_matmul(op, ins, out_shape, graph):
         x = np.swapaxes(x, -1, -2)
     if op.attrs.adj_y:
         y = np.swapaxes(y, -1, -2)
-    return np.matmul(x, y).reshape(out_shape)
+    return matmul(x, y).reshape(out_shape)
 
 
 def bounds_matmul(graph, op, ranges):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen import ir
+from tinygen.fmatmul import matmul
 from tinygen.ir import Graph, Op, OpKind
 
 _INTO = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED)
@@ -52,7 +53,7 @@ def _fold(graph: Graph, layer: Op, x: str, s: np.ndarray, t: np.ndarray) -> None
         sc, tc = np.repeat(s, m), np.repeat(t, m)
         new_w, shift = wd * sc, (wd * tc).sum(axis=(0, 1, 2))
     else:  # (out, in)
-        new_w, shift = wd * s, wd @ t
+        new_w, shift = wd * s, matmul(wd, t)
     bias_name = layer.inputs[2] if len(layer.inputs) > 2 else None
     bias = graph.tensors[bias_name].data.astype(np.float64) if bias_name else np.zeros(shift.shape)
     wname, bname = graph.unique_name(f"{layer.name}/kernel_in"), graph.unique_name(f"{layer.name}/bias_in")

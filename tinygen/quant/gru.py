@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinygen.fmatmul import matmul
 from tinygen.ir import Graph, OpKind, QuantParams
 from tinygen.quant import ranges
 
@@ -147,7 +148,7 @@ def _float_step(s: Step, v: dict, sides: dict, units: int) -> np.ndarray:
     if s.kind == "fc":
         m, b = sides[s.b]
         rows = slice(s.gate * units, (s.gate + 1) * units)
-        return (v[s.a] @ m[rows].T + b[rows]).astype(np.float32)
+        return (matmul(v[s.a], m[rows].T) + b[rows]).astype(np.float32)
     a = v[s.a]
     if s.kind == "sigmoid":
         return _sigmoid(a)

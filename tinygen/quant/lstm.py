@@ -21,6 +21,7 @@ import dataclasses
 
 import numpy as np
 
+from tinygen.fmatmul import matmul
 from tinygen.ir import Graph, OpKind, QuantParams
 
 CELL_BITS_MAX = 10  # TF's GetPowerOfTwoScale stops at 2^10
@@ -35,7 +36,7 @@ def float_sequence(x_seq: np.ndarray, w: list, h: np.ndarray, c: np.ndarray, cli
     c, o; weights (units, depth)); h, c (batch, units). Returns (ys (steps, batch, units), cs likewise)."""
     ys, cs = [], []
     for t in range(x_seq.shape[0]):
-        z = [x_seq[t] @ w[g].T + h @ w[4 + g].T + w[8 + g] for g in range(4)]
+        z = [matmul(x_seq[t], w[g].T) + matmul(h, w[4 + g].T) + w[8 + g] for g in range(4)]
         i, f, o = _sigmoid(z[0]), _sigmoid(z[1]), _sigmoid(z[3])
         c = f * c + i * np.tanh(z[2])
         if clip > 0:
