@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from tinygen import ir
+from tinygen.fmath import sigmoid
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext, check_same_shape
 from tinygen.ops.common import export_no_options, keras_fail
@@ -44,7 +45,7 @@ def float_softmax(op, ins, out_shape, graph):
 
 
 def float_logistic(op, ins, out_shape, graph):
-    return 1.0 / (1.0 + np.exp(-ins[0]))
+    return sigmoid(ins[0])
 
 
 def float_tanh(op, ins, out_shape, graph):

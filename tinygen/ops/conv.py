@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen import ir
-from tinygen.fmatmul import matmul
+from tinygen.fmath import matmul
 from tinygen.ir import OpKind
 from tinygen.ops.checks import MAX_ELEMENTS, QUANTIZED, CheckContext, checked_product
 from tinygen.ops.common import (TFLITE_ACT, TFLITE_VALID, act, acc_limit, input_range, keras_expand, keras_fail, keras_padding,
@@ -166,7 +166,7 @@ def float_depthwise(op, ins, out_shape, graph):
     m = op.attrs.depth_multiplier
     c = cm // m
     win = windows(x, kh, kw, op.attrs)
-    with np.errstate(invalid="ignore"):  # einsum may go through BLAS: see tinygen/fmatmul.py
+    with np.errstate(invalid="ignore"):  # einsum may go through BLAS: see tinygen/fmath.py
         y = np.einsum("nhwcij,ijcm->nhwcm", win, w.reshape(kh, kw, c, m), optimize=True)
     y = y.reshape(y.shape[:3] + (cm,))
     return act(op.attrs.activation, y + b if b is not None else y)

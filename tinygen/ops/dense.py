@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from tinygen import ir
-from tinygen.fmatmul import matmul
+from tinygen.fmath import matmul
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import TFLITE_ACT, act

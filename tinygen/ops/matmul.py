@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.fmatmul import matmul
+from tinygen.fmath import matmul
 from tinygen.ir import OpKind
 from tinygen.ops.checks import CheckContext
 from tinygen.ops.common import INT32_MAX, INT64_ACC_LIMIT, input_range

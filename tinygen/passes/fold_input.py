@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinygen import ir
-from tinygen.fmatmul import matmul
+from tinygen.fmath import matmul
 from tinygen.ir import Graph, Op, OpKind
 
 _INTO = (OpKind.CONV_2D, OpKind.DEPTHWISE_CONV_2D, OpKind.FULLY_CONNECTED)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinygen.fmatmul import matmul
+from tinygen.fmath import matmul, sigmoid
 from tinygen.ir import Graph, OpKind, QuantParams
 from tinygen.quant import ranges
 
@@ -113,7 +113,7 @@ def calibrated(kind: OpKind, attrs: CellAttrs) -> list:
 
 
 def _sigmoid(v):
-    return (np.float32(1) / (np.float32(1) + np.exp(-v))).astype(np.float32)
+    return sigmoid(v).astype(np.float32)
 
 
 def run_float(kind: OpKind, attrs: CellAttrs, inputs: list, record: bool = False) -> tuple:

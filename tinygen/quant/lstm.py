@@ -21,14 +21,14 @@ import dataclasses
 
 import numpy as np
 
-from tinygen.fmatmul import matmul
+from tinygen.fmath import matmul, sigmoid
 from tinygen.ir import Graph, OpKind, QuantParams
 
 CELL_BITS_MAX = 10  # TF's GetPowerOfTwoScale stops at 2^10
 
 
 def _sigmoid(v: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-v))).astype(np.float32)
+    return sigmoid(v).astype(np.float32)
 
 
 def float_sequence(x_seq: np.ndarray, w: list, h: np.ndarray, c: np.ndarray, clip: float) -> tuple:

@@ -14,9 +14,11 @@ import math
 
 import numpy as np
 
+from tinygen.fmath import sigmoid
+
 _ERF = np.vectorize(math.erf, otypes=[np.float64])
 _UNARY = {
-    "Erf": _ERF, "Tanh": np.tanh, "Sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)), "Exp": np.exp,
+    "Erf": _ERF, "Tanh": np.tanh, "Sigmoid": sigmoid, "Exp": np.exp,
     "Softplus": lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0), "Neg": np.negative,
     "Abs": np.abs, "Relu": lambda x: np.maximum(x, 0.0), "Identity": lambda x: x,
     "Log": lambda x: np.log(np.maximum(x, 1e-300)), "Sqrt": lambda x: np.sqrt(np.abs(x)),
