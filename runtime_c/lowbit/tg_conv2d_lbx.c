@@ -3,6 +3,37 @@
 #include "tg_conv2d_s8_fast.h"
 #include "tg_gemm_s8_fast.h"
 
+int32_t tg_conv2d_lbx_use_tab(int32_t format, int32_t bits, int32_t n, int32_t out_c)
+{
+    return tg_lbx_nibbles(format, bits) && out_c * (n >> 2) * 2 >= TG_LBX_TAB_MIN_BYTES;
+}
+
+/* Rows of a 4-bit format into the filter (w: row c & 3 of its block, group 0): full groups in pair order,
+ * through the 256-entry table tab when given (4 bytes, 2 groups, per load), else through lut */
+static void rows_4bit(const uint8_t *p, int32_t n, const int16_t *lut, const uint32_t *tab, uint32_t *w)
+{
+    const int32_t full = n >> 2, r = n & 3;
+    int32_t g = 0;
+    if (tab != NULL) {
+        for (; g + 2 <= full; g += 2, p += 4, w += 16) {
+            const uint32_t x = tg_read_u32(p);
+            w[0] = tab[x & 0xFFu];
+            w[1] = tab[(x >> 8) & 0xFFu];
+            w[8] = tab[(x >> 16) & 0xFFu];
+            w[9] = tab[x >> 24];
+        }
+    }
+    for (; g < full; ++g, p += 2, w += 8) {
+        w[0] = tg_lbx_pair(lut, p[0]);
+        w[1] = tg_lbx_pair(lut, p[1]);
+    }
+    if (r != 0) { /* the last r values in value order: (v0 | v1 << 4), (v2) */
+        const uint32_t b0 = p[0], v2 = r == 3 ? (uint32_t)(uint16_t)lut[p[1] & 15u] << 16 : 0u;
+        w[0] = (uint32_t)(uint16_t)lut[b0 & 15u] | v2;
+        w[1] = r >= 2 ? (uint32_t)(uint16_t)lut[b0 >> 4] : 0u;
+    }
+}
+
 int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
     int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w, int32_t pad_top,
     int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
@@ -10,74 +41,55 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h,
     int32_t out_w, int32_t out_c, int8_t *output)
 {
-    if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN)) {
+    if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL) {
         return TG_ERROR;
     }
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
-    int16_t *row = (int16_t *)(void *)scratch; /* the kernel's column, free until the call */
-    int32_t *quant = (int32_t *)(void *)(scratch + 8 * k4);
+    const int tabbed = tg_conv2d_lbx_use_tab(format, bits, n, out_c) != 0;
+    int16_t *row = (int16_t *)(void *)scratch; /* the kernel's column (and the pair table), free until the call */
+    int32_t *quant = (int32_t *)(void *)(scratch + TG_LBX_HEAD(k4, tabbed));
     uint32_t *filter = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
     int8_t *zp_px = (int8_t *)(void *)(filter + blocks * 8 * k4);
     int16_t lut[16];
     tg_lbx_lut(format, bits, codebook, lut);
-    const int direct = tg_lbx_nibbles(format, bits) && (n & 3) == 0;
-    const int signs = (format == TG_WF_TERNARY || format == TG_WF_BINARY) && (n & 3) == 0;
-    tg_lbx_sign_tab tab;
-    if (signs) {
-        tg_lbx_sign_tab_init(format, &tab);
+    const uint32_t *tab = NULL;
+    if (tabbed) {
+        tg_lbx_pair_tab(lut, (uint32_t *)(void *)scratch);
+        tab = (const uint32_t *)(void *)scratch;
     }
-    for (int32_t c = 0; c < blocks * 4; ++c) {
+    const int nib = tg_lbx_nibbles(format, bits);
+    const int signs = (format == TG_WF_TERNARY || format == TG_WF_BINARY) && (n & 3) == 0;
+    tg_lbx_sign_tab stab;
+    if (signs) {
+        tg_lbx_sign_tab_init(format, &stab);
+    }
+    for (int32_t c = 0; c < out_c; ++c) {
         uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2; /* row c & 3 of its block, group 0 */
-        if (c < out_c && direct && format == TG_WF_INT4) { /* 2 bytes -> (w0 | w2 << 16), (w1 | w3 << 16) */
-            const uint8_t *p = weights + c * row_bytes;
-            int32_t sum = 0;
-            for (int32_t g = 0; g < k4; ++g, p += 2, w += 8) {
-                const uint32_t v = (uint32_t)p[0] | ((uint32_t)p[1] << 16);
-                const uint32_t lo = v & 0x000F000Fu, hi = (v >> 4) & 0x000F000Fu;
-                /* a 4-bit lane with bit 3 set gets 0xFFF0 ORed in: its int16 value (no carry between lanes) */
-                w[0] = lo | ((lo & 0x00080008u) * 0x1FFEu);
-                w[1] = hi | ((hi & 0x00080008u) * 0x1FFEu);
-                sum = tg_smlad(w[0], 0x00010001u, tg_smlad(w[1], 0x00010001u, sum));
-            }
-            tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
+        const uint8_t *p = weights + c * row_bytes;
+        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
+        if (nib) {
+            rows_4bit(p, n, lut, tab, w);
             continue;
         }
-        if (c < out_c && direct) { /* 2 bytes (4 nibbles) straight to the two words of a group */
-            const uint8_t *p = weights + c * row_bytes;
-            const uint16_t *lu = (const uint16_t *)lut;
-            int32_t sum = 0;
-            for (int32_t g = 0; g < k4; ++g, p += 2, w += 8) {
-                const uint32_t b0 = p[0], b1 = p[1];
-                w[0] = (uint32_t)lu[b0 & 15u] | ((uint32_t)lu[b1 & 15u] << 16);
-                w[1] = (uint32_t)lu[b0 >> 4] | ((uint32_t)lu[b1 >> 4] << 16);
-                sum = tg_smlad(w[0], 0x00010001u, tg_smlad(w[1], 0x00010001u, sum));
-            }
-            tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
-            continue;
-        }
-        if (c < out_c && signs) { /* a nibble of each bit plane straight to the two words of a group */
-            const uint8_t *p = weights + c * row_bytes;
-            int32_t sum = 0;
+        if (signs) { /* a nibble of each bit plane straight to the two words of a group */
             for (int32_t g = 0; g < k4; ++g, w += 8) {
-                sum += tg_lbx_sign_group(&tab, format == TG_WF_TERNARY, p, p + (row_bytes >> 1), g, w);
+                tg_lbx_sign_group(&stab, format == TG_WF_TERNARY, p, p + (row_bytes >> 1), g, w);
             }
-            tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
             continue;
         }
-        if (c < out_c) {
-            const int32_t sum = tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, n, 4 * k4,
-                                           row);
-            tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
-        } else {
-            for (int32_t j = 0; j < 4 * k4; ++j) {
-                row[j] = 0;
-            }
-        }
+        tg_lbx_row(format, bits, codebook, lut, p, row_bytes, n, 4 * k4, row);
         /* per group of 4 values: (w0 | w2 << 16), (w1 | w3 << 16) as int16 pairs */
         const uint16_t *u = (const uint16_t *)row;
         for (int32_t g = 0; g < k4; ++g, u += 4, w += 8) {
             w[0] = (uint32_t)u[0] | ((uint32_t)u[2] << 16);
             w[1] = (uint32_t)u[1] | ((uint32_t)u[3] << 16);
+        }
+    }
+    for (int32_t c = out_c; c < blocks * 4; ++c) { /* the rows past out_c: zero weights */
+        uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2;
+        for (int32_t g = 0; g < k4; ++g, w += 8) {
+            w[0] = 0;
+            w[1] = 0;
         }
     }
     tg_lbx_pad_records(quant, rq_words, out_c);
@@ -97,8 +109,10 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
                              out_c, output);
 }
 
-int32_t tg_conv2d_lbx_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t out_c)
+int32_t tg_conv2d_lbx_get_buffer_size(int32_t format, int32_t bits, int32_t rq_words, int32_t filter_h,
+                                      int32_t filter_w, int32_t in_c, int32_t out_c)
 {
-    const int32_t k4 = (filter_h * filter_w * in_c + 3) >> 2, blocks = (out_c + 3) >> 2;
-    return 8 * k4 + blocks * 16 * rq_words + blocks * 32 * k4 + ((in_c + 3) & ~3);
+    const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
+    const int tabbed = tg_conv2d_lbx_use_tab(format, bits, n, out_c) != 0;
+    return TG_LBX_HEAD(k4, tabbed) + blocks * 16 * rq_words + blocks * 32 * k4 + ((in_c + 3) & ~3);
 }

@@ -11,7 +11,7 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
 {
     const int32_t taps = filter_h * filter_w, pairs = (taps + 1) >> 1;
     if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || (in_c & 3) != 0 ||
-        taps > TG_DW_FAST_MAX_TAPS) {
+        taps > TG_DW_FAST_MAX_TAPS || bias == NULL) {
         return TG_ERROR;
     }
     int32_t *quant = (int32_t *)(void *)scratch;
@@ -21,17 +21,27 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
     const int32_t folded = fold ? output_offset : 0;
     int16_t lut[16];
     tg_lbx_lut(format, bits, codebook, lut);
+    const int nib = tg_lbx_nibbles(format, bits);
     for (int32_t c = 0; c < in_c; ++c) {
-        const int32_t sum = tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, taps,
-                                       2 * pairs, row);
-        tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], folded);
+        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
+        zp_px[c] = (int8_t)-input_offset;
         /* [group of 4 channels][tap pair][channel]: (w_2j | w_2j+1 << 16) as int16 */
         uint32_t *w = filter + (c >> 2) * 4 * pairs + (c & 3);
+        const uint8_t *p = weights + c * row_bytes;
+        if (nib) { /* a byte is a tap pair */
+            for (int32_t j = 0; j < (taps >> 1); ++j, w += 4) {
+                *w = tg_lbx_pair(lut, p[j]);
+            }
+            if (taps & 1) {
+                *w = (uint32_t)(uint16_t)lut[p[taps >> 1] & 15u];
+            }
+            continue;
+        }
+        tg_lbx_row(format, bits, codebook, lut, p, row_bytes, taps, 2 * pairs, row);
         const uint16_t *u = (const uint16_t *)row;
         for (int32_t j = 0; j < pairs; ++j, u += 2, w += 4) {
             *w = (uint32_t)u[0] | ((uint32_t)u[1] << 16);
         }
-        zp_px[c] = (int8_t)-input_offset;
     }
     return tg_depthwise_conv2d_s8_fast(stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, zp_px,
                                        output_offset - folded, act_min, act_max, quant, rq_words, batches, in_h,

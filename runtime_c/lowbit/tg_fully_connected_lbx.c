@@ -8,21 +8,34 @@ int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const 
     int32_t accum_depth, const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output)
 {
     if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) ||
-        (accum_depth & 3) != 0) {
+        (accum_depth & 3) != 0 || bias == NULL) {
         return TG_ERROR;
     }
+    (void)input_offset; /* folded into bias */
     const int32_t k4 = accum_depth >> 2, blocks = (out_depth + 3) >> 2;
     int32_t *quant = (int32_t *)(void *)scratch;
     uint32_t *filter = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
     int16_t *row = (int16_t *)(void *)(filter + blocks * 4 * k4);
     int16_t lut[16];
     tg_lbx_lut(format, bits, codebook, lut);
+    const int nib = tg_lbx_nibbles(format, bits);
+    uint16_t bytes[16]; /* nib: a byte's two values as (v0 & 0xFF) | v1 << 8 -> bytes[lo] | bytes[hi] << 8 */
+    for (int32_t v = 0; v < 16; ++v) {
+        bytes[v] = (uint16_t)(lut[v] & 0xFF);
+    }
     for (int32_t c = 0; c < blocks * 4; ++c) {
         uint32_t *w = filter + (c >> 2) * 4 * k4 + (c & 3); /* row c & 3 of its block, group 0 */
-        if (c < out_depth) {
-            const int32_t sum = tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, accum_depth,
-                                           accum_depth, row);
-            tg_lbx_record(quant, rq_words, c, tg_lbx_bias(bias, c, input_offset, sum), mult[c], shift[c], 0);
+        if (c < out_depth && nib) { /* 2 bytes (4 values) -> the 4 bytes of a group */
+            const uint8_t *p = weights + c * row_bytes;
+            tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
+            for (int32_t g = 0; g < k4; ++g, p += 2, w += 4) {
+                const uint32_t b0 = p[0], b1 = p[1];
+                *w = (uint32_t)bytes[b0 & 15u] | (uint32_t)bytes[b0 >> 4] << 8 | (uint32_t)bytes[b1 & 15u] << 16 |
+                     (uint32_t)bytes[b1 >> 4] << 24;
+            }
+        } else if (c < out_depth) {
+            tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, accum_depth, accum_depth, row);
+            tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
             const uint16_t *u = (const uint16_t *)row;
             for (int32_t g = 0; g < k4; ++g, u += 4, w += 4) { /* 4 values as 4 bytes */
                 *w = (u[0] & 0xFFu) | (uint32_t)(u[1] & 0xFFu) << 8 | (uint32_t)(u[2] & 0xFFu) << 16 |

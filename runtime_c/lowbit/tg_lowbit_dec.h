@@ -21,25 +21,22 @@ static inline void tg_lbx_lut(int32_t format, int32_t bits, const int8_t *codebo
     }
 }
 
-/* Row `row` (n values in one of tg_lowbit.h's formats) as int16 at dst[0..n), and dst[n..n_pad) = 0;
- * returns the sum of the values. 4-bit formats go a byte (two values) at a time through lut
- * (tg_lbx_lut), 2- and 3-bit palettes through a bit reader, sign planes a byte (8 values) at a time. */
-static inline int32_t tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebook, const int16_t *lut,
-                                 const uint8_t *row, int32_t row_bytes, int32_t n, int32_t n_pad, int16_t *dst)
+/* Row `row` (n values in one of tg_lowbit.h's formats) as int16 at dst[0..n), and dst[n..n_pad) = 0.
+ * 4-bit formats go a byte (two values) at a time through lut (tg_lbx_lut), 2- and 3-bit palettes through
+ * a bit reader, sign planes a byte (8 values) at a time. */
+static inline void tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebook, const int16_t *lut,
+                              const uint8_t *row, int32_t row_bytes, int32_t n, int32_t n_pad, int16_t *dst)
 {
-    int32_t sum = 0;
     int32_t j = 0;
     if (tg_lbx_nibbles(format, bits)) {
         for (; j + 2 <= n; j += 2) {
             const uint32_t b = row[j >> 1];
-            const int16_t lo = lut[b & 15u], hi = lut[b >> 4];
-            dst[j] = lo;
-            dst[j + 1] = hi;
-            sum += lo + hi;
+            dst[j] = lut[b & 15u];
+            dst[j + 1] = lut[b >> 4];
         }
         if (j < n) {
             dst[j] = lut[row[j >> 1] & 15u];
-            sum += dst[j++];
+            ++j;
         }
     } else if (format == TG_WF_PALETTE) {
         const uint32_t mask = (1u << bits) - 1u;
@@ -52,7 +49,6 @@ static inline int32_t tg_lbx_row(int32_t format, int32_t bits, const int8_t *cod
                 have += 8;
             }
             dst[j] = codebook[buf & mask];
-            sum += dst[j];
             buf >>= bits;
             have -= bits;
         }
@@ -64,9 +60,7 @@ static inline int32_t tg_lbx_row(int32_t format, int32_t bits, const int8_t *cod
             uint32_t sg = (ternary ? neg[i] : ~(uint32_t)row[i]) & keep;
             for (int32_t k = 0; k < 8 && j < n; ++k, ++j) {
                 /* +1, -1 or 0: the value's bit, minus twice the bit when negative */
-                const int32_t v = (int32_t)(keep & 1u) - (int32_t)((sg & 1u) << 1);
-                dst[j] = (int16_t)v;
-                sum += v;
+                dst[j] = (int16_t)((int32_t)(keep & 1u) - (int32_t)((sg & 1u) << 1));
                 keep >>= 1;
                 sg >>= 1;
             }
@@ -75,15 +69,31 @@ static inline int32_t tg_lbx_row(int32_t format, int32_t bits, const int8_t *cod
     for (; j < n_pad; ++j) {
         dst[j] = 0;
     }
-    return sum;
+}
+
+/* The values of a 4-bit byte b (low nibble first) as one word of int16 pairs: lut[b & 15] | lut[b >> 4] << 16 */
+static inline uint32_t tg_lbx_pair(const int16_t *lut, uint32_t b)
+{
+    return (uint32_t)(uint16_t)lut[b & 15u] | ((uint32_t)(uint16_t)lut[b >> 4] << 16);
+}
+
+/* tab[b] = tg_lbx_pair(lut, b) for the 256 bytes (built once per call when a layer decodes enough
+ * bytes to pay for it: tg_lbx_use_tab) */
+static inline void tg_lbx_pair_tab(const int16_t *lut, uint32_t *tab)
+{
+    for (uint32_t hi = 0; hi < 16u; ++hi, tab += 16) {
+        const uint32_t h = (uint32_t)(uint16_t)lut[hi] << 16;
+        for (uint32_t lo = 0; lo < 16u; ++lo) {
+            tab[lo] = (uint32_t)(uint16_t)lut[lo] | h;
+        }
+    }
 }
 
 /* TERNARY / BINARY groups of 4 values as the two words of tg_gemm_s8_fast.h's wide layout,
  * (v0 | v2 << 16) and (v1 | v3 << 16): value pairs (a, b) of 2 bits each (TERNARY: non-zero, negative
- * bits of a, then of b; BINARY: a's bit, b's bit, the other 2 bits 0) index pair[] and pair_sum[] */
+ * bits of a, then of b; BINARY: a's bit, b's bit, the other 2 bits 0) index pair[] */
 typedef struct {
     uint32_t pair[16];
-    int32_t pair_sum[16];
 } tg_lbx_sign_tab;
 
 static inline void tg_lbx_sign_tab_init(int32_t format, tg_lbx_sign_tab *t)
@@ -95,12 +105,11 @@ static inline void tg_lbx_sign_tab_init(int32_t format, tg_lbx_sign_tab *t)
             v[k] = format == TG_WF_TERNARY ? (int32_t)(f & 1u) - (int32_t)((f & 2u) & (f << 1)) : (int32_t)(f << 1) - 1;
         }
         t->pair[i] = ((uint32_t)v[0] & 0xFFFFu) | ((uint32_t)v[1] << 16);
-        t->pair_sum[i] = v[0] + v[1];
     }
 }
 
-/* Group g (values 4g..4g+3, g < n / 4) of a TERNARY / BINARY row into w[0], w[1]; returns its sum */
-static inline int32_t tg_lbx_sign_group(const tg_lbx_sign_tab *t, int32_t ternary, const uint8_t *row,
+/* Group g (values 4g..4g+3, g < n / 4) of a TERNARY / BINARY row into w[0], w[1] */
+static inline void tg_lbx_sign_group(const tg_lbx_sign_tab *t, int32_t ternary, const uint8_t *row,
                                         const uint8_t *neg, int32_t g, uint32_t *w)
 {
     const uint32_t sh = ((uint32_t)g & 1u) * 4u;
@@ -117,7 +126,6 @@ static inline int32_t tg_lbx_sign_group(const tg_lbx_sign_tab *t, int32_t ternar
     }
     w[0] = t->pair[i0];
     w[1] = t->pair[i1];
-    return t->pair_sum[i0] + t->pair_sum[i1];
 }
 
 /* Channel c's entries in tg_dsp.h's grouped records (4 biases, then 4 records of rq_words - 1 int32):
@@ -163,13 +171,6 @@ static inline void tg_lbx_pad_records(int32_t *quant, int32_t rq_words, int32_t 
             }
         }
     }
-}
-
-/* bias (NULL: 0) + input_offset * sum, wrapping as the C accumulators do */
-static inline int32_t tg_lbx_bias(const int32_t *bias, int32_t c, int32_t input_offset, int32_t sum)
-{
-    const uint32_t b = bias != NULL ? (uint32_t)bias[c] : 0u;
-    return (int32_t)(b + (uint32_t)input_offset * (uint32_t)sum);
 }
 
 #endif /* TG_LOWBIT_DEC_H */

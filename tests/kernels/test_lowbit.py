@@ -222,6 +222,11 @@ _EXTRA_DW += [  # 3x3 rows copied padded (stride 2 with an odd width, dilation 2
 _CASES["depthwise"] = DW_CASES + _EXTRA_DW
 # int4 rows of a multiple of 4 values (decoded 4 at a time) next to ones that are not
 _CASES["conv2d"] = _CASES["conv2d"] + [Case(OpKind.CONV_2D, (1, 4, 5, 4), out_c=9, kernel=(1, 3), stride=(1, 2))]
+# 4-bit rows in pair order (tg_lowbit_x.h): the pair table with an even (n = 90, 2 values after the last full
+# group) and an odd (n = 63, 3 after) number of full groups, and lut decoding with 1 value after (n = 9)
+_CASES["conv2d"] = _CASES["conv2d"] + [Case(OpKind.CONV_2D, (1, 5, 5, 10), out_c=12, kernel=(3, 3), zp_in=-128),
+                                       Case(OpKind.CONV_2D, (1, 5, 5, 7), out_c=20, kernel=(3, 3), zp_in=127),
+                                       Case(OpKind.CONV_2D, (1, 6, 6, 1), out_c=5, kernel=(3, 3), zp_in=-128)]
 # records that cannot be exact: the packed conv kernel runs (also in test_dsp_emulation.py's merged plan)
 _CASES["conv2d"] = _CASES["conv2d"] + [TinyOutCase(OpKind.CONV_2D, (1, 5, 6, 8), out_c=6, kernel=(3, 3))]
 

@@ -5,8 +5,11 @@ keeps the packed rows and 3 bytes per channel, and the arena grows by the decode
 
 `plan` decides offline whether the records are exact (fast.requant_records' overflow check on the
 decoded weights, and the depthwise output-offset fold) and returns the argument list, scratch bytes and
-runtime sources; None sends the layer to tg_lowbit.h's kernels. The reference is lowbit.py's (unpack
-the bytes, then the int8 reference), so the C is checked against the packing as well.
+runtime sources; None sends the layer to tg_lowbit.h's kernels. The bias passed to the kernel is folded
+with the input offset (fast.folded_bias: same int32 bytes as the bias), and conv rows of the 4-bit formats
+are stored in tg_lowbit_x.h's pair order (`to_pairs`: a permutation of the nibbles, same row bytes). The
+reference is lowbit.py's (unpack the value-order bytes, then the int8 reference); the C reads the
+permuted bytes, so the tests check the permutation as well.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import numpy as np
 
 from tinygen.ir import Op, OpKind
 from tinygen.lower import fast
-from tinygen.lower.base import ConstArg, Literal, ScratchArg
+from tinygen.lower.base import ConstArg, ConstArray, Literal, ScratchArg
 
 MAX_DW_TAPS = 25  # TG_DW_FAST_MAX_TAPS
 ENABLED = True  # False: every layer on tg_lowbit.h's kernels (the tests run both)
@@ -42,11 +45,33 @@ def _records(rows: np.ndarray, bias, rq):
     return None if got is None else (*got, bound)
 
 
-def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int) -> int:
-    """tg_lowbit_x.h's scratch for n values per row and `channels` outputs."""
+TAB_MIN_BYTES = 512  # TG_LBX_TAB_MIN_BYTES
+
+
+def to_pairs(packed: np.ndarray, n: int) -> np.ndarray:
+    """4-bit rows in value order (value j in nibble j) -> tg_lowbit_x.h's pair order: each full group of 4
+    values v0..v3 as bytes (v0 | v2 << 4), (v1 | v3 << 4); the last n % 4 values stay in value order."""
+    packed = np.asarray(packed, np.uint8)
+    out = packed.copy()
+    full = n // 4
+    g = packed[:, :2 * full].reshape(packed.shape[0], full, 2)
+    lo, hi = g & 0xF, g >> 4  # (v0, v2) and (v1, v3)
+    out[:, :2 * full] = np.stack([lo[:, :, 0] | (lo[:, :, 1] << 4), hi[:, :, 0] | (hi[:, :, 1] << 4)],
+                                 axis=2).reshape(packed.shape[0], 2 * full)
+    return out
+
+
+def tabbed(nibbles: bool, n: int, channels: int) -> bool:
+    """tg_conv2d_lbx_use_tab: the 256-word pair table pays for itself."""
+    return nibbles and channels * (n // 4) * 2 >= TAB_MIN_BYTES
+
+
+def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int, nibbles: bool = False) -> int:
+    """tg_lowbit_x.h's scratch for n values per row and `channels` outputs (nibbles: a 4-bit format)."""
     k4, blocks = -(-n // 4), -(-channels // 4)
     if kind == OpKind.CONV_2D:
-        return 8 * k4 + blocks * 16 * rq_words + blocks * 32 * k4 + -(-in_c // 4) * 4
+        head = 1024 if tabbed(nibbles, n, channels) and 8 * k4 < 1024 else 8 * k4
+        return head + blocks * 16 * rq_words + blocks * 32 * k4 + -(-in_c // 4) * 4
     if kind == OpKind.DEPTHWISE_CONV_2D:
         pairs = -(-n // 2)
         return in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs
@@ -69,11 +94,14 @@ def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int):
     if got is None:
         return None
     rq_words, rec, bound = got
+    nibbles = head[1].value == 0 or (head[1].value == 1 and head[2].value == 4)
     head = [ScratchArg(), *head[1:]]
     quant = [Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1)]
     offsets = [Literal(rq.input_offset), Literal(rq.output_offset)]
-    scratch = scratch_bytes(op.kind, n, channels, in_c, rq_words)
+    scratch = scratch_bytes(op.kind, n, channels, in_c, rq_words, nibbles)
     notes = {"decoded": "once per call", "rq_words": rq_words}
+    if op.kind == OpKind.CONV_2D and nibbles:
+        notes["rows"] = "pair order" + (", pair table" if tabbed(True, n, channels) else "")
     if op.kind == OpKind.CONV_2D:
         return ("tg_conv2d_lbx", ("tg_conv2d_lbx.c", "tg_conv2d_s8_fast.c", *fast.GEMM_SOURCES),
                 [*head, *geo, *offsets, *quant, Literal(rq_words)], scratch, notes)
@@ -91,10 +119,20 @@ def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int):
 
 def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list, in_c: int):
     """lowbit.py's lowered op, switched to the decode-once kernel when `plan` allows (tail: the arguments
-    from the batch count on, which both kernels share)."""
+    from the batch count on, which both kernels share; head[4] the packed rows, ConstArg(2))."""
     got = plan(lop.op, rows, bias, rq, head, geo, in_c)
     if got is None:
         return lop
     fn, sources, lead, scratch, notes = got
-    return dataclasses.replace(lop, c_function=fn, c_sources=sources, args=[*lead, *tail], scratch_bytes=scratch,
-                               notes={**lop.notes, **notes})
+    consts, tail = list(lop.const_arrays), list(tail)
+    at = 4 if lop.op.kind == OpKind.FULLY_CONNECTED else 7  # the bias argument in tail
+    folded = ConstArray("bias", fast.folded_bias(bias, rows, rq.input_offset))
+    if isinstance(tail[at], ConstArg):
+        consts[tail[at].index] = folded
+    else:
+        consts.append(folded)
+        tail[at] = ConstArg(len(consts) - 1)
+    if notes.get("rows"):
+        consts[2] = ConstArray("w", to_pairs(consts[2].data.reshape(rows.shape[0], -1), rows.shape[1]).ravel())
+    return dataclasses.replace(lop, c_function=fn, c_sources=sources, args=[*lead, *tail], const_arrays=consts,
+                               scratch_bytes=scratch, notes={**lop.notes, **notes})
