@@ -41,10 +41,10 @@ MVE_CASES = [
     Case(C2, (1, 9, 7, 5), out_c=6, kernel=(1, 3), dilation=(1, 2), same=False, bias=False),
     Case(C2, (1, 4, 5, 112), out_c=6, stride=(1, 2), zp_in=-7),
     Case(C2, (1, 5, 5, 16), out_c=5, saturate=True),
-    # window rows 16 bytes apart (row_layout): dilated rows with inside windows copied directly, rows of
-    # exactly 16 bytes
-    Case(C2, (1, 10, 8, 4), out_c=5, dilation=(2, 1), zp_in=-128, act=Activation.RELU),
-    Case(C2, (1, 6, 6, 8), out_c=4, kernel=(2, 2), stride=(2, 1), zp_in=100),
+    # window rows 16 bytes apart (row_layout), 4 of them (3 would go to tg_conv2d_s8_mve_rgb): dilated rows
+    # with inside windows copied directly, rows of exactly 16 bytes
+    Case(C2, (1, 10, 8, 4), out_c=5, kernel=(4, 3), dilation=(2, 1), zp_in=-128, act=Activation.RELU),
+    Case(C2, (1, 8, 6, 8), out_c=4, kernel=(4, 2), stride=(2, 1), zp_in=100),
     # packed narrow rows (4 bytes, 5 rows) copied under a predicate, windows cut by the padding on each side
     Case(C2, (1, 12, 6, 1), out_c=8, kernel=(5, 4), stride=(2, 2), zp_in=-128, act=Activation.RELU),
     # depthwise, channels % 8 == 0: strides, valid / same, 1-D filters, dilation, batches, saturation
@@ -66,6 +66,25 @@ MVE_CASES = [
     Case(FC, (1, 64), out_c=6, per_channel=False, saturate=True, zp_out=-128),
 ]
 
+# tg_conv2d_s8_mve_rgb (at most 3 window rows of at most 16 bytes, dilation_w 1): 3x3 over 3 channels with
+# stride 2 and SAME padding on even and odd sizes (no left / top border, and borders on every side), stride 1,
+# VALID (no border), an image narrower than the window (no inside column), out_c % 4 != 0 and < 4, 4 and 2
+# input channels, dilation_h, 2 rows of exactly 16 bytes, 1 row of 15, batches, clamps and saturation
+RGB_CASES = [
+    Case(C2, (1, 10, 10, 3), out_c=8, stride=(2, 2), zp_in=-128, zp_out=-128, act=Activation.RELU6),
+    Case(C2, (1, 9, 11, 3), out_c=8, stride=(2, 2), zp_in=-128),
+    Case(C2, (1, 7, 6, 3), out_c=5, zp_in=40, act=Activation.RELU),
+    Case(C2, (1, 8, 9, 3), out_c=7, stride=(2, 2), same=False, zp_in=127, zp_out=127),
+    Case(C2, (1, 6, 7, 3), out_c=3, stride=(1, 2), per_channel=False, bias=False, zp_in=-7),
+    Case(C2, (1, 3, 2, 3), out_c=6, stride=(2, 2), zp_in=90),
+    Case(C2, (1, 5, 5, 3), out_c=6, saturate=True),
+    Case(C2, (2, 6, 5, 4), out_c=9, stride=(2, 1), zp_out=127),
+    Case(C2, (1, 9, 8, 2), out_c=4, dilation=(2, 1), act=Activation.RELU, zp_in=-128),
+    Case(C2, (1, 6, 6, 8), out_c=4, kernel=(2, 2), stride=(2, 1), zp_in=100),
+    Case(C2, (1, 7, 5, 5), out_c=1, kernel=(1, 3), zp_in=-100, act=Activation.RELU_N1_TO_1),
+]
+ALL_CASES = MVE_CASES + RGB_CASES
+
 
 def _lower_all(graph, board=M55):
     with mve.for_board(board):
@@ -78,7 +97,7 @@ def _portable(op, graph):
 
 
 def test_mve_kernels_only_for_boards_with_mve():
-    graph = build(MVE_CASES)
+    graph = build(ALL_CASES)
     assert all(lop.notes.get("kernel") == "mve" for lop in _lower_all(graph))
     assert not any(lop.notes.get("kernel") == "mve" for lop in _lower_all(graph, load_board("cortex-m4")))
     assert not any(lower_op(op, graph).notes.get("kernel") == "mve" for op in graph.ops)  # no board: none
@@ -95,7 +114,7 @@ def test_mve_falls_back():
 
 
 def test_mve_reference_matches_portable_reference():
-    graph = build(MVE_CASES, seed=3)
+    graph = build(ALL_CASES, seed=3)
     rng = np.random.default_rng(4)
     for op, lop in zip(graph.ops, _lower_all(graph)):
         for fill in (None, -128, 127):
@@ -127,6 +146,57 @@ def test_filter_layout():
     assert not got[0, 1, :, 4:].any() and not got[1, :, 1:].any() and np.array_equal(got[1, 1, 0, :4], rows[4, 16:])
 
 
+def test_rgb_kernel_takes_narrow_windows_and_declines_the_rest():
+    """tg_conv2d_s8_mve_rgb for every RGB case; MveConv2D (gathered windows) for dilation_w > 1, 4 window rows,
+    rows over 16 bytes and 1x1 filters."""
+    assert {lop.c_function for lop in _lower_all(build(RGB_CASES))} == {"tg_conv2d_s8_mve_rgb"}
+    others = [Case(C2, (1, 9, 7, 3), dilation=(1, 2)), Case(C2, (1, 9, 7, 3), kernel=(4, 3)),
+              Case(C2, (1, 6, 6, 6)), Case(C2, (1, 5, 5, 3), kernel=(1, 1), stride=(2, 2), same=False)]
+    assert {lop.c_function for lop in _lower_all(build(others))} == {"tg_conv2d_s8_mve"}
+    assert not any(lop.c_function == "tg_conv2d_s8_mve_rgb"
+                   for lop in _lower_all(build([Case(C2, (1, 6, 6, 4), out_c=6, groups=2)])))
+
+
+def _left_shift_graph():
+    """Two RGB-kernel layers whose multipliers reach past 1 on some channels (positive shifts: the left-shift
+    step runs) and stay under it on others: one weight of +-1 per channel, no bias, effective scales from 0.4
+    to 2.5 (most outputs inside int8)."""
+    from tinygen.ir import QuantParams
+
+    graph = build([Case(C2, (1, 9, 10, 3), out_c=7, stride=(2, 2), zp_in=-3, zp_out=0),
+                   Case(C2, (1, 6, 7, 3), out_c=6, zp_in=5, zp_out=-20, act=Activation.RELU)], seed=41)
+    rng = np.random.default_rng(42)
+    for op in graph.ops:
+        x, w, y = (graph.tensors[t] for t in (op.inputs[0], op.inputs[1], op.outputs[0]))
+        data = np.zeros(w.shape, np.int8).reshape(w.shape[0], -1)
+        for c in range(data.shape[0]):
+            data[c, rng.integers(0, data.shape[1])] = rng.choice([-1, 1])
+        w.data = data.reshape(w.shape)
+        if len(op.inputs) > 2 and op.inputs[2] is not None:
+            graph.tensors[op.inputs[2]].data = np.zeros(w.shape[0], np.int32)
+        scales = np.geomspace(0.4, 2.5, w.shape[0])
+        w.quant = QuantParams.make(scales * 0.01, [0] * w.shape[0], 0)
+        y.quant = QuantParams.make([x.scale * 0.01], [y.quant.zero_point[0]], y.quant.axis)
+    return graph
+
+
+def test_rgb_kernel_runs_the_left_shift_step():
+    from tinygen.lower.csig import args_by_name
+
+    graph = _left_shift_graph()
+    for lop in _lower_all(graph):
+        a = args_by_name(lop)
+        assert lop.c_function == "tg_conv2d_s8_mve_rgb" and a["left_shift"].value == 1, lop.op.name
+        shifts = lop.const_arrays[1].data.reshape(-1, 4, 4)[:, 2:].sum(axis=1).reshape(-1)
+        assert shifts.max() > 0 and shifts.min() < 0, lop.op.name  # left on some channels, right on others
+    rng = np.random.default_rng(43)
+    for op, lop in zip(graph.ops, _lower_all(graph)):
+        x = sample_inputs(graph, rng)[graph.inputs.index(op.inputs[0])]
+        want = _portable(op, graph).reference([x])[0]
+        assert np.array_equal(want, lop.reference([x])[0]), op.name
+        assert np.mean((want > -128) & (want < 127)) > 0.4, op.name  # not all clamped
+
+
 def _add_graphs():
     from test_kernels_fast import _add_graphs as fast_add_graphs
 
@@ -137,7 +207,7 @@ def test_mve_c_on_host_matches_reference():
     """The plain-C path of runtime_c/mve on the host, built from the MVE lowering, vs the portable reference."""
     from tinygen.verify.testing import run_c, run_reference
 
-    graphs = [build(MVE_CASES, seed=7)] + _add_graphs()
+    graphs = [build(ALL_CASES, seed=7), _left_shift_graph()] + _add_graphs()
     rng = np.random.default_rng(8)
     for graph in graphs:
         for fill in (None, -128, 127):
@@ -163,12 +233,12 @@ def test_mve_kernels_under_qemu_match_reference(tmp_path):
     from tinygen.verify.testing import run_reference
 
     _need_tools()
-    graphs = [build(MVE_CASES, seed=11)] + _add_graphs()
+    graphs = [build(ALL_CASES, seed=11), _left_shift_graph()] + _add_graphs()
     rng = np.random.default_rng(12)
     for i, graph in enumerate(graphs):
         out = tmp_path / f"g{i}"
         r = tinygen.compile(graph, out, board="cortex-m55")
-        assert any(layer["kernel"].endswith("_mve") for layer in r.report["layers"]), i
+        assert any("_mve" in layer["kernel"] for layer in r.report["layers"]), i
         samples = [sample_inputs(graph, rng, fill) for fill in (None, None, -128, 127)]
         join = [np.concatenate if graph.tensors[t].shape[0] == 1 else np.stack for t in graph.inputs]
         batch = [join[j]([s[j] for s in samples]) for j in range(len(graph.inputs))]
@@ -180,14 +250,16 @@ def test_mve_kernels_under_qemu_match_reference(tmp_path):
 
 
 @pytest.mark.qemu
-@pytest.mark.parametrize("key", ["ad", "kws"])
+@pytest.mark.parametrize("key", ["ad", "kws", "vww"])
 def test_mlperf_models_on_m55_match_tflm(key, models_dir, tmp_path):
     import tinygen
 
     _need_tools()
-    path = models_dir / {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.tflite"}[key]
+    path = models_dir / {"kws": "mlperf/kws/kws_ref_model.tflite", "ad": "mlperf/ad/ad01_int8.tflite",
+                         "vww": "mlperf/vww/vww_96_int8.tflite"}[key]
     r = tinygen.compile(str(path), tmp_path / key, board="cortex-m55")
-    assert any(layer["kernel"].endswith("_mve") for layer in r.report["layers"])
+    assert any("_mve" in layer["kernel"] for layer in r.report["layers"])
+    assert key != "vww" or r.report["layers"][0]["kernel"] == "tg_conv2d_s8_mve_rgb"
     shape = tuple(r.report["inputs"][0]["shape"])
     rng = np.random.default_rng(5)
     xs = [rng.integers(-128, 128, size=shape, dtype=np.int8), np.full(shape, -128, np.int8)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+from dataclasses import replace
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind
 from tinygen.lower import conv, fast
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, TensorArg
+from tinygen.lower.csig import args_by_name, signature
 
 _ACTIVE = contextvars.ContextVar("tinygen_mve_lowering", default=False)
 _DISABLED = contextvars.ContextVar("tinygen_mve_disabled", default=False)
@@ -105,6 +107,10 @@ class MveConv2D(_Mve):
         x, w = graph.tensor(op.inputs[0]), graph.tensor(op.inputs[1])
         return super().shape_ok(op, graph) and len(x.shape) == 4 and len(w.shape) == 4 and w.shape[3] == x.shape[3]
 
+    def row_stride(self, fh: int, fw: int, in_c: int) -> int:
+        """Bytes between window rows in the gathered column and the filter rows."""
+        return fw * in_c if fh == fw == 1 else row_layout(fh, fw * in_c)
+
     def lower(self, op: Op, graph: Graph) -> LoweredOp:
         x, w, b, y = conv._tensors(op, graph)
         a = op.attrs
@@ -117,7 +123,7 @@ class MveConv2D(_Mve):
         bias_eff = fast.folded_bias(None if b is None else b.data, rows, rq.input_offset)
         pointwise = fh == fw == 1 and a.stride_h == a.stride_w == 1 and a.padding.top == a.padding.left == 0 \
             and (out_h, out_w) == (in_h, in_w)
-        row_stride = row_layout(fh, fw * in_c) if not (fh == fw == 1) else fw * in_c
+        row_stride = self.row_stride(fh, fw, in_c)
         if not pointwise and fh * row_stride > MAX_WINDOW:
             raise conv._fail(op, f"window of {fh * fw * in_c} bytes is over the MVE kernel's {MAX_WINDOW}")
         spaced = np.zeros((o, fh, row_stride), np.int8)  # window rows row_stride apart, zeros between
@@ -139,6 +145,29 @@ class MveConv2D(_Mve):
                          scratch_bytes=0, pointwise=pointwise,
                          notes={"kernel": "mve", "path": "1x1 gemm" if pointwise else "window in place",
                                 "per_channel": rq.per_channel})
+
+
+class MveConv2DRgb(MveConv2D):
+    """CONV_2D whose window is at most 3 rows of at most 16 bytes (fw * in_c, dilation_w 1), e.g. an image
+    model's 3x3 first layer over 3 channels: each pixel's window rows loaded from the image straight into
+    vector registers (tg_conv2d_s8_mve_rgb.h). MveConv2D's filter and records, window rows 16 bytes apart.
+    1x1 filters stay with MveConv2D (its 1x1 paths read the input in place)."""
+
+    def shape_ok(self, op: Op, graph: Graph) -> bool:
+        if not super().shape_ok(op, graph):
+            return False
+        _, fh, fw, fi = graph.tensor(op.inputs[1]).shape
+        return op.attrs.dilation_w == 1 and fh <= 3 and fw * fi <= 16 and not fh == fw == 1
+
+    def row_stride(self, fh: int, fw: int, in_c: int) -> int:
+        return 16
+
+    def lower(self, op: Op, graph: Graph) -> LoweredOp:
+        lop = super().lower(op, graph)
+        by_name = args_by_name(lop)
+        fn = "tg_conv2d_s8_mve_rgb"
+        return replace(lop, c_function=fn, c_sources=(f"{fn}.c",), args=[by_name[p.name] for p in signature(fn)],
+                       notes={**lop.notes, "path": "window rows in registers"})
 
 
 class MveDepthwiseConv2D(_Mve):
@@ -225,5 +254,5 @@ class MveAddSub(fast.FastAddSub):
                          lop.reference, macs=0, notes={"kernel": "mve"})
 
 
-for _k in (MveConv2D(), MveDepthwiseConv2D(), MveFullyConnected(), MveAddSub()):
+for _k in (MveConv2D(), MveConv2DRgb(), MveDepthwiseConv2D(), MveFullyConnected(), MveAddSub()):
     fast.register_first(_k)
