@@ -37,6 +37,46 @@ TG_MVE_INLINE int32x4_t dw_rq4(int32x4_t acc, const int32_t *q, int32_t output_o
     v = vqsubq_n_s32(vaddq_n_s32(vrshlq_s32(v, right), output_offset), act_min);
     return vsubq_n_s32(vqaddq_n_s32(v, INT32_MAX - span), INT32_MAX - span);
 }
+
+/* the 8 requantized channels of even / odd lanes, clamped, stored at out */
+TG_MVE_INLINE void dw_store8(int32x4_t even, int32x4_t odd, const int32_t *q, int32_t output_offset,
+    int32_t act_min, int32_t span, int8_t *out)
+{
+    even = dw_rq4(even, q + 4, output_offset, act_min, span);
+    odd = dw_rq4(odd, q + 4 + TG_MVE_RQ_WORDS, output_offset, act_min, span);
+    const uint16x8_t u = vqmovuntq_s32(vqmovunbq_s32(vreinterpretq_u16_s32(odd), even), odd);
+    vstrbq_s16(out, vaddq_n_s16(vreinterpretq_s16_u16(u), (int16_t)act_min));
+}
+
+/* The output pixels [ox, ox_end) of one output row whose every tap is inside the image (x: the first
+ * pixel's first tap; col_step: bytes between the pixels' first taps); fh and fw constants where the caller
+ * knows them, so the tap loops unroll. */
+TG_MVE_INLINE void dw_inside_run(const int8_t *x, int32_t n, int32_t col_step, int32_t xstep, int32_t ystep,
+    int32_t c, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t input_offset,
+    int32_t output_offset, int32_t act_min, int32_t span, int8_t *out)
+{
+    for (; n > 0; n--, x += col_step, out += c) {
+        const int32_t *q = rq;
+        const int8_t *w = filter;
+        for (int32_t ch = 0; ch < c; ch += 8, q += 2 * TG_MVE_RQ_WORDS) {
+            int32x4_t even = vldrwq_s32(q), odd = vldrwq_s32(q + TG_MVE_RQ_WORDS);
+            const int8_t *xr = x + ch;
+            for (int32_t ky = 0; ky < fh; ky++, xr += ystep) {
+                if (fw == 3) { /* the common row of three taps unrolled */
+                    dw_tap(&even, &odd, xr, w, input_offset);
+                    dw_tap(&even, &odd, xr + xstep, w + 8, input_offset);
+                    dw_tap(&even, &odd, xr + 2 * xstep, w + 16, input_offset);
+                    w += 24;
+                    continue;
+                }
+                for (int32_t kx = 0; kx < fw; kx++, w += 8) {
+                    dw_tap(&even, &odd, xr + kx * xstep, w, input_offset);
+                }
+            }
+            dw_store8(even, odd, q, output_offset, act_min, span, out + ch);
+        }
+    }
+}
 #endif
 
 int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w,
@@ -51,6 +91,15 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
 #if TG_HAS_MVE
     const int32_t span = act_max - act_min; /* 0..255 */
 #endif
+#if TG_HAS_MVE
+    int32_t ox_lo = 0, ox_hi = out_w; /* the columns whose taps are all inside the image */
+    while (ox_lo < out_w && ox_lo * stride_w - pad_left < 0) {
+        ox_lo++;
+    }
+    while (ox_hi > ox_lo && (ox_hi - 1) * stride_w - pad_left + (fw - 1) * dilation_w >= in_w) {
+        ox_hi--;
+    }
+#endif
     for (int32_t b = 0; b < batches; b++) {
         const int8_t *image = input + b * in_h * in_w * c;
         for (int32_t oy = 0; oy < out_h; oy++) {
@@ -60,6 +109,22 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                 tap_range(iy0, dilation_h, in_h, fh, &ky0, &ky1);
             }
             for (int32_t ox = 0; ox < out_w; ox++, output += c) {
+#if TG_HAS_MVE
+                if (ox == ox_lo && ky0 == 0 && ky1 == fh && ox_lo < ox_hi) { /* every tap inside: one run */
+                    const int8_t *x = image + (iy0 * in_w + ox * stride_w - pad_left) * c;
+                    const int32_t n = ox_hi - ox_lo;
+                    if (fh == 3 && fw == 3) {
+                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, 3, 3, filter, rq, input_offset,
+                                      output_offset, act_min, span, output);
+                    } else {
+                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, fh, fw, filter, rq, input_offset,
+                                      output_offset, act_min, span, output);
+                    }
+                    ox = ox_hi - 1;
+                    output += (n - 1) * c;
+                    continue;
+                }
+#endif
                 const int32_t ix0 = ox * stride_w - pad_left;
                 int32_t kx0 = 0, kx1 = fw;
                 if (ix0 < 0 || ix0 + (fw - 1) * dilation_w >= in_w) { /* else every tap inside the image */
@@ -89,10 +154,7 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                             dw_tap(&even, &odd, xp, wp, input_offset);
                         }
                     }
-                    even = dw_rq4(even, q + 4, output_offset, act_min, span);
-                    odd = dw_rq4(odd, q + 4 + TG_MVE_RQ_WORDS, output_offset, act_min, span);
-                    const uint16x8_t u = vqmovuntq_s32(vqmovunbq_s32(vreinterpretq_u16_s32(odd), even), odd);
-                    vstrbq_s16(output + ch, vaddq_n_s16(vreinterpretq_s16_u16(u), (int16_t)act_min));
+                    dw_store8(even, odd, q, output_offset, act_min, span, output + ch);
 #else
                     for (int32_t i = 0; i < 8; i++) {
                         const int32_t *qi = q + (i % 2) * TG_MVE_RQ_WORDS + i / 2; /* the lane's bias */

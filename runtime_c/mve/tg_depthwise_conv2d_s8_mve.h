@@ -5,7 +5,9 @@
  * per group of 8 channels the record of its even channels, then that of its odd ones.
  * Eight channels per step: byte loads widened to 16-bit lanes, (x + input_offset) * w formed exactly
  * in 16 bits and widened to two 32-bit accumulators (VMULLB even lanes, VMULLT odd lanes); only the
- * taps inside the image are visited (padding contributes 0). No scratch. Returns TG_OK.
+ * taps inside the image are visited (padding contributes 0). The output columns whose windows lie wholly
+ * inside the image (found once per call) run as one stretch per output row, with no per-pixel tap ranges
+ * and rows of 3 taps unrolled. No scratch. Returns TG_OK.
  */
 #ifndef TG_DEPTHWISE_CONV2D_S8_MVE_H
 #define TG_DEPTHWISE_CONV2D_S8_MVE_H
