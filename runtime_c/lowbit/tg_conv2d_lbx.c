@@ -3,9 +3,66 @@
 #include "tg_conv2d_s8_fast.h"
 #include "tg_gemm_s8_fast.h"
 
-int32_t tg_conv2d_lbx_use_tab(int32_t format, int32_t bits, int32_t n, int32_t out_c)
+int32_t tg_conv2d_lbx_tab_words(int32_t format, int32_t bits, int32_t n, int32_t out_c)
 {
-    return tg_lbx_nibbles(format, bits) && out_c * (n >> 2) * 2 >= TG_LBX_TAB_MIN_BYTES;
+    if (tg_lbx_nibbles(format, bits)) {
+        return out_c * (n >> 2) * 2 >= TG_LBX_TAB_MIN_BYTES ? 256 : 0;
+    }
+    return format == TG_WF_PALETTE && (bits == 2 || bits == 3) ? 1 << (2 * bits) : 0;
+}
+
+/* 2- and 3-bit palette rows in pair order (tg_lowbit_x.h) through tab, the 2^(2 bits) words of every field */
+static void rows_pal(const uint8_t *p, int32_t n, int32_t bits, const int8_t *codebook, const uint32_t *tab,
+                     uint32_t *w)
+{
+    const int32_t full = n >> 2, r = n & 3;
+    int32_t g = 0, off = 0; /* off: the bit of *p where the values after the last full group start */
+    if (bits == 2) { /* a byte per group */
+        for (; g + 4 <= full; g += 4, p += 4, w += 32) {
+            const uint32_t x = tg_read_u32(p);
+            w[0] = tab[x & 15u];
+            w[1] = tab[(x >> 4) & 15u];
+            w[8] = tab[(x >> 8) & 15u];
+            w[9] = tab[(x >> 12) & 15u];
+            w[16] = tab[(x >> 16) & 15u];
+            w[17] = tab[(x >> 20) & 15u];
+            w[24] = tab[(x >> 24) & 15u];
+            w[25] = tab[x >> 28];
+        }
+        for (; g < full; ++g, ++p, w += 8) {
+            w[0] = tab[*p & 15u];
+            w[1] = tab[*p >> 4];
+        }
+    } else { /* 3 bytes per 2 groups */
+        for (; g + 2 <= full; g += 2, p += 3, w += 16) {
+            const uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+            w[0] = tab[x & 63u];
+            w[1] = tab[(x >> 6) & 63u];
+            w[8] = tab[(x >> 12) & 63u];
+            w[9] = tab[x >> 18];
+        }
+        if (g < full) {
+            const uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8;
+            w[0] = tab[x & 63u];
+            w[1] = tab[(x >> 6) & 63u];
+            w += 8;
+            p += 1;
+            off = 4;
+        }
+    }
+    if (r != 0) { /* the last r values in value order, `bits` each from bit off of p (within the row) */
+        const int32_t used = (off + r * bits + 7) >> 3;
+        uint32_t x = 0;
+        for (int32_t i = 0; i < used; ++i) {
+            x |= (uint32_t)p[i] << (8 * i);
+        }
+        x >>= off;
+        const uint32_t m = (1u << bits) - 1u;
+        const uint32_t v0 = (uint32_t)(uint16_t)codebook[x & m], v1 = (uint32_t)(uint16_t)codebook[(x >> bits) & m];
+        const uint32_t v2 = (uint32_t)(uint16_t)codebook[(x >> (2 * bits)) & m];
+        w[0] = v0 | (r == 3 ? v2 << 16 : 0u);
+        w[1] = r >= 2 ? v1 : 0u;
+    }
 }
 
 /* Rows of a 4-bit format into the filter (w: row c & 3 of its block, group 0): full groups in pair order,
@@ -45,19 +102,27 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
         return TG_ERROR;
     }
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
-    const int tabbed = tg_conv2d_lbx_use_tab(format, bits, n, out_c) != 0;
+    const int32_t tab_words = tg_conv2d_lbx_tab_words(format, bits, n, out_c);
     int16_t *row = (int16_t *)(void *)scratch; /* the kernel's column (and the pair table), free until the call */
-    int32_t *quant = (int32_t *)(void *)(scratch + TG_LBX_HEAD(k4, tabbed));
+    int32_t *quant = (int32_t *)(void *)(scratch + TG_LBX_HEAD(k4, tab_words));
     uint32_t *filter = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
     int8_t *zp_px = (int8_t *)(void *)(filter + blocks * 8 * k4);
     int16_t lut[16];
     tg_lbx_lut(format, bits, codebook, lut);
     const uint32_t *tab = NULL;
-    if (tabbed) {
-        tg_lbx_pair_tab(lut, (uint32_t *)(void *)scratch);
-        tab = (const uint32_t *)(void *)scratch;
+    const int nib = tg_lbx_nibbles(format, bits), pal = format == TG_WF_PALETTE && !nib;
+    if (tab_words != 0) {
+        uint32_t *t = (uint32_t *)(void *)scratch;
+        if (nib) {
+            tg_lbx_pair_tab(lut, t);
+        } else { /* field f: codebook[f & mask] | codebook[f >> bits] << 16 */
+            const uint32_t m = (1u << bits) - 1u;
+            for (uint32_t f = 0; f < (uint32_t)tab_words; ++f) {
+                t[f] = (uint32_t)(uint16_t)codebook[f & m] | (uint32_t)(uint16_t)codebook[f >> bits] << 16;
+            }
+        }
+        tab = t;
     }
-    const int nib = tg_lbx_nibbles(format, bits);
     const int signs = (format == TG_WF_TERNARY || format == TG_WF_BINARY) && (n & 3) == 0;
     tg_lbx_sign_tab stab;
     if (signs) {
@@ -69,6 +134,10 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
         tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
         if (nib) {
             rows_4bit(p, n, lut, tab, w);
+            continue;
+        }
+        if (pal) {
+            rows_pal(p, n, bits, codebook, tab, w);
             continue;
         }
         if (signs) { /* a nibble of each bit plane straight to the two words of a group */
@@ -113,6 +182,5 @@ int32_t tg_conv2d_lbx_get_buffer_size(int32_t format, int32_t bits, int32_t rq_w
                                       int32_t filter_w, int32_t in_c, int32_t out_c)
 {
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
-    const int tabbed = tg_conv2d_lbx_use_tab(format, bits, n, out_c) != 0;
-    return TG_LBX_HEAD(k4, tabbed) + blocks * 16 * rq_words + blocks * 32 * k4 + ((in_c + 3) & ~3);
+    return TG_LBX_HEAD(k4, tg_conv2d_lbx_tab_words(format, bits, n, out_c)) + blocks * 16 * rq_words + blocks * 32 * k4 + ((in_c + 3) & ~3);
 }

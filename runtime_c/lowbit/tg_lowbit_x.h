@@ -13,18 +13,20 @@
  *                            rounding words (+ offset << post) and passes 0 to the kernel
  *   tg_fully_connected_lbx   tg_fully_connected_s8_fast, wide = 0 (raw bytes; accum_depth % 4 == 0)
  * The per-pixel work is the int8 kernel's; the flash holds only the packed rows and 3 bytes per channel.
- * Row order: as tg_lowbit.h says, except that tg_conv2d_lbx reads INT4 / 4-bit PALETTE rows in pair
- * order: each full group of 4 values v0..v3 is 2 bytes, (v0 | v2 << 4) and (v1 | v3 << 4), so that a byte
- * is one word of the filter (v0 | v2 << 16 as int16); the last n % 4 values follow in value order
- * (v0 | v1 << 4, then v2). The row bytes are the same, ceil(n / 2).
- * A conv with at least TG_LBX_TAB_MIN_BYTES such bytes (tg_conv2d_lbx_use_tab) builds the 256 words of
- * every byte's pair once per call in the column's scratch (1024 bytes) and decodes 4 bytes per load.
+ * Row order: as tg_lowbit.h says, except that tg_conv2d_lbx reads INT4 / PALETTE rows in pair order:
+ * each full group of 4 values v0..v3 is two fields of 2 * b bits (b = 4 for INT4, else `bits`),
+ * (v0 | v2 << b) and (v1 | v3 << b), from bit 0 of byte 0 upwards, so that a field is one word of the
+ * filter (v0 | v2 << 16 as int16); the last n % 4 values follow in value order, b bits each. The row
+ * bytes are the same, ceil(n * b / 8). Fields go through a table of every field's word built once per
+ * call in the column's scratch (tg_conv2d_lbx_tab_words): 2- and 3-bit palettes always (16 / 64 words),
+ * 4-bit formats with at least TG_LBX_TAB_MIN_BYTES field bytes (256 words; 4 bytes per load), else a
+ * byte at a time through the 16-entry value table.
  * The lowering checks offline that the records are exact (a left shift's pre-shift cannot overflow, the
  * folded offset stays in int32), as it does for int8 weights, and else takes tg_lowbit.h's kernels.
  *
  * Scratch (bytes, word aligned; k4 = ceil(filter_h * filter_w * in_c / 4), blocks = ceil(out_c / 4)):
- *   conv:       TG_LBX_HEAD (8 * k4: the int8 kernel's column, first used to decode rows; at least 1024
- *               with the pair table) + blocks * 16 * rq_words
+ *   conv:       TG_LBX_HEAD (8 * k4: the int8 kernel's column, first used to decode rows; at least the
+ *               pair table's 4 * tab_words) + blocks * 16 * rq_words
  *               + blocks * 32 * k4 (filter) + in_c rounded up to 4 (input zero points)
  *   depthwise:  in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs, pairs = ceil(taps / 2)
  *   fc:         blocks * 16 * rq_words + blocks * 16 * k4 (filter) + 8 * k4 (the row being decoded)
@@ -36,10 +38,11 @@
 #include "tg_common.h"
 
 #define TG_LBX_TAB_MIN_BYTES 512
-#define TG_LBX_HEAD(k4, tabbed) ((tabbed) && 8 * (k4) < 1024 ? 1024 : 8 * (k4))
+#define TG_LBX_HEAD(k4, tab_words) (8 * (k4) < 4 * (tab_words) ? 4 * (tab_words) : 8 * (k4))
 
-/* 1 when tg_conv2d_lbx builds the pair table (a 4-bit format, out_c * 2 * floor(n / 4) >= TG_LBX_TAB_MIN_BYTES) */
-int32_t tg_conv2d_lbx_use_tab(int32_t format, int32_t bits, int32_t n, int32_t out_c);
+/* The words of the pair table tg_conv2d_lbx builds: 256 for a 4-bit format with out_c * 2 * floor(n / 4)
+ * >= TG_LBX_TAB_MIN_BYTES, 16 / 64 for 2- / 3-bit palettes, else 0 */
+int32_t tg_conv2d_lbx_tab_words(int32_t format, int32_t bits, int32_t n, int32_t out_c);
 
 /* The scratch bytes above (the lowering's scratch_bytes) */
 int32_t tg_conv2d_lbx_get_buffer_size(int32_t format, int32_t bits, int32_t rq_words, int32_t filter_h,

@@ -48,29 +48,36 @@ def _records(rows: np.ndarray, bias, rq):
 TAB_MIN_BYTES = 512  # TG_LBX_TAB_MIN_BYTES
 
 
-def to_pairs(packed: np.ndarray, n: int) -> np.ndarray:
-    """4-bit rows in value order (value j in nibble j) -> tg_lowbit_x.h's pair order: each full group of 4
-    values v0..v3 as bytes (v0 | v2 << 4), (v1 | v3 << 4); the last n % 4 values stay in value order."""
+def to_pairs(packed: np.ndarray, n: int, bits: int = 4) -> np.ndarray:
+    """Rows of `bits`-bit fields in value order (value j at bits j*bits.., tg_lowbit.h) -> tg_lowbit_x.h's pair
+    order: each full group of 4 values v0..v3 as two fields of 2*bits bits, (v0 | v2 << bits) and
+    (v1 | v3 << bits); the last n % 4 values stay in value order. Same row bytes."""
     packed = np.asarray(packed, np.uint8)
-    out = packed.copy()
-    full = n // 4
-    g = packed[:, :2 * full].reshape(packed.shape[0], full, 2)
-    lo, hi = g & 0xF, g >> 4  # (v0, v2) and (v1, v3)
-    out[:, :2 * full] = np.stack([lo[:, :, 0] | (lo[:, :, 1] << 4), hi[:, :, 0] | (hi[:, :, 1] << 4)],
-                                 axis=2).reshape(packed.shape[0], 2 * full)
-    return out
+    c, full = packed.shape[0], n // 4
+    weights = 1 << np.arange(bits)
+    idx = (np.unpackbits(packed, axis=1, bitorder="little", count=n * bits).reshape(c, n, bits) * weights).sum(axis=2)
+    g = idx[:, :4 * full].reshape(c, full, 4)
+    pairs = np.stack([g[:, :, 0] | (g[:, :, 2] << bits), g[:, :, 1] | (g[:, :, 3] << bits)], axis=2)
+    fields = np.concatenate([pairs.reshape(c, 2 * full).astype(np.uint16), idx[:, 4 * full:].astype(np.uint16)], axis=1)
+    width = np.array([2 * bits] * (2 * full) + [bits] * (n - 4 * full))
+    stream = np.concatenate([(fields[:, k:k + 1] >> np.arange(width[k])) & 1 for k in range(fields.shape[1])]
+                            or [np.zeros((c, 0), np.uint16)], axis=1).astype(np.uint8)
+    out = np.packbits(stream, axis=1, bitorder="little")
+    return np.pad(out, ((0, 0), (0, packed.shape[1] - out.shape[1])))
 
 
-def tabbed(nibbles: bool, n: int, channels: int) -> bool:
-    """tg_conv2d_lbx_use_tab: the 256-word pair table pays for itself."""
-    return nibbles and channels * (n // 4) * 2 >= TAB_MIN_BYTES
+def tab_words(fmt: int, bits: int, n: int, channels: int) -> int:
+    """tg_conv2d_lbx_tab_words: the words of the conv's pair table (0: none)."""
+    if fmt == 0 or (fmt == 1 and bits == 4):
+        return 256 if channels * (n // 4) * 2 >= TAB_MIN_BYTES else 0
+    return 1 << (2 * bits) if fmt == 1 and bits in (2, 3) else 0
 
 
-def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int, nibbles: bool = False) -> int:
-    """tg_lowbit_x.h's scratch for n values per row and `channels` outputs (nibbles: a 4-bit format)."""
+def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int, tab: int = 0) -> int:
+    """tg_lowbit_x.h's scratch for n values per row and `channels` outputs (tab: the conv's tab_words)."""
     k4, blocks = -(-n // 4), -(-channels // 4)
     if kind == OpKind.CONV_2D:
-        head = 1024 if tabbed(nibbles, n, channels) and 8 * k4 < 1024 else 8 * k4
+        head = max(8 * k4, 4 * tab)
         return head + blocks * 16 * rq_words + blocks * 32 * k4 + -(-in_c // 4) * 4
     if kind == OpKind.DEPTHWISE_CONV_2D:
         pairs = -(-n // 2)
@@ -94,14 +101,16 @@ def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int):
     if got is None:
         return None
     rq_words, rec, bound = got
-    nibbles = head[1].value == 0 or (head[1].value == 1 and head[2].value == 4)
+    fmt, bits = head[1].value, head[2].value
+    tab = tab_words(fmt, bits, n, channels) if op.kind == OpKind.CONV_2D else 0
     head = [ScratchArg(), *head[1:]]
     quant = [Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1)]
     offsets = [Literal(rq.input_offset), Literal(rq.output_offset)]
-    scratch = scratch_bytes(op.kind, n, channels, in_c, rq_words, nibbles)
+    scratch = scratch_bytes(op.kind, n, channels, in_c, rq_words, tab)
     notes = {"decoded": "once per call", "rq_words": rq_words}
-    if op.kind == OpKind.CONV_2D and nibbles:
-        notes["rows"] = "pair order" + (", pair table" if tabbed(True, n, channels) else "")
+    if op.kind == OpKind.CONV_2D and fmt in (0, 1):  # INT4, PALETTE
+        notes["rows"] = "pair order" + (f", pair table of {tab} words" if tab else "")
+        notes["field bits"] = 4 if fmt == 0 else bits
     if op.kind == OpKind.CONV_2D:
         return ("tg_conv2d_lbx", ("tg_conv2d_lbx.c", "tg_conv2d_s8_fast.c", *fast.GEMM_SOURCES),
                 [*head, *geo, *offsets, *quant, Literal(rq_words)], scratch, notes)
@@ -133,6 +142,7 @@ def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: li
         consts.append(folded)
         tail[at] = ConstArg(len(consts) - 1)
     if notes.get("rows"):
-        consts[2] = ConstArray("w", to_pairs(consts[2].data.reshape(rows.shape[0], -1), rows.shape[1]).ravel())
+        data = consts[2].data.reshape(rows.shape[0], -1)
+        consts[2] = ConstArray("w", to_pairs(data, rows.shape[1], notes.pop("field bits")).ravel())
     return dataclasses.replace(lop, c_function=fn, c_sources=sources, args=[*lead, *tail], const_arrays=consts,
                                scratch_bytes=scratch, notes={**lop.notes, **notes})
