@@ -23,6 +23,15 @@ TG_MVE_INLINE void dw_tap(int32x4_t *even, int32x4_t *odd, const int8_t *x, cons
     *odd = vaddq_s32(*odd, vmulltq_int_s16(xv, wv));
 }
 
+/* dw_tap with the input offset folded into the biases: even/odd lanes += x * w */
+TG_MVE_INLINE void dw_tap_raw(int32x4_t *even, int32x4_t *odd, const int8_t *x, const int8_t *w)
+{
+    const int16x8_t xv = vldrbq_s16(x);
+    const int16x8_t wv = vldrbq_s16(w);
+    *even = vaddq_s32(*even, vmullbq_int_s16(xv, wv));
+    *odd = vaddq_s32(*odd, vmulltq_int_s16(xv, wv));
+}
+
 /* requantize 4 lanes (tg_mve_rq4 with left shifts), less act_min, at most span = act_max - act_min (the
  * caller's unsigned saturating narrow supplies the floor 0 and adds act_min back). The clamp uses
  * saturating adds of scalars, so no vector register holds the bounds through the tap loops:
@@ -48,12 +57,12 @@ TG_MVE_INLINE void dw_store8(int32x4_t even, int32x4_t odd, const int32_t *q, in
     vstrbq_s16(out, vaddq_n_s16(vreinterpretq_s16_u16(u), (int16_t)act_min));
 }
 
-/* The output pixels [ox, ox_end) of one output row whose every tap is inside the image (x: the first
- * pixel's first tap; col_step: bytes between the pixels' first taps); fh and fw constants where the caller
- * knows them, so the tap loops unroll. */
+/* n output pixels of one output row whose every tap is inside the image (x: the first pixel's first tap;
+ * col_step: bytes between the pixels' first taps); rq: the records with the input offset folded into the
+ * biases (every tap is read, none is padding). */
 TG_MVE_INLINE void dw_inside_run(const int8_t *x, int32_t n, int32_t col_step, int32_t xstep, int32_t ystep,
-    int32_t c, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t input_offset,
-    int32_t output_offset, int32_t act_min, int32_t span, int8_t *out)
+    int32_t c, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t output_offset,
+    int32_t act_min, int32_t span, int8_t *out)
 {
     for (; n > 0; n--, x += col_step, out += c) {
         const int32_t *q = rq;
@@ -63,14 +72,14 @@ TG_MVE_INLINE void dw_inside_run(const int8_t *x, int32_t n, int32_t col_step, i
             const int8_t *xr = x + ch;
             for (int32_t ky = 0; ky < fh; ky++, xr += ystep) {
                 if (fw == 3) { /* the common row of three taps unrolled */
-                    dw_tap(&even, &odd, xr, w, input_offset);
-                    dw_tap(&even, &odd, xr + xstep, w + 8, input_offset);
-                    dw_tap(&even, &odd, xr + 2 * xstep, w + 16, input_offset);
+                    dw_tap_raw(&even, &odd, xr, w);
+                    dw_tap_raw(&even, &odd, xr + xstep, w + 8);
+                    dw_tap_raw(&even, &odd, xr + 2 * xstep, w + 16);
                     w += 24;
                     continue;
                 }
                 for (int32_t kx = 0; kx < fw; kx++, w += 8) {
-                    dw_tap(&even, &odd, xr + kx * xstep, w, input_offset);
+                    dw_tap_raw(&even, &odd, xr + kx * xstep, w);
                 }
             }
             dw_store8(even, odd, q, output_offset, act_min, span, out + ch);
@@ -114,11 +123,11 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                     const int8_t *x = image + (iy0 * in_w + ox * stride_w - pad_left) * c;
                     const int32_t n = ox_hi - ox_lo;
                     if (fh == 3 && fw == 3) {
-                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, 3, 3, filter, rq, input_offset,
-                                      output_offset, act_min, span, output);
+                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, 3, 3, filter, rq + 4 * c, output_offset,
+                                      act_min, span, output);
                     } else {
-                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, fh, fw, filter, rq, input_offset,
-                                      output_offset, act_min, span, output);
+                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, fh, fw, filter, rq + 4 * c, output_offset,
+                                      act_min, span, output);
                     }
                     ox = ox_hi - 1;
                     output += (n - 1) * c;
