@@ -33,7 +33,26 @@ static void rows_pal(const uint8_t *p, int32_t n, int32_t bits, const int8_t *co
             w[0] = tab[*p & 15u];
             w[1] = tab[*p >> 4];
         }
-    } else { /* 3 bytes per 2 groups */
+    } else { /* 12 bytes per 8 groups (16 fields of 6 bits, two across words), then 3 bytes per 2 groups */
+        for (; g + 8 <= full; g += 8, p += 12, w += 64) {
+            const uint32_t x0 = tg_read_u32(p), x1 = tg_read_u32(p + 4), x2 = tg_read_u32(p + 8);
+            w[0] = tab[x0 & 63u];
+            w[1] = tab[(x0 >> 6) & 63u];
+            w[8] = tab[(x0 >> 12) & 63u];
+            w[9] = tab[(x0 >> 18) & 63u];
+            w[16] = tab[(x0 >> 24) & 63u];
+            w[17] = tab[((x0 >> 30) | (x1 << 2)) & 63u];
+            w[24] = tab[(x1 >> 4) & 63u];
+            w[25] = tab[(x1 >> 10) & 63u];
+            w[32] = tab[(x1 >> 16) & 63u];
+            w[33] = tab[(x1 >> 22) & 63u];
+            w[40] = tab[((x1 >> 28) | (x2 << 4)) & 63u];
+            w[41] = tab[(x2 >> 2) & 63u];
+            w[48] = tab[(x2 >> 8) & 63u];
+            w[49] = tab[(x2 >> 14) & 63u];
+            w[56] = tab[(x2 >> 20) & 63u];
+            w[57] = tab[x2 >> 26];
+        }
         for (; g + 2 <= full; g += 2, p += 3, w += 16) {
             const uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
             w[0] = tab[x & 63u];

@@ -37,6 +37,22 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
             }
             continue;
         }
+        if (format == TG_WF_PALETTE) { /* 2- / 3-bit fields in value order: a tap pair is 2 * bits bits */
+            const uint32_t m = (1u << bits) - 1u;
+            uint32_t buf = 0;
+            int32_t have = 0;
+            for (int32_t j = 0; j < taps; j += 2, w += 4) {
+                if (have < (j + 1 < taps ? 2 * bits : bits)) { /* never past the row's last byte */
+                    buf |= (uint32_t)*p++ << have;
+                    have += 8;
+                }
+                const uint32_t v1 = j + 1 < taps ? (uint32_t)(uint16_t)codebook[(buf >> bits) & m] << 16 : 0u;
+                *w = (uint32_t)(uint16_t)codebook[buf & m] | v1;
+                buf >>= 2 * bits;
+                have -= 2 * bits;
+            }
+            continue;
+        }
         tg_lbx_row(format, bits, codebook, lut, p, row_bytes, taps, 2 * pairs, row);
         const uint16_t *u = (const uint16_t *)row;
         for (int32_t j = 0; j < pairs; ++j, u += 2, w += 4) {

@@ -33,6 +33,23 @@ int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const 
                 *w = (uint32_t)bytes[b0 & 15u] | (uint32_t)bytes[b0 >> 4] << 8 | (uint32_t)bytes[b1 & 15u] << 16 |
                      (uint32_t)bytes[b1 >> 4] << 24;
             }
+        } else if (c < out_depth && format == TG_WF_PALETTE) { /* 2- / 3-bit fields, 4 per group */
+            const uint8_t *p = weights + c * row_bytes;
+            const uint32_t m = (1u << bits) - 1u;
+            uint32_t buf = 0;
+            int32_t have = 0;
+            tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
+            for (int32_t g = 0; g < k4; ++g, w += 4) {
+                while (have < 4 * bits) { /* the row's bytes only: a group's fields end inside it */
+                    buf |= (uint32_t)*p++ << have;
+                    have += 8;
+                }
+                *w = (uint32_t)(uint8_t)codebook[buf & m] | (uint32_t)(uint8_t)codebook[(buf >> bits) & m] << 8 |
+                     (uint32_t)(uint8_t)codebook[(buf >> (2 * bits)) & m] << 16 |
+                     (uint32_t)(uint8_t)codebook[(buf >> (3 * bits)) & m] << 24;
+                buf >>= 4 * bits;
+                have -= 4 * bits;
+            }
         } else if (c < out_depth) {
             tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, accum_depth, accum_depth, row);
             tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);

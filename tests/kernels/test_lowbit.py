@@ -226,7 +226,10 @@ _CASES["conv2d"] = _CASES["conv2d"] + [Case(OpKind.CONV_2D, (1, 4, 5, 4), out_c=
 # group) and an odd (n = 63, 3 after) number of full groups, and lut decoding with 1 value after (n = 9)
 _CASES["conv2d"] = _CASES["conv2d"] + [Case(OpKind.CONV_2D, (1, 5, 5, 10), out_c=12, kernel=(3, 3), zp_in=-128),
                                        Case(OpKind.CONV_2D, (1, 5, 5, 7), out_c=20, kernel=(3, 3), zp_in=127),
-                                       Case(OpKind.CONV_2D, (1, 6, 6, 1), out_c=5, kernel=(3, 3), zp_in=-128)]
+                                       Case(OpKind.CONV_2D, (1, 6, 6, 1), out_c=5, kernel=(3, 3), zp_in=-128),
+                                       # an odd number of full groups then 1 / 2 values (3-bit: a field mid-byte)
+                                       Case(OpKind.CONV_2D, (1, 5, 5, 5), out_c=4, kernel=(3, 3), zp_in=127),
+                                       Case(OpKind.CONV_2D, (1, 4, 6, 10), out_c=4, kernel=(1, 3), zp_in=-128)]
 # records that cannot be exact: the packed conv kernel runs (also in test_dsp_emulation.py's merged plan)
 _CASES["conv2d"] = _CASES["conv2d"] + [TinyOutCase(OpKind.CONV_2D, (1, 5, 6, 8), out_c=6, kernel=(3, 3))]
 
