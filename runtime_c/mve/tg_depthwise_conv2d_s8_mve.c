@@ -12,6 +12,8 @@ static void tap_range(int32_t start, int32_t step, int32_t size, int32_t taps, i
     *end = TG_MAX(*first, TG_MIN(t1, taps));
 }
 
+#define DW_GROUP_WORDS (2 * TG_MVE_RQ_WORDS + 8) /* per 8 channels: two records, then 8 folded biases */
+
 #if TG_HAS_MVE
 /* one tap on 8 channels: even/odd lanes += (x + input_offset) * w */
 TG_MVE_INLINE void dw_tap(int32x4_t *even, int32x4_t *odd, const int8_t *x, const int8_t *w,
@@ -58,8 +60,8 @@ TG_MVE_INLINE void dw_store8(int32x4_t even, int32x4_t odd, const int32_t *q, in
 }
 
 /* n output pixels of one output row whose every tap is inside the image (x: the first pixel's first tap;
- * col_step: bytes between the pixels' first taps); rq: the records with the input offset folded into the
- * biases (every tap is read, none is padding). */
+ * col_step: bytes between the pixels' first taps); rq: the records, each group's 8 biases with the input
+ * offset folded in read from after its two records (every tap is read, none is padding). */
 TG_MVE_INLINE void dw_inside_run(const int8_t *x, int32_t n, int32_t col_step, int32_t xstep, int32_t ystep,
     int32_t c, int32_t fh, int32_t fw, const int8_t *filter, const int32_t *rq, int32_t output_offset,
     int32_t act_min, int32_t span, int8_t *out)
@@ -67,8 +69,8 @@ TG_MVE_INLINE void dw_inside_run(const int8_t *x, int32_t n, int32_t col_step, i
     for (; n > 0; n--, x += col_step, out += c) {
         const int32_t *q = rq;
         const int8_t *w = filter;
-        for (int32_t ch = 0; ch < c; ch += 8, q += 2 * TG_MVE_RQ_WORDS) {
-            int32x4_t even = vldrwq_s32(q), odd = vldrwq_s32(q + TG_MVE_RQ_WORDS);
+        for (int32_t ch = 0; ch < c; ch += 8, q += DW_GROUP_WORDS) {
+            int32x4_t even = vldrwq_s32(q + 2 * TG_MVE_RQ_WORDS), odd = vldrwq_s32(q + 2 * TG_MVE_RQ_WORDS + 4);
             const int8_t *xr = x + ch;
             for (int32_t ky = 0; ky < fh; ky++, xr += ystep) {
                 if (fw == 3) { /* the common row of three taps unrolled */
@@ -123,10 +125,10 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
                     const int8_t *x = image + (iy0 * in_w + ox * stride_w - pad_left) * c;
                     const int32_t n = ox_hi - ox_lo;
                     if (fh == 3 && fw == 3) {
-                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, 3, 3, filter, rq + 4 * c, output_offset,
+                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, 3, 3, filter, rq, output_offset,
                                       act_min, span, output);
                     } else {
-                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, fh, fw, filter, rq + 4 * c, output_offset,
+                        dw_inside_run(x, n, stride_w * c, xstep, ystep, c, fh, fw, filter, rq, output_offset,
                                       act_min, span, output);
                     }
                     ox = ox_hi - 1;
@@ -145,7 +147,7 @@ int tg_depthwise_conv2d_s8_mve(int32_t stride_h, int32_t stride_w, int32_t dilat
 #if TG_HAS_MVE
                 const int full3 = fw == 3 && kx1 - kx0 == 3;
 #endif
-                for (int32_t ch = 0; ch < c; ch += 8, q += 2 * TG_MVE_RQ_WORDS, w0 += taps * 8) {
+                for (int32_t ch = 0; ch < c; ch += 8, q += DW_GROUP_WORDS, w0 += taps * 8) {
 #if TG_HAS_MVE
                     int32x4_t even = vldrwq_s32(q), odd = vldrwq_s32(q + TG_MVE_RQ_WORDS);
                     const int8_t *xr = x0 + ch, *wr = w0;

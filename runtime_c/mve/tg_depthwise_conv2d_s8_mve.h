@@ -1,10 +1,11 @@
 /* tinygen runtime: Helium (MVE) int8 DEPTHWISE_CONV_2D, depth multiplier 1, channels % 8 == 0.
  *
  * Same result as tg_depthwise_conv2d_s8 (TFLM DepthwiseConvPerChannel, bit-exact). filter: int8, per
- * group of 8 channels its fh * fw taps of 8 bytes (TFLM's (fh, fw, c) regrouped); rq: tg_mve.h records with the biases as given (input offset added to each tap read),
- * per group of 8 channels the record of its even channels, then that of its odd ones; then (from rq + 4 * c)
- * the same records with the input offset folded into the biases (input_offset * the channel's weight sum),
- * which the windows wholly inside the image use, adding no offset to the taps they read.
+ * group of 8 channels its fh * fw taps of 8 bytes (TFLM's (fh, fw, c) regrouped); rq: tg_mve.h records
+ * with the biases as given (input offset added to each tap read), per group of 8 channels the record of its
+ * even channels, then that of its odd ones, then its 8 biases again with the input offset folded in
+ * (+ input_offset * the channel's weight sum; same lane order; 40 words per group of 8 channels), which the
+ * windows wholly inside the image use, adding no offset to the taps they read.
  * Eight channels per step: byte loads widened to 16-bit lanes, (x + input_offset) * w formed exactly
  * in 16 bits and widened to two 32-bit accumulators (VMULLB even lanes, VMULLT odd lanes); only the
  * taps inside the image are visited (padding contributes 0). The output columns whose windows lie wholly

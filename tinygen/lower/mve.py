@@ -193,11 +193,13 @@ class MveDepthwiseConv2D(_Mve):
         order = np.arange(c).reshape(-1, 4, 2).transpose(0, 2, 1).reshape(-1)
         per = conv.Requant(fast.per_channel(rq.mult, c)[order], fast.per_channel(rq.shift, c)[order], True,
                            rq.input_offset, rq.output_offset, rq.act_min, rq.act_max)
-        # then the same records with the input offset folded into the biases, for windows wholly inside the image
+        # after each group's two records, its 8 biases with the input offset folded in (the records' bias
+        # words, same lane order), for windows wholly inside the image: 4 bytes more per channel
         folded = bias + rq.input_offset * taps.astype(np.int64).sum(axis=0)
         if np.abs(folded).max(initial=0) >= 2 ** 31:
             raise ValueError("folded biases outside int32")
-        recs = np.concatenate([records(bias[order], per, c), records(folded[order], per, c)])
+        folded_bias = records(folded[order], per, c).reshape(-1, 16)[:, :4].reshape(-1, 8)
+        recs = np.concatenate([records(bias[order], per, c).reshape(-1, 32), folded_bias], axis=1).reshape(-1)
         consts = [ConstArray("rq", recs), ConstArray("w", np.ascontiguousarray(
             taps.reshape(fh * fw, c // 8, 8).transpose(1, 0, 2)).reshape(-1))]  # per 8 channels, tap by tap
         args = [Literal(a.stride_h), Literal(a.stride_w), Literal(a.dilation_h), Literal(a.dilation_w),
