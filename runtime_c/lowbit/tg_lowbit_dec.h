@@ -78,7 +78,7 @@ static inline uint32_t tg_lbx_pair(const int16_t *lut, uint32_t b)
 }
 
 /* tab[b] = tg_lbx_pair(lut, b) for the 256 bytes (built once per call when a layer decodes enough
- * bytes to pay for it: tg_lbx_use_tab) */
+ * bytes to pay for it: tg_conv2d_lbx_tab_words) */
 static inline void tg_lbx_pair_tab(const int16_t *lut, uint32_t *tab)
 {
     for (uint32_t hi = 0; hi < 16u; ++hi, tab += 16) {

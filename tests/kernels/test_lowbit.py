@@ -186,20 +186,23 @@ def mode(request, monkeypatch):
 
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)  # the tg_*_lb.c SIMD: plain C, or the DSP emulated
-@pytest.mark.parametrize("scheme", LOWBIT)
 @pytest.mark.parametrize("family", sorted(_CASES))
-def test_c_matches_reference(scheme, family, kernel_path, mode):
+def test_c_matches_reference(family, kernel_path, mode):
+    """Every scheme's layers of the family side by side in one graph (one host build, not one per scheme)."""
     from tinygen.verify.testing import run_c, run_reference
+    from test_dsp_emulation import merge  # it imports this module
 
     cases = _CASES[family]
-    graph = encoded(cases, scheme)
-    for op in graph.ops:
+    graph = merge([encoded(cases, scheme) for scheme in LOWBIT], name=f"lowbit_{family}")
+    assert len(graph.ops) == len(LOWBIT) * len(cases) and len(graph.outputs) == len(graph.ops)
+    for k, op in enumerate(graph.ops):
+        case = cases[k % len(cases)]
         lop = lower_op(op, graph)
         x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
         if op.kind == OpKind.DEPTHWISE_CONV_2D:  # where the int8 fast depthwise kernel takes the layer
             fits = op.attrs.depth_multiplier == 1 and x.shape[3] % 4 == 0
         elif op.kind == OpKind.CONV_2D:  # unless the records cannot be exact (the saturating case)
-            fits = not isinstance(cases[graph.ops.index(op)], TinyOutCase)
+            fits = not isinstance(case, TinyOutCase)
         else:  # fc: input rows read 4 values at a time
             fits = w.shape[1] % 4 == 0
         want = "_lbx" if fits and mode == "decoded" else "_lb"
@@ -209,8 +212,9 @@ def test_c_matches_reference(scheme, family, kernel_path, mode):
         xs = sample_inputs(graph, rng, fill)
         want = run_reference(graph, xs)
         got = run_c(graph, xs, kernel_path=kernel_path)
-        for i, (w, g) in enumerate(zip(want, got)):
+        for k, (w, g) in enumerate(zip(want, got)):
             bad = int(np.count_nonzero(w != g))
+            scheme, i = LOWBIT[k // len(cases)], k % len(cases)
             assert bad == 0, f"{kernel_path}: {scheme} case {i} {cases[i]} fill={fill}: {bad} of {w.size} bytes differ"
 
 
@@ -255,21 +259,28 @@ def _large_multipliers(graph, rng, huge: bool):
 
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
-@pytest.mark.parametrize("scheme", ["int4", "kmeans3", "ternary"])
 @pytest.mark.parametrize("huge", [False, True], ids=["straddle", "huge"])
-def test_c_matches_reference_with_left_shifts(scheme, huge, kernel_path, mode):
+def test_c_matches_reference_with_left_shifts(huge, kernel_path, mode):
     """Blocks whose channels shift left (records with a pre shift), and ones the bound sends to the
-    per-output path, on conv (gathered, in place, 1x1) and depthwise (3x3 and other filters)."""
+    per-output path, on conv (gathered, in place, 1x1) and depthwise (3x3 and other filters); int4, kmeans3
+    and ternary side by side in one graph (one host build)."""
     from tinygen.verify.testing import run_c, run_reference
+    from test_dsp_emulation import merge  # it imports this module
 
+    schemes = ("int4", "kmeans3", "ternary")
     cases = [_CASES["conv2d"][i] for i in (0, 6, 13, 16)] + [DW_CASES[0], _EXTRA_DW[2], _EXTRA_DW[3]]
-    graph = encoded(cases, scheme, seed=3)
     rng = np.random.default_rng(6)
-    xs = _large_multipliers(graph, rng, huge)
+    graphs, xs = [], []
+    for scheme in schemes:
+        graphs.append(encoded(cases, scheme, seed=3))
+        xs += _large_multipliers(graphs[-1], rng, huge)
+    graph = merge(graphs, name="lowbit_shifts")
     want = run_reference(graph, xs)
     got = run_c(graph, xs, kernel_path=kernel_path)
-    for i, (w, g) in enumerate(zip(want, got)):
-        assert huge or np.count_nonzero((w > -128) & (w < 127)) > w.size // 8, f"case {i} mostly clamped"
+    assert len(want) == len(schemes) * len(cases)
+    for k, (w, g) in enumerate(zip(want, got)):
+        scheme, i = schemes[k // len(cases)], k % len(cases)
+        assert huge or np.count_nonzero((w > -128) & (w < 127)) > w.size // 8, f"{scheme} case {i} mostly clamped"
         assert np.array_equal(w, g), f"{kernel_path}: {scheme} case {i} {cases[i]}: {np.count_nonzero(w != g)} differ"
 
 
