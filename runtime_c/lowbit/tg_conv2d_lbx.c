@@ -3,15 +3,28 @@
 #include "tg_conv2d_s8_fast.h"
 #include "tg_gemm_s8_fast.h"
 
+/* TERNARY and BINARY conv rows hold b-bit indices into these (tg_lowbit_x.h) */
+static const int8_t tg_lbx_ternary_book[4] = {0, 1, 0, -1}; /* non-zero | negative << 1 */
+static const int8_t tg_lbx_binary_book[2] = {-1, 1};
+
+/* The bits of a field value in tg_conv2d_lbx's rows below 4 bits (2- / 3-bit palettes, TERNARY, BINARY), else 0 */
+static int32_t field_bits(int32_t format, int32_t bits)
+{
+    if (format == TG_WF_PALETTE) {
+        return bits < 4 ? bits : 0;
+    }
+    return format == TG_WF_TERNARY ? 2 : format == TG_WF_BINARY ? 1 : 0;
+}
+
 int32_t tg_conv2d_lbx_tab_words(int32_t format, int32_t bits, int32_t n, int32_t out_c)
 {
     if (tg_lbx_nibbles(format, bits)) {
         return out_c * (n >> 2) * 2 >= TG_LBX_TAB_MIN_BYTES ? 256 : 0;
     }
-    return format == TG_WF_PALETTE && (bits == 2 || bits == 3) ? 1 << (2 * bits) : 0;
+    return 1 << (2 * field_bits(format, bits));
 }
 
-/* 2- and 3-bit palette rows in pair order (tg_lowbit_x.h) through tab, the 2^(2 bits) words of every field */
+/* Rows of 1- to 3-bit values in pair order (tg_lowbit_x.h) through tab, the 2^(2 bits) words of every field */
 static void rows_pal(const uint8_t *p, int32_t n, int32_t bits, const int8_t *codebook, const uint32_t *tab,
                      uint32_t *w)
 {
@@ -32,6 +45,20 @@ static void rows_pal(const uint8_t *p, int32_t n, int32_t bits, const int8_t *co
         for (; g < full; ++g, ++p, w += 8) {
             w[0] = tab[*p & 15u];
             w[1] = tab[*p >> 4];
+        }
+    } else if (bits == 1) { /* a byte per 2 groups */
+        for (; g + 2 <= full; g += 2, ++p, w += 16) {
+            const uint32_t x = *p;
+            w[0] = tab[x & 3u];
+            w[1] = tab[(x >> 2) & 3u];
+            w[8] = tab[(x >> 4) & 3u];
+            w[9] = tab[x >> 6];
+        }
+        if (g < full) {
+            w[0] = tab[*p & 3u];
+            w[1] = tab[(*p >> 2) & 3u];
+            w += 8;
+            off = 4;
         }
     } else { /* 12 bytes per 8 groups (16 fields of 6 bits, two across words), then 3 bytes per 2 groups */
         for (; g + 8 <= full; g += 8, p += 12, w += 64) {
@@ -122,30 +149,27 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     }
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
     const int32_t tab_words = tg_conv2d_lbx_tab_words(format, bits, n, out_c);
-    int16_t *row = (int16_t *)(void *)scratch; /* the kernel's column (and the pair table), free until the call */
     int32_t *quant = (int32_t *)(void *)(scratch + TG_LBX_HEAD(k4, tab_words));
     uint32_t *filter = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
     int8_t *zp_px = (int8_t *)(void *)(filter + blocks * 8 * k4);
     int16_t lut[16];
     tg_lbx_lut(format, bits, codebook, lut);
     const uint32_t *tab = NULL;
-    const int nib = tg_lbx_nibbles(format, bits), pal = format == TG_WF_PALETTE && !nib;
+    const int nib = tg_lbx_nibbles(format, bits);
+    const int32_t fb = field_bits(format, bits);
+    const int8_t *book = format == TG_WF_TERNARY ? tg_lbx_ternary_book
+                         : format == TG_WF_BINARY ? tg_lbx_binary_book : codebook;
     if (tab_words != 0) {
         uint32_t *t = (uint32_t *)(void *)scratch;
         if (nib) {
             tg_lbx_pair_tab(lut, t);
-        } else { /* field f: codebook[f & mask] | codebook[f >> bits] << 16 */
-            const uint32_t m = (1u << bits) - 1u;
+        } else { /* field f: book[f & mask] | book[f >> fb] << 16 */
+            const uint32_t m = (1u << fb) - 1u;
             for (uint32_t f = 0; f < (uint32_t)tab_words; ++f) {
-                t[f] = (uint32_t)(uint16_t)codebook[f & m] | (uint32_t)(uint16_t)codebook[f >> bits] << 16;
+                t[f] = (uint32_t)(uint16_t)book[f & m] | (uint32_t)(uint16_t)book[f >> fb] << 16;
             }
         }
         tab = t;
-    }
-    const int signs = (format == TG_WF_TERNARY || format == TG_WF_BINARY) && (n & 3) == 0;
-    tg_lbx_sign_tab stab;
-    if (signs) {
-        tg_lbx_sign_tab_init(format, &stab);
     }
     for (int32_t c = 0; c < out_c; ++c) {
         uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2; /* row c & 3 of its block, group 0 */
@@ -155,23 +179,7 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
             rows_4bit(p, n, lut, tab, w);
             continue;
         }
-        if (pal) {
-            rows_pal(p, n, bits, codebook, tab, w);
-            continue;
-        }
-        if (signs) { /* a nibble of each bit plane straight to the two words of a group */
-            for (int32_t g = 0; g < k4; ++g, w += 8) {
-                tg_lbx_sign_group(&stab, format == TG_WF_TERNARY, p, p + (row_bytes >> 1), g, w);
-            }
-            continue;
-        }
-        tg_lbx_row(format, bits, codebook, lut, p, row_bytes, n, 4 * k4, row);
-        /* per group of 4 values: (w0 | w2 << 16), (w1 | w3 << 16) as int16 pairs */
-        const uint16_t *u = (const uint16_t *)row;
-        for (int32_t g = 0; g < k4; ++g, u += 4, w += 8) {
-            w[0] = (uint32_t)u[0] | ((uint32_t)u[2] << 16);
-            w[1] = (uint32_t)u[1] | ((uint32_t)u[3] << 16);
-        }
+        rows_pal(p, n, fb, book, tab, w);
     }
     for (int32_t c = out_c; c < blocks * 4; ++c) { /* the rows past out_c: zero weights */
         uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2;
@@ -201,5 +209,6 @@ int32_t tg_conv2d_lbx_get_buffer_size(int32_t format, int32_t bits, int32_t rq_w
                                       int32_t filter_w, int32_t in_c, int32_t out_c)
 {
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
-    return TG_LBX_HEAD(k4, tg_conv2d_lbx_tab_words(format, bits, n, out_c)) + blocks * 16 * rq_words + blocks * 32 * k4 + ((in_c + 3) & ~3);
+    const int32_t head = TG_LBX_HEAD(k4, tg_conv2d_lbx_tab_words(format, bits, n, out_c));
+    return head + blocks * 16 * rq_words + blocks * 32 * k4 + ((in_c + 3) & ~3);
 }

@@ -89,45 +89,6 @@ static inline void tg_lbx_pair_tab(const int16_t *lut, uint32_t *tab)
     }
 }
 
-/* TERNARY / BINARY groups of 4 values as the two words of tg_gemm_s8_fast.h's wide layout,
- * (v0 | v2 << 16) and (v1 | v3 << 16): value pairs (a, b) of 2 bits each (TERNARY: non-zero, negative
- * bits of a, then of b; BINARY: a's bit, b's bit, the other 2 bits 0) index pair[] */
-typedef struct {
-    uint32_t pair[16];
-} tg_lbx_sign_tab;
-
-static inline void tg_lbx_sign_tab_init(int32_t format, tg_lbx_sign_tab *t)
-{
-    for (uint32_t i = 0; i < 16u; ++i) {
-        int32_t v[2];
-        for (uint32_t k = 0; k < 2u; ++k) {
-            const uint32_t f = format == TG_WF_TERNARY ? (i >> (2u * k)) & 3u : (i >> k) & 1u;
-            v[k] = format == TG_WF_TERNARY ? (int32_t)(f & 1u) - (int32_t)((f & 2u) & (f << 1)) : (int32_t)(f << 1) - 1;
-        }
-        t->pair[i] = ((uint32_t)v[0] & 0xFFFFu) | ((uint32_t)v[1] << 16);
-    }
-}
-
-/* Group g (values 4g..4g+3, g < n / 4) of a TERNARY / BINARY row into w[0], w[1] */
-static inline void tg_lbx_sign_group(const tg_lbx_sign_tab *t, int32_t ternary, const uint8_t *row,
-                                        const uint8_t *neg, int32_t g, uint32_t *w)
-{
-    const uint32_t sh = ((uint32_t)g & 1u) * 4u;
-    const uint32_t a = (uint32_t)row[g >> 1] >> sh;
-    uint32_t i0, i1;
-    if (ternary) {
-        const uint32_t s = (uint32_t)neg[g >> 1] >> sh;
-        /* (n0, s0, n2, s2) and (n1, s1, n3, s3) */
-        i0 = (a & 1u) | ((s & 1u) << 1) | ((a & 4u)) | ((s & 4u) << 1);
-        i1 = ((a >> 1) & 1u) | (s & 2u) | ((a >> 1) & 4u) | (s & 8u);
-    } else {
-        i0 = (a & 1u) | ((a >> 1) & 2u);
-        i1 = ((a >> 1) & 1u) | ((a >> 2) & 2u);
-    }
-    w[0] = t->pair[i0];
-    w[1] = t->pair[i1];
-}
-
 /* Channel c's entries in tg_dsp.h's grouped records (4 biases, then 4 records of rq_words - 1 int32):
  * the bias bias_eff, the multiplier mult16 * 2^16 and, for shift < 0 (a right shift), the 64-bit
  * rounding constant 2^30 + 2^(30 - shift) and the post shift -shift - 1 (TG_RQ_GEN: pre 0, mask -1);

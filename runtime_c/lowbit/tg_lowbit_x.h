@@ -13,20 +13,22 @@
  *                            rounding words (+ offset << post) and passes 0 to the kernel
  *   tg_fully_connected_lbx   tg_fully_connected_s8_fast, wide = 0 (raw bytes; accum_depth % 4 == 0)
  * The per-pixel work is the int8 kernel's; the flash holds only the packed rows and 3 bytes per channel.
- * Row order: as tg_lowbit.h says, except that tg_conv2d_lbx reads INT4 / PALETTE rows in pair order:
- * each full group of 4 values v0..v3 is two fields of 2 * b bits (b = 4 for INT4, else `bits`),
+ * Row order: as tg_lowbit.h says, except that tg_conv2d_lbx reads every row in pair order of b-bit
+ * values (b = 4 for INT4, `bits` for PALETTE; TERNARY as b = 2 indices into {0, +1, 0, -1}, i.e.
+ * non-zero | negative << 1, and BINARY as b = 1 indices into {-1, +1}: ceil(n * b / 8) bytes a row):
+ * each full group of 4 values v0..v3 is two fields of 2 * b bits,
  * (v0 | v2 << b) and (v1 | v3 << b), from bit 0 of byte 0 upwards, so that a field is one word of the
- * filter (v0 | v2 << 16 as int16); the last n % 4 values follow in value order, b bits each. The row
- * bytes are the same, ceil(n * b / 8). Fields go through a table of every field's word built once per
- * call in the column's scratch (tg_conv2d_lbx_tab_words): 2- and 3-bit palettes always (16 / 64 words),
+ * filter (v0 | v2 << 16 as int16); the last n % 4 values follow in value order, b bits each. Fields go
+ * through a table of every field's word built once per call in the column's scratch
+ * (tg_conv2d_lbx_tab_words): b < 4 always (4, 16 or 64 words),
  * 4-bit formats with at least TG_LBX_TAB_MIN_BYTES field bytes (256 words; 4 bytes per load), else a
  * byte at a time through the 16-entry value table.
  * The lowering checks offline that the records are exact (a left shift's pre-shift cannot overflow, the
  * folded offset stays in int32), as it does for int8 weights, and else takes tg_lowbit.h's kernels.
  *
  * Scratch (bytes, word aligned; k4 = ceil(filter_h * filter_w * in_c / 4), blocks = ceil(out_c / 4)):
- *   conv:       TG_LBX_HEAD (8 * k4: the int8 kernel's column, first used to decode rows; at least the
- *               pair table's 4 * tab_words) + blocks * 16 * rq_words
+ *   conv:       TG_LBX_HEAD (8 * k4: the int8 kernel's column, first holding the pair table: at least
+ *               4 * tab_words) + blocks * 16 * rq_words
  *               + blocks * 32 * k4 (filter) + in_c rounded up to 4 (input zero points)
  *   depthwise:  in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs, pairs = ceil(taps / 2)
  *   fc:         blocks * 16 * rq_words + blocks * 16 * k4 (filter) + 8 * k4 (the row being decoded)
@@ -41,7 +43,7 @@
 #define TG_LBX_HEAD(k4, tab_words) (8 * (k4) < 4 * (tab_words) ? 4 * (tab_words) : 8 * (k4))
 
 /* The words of the pair table tg_conv2d_lbx builds: 256 for a 4-bit format with out_c * 2 * floor(n / 4)
- * >= TG_LBX_TAB_MIN_BYTES, 16 / 64 for 2- / 3-bit palettes, else 0 */
+ * >= TG_LBX_TAB_MIN_BYTES (else 0), 2^(2 b) for b-bit values below 4 bits */
 int32_t tg_conv2d_lbx_tab_words(int32_t format, int32_t bits, int32_t n, int32_t out_c);
 
 /* The scratch bytes above (the lowering's scratch_bytes) */

@@ -66,11 +66,28 @@ def to_pairs(packed: np.ndarray, n: int, bits: int = 4) -> np.ndarray:
     return np.pad(out, ((0, 0), (0, packed.shape[1] - out.shape[1])))
 
 
+def field_bits(fmt: int, bits: int) -> int:
+    """The bits per value of tg_conv2d_lbx's rows: INT4 4, PALETTE its bits, TERNARY 2, BINARY 1."""
+    return {0: 4, 1: bits, 2: 2, 3: 1}[fmt]
+
+
 def tab_words(fmt: int, bits: int, n: int, channels: int) -> int:
     """tg_conv2d_lbx_tab_words: the words of the conv's pair table (0: none)."""
-    if fmt == 0 or (fmt == 1 and bits == 4):
+    b = field_bits(fmt, bits)
+    if b == 4:
         return 256 if channels * (n // 4) * 2 >= TAB_MIN_BYTES else 0
-    return 1 << (2 * bits) if fmt == 1 and bits in (2, 3) else 0
+    return 1 << (2 * b)
+
+
+def conv_rows(rows: np.ndarray, packed: np.ndarray, fmt: int, bits: int) -> np.ndarray:
+    """tg_conv2d_lbx's rows (pair order, tg_lowbit_x.h) from the decoded int8 rows and lowbit.py's packing."""
+    c, n = rows.shape
+    if fmt in (0, 1):
+        return to_pairs(packed, n, field_bits(fmt, bits))
+    b = field_bits(fmt, bits)
+    idx = ((rows != 0) | ((rows < 0) << 1)) if fmt == 2 else (rows > 0)  # TERNARY: non-zero | negative << 1
+    stream = np.unpackbits(idx.astype(np.uint8)[:, :, None], axis=2, bitorder="little")[:, :, :b].reshape(c, n * b)
+    return to_pairs(np.packbits(stream, axis=1, bitorder="little"), n, b)
 
 
 def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int, tab: int = 0) -> int:
@@ -108,9 +125,8 @@ def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int):
     offsets = [Literal(rq.input_offset), Literal(rq.output_offset)]
     scratch = scratch_bytes(op.kind, n, channels, in_c, rq_words, tab)
     notes = {"decoded": "once per call", "rq_words": rq_words}
-    if op.kind == OpKind.CONV_2D and fmt in (0, 1):  # INT4, PALETTE
+    if op.kind == OpKind.CONV_2D:
         notes["rows"] = "pair order" + (f", pair table of {tab} words" if tab else "")
-        notes["field bits"] = 4 if fmt == 0 else bits
     if op.kind == OpKind.CONV_2D:
         return ("tg_conv2d_lbx", ("tg_conv2d_lbx.c", "tg_conv2d_s8_fast.c", *fast.GEMM_SOURCES),
                 [*head, *geo, *offsets, *quant, Literal(rq_words)], scratch, notes)
@@ -141,8 +157,10 @@ def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: li
     else:
         consts.append(folded)
         tail[at] = ConstArg(len(consts) - 1)
-    if notes.get("rows"):
-        data = consts[2].data.reshape(rows.shape[0], -1)
-        consts[2] = ConstArray("w", to_pairs(data, rows.shape[1], notes.pop("field bits")).ravel())
+    if lop.op.kind == OpKind.CONV_2D:
+        fmt, bits = lead[1].value, lead[2].value
+        data = conv_rows(rows, consts[2].data.reshape(rows.shape[0], -1), fmt, bits)
+        consts[2] = ConstArray("w", data.ravel())
+        lead = [*lead[:5], Literal(data.shape[1]), *lead[6:]]  # the row bytes
     return dataclasses.replace(lop, c_function=fn, c_sources=sources, args=[*lead, *tail], const_arrays=consts,
                                scratch_bytes=scratch, notes={**lop.notes, **notes})
