@@ -1,0 +1,77 @@
+"""1x1 CONV_2D with binary weights on sums of absolute byte differences (runtime_c/lowbit/tg_conv2d_usad.h).
+
+With u = x + 128 and a mask byte m = 0x00 for +1, 0xFF for -1, |u - m| = s * u + 255 * [s = -1], so the
+int8 accumulator bias + sum s * (x + input_offset) is bias' + sum |u - m| with the per-channel constant
+bias' = bias + (input_offset - 128) * sum s - 255 * (number of -1 weights), folded here (the layer is
+declined when it leaves int32). USADA8 takes 4 of these per instruction where SMLAD takes 2 products, so
+on the layers it takes this kernel runs fewer instructions than the int8 one. The records and their
+exactness check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
+
+`lower` returns the lowered op, or None for what the kernel does not take: other schemes, filters other
+than 1x1 with stride 1 and no padding, or records the bound rules out.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from tinygen.ir import OpKind
+from tinygen.lower import lowbit_x
+from tinygen.lower.base import ConstArg, ConstArray, Literal, ScratchArg
+
+ENABLED = True  # False: binary 1x1 convs take the decode-once kernel (tests and benchmarks compare both)
+BINARY = 3  # TG_WF_BINARY
+
+
+def folded(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
+    """bias' per row (int64): bias + (input_offset - 128) * sum s - 255 * count(s == -1)."""
+    rows = rows.astype(np.int64)
+    b = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
+    return b + (input_offset - 128) * rows.sum(axis=1) - 255 * (rows < 0).sum(axis=1)
+
+
+def scratch_bytes(rq_words: int, in_c: int, out_c: int) -> int:
+    """tg_conv2d_usad_get_buffer_size."""
+    k4, blocks = -(-in_c // 4), -(-out_c // 4)
+    return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4
+
+
+def _fits(op, fmt: int, x_shape: tuple, y_shape: tuple) -> bool:
+    if op.kind != OpKind.CONV_2D or fmt != BINARY:
+        return False
+    a = op.attrs
+    p = a.padding
+    return ((a.stride_h, a.stride_w) == (1, 1) and (p.top, p.left, p.bottom, p.right) == (0, 0, 0, 0)
+            and tuple(x_shape[:3]) == tuple(y_shape[:3]))
+
+
+def lower(lop, rows: np.ndarray, bias, rq, head: list, tail: list, w_shape: tuple):
+    """lowbit.py's lowered conv switched to tg_conv2d_usad, or None (head, tail: lowbit.py's leading and
+    trailing arguments; rows: the decoded int8 weights, one row per output channel)."""
+    if not (ENABLED and lowbit_x.ENABLED) or lop.op.kind != OpKind.CONV_2D or tuple(w_shape[1:3]) != (1, 1):
+        return None
+    x_arg, y_arg = tail[4], tail[11]
+    x_shape = (tail[0].value, tail[1].value, tail[2].value)
+    y_shape = (tail[0].value, tail[8].value, tail[9].value)
+    if not _fits(lop.op, head[1].value, x_shape, y_shape):
+        return None
+    got = lowbit_x._records(rows, bias, rq)
+    const = folded(bias, rows, rq.input_offset)
+    if got is None or np.any(np.abs(const) >= 2 ** 31):
+        return None
+    rq_words = got[0]
+    out_c, in_c = rows.shape
+    consts, bias_arg = list(lop.const_arrays), tail[7]
+    if isinstance(bias_arg, ConstArg):
+        consts[bias_arg.index] = ConstArray("bias", const.astype(np.int32))
+    else:
+        consts.append(ConstArray("bias", const.astype(np.int32)))
+        bias_arg = ConstArg(len(consts) - 1)
+    pixels = int(np.prod(x_shape))
+    args = [ScratchArg(), head[4], head[5], Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
+            ConstArg(0), ConstArg(1), Literal(rq_words), Literal(pixels), Literal(in_c), x_arg, bias_arg,
+            Literal(out_c), y_arg]
+    notes = {**lop.notes, "kernel": "USADA8 on masks decoded once per call", "rq_words": rq_words}
+    return dataclasses.replace(lop, c_function="tg_conv2d_usad", c_sources=("tg_conv2d_usad.c",), args=args,
+                               const_arrays=consts, scratch_bytes=scratch_bytes(rq_words, in_c, out_c), notes=notes)
