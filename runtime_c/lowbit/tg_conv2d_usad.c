@@ -110,10 +110,29 @@ TG_ALWAYS_INLINE void usad_pixel(const uint32_t *c, int32_t k4, const uint32_t *
     }
 }
 
-/* Pixel x's in_c bytes as the column of u = x ^ 0x80 words, bytes past in_c 0 */
-static inline void usad_column(const int8_t *x, int32_t in_c, uint32_t *c)
+#if defined(__GNUC__)
+#define TG_USAD_NOINLINE __attribute__((noinline))
+#else
+#define TG_USAD_NOINLINE
+#endif
+
+/* usad_pixel with the record size a constant: one copy each */
+static TG_USAD_NOINLINE void usad_out_rs(const uint32_t *c, int32_t k4, const uint32_t *w, const int32_t *q,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
 {
-    const int32_t full = in_c >> 2, r = in_c & 3;
+    usad_pixel(c, k4, w, q, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
+}
+
+static TG_USAD_NOINLINE void usad_out_gen(const uint32_t *c, int32_t k4, const uint32_t *w, const int32_t *q,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
+{
+    usad_pixel(c, k4, w, q, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+}
+
+/* The column's k4 words from n bytes x (any alignment): u = x ^ 0x80, bytes past n 0 */
+static inline void usad_column(const int8_t *x, int32_t n, uint32_t *c)
+{
+    const int32_t full = n >> 2, r = n & 3;
     for (int32_t k = 0; k < full; ++k) {
         c[k] = tg_read_u32(x + 4 * k) ^ 0x80808080u;
     }
@@ -126,30 +145,27 @@ static inline void usad_column(const int8_t *x, int32_t in_c, uint32_t *c)
     }
 }
 
-#if defined(__GNUC__)
-#define TG_USAD_NOINLINE __attribute__((noinline))
-#else
-#define TG_USAD_NOINLINE
-#endif
+/* The geometry of a general conv's windows */
+typedef struct {
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h, filter_w;
+} usad_geo;
 
-/* instantiations with the record size a constant */
-static TG_USAD_NOINLINE void usad_pixels_rs(uint32_t *c, const int8_t *input, int32_t pixels, int32_t in_c,
-    const uint32_t *w, const int32_t *q, int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c,
-    int8_t *output)
+/* Output pixel (oy, ox)'s window in (fy, fx, ic) order into win (filter_h * filter_w * in_c bytes): taps
+ * outside the input hold the input zero point zp, whose products the folded bias cancels as int8's do */
+static void usad_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, int8_t zp, int8_t *win)
 {
-    for (int32_t p = 0; p < pixels; ++p, input += in_c, output += out_c) {
-        usad_column(input, in_c, c);
-        usad_pixel(c, (in_c + 3) >> 2, w, q, TG_RQ_RS, output_offset, act_min, act_max, out_c, output);
-    }
-}
-
-static TG_USAD_NOINLINE void usad_pixels_gen(uint32_t *c, const int8_t *input, int32_t pixels, int32_t in_c,
-    const uint32_t *w, const int32_t *q, int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c,
-    int8_t *output)
-{
-    for (int32_t p = 0; p < pixels; ++p, input += in_c, output += out_c) {
-        usad_column(input, in_c, c);
-        usad_pixel(c, (in_c + 3) >> 2, w, q, TG_RQ_GEN, output_offset, act_min, act_max, out_c, output);
+    for (int32_t fy = 0; fy < g->filter_h; ++fy) {
+        const int32_t iy = oy * g->stride_h - g->pad_top + fy * g->dilation_h;
+        for (int32_t fx = 0; fx < g->filter_w; ++fx, win += g->in_c) {
+            const int32_t ix = ox * g->stride_w - g->pad_left + fx * g->dilation_w;
+            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                memset(win, zp, (size_t)g->in_c);
+            } else if (g->in_c == 1) {
+                *win = in[iy * g->in_w + ix];
+            } else {
+                memcpy(win, in + (iy * g->in_w + ix) * g->in_c, (size_t)g->in_c);
+            }
+        }
     }
 }
 
@@ -172,20 +188,50 @@ static void usad_masks(const uint8_t *p, int32_t n, uint32_t *w)
     }
 }
 
-int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t output_offset,
-    int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t pixels,
-    int32_t in_c, const int8_t *input, const int32_t *bias, int32_t out_c, int8_t *output)
+/* Every output pixel of a general conv: its window gathered, as the column, then its outputs */
+static void usad_windows(const usad_geo *g, const int8_t *input, int32_t batches, int32_t out_h, int32_t out_w,
+    int8_t zp, uint32_t *col, const uint32_t *w, const int32_t *q, int32_t rq_words, int32_t output_offset,
+    int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
 {
-    if ((rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL || row_bytes * 8 < in_c) {
+    const int32_t n = g->filter_h * g->filter_w * g->in_c, full = n >> 2, r = n & 3, k4 = (n + 3) >> 2;
+    for (int32_t b = 0; b < batches; ++b, input += g->in_h * g->in_w * g->in_c) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            for (int32_t ox = 0; ox < out_w; ++ox, out += out_c) {
+                col[k4 - 1] = 0; /* the bytes past n stay 0 */
+                usad_window(g, input, oy, ox, zp, (int8_t *)(void *)col);
+                for (int32_t k = 0; k < full; ++k) {
+                    col[k] ^= 0x80808080u;
+                }
+                if (r != 0) {
+                    col[full] ^= 0x80808080u >> (8 * (4 - r));
+                }
+                if (rq_words == TG_RQ_RS) {
+                    usad_out_rs(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
+                } else {
+                    usad_out_gen(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
+                }
+            }
+        }
+    }
+}
+
+int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w,
+    int32_t dilation_h, int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
+    int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift,
+    int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+    int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int32_t out_c,
+    int8_t *output)
+{
+    const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
+    if ((rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL || row_bytes * 8 < n) {
         return TG_ERROR;
     }
-    const int32_t k4 = (in_c + 3) >> 2, blocks = (out_c + 3) >> 2;
     int32_t *quant = (int32_t *)(void *)scratch;
     uint32_t *masks = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
     uint32_t *col = masks + blocks * 4 * k4;
     for (int32_t c = 0; c < out_c; ++c) {
         tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
-        usad_masks(weights + c * row_bytes, in_c, masks + (c >> 2) * 4 * k4 + (c & 3));
+        usad_masks(weights + c * row_bytes, n, masks + (c >> 2) * 4 * k4 + (c & 3));
     }
     for (int32_t c = out_c; c < blocks * 4; ++c) { /* the rows past out_c: their outputs are dropped */
         uint32_t *w = masks + (c >> 2) * 4 * k4 + (c & 3);
@@ -194,16 +240,28 @@ int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, i
         }
     }
     tg_lbx_pad_records(quant, rq_words, out_c);
-    if (rq_words == TG_RQ_RS) {
-        usad_pixels_rs(col, input, pixels, in_c, masks, quant, output_offset, act_min, act_max, out_c, output);
-    } else {
-        usad_pixels_gen(col, input, pixels, in_c, masks, quant, output_offset, act_min, act_max, out_c, output);
+    if (filter_h == 1 && filter_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0 &&
+        out_h == in_h && out_w == in_w) { /* 1x1: a pixel's input is its column */
+        for (int32_t p = batches * out_h * out_w; p > 0; --p, input += in_c, output += out_c) {
+            usad_column(input, in_c, col);
+            if (rq_words == TG_RQ_RS) {
+                usad_out_rs(col, k4, masks, quant, output_offset, act_min, act_max, out_c, output);
+            } else {
+                usad_out_gen(col, k4, masks, quant, output_offset, act_min, act_max, out_c, output);
+            }
+        }
+        return TG_OK;
     }
+    const usad_geo g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h,
+                        filter_w};
+    usad_windows(&g, input, batches, out_h, out_w, (int8_t)-input_offset, col, masks, quant, rq_words, output_offset,
+                 act_min, act_max, out_c, output);
     return TG_OK;
 }
 
-int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t in_c, int32_t out_c)
+int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
+                                       int32_t out_c)
 {
-    const int32_t k4 = (in_c + 3) >> 2, blocks = (out_c + 3) >> 2;
+    const int32_t k4 = (filter_h * filter_w * in_c + 3) >> 2, blocks = (out_c + 3) >> 2;
     return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4;
 }

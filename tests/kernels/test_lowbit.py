@@ -203,9 +203,9 @@ def test_c_matches_reference(scheme, family, kernel_path, mode):
         else:  # fc: input rows read 4 values at a time
             fits = w.shape[1] % 4 == 0
         want = "_lbx" if fits and mode == "decoded" else "_lb"
-        if want == "_lbx" and scheme == "binary" and op.kind == OpKind.CONV_2D and w.shape[1:3] == (1, 1) \
-                and (op.attrs.stride_h, op.attrs.stride_w) == (1, 1):
-            want = "_usad"  # tg_conv2d_usad (test_lowbit_usad.py)
+        if mode == "decoded" and scheme == "binary" and (op.kind == OpKind.FULLY_CONNECTED or want == "_lbx") \
+                and op.kind != OpKind.DEPTHWISE_CONV_2D:
+            want = "_usad"  # tg_conv2d_usad, conv and fc (test_lowbit_usad.py)
         assert lop.c_function.endswith(want), (op.name, lop.c_function)
     rng = np.random.default_rng(4)
     for fill in (None, None, -128, 127):

@@ -26,7 +26,17 @@ CASES = [
     Case(C, (1, 3, 5, 1), out_c=1, kernel=(1, 1), zp_in=-128, zp_out=-128),  # one input, one output
     Case(C, (1, 4, 4, 16), out_c=6, kernel=(1, 1), bias=False),
     Case(C, (1, 2, 3, 7), out_c=4, kernel=(1, 1), zp_in=127, zp_out=127, act=Activation.RELU),
+    # gathered windows: padding (taps at the zero point), stride, dilation, in_c 1, n not a multiple of 4
+    Case(C, (1, 7, 6, 3), out_c=5, kernel=(3, 3), zp_in=-128),
+    Case(C, (2, 8, 7, 1), out_c=16, kernel=(3, 3), stride=(2, 2), zp_in=127, act=Activation.RELU),
+    Case(C, (1, 9, 7, 4), out_c=7, kernel=(2, 3), dilation=(2, 1), same=False, zp_out=-128),
+    Case(C, (1, 6, 6, 4), out_c=6, kernel=(1, 1), stride=(2, 2), same=False, zp_in=127),
+    Case(C, (1, 12, 5, 1), out_c=9, kernel=(10, 4), zp_in=-128, act=Activation.RELU6),
+    Case(C, (1, 4, 4, 16), out_c=32, kernel=(3, 3), zp_in=-128, zp_out=127),
 ]
+F = OpKind.FULLY_CONNECTED
+FCS = [Case(F, (1, 20), out_c=7, per_channel=False), Case(F, (3, 16), out_c=5, act=Activation.RELU, zp_in=-128),
+       Case(F, (2, 33), out_c=3, zp_in=127, zp_out=-128), Case(F, (1, 64), out_c=12, bias=False)]
 
 
 def _check(graph, xs_list, kernel_path):
@@ -44,9 +54,11 @@ def _functions(graph):
 
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
-def test_usad_matches_reference(kernel_path):
-    graph = tlb.encoded(CASES, "binary", seed=1)
-    assert _functions(graph) == ["tg_conv2d_usad"] * len(CASES)
+@pytest.mark.parametrize("family", ["conv", "fc"])
+def test_usad_matches_reference(kernel_path, family):
+    cases = CASES if family == "conv" else FCS
+    graph = tlb.encoded(cases, "binary", seed=1)
+    assert _functions(graph) == ["tg_conv2d_usad"] * len(cases)
     rng = np.random.default_rng(2)
     _check(graph, [sample_inputs(graph, rng, fill) for fill in (None, None, -128, 127)], kernel_path)
 
@@ -63,12 +75,10 @@ def test_usad_with_left_and_right_shifts(kernel_path):
 
 
 def test_declined_layers():
-    """Other schemes, other filters and strides, and records the bound rules out take other kernels."""
+    """Other schemes, depthwise layers, and records the bound rules out take other kernels."""
     ternary = tlb.encoded(CASES[:2], "ternary")
     assert "tg_conv2d_usad" not in _functions(ternary)
-    others = [Case(C, (1, 5, 5, 8), out_c=4, kernel=(3, 3)), Case(C, (1, 6, 6, 4), out_c=6, kernel=(1, 1),
-              stride=(2, 2), same=False), Case(OpKind.DEPTHWISE_CONV_2D, (1, 5, 5, 4)),
-              Case(OpKind.FULLY_CONNECTED, (1, 16), out_c=4)]
+    others = [Case(OpKind.DEPTHWISE_CONV_2D, (1, 5, 5, 4)), Case(OpKind.DEPTHWISE_CONV_2D, (1, 5, 5, 4), kernel=(1, 1))]
     assert "tg_conv2d_usad" not in _functions(tlb.encoded(others, "binary"))
     tiny = tlb.encoded([tlb.TinyOutCase(C, (1, 4, 4, 8), out_c=6, kernel=(1, 1))], "binary")
     assert _functions(tiny) == ["tg_conv2d_lb"]
@@ -99,7 +109,7 @@ def test_usad_on_cortex_m4_equals_reference(tmp_path):
         if shutil.which(tool) is None:
             pytest.fail(f"missing tool {tool}: run `make sysdeps`")
     for seed, shifts in ((1, False), (4, True)):
-        graph = tlb.encoded(CASES, "binary", seed=seed)
+        graph = tlb.encoded(CASES + FCS, "binary", seed=seed)
         if shifts:
             tlb._large_multipliers(graph, np.random.default_rng(6), False)
         assert {lop.c_function for lop in lower(graph)} == {"tg_conv2d_usad"}
@@ -117,14 +127,14 @@ def test_scratch_size_equals_the_c_twin():
     from tinygen.paths import runtime_file, runtime_include_dirs
     from tinygen.verify.hostbuild import build_extension
 
-    cdef = "int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t in_c, int32_t out_c);"
+    cdef = ("int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, "
+            "int32_t in_c, int32_t out_c);")
     _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, [runtime_file("tg_conv2d_usad.c")],
                              runtime_include_dirs())
-    for rq_words in (5, 7):
-        for in_c, out_c in ((1, 1), (6, 5), (64, 64), (33, 9)):
-            assert lib.tg_conv2d_usad_get_buffer_size(rq_words, in_c, out_c) == \
-                lowbit_usad.scratch_bytes(rq_words, in_c, out_c)
-    graph = tlb.encoded(CASES[:2], "binary")
+    graph = tlb.encoded(CASES, "binary")
     for op, case in zip(graph.ops, CASES):
         lop = lower_op(op, graph)
-        assert lop.scratch_bytes == lowbit_usad.scratch_bytes(lop.notes["rq_words"], case.in_shape[3], case.out_c)
+        fh, fw = case.kernel
+        want = lib.tg_conv2d_usad_get_buffer_size(lop.notes["rq_words"], fh, fw, case.in_shape[3], case.out_c)
+        assert lop.scratch_bytes == want == lowbit_usad.scratch_bytes(lop.notes["rq_words"], fh * fw * case.in_shape[3],
+                                                                      case.out_c)

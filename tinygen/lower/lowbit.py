@@ -235,7 +235,7 @@ class LowBitKernel(Kernel):
         lop = LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
                         notes={"weights": scheme, "per_channel": True})
         decoded_rows = unpack_rows(packed, n, scheme, book)
-        usad = lowbit_usad.lower(lop, decoded_rows, bias_data, rq, head, tail, w.shape)
+        usad = lowbit_usad.lower(lop, decoded_rows, bias_data, rq, head, geo, tail)
         return usad or lowbit_x.decode_once(lop, decoded_rows, bias_data, rq, head, geo, tail, x.shape[-1])
 
 

@@ -1,14 +1,17 @@
-"""1x1 CONV_2D with binary weights on sums of absolute byte differences (runtime_c/lowbit/tg_conv2d_usad.h).
+"""CONV_2D and FULLY_CONNECTED with binary weights on sums of absolute byte differences
+(runtime_c/lowbit/tg_conv2d_usad.h).
 
 With u = x + 128 and a mask byte m = 0x00 for +1, 0xFF for -1, |u - m| = s * u + 255 * [s = -1], so the
 int8 accumulator bias + sum s * (x + input_offset) is bias' + sum |u - m| with the per-channel constant
 bias' = bias + (input_offset - 128) * sum s - 255 * (number of -1 weights), folded here (the layer is
 declined when it leaves int32). USADA8 takes 4 of these per instruction where SMLAD takes 2 products, so
-on the layers it takes this kernel runs fewer instructions than the int8 one. The records and their
-exactness check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
+the inner loop runs about half of the int8 kernel's inner-loop instructions per MAC (1x1 layers read each pixel's
+input in place, other filters gather the window once per output pixel). The records and their exactness
+check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
 
-`lower` returns the lowered op, or None for what the kernel does not take: other schemes, filters other
-than 1x1 with stride 1 and no padding, or records the bound rules out.
+FULLY_CONNECTED runs as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
+the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
+rules out.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from tinygen.ir import OpKind
 from tinygen.lower import lowbit_x
 from tinygen.lower.base import ConstArg, ConstArray, Literal, ScratchArg
 
-ENABLED = True  # False: binary 1x1 convs take the decode-once kernel (tests and benchmarks compare both)
+ENABLED = True  # False: binary convs take the decode-once kernel (tests and benchmarks compare both)
 BINARY = 3  # TG_WF_BINARY
 
 
@@ -31,47 +34,37 @@ def folded(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
     return b + (input_offset - 128) * rows.sum(axis=1) - 255 * (rows < 0).sum(axis=1)
 
 
-def scratch_bytes(rq_words: int, in_c: int, out_c: int) -> int:
-    """tg_conv2d_usad_get_buffer_size."""
-    k4, blocks = -(-in_c // 4), -(-out_c // 4)
+def scratch_bytes(rq_words: int, n: int, out_c: int) -> int:
+    """tg_conv2d_usad_get_buffer_size for rows of n = filter_h * filter_w * in_c values."""
+    k4, blocks = -(-n // 4), -(-out_c // 4)
     return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4
 
 
-def _fits(op, fmt: int, x_shape: tuple, y_shape: tuple) -> bool:
-    if op.kind != OpKind.CONV_2D or fmt != BINARY:
-        return False
-    a = op.attrs
-    p = a.padding
-    return ((a.stride_h, a.stride_w) == (1, 1) and (p.top, p.left, p.bottom, p.right) == (0, 0, 0, 0)
-            and tuple(x_shape[:3]) == tuple(y_shape[:3]))
-
-
-def lower(lop, rows: np.ndarray, bias, rq, head: list, tail: list, w_shape: tuple):
-    """lowbit.py's lowered conv switched to tg_conv2d_usad, or None (head, tail: lowbit.py's leading and
-    trailing arguments; rows: the decoded int8 weights, one row per output channel)."""
-    if not (ENABLED and lowbit_x.ENABLED) or lop.op.kind != OpKind.CONV_2D or tuple(w_shape[1:3]) != (1, 1):
+def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
+    """lowbit.py's lowered conv switched to tg_conv2d_usad, or None (head, geo, tail: lowbit.py's leading,
+    geometry and trailing arguments; rows: the decoded int8 weights, one row per output channel)."""
+    kind = lop.op.kind
+    if not (ENABLED and lowbit_x.ENABLED) or kind == OpKind.DEPTHWISE_CONV_2D or head[1].value != BINARY:
         return None
-    x_arg, y_arg = tail[4], tail[11]
-    x_shape = (tail[0].value, tail[1].value, tail[2].value)
-    y_shape = (tail[0].value, tail[8].value, tail[9].value)
-    if not _fits(lop.op, head[1].value, x_shape, y_shape):
-        return None
+    if kind == OpKind.FULLY_CONNECTED:  # a 1x1 conv over a 1 x batches image of accum_depth channels
+        one, zero = Literal(1), Literal(0)
+        geo = [one, one, one, one, zero, zero]
+        tail = [one, one, tail[0], tail[1], tail[2], one, one, tail[4], one, tail[0], tail[3], tail[5]]
     got = lowbit_x._records(rows, bias, rq)
     const = folded(bias, rows, rq.input_offset)
     if got is None or np.any(np.abs(const) >= 2 ** 31):
         return None
     rq_words = got[0]
-    out_c, in_c = rows.shape
+    out_c, n = rows.shape
     consts, bias_arg = list(lop.const_arrays), tail[7]
     if isinstance(bias_arg, ConstArg):
         consts[bias_arg.index] = ConstArray("bias", const.astype(np.int32))
     else:
         consts.append(ConstArray("bias", const.astype(np.int32)))
         bias_arg = ConstArg(len(consts) - 1)
-    pixels = int(np.prod(x_shape))
-    args = [ScratchArg(), head[4], head[5], Literal(rq.output_offset), Literal(rq.act_min), Literal(rq.act_max),
-            ConstArg(0), ConstArg(1), Literal(rq_words), Literal(pixels), Literal(in_c), x_arg, bias_arg,
-            Literal(out_c), y_arg]
+    args = [ScratchArg(), head[4], head[5], *geo, Literal(rq.input_offset), Literal(rq.output_offset),
+            Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1), Literal(rq_words), *tail[:7], bias_arg,
+            *tail[8:]]
     notes = {**lop.notes, "kernel": "USADA8 on masks decoded once per call", "rq_words": rq_words}
     return dataclasses.replace(lop, c_function="tg_conv2d_usad", c_sources=("tg_conv2d_usad.c",), args=args,
-                               const_arrays=consts, scratch_bytes=scratch_bytes(rq_words, in_c, out_c), notes=notes)
+                               const_arrays=consts, scratch_bytes=scratch_bytes(rq_words, n, out_c), notes=notes)
