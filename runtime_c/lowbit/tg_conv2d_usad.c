@@ -150,20 +150,41 @@ typedef struct {
     int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h, filter_w;
 } usad_geo;
 
-/* Output pixel (oy, ox)'s window in (fy, fx, ic) order into win (filter_h * filter_w * in_c bytes): taps
- * outside the input hold the input zero point zp, whose products the folded bias cancels as int8's do */
-static void usad_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, int8_t zp, int8_t *win)
+/* in_c bytes of one tap as u = x ^ 0x80 at dst */
+static inline void usad_tap(const int8_t *x, int32_t in_c, int8_t *dst)
 {
-    for (int32_t fy = 0; fy < g->filter_h; ++fy) {
+    int32_t i = 0;
+    for (; i + 4 <= in_c; i += 4) {
+        const uint32_t v = tg_read_u32(x + i) ^ 0x80808080u;
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < in_c; ++i) {
+        dst[i] = (int8_t)(uint8_t)((uint8_t)x[i] ^ 0x80u);
+    }
+}
+
+/* Output pixel (oy, ox)'s window in (fy, fx, ic) order as u bytes into win (filter_h * filter_w * in_c):
+ * taps outside the input hold u of the input zero point, pu, whose products the folded bias cancels as
+ * int8's do */
+static void usad_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, uint8_t pu, int8_t *win)
+{
+    const int32_t row = g->filter_w * g->in_c;
+    for (int32_t fy = 0; fy < g->filter_h; ++fy, win += row) {
         const int32_t iy = oy * g->stride_h - g->pad_top + fy * g->dilation_h;
-        for (int32_t fx = 0; fx < g->filter_w; ++fx, win += g->in_c) {
-            const int32_t ix = ox * g->stride_w - g->pad_left + fx * g->dilation_w;
-            if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
-                memset(win, zp, (size_t)g->in_c);
+        if (iy < 0 || iy >= g->in_h) {
+            memset(win, pu, (size_t)row);
+            continue;
+        }
+        const int8_t *x = in + iy * g->in_w * g->in_c;
+        int32_t ix = ox * g->stride_w - g->pad_left;
+        int8_t *dst = win;
+        for (int32_t fx = 0; fx < g->filter_w; ++fx, ix += g->dilation_w, dst += g->in_c) {
+            if (ix < 0 || ix >= g->in_w) {
+                memset(dst, pu, (size_t)g->in_c);
             } else if (g->in_c == 1) {
-                *win = in[iy * g->in_w + ix];
+                *dst = (int8_t)(uint8_t)((uint8_t)x[ix] ^ 0x80u);
             } else {
-                memcpy(win, in + (iy * g->in_w + ix) * g->in_c, (size_t)g->in_c);
+                usad_tap(x + ix * g->in_c, g->in_c, dst);
             }
         }
     }
@@ -190,21 +211,15 @@ static void usad_masks(const uint8_t *p, int32_t n, uint32_t *w)
 
 /* Every output pixel of a general conv: its window gathered, as the column, then its outputs */
 static void usad_windows(const usad_geo *g, const int8_t *input, int32_t batches, int32_t out_h, int32_t out_w,
-    int8_t zp, uint32_t *col, const uint32_t *w, const int32_t *q, int32_t rq_words, int32_t output_offset,
+    uint8_t pu, uint32_t *col, const uint32_t *w, const int32_t *q, int32_t rq_words, int32_t output_offset,
     int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
 {
-    const int32_t n = g->filter_h * g->filter_w * g->in_c, full = n >> 2, r = n & 3, k4 = (n + 3) >> 2;
+    const int32_t k4 = (g->filter_h * g->filter_w * g->in_c + 3) >> 2;
     for (int32_t b = 0; b < batches; ++b, input += g->in_h * g->in_w * g->in_c) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
             for (int32_t ox = 0; ox < out_w; ++ox, out += out_c) {
                 col[k4 - 1] = 0; /* the bytes past n stay 0 */
-                usad_window(g, input, oy, ox, zp, (int8_t *)(void *)col);
-                for (int32_t k = 0; k < full; ++k) {
-                    col[k] ^= 0x80808080u;
-                }
-                if (r != 0) {
-                    col[full] ^= 0x80808080u >> (8 * (4 - r));
-                }
+                usad_window(g, input, oy, ox, pu, (int8_t *)(void *)col);
                 if (rq_words == TG_RQ_RS) {
                     usad_out_rs(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
                 } else {
@@ -254,8 +269,9 @@ int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, i
     }
     const usad_geo g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h,
                         filter_w};
-    usad_windows(&g, input, batches, out_h, out_w, (int8_t)-input_offset, col, masks, quant, rq_words, output_offset,
-                 act_min, act_max, out_c, output);
+    const uint8_t pu = (uint8_t)((128 - input_offset) & 0xFF); /* u of the input zero point */
+    usad_windows(&g, input, batches, out_h, out_w, pu, col, masks, quant, rq_words, output_offset, act_min, act_max,
+                 out_c, output);
     return TG_OK;
 }
 
