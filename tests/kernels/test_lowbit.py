@@ -206,6 +206,9 @@ def test_c_matches_reference(family, kernel_path, mode):
         else:  # fc: input rows read 4 values at a time
             fits = w.shape[1] % 4 == 0
         want = "_lbx" if fits and mode == "decoded" else "_lb"
+        if mode == "decoded" and scheme == "binary" and (op.kind == OpKind.FULLY_CONNECTED or want == "_lbx") \
+                and op.kind != OpKind.DEPTHWISE_CONV_2D:
+            want = "_usad"  # tg_conv2d_usad, conv and fc (test_lowbit_usad.py)
         assert lop.c_function.endswith(want), (op.name, lop.c_function)
     rng = np.random.default_rng(4)
     for fill in (None, None, -128, 127):

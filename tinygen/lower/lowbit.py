@@ -14,7 +14,7 @@ from tinygen.errors import UnsupportedError
 from tinygen.ir import Graph, Op, OpKind, Tensor
 from tinygen.quant import qmath
 from tinygen.quant import weights as wq
-from tinygen.lower import conv, lowbit_x
+from tinygen.lower import conv, lowbit_usad, lowbit_x
 from tinygen.lower.base import ConstArg, ConstArray, Kernel, Literal, LoweredOp, ScratchArg, TensorArg, _REGISTRY
 
 FORMAT = {"int4": 0, "kmeans4": 1, "kmeans3": 1, "kmeans2": 1, "ternary": 2, "binary": 3}
@@ -235,7 +235,8 @@ class LowBitKernel(Kernel):
         lop = LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
                         notes={"weights": scheme, "per_channel": True})
         decoded_rows = unpack_rows(packed, n, scheme, book)
-        return lowbit_x.decode_once(lop, decoded_rows, bias_data, rq, head, geo, tail, x.shape[-1])
+        usad = lowbit_usad.lower(lop, decoded_rows, bias_data, rq, head, geo, tail)
+        return usad or lowbit_x.decode_once(lop, decoded_rows, bias_data, rq, head, geo, tail, x.shape[-1])
 
 
 def _register_first(kernel: Kernel) -> None:

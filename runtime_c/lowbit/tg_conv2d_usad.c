@@ -1,0 +1,283 @@
+/* tinygen runtime: 1x1 CONV_2D with binary weights by USADA8; contract in tg_conv2d_usad.h. */
+#include "tg_conv2d_usad.h"
+#include "tg_lowbit_dec.h"
+#include "tg_dsp.h"
+
+/* byte i of entry f: 0x00 when bit i of f is set (+1), else 0xFF (-1) */
+static const uint32_t mask_tab[16] = {
+    0xFFFFFFFFu, 0xFFFFFF00u, 0xFFFF00FFu, 0xFFFF0000u, 0xFF00FFFFu, 0xFF00FF00u, 0xFF0000FFu, 0xFF000000u,
+    0x00FFFFFFu, 0x00FFFF00u, 0x00FF00FFu, 0x00FF0000u, 0x0000FFFFu, 0x0000FF00u, 0x000000FFu, 0x00000000u};
+
+#if TG_DSP_EMULATED || !TG_HAS_DSP
+/* USADA8: a + the sum of the 4 absolute differences of the unsigned bytes of x and y */
+static inline uint32_t usad_emu(uint32_t x, uint32_t y, uint32_t a)
+{
+    for (int32_t i = 0; i < 32; i += 8) {
+        const int32_t d = (int32_t)((x >> i) & 0xFFu) - (int32_t)((y >> i) & 0xFFu);
+        a += (uint32_t)(d < 0 ? -d : d);
+    }
+    return a;
+}
+#endif
+
+#if TG_DSP_EMULATED
+
+/* The device's loop below, one statement per instruction: n groups of one column word and 4 mask words */
+TG_ALWAYS_INLINE void usad_block(const uint32_t *c, const uint32_t *w, int32_t n, int32_t acc[4])
+{
+    uint32_t a[4] = {(uint32_t)acc[0], (uint32_t)acc[1], (uint32_t)acc[2], (uint32_t)acc[3]};
+    for (int32_t k = 0; k < n; ++k) {
+        uint32_t r8, r9, r10, r11;
+        const uint32_t u = tg_emu_ldr(c);
+        c += 1;                            /* ldr u, [c], #4 */
+        tg_emu_ldm4(w, &r8, &r9, &r10, &r11);
+        w += 4;                            /* ldmia w!, {r8, r9, r10, r11} */
+        a[0] = usad_emu(u, r8, a[0]);      /* usada8 a0, u, r8, a0 */
+        a[1] = usad_emu(u, r9, a[1]);      /* usada8 a1, u, r9, a1 */
+        a[2] = usad_emu(u, r10, a[2]);     /* usada8 a2, u, r10, a2 */
+        a[3] = usad_emu(u, r11, a[3]);     /* usada8 a3, u, r11, a3 */
+    }
+    for (int32_t r = 0; r < 4; ++r) {
+        acc[r] = tg_emu_s32(a[r]);
+    }
+}
+
+#elif TG_HAS_DSP
+
+#define TG_USAD_STEP \
+    "ldr %[u], [%[c]], #4\n\t" \
+    "ldmia %[w]!, {r8, r9, r10, r11}\n\t" \
+    "usada8 %[a0], %[u], r8, %[a0]\n\t" \
+    "usada8 %[a1], %[u], r9, %[a1]\n\t" \
+    "usada8 %[a2], %[u], r10, %[a2]\n\t" \
+    "usada8 %[a3], %[u], r11, %[a3]\n\t"
+
+/* n >= 1 groups: one step when bit 0 of n is set, two when bit 1 is, then four per iteration (the
+ * steps set no flags: each branch reads the flags of the LSRS before it) */
+TG_ALWAYS_INLINE void usad_block(const uint32_t *c, const uint32_t *w, int32_t n, int32_t acc[4])
+{
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    uint32_t u;
+    __asm__ volatile("lsrs %[n], %[n], #1\n\t"
+                     "bcc 4f\n\t" TG_USAD_STEP
+                     "4:\n\t"
+                     "lsrs %[n], %[n], #1\n\t"
+                     "bcc 2f\n\t" TG_USAD_STEP TG_USAD_STEP
+                     "2:\n\t"
+                     "beq 3f\n\t"
+                     "1:\n\t" TG_USAD_STEP TG_USAD_STEP TG_USAD_STEP TG_USAD_STEP
+                     "subs %[n], %[n], #1\n\t"
+                     "bne 1b\n\t"
+                     "3:\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [c] "+r"(c), [w] "+r"(w), [n] "+r"(n),
+          [u] "=&r"(u)
+        :
+        : "r8", "r9", "r10", "r11", "cc", "memory");
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+#else
+
+TG_ALWAYS_INLINE void usad_block(const uint32_t *c, const uint32_t *w, int32_t n, int32_t acc[4])
+{
+    for (int32_t k = 0; k < n; ++k, w += 4) {
+        for (int32_t r = 0; r < 4; ++r) {
+            acc[r] = (int32_t)usad_emu(c[k], w[r], (uint32_t)acc[r]);
+        }
+    }
+}
+
+#endif /* TG_HAS_DSP */
+
+/* One pixel's outputs from its column c (k4 words): blocks of 4 channels, records q, masks w */
+TG_ALWAYS_INLINE void usad_pixel(const uint32_t *c, int32_t k4, const uint32_t *w, const int32_t *q,
+                                 int32_t rq_words, int32_t output_offset, int32_t act_min, int32_t act_max,
+                                 int32_t out_c, int8_t *out)
+{
+    const int32_t rest = out_c & 3;
+    int8_t tail[4] = {0, 0, 0, 0}; /* written by the last partial block before it is read */
+    for (int32_t g = (out_c + 3) >> 2; g > 0; --g, w += 4 * k4, q += 4 * rq_words, out += 4) {
+        int32_t acc[4] = {q[0], q[1], q[2], q[3]};
+        usad_block(c, w, k4, acc);
+        tg_rq4_store(acc[0], acc[1], acc[2], acc[3], q + 4, rq_words, output_offset, act_min, act_max,
+                     g == 1 && rest != 0 ? tail : out);
+    }
+    for (int32_t i = 0; i < rest; ++i) {
+        out[i - 4] = tail[i];
+    }
+}
+
+#if defined(__GNUC__)
+#define TG_USAD_NOINLINE __attribute__((noinline))
+#else
+#define TG_USAD_NOINLINE
+#endif
+
+/* usad_pixel with the record size a constant: one copy each */
+static TG_USAD_NOINLINE void usad_out_rs(const uint32_t *c, int32_t k4, const uint32_t *w, const int32_t *q,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
+{
+    usad_pixel(c, k4, w, q, TG_RQ_RS, output_offset, act_min, act_max, out_c, out);
+}
+
+static TG_USAD_NOINLINE void usad_out_gen(const uint32_t *c, int32_t k4, const uint32_t *w, const int32_t *q,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
+{
+    usad_pixel(c, k4, w, q, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
+}
+
+/* The column's k4 words from n bytes x (any alignment): u = x ^ 0x80, bytes past n 0 */
+static inline void usad_column(const int8_t *x, int32_t n, uint32_t *c)
+{
+    const int32_t full = n >> 2, r = n & 3;
+    for (int32_t k = 0; k < full; ++k) {
+        c[k] = tg_read_u32(x + 4 * k) ^ 0x80808080u;
+    }
+    if (r != 0) {
+        uint32_t v = 0;
+        for (int32_t i = 0; i < r; ++i) {
+            v |= ((uint32_t)(uint8_t)x[4 * full + i] ^ 0x80u) << (8 * i);
+        }
+        c[full] = v;
+    }
+}
+
+/* The geometry of a general conv's windows */
+typedef struct {
+    int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h, filter_w;
+} usad_geo;
+
+/* in_c bytes of one tap as u = x ^ 0x80 at dst */
+static inline void usad_tap(const int8_t *x, int32_t in_c, int8_t *dst)
+{
+    int32_t i = 0;
+    for (; i + 4 <= in_c; i += 4) {
+        const uint32_t v = tg_read_u32(x + i) ^ 0x80808080u;
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < in_c; ++i) {
+        dst[i] = (int8_t)(uint8_t)((uint8_t)x[i] ^ 0x80u);
+    }
+}
+
+/* Output pixel (oy, ox)'s window in (fy, fx, ic) order as u bytes into win (filter_h * filter_w * in_c):
+ * taps outside the input hold u of the input zero point, pu, whose products the folded bias cancels as
+ * int8's do */
+static void usad_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, uint8_t pu, int8_t *win)
+{
+    const int32_t row = g->filter_w * g->in_c;
+    for (int32_t fy = 0; fy < g->filter_h; ++fy, win += row) {
+        const int32_t iy = oy * g->stride_h - g->pad_top + fy * g->dilation_h;
+        if (iy < 0 || iy >= g->in_h) {
+            memset(win, pu, (size_t)row);
+            continue;
+        }
+        const int8_t *x = in + iy * g->in_w * g->in_c;
+        int32_t ix = ox * g->stride_w - g->pad_left;
+        int8_t *dst = win;
+        for (int32_t fx = 0; fx < g->filter_w; ++fx, ix += g->dilation_w, dst += g->in_c) {
+            if (ix < 0 || ix >= g->in_w) {
+                memset(dst, pu, (size_t)g->in_c);
+            } else if (g->in_c == 1) {
+                *dst = (int8_t)(uint8_t)((uint8_t)x[ix] ^ 0x80u);
+            } else {
+                usad_tap(x + ix * g->in_c, g->in_c, dst);
+            }
+        }
+    }
+}
+
+/* Row p's masks (n values) at w, then every 4th word (row c & 3 of its block): a nibble per group */
+static void usad_masks(const uint8_t *p, int32_t n, uint32_t *w)
+{
+    const int32_t full = n >> 3;
+    for (int32_t b = 0; b < full; ++b, w += 8) {
+        w[0] = mask_tab[p[b] & 15u];
+        w[4] = mask_tab[p[b] >> 4];
+    }
+    const int32_t r = n & 7;
+    if (r != 0) { /* the last 1..7 values: masks of values past n are 0 (the column's bytes there are 0) */
+        const uint32_t bits = p[full];
+        const uint32_t m0 = mask_tab[bits & 15u], m1 = mask_tab[bits >> 4];
+        w[0] = r >= 4 ? m0 : m0 & ((1u << (8 * r)) - 1u);
+        if (r > 4) {
+            w[4] = m1 & ((1u << (8 * (r - 4))) - 1u);
+        }
+    }
+}
+
+/* Every output pixel of a general conv: its window gathered, as the column, then its outputs */
+static void usad_windows(const usad_geo *g, const int8_t *input, int32_t batches, int32_t out_h, int32_t out_w,
+    uint8_t pu, uint32_t *col, const uint32_t *w, const int32_t *q, int32_t rq_words, int32_t output_offset,
+    int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
+{
+    const int32_t k4 = (g->filter_h * g->filter_w * g->in_c + 3) >> 2;
+    for (int32_t b = 0; b < batches; ++b, input += g->in_h * g->in_w * g->in_c) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            for (int32_t ox = 0; ox < out_w; ++ox, out += out_c) {
+                col[k4 - 1] = 0; /* the bytes past n stay 0 */
+                usad_window(g, input, oy, ox, pu, (int8_t *)(void *)col);
+                if (rq_words == TG_RQ_RS) {
+                    usad_out_rs(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
+                } else {
+                    usad_out_gen(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
+                }
+            }
+        }
+    }
+}
+
+int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w,
+    int32_t dilation_h, int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
+    int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift,
+    int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+    int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int32_t out_c,
+    int8_t *output)
+{
+    const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
+    if ((rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL || row_bytes * 8 < n) {
+        return TG_ERROR;
+    }
+    int32_t *quant = (int32_t *)(void *)scratch;
+    uint32_t *masks = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
+    uint32_t *col = masks + blocks * 4 * k4;
+    for (int32_t c = 0; c < out_c; ++c) {
+        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
+        usad_masks(weights + c * row_bytes, n, masks + (c >> 2) * 4 * k4 + (c & 3));
+    }
+    for (int32_t c = out_c; c < blocks * 4; ++c) { /* the rows past out_c: their outputs are dropped */
+        uint32_t *w = masks + (c >> 2) * 4 * k4 + (c & 3);
+        for (int32_t g = 0; g < k4; ++g) {
+            w[4 * g] = 0;
+        }
+    }
+    tg_lbx_pad_records(quant, rq_words, out_c);
+    if (filter_h == 1 && filter_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0 &&
+        out_h == in_h && out_w == in_w) { /* 1x1: a pixel's input is its column */
+        for (int32_t p = batches * out_h * out_w; p > 0; --p, input += in_c, output += out_c) {
+            usad_column(input, in_c, col);
+            if (rq_words == TG_RQ_RS) {
+                usad_out_rs(col, k4, masks, quant, output_offset, act_min, act_max, out_c, output);
+            } else {
+                usad_out_gen(col, k4, masks, quant, output_offset, act_min, act_max, out_c, output);
+            }
+        }
+        return TG_OK;
+    }
+    const usad_geo g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h,
+                        filter_w};
+    const uint8_t pu = (uint8_t)((128 - input_offset) & 0xFF); /* u of the input zero point */
+    usad_windows(&g, input, batches, out_h, out_w, pu, col, masks, quant, rq_words, output_offset, act_min, act_max,
+                 out_c, output);
+    return TG_OK;
+}
+
+int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
+                                       int32_t out_c)
+{
+    const int32_t k4 = (filter_h * filter_w * in_c + 3) >> 2, blocks = (out_c + 3) >> 2;
+    return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4;
+}

@@ -1,0 +1,39 @@
+/* tinygen runtime: CONV_2D with BINARY weights (tg_lowbit.h: one bit plane per output channel, 1 = +1,
+ * 0 = -1), by sums of absolute byte differences.
+ *
+ * Each input byte x becomes u = x + 128 (x ^ 0x80) and each weight s a mask byte m (0x00 for +1, 0xFF
+ * for -1), so |u - m| = s * u + 255 * [s = -1], and 4 products cost one USADA8 on cores with the DSP
+ * extension. The int8 accumulator bias + sum s * (x + input_offset) is then
+ *   bias' + sum |u - m|,  bias' = bias + (input_offset - 128) * sum s - 255 * (number of -1 weights),
+ * so `bias` must hold bias' (folded offline, in int32). The masks are decoded once per call from the
+ * packed rows into scratch (4 per nibble, through a 16-word table), so the flash keeps 1 bit per weight.
+ * Each output pixel's window becomes a column of u words once: a 1x1 filter with stride 1 and no padding
+ * reads the pixel's input, other filters gather the window in (fy, fx, ic) order, taps outside the input
+ * holding the zero point -input_offset (their products cancel in bias', as int8's do); bytes past the
+ * window's n values are 0, as are their masks.
+ * A FULLY_CONNECTED layer is a 1x1 conv over a 1 x batches image of accum_depth channels.
+ * Requantization is the decode-once kernels' (tg_lowbit_x.h): records built per call from bias', mult
+ * and shift (rq_words TG_RQ_RS or TG_RQ_GEN, which the lowering checks exact offline), then the output
+ * offset and the clamp. Cores without the DSP extension run the same arithmetic in plain C.
+ *
+ * Scratch (bytes, word aligned; k4 = ceil(filter_h * filter_w * in_c / 4), blocks = ceil(out_c / 4)):
+ *   blocks * 16 * rq_words (records) + blocks * 16 * k4 (masks, per block and group 4 rows' words)
+ *   + 4 * k4 (the column)
+ * Returns TG_OK, or TG_ERROR for an unknown record size, a missing bias or a short row.
+ */
+#ifndef TG_CONV2D_USAD_H
+#define TG_CONV2D_USAD_H
+
+#include "tg_common.h"
+
+int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
+                                       int32_t out_c);
+
+int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w,
+    int32_t dilation_h, int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
+    int32_t output_offset, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift,
+    int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+    int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int32_t out_c,
+    int8_t *output);
+
+#endif /* TG_CONV2D_USAD_H */
