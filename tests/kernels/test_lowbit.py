@@ -196,7 +196,7 @@ def test_c_matches_reference(family, kernel_path, mode):
     graph = merge([encoded(cases, scheme) for scheme in LOWBIT], name=f"lowbit_{family}")
     assert len(graph.ops) == len(LOWBIT) * len(cases) and len(graph.outputs) == len(graph.ops)
     for k, op in enumerate(graph.ops):
-        case = cases[k % len(cases)]
+        case, scheme = cases[k % len(cases)], LOWBIT[k // len(cases)]
         lop = lower_op(op, graph)
         x, w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
         if op.kind == OpKind.DEPTHWISE_CONV_2D:  # where the int8 fast depthwise kernel takes the layer
