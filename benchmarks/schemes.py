@@ -9,12 +9,15 @@ tinygen's PTQ with that scheme on every layer and built for cortex-m4 (QEMU mps2
   - instructions per inference under QEMU -icount (tinygen bench), their ratio to the int8 build's and the
     goal for the scheme (int4 / k-means <= 1.2x int8, ternary / binary <= 1.0x);
   - the planned arena (report arena_bytes) and its difference from the int8 build's;
-  - bit-exactness: generated C on the host and under QEMU == the NumPy reference on 3 held-out inputs;
+  - bit-exactness: generated C on the host and under QEMU == the NumPy reference on 3 held-out inputs, and
+    the QEMU outputs == TFLM's interpreter (pip `tflite-micro`) on the model as tinygen quantized it
+    (`tinygen export-tflite`'s bytes) wherever a .tflite can express it: the int8 and int8c builds; the
+    low-bit schemes requantize with 16-bit multipliers, which a .tflite cannot hold ("n/a");
   - output error: mean squared difference of the dequantized output from the float model, and top-1
     agreement with float, on held-out inputs (NumPy reference).
 Then `--mixed auto` with a flash budget halfway between the int4 and int8 builds.
 
-Exits 1 when a build's C differs from its NumPy reference, the mixed build misses its budget or
+Exits 1 when a build's C differs from its NumPy reference or from TFLM, the mixed build misses its budget or
 accuracy check, or an input file is missing.
 
     .venv/bin/python benchmarks/schemes.py [--models kws,ic,digits] [--schemes int8,int4,...] [--out DIR]
@@ -39,6 +42,9 @@ SCHEMES = ("int8", "int8c", "int4", "kmeans4", "kmeans3", "kmeans2", "ternary", 
 BOARD = "cortex-m4"
 # instructions over the same model's int8 build that issue 18 asks of each low-bit scheme
 GOAL = {"int4": 1.2, "kmeans4": 1.2, "kmeans3": 1.2, "kmeans2": 1.2, "ternary": 1.0, "binary": 1.0}
+
+
+TFLM_MARK = {True: "yes", False: "NO", None: "n/a (16-bit multipliers)"}
 
 
 def model_and_data(key: str):
@@ -71,6 +77,7 @@ def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -
     from tinygen.compiler import load_model
     from tinygen.quant import schemes
     from tinygen.verify.testing import run_c, run_reference
+    from tinygen.errors import UnsupportedError
 
     res = tinygen.compile(path, out, board=BOARD, calibration=calib, name=key, weights=weights,
                           budget_flash=budget)
@@ -89,10 +96,32 @@ def measure(key: str, path: str, calib, held, out: Path, weights, budget=None) -
     on_qemu = qemu.run_qemu(out, [probe])[0]
     exact = bool(np.array_equal(host.reshape(refs[:3].shape), refs[:3])
                  and np.array_equal(on_qemu.reshape(refs[:3].shape), refs[:3]))
+    try:
+        tflm = bool(np.array_equal(on_qemu.reshape(-1), tflm_outputs(g, probe).reshape(-1)))
+    except UnsupportedError as e:  # 16-bit multipliers: no .tflite holds them
+        if "16-bit" not in str(e):
+            raise
+        tflm = None
     b = qemu.bench(out)
-    return dict(weights=schemes.weight_bytes(res.lowered), total=int(r["weights_bytes"]), arena=int(r["arena_bytes"]),
+    return dict(tflm=tflm, weights=schemes.weight_bytes(res.lowered), total=int(r["weights_bytes"]), arena=int(r["arena_bytes"]),
                 insns=int(b["instructions"]), mse=mse, top1=top1, exact=exact,
                 int8_layout=schemes.int8_weight_bytes(g), table=r.get("weight_schemes", {}), mixed=r.get("mixed"))
+
+
+def tflm_outputs(graph, xs: np.ndarray) -> np.ndarray:
+    """TFLM's outputs for each sample of xs, on the graph as tinygen quantized it (exported .tflite)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from tinygen.verify.export_tflite import to_bytes
+
+    data = to_bytes(graph)
+    outs = []
+    for x in xs:  # a fresh interpreter per sample: nothing carried between inferences
+        interp = runtime.Interpreter.from_bytes(data, arena_size=len(data) * 4 + (1 << 20))
+        interp.set_input(x[None], 0)
+        interp.invoke()
+        outs.append(np.array(interp.get_output(0)))
+    return np.stack(outs)
 
 
 def main(argv=None) -> int:
@@ -116,8 +145,9 @@ def main(argv=None) -> int:
             base = rows["int8"]["int8_layout"]
             print(f"### {key}: weight bytes vs int8 at one byte per weight + 8 B per channel ({base:,} B)\n")
             print("| scheme | weight bytes | ratio | constants as built | instructions (M4) | vs int8 | goal "
-                  "| arena (B) | arena vs int8 | output MSE vs float | top-1 agreement | C == reference (host, QEMU) |")
-            print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|")
+                  "| arena (B) | arena vs int8 | output MSE vs float | top-1 agreement | C == reference (host, QEMU) "
+                  "| QEMU == TFLM |")
+            print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
             for s, m in rows.items():
                 top1 = "-" if np.isnan(m["top1"]) else f"{100 * m['top1']:.1f}%"
                 ratio = m["insns"] / rows["int8"]["insns"]
@@ -125,8 +155,9 @@ def main(argv=None) -> int:
                 mark = "-" if goal is None else f"<= {goal:.1f}x {'met' if ratio <= goal else 'NOT met'}"
                 print(f"| {s} | {m['weights']:,} | {m['weights'] / base:.3f} | {m['total']:,} | {m['insns']:,} "
                       f"| {ratio:.2f}x | {mark} | {m['arena']:,} | {m['arena'] - rows['int8']['arena']:+,} "
-                      f"| {m['mse']:.4g} | {top1} | {'yes' if m['exact'] else 'NO'} |")
-                ok &= m["exact"]
+                      f"| {m['mse']:.4g} | {top1} | {'yes' if m['exact'] else 'NO'} "
+                      f"| {TFLM_MARK[m['tflm']]} |")
+                ok &= m["exact"] and m["tflm"] is not False
             if "mixed auto" not in rows:
                 continue
             mixed = rows["mixed auto"]
