@@ -3,9 +3,22 @@
 #include "tg_conv2d_s8_fast.h"
 #include "tg_gemm_s8_fast.h"
 
-/* TERNARY and BINARY conv rows hold b-bit indices into these (tg_lowbit_x.h) */
-static const int8_t tg_lbx_ternary_book[4] = {0, 1, 0, -1}; /* non-zero | negative << 1 */
-static const int8_t tg_lbx_binary_book[2] = {-1, 1};
+/* The values of tg_conv2d_lbx's b-bit fields below 4 bits: a 2- / 3-bit palette's codebook; TERNARY's
+ * indices non-zero | negative << 1 into {0, +s, 0, -s} and BINARY's into {-s, +s}, s = 2^wshift */
+static void small_book(int32_t format, int32_t bits, const int8_t *codebook, int32_t wshift, int16_t book[8])
+{
+    const int16_t s = (int16_t)(1 << wshift);
+    for (int32_t i = 0; i < 8; ++i) {
+        book[i] = format == TG_WF_PALETTE && i < (1 << bits) ? codebook[i] : 0;
+    }
+    if (format == TG_WF_TERNARY) {
+        book[1] = s;
+        book[3] = (int16_t)-s;
+    } else if (format == TG_WF_BINARY) {
+        book[0] = (int16_t)-s;
+        book[1] = s;
+    }
+}
 
 /* The bits of a field value in tg_conv2d_lbx's rows below 4 bits (2- / 3-bit palettes, TERNARY, BINARY), else 0 */
 static int32_t field_bits(int32_t format, int32_t bits)
@@ -25,7 +38,7 @@ int32_t tg_conv2d_lbx_tab_words(int32_t format, int32_t bits, int32_t n, int32_t
 }
 
 /* Rows of 1- to 3-bit values in pair order (tg_lowbit_x.h) through tab, the 2^(2 bits) words of every field */
-static void rows_pal(const uint8_t *p, int32_t n, int32_t bits, const int8_t *codebook, const uint32_t *tab,
+static void rows_pal(const uint8_t *p, int32_t n, int32_t bits, const int16_t *codebook, const uint32_t *tab,
                      uint32_t *w)
 {
     const int32_t full = n >> 2, r = n & 3;
@@ -139,14 +152,16 @@ static void rows_4bit(const uint8_t *p, int32_t n, const int16_t *lut, const uin
 
 int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
     int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w, int32_t pad_top,
-    int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
-    const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w,
-    int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h,
-    int32_t out_w, int32_t out_c, int8_t *output)
+    int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t fold, int32_t act_min, int32_t act_max,
+    const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t wshift, int32_t batches, int32_t in_h,
+    int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias,
+    int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output)
 {
-    if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL) {
+    if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL ||
+        !tg_lbx_wshift_ok(format, wshift, TG_LBX_MAX_WSHIFT)) {
         return TG_ERROR;
     }
+    const int32_t folded = fold ? output_offset : 0;
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2, blocks = (out_c + 3) >> 2;
     const int32_t tab_words = tg_conv2d_lbx_tab_words(format, bits, n, out_c);
     int32_t *quant = (int32_t *)(void *)(scratch + TG_LBX_HEAD(k4, tab_words));
@@ -157,8 +172,8 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     const uint32_t *tab = NULL;
     const int nib = tg_lbx_nibbles(format, bits);
     const int32_t fb = field_bits(format, bits);
-    const int8_t *book = format == TG_WF_TERNARY ? tg_lbx_ternary_book
-                         : format == TG_WF_BINARY ? tg_lbx_binary_book : codebook;
+    int16_t book[8];
+    small_book(format, bits, codebook, wshift, book);
     if (tab_words != 0) {
         uint32_t *t = (uint32_t *)(void *)scratch;
         if (nib) {
@@ -174,7 +189,7 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     for (int32_t c = 0; c < out_c; ++c) {
         uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2; /* row c & 3 of its block, group 0 */
         const uint8_t *p = weights + c * row_bytes;
-        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
+        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
         if (nib) {
             rows_4bit(p, n, lut, tab, w);
             continue;
@@ -195,12 +210,12 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     if (filter_h == 1 && filter_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 && pad_left == 0 &&
         (in_c & 3) == 0 && out_h == in_h && out_w == in_w) { /* 1x1: one GEMM call over every pixel */
         tg_gemm_s8_fast_x_pixels((uint32_t *)(void *)scratch, input, batches * out_h * out_w, 0, k4,
-                                 (const int32_t *)filter, quant, rq_words, output_offset, act_min, act_max, out_c,
-                                 output);
+                                 (const int32_t *)filter, quant, rq_words, output_offset - folded, act_min, act_max,
+                                 out_c, output);
         return TG_OK;
     }
     return tg_conv2d_s8_fast(scratch, stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, -input_offset,
-                             zp_px, output_offset, act_min, act_max, batches, in_h, in_w, in_c, input, filter_h,
+                             zp_px, output_offset - folded, act_min, act_max, batches, in_h, in_w, in_c, input, filter_h,
                              filter_w, (const int32_t *)filter, TG_GEMM_EXTEND, quant, rq_words, out_h, out_w,
                              out_c, output);
 }

@@ -6,12 +6,12 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
     const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset,
     int32_t fold, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words,
-    int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h,
-    int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output)
+    int32_t wshift, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+    int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output)
 {
     const int32_t taps = filter_h * filter_w, pairs = (taps + 1) >> 1;
     if (!tg_lb_known_format(format, bits) || (rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || (in_c & 3) != 0 ||
-        taps > TG_DW_FAST_MAX_TAPS || bias == NULL) {
+        taps > TG_DW_FAST_MAX_TAPS || bias == NULL || !tg_lbx_wshift_ok(format, wshift, TG_LBX_MAX_WSHIFT)) {
         return TG_ERROR;
     }
     int32_t *quant = (int32_t *)(void *)scratch;
@@ -53,7 +53,7 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
             }
             continue;
         }
-        tg_lbx_row(format, bits, codebook, lut, p, row_bytes, taps, 2 * pairs, row);
+        tg_lbx_row(format, bits, codebook, lut, p, row_bytes, taps, 2 * pairs, 1 << wshift, row);
         const uint16_t *u = (const uint16_t *)row;
         for (int32_t j = 0; j < pairs; ++j, u += 2, w += 4) {
             *w = (uint32_t)u[0] | ((uint32_t)u[1] << 16);

@@ -23,9 +23,10 @@ static inline void tg_lbx_lut(int32_t format, int32_t bits, const int8_t *codebo
 
 /* Row `row` (n values in one of tg_lowbit.h's formats) as int16 at dst[0..n), and dst[n..n_pad) = 0.
  * 4-bit formats go a byte (two values) at a time through lut (tg_lbx_lut), 2- and 3-bit palettes through
- * a bit reader, sign planes a byte (8 values) at a time. */
+ * a bit reader, sign planes a byte (8 values) at a time; their values are +-scale and 0 (scale: 2^wshift). */
 static inline void tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebook, const int16_t *lut,
-                              const uint8_t *row, int32_t row_bytes, int32_t n, int32_t n_pad, int16_t *dst)
+                              const uint8_t *row, int32_t row_bytes, int32_t n, int32_t n_pad, int32_t scale,
+                              int16_t *dst)
 {
     int32_t j = 0;
     if (tg_lbx_nibbles(format, bits)) {
@@ -59,8 +60,8 @@ static inline void tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebo
             uint32_t keep = ternary ? row[i] : 0xFFu;
             uint32_t sg = (ternary ? neg[i] : ~(uint32_t)row[i]) & keep;
             for (int32_t k = 0; k < 8 && j < n; ++k, ++j) {
-                /* +1, -1 or 0: the value's bit, minus twice the bit when negative */
-                dst[j] = (int16_t)((int32_t)(keep & 1u) - (int32_t)((sg & 1u) << 1));
+                /* +1, -1 or 0 (times scale): the value's bit, minus twice the bit when negative */
+                dst[j] = (int16_t)(((int32_t)(keep & 1u) - (int32_t)((sg & 1u) << 1)) * scale);
                 keep >>= 1;
                 sg >>= 1;
             }
@@ -69,6 +70,12 @@ static inline void tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebo
     for (; j < n_pad; ++j) {
         dst[j] = 0;
     }
+}
+
+/* 1 when wshift suits the format (tg_lowbit_x.h): 0, or 1..max for TERNARY and BINARY */
+static inline int tg_lbx_wshift_ok(int32_t format, int32_t wshift, int32_t max)
+{
+    return wshift == 0 || ((format == TG_WF_TERNARY || format == TG_WF_BINARY) && wshift > 0 && wshift <= max);
 }
 
 /* The values of a 4-bit byte b (low nibble first) as one word of int16 pairs: lut[b & 15] | lut[b >> 4] << 16 */

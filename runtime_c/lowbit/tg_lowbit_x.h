@@ -9,9 +9,15 @@
  * channel's weight sum (folded offline, as the int8 lowering folds it; wrapping as int32):
  *   tg_conv2d_lbx            tg_conv2d_s8_fast, wide = TG_GEMM_EXTEND (int16 pairs, blocks of 4 rows)
  *   tg_depthwise_conv2d_lbx  tg_depthwise_conv2d_s8_fast (depth multiplier 1, in_c % 4 == 0, at most
- *                            TG_DW_FAST_MAX_TAPS taps); fold != 0 adds output_offset into the records'
- *                            rounding words (+ offset << post) and passes 0 to the kernel
+ *                            TG_DW_FAST_MAX_TAPS taps)
  *   tg_fully_connected_lbx   tg_fully_connected_s8_fast, wide = 0 (raw bytes; accum_depth % 4 == 0)
+ * In all three, fold != 0 adds output_offset into the records' rounding words (+ offset << post) and passes
+ * 0 to the int8 kernel (which then takes its plain-output loops where it has them); the lowering checks
+ * offline that the sum stays in int32.
+ * wshift: TERNARY and BINARY values are decoded as 0 and +-2^wshift (0 <= wshift <= TG_LBX_MAX_WSHIFT, at
+ * most 6 for FULLY_CONNECTED, whose filter holds bytes; 0 for the other formats). The lowering scales the
+ * bias and the shifts to match (bias * 2^wshift, shift - wshift), so that every channel's multiplier
+ * shifts right and the records are the short TG_RQ_RS form; the NumPy reference uses the same values.
  * The per-pixel work is the int8 kernel's; the flash holds only the packed rows and 3 bytes per channel.
  * Row order: as tg_lowbit.h says, except that tg_conv2d_lbx reads every row in pair order of b-bit
  * values (b = 4 for INT4, `bits` for PALETTE; TERNARY as b = 2 indices into {0, +1, 0, -1}, i.e.
@@ -40,6 +46,7 @@
 #include "tg_common.h"
 
 #define TG_LBX_TAB_MIN_BYTES 512
+#define TG_LBX_MAX_WSHIFT 14
 #define TG_LBX_HEAD(k4, tab_words) (8 * (k4) < 4 * (tab_words) ? 4 * (tab_words) : 8 * (k4))
 
 /* The words of the pair table tg_conv2d_lbx builds: 256 for a 4-bit format with out_c * 2 * floor(n / 4)
@@ -54,21 +61,22 @@ int32_t tg_fully_connected_lbx_get_buffer_size(int32_t rq_words, int32_t accum_d
 
 int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook, const uint8_t *weights,
     int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h, int32_t dilation_w, int32_t pad_top,
-    int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t act_min, int32_t act_max,
-    const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w,
-    int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h,
-    int32_t out_w, int32_t out_c, int8_t *output);
+    int32_t pad_left, int32_t input_offset, int32_t output_offset, int32_t fold, int32_t act_min, int32_t act_max,
+    const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t wshift, int32_t batches, int32_t in_h,
+    int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias,
+    int32_t out_h, int32_t out_w, int32_t out_c, int8_t *output);
 
 int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
     const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w, int32_t dilation_h,
     int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset, int32_t output_offset,
     int32_t fold, int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words,
-    int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input, int32_t filter_h,
-    int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output);
+    int32_t wshift, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
+    int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int8_t *output);
 
 int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *codebook,
-    const uint8_t *weights, int32_t row_bytes, int32_t input_offset, int32_t output_offset, int32_t act_min,
-    int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t batches,
-    int32_t accum_depth, const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output);
+    const uint8_t *weights, int32_t row_bytes, int32_t input_offset, int32_t output_offset, int32_t fold,
+    int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t rq_words, int32_t wshift,
+    int32_t batches, int32_t accum_depth, const int8_t *input, int32_t out_depth, const int32_t *bias,
+    int8_t *output);
 
 #endif /* TG_LOWBIT_X_H */

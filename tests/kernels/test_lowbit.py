@@ -203,9 +203,11 @@ def test_c_matches_reference(family, kernel_path, mode):
             fits = op.attrs.depth_multiplier == 1 and x.shape[3] % 4 == 0
         elif op.kind == OpKind.CONV_2D:  # unless the records cannot be exact (the saturating case)
             fits = not isinstance(case, TinyOutCase)
-        else:  # fc: input rows read 4 values at a time
-            fits = w.shape[1] % 4 == 0
+        else:  # fc: input rows read 4 values at a time, or (below 4 bits a value) run as a 1x1 conv
+            fits = w.shape[1] % 4 == 0 or scheme in ("kmeans3", "kmeans2", "ternary")
         want = "_lbx" if fits and mode == "decoded" else "_lb"
+        if want == "_lbx" and op.kind == OpKind.FULLY_CONNECTED and scheme in ("kmeans3", "kmeans2", "ternary"):
+            want = "tg_conv2d_lbx"
         if mode == "decoded" and scheme == "binary" and (op.kind == OpKind.FULLY_CONNECTED or want == "_lbx") \
                 and op.kind != OpKind.DEPTHWISE_CONV_2D:
             want = "_usad"  # tg_conv2d_usad, conv and fc (test_lowbit_usad.py)
@@ -264,20 +266,26 @@ def _large_multipliers(graph, rng, huge: bool):
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
 @pytest.mark.parametrize("huge", [False, True], ids=["straddle", "huge"])
 def test_c_matches_reference_with_left_shifts(huge, kernel_path, mode):
-    """Blocks whose channels shift left (records with a pre shift), and ones the bound sends to the
-    per-output path, on conv (gathered, in place, 1x1) and depthwise (3x3 and other filters); int4, kmeans3
-    and ternary side by side in one graph (one host build)."""
+    """Blocks whose channels shift left (records with a pre shift, or for ternary and binary weights decoded
+    as +-2^k and shifts all right), and ones the bound sends to the per-output path, on conv (gathered, in
+    place, 1x1), depthwise (3x3 and other filters) and fc; int4, kmeans3, ternary and binary side by side in
+    one graph (one host build)."""
     from tinygen.verify.testing import run_c, run_reference
     from test_dsp_emulation import merge  # it imports this module
 
-    schemes = ("int4", "kmeans3", "ternary")
-    cases = [_CASES["conv2d"][i] for i in (0, 6, 13, 16)] + [DW_CASES[0], _EXTRA_DW[2], _EXTRA_DW[3]]
+    schemes = ("int4", "kmeans3", "ternary", "binary")
+    cases = [_CASES["conv2d"][i] for i in (0, 6, 13, 16)] + [DW_CASES[0], _EXTRA_DW[2], _EXTRA_DW[3], _CASES["fc"][0]]
     rng = np.random.default_rng(6)
     graphs, xs = [], []
     for scheme in schemes:
         graphs.append(encoded(cases, scheme, seed=3))
         xs += _large_multipliers(graphs[-1], rng, huge)
     graph = merge(graphs, name="lowbit_shifts")
+    for k, op in enumerate(graph.ops):  # ternary and binary decode as +-2^k: every record shifts right
+        lop = lower_op(op, graph)
+        if mode == "decoded" and not huge and lop.c_function.endswith("_lbx") and schemes[k // len(cases)] in (
+                "ternary", "binary"):
+            assert "weight values" in lop.notes and lop.notes["rq_words"] == 5, (op.name, lop.notes)
     want = run_reference(graph, xs)
     got = run_c(graph, xs, kernel_path=kernel_path)
     assert len(want) == len(schemes) * len(cases)
@@ -335,3 +343,26 @@ def test_values_outside_the_scheme_are_refused():
     graph.tensors[w.name] = dataclasses.replace(w, data=np.zeros_like(w.data))
     with pytest.raises(UnsupportedError, match="binary cannot store"):
         lower_op(graph.ops[0], graph)
+
+
+def test_weight_shift_choice():
+    """lowbit_x.weight_shift: 0 unless a live channel shifts left; else the largest k up to that shift + 8
+    the filter's values (int16, bytes for fc) and the accumulator bound allow, leaving every shift right."""
+    from tinygen.lower import conv, lowbit_x
+
+    rows = np.array([[1, 0, -1, 1], [0, 0, 1, -1]], np.int8)
+
+    def rq(shifts, mult=(1 << 30, 1 << 30)):
+        return conv.Requant(np.array(mult, np.int32), np.array(shifts, np.int32), True, 128, 0, -128, 127)
+
+    conv_k, fc_k = OpKind.CONV_2D, OpKind.FULLY_CONNECTED
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([-3, -1])) == 0  # every channel shifts right
+    assert lowbit_x.weight_shift(conv_k, 0, rows, None, rq([2, -1])) == 0  # int4: not scaled
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([2, -1])) == 10  # left shift 2 + 8
+    assert lowbit_x.weight_shift(conv_k, 3, rows, None, rq([-1, 0])) == 8
+    assert lowbit_x.weight_shift(fc_k, 2, rows, None, rq([2, -1])) == 6  # fc: bytes, at most +-64
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([9, -1])) == 14  # int16: at most 2^14
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([0, 5], mult=(1 << 30, 0))) == 8  # dead channel
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([2, -25])) == 6  # shifts stay >= -31
+    assert lowbit_x.weight_shift(conv_k, 2, rows, np.array([2 ** 22, 0]), rq([2, -1])) == 8  # bound < 2^31
+    assert lowbit_x.weight_shift(conv_k, 2, rows, np.array([2 ** 28, 0]), rq([2, -1])) == 0  # none fits

@@ -172,7 +172,6 @@ class LowBitKernel(Kernel):
         consts = [ConstArray("mult", m16), ConstArray("shift", sh), ConstArray("w", packed.ravel())]
         if book is not None:
             consts.append(ConstArray("codebook", book))
-        decoded = _restore(op, unpack_rows(packed, n, scheme, book), w.shape)
         bias = conv._bias_arg(b, consts)
         bias_data = None if b is None else consts[-1].data
         cb = ConstArg(3) if book is not None else Literal("NULL")
@@ -196,10 +195,6 @@ class LowBitKernel(Kernel):
             args = [*head, *quant, Literal(batches), Literal(n), TensorArg(x.name), Literal(channels), bias,
                     TensorArg(y.name, const=False)]
             tail, geo = args[len(head) + len(quant):], []
-
-            def reference(inputs):
-                return [conv.fc_reference(inputs[0], decoded, bias_data, 0, rq).reshape(y.shape)]
-
             fn, macs = "tg_fully_connected_lb", batches * channels * n
         else:
             conv._check_4d(op, x, y)
@@ -215,10 +210,6 @@ class LowBitKernel(Kernel):
                         TensorArg(x.name), Literal(fh), Literal(fw), bias, Literal(out_h), Literal(out_w),
                         Literal(out_c), TensorArg(y.name, const=False)]
                 tail = args[len(head) + len(geo) + len(quant):]
-
-                def reference(inputs):
-                    return [conv.conv2d_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
-
                 fn, macs = "tg_conv2d_lb", nb * out_h * out_w * out_c * n
             else:
                 if out_c != in_c * a.depth_multiplier or w.shape[3] != out_c:
@@ -227,16 +218,22 @@ class LowBitKernel(Kernel):
                         Literal(in_c), TensorArg(x.name), Literal(fh), Literal(fw), bias, Literal(out_h),
                         Literal(out_w), TensorArg(y.name, const=False)]
                 tail = args[len(head) + len(geo) + 1 + len(quant):]
-
-                def reference(inputs):
-                    return [conv.depthwise_reference(inputs[0], decoded, bias_data, a, rq, y.shape)]
-
                 fn, macs = "tg_depthwise_conv2d_lb", nb * out_h * out_w * out_c * n
-        lop = LoweredOp(op, fn, (f"{fn}.c",), args, consts, reference, macs=macs, scratch_bytes=scratch,
-                        notes={"weights": scheme, "per_channel": True})
+        def make_reference(dec_rows: np.ndarray, bias_vals, rq_: conv.Requant):
+            """The int8 reference on weights dec_rows (one row per output channel), bias and requantization."""
+            filt = _restore(op, dec_rows, w.shape)
+            if op.kind == OpKind.FULLY_CONNECTED:
+                return lambda inputs: [conv.fc_reference(inputs[0], filt, bias_vals, 0, rq_).reshape(y.shape)]
+            if op.kind == OpKind.CONV_2D:
+                return lambda inputs: [conv.conv2d_reference(inputs[0], filt, bias_vals, a, rq_, y.shape)]
+            return lambda inputs: [conv.depthwise_reference(inputs[0], filt, bias_vals, a, rq_, y.shape)]
+
         decoded_rows = unpack_rows(packed, n, scheme, book)
+        lop = LoweredOp(op, fn, (f"{fn}.c",), args, consts, make_reference(decoded_rows, bias_data, rq), macs=macs,
+                        scratch_bytes=scratch, notes={"weights": scheme, "per_channel": True})
         usad = lowbit_usad.lower(lop, decoded_rows, bias_data, rq, head, geo, tail)
-        return usad or lowbit_x.decode_once(lop, decoded_rows, bias_data, rq, head, geo, tail, x.shape[-1])
+        return usad or lowbit_x.decode_once(lop, decoded_rows, bias_data, rq, head, geo, tail, x.shape[-1],
+                                            make_reference)
 
 
 def _register_first(kernel: Kernel) -> None:

@@ -10,6 +10,12 @@ with the input offset (fast.folded_bias: same int32 bytes as the bias), and conv
 are stored in tg_lowbit_x.h's pair order (`to_pairs`: a permutation of the nibbles, same row bytes). The
 reference is lowbit.py's (unpack the value-order bytes, then the int8 reference); the C reads the
 permuted bytes, so the tests check the permutation as well.
+
+Two choices here make the int8 kernels take their short paths: the output offset goes into the records
+when that stays exact (`fold`), and ternary and binary layers whose multipliers would shift left decode
+their weights as +-2^k with the bias times 2^k and the shifts minus k (`weight_shift`: same real
+multipliers, all shifting right, so TG_RQ_RS records and no pre-shift); the reference then runs on those
+values. FULLY_CONNECTED with fields below 4 bits runs as a 1x1 conv (pair-order rows through the table).
 """
 from __future__ import annotations
 
@@ -102,63 +108,109 @@ def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int,
     return blocks * 16 * rq_words + blocks * 16 * k4 + 8 * k4
 
 
-def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int):
-    """(function, sources, args before the shape arguments, scratch bytes, notes) or None.
+def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int, wshift: int = 0, kind=None):
+    """(function, sources, args before the shape arguments, scratch bytes, notes) or None; kind: the op's
+    kind, or CONV_2D for a FULLY_CONNECTED run as a 1x1 conv (in_c: its accum depth).
 
-    rows: the decoded int8 weights, one row per output channel; head: lowbit.py's leading arguments
-    (scratch, format, bits, codebook, weights, row bytes); geo: the six stride / dilation / padding ones."""
+    rows: the decoded weights (times 2^wshift), one row per output channel; head: lowbit.py's leading
+    arguments (scratch, format, bits, codebook, weights, row bytes); geo: the six stride / dilation / padding
+    ones; bias and rq: scaled with the rows (weight_shift)."""
     channels, n = rows.shape
     if not ENABLED:
         return None
-    if op.kind == OpKind.DEPTHWISE_CONV_2D and (op.attrs.depth_multiplier != 1 or in_c % 4 or n > MAX_DW_TAPS):
+    kind = kind or op.kind
+    if kind == OpKind.DEPTHWISE_CONV_2D and (op.attrs.depth_multiplier != 1 or in_c % 4 or n > MAX_DW_TAPS):
         return None
-    if op.kind == OpKind.FULLY_CONNECTED and n % 4:
+    if kind == OpKind.FULLY_CONNECTED and n % 4:
         return None
     got = _records(rows, bias, rq)
     if got is None:
         return None
     rq_words, rec, bound = got
     fmt, bits = head[1].value, head[2].value
-    tab = tab_words(fmt, bits, n, channels) if op.kind == OpKind.CONV_2D else 0
+    tab = tab_words(fmt, bits, n, channels) if kind == OpKind.CONV_2D else 0
+    from tinygen.lower.fast_dw import fold_output_offset  # fast_dw imports lowbit, which imports this
+
+    fold = fold_output_offset(rec, rq_words, bound, rq.output_offset) is not None
     head = [ScratchArg(), *head[1:]]
-    quant = [Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1)]
-    offsets = [Literal(rq.input_offset), Literal(rq.output_offset)]
-    scratch = scratch_bytes(op.kind, n, channels, in_c, rq_words, tab)
-    notes = {"decoded": "once per call", "rq_words": rq_words}
-    if op.kind == OpKind.CONV_2D:
+    quant = [Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1), Literal(rq_words), Literal(wshift)]
+    offsets = [Literal(rq.input_offset), Literal(rq.output_offset), Literal(int(fold))]
+    scratch = scratch_bytes(kind, n, channels, in_c, rq_words, tab)
+    notes = {"decoded": "once per call", "rq_words": rq_words, "output offset": "folded" if fold else "added"}
+    if wshift:
+        notes["weight values"] = f"+-2^{wshift}"
+    if kind == OpKind.CONV_2D:
         notes["rows"] = "pair order" + (f", pair table of {tab} words" if tab else "")
-    if op.kind == OpKind.CONV_2D:
         return ("tg_conv2d_lbx", ("tg_conv2d_lbx.c", "tg_conv2d_s8_fast.c", *fast.GEMM_SOURCES),
-                [*head, *geo, *offsets, *quant, Literal(rq_words)], scratch, notes)
-    if op.kind == OpKind.DEPTHWISE_CONV_2D:
-        from tinygen.lower.fast_dw import fold_output_offset  # fast_dw imports lowbit, which imports this
-
-        fold = fold_output_offset(rec, rq_words, bound, rq.output_offset) is not None
-        notes["output offset"] = "folded" if fold else "added"
+                [*head, *geo, *offsets, *quant], scratch, notes)
+    if kind == OpKind.DEPTHWISE_CONV_2D:
         return ("tg_depthwise_conv2d_lbx", ("tg_depthwise_conv2d_lbx.c", *fast.DW_SOURCES),
-                [*head, *geo, *offsets, Literal(int(fold)), *quant, Literal(rq_words)], scratch, notes)
+                [*head, *geo, *offsets, *quant], scratch, notes)
     return ("tg_fully_connected_lbx", ("tg_fully_connected_lbx.c", "tg_fully_connected_s8_fast.c", *fast.GEMM_SOURCES),
-            [*head, *offsets, *quant, Literal(rq_words)], scratch, notes)
+            [*head, *offsets, *quant], scratch, notes)
 
 
+MAX_WSHIFT, FC_MAX_WSHIFT = 14, 6  # TG_LBX_MAX_WSHIFT; FULLY_CONNECTED's filter holds bytes
+SPARE_BITS = 8  # right shift kept by the channel with the largest multiplier once scaled
 
-def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list, in_c: int):
+
+def weight_shift(kind: OpKind, fmt: int, rows: np.ndarray, bias, rq) -> int:
+    """k for decoding TERNARY / BINARY values as 0 and +-2^k, with the bias times 2^k and every shift minus k
+    (the same real multipliers): when a channel's multiplier shifts left, a large enough k makes every
+    channel shift right, so the records take the short TG_RQ_RS form and the kernels skip the pre-shift.
+    The largest k up to the left shift + SPARE_BITS that fits the filter's int16 (bytes for FC), keeps
+    shifts >= -31 and keeps the accumulator bound below 2^31; 0 when no channel shifts left or none fits.
+    Scaling changes only how the requantization rounds (finer, as int8 layers with small multipliers
+    round); the NumPy reference uses the same scaled values."""
+    if fmt not in (2, 3):
+        return 0
+    shift = np.broadcast_to(np.asarray(rq.shift, np.int64), (rows.shape[0],))
+    live = np.broadcast_to(np.asarray(rq.mult, np.int64), (rows.shape[0],)) != 0
+    top = int(shift[live].max()) if live.any() else -1
+    if top < 0:
+        return 0
+    b = np.zeros(rows.shape[0], np.int64) if bias is None else np.abs(np.asarray(bias, np.int64)).reshape(-1)
+    bound = b + (abs(rq.input_offset) + 128) * np.abs(rows.astype(np.int64)).sum(axis=1)
+    limit = FC_MAX_WSHIFT if kind == OpKind.FULLY_CONNECTED else MAX_WSHIFT
+    for k in range(min(top + SPARE_BITS, limit), top, -1):
+        if int(shift[live].min()) - k >= -31 and int(bound.max()) << k < 2 ** 31:
+            return k
+    return 0
+
+
+def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list, in_c: int, make_reference):
     """lowbit.py's lowered op, switched to the decode-once kernel when `plan` allows (tail: the arguments
-    from the batch count on, which both kernels share; head[4] the packed rows, ConstArg(2))."""
-    got = plan(lop.op, rows, bias, rq, head, geo, in_c)
+    from the batch count on, which both kernels share; head[4] the packed rows, ConstArg(2); ConstArg(1) the
+    shifts). make_reference(rows, bias, rq): lowbit.py's reference for other weight values (weight_shift)."""
+    kind, fmt, bits = lop.op.kind, head[1].value, head[2].value
+    if kind == OpKind.FULLY_CONNECTED and field_bits(fmt, bits) < 4:
+        # below 4 bits a row, FC runs as a 1x1 conv over a 1 x batches image: tg_conv2d_lbx decodes pair-order
+        # fields through its table, where the FC kernel decodes value by value
+        one, zero = Literal(1), Literal(0)
+        in_c, kind, geo = rows.shape[1], OpKind.CONV_2D, [one, one, one, one, zero, zero]
+        tail = [one, one, tail[0], tail[1], tail[2], one, one, tail[4], one, tail[0], tail[3], tail[5]]
+    k = weight_shift(kind, fmt, rows, bias, rq) if ENABLED else 0
+    if k:
+        rows = rows.astype(np.int64) << k
+        bias = np.zeros(rows.shape[0], np.int64) << k if bias is None else np.asarray(bias, np.int64) << k
+        bias = bias.astype(np.int32)
+        rq = dataclasses.replace(rq, shift=np.asarray(rq.shift) - k)
+    got = plan(lop.op, rows, bias, rq, head, geo, in_c, k, kind)
     if got is None:
         return lop
     fn, sources, lead, scratch, notes = got
     consts, tail = list(lop.const_arrays), list(tail)
-    at = 4 if lop.op.kind == OpKind.FULLY_CONNECTED else 7  # the bias argument in tail
+    if k:
+        consts[1] = ConstArray("shift", np.asarray(rq.shift).astype(np.int8))
+        lop = dataclasses.replace(lop, reference=make_reference(rows, bias, rq))
+    at = 4 if kind == OpKind.FULLY_CONNECTED else 7  # the bias argument in tail
     folded = ConstArray("bias", fast.folded_bias(bias, rows, rq.input_offset))
     if isinstance(tail[at], ConstArg):
         consts[tail[at].index] = folded
     else:
         consts.append(folded)
         tail[at] = ConstArg(len(consts) - 1)
-    if lop.op.kind == OpKind.CONV_2D:
-        fmt, bits = lead[1].value, lead[2].value
+    if kind == OpKind.CONV_2D:
         data = conv_rows(rows, consts[2].data.reshape(rows.shape[0], -1), fmt, bits)
         consts[2] = ConstArray("w", data.ravel())
         lead = [*lead[:5], Literal(data.shape[1]), *lead[6:]]  # the row bytes
