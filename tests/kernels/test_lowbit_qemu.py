@@ -22,9 +22,9 @@ from test_dsp_emulation import batched, merge, plan_samples
 def _plan(huge: bool):
     graphs = [tlb.encoded(tlb._CASES[family], scheme) for scheme in tlb.LOWBIT for family in sorted(tlb._CASES)]
     rng = np.random.default_rng(6)
-    for scheme in ("int4", "kmeans3", "ternary"):
+    for scheme in ("int4", "kmeans3", "ternary", "binary"):  # ternary / binary: decoded as +-2^k (lowbit_x)
         cases = [tlb._CASES["conv2d"][i] for i in (0, 6, 13, 16)]
-        cases += [tlb.DW_CASES[0], tlb._EXTRA_DW[2], tlb._EXTRA_DW[3]]
+        cases += [tlb.DW_CASES[0], tlb._EXTRA_DW[2], tlb._EXTRA_DW[3], tlb._CASES["fc"][0]]
         g = tlb.encoded(cases, scheme, seed=3)
         tlb._large_multipliers(g, rng, huge)
         graphs.append(g)
