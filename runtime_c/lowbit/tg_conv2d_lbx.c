@@ -3,38 +3,12 @@
 #include "tg_conv2d_s8_fast.h"
 #include "tg_gemm_s8_fast.h"
 
-/* The values of tg_conv2d_lbx's b-bit fields below 4 bits: a 2- / 3-bit palette's codebook; TERNARY's
- * indices non-zero | negative << 1 into {0, +s, 0, -s} and BINARY's into {-s, +s}, s = 2^wshift */
-static void small_book(int32_t format, int32_t bits, const int8_t *codebook, int32_t wshift, int16_t book[8])
-{
-    const int16_t s = (int16_t)(1 << wshift);
-    for (int32_t i = 0; i < 8; ++i) {
-        book[i] = format == TG_WF_PALETTE && i < (1 << bits) ? codebook[i] : 0;
-    }
-    if (format == TG_WF_TERNARY) {
-        book[1] = s;
-        book[3] = (int16_t)-s;
-    } else if (format == TG_WF_BINARY) {
-        book[0] = (int16_t)-s;
-        book[1] = s;
-    }
-}
-
-/* The bits of a field value in tg_conv2d_lbx's rows below 4 bits (2- / 3-bit palettes, TERNARY, BINARY), else 0 */
-static int32_t field_bits(int32_t format, int32_t bits)
-{
-    if (format == TG_WF_PALETTE) {
-        return bits < 4 ? bits : 0;
-    }
-    return format == TG_WF_TERNARY ? 2 : format == TG_WF_BINARY ? 1 : 0;
-}
-
 int32_t tg_conv2d_lbx_tab_words(int32_t format, int32_t bits, int32_t n, int32_t out_c)
 {
     if (tg_lbx_nibbles(format, bits)) {
         return out_c * (n >> 2) * 2 >= TG_LBX_TAB_MIN_BYTES ? 256 : 0;
     }
-    return 1 << (2 * field_bits(format, bits));
+    return 1 << (2 * tg_lbx_field_bits(format, bits));
 }
 
 /* Rows of 1- to 3-bit values in pair order (tg_lowbit_x.h) through tab, the 2^(2 bits) words of every field */
@@ -171,9 +145,9 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     tg_lbx_lut(format, bits, codebook, lut);
     const uint32_t *tab = NULL;
     const int nib = tg_lbx_nibbles(format, bits);
-    const int32_t fb = field_bits(format, bits);
+    const int32_t fb = tg_lbx_field_bits(format, bits);
     int16_t book[8];
-    small_book(format, bits, codebook, wshift, book);
+    tg_lbx_small_book(format, bits, codebook, wshift, book);
     if (tab_words != 0) {
         uint32_t *t = (uint32_t *)(void *)scratch;
         if (nib) {

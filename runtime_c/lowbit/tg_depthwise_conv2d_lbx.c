@@ -17,11 +17,19 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
     int32_t *quant = (int32_t *)(void *)scratch;
     uint32_t *filter = (uint32_t *)(void *)(quant + in_c * rq_words);
     int8_t *zp_px = (int8_t *)(void *)(filter + in_c * pairs);
-    int16_t *row = (int16_t *)(void *)(zp_px + in_c);
     const int32_t folded = fold ? output_offset : 0;
     int16_t lut[16];
     tg_lbx_lut(format, bits, codebook, lut);
     const int nib = tg_lbx_nibbles(format, bits);
+    const int32_t fb = tg_lbx_field_bits(format, bits);
+    uint32_t tab[64]; /* below 4 bits: the word of every tap pair's field f, book[f & m] | book[f >> fb] << 16 */
+    int16_t book[8];
+    tg_lbx_small_book(format, bits, codebook, wshift, book);
+    if (!nib) {
+        for (uint32_t f = 0; f < (1u << (2 * fb)); ++f) {
+            tab[f] = (uint32_t)(uint16_t)book[f & ((1u << fb) - 1u)] | (uint32_t)(uint16_t)book[f >> fb] << 16;
+        }
+    }
     for (int32_t c = 0; c < in_c; ++c) {
         tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
         zp_px[c] = (int8_t)-input_offset;
@@ -37,26 +45,18 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
             }
             continue;
         }
-        if (format == TG_WF_PALETTE) { /* 2- / 3-bit fields in value order: a tap pair is 2 * bits bits */
-            const uint32_t m = (1u << bits) - 1u;
-            uint32_t buf = 0;
-            int32_t have = 0;
-            for (int32_t j = 0; j < taps; j += 2, w += 4) {
-                if (have < (j + 1 < taps ? 2 * bits : bits)) { /* never past the row's last byte */
-                    buf |= (uint32_t)*p++ << have;
-                    have += 8;
-                }
-                const uint32_t v1 = j + 1 < taps ? (uint32_t)(uint16_t)codebook[(buf >> bits) & m] << 16 : 0u;
-                *w = (uint32_t)(uint16_t)codebook[buf & m] | v1;
-                buf >>= 2 * bits;
-                have -= 2 * bits;
+        /* b-bit fields in value order (b = fb: 2- / 3-bit palettes, TERNARY, BINARY): a tap pair is 2 b bits */
+        const uint32_t m2 = (1u << (2 * fb)) - 1u;
+        uint32_t buf = 0;
+        int32_t have = 0;
+        for (int32_t j = 0; j < taps; j += 2, w += 4) {
+            if (have < (j + 1 < taps ? 2 * fb : fb)) { /* never past the row's last byte */
+                buf |= (uint32_t)*p++ << have;
+                have += 8;
             }
-            continue;
-        }
-        tg_lbx_row(format, bits, codebook, lut, p, row_bytes, taps, 2 * pairs, 1 << wshift, row);
-        const uint16_t *u = (const uint16_t *)row;
-        for (int32_t j = 0; j < pairs; ++j, u += 2, w += 4) {
-            *w = (uint32_t)u[0] | ((uint32_t)u[1] << 16);
+            *w = j + 1 < taps ? tab[buf & m2] : (uint32_t)(uint16_t)book[buf & ((1u << fb) - 1u)];
+            buf >>= 2 * fb;
+            have -= 2 * fb;
         }
     }
     return tg_depthwise_conv2d_s8_fast(stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, zp_px,
@@ -68,5 +68,5 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
 int32_t tg_depthwise_conv2d_lbx_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c)
 {
     const int32_t pairs = (filter_h * filter_w + 1) >> 1;
-    return in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs;
+    return in_c * (4 * rq_words + 4 * pairs) + in_c;
 }

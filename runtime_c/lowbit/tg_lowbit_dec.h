@@ -72,6 +72,34 @@ static inline void tg_lbx_row(int32_t format, int32_t bits, const int8_t *codebo
     }
 }
 
+/* The bits of a field value in tg_conv2d_lbx's rows and tg_depthwise_conv2d_lbx's rows below 4 bits (2- / 3-bit
+ * palettes, TERNARY 2, BINARY 1), else 0 */
+static inline int32_t tg_lbx_field_bits(int32_t format, int32_t bits)
+{
+    if (format == TG_WF_PALETTE) {
+        return bits < 4 ? bits : 0;
+    }
+    return format == TG_WF_TERNARY ? 2 : format == TG_WF_BINARY ? 1 : 0;
+}
+
+/* The values of those fields: a 2- / 3-bit palette's codebook; TERNARY's indices non-zero | negative << 1
+ * into {0, +s, 0, -s} and BINARY's into {-s, +s}, s = 2^wshift (tg_lowbit_x.h) */
+static inline void tg_lbx_small_book(int32_t format, int32_t bits, const int8_t *codebook, int32_t wshift,
+                                     int16_t book[8])
+{
+    const int16_t s = (int16_t)(1 << wshift);
+    for (int32_t i = 0; i < 8; ++i) {
+        book[i] = format == TG_WF_PALETTE && i < (1 << bits) ? codebook[i] : 0;
+    }
+    if (format == TG_WF_TERNARY) {
+        book[1] = s;
+        book[3] = (int16_t)-s;
+    } else if (format == TG_WF_BINARY) {
+        book[0] = (int16_t)-s;
+        book[1] = s;
+    }
+}
+
 /* 1 when wshift suits the format (tg_lowbit_x.h): 0, or 1..max for TERNARY and BINARY */
 static inline int tg_lbx_wshift_ok(int32_t format, int32_t wshift, int32_t max)
 {

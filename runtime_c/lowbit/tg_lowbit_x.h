@@ -19,7 +19,9 @@
  * bias and the shifts to match (bias * 2^wshift, shift - wshift), so that every channel's multiplier
  * shifts right and the records are the short TG_RQ_RS form; the NumPy reference uses the same values.
  * The per-pixel work is the int8 kernel's; the flash holds only the packed rows and 3 bytes per channel.
- * Row order: as tg_lowbit.h says, except that tg_conv2d_lbx reads every row in pair order of b-bit
+ * Row order: as tg_lowbit.h says, except that tg_depthwise_conv2d_lbx reads TERNARY and BINARY rows as
+ * b-bit indices in value order (b = 2: non-zero | negative << 1, b = 1: 1 for +1; ceil(taps * b / 8) bytes a
+ * row, like a 2- or 1-bit palette's), and tg_conv2d_lbx reads every row in pair order of b-bit
  * values (b = 4 for INT4, `bits` for PALETTE; TERNARY as b = 2 indices into {0, +1, 0, -1}, i.e.
  * non-zero | negative << 1, and BINARY as b = 1 indices into {-1, +1}: ceil(n * b / 8) bytes a row):
  * each full group of 4 values v0..v3 is two fields of 2 * b bits,
@@ -36,7 +38,7 @@
  *   conv:       TG_LBX_HEAD (8 * k4: the int8 kernel's column, first holding the pair table: at least
  *               4 * tab_words) + blocks * 16 * rq_words
  *               + blocks * 32 * k4 (filter) + in_c rounded up to 4 (input zero points)
- *   depthwise:  in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs, pairs = ceil(taps / 2)
+ *   depthwise:  in_c * (4 * rq_words + 4 * pairs) + in_c, pairs = ceil(taps / 2)
  *   fc:         blocks * 16 * rq_words + blocks * 16 * k4 (filter) + 8 * k4 (the row being decoded)
  * Returns TG_OK, or TG_ERROR for an unknown format or a shape the int8 kernel does not take.
  */

@@ -85,15 +85,22 @@ def tab_words(fmt: int, bits: int, n: int, channels: int) -> int:
     return 1 << (2 * b)
 
 
+def index_rows(rows: np.ndarray, fmt: int) -> np.ndarray:
+    """TERNARY (2-bit: non-zero | negative << 1) or BINARY (1-bit: 1 for +1) indices in value order, from the
+    decoded rows (either sign of 2^k scaled): ceil(n * b / 8) bytes a row (tg_lowbit_x.h)."""
+    c, n = rows.shape
+    b = field_bits(fmt, 0)
+    idx = ((rows != 0) | ((rows < 0) << 1)) if fmt == 2 else (rows > 0)
+    stream = np.unpackbits(idx.astype(np.uint8)[:, :, None], axis=2, bitorder="little")[:, :, :b].reshape(c, n * b)
+    return np.packbits(stream, axis=1, bitorder="little")
+
+
 def conv_rows(rows: np.ndarray, packed: np.ndarray, fmt: int, bits: int) -> np.ndarray:
     """tg_conv2d_lbx's rows (pair order, tg_lowbit_x.h) from the decoded int8 rows and lowbit.py's packing."""
-    c, n = rows.shape
+    n = rows.shape[1]
     if fmt in (0, 1):
         return to_pairs(packed, n, field_bits(fmt, bits))
-    b = field_bits(fmt, bits)
-    idx = ((rows != 0) | ((rows < 0) << 1)) if fmt == 2 else (rows > 0)  # TERNARY: non-zero | negative << 1
-    stream = np.unpackbits(idx.astype(np.uint8)[:, :, None], axis=2, bitorder="little")[:, :, :b].reshape(c, n * b)
-    return to_pairs(np.packbits(stream, axis=1, bitorder="little"), n, b)
+    return to_pairs(index_rows(rows, fmt), n, field_bits(fmt, bits))
 
 
 def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int, tab: int = 0) -> int:
@@ -104,7 +111,7 @@ def scratch_bytes(kind: OpKind, n: int, channels: int, in_c: int, rq_words: int,
         return head + blocks * 16 * rq_words + blocks * 32 * k4 + -(-in_c // 4) * 4
     if kind == OpKind.DEPTHWISE_CONV_2D:
         pairs = -(-n // 2)
-        return in_c * (4 * rq_words + 4 * pairs) + in_c + 4 * pairs
+        return in_c * (4 * rq_words + 4 * pairs) + in_c
     return blocks * 16 * rq_words + blocks * 16 * k4 + 8 * k4
 
 
@@ -210,8 +217,12 @@ def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: li
     else:
         consts.append(folded)
         tail[at] = ConstArg(len(consts) - 1)
+    data = None
     if kind == OpKind.CONV_2D:
         data = conv_rows(rows, consts[2].data.reshape(rows.shape[0], -1), fmt, bits)
+    elif kind == OpKind.DEPTHWISE_CONV_2D and fmt in (2, 3):
+        data = index_rows(rows, fmt)
+    if data is not None:
         consts[2] = ConstArray("w", data.ravel())
         lead = [*lead[:5], Literal(data.shape[1]), *lead[6:]]  # the row bytes
     return dataclasses.replace(lop, c_function=fn, c_sources=sources, args=[*lead, *tail], const_arrays=consts,
