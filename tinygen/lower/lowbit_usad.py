@@ -46,10 +46,8 @@ def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
     kind = lop.op.kind
     if not (ENABLED and lowbit_x.ENABLED) or kind == OpKind.DEPTHWISE_CONV_2D or head[1].value != BINARY:
         return None
-    if kind == OpKind.FULLY_CONNECTED:  # a 1x1 conv over a 1 x batches image of accum_depth channels
-        one, zero = Literal(1), Literal(0)
-        geo = [one, one, one, one, zero, zero]
-        tail = [one, one, tail[0], tail[1], tail[2], one, one, tail[4], one, tail[0], tail[3], tail[5]]
+    if kind == OpKind.FULLY_CONNECTED:
+        geo, tail = lowbit_x.fc_as_conv(tail)
     got = lowbit_x._records(rows, bias, rq)
     const = folded(bias, rows, rq.input_offset)
     if got is None or np.any(np.abs(const) >= 2 ** 31):

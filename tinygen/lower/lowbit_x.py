@@ -185,21 +185,27 @@ def weight_shift(kind: OpKind, fmt: int, rows: np.ndarray, bias, rq) -> int:
     return 0
 
 
+def fc_as_conv(tail: list) -> tuple:
+    """(geo, tail) of a conv kernel running FULLY_CONNECTED as a 1x1 conv over a 1 x batches image of accum_depth
+    channels, from lowbit.py's FC tail (batches, accum depth, input, out depth, bias, output)."""
+    one, zero = Literal(1), Literal(0)
+    geo = [one, one, one, one, zero, zero]
+    return geo, [one, one, tail[0], tail[1], tail[2], one, one, tail[4], one, tail[0], tail[3], tail[5]]
+
+
 def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list, in_c: int, make_reference):
     """lowbit.py's lowered op, switched to the decode-once kernel when `plan` allows (tail: the arguments
     from the batch count on, which both kernels share; head[4] the packed rows, ConstArg(2); ConstArg(1) the
     shifts). make_reference(rows, bias, rq): lowbit.py's reference for other weight values (weight_shift)."""
     kind, fmt, bits = lop.op.kind, head[1].value, head[2].value
     if kind == OpKind.FULLY_CONNECTED and field_bits(fmt, bits) < 4:
-        # below 4 bits a row, FC runs as a 1x1 conv over a 1 x batches image: tg_conv2d_lbx decodes pair-order
-        # fields through its table, where the FC kernel decodes value by value
-        one, zero = Literal(1), Literal(0)
-        in_c, kind, geo = rows.shape[1], OpKind.CONV_2D, [one, one, one, one, zero, zero]
-        tail = [one, one, tail[0], tail[1], tail[2], one, one, tail[4], one, tail[0], tail[3], tail[5]]
+        # below 4 bits a row, FC runs as a 1x1 conv: tg_conv2d_lbx decodes pair-order fields through its
+        # table, where the FC kernel decodes value by value
+        in_c, kind, (geo, tail) = rows.shape[1], OpKind.CONV_2D, fc_as_conv(tail)
     k = weight_shift(kind, fmt, rows, bias, rq) if ENABLED else 0
     if k:
         rows = rows.astype(np.int64) << k
-        bias = np.zeros(rows.shape[0], np.int64) << k if bias is None else np.asarray(bias, np.int64) << k
+        bias = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64) << k
         bias = bias.astype(np.int32)
         rq = dataclasses.replace(rq, shift=np.asarray(rq.shift) - k)
     got = plan(lop.op, rows, bias, rq, head, geo, in_c, k, kind)
