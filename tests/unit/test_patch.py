@@ -118,8 +118,10 @@ def test_choose_keeps_layer_by_layer_unless_the_budget_needs_bands(models_dir):
     g2, l2, choice = patch.choose(graph, lowered, 36864)
     assert choice is not None and choice.arena_bytes <= 36864 and 0 < choice.extra <= patch.DEFAULT_LIMIT
     assert planner.plan(g2, l2, exact=False).arena_bytes == choice.arena_bytes
+    found = patch.options(graph, lowered)  # what choose picks from: evaluated once for the budgets below
+    assert patch.pick(graph, lowered, found, 36864)[2] == choice
     tighter = choice.arena_bytes - 1  # below the first choice: more bands, more recomputation
-    g3, l3, tight = patch.choose(graph, lowered, tighter)
+    g3, l3, tight = patch.pick(graph, lowered, found, tighter)
     assert tight.arena_bytes <= tighter and tight.extra <= 0.10 and tight.extra > choice.extra
     base_insns = cost.instructions(graph, lowered)
     raw = cost.instructions(g3, l3) - base_insns
@@ -127,11 +129,11 @@ def test_choose_keeps_layer_by_layer_unless_the_budget_needs_bands(models_dir):
     assert patch.choose(graph, lowered, tighter, limit=0.0)[2] is None  # no recomputation allowed
     # the smallest within the limit: layers 0-3 in bands, the layers after them rewritten in place once the
     # bands have moved the peak there (19,968 B); a budget below it is out of reach within +10%
-    _, l4, smallest = patch.choose(graph, lowered, 1)
+    _, l4, smallest = patch.pick(graph, lowered, found, 1)
     assert smallest.arena_bytes <= tight.arena_bytes and smallest.extra <= 0.10
     after = len(lowered) - len(smallest.ops)  # the layers after the chain: some kernels rewritten
     assert any(a is not b for a, b in zip(l4[-after:], lowered[-after:]))
-    assert patch.choose(graph, lowered, smallest.arena_bytes - 16)[2].arena_bytes > smallest.arena_bytes - 16
+    assert patch.pick(graph, lowered, found, smallest.arena_bytes - 16)[2].arena_bytes > smallest.arena_bytes - 16
     s = patch.summary(tight)
     assert s["extra_macs"] == tight.macs - tight.base_macs and s["bands"] == tight.bands
 

@@ -273,13 +273,19 @@ def choose(graph: Graph, lowered: list, budget: Optional[int], limit: float = DE
     """(graph, lowered, Choice or None): layer by layer when no budget is given or it fits; else the
     banding that fits `budget` with the fewest extra MACs within `limit`, else the smallest arena found
     within `limit` (the caller's budget check then reports it)."""
-    from tinygen.memory import cost
-
     base = planner.plan(graph, lowered, exact=False, io_in_arena=io_in_arena).arena_bytes
     if budget is None or base <= budget:
         return graph, lowered, None
+    return pick(graph, lowered, options(graph, lowered, limit, io_in_arena), budget)
+
+
+def options(graph: Graph, lowered: list, limit: float = DEFAULT_LIMIT, io_in_arena: bool = False) -> list:
+    """Every banding of the candidates within `limit`, as ((graph, lowered), Choice): what `choose` picks from."""
+    from tinygen.memory import cost
+
+    base = planner.plan(graph, lowered, exact=False, io_in_arena=io_in_arena).arena_bytes
     base_macs, base_insns = _macs(lowered), cost.instructions(graph, lowered)
-    best = None
+    found = []
     for ops, n, overlay in candidates(graph, lowered, io_in_arena):
         got = expand(graph, lowered, ops, n, overlay)
         if got is None:
@@ -289,11 +295,20 @@ def choose(graph: Graph, lowered: list, budget: Optional[int], limit: float = DE
         if insns - base_insns > limit * base_insns:
             continue
         arena = planner.plan(got[0], got[1], exact=False, io_in_arena=io_in_arena).arena_bytes
-        fits = arena <= budget
-        key = (not fits, insns if fits else arena, arena)
+        found.append((got, Choice(ops, n, _macs(got[1]), base_macs, insns, base_insns, arena, base, overlay)))
+    return found
+
+
+def pick(graph: Graph, lowered: list, found: list, budget: int) -> tuple:
+    """`choose`'s pick among `options`: the fewest instructions that fit `budget`, else the smallest arena;
+    (graph, lowered, None) when nothing beats layer by layer."""
+    best = None
+    for got, ch in found:
+        fits = ch.arena_bytes <= budget
+        key = (not fits, ch.insns if fits else ch.arena_bytes, ch.arena_bytes)
         if best is None or key < best[0]:
-            best = (key, got, Choice(ops, n, _macs(got[1]), base_macs, insns, base_insns, arena, base, overlay))
-    if best is None or best[2].arena_bytes >= base:
+            best = (key, got, ch)
+    if best is None or best[2].arena_bytes >= best[2].base_arena_bytes:
         return graph, lowered, None
     (_, (g2, l2), choice) = best
     return g2, l2, choice
