@@ -163,7 +163,7 @@ int tg_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const int8_t *c
     for (int32_t c = 0; c < out_c; ++c) {
         uint32_t *w = filter + (c >> 2) * 8 * k4 + (c & 3) * 2; /* row c & 3 of its block, group 0 */
         const uint8_t *p = weights + c * row_bytes;
-        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
+        tg_lbx_record(quant, rq_words, c, bias[c], tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c), folded);
         if (nib) {
             rows_4bit(p, n, lut, tab, w);
             continue;

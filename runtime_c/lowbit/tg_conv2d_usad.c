@@ -245,7 +245,7 @@ int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, i
     uint32_t *masks = (uint32_t *)(void *)(quant + blocks * 4 * rq_words);
     uint32_t *col = masks + blocks * 4 * k4;
     for (int32_t c = 0; c < out_c; ++c) {
-        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], 0);
+        tg_lbx_record(quant, rq_words, c, bias[c], tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c), 0);
         usad_masks(weights + c * row_bytes, n, masks + (c >> 2) * 4 * k4 + (c & 3));
     }
     for (int32_t c = out_c; c < blocks * 4; ++c) { /* the rows past out_c: their outputs are dropped */

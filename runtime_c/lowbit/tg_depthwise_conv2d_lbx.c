@@ -31,7 +31,7 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
         }
     }
     for (int32_t c = 0; c < in_c; ++c) {
-        tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
+        tg_lbx_record(quant, rq_words, c, bias[c], tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c), folded);
         zp_px[c] = (int8_t)-input_offset;
         /* [group of 4 channels][tap pair][channel]: (w_2j | w_2j+1 << 16) as int16 */
         uint32_t *w = filter + (c >> 2) * 4 * pairs + (c & 3);

@@ -29,7 +29,7 @@ int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const 
         uint32_t *w = filter + (c >> 2) * 4 * k4 + (c & 3); /* row c & 3 of its block, group 0 */
         if (c < out_depth && nib) { /* 2 bytes (4 values) -> the 4 bytes of a group */
             const uint8_t *p = weights + c * row_bytes;
-            tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
+            tg_lbx_record(quant, rq_words, c, bias[c], tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c), folded);
             for (int32_t g = 0; g < k4; ++g, p += 2, w += 4) {
                 const uint32_t b0 = p[0], b1 = p[1];
                 *w = (uint32_t)bytes[b0 & 15u] | (uint32_t)bytes[b0 >> 4] << 8 | (uint32_t)bytes[b1 & 15u] << 16 |
@@ -40,7 +40,7 @@ int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const 
             const uint32_t m = (1u << bits) - 1u;
             uint32_t buf = 0;
             int32_t have = 0;
-            tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
+            tg_lbx_record(quant, rq_words, c, bias[c], tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c), folded);
             for (int32_t g = 0; g < k4; ++g, w += 4) {
                 while (have < 4 * bits) { /* the row's bytes only: a group's fields end inside it */
                     buf |= (uint32_t)*p++ << have;
@@ -55,7 +55,7 @@ int tg_fully_connected_lbx(int8_t *scratch, int32_t format, int32_t bits, const 
         } else if (c < out_depth) {
             tg_lbx_row(format, bits, codebook, lut, weights + c * row_bytes, row_bytes, accum_depth, accum_depth,
                        1 << wshift, row);
-            tg_lbx_record(quant, rq_words, c, bias[c], mult[c], shift[c], folded);
+            tg_lbx_record(quant, rq_words, c, bias[c], tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c), folded);
             const uint16_t *u = (const uint16_t *)row;
             for (int32_t g = 0; g < k4; ++g, u += 4, w += 4) { /* 4 values as 4 bytes */
                 *w = (u[0] & 0xFFu) | (uint32_t)(u[1] & 0xFFu) << 8 | (uint32_t)(u[2] & 0xFFu) << 16 |

@@ -22,8 +22,12 @@
  * -1, 0, +1; 3x3 filters also copy the 3 input rows of an output row, 4 channels, padded:
  * 12 * ((out_w - 1) * stride_w + 2 * dilation_w + 1) bytes more.
  *
- * Requantization is per output channel with a 16-bit multiplier: real = mult[c] * 2^(shift[c] - 15),
- * i.e. tg_requantize(acc, mult[c] * 2^16, shift[c]); mult in [2^14, 2^15) or 0, shift in [-31, 30].
+ * Requantization is per output channel with a 19-bit multiplier in 3 bytes, mult[c] (int16) and shift[c]
+ * (int8 code): bits 0-5 of the code hold the shift + 31 (shift in [-31, 30]; 63: a zero multiplier),
+ * bits 6-7 and the 16 bits of mult[c] the multiplier's bits 16-17 and 0-15 below its implied top bit:
+ * tg_requantize(acc, tg_lb_mult(mult, shift, c), tg_lb_shift(shift, c)), the multiplier
+ * (2^18 | hi << 16 | lo) << 12 in [2^30, 2^31). The quantizer picks the filter scales so that this is
+ * exactly TFLM's 32-bit multiplier (tinygen/quant/snap.py).
  * Conv and depthwise prepare tg_dsp.h requantization records for each block of 4 channels (left shifts
  * included, when the accumulator bound allows) and store a full block's 4 outputs as one word.
  * Returns TG_OK, or TG_ERROR for an unknown format or inconsistent shapes.
@@ -32,6 +36,22 @@
 #define TG_LOWBIT_H
 
 #include "tg_common.h"
+
+/* Channel c's 32-bit multiplier and shift from the 3-byte form above */
+static inline int32_t tg_lb_shift(const int8_t *shift, int32_t c)
+{
+    const int32_t s = (int32_t)((uint32_t)(uint8_t)shift[c] & 0x3Fu);
+    return s == 63 ? 0 : s - 31;
+}
+
+static inline int32_t tg_lb_mult(const int16_t *mult, const int8_t *shift, int32_t c)
+{
+    const uint32_t code = (uint32_t)(uint8_t)shift[c];
+    if ((code & 0x3Fu) == 63u) {
+        return 0;
+    }
+    return (int32_t)((0x40000u | ((code >> 6) << 16) | (uint32_t)(uint16_t)mult[c]) << 12);
+}
 
 #define TG_WF_INT4 0
 #define TG_WF_PALETTE 1

@@ -61,15 +61,15 @@ static inline void tg_lb_decode_signs(int32_t format, const uint8_t *row, int32_
     }
 }
 
-/* out = clamp(requantize(acc + bias[c]) + output_offset, act_min, act_max) with channel c's 16-bit multiplier */
+/* out = clamp(requantize(acc + bias[c]) + output_offset, act_min, act_max) with channel c's multiplier (tg_lowbit.h) */
 static inline int8_t tg_lb_finish(int32_t acc, const int32_t *bias, int32_t c, const int16_t *mult,
                                   const int8_t *shift, int32_t output_offset, int32_t act_min, int32_t act_max)
 {
     if (bias != NULL) {
         acc += bias[c];
     }
-    const int32_t m = (int32_t)mult[c] * 65536;
-    const int32_t sh = shift[c];
+    const int32_t m = tg_lb_mult(mult, shift, c);
+    const int32_t sh = tg_lb_shift(shift, c);
     /* right shifts (the usual case) in one 64-bit multiply-add, bit-identical to tg_requantize */
     const int32_t out = (sh < 0 ? tg_requantize_rs(acc, m, -sh) : tg_requantize(acc, m, sh)) + output_offset;
     return (int8_t)tg_clamp(out, act_min, act_max);
@@ -91,15 +91,15 @@ static inline void tg_lb_block_rq_init(tg_lb_block_rq *q, const int32_t *bias, i
 {
     int32_t left = 0;
     for (int32_t r = 0; r < 4; ++r) {
-        left |= shift[c0 + TG_MIN(r, nb - 1)] >= 0;
+        left |= tg_lb_shift(shift, c0 + TG_MIN(r, nb - 1)) >= 0;
     }
     q->words = left ? TG_RQ_GEN : TG_RQ_RS;
     int32_t *rec = q->rec;
     for (int32_t r = 0; r < 4; ++r) {
         const int32_t c = c0 + TG_MIN(r, nb - 1);
-        const int32_t sh = shift[c];
+        const int32_t sh = tg_lb_shift(shift, c);
         const int32_t b = bias != NULL ? bias[c] : 0;
-        const int32_t m = (int32_t)mult[c] * 65536;
+        const int32_t m = tg_lb_mult(mult, shift, c);
         q->bias4[r] = b;
         rec[0] = m;
         if (sh < 0) {

@@ -125,17 +125,17 @@ static inline void tg_lbx_pair_tab(const int16_t *lut, uint32_t *tab)
 }
 
 /* Channel c's entries in tg_dsp.h's grouped records (4 biases, then 4 records of rq_words - 1 int32):
- * the bias bias_eff, the multiplier mult16 * 2^16 and, for shift < 0 (a right shift), the 64-bit
+ * the bias bias_eff, the multiplier mult and, for shift < 0 (a right shift), the 64-bit
  * rounding constant 2^30 + 2^(30 - shift) and the post shift -shift - 1 (TG_RQ_GEN: pre 0, mask -1);
  * for shift >= 0, rounding 2^31, post 0, pre shift + 1, mask 0. offset << post is added to the
  * rounding high word (the folded output offset; 0 for none). */
-static inline void tg_lbx_record(int32_t *quant, int32_t rq_words, int32_t c, int32_t bias_eff, int32_t mult16,
+static inline void tg_lbx_record(int32_t *quant, int32_t rq_words, int32_t c, int32_t bias_eff, int32_t mult,
                                  int32_t shift, int32_t offset)
 {
     int32_t *g = quant + (c >> 2) * 4 * rq_words;
     int32_t *r = g + 4 + (c & 3) * (rq_words - 1);
     g[c & 3] = bias_eff;
-    r[0] = mult16 * 65536;
+    r[0] = mult;
     if (shift < 0) {
         const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 - shift));
         r[1] = (int32_t)(uint32_t)round;

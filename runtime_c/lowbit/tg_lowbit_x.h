@@ -4,7 +4,7 @@
  * A low-bit weight is read by every output pixel, so instead of decoding it in the inner loops these
  * kernels decode the whole filter once per call into scratch, exactly as the int8 lowering stores it in
  * flash (tinygen/lower/fast.py), build the requantization records there as well (tg_dsp.h: the bias,
- * then mult * 2^16 and the shifts; TG_RQ_RS when every shift is a right shift, else TG_RQ_GEN, rq_words
+ * then the multipliers and shifts (tg_lowbit.h's 3-byte form); TG_RQ_RS when every shift is a right shift, else TG_RQ_GEN, rq_words
  * says which), and call the int8 kernel. `bias` is required and already holds bias + input_offset * the
  * channel's weight sum (folded offline, as the int8 lowering folds it; wrapping as int32):
  *   tg_conv2d_lbx            tg_conv2d_s8_fast, wide = TG_GEMM_EXTEND (int16 pairs, blocks of 4 rows)
@@ -15,7 +15,8 @@
  * 0 to the int8 kernel (which then takes its plain-output loops where it has them); the lowering checks
  * offline that the sum stays in int32.
  * wshift: TERNARY and BINARY values are decoded as 0 and +-2^wshift (0 <= wshift <= TG_LBX_MAX_WSHIFT, at
- * most 6 for FULLY_CONNECTED, whose filter holds bytes; 0 for the other formats). The lowering scales the
+ * most 6 for FULLY_CONNECTED, whose filter holds bytes; 0 for the other formats; the lowering keeps it
+ * at most 6 everywhere, so the values fit the int8 filter of an exported .tflite). The lowering scales the
  * bias and the shifts to match (bias * 2^wshift, shift - wshift), so that every channel's multiplier
  * shifts right and the records are the short TG_RQ_RS form; the NumPy reference uses the same values.
  * The per-pixel work is the int8 kernel's; the flash holds only the packed rows and 3 bytes per channel.

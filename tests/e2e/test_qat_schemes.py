@@ -100,7 +100,7 @@ def test_c_equals_reference_and_agrees_with_fake_quant(case):
     out = g.tensors[g.outputs[0]]
     deq = (c.astype(np.float32) - out.zero_point) * out.scale
     fake = m.predict(x, verbose=0)
-    # the packed kernels use 16-bit multipliers, so allow a little more than the int8 QAT test does
+    # the fake-quant model rounds in float where the kernels requantize in fixed point: a little slack
     assert np.mean(np.abs(fake - deq)) < 3 * out.scale
     assert np.mean(np.argmax(fake, 1) == np.argmax(deq, 1)) >= 0.9
 

@@ -82,8 +82,13 @@ def test_knapsack_too_small_budget_is_one_clear_error():
 
 @pytest.mark.parametrize("scheme", [s for s in SCHEMES if s != "int8"])
 def test_every_scheme_builds_and_runs_bit_exact_under_qemu(scheme, digits, tmp_path):
-    """The acceptance check per scheme: C == reference on the host and as Cortex-M4 firmware in QEMU."""
+    """The acceptance check per scheme: C == reference on the host and as Cortex-M4 firmware in QEMU, and
+    QEMU == TFLM's interpreter on the model as tinygen quantized it (exported .tflite: low-bit filters as
+    their int8 values, ternary / binary ones the kernels run as +-2^k written as such)."""
+    from tflite_micro.python.tflite_micro import runtime
+
     from tinygen.verify import qemu
+    from tinygen.verify.export_tflite import to_bytes
     from tinygen.verify.testing import run_reference
 
     calib, x_te, _ = digits
@@ -97,6 +102,20 @@ def test_every_scheme_builds_and_runs_bit_exact_under_qemu(scheme, digits, tmp_p
     assert np.array_equal(host.reshape(want.shape), want)
     on_qemu = qemu.run_qemu(res.out_dir, [xs])[0]
     assert np.array_equal(on_qemu.reshape(want.shape), want)
+    data = to_bytes(res.graph)
+    tflm = []
+    for x in xs:
+        interp = runtime.Interpreter.from_bytes(data, arena_size=1 << 20)
+        interp.set_input(x[None], 0)
+        interp.invoke()
+        tflm.append(np.array(interp.get_output(0)))
+    assert np.array_equal(np.stack(tflm).reshape(want.shape), want)
+    if scheme in ("ternary", "binary"):  # the export scaled exactly the layers the build scaled
+        from tinygen.verify.export_tflite import _weight_shift_overrides
+
+        scaled = {lop.op.inputs[1] for lop in res.lowered if lop.weight_shift}
+        assert scaled and scaled == {n for n in _weight_shift_overrides(res.graph) if n in res.graph.tensors
+                                     and res.graph.tensors[n].encoding == scheme}
 
 
 def test_weight_bytes_shrink_with_bits(digits, tmp_path):
@@ -119,10 +138,10 @@ def test_per_layer_table_and_toml(digits, tmp_path):
     r = _cli("build", DIGITS, "-o", tmp_path / "b", "--calib", tmp_path / "calib.npy", "--weights", tmp_path / "w.toml")
     assert r.returncode == 0, r.stderr
     assert "conv1=kmeans3, conv2=int8, dw3=int8, logits=binary" in r.stdout
-    v = _cli("verify", tmp_path / "b", "--samples", "5")  # k-means and binary have no exact .tflite form
-    assert v.returncode == 1 and "TFLM interpreter: did not run" in v.stdout, v.stdout + v.stderr
-    v = _cli("verify", tmp_path / "b", "--samples", "5", "--allow-missing-oracle")
-    assert v.returncode == 0 and "reference (shares the lowered parameters with the C): 0 differing bytes" in v.stdout
+    # k-means and binary layers export as the int8 values they hold, with TFLM's multipliers: TFLM runs them
+    v = _cli("verify", tmp_path / "b", "--samples", "5")
+    assert v.returncode == 0 and "OK: bit-exact with TFLM and the NumPy reference" in v.stdout, v.stdout + v.stderr
+    assert "0 differing bytes" in v.stdout
     assert "| conv1 | kmeans3 |" in (tmp_path / "b" / "report.md").read_text()
 
 

@@ -87,12 +87,38 @@ def test_palette_indices_cross_byte_boundaries():
     assert bytes(packed[0]) == want
 
 
-def test_multipliers16_close_to_real():
-    reals = np.array([1e-5, 0.0003, 0.25, 0.5, 0.9999999, 1.7])
-    m, s = lowbit.multipliers16(reals)
-    assert ((m >= 1 << 14) & (m < 1 << 15)).all()
-    got = m.astype(np.float64) * np.exp2(s.astype(np.float64) - 15)
-    assert np.allclose(got, reals, rtol=2 ** -14)
+def test_lowbit_multipliers_are_tflms_in_19_bits():
+    """Low-bit layers keep TFLM's multipliers (the int8 conv's) in 19 bits: exactly once the filter scales are
+    snapped (tinygen/quant/snap.py), else rounded to nearest; the 3-byte form decodes back to them."""
+    from tinygen.ir import Conv2DAttrs, Op, Tensor
+    from tinygen.lower import conv
+    from tinygen.quant import snap
+
+    x = Tensor("x", (1, 4, 4, 3), "int8", QuantParams.make(0.0213, -3))
+    y = Tensor("y", (1, 4, 4, 5), "int8", QuantParams.make(0.0731, 9))
+    raw = np.array([1.3e-5, 0.00031, 0.251, 0.517, 1.7], np.float32)
+    for scales, exact in ((snap.snap(0.0213, raw, 0.0731), True), (raw, False)):
+        w = Tensor("w", (5, 1, 1, 3), "int8", QuantParams.make(scales, 0, 0), np.ones((5, 1, 1, 3), np.int8),
+                   "ternary")
+        op = Op(OpKind.CONV_2D, "c", ["x", "w", None], ["y"], Conv2DAttrs(1, 1))
+        rq, lo, code = lowbit._requant(op, x, w, y, 5)
+        want = conv.conv_requant(op, x, w, y, 5, 0)
+        assert lo.dtype == np.int16 and code.dtype == np.int8
+        assert (rq.mult.astype(np.int64) == want.mult).all() == exact
+        assert np.abs(rq.mult.astype(np.int64) - want.mult).max() <= 1 << 11  # rounded to nearest
+        # the C's decode (tg_lb_mult / tg_lb_shift), written from tg_lowbit.h's description
+        c = code.view(np.uint8).astype(np.int64)
+        dec = np.where((c & 63) == 63, 0, ((1 << 18) | ((c >> 6) << 16) | lo.view(np.uint16)) << 12)
+        assert dec.tolist() == rq.mult.tolist() and np.where((c & 63) == 63, 0, (c & 63) - 31).tolist() == rq.shift.tolist()
+
+
+def test_multiplier_codes_at_the_edges():
+    m, s = lowbit.round_multipliers([0, (1 << 31) - 1, 1 << 30, (1 << 30) + 4095], [5, -40, -31, 30])
+    assert m.tolist() == [0, 1 << 30, 1 << 30, (1 << 30) + 4096] and s.tolist() == [0, -31, -31, 30]
+    lo, code = lowbit.encode_multipliers(m, s)
+    assert code.view(np.uint8).tolist() == [63, 0, 0, (0 << 6) | 61] and lo.view(np.uint16).tolist() == [0, 0, 0, 1]
+    with pytest.raises(ValueError):
+        lowbit.encode_multipliers([(1 << 30) + 1], [0])
 
 
 # ---- quantizers -----------------------------------------------------------------------------------
@@ -346,8 +372,9 @@ def test_values_outside_the_scheme_are_refused():
 
 
 def test_weight_shift_choice():
-    """lowbit_x.weight_shift: 0 unless a live channel shifts left; else the largest k up to that shift + 8
-    the filter's values (int16, bytes for fc) and the accumulator bound allow, leaving every shift right."""
+    """lowbit_x.weight_shift: 0 unless a live channel shifts left; else the largest k up to that shift + 8 and
+    6 (+-2^k an int8 value, as the exported .tflite holds it) that the accumulator bound allows and that leaves
+    every shift right and >= -31."""
     from tinygen.lower import conv, lowbit_x
 
     rows = np.array([[1, 0, -1, 1], [0, 0, 1, -1]], np.int8)
@@ -358,11 +385,12 @@ def test_weight_shift_choice():
     conv_k, fc_k = OpKind.CONV_2D, OpKind.FULLY_CONNECTED
     assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([-3, -1])) == 0  # every channel shifts right
     assert lowbit_x.weight_shift(conv_k, 0, rows, None, rq([2, -1])) == 0  # int4: not scaled
-    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([2, -1])) == 10  # left shift 2 + 8
-    assert lowbit_x.weight_shift(conv_k, 3, rows, None, rq([-1, 0])) == 8
-    assert lowbit_x.weight_shift(fc_k, 2, rows, None, rq([2, -1])) == 6  # fc: bytes, at most +-64
-    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([9, -1])) == 14  # int16: at most 2^14
-    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([0, 5], mult=(1 << 30, 0))) == 8  # dead channel
-    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([2, -25])) == 6  # shifts stay >= -31
-    assert lowbit_x.weight_shift(conv_k, 2, rows, np.array([2 ** 22, 0]), rq([2, -1])) == 8  # bound < 2^31
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([2, -1])) == 6  # at most +-64
+    assert lowbit_x.weight_shift(conv_k, 3, rows, None, rq([-1, 0])) == 6
+    assert lowbit_x.weight_shift(fc_k, 2, rows, None, rq([2, -1])) == 6
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([6, -1])) == 0  # a left shift of 6 needs k > 6
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([5, -1])) == 6
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([0, 5], mult=(1 << 30, 0))) == 6  # dead channel
+    assert lowbit_x.weight_shift(conv_k, 2, rows, None, rq([2, -27])) == 4  # shifts stay >= -31
+    assert lowbit_x.weight_shift(conv_k, 2, rows, np.array([2 ** 26, 0]), rq([2, -1])) == 4  # bound < 2^31
     assert lowbit_x.weight_shift(conv_k, 2, rows, np.array([2 ** 28, 0]), rq([2, -1])) == 0  # none fits

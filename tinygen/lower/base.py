@@ -67,6 +67,8 @@ class LoweredOp:
     # where the planner honours it (memory/views.py) the output is stored there and no call is emitted
     inplace_of: Optional[str] = None  # the call may write its output over this input (the planner ties them)
     pointwise: bool = False  # a 1x1, stride-1, unpadded CONV_2D run as one GEMM (in-place 1x1 applies)
+    weight_shift: int = 0  # ternary / binary weights run as 0 and +-2^k (lowbit_x.weight_shift): the .tflite export
+    # writes those values, with the bias times 2^k and the filter scales over 2^k
     notes: dict = field(default_factory=dict)  # facts for people (reports, debugging); no stage reads them
 
     @property

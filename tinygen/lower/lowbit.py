@@ -1,8 +1,9 @@
 """CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED whose int8 weights carry a low-bit `encoding`.
 
 Lowering packs the weights one row per output channel (runtime_c/lowbit/tg_lowbit.h gives the formats),
-quantizes each channel's multiplier to 16 bits (stored with an 8-bit shift: 3 bytes per channel in
-place of int8's 8), and builds a reference that first *unpacks* those bytes in NumPy and then runs
+keeps each channel's multiplier to 19 bits with its shift in 3 bytes (in place of int8's 8; exactly TFLM's
+32-bit multiplier, whose low 12 bits the quantizer's filter scales make zero, tinygen/quant/snap.py), and
+builds a reference that first *unpacks* those bytes in NumPy and then runs
 the ordinary int8 reference on the result. So the reference checks the packing as well as the
 arithmetic, and the C kernel (which reads the packed bytes) must agree with it bit for bit.
 """
@@ -72,34 +73,51 @@ def unpack_rows(packed: np.ndarray, n: int, scheme: str, codebook=None) -> np.nd
     return np.asarray(codebook, np.int8)[idx]
 
 
-# ---- 16-bit multipliers ---------------------------------------------------------------------
+# ---- 19-bit multipliers in 3 bytes ------------------------------------------------------------
 
 
-def multipliers16(reals) -> tuple:
-    """real ~= m16 * 2^(shift - 15), m16 in [2^14, 2^15): the 32-bit multiplier rounded to 16 bits."""
-    m16, sh = [], []
-    for r in np.asarray(reals, np.float64).ravel():
-        m, s = qmath.quantize_multiplier(float(r))
-        q = qmath.round_away(m / 65536.0)
-        if q == 1 << 15:
-            q, s = 1 << 14, s + 1
-        if q == 0 or s > 30:
-            q, s = 0, 0
-        m16.append(q)
-        sh.append(max(s, -31))
-    return np.array(m16, np.int16), np.array(sh, np.int8)
+def round_multipliers(mult, shift) -> tuple:
+    """TFLM's 32-bit multipliers (mult in [2^30, 2^31) or 0) and shifts, rounded to 19 bits: (mult, shift)
+    int64 arrays, each multiplier a multiple of 2^12 in [2^30, 2^31) or 0. Exact when mult already is a
+    multiple of 2^12, which the quantizer's filter scales make it (tinygen/quant/snap.py)."""
+    out_m, out_s = [], []
+    for m, sh in zip(np.asarray(mult, np.int64).ravel(), np.asarray(shift, np.int64).ravel()):
+        q, sh = qmath.round_away(int(m) / 4096.0), int(sh)
+        if q == 1 << 19:
+            q, sh = 1 << 18, sh + 1
+        if q == 0 or sh > 30:
+            q, sh = 0, 0
+        out_m.append(q << 12)
+        out_s.append(max(sh, -31))
+    return np.array(out_m, np.int64), np.array(out_s, np.int64)
+
+
+def encode_multipliers(mult, shift) -> tuple:
+    """(int16 low bits, int8 codes): tg_lowbit.h's 3-byte form of round_multipliers' output."""
+    mult, shift = np.asarray(mult, np.int64).ravel(), np.asarray(shift, np.int64).ravel()
+    live = mult != 0
+    if np.any(mult[live] % 4096) or np.any((mult[live] < 1 << 30) | (mult[live] >= 1 << 31)) or \
+            np.any((shift[live] < -31) | (shift[live] > 30)):
+        raise ValueError("multipliers must be multiples of 2^12 in [2^30, 2^31) with shifts in [-31, 30]")
+    rest = np.where(live, (mult >> 12) - (1 << 18), 0)
+    lo = (rest & 0xFFFF).astype(np.uint16).view(np.int16)
+    code = np.where(live, ((rest >> 16) << 6) | (shift + 31), 63).astype(np.uint8).view(np.int8)
+    return lo, code
 
 
 def _requant(op: Op, x: Tensor, w: Tensor, y: Tensor, channels: int) -> tuple:
-    scales = np.asarray(w.quant.scale, np.float64)
-    if scales.size == 1:
-        scales = np.repeat(scales, channels)
-    if scales.size != channels:
-        raise UnsupportedError(f"layer '{op.name}': filter '{w.name}' has {scales.size} scales for {channels} channels")
-    m16, sh = multipliers16(float(x.scale) * scales / float(y.scale))
-    lo, hi = conv._act_range(op, y)
-    rq = conv.Requant(m16.astype(np.int32) << 16, sh.astype(np.int32), True, -x.zero_point, y.zero_point, lo, hi)
-    return rq, m16, sh
+    """(Requant with one entry per channel, int16 low bits, int8 codes) from TFLM's own multipliers (the int8
+    kernels' conv_requant / fc_requant), rounded to 19 bits: exact for snapped filter scales."""
+    if op.kind == OpKind.FULLY_CONNECTED:
+        rq = conv.fc_requant(op, x, w, y, channels)
+    else:
+        rq = conv.conv_requant(op, x, w, y, channels, 3 if op.kind == OpKind.DEPTHWISE_CONV_2D else 0)
+    mult, shift = round_multipliers(np.broadcast_to(np.asarray(rq.mult, np.int64), (channels,)),
+                                    np.broadcast_to(np.asarray(rq.shift, np.int64), (channels,)))
+    lo, code = encode_multipliers(mult, shift)
+    rq = conv.Requant(mult.astype(np.int32), shift.astype(np.int32), True, rq.input_offset, rq.output_offset,
+                      rq.act_min, rq.act_max)
+    return rq, lo, code
 
 
 # ---- lowering ---------------------------------------------------------------------------------

@@ -157,7 +157,10 @@ def plan(op: Op, rows: np.ndarray, bias, rq, head: list, geo: list, in_c: int, w
             [*head, *offsets, *quant], scratch, notes)
 
 
-MAX_WSHIFT, FC_MAX_WSHIFT = 14, 6  # TG_LBX_MAX_WSHIFT; FULLY_CONNECTED's filter holds bytes
+# The kernels take k up to TG_LBX_MAX_WSHIFT (14; 6 for FULLY_CONNECTED, whose filter holds bytes); the
+# lowering keeps it at 6 everywhere, so +-2^k fits the int8 filter of the exported .tflite that TFLM runs
+# (verify/export_tflite.py writes the scaled values)
+MAX_WSHIFT, FC_MAX_WSHIFT = 6, 6
 SPARE_BITS = 8  # right shift kept by the channel with the largest multiplier once scaled
 
 
@@ -165,7 +168,7 @@ def weight_shift(kind: OpKind, fmt: int, rows: np.ndarray, bias, rq) -> int:
     """k for decoding TERNARY / BINARY values as 0 and +-2^k, with the bias times 2^k and every shift minus k
     (the same real multipliers): when a channel's multiplier shifts left, a large enough k makes every
     channel shift right, so the records take the short TG_RQ_RS form and the kernels skip the pre-shift.
-    The largest k up to the left shift + SPARE_BITS that fits the filter's int16 (bytes for FC), keeps
+    The largest k up to the left shift + SPARE_BITS and MAX_WSHIFT (+-2^k an int8 value) that keeps
     shifts >= -31 and keeps the accumulator bound below 2^31; 0 when no channel shifts left or none fits.
     Scaling changes only how the requantization rounds (finer, as int8 layers with small multipliers
     round); the NumPy reference uses the same scaled values."""
@@ -214,7 +217,10 @@ def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: li
     fn, sources, lead, scratch, notes = got
     consts, tail = list(lop.const_arrays), list(tail)
     if k:
-        consts[1] = ConstArray("shift", np.asarray(rq.shift).astype(np.int8))
+        from tinygen.lower.lowbit import encode_multipliers  # lowbit imports this module
+
+        lo, code = encode_multipliers(rq.mult, rq.shift)
+        consts[0], consts[1] = ConstArray("mult", lo), ConstArray("shift", code)
         lop = dataclasses.replace(lop, reference=make_reference(rows, bias, rq))
     at = 4 if kind == OpKind.FULLY_CONNECTED else 7  # the bias argument in tail
     folded = ConstArray("bias", fast.folded_bias(bias, rows, rq.input_offset))
@@ -232,4 +238,4 @@ def decode_once(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: li
         consts[2] = ConstArray("w", data.ravel())
         lead = [*lead[:5], Literal(data.shape[1]), *lead[6:]]  # the row bytes
     return dataclasses.replace(lop, c_function=fn, c_sources=sources, args=[*lead, *tail], const_arrays=consts,
-                               scratch_bytes=scratch, notes={**lop.notes, **notes})
+                               scratch_bytes=scratch, notes={**lop.notes, **notes}, weight_shift=k)

@@ -15,6 +15,7 @@ from tinygen.errors import TinygenError
 from tinygen.options import OptionError, literal
 from tinygen.ir import Graph, OpKind, QuantParams
 from tinygen.quant import weights as wq
+from tinygen.quant import snap
 
 WEIGHT_AXIS = {OpKind.CONV_2D: 0, OpKind.DEPTHWISE_CONV_2D: 3, OpKind.FULLY_CONNECTED: 0}
 
@@ -74,11 +75,12 @@ def apply(fgraph: Graph, q: Graph, table: dict) -> None:
         if b_name is not None:  # keep |bias| within 2^30 at in_scale * w_scale (as ptq does for int8)
             floor = np.abs(fgraph.tensors[b_name].data.astype(np.float64)) / (in_scale * float(1 << 30))
         res = wq.quantize(fw, axis, scheme, min_scale=floor)
+        scales = snap.layer_scales(q, op, res.scales)  # TFLM's multipliers exact in the kernels' 16 bits
         w = q.tensors[w_name]
         q.tensors[w_name] = dataclasses.replace(w, dtype="int8", data=res.values, encoding=scheme,
-                                                quant=QuantParams.make(res.scales, 0, axis))
+                                                quant=QuantParams.make(scales, 0, axis))
         if b_name is not None:
-            b_scale = in_scale * res.scales
+            b_scale = in_scale * scales
             qb = np.sign(fgraph.tensors[b_name].data / b_scale) * np.floor(
                 np.abs(fgraph.tensors[b_name].data.astype(np.float64) / b_scale) + 0.5)
             qb = np.clip(qb, np.iinfo(np.int32).min, np.iinfo(np.int32).max).astype(np.int32)

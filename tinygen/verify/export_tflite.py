@@ -4,6 +4,11 @@
 ir.Graph. The file is an outside oracle: TFLM's interpreter on it must equal tinygen's generated C.
 Each op is written by its spec's `export` rule (tinygen/ops); this module owns tensors, buffers and bytes.
 Explicit convolution padding that is neither SAME nor VALID becomes a PAD op followed by a VALID conv.
+Low-bit filters (int4, k-means, ternary, binary) are written as the int8 values they hold; their kernels'
+19-bit multipliers are TFLM's exactly (the quantizer snaps the filter scales, tinygen/quant/snap.py; a layer
+whose scales were not snapped is refused). A ternary or binary filter that its kernel runs as 0 and +-2^k
+(lowbit_x.weight_shift, found by lowering the op as the build does) is written as those values, with its
+scales over 2^k and its bias times 2^k: the same arithmetic, so TFLM on the file matches the C bit for bit.
 """
 from __future__ import annotations
 
@@ -64,6 +69,52 @@ def to_bytes(graph: Graph) -> bytes:
     return w.finish()
 
 
+def _weight_shift_overrides(graph: Graph) -> dict:
+    """{tensor name: (data, quant)} for the filters and biases of ternary / binary layers whose kernel runs
+    the values as 0 and +-2^k: the op is lowered as the build lowers it, which decides k. Refuses a low-bit
+    layer whose TFLM multipliers its 19-bit ones do not hold exactly."""
+    from tinygen.lower.lowbit import LowBitKernel
+
+    from tinygen.quant import snap
+
+    kernel, out, shifts = LowBitKernel(), {}, {}
+    for op in graph.ops:
+        if len(op.inputs) < 2 or op.inputs[1] is None:
+            continue
+        w = graph.tensors[op.inputs[1]]
+        if w.encoding in (None, "int8c") or not kernel.supports(op, graph):
+            continue
+        x, y = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+        if not snap.exact(x.scale, w.quant.scale, y.scale, snap.float32_product(op, len(w.quant.scale))):
+            raise UnsupportedError(f"layer '{op.name}': its {w.encoding} kernel rounds TFLM's multipliers to 19 bits "
+                                   "(a filter scale that tinygen/quant/snap.py could not move to an exact one); "
+                                   "no .tflite runs it as the C does")
+        if w.encoding not in ("ternary", "binary"):
+            continue
+        k = kernel.lower(op, graph).weight_shift
+        if shifts.setdefault(w.name, k) != k:  # a filter shared by several ops (bands of one layer): one k
+            raise UnsupportedError(f"tensor '{w.name}': shared by {w.encoding} layers run with different weight "
+                                   "shifts; cannot be exported")
+        if not k:
+            continue
+        values = w.data.astype(np.int64) << k
+        if np.abs(values).max(initial=0) > 127:
+            raise UnsupportedError(f"layer '{op.name}': {w.encoding} values +-2^{k} do not fit an int8 filter")
+        shifted = {w.name: (values.astype(np.int8), _over(w.quant, k))}
+        b = graph.tensors[op.inputs[2]] if len(op.inputs) > 2 and op.inputs[2] is not None else None
+        if b is not None:
+            shifted[b.name] = ((b.data.astype(np.int64) << k).astype(np.int32), _over(b.quant, k))
+        out.update(shifted)
+    return out
+
+
+def _over(q, k: int):
+    """q with every scale divided by 2^k (exact in float32)"""
+    if q is None:
+        return None
+    return ir.QuantParams(tuple(float(np.float32(s) / np.float32(1 << k)) for s in q.scale), q.zero_point, q.axis)
+
+
 class _Writer:
     """Collects tensors, buffers, opcodes and operators, then serializes them bottom-up."""
 
@@ -73,6 +124,7 @@ class _Writer:
         self.index: dict = {}
         self.opcodes: list = []  # builtin codes
         self.ops: list = []  # (opcode index, inputs, outputs, options name, option fields)
+        self.scaled = _weight_shift_overrides(graph)  # tensor name -> (data, quant)
         for name in graph.inputs:
             self.tensor(name)
 
@@ -81,11 +133,9 @@ class _Writer:
             t = self.graph.tensors[name]
             if t.dtype not in _TYPES:
                 raise UnsupportedError(f"tensor '{name}': dtype {t.dtype} cannot be exported")
-            if t.encoding not in (None, "int8c"):  # int8c is storage only: the same int8 values
-                raise UnsupportedError(f"tensor '{name}': {t.encoding} weights are requantized with 16-bit "
-                                       "per-channel multipliers, which a .tflite cannot express exactly")
+            data, quant = self.scaled.get(name, (t.data, t.quant))
             self.index[name] = len(self.tensors)
-            self.tensors.append((name, tuple(t.shape), t.dtype, t.quant, t.data))
+            self.tensors.append((name, tuple(t.shape), t.dtype, quant, data))
         return self.index[name]
 
     def new_const(self, base: str, data: np.ndarray) -> int:
