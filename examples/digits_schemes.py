@@ -125,14 +125,14 @@ def main() -> int:
     table = "\n".join(lines)
 
     all_equal = all(r["c_eq_ref"] for _, r in checks)
-    lowbit_ok = all(all(k.endswith("_lb") for k in r["kernels"]) for name, r in checks
+    lowbit_ok = all(all(k.endswith(("_lb", "_lbx", "_usad")) for k in r["kernels"]) for name, r in checks
                     if name.split()[1] not in ("int8", "int8c", "auto"))
     notes = [
         f"digits test set: {len(y_te)} images (train {len(y_tr)}, calibration = first 200 training images); "
         f"float {FLOAT_EPOCHS} epochs (Adam 3e-3, seed 0), QAT {QAT_EPOCHS} epochs (Adam {QAT_LR:g}, seed 1) "
         f"from the float weights and the calibrated PTQ ranges.",
         f"C outputs == NumPy reference outputs, every build, all {len(y_te)} images: {all_equal}.",
-        f"low-bit builds (PTQ and QAT) run the packed tg_*_lb kernels: {lowbit_ok}.",
+        f"low-bit builds (PTQ and QAT) run the low-bit kernels (tg_*_lb, tg_*_lbx, tg_conv2d_usad): {lowbit_ok}.",
         "QAT quantizers: " + ", ".join(f"{row['scheme']}: {row['qat']['quantizer']!r}" for row in rows if row["qat"])
         + ".",
         "Keras fake-quant vs C top-1 agreement (QAT): " + ", ".join(
