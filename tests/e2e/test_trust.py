@@ -97,8 +97,15 @@ def test_verify_keras_build_runs_tflm_on_the_export(tmp_path):
 
 
 def test_verify_without_tflm_fails_unless_allowed(tmp_path):
-    """k-means weights have no exact .tflite form: TFLM cannot run, and verify does not claim it did."""
-    args = ("build", DIGITS, "-o", tmp_path / "k", "--calib", CALIB, "--weights", "kmeans3")
+    """A GELU activation becomes tinygen's table op, which no .tflite holds: TFLM cannot run, and verify does
+    not claim it did."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="gelu"), keras.layers.Dense(3)])
+    model.save(tmp_path / "gelu.keras")
+    np.save(tmp_path / "calib.npy", np.random.default_rng(0).normal(size=(32, 6)).astype(np.float32))
+    args = ("build", tmp_path / "gelu.keras", "-o", tmp_path / "k", "--calib", tmp_path / "calib.npy")
     assert tinygen(*args, cwd=tmp_path).returncode == 0
     proc = tinygen("verify", tmp_path / "k", "--samples", "3", cwd=tmp_path)
     assert proc.returncode == 1
