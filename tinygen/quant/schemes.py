@@ -75,7 +75,7 @@ def apply(fgraph: Graph, q: Graph, table: dict) -> None:
         if b_name is not None:  # keep |bias| within 2^30 at in_scale * w_scale (as ptq does for int8)
             floor = np.abs(fgraph.tensors[b_name].data.astype(np.float64)) / (in_scale * float(1 << 30))
         res = wq.quantize(fw, axis, scheme, min_scale=floor)
-        scales = snap.layer_scales(q, op, res.scales)  # TFLM's multipliers exact in the kernels' 16 bits
+        scales = snap.layer_scales(q, op, res.scales)  # TFLM's multipliers exact in the kernels' 19 bits
         w = q.tensors[w_name]
         q.tensors[w_name] = dataclasses.replace(w, dtype="int8", data=res.values, encoding=scheme,
                                                 quant=QuantParams.make(scales, 0, axis))

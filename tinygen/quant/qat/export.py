@@ -229,7 +229,7 @@ def _set_weights(q: ir.Graph, weighted: dict) -> dict:
         encoding = _encoding(op, values, layer.weight_quantizer)
         # scales: one per output channel, on axis 0 (OHWI conv, (out, in) dense) or 3 (1HW(C*M) depthwise),
         # the channel order of both the int8 kernels and the packed low-bit rows (kernels/lowbit.py)
-        if encoding not in (None, "int8c"):  # low-bit kernels: TFLM's multipliers exact in their 16 bits
+        if encoding not in (None, "int8c"):  # low-bit kernels: TFLM's multipliers exact in their 19 bits
             from tinygen.quant import snap
 
             scale = snap.layer_scales(q, op, scale)
