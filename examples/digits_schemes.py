@@ -125,7 +125,7 @@ def main() -> int:
     table = "\n".join(lines)
 
     all_equal = all(r["c_eq_ref"] for _, r in checks)
-    lowbit_ok = all(all(k.endswith(("_lb", "_lbx", "_usad")) for k in r["kernels"]) for name, r in checks
+    lowbit_ok = all(all(k.endswith(("_lb", "_lbx", "_usad", "_usad_t")) for k in r["kernels"]) for name, r in checks
                     if name.split()[1] not in ("int8", "int8c", "auto"))
     notes = [
         f"digits test set: {len(y_te)} images (train {len(y_tr)}, calibration = first 200 training images); "

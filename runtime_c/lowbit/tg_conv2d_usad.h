@@ -21,6 +21,24 @@
  *   + 4 * k4 (the column)
  * Returns TG_OK, or TG_ERROR for an unknown record size, a missing bias or a short row.
  */
+/* tg_conv2d_usad_t: the same for TERNARY weights t in {-1, 0, +1}, with two mask bytes a weight:
+ * (m1, m2) = (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0, so
+ * |u - m1| + |u - m2| = 2 * t * u + 255 * [t = 0] + 510 * [t = -1] and the sums give twice the int8
+ * accumulator: 2 * acc = bias'' + sum (|u - m1| + |u - m2|),
+ *   bias'' = 2 * bias + 2 * (input_offset - 128) * sum t - 255 * (zeros) - 510 * (number of -1 weights),
+ * which `bias` must hold (folded offline, in int32).
+ * Requantizing 2 * acc as TFLM requantizes acc: a channel whose shift s is left (s >= 1) takes s - 1, any
+ * other takes its multiplier halved (multipliers are even: tg_lowbit.h stores their top 19 bits); the
+ * product acc * 2^max(s, 0) * multiplier is unchanged, so the outputs are the same bytes.
+ * Rows: two bit planes of ceil(n / 8) bytes, the first with bit j set unless t_j = -1 (m1), then the
+ * second with bit j set when t_j = +1 (m2); row_bytes >= 2 * ceil(n / 8).
+ * fold != 0 puts output_offset into the records' rounding words (tg_lowbit_x.h; the lowering checks it exact).
+ * Blocks of 2 output pixels by 2 channels: per 4 inputs, one LDRD of the two pixels' column words, one
+ * LDM of the two channels' 4 mask words, 8 USADA8 (10 instructions for 16 products).
+ * Scratch, with pairs = ceil(out_c / 2): pairs * 8 * rq_words (records: a pair's two biases, then its two
+ * records) + pairs * 16 * k4 (masks) + 16 * k4 (columns) + out_c rounded up to 4 (the outputs of a lone
+ * last pixel's partner, dropped).
+ */
 #ifndef TG_CONV2D_USAD_H
 #define TG_CONV2D_USAD_H
 
@@ -35,5 +53,15 @@ int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, i
     int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c, const int8_t *input,
     int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w, int32_t out_c,
     int8_t *output);
+
+int32_t tg_conv2d_usad_t_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
+                                         int32_t out_c);
+
+int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t stride_h,
+    int32_t stride_w, int32_t dilation_h, int32_t dilation_w, int32_t pad_top, int32_t pad_left,
+    int32_t input_offset, int32_t output_offset, int32_t fold, int32_t act_min, int32_t act_max, const int16_t *mult,
+    const int8_t *shift, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
+    const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w,
+    int32_t out_c, int8_t *output);
 
 #endif /* TG_CONV2D_USAD_H */

@@ -87,7 +87,7 @@ def test_export_marks_encoding_and_runs_lowbit_kernels(case):
         assert len(t.quant.scale) == t.shape[3 if name == "dw" else 0]  # one scale per output channel
         assert t.quant.axis == (3 if name == "dw" else 0)
     kernels = {lop.op.name: lop.c_function for lop in lower(g) if lop.op.kind in WEIGHTED}
-    assert all(k.endswith(("_lb", "_lbx", "_usad")) for k in kernels.values()), kernels
+    assert all(k.endswith(("_lb", "_lbx", "_usad", "_usad_t")) for k in kernels.values()), kernels
 
 
 def test_c_equals_reference_and_agrees_with_fake_quant(case):

@@ -29,7 +29,7 @@ def test_weight_bytes_per_scheme(key, models_dir):
     for scheme, limit in LIMITS.items():
         q = compiler.quantize(graph, calib, weights=scheme)
         lowered = compiler.lower(q)
-        assert all(lop.c_function.endswith(("_lb", "_lbx", "_usad")) for lop in lowered if lop.op in weighted_layers(q))
+        assert all(lop.c_function.endswith(("_lb", "_lbx", "_usad", "_usad_t")) for lop in lowered if lop.op in weighted_layers(q))
         ratios[scheme] = weight_bytes(lowered) / int8_weight_bytes(q)
         t = q.tensors[q.inputs[0]]
         x = np.clip(np.round(held[:1] / t.scale) + t.zero_point, -128, 127).astype(np.int8)

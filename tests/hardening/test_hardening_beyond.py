@@ -34,9 +34,23 @@ def _digits(weights="int8", activations="int8"):
     return compiler.quantize(load_model(str(DIGITS)), np.load(CALIB)[:64], weights=weights, activations=activations)
 
 
+def _usad_ternary():
+    """Ternary layers large enough for tg_conv2d_usad_t (digits' are not): 1x1, gathered 3x3 windows with an
+    odd channel count, and a batched FULLY_CONNECTED."""
+    from test_kernels_conv import Case
+    from test_lowbit import encoded
+    from tinygen.ir import OpKind
+
+    c = OpKind.CONV_2D
+    return encoded([Case(c, (1, 8, 9, 64), out_c=9, kernel=(1, 1), zp_in=-128),
+                    Case(c, (1, 9, 8, 16), out_c=7, kernel=(3, 3), zp_in=127),
+                    Case(OpKind.FULLY_CONNECTED, (65, 64), out_c=6)], "ternary", seed=2)
+
+
 def _cases(models_dir=None) -> dict:
     cases = {f"digits_{s}": (lambda s=s: _digits(weights=s)) for s in SCHEMES}
     cases["digits_int16"] = lambda: _digits(activations="int16")
+    cases["usad_ternary"] = _usad_ternary
     if models_dir is not None:
         for rel in INT16_OPS:
             cases[f"int16_{rel.split('/')[1]}"] = (

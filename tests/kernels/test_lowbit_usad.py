@@ -1,6 +1,6 @@
-"""tg_conv2d_usad (binary 1x1 convs by sums of absolute byte differences) against lowbit.py's reference,
-on the host (plain C and the DSP path emulated instruction by instruction) and under QEMU on a Cortex-M4;
-and the layers its lowering must decline."""
+"""tg_conv2d_usad (binary convs by sums of absolute byte differences) and tg_conv2d_usad_t (ternary, two
+masks a weight) against lowbit.py's reference, on the host (plain C and the DSP path emulated instruction by
+instruction) and under QEMU on a Cortex-M4; and the layers their lowering must decline."""
 from __future__ import annotations
 
 import shutil
@@ -51,6 +51,98 @@ def _check(graph, xs_list, kernel_path):
 
 def _functions(graph):
     return [lower_op(op, graph).c_function for op in graph.ops]
+
+
+@pytest.fixture
+def every_ternary_row(monkeypatch):
+    """Ternary layers of any row length and size take tg_conv2d_usad_t (the cases are mostly small)."""
+    monkeypatch.setattr(lowbit_usad, "TERNARY_MIN_N", 1)
+    monkeypatch.setattr(lowbit_usad, "TERNARY_MIN_PIXELS", 1)
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+@pytest.mark.parametrize("family", ["conv", "fc"])
+def test_usad_ternary_matches_reference(kernel_path, family, every_ternary_row):
+    cases = CASES if family == "conv" else FCS
+    graph = tlb.encoded(cases, "ternary", seed=3)
+    assert _functions(graph) == ["tg_conv2d_usad_t"] * len(cases)
+    assert any(lower_op(op, graph).notes["output offset"] == "folded" for op in graph.ops)
+    rng = np.random.default_rng(5)
+    _check(graph, [sample_inputs(graph, rng, fill) for fill in (None, None, -128, 127)], kernel_path)
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_usad_ternary_with_left_and_right_shifts(kernel_path, every_ternary_row):
+    """Left shifts of 1 and more (one shift less on the doubled accumulator), 0 and right shifts (the multiplier
+    halved) side by side: the same bytes as the int8 requantization of the single accumulator."""
+    graph = tlb.encoded(CASES, "ternary", seed=7)
+    xs = tlb._large_multipliers(graph, np.random.default_rng(8), False)
+    lops = [lower_op(op, graph) for op in graph.ops]
+    assert {lop.c_function for lop in lops} == {"tg_conv2d_usad_t"}
+    assert any(lop.notes["rq_words"] == 7 for lop in lops)
+    _check(graph, [xs], kernel_path)
+
+
+@pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
+def test_usad_ternary_with_the_output_offset_added(kernel_path, every_ternary_row, monkeypatch):
+    """Records without the output offset (the kernel adds it), as when folding it could leave int32."""
+    from tinygen.lower import fast_dw
+
+    monkeypatch.setattr(fast_dw, "fold_output_offset", lambda *args: None)
+    graph = tlb.encoded(CASES, "ternary", seed=9)
+    assert {lower_op(op, graph).notes["output offset"] for op in graph.ops} == {"added"}
+    rng = np.random.default_rng(10)
+    _check(graph, [sample_inputs(graph, rng, fill) for fill in (None, 127)], kernel_path)
+
+
+def test_usad_ternary_only_for_long_rows_and_many_pixels():
+    """Rows shorter than TERNARY_MIN_N or fewer output pixels than TERNARY_MIN_PIXELS keep the decode-once
+    kernel; the others take tg_conv2d_usad_t."""
+    small = [Case(C, (1, 8, 8, 8), out_c=6, kernel=(1, 1)), Case(C, (1, 9, 9, 1), out_c=4, kernel=(3, 3)),
+             Case(C, (1, 4, 4, 64), out_c=8, kernel=(1, 1)), Case(F, (1, 64), out_c=12)]
+    assert "tg_conv2d_usad_t" not in _functions(tlb.encoded(small, "ternary"))
+    large = [Case(C, (1, 8, 8, 64), out_c=8, kernel=(1, 1)), Case(C, (1, 10, 10, 16), out_c=5, kernel=(3, 3)),
+             Case(F, (64, 64), out_c=3)]
+    assert _functions(tlb.encoded(large, "ternary")) == ["tg_conv2d_usad_t"] * 3
+
+
+def test_folded_constant_ternary():
+    """bias'' + the two masks' SADs equals twice the int8 accumulator, on random rows and inputs."""
+    rng = np.random.default_rng(1)
+    rows = rng.integers(-1, 2, size=(6, 13)).astype(np.int8)
+    bias = rng.integers(-1000, 1000, size=6)
+    x = rng.integers(-128, 128, size=13)
+    for off in (-127, 0, 128):
+        u = (x + 128).astype(np.int64)
+        m1, m2 = np.where(rows < 0, 255, 0), np.where(rows > 0, 0, 255)
+        sad = np.abs(u[None, :] - m1).sum(axis=1) + np.abs(u[None, :] - m2).sum(axis=1)
+        want = 2 * (bias + (rows.astype(np.int64) * (x + off)).sum(axis=1))
+        assert np.array_equal(lowbit_usad.folded2(bias, rows, off) + sad, want)
+    planes = lowbit_usad.planes(rows)
+    bits = np.unpackbits(planes, axis=1, bitorder="little")
+    assert planes.shape == (6, 4)
+    assert np.array_equal(bits[:, :13], rows != -1) and np.array_equal(bits[:, 16:29], rows == 1)
+
+
+def test_doubled_requantization_is_the_same():
+    """TFLM's requantization of acc equals the doubled one's of 2 * acc, for left, zero and right shifts."""
+    from tinygen.lower import conv
+    from tinygen.quant import qmath
+
+    rng = np.random.default_rng(2)
+    shifts = np.array([-31, -9, -1, 0, 1, 2, 7], np.int32)
+    mult = (rng.integers(1 << 18, 1 << 19, size=shifts.size) << 12).astype(np.int32)
+    rq = conv.Requant(mult, shifts, True, 0, 0, -128, 127)
+    rq2 = lowbit_usad.doubled(rq)
+    assert rq2.shift.tolist() == [-31, -9, -1, 0, 0, 1, 6]
+    acc = rng.integers(-(1 << 20), 1 << 20, size=(1000, 1)).astype(np.int64) >> np.arange(shifts.size)
+    for c in range(shifts.size):
+        a = acc[:, c]
+        want = qmath.multiply_by_quantized_multiplier(a, int(mult[c]), int(shifts[c]))
+        got = qmath.multiply_by_quantized_multiplier(2 * a, int(rq2.mult[c]), int(rq2.shift[c]))
+        assert np.array_equal(want, got), c
+    odd = conv.Requant(np.array([(3 << 29) + 1], np.int32), np.array([-2], np.int32), True, 0, 0, -128, 127)
+    assert lowbit_usad.doubled(odd) is None
 
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
@@ -108,33 +200,42 @@ def test_usad_on_cortex_m4_equals_reference(tmp_path):
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
         if shutil.which(tool) is None:
             pytest.fail(f"missing tool {tool}: run `make sysdeps`")
-    for seed, shifts in ((1, False), (4, True)):
-        graph = tlb.encoded(CASES + FCS, "binary", seed=seed)
+    for seed, shifts, scheme in ((1, False, "binary"), (4, True, "binary"), (3, False, "ternary"),
+                                 (7, True, "ternary")):
+        graph = tlb.encoded(CASES + FCS, scheme, seed=seed)
         if shifts:
             tlb._large_multipliers(graph, np.random.default_rng(6), False)
-        assert {lop.c_function for lop in lower(graph)} == {"tg_conv2d_usad"}
-        out = tmp_path / f"usad_{seed}"
-        tinygen.compile(graph, out, board="cortex-m4")
-        samples = plan_samples(graph, seed=11)
-        on_m4 = tinygen.run(out, batched(samples), target="qemu")
-        for i, s in enumerate(samples):
-            for k, (w, q) in enumerate(zip(run_reference(graph, s), on_m4)):
-                got = np.ascontiguousarray(q[i]).reshape(w.shape)
-                assert np.array_equal(w, got), f"seed {seed} sample {i} output {k}: {np.count_nonzero(w != got)} differ"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(lowbit_usad, "TERNARY_MIN_N", 1)
+            mp.setattr(lowbit_usad, "TERNARY_MIN_PIXELS", 1)
+            fn = "tg_conv2d_usad" if scheme == "binary" else "tg_conv2d_usad_t"
+            assert {lop.c_function for lop in lower(graph)} == {fn}
+            out = tmp_path / f"usad_{scheme}_{seed}"
+            tinygen.compile(graph, out, board="cortex-m4")
+            samples = plan_samples(graph, seed=11)
+            on_m4 = tinygen.run(out, batched(samples), target="qemu")
+            for i, s in enumerate(samples):
+                for k, (w, q) in enumerate(zip(run_reference(graph, s), on_m4)):
+                    got = np.ascontiguousarray(q[i]).reshape(w.shape)
+                    assert np.array_equal(w, got), \
+                        f"{scheme} seed {seed} sample {i} output {k}: {np.count_nonzero(w != got)} differ"
 
 
-def test_scratch_size_equals_the_c_twin():
+def test_scratch_size_equals_the_c_twin(every_ternary_row):
     from tinygen.paths import runtime_file, runtime_include_dirs
     from tinygen.verify.hostbuild import build_extension
 
     cdef = ("int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, "
+            "int32_t in_c, int32_t out_c);\n"
+            "int32_t tg_conv2d_usad_t_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, "
             "int32_t in_c, int32_t out_c);")
-    _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, [runtime_file("tg_conv2d_usad.c")],
+    _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, [runtime_file("tg_conv2d_usad.c"), runtime_file("tg_conv2d_usad_t.c")],
                              runtime_include_dirs())
-    graph = tlb.encoded(CASES, "binary")
-    for op, case in zip(graph.ops, CASES):
-        lop = lower_op(op, graph)
-        fh, fw = case.kernel
-        want = lib.tg_conv2d_usad_get_buffer_size(lop.notes["rq_words"], fh, fw, case.in_shape[3], case.out_c)
-        assert lop.scratch_bytes == want == lowbit_usad.scratch_bytes(lop.notes["rq_words"], fh * fw * case.in_shape[3],
-                                                                      case.out_c)
+    for scheme, c_size, py_size in (("binary", lib.tg_conv2d_usad_get_buffer_size, lowbit_usad.scratch_bytes),
+                                    ("ternary", lib.tg_conv2d_usad_t_get_buffer_size, lowbit_usad.scratch_bytes_t)):
+        graph = tlb.encoded(CASES, scheme)
+        for op, case in zip(graph.ops, CASES):
+            lop = lower_op(op, graph)
+            fh, fw = case.kernel
+            want = c_size(lop.notes["rq_words"], fh, fw, case.in_shape[3], case.out_c)
+            assert lop.scratch_bytes == want == py_size(lop.notes["rq_words"], fh * fw * case.in_shape[3], case.out_c)

@@ -9,6 +9,14 @@ the inner loop runs about half of the int8 kernel's inner-loop instructions per 
 input in place, other filters gather the window once per output pixel). The records and their exactness
 check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
 
+Ternary weights t take two mask bytes each, (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0, so
+the two sums give twice the int8 accumulator (folded2) and tg_conv2d_usad_t requantizes that doubled
+accumulator with each channel's multiplier halved or its left shift one less (`doubled`): the product TFLM
+forms is unchanged, so are the outputs. Its blocks of 2 pixels by 2 channels take 10 instructions for 16
+products where the int8 kernel's SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there); the
+decode-once kernel is kept for rows shorter than TERNARY_MIN_N, where the per-pixel window and the
+records outweigh that.
+
 FULLY_CONNECTED runs as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
 the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
 rules out.
@@ -20,11 +28,14 @@ import dataclasses
 import numpy as np
 
 from tinygen.ir import OpKind
-from tinygen.lower import lowbit_x
+from tinygen.lower import fast, lowbit_x
 from tinygen.lower.base import ConstArg, ConstArray, Literal, ScratchArg
 
 ENABLED = True  # False: binary convs take the decode-once kernel (tests and benchmarks compare both)
-BINARY = 3  # TG_WF_BINARY
+TERNARY_ENABLED = True  # False: ternary convs take the decode-once kernel
+TERNARY_MIN_N = 64  # the shortest row (filter_h * filter_w * in_c) a ternary layer takes this kernel for
+TERNARY_MIN_PIXELS = 64  # and the fewest output pixels (the masks and records are built once per call)
+TERNARY, BINARY = 2, 3  # TG_WF_TERNARY, TG_WF_BINARY
 
 
 def folded(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
@@ -34,35 +45,107 @@ def folded(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
     return b + (input_offset - 128) * rows.sum(axis=1) - 255 * (rows < 0).sum(axis=1)
 
 
+def folded2(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
+    """bias'' per row (int64) of a ternary row: 2 * bias + 2 * (input_offset - 128) * sum t - 255 * count(t == 0)
+    - 510 * count(t == -1), so that bias'' + sum (|u - m1| + |u - m2|) is twice the int8 accumulator."""
+    rows = rows.astype(np.int64)
+    b = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
+    return 2 * b + 2 * (input_offset - 128) * rows.sum(axis=1) - 255 * (rows == 0).sum(axis=1) \
+        - 510 * (rows < 0).sum(axis=1)
+
+
+def doubled(rq):
+    """The requantization of twice the accumulator that gives rq's outputs: a left shift s >= 1 becomes s - 1,
+    any other channel's multiplier is halved (or None when one is odd)."""
+    mult, shift = np.asarray(rq.mult, np.int64), np.asarray(rq.shift, np.int64)
+    left = shift >= 1
+    if np.any(~left & (mult % 2 != 0)):
+        return None
+    return dataclasses.replace(rq, mult=np.where(left, mult, mult >> 1).astype(np.int32),
+                               shift=np.where(left, shift - 1, shift).astype(np.int32))
+
+
+def planes(rows: np.ndarray) -> np.ndarray:
+    """tg_conv2d_usad_t's rows: the plane of t != -1, then the plane of t == +1, ceil(n / 8) bytes each."""
+    p1 = np.packbits((rows != -1).astype(np.uint8), axis=1, bitorder="little")
+    p2 = np.packbits((rows == 1).astype(np.uint8), axis=1, bitorder="little")
+    return np.concatenate([p1, p2], axis=1)
+
+
 def scratch_bytes(rq_words: int, n: int, out_c: int) -> int:
     """tg_conv2d_usad_get_buffer_size for rows of n = filter_h * filter_w * in_c values."""
     k4, blocks = -(-n // 4), -(-out_c // 4)
     return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4
 
 
+def scratch_bytes_t(rq_words: int, n: int, out_c: int) -> int:
+    """tg_conv2d_usad_t_get_buffer_size for rows of n values."""
+    k4, pairs = -(-n // 4), -(-out_c // 2)
+    return pairs * 8 * rq_words + pairs * 16 * k4 + 16 * k4 + -(-out_c // 4) * 4
+
+
+def _ternary_records(rows: np.ndarray, bias, rq):
+    """(rq_words, bias'', fold) for tg_conv2d_usad_t, or None when its records would not be exact (fold: the
+    output offset fits the records' rounding words, checked as the decode-once kernels check it)."""
+    rq2 = doubled(rq)
+    if rq2 is None:
+        return None
+    bias_eff = fast.folded_bias(bias, rows, rq.input_offset)
+    bound2 = 2 * fast.acc_bound(rows, bias_eff)  # the doubled accumulator
+    const = folded2(bias, rows, rq.input_offset)
+    if np.any(bound2 >= 2 ** 31) or np.any(np.abs(const) >= 2 ** 31):
+        return None
+    got = fast.requant_records(bias_eff, rq2, rows.shape[0], bound2)
+    if got is None:
+        return None
+    from tinygen.lower.fast_dw import fold_output_offset  # fast_dw imports lowbit, which imports this
+
+    return got[0], const, fold_output_offset(got[1], got[0], bound2, rq.output_offset) is not None
+
+
 def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
     """lowbit.py's lowered conv switched to tg_conv2d_usad, or None (head, geo, tail: lowbit.py's leading,
     geometry and trailing arguments; rows: the decoded int8 weights, one row per output channel)."""
-    kind = lop.op.kind
-    if not (ENABLED and lowbit_x.ENABLED) or kind == OpKind.DEPTHWISE_CONV_2D or head[1].value != BINARY:
+    kind, fmt = lop.op.kind, head[1].value
+    if not (ENABLED and lowbit_x.ENABLED) or kind == OpKind.DEPTHWISE_CONV_2D:
         return None
     if kind == OpKind.FULLY_CONNECTED:
         geo, tail = lowbit_x.fc_as_conv(tail)
-    got = lowbit_x._records(rows, bias, rq)
-    const = folded(bias, rows, rq.input_offset)
-    if got is None or np.any(np.abs(const) >= 2 ** 31):
+    pixels = tail[0].value * tail[8].value * tail[9].value  # batches * out_h * out_w
+    ternary = fmt == TERNARY and TERNARY_ENABLED and rows.shape[1] >= TERNARY_MIN_N and pixels >= TERNARY_MIN_PIXELS
+    if fmt != BINARY and not ternary:
         return None
-    rq_words = got[0]
     out_c, n = rows.shape
     consts, bias_arg = list(lop.const_arrays), tail[7]
+    if ternary:
+        got = _ternary_records(rows, bias, rq)
+        if got is None:
+            return None
+        rq_words, const, fold = got
+        data = planes(rows)
+        consts[2] = ConstArray("w", data.ravel())
+        head = [*head[:5], Literal(data.shape[1])]
+        fn, src, scratch = "tg_conv2d_usad_t", "tg_conv2d_usad_t.c", scratch_bytes_t(rq_words, n, out_c)
+        note = "USADA8 on two masks a weight, decoded once per call; 2 pixels x 2 channels"
+    else:
+        got = lowbit_x._records(rows, bias, rq)
+        const = folded(bias, rows, rq.input_offset)
+        if got is None or np.any(np.abs(const) >= 2 ** 31):
+            return None
+        rq_words = got[0]
+        fn, src, scratch = "tg_conv2d_usad", "tg_conv2d_usad.c", scratch_bytes(rq_words, n, out_c)
+        note = "USADA8 on masks decoded once per call"
     if isinstance(bias_arg, ConstArg):
         consts[bias_arg.index] = ConstArray("bias", const.astype(np.int32))
     else:
         consts.append(ConstArray("bias", const.astype(np.int32)))
         bias_arg = ConstArg(len(consts) - 1)
-    args = [ScratchArg(), head[4], head[5], *geo, Literal(rq.input_offset), Literal(rq.output_offset),
+    offsets = [Literal(rq.input_offset), Literal(rq.output_offset)] + ([Literal(int(fold))] if ternary else [])
+    args = [ScratchArg(), head[4], head[5], *geo, *offsets,
             Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1), Literal(rq_words), *tail[:7], bias_arg,
             *tail[8:]]
-    notes = {**lop.notes, "kernel": "USADA8 on masks decoded once per call", "rq_words": rq_words}
-    return dataclasses.replace(lop, c_function="tg_conv2d_usad", c_sources=("tg_conv2d_usad.c",), args=args,
-                               const_arrays=consts, scratch_bytes=scratch_bytes(rq_words, n, out_c), notes=notes)
+    notes = {**lop.notes, "kernel": note, "rq_words": rq_words}
+    if ternary:
+        notes["output offset"] = "folded" if fold else "added"
+    return dataclasses.replace(lop, c_function=fn, c_sources=(src,), args=args,
+                               const_arrays=consts, scratch_bytes=scratch, notes=notes)
