@@ -30,8 +30,9 @@
  * Requantizing 2 * acc as TFLM requantizes acc: a channel whose shift s is left (s >= 1) takes s - 1, any
  * other takes its multiplier halved (multipliers are even: tg_lowbit.h stores their top 19 bits); the
  * product acc * 2^max(s, 0) * multiplier is unchanged, so the outputs are the same bytes.
- * Rows: two bit planes of ceil(n / 8) bytes, the first with bit j set unless t_j = -1 (m1), then the
- * second with bit j set when t_j = +1 (m2); row_bytes >= 2 * ceil(n / 8).
+ * Rows: k4 bytes, byte j for weights 4j..4j+3: bit i set unless t_{4j+i} = -1 (m1 0x00), bit 4 + i set
+ * when t_{4j+i} = +1 (m2 0x00); bits past n set (both masks 0x00 against the column's 0 bytes);
+ * row_bytes >= k4. Each nibble is one mask word through a 16-word table.
  * fold != 0 puts output_offset into the records' rounding words (tg_lowbit_x.h; the lowering checks it exact).
  * Blocks of 2 output pixels by 2 channels: per 4 inputs, one LDRD of the two pixels' column words, one
  * LDM of the two channels' 4 mask words, 8 USADA8 (10 instructions for 16 products).

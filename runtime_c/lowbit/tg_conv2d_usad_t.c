@@ -136,6 +136,28 @@ static TG_USAD_NOINLINE void usad3_out_gen(const uint32_t *c, int32_t k4, const 
     usad3_pixels(c, k4, w, q, TG_RQ_GEN, output_offset, act_min, act_max, out_c, outa, outb);
 }
 
+/* A row's masks from its k4 bytes (a group of 4 weights a byte: m1's bits, then m2's) into w: m1 at
+ * w[4 g], m2 at w[4 g + 1] */
+TG_ALWAYS_INLINE void usad3_masks(const uint8_t *p, int32_t k4, uint32_t *w)
+{
+    int32_t g = 0;
+    for (; g + 4 <= k4; g += 4, p += 4, w += 16) {
+        const uint32_t x = tg_read_u32(p);
+        w[0] = mask_tab[x & 15u];
+        w[1] = mask_tab[(x >> 4) & 15u];
+        w[4] = mask_tab[(x >> 8) & 15u];
+        w[5] = mask_tab[(x >> 12) & 15u];
+        w[8] = mask_tab[(x >> 16) & 15u];
+        w[9] = mask_tab[(x >> 20) & 15u];
+        w[12] = mask_tab[(x >> 24) & 15u];
+        w[13] = mask_tab[x >> 28];
+    }
+    for (; g < k4; ++g, ++p, w += 4) {
+        w[0] = mask_tab[*p & 15u];
+        w[1] = mask_tab[*p >> 4];
+    }
+}
+
 /* Two pixels' columns interleaved (word k of A, then of B) from n bytes each at xa and xb: u = x ^ 0x80,
  * bytes past n 0 */
 static void usad3_column(const int8_t *xa, const int8_t *xb, int32_t n, uint32_t *c)
@@ -153,6 +175,30 @@ static void usad3_column(const int8_t *xa, const int8_t *xb, int32_t n, uint32_t
         }
         c[0] = va;
         c[1] = vb;
+    }
+}
+
+/* Output pixel (oy, ox)'s window as u words into every other word of col (in_c a multiple of 4): taps
+ * outside the input hold puw, the input zero point's u in each byte */
+static void usad3_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, uint32_t puw, uint32_t *col)
+{
+    const int32_t words = g->in_c >> 2;
+    for (int32_t fy = 0; fy < g->filter_h; ++fy) {
+        const int32_t iy = oy * g->stride_h - g->pad_top + fy * g->dilation_h;
+        const int inside = iy >= 0 && iy < g->in_h;
+        int32_t ix = ox * g->stride_w - g->pad_left;
+        for (int32_t fx = 0; fx < g->filter_w; ++fx, ix += g->dilation_w) {
+            if (!inside || ix < 0 || ix >= g->in_w) {
+                for (int32_t k = 0; k < words; ++k, col += 2) {
+                    *col = puw;
+                }
+            } else {
+                const int8_t *x = in + (iy * g->in_w + ix) * g->in_c;
+                for (int32_t k = 0; k < words; ++k, col += 2, x += 4) {
+                    *col = tg_read_u32(x) ^ 0x80808080u;
+                }
+            }
+        }
     }
 }
 
@@ -177,8 +223,8 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
     int32_t out_c, int8_t *output)
 {
     const int32_t n = filter_h * filter_w * in_c, k4 = (n + 3) >> 2;
-    const int32_t pairs = (out_c + 1) >> 1, plane = (n + 7) >> 3;
-    if ((rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL || row_bytes < 2 * plane) {
+    const int32_t pairs = (out_c + 1) >> 1;
+    if ((rq_words != TG_RQ_RS && rq_words != TG_RQ_GEN) || bias == NULL || row_bytes < k4) {
         return TG_ERROR;
     }
     int32_t *quant = (int32_t *)(void *)scratch; /* a pair: 2 biases, then 2 records of rq_words - 1 */
@@ -198,17 +244,14 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
         } else {
             m >>= 1;
         }
-        int32_t one[4 * TG_RQ_GEN]; /* tg_lbx_record's group of 4, channel 0 */
-        tg_lbx_record(one, rq_words, 0, b, m, s, fold ? output_offset : 0);
         int32_t *pair = quant + (ch >> 1) * 2 * rq_words;
         pair[ch & 1] = b;
-        memcpy(pair + 2 + (ch & 1) * (rq_words - 1), one + 4, (size_t)(rq_words - 1) * sizeof(int32_t));
+        tg_lbx_rec_words(pair + 2 + (ch & 1) * (rq_words - 1), rq_words, m, s, fold ? output_offset : 0);
         if (ch >= out_c) {
             break;
         }
         uint32_t *w = masks + (ch >> 1) * 4 * k4 + (ch & 1) * 2;
-        usad_masks(weights + ch * row_bytes, n, w);
-        usad_masks(weights + ch * row_bytes + plane, n, w + 1);
+        usad3_masks(weights + ch * row_bytes, k4, w);
     }
     if (out_c & 1) { /* the pair's second row: zero masks, its outputs are not stored */
         uint32_t *w = masks + (out_c >> 1) * 4 * k4 + 2;
@@ -234,20 +277,27 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
     const usad_geo g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h,
                         filter_w};
     const uint8_t pu = (uint8_t)((128 - input_offset) & 0xFF); /* u of the input zero point */
-    uint32_t *wa = col + 2 * k4, *wb = wa + k4;
     const int32_t per = out_h * out_w, img = in_h * in_w * in_c;
+    uint32_t *wa = col + 2 * k4, *wb = wa + k4;
     for (int32_t p = 0; p < pixels; p += 2, output += 2 * out_c) {
         const int last = p + 1 == pixels;
         for (int32_t j = 0; j < (last ? 1 : 2); ++j) {
             const int32_t q = p + j, b = q / per, oy = (q % per) / out_w, ox = q % out_w;
+            if ((in_c & 3) == 0) { /* whole words: straight into the interleaved column */
+                usad3_window(&g, input + b * img, oy, ox, pu * 0x01010101u, col + j);
+                continue;
+            }
             uint32_t *win = j == 0 ? wa : wb;
             win[k4 - 1] = 0; /* the bytes past n stay 0 */
             usad_window(&g, input + b * img, oy, ox, pu, (int8_t *)(void *)win);
+            for (int32_t k = 0; k < k4; ++k) {
+                col[2 * k + j] = win[k];
+            }
         }
-        const uint32_t *sb = last ? wa : wb;
-        for (int32_t k = 0; k < k4; ++k) {
-            col[2 * k] = wa[k];
-            col[2 * k + 1] = sb[k];
+        if (last) { /* a lone last pixel: its partner's column is its own */
+            for (int32_t k = 0; k < k4; ++k) {
+                col[2 * k + 1] = col[2 * k];
+            }
         }
         usad3_run(col, k4, masks, quant, rq_words, output_offset, act_min, act_max, out_c, output,
                   last ? spare : output + out_c);

@@ -125,34 +125,44 @@ static inline void tg_lbx_pair_tab(const int16_t *lut, uint32_t *tab)
 }
 
 /* Channel c's entries in tg_dsp.h's grouped records (4 biases, then 4 records of rq_words - 1 int32):
- * the bias bias_eff, the multiplier mult and, for shift < 0 (a right shift), the 64-bit
+ * the bias bias_eff (tg_lbx_record), then the record's words at r (tg_lbx_rec_words): the multiplier mult
+ * and, for shift < 0 (a right shift), the 64-bit
  * rounding constant 2^30 + 2^(30 - shift) and the post shift -shift - 1 (TG_RQ_GEN: pre 0, mask -1);
  * for shift >= 0, rounding 2^31, post 0, pre shift + 1, mask 0. offset << post is added to the
  * rounding high word (the folded output offset; 0 for none). */
-static inline void tg_lbx_record(int32_t *quant, int32_t rq_words, int32_t c, int32_t bias_eff, int32_t mult,
-                                 int32_t shift, int32_t offset)
+static inline void tg_lbx_rec_words(int32_t *r, int32_t rq_words, int32_t mult, int32_t shift, int32_t offset)
 {
-    int32_t *g = quant + (c >> 2) * 4 * rq_words;
-    int32_t *r = g + 4 + (c & 3) * (rq_words - 1);
-    g[c & 3] = bias_eff;
     r[0] = mult;
     if (shift < 0) {
-        const uint64_t round = ((uint64_t)1 << 30) + ((uint64_t)1 << (30 - shift));
-        r[1] = (int32_t)(uint32_t)round;
-        r[2] = (int32_t)(uint32_t)(round >> 32);
+        const int32_t e = 30 - shift; /* the rounding constant 2^30 + 2^e, e in 31..61 */
+        uint32_t lo = 1u << 30, hi = 0;
+        if (e < 32) {
+            lo += 1u << e;
+        } else {
+            hi = 1u << (e - 32);
+        }
+        r[1] = (int32_t)lo;
         r[3] = -shift - 1;
+        r[2] = (int32_t)(hi + ((uint32_t)offset << r[3]));
         if (rq_words == TG_RQ_GEN) {
             r[4] = 0;
             r[5] = -1;
         }
     } else {
         r[1] = INT32_MIN;
-        r[2] = 0;
+        r[2] = offset;
         r[3] = 0;
         r[4] = shift + 1;
         r[5] = 0;
     }
-    r[2] = (int32_t)((uint32_t)r[2] + ((uint32_t)offset << r[3]));
+}
+
+static inline void tg_lbx_record(int32_t *quant, int32_t rq_words, int32_t c, int32_t bias_eff, int32_t mult,
+                                 int32_t shift, int32_t offset)
+{
+    int32_t *g = quant + (c >> 2) * 4 * rq_words;
+    g[c & 3] = bias_eff;
+    tg_lbx_rec_words(g + 4 + (c & 3) * (rq_words - 1), rq_words, mult, shift, offset);
 }
 
 /* The records of channels out_c .. (out_c rounded up to 4) - 1: all zero (their outputs are not stored) */

@@ -58,6 +58,7 @@ def every_ternary_row(monkeypatch):
     """Ternary layers of any row length and size take tg_conv2d_usad_t (the cases are mostly small)."""
     monkeypatch.setattr(lowbit_usad, "TERNARY_MIN_N", 1)
     monkeypatch.setattr(lowbit_usad, "TERNARY_MIN_PIXELS", 1)
+    monkeypatch.setattr(lowbit_usad, "TERNARY_ANY_DEPTH", True)
 
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
@@ -95,15 +96,16 @@ def test_usad_ternary_with_the_output_offset_added(kernel_path, every_ternary_ro
     _check(graph, [sample_inputs(graph, rng, fill) for fill in (None, 127)], kernel_path)
 
 
-def test_usad_ternary_only_for_long_rows_and_many_pixels():
-    """Rows shorter than TERNARY_MIN_N or fewer output pixels than TERNARY_MIN_PIXELS keep the decode-once
-    kernel; the others take tg_conv2d_usad_t."""
-    small = [Case(C, (1, 8, 8, 8), out_c=6, kernel=(1, 1)), Case(C, (1, 9, 9, 1), out_c=4, kernel=(3, 3)),
-             Case(C, (1, 4, 4, 64), out_c=8, kernel=(1, 1)), Case(F, (1, 64), out_c=12)]
-    assert "tg_conv2d_usad_t" not in _functions(tlb.encoded(small, "ternary"))
-    large = [Case(C, (1, 8, 8, 64), out_c=8, kernel=(1, 1)), Case(C, (1, 10, 10, 16), out_c=5, kernel=(3, 3)),
-             Case(F, (64, 64), out_c=3)]
-    assert _functions(tlb.encoded(large, "ternary")) == ["tg_conv2d_usad_t"] * 3
+def test_usad_ternary_only_where_it_is_faster():
+    """Short rows (< TERNARY_MIN_N values), a single output pixel, and gathered windows of an in_c that is
+    not a multiple of 4 keep the decode-once kernel; the others take tg_conv2d_usad_t."""
+    others = [Case(C, (1, 8, 8, 8), out_c=6, kernel=(1, 1)), Case(C, (1, 9, 9, 1), out_c=4, kernel=(10, 4)),
+              Case(C, (1, 1, 1, 64), out_c=8, kernel=(1, 1)), Case(F, (1, 64), out_c=12),
+              Case(C, (1, 6, 6, 6), out_c=5, kernel=(3, 3))]
+    assert "tg_conv2d_usad_t" not in _functions(tlb.encoded(others, "ternary"))
+    taken = [Case(C, (1, 2, 1, 64), out_c=8, kernel=(1, 1)), Case(C, (1, 4, 4, 16), out_c=5, kernel=(3, 3)),
+             Case(F, (2, 66), out_c=3), Case(C, (1, 3, 3, 18), out_c=4, kernel=(1, 1))]
+    assert _functions(tlb.encoded(taken, "ternary")) == ["tg_conv2d_usad_t"] * 4
 
 
 def test_folded_constant_ternary():
@@ -118,10 +120,12 @@ def test_folded_constant_ternary():
         sad = np.abs(u[None, :] - m1).sum(axis=1) + np.abs(u[None, :] - m2).sum(axis=1)
         want = 2 * (bias + (rows.astype(np.int64) * (x + off)).sum(axis=1))
         assert np.array_equal(lowbit_usad.folded2(bias, rows, off) + sad, want)
-    planes = lowbit_usad.planes(rows)
-    bits = np.unpackbits(planes, axis=1, bitorder="little")
-    assert planes.shape == (6, 4)
-    assert np.array_equal(bits[:, :13], rows != -1) and np.array_equal(bits[:, 16:29], rows == 1)
+    packed = lowbit_usad.mask_rows(rows)
+    assert packed.shape == (6, 4)
+    bits = np.unpackbits(packed, axis=1, bitorder="little").reshape(6, 4, 2, 4)  # row, group, (m1, m2), value
+    m1, m2 = bits[:, :, 0].reshape(6, 16), bits[:, :, 1].reshape(6, 16)
+    assert np.array_equal(m1[:, :13], rows != -1) and np.array_equal(m2[:, :13], rows == 1)
+    assert m1[:, 13:].all() and m2[:, 13:].all()  # values past n: both masks 0x00
 
 
 def test_doubled_requantization_is_the_same():
@@ -208,6 +212,7 @@ def test_usad_on_cortex_m4_equals_reference(tmp_path):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(lowbit_usad, "TERNARY_MIN_N", 1)
             mp.setattr(lowbit_usad, "TERNARY_MIN_PIXELS", 1)
+            mp.setattr(lowbit_usad, "TERNARY_ANY_DEPTH", True)
             fn = "tg_conv2d_usad" if scheme == "binary" else "tg_conv2d_usad_t"
             assert {lop.c_function for lop in lower(graph)} == {fn}
             out = tmp_path / f"usad_{scheme}_{seed}"

@@ -9,13 +9,14 @@ the inner loop runs about half of the int8 kernel's inner-loop instructions per 
 input in place, other filters gather the window once per output pixel). The records and their exactness
 check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
 
-Ternary weights t take two mask bytes each, (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0, so
+Ternary weights t take two mask bytes each (the rows store their bits, a nibble each, 2 bits a weight), (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0, so
 the two sums give twice the int8 accumulator (folded2) and tg_conv2d_usad_t requantizes that doubled
 accumulator with each channel's multiplier halved or its left shift one less (`doubled`): the product TFLM
 forms is unchanged, so are the outputs. Its blocks of 2 pixels by 2 channels take 10 instructions for 16
-products where the int8 kernel's SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there); the
-decode-once kernel is kept for rows shorter than TERNARY_MIN_N, where the per-pixel window and the
-records outweigh that.
+products where the int8 kernel's SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there). The
+decode-once kernel is kept where this one measured slower: a single output pixel (a FULLY_CONNECTED row:
+half of each block idles), rows under TERNARY_MIN_N values, and windows of an in_c that is not a multiple
+of 4 (gathered a byte a tap, where the int8 kernel has a faster gather; KWS's first conv, in_c 1).
 
 FULLY_CONNECTED runs as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
 the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
@@ -33,8 +34,9 @@ from tinygen.lower.base import ConstArg, ConstArray, Literal, ScratchArg
 
 ENABLED = True  # False: binary convs take the decode-once kernel (tests and benchmarks compare both)
 TERNARY_ENABLED = True  # False: ternary convs take the decode-once kernel
-TERNARY_MIN_N = 64  # the shortest row (filter_h * filter_w * in_c) a ternary layer takes this kernel for
-TERNARY_MIN_PIXELS = 64  # and the fewest output pixels (the masks and records are built once per call)
+TERNARY_MIN_N = 16  # the shortest row (filter_h * filter_w * in_c) a ternary layer takes this kernel for
+TERNARY_MIN_PIXELS = 2  # and the fewest output pixels (a block computes two)
+TERNARY_ANY_DEPTH = False  # True: also layers whose in_c is not a multiple of 4 (windows gathered byte by byte)
 TERNARY, BINARY = 2, 3  # TG_WF_TERNARY, TG_WF_BINARY
 
 
@@ -65,11 +67,23 @@ def doubled(rq):
                                shift=np.where(left, shift - 1, shift).astype(np.int32))
 
 
-def planes(rows: np.ndarray) -> np.ndarray:
-    """tg_conv2d_usad_t's rows: the plane of t != -1, then the plane of t == +1, ceil(n / 8) bytes each."""
-    p1 = np.packbits((rows != -1).astype(np.uint8), axis=1, bitorder="little")
-    p2 = np.packbits((rows == 1).astype(np.uint8), axis=1, bitorder="little")
-    return np.concatenate([p1, p2], axis=1)
+def mask_rows(rows: np.ndarray) -> np.ndarray:
+    """tg_conv2d_usad_t's rows, ceil(n / 4) bytes: byte j holds weights 4j..4j+3, bit i set when t != -1
+    (mask m1 0x00) and bit 4 + i set when t == +1 (mask m2 0x00); the bits of values past n are set (masks
+    0x00 meet the column's 0 bytes there)."""
+    c, n = rows.shape
+    k4 = -(-n // 4)
+    t = np.ones((c, 4 * k4), np.int64)  # padding as +1: both masks 0x00
+    t[:, :n] = rows
+    m1, m2 = (t != -1).reshape(c, k4, 4), (t == 1).reshape(c, k4, 4)
+    weights = 1 << np.arange(4)
+    return ((m1 * weights).sum(axis=2) | ((m2 * weights).sum(axis=2) << 4)).astype(np.uint8)
+
+
+def _pointwise(geo: list, tail: list) -> bool:
+    """A 1x1 filter, stride 1, no padding, output the input's size: the kernel reads each pixel's input."""
+    return all(g.value == 1 for g in geo[:2]) and all(g.value == 0 for g in geo[4:6]) and \
+        tail[5].value == tail[6].value == 1 and tail[8].value == tail[1].value and tail[9].value == tail[2].value
 
 
 def scratch_bytes(rq_words: int, n: int, out_c: int) -> int:
@@ -112,7 +126,10 @@ def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
     if kind == OpKind.FULLY_CONNECTED:
         geo, tail = lowbit_x.fc_as_conv(tail)
     pixels = tail[0].value * tail[8].value * tail[9].value  # batches * out_h * out_w
-    ternary = fmt == TERNARY and TERNARY_ENABLED and rows.shape[1] >= TERNARY_MIN_N and pixels >= TERNARY_MIN_PIXELS
+    # in_c a multiple of 4: windows are gathered a word at a time (a 1x1 stride-1 layer reads its input)
+    whole = tail[3].value % 4 == 0 or _pointwise(geo, tail)
+    ternary = fmt == TERNARY and TERNARY_ENABLED and rows.shape[1] >= TERNARY_MIN_N and \
+        pixels >= TERNARY_MIN_PIXELS and (whole or TERNARY_ANY_DEPTH)
     if fmt != BINARY and not ternary:
         return None
     out_c, n = rows.shape
@@ -122,7 +139,7 @@ def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
         if got is None:
             return None
         rq_words, const, fold = got
-        data = planes(rows)
+        data = mask_rows(rows)
         consts[2] = ConstArray("w", data.ravel())
         head = [*head[:5], Literal(data.shape[1])]
         fn, src, scratch = "tg_conv2d_usad_t", "tg_conv2d_usad_t.c", scratch_bytes_t(rq_words, n, out_c)
