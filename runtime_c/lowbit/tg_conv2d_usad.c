@@ -62,12 +62,24 @@ TG_ALWAYS_INLINE void usad_block(const uint32_t *c, const uint32_t *w, int32_t n
 
 #else
 
+/* USADA8's sums from usad_bytes: a word adds at most 2 * 255 to a lane, so 128 words per round */
 TG_ALWAYS_INLINE void usad_block(const uint32_t *c, const uint32_t *w, int32_t n, int32_t acc[4])
 {
-    for (int32_t k = 0; k < n; ++k, w += 4) {
-        for (int32_t r = 0; r < 4; ++r) {
-            acc[r] = (int32_t)usad_emu(c[k], w[r], (uint32_t)acc[r]);
+    while (n > 0) {
+        const int32_t m = n < 128 ? n : 128;
+        uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int32_t k = 0; k < m; ++k, ++c, w += 4) {
+            const uint32_t u = *c;
+            s0 += usad_bytes(u ^ w[0]);
+            s1 += usad_bytes(u ^ w[1]);
+            s2 += usad_bytes(u ^ w[2]);
+            s3 += usad_bytes(u ^ w[3]);
         }
+        acc[0] = (int32_t)((uint32_t)acc[0] + usad_lanes(s0));
+        acc[1] = (int32_t)((uint32_t)acc[1] + usad_lanes(s1));
+        acc[2] = (int32_t)((uint32_t)acc[2] + usad_lanes(s2));
+        acc[3] = (int32_t)((uint32_t)acc[3] + usad_lanes(s3));
+        n -= m;
     }
 }
 

@@ -72,15 +72,26 @@ TG_ALWAYS_INLINE void usad3_block(const uint32_t *c, const uint32_t **wp, int32_
 
 #else
 
+/* The same sums from usad_bytes (tg_usad.h): a word adds at most 4 * 255 to a lane, so 64 words a round */
 TG_ALWAYS_INLINE void usad3_block(const uint32_t *c, const uint32_t **wp, int32_t n, int32_t acc[4])
 {
     const uint32_t *w = *wp;
     *wp = w + 4 * n;
-    for (int32_t k = 0; k < n; ++k, c += 2, w += 4) {
-        acc[0] = (int32_t)usad_emu(c[0], w[1], usad_emu(c[0], w[0], (uint32_t)acc[0]));
-        acc[1] = (int32_t)usad_emu(c[0], w[3], usad_emu(c[0], w[2], (uint32_t)acc[1]));
-        acc[2] = (int32_t)usad_emu(c[1], w[1], usad_emu(c[1], w[0], (uint32_t)acc[2]));
-        acc[3] = (int32_t)usad_emu(c[1], w[3], usad_emu(c[1], w[2], (uint32_t)acc[3]));
+    while (n > 0) {
+        const int32_t m = n < 64 ? n : 64;
+        uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int32_t k = 0; k < m; ++k, c += 2, w += 4) {
+            const uint32_t a = c[0], b = c[1];
+            s0 += usad_bytes(a ^ w[0]) + usad_bytes(a ^ w[1]);
+            s1 += usad_bytes(a ^ w[2]) + usad_bytes(a ^ w[3]);
+            s2 += usad_bytes(b ^ w[0]) + usad_bytes(b ^ w[1]);
+            s3 += usad_bytes(b ^ w[2]) + usad_bytes(b ^ w[3]);
+        }
+        acc[0] = (int32_t)((uint32_t)acc[0] + usad_lanes(s0));
+        acc[1] = (int32_t)((uint32_t)acc[1] + usad_lanes(s1));
+        acc[2] = (int32_t)((uint32_t)acc[2] + usad_lanes(s2));
+        acc[3] = (int32_t)((uint32_t)acc[3] + usad_lanes(s3));
+        n -= m;
     }
 }
 

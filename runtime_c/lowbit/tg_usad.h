@@ -12,7 +12,7 @@ static const uint32_t mask_tab[16] = {
     0xFFFFFFFFu, 0xFFFFFF00u, 0xFFFF00FFu, 0xFFFF0000u, 0xFF00FFFFu, 0xFF00FF00u, 0xFF0000FFu, 0xFF000000u,
     0x00FFFFFFu, 0x00FFFF00u, 0x00FF00FFu, 0x00FF0000u, 0x0000FFFFu, 0x0000FF00u, 0x000000FFu, 0x00000000u};
 
-#if TG_DSP_EMULATED || !TG_HAS_DSP
+#if TG_DSP_EMULATED
 /* USADA8: a + the sum of the 4 absolute differences of the unsigned bytes of x and y */
 static inline uint32_t usad_emu(uint32_t x, uint32_t y, uint32_t a)
 {
@@ -21,6 +21,22 @@ static inline uint32_t usad_emu(uint32_t x, uint32_t y, uint32_t a)
         a += (uint32_t)(d < 0 ? -d : d);
     }
     return a;
+}
+#endif
+
+#if !TG_HAS_DSP
+/* Without USADA8: a mask byte is 0x00 or 0xFF, so |u - m| = u ^ m, and the bytes of such words are summed
+ * in two 16-bit lanes per word (SWAR): x's 4 bytes go into the lanes of the returned word, which the
+ * caller adds up (usad_lanes) before a lane can pass 65535 */
+#define TG_USAD_LANES 0x00FF00FFu
+static inline uint32_t usad_bytes(uint32_t x)
+{
+    return (x & TG_USAD_LANES) + ((x >> 8) & TG_USAD_LANES);
+}
+
+static inline uint32_t usad_lanes(uint32_t s)
+{
+    return (s & 0xFFFFu) + (s >> 16);
 }
 #endif
 

@@ -33,6 +33,8 @@ CASES = [
     Case(C, (1, 6, 6, 4), out_c=6, kernel=(1, 1), stride=(2, 2), same=False, zp_in=127),
     Case(C, (1, 12, 5, 1), out_c=9, kernel=(10, 4), zp_in=-128, act=Activation.RELU6),
     Case(C, (1, 4, 4, 16), out_c=32, kernel=(3, 3), zp_in=-128, zp_out=127),
+    # rows of 576 values: the plain-C sums take several rounds (64 words a round ternary, 128 binary)
+    Case(C, (1, 4, 3, 64), out_c=5, kernel=(3, 3), zp_in=-128),
 ]
 F = OpKind.FULLY_CONNECTED
 FCS = [Case(F, (1, 20), out_c=7, per_channel=False), Case(F, (3, 16), out_c=5, act=Activation.RELU, zp_in=-128),
@@ -195,7 +197,7 @@ def test_folded_constant():
 
 
 @pytest.mark.qemu
-def test_usad_on_cortex_m4_equals_reference(tmp_path):
+def test_usad_on_cortex_m4_and_m3_equals_reference(tmp_path):
     import tinygen
     from tinygen.compiler import lower
     from tinygen.verify.testing import run_reference
@@ -204,8 +206,10 @@ def test_usad_on_cortex_m4_equals_reference(tmp_path):
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm"):
         if shutil.which(tool) is None:
             pytest.fail(f"missing tool {tool}: run `make sysdeps`")
-    for seed, shifts, scheme in ((1, False, "binary"), (4, True, "binary"), (3, False, "ternary"),
-                                 (7, True, "ternary")):
+    # cortex-m3 has no DSP extension: the kernels' plain-C sums (usad_bytes) run there
+    for seed, shifts, scheme, board in ((1, False, "binary", "cortex-m4"), (4, True, "binary", "cortex-m4"),
+                                        (3, False, "ternary", "cortex-m4"), (7, True, "ternary", "cortex-m4"),
+                                        (1, False, "binary", "cortex-m3"), (7, True, "ternary", "cortex-m3")):
         graph = tlb.encoded(CASES + FCS, scheme, seed=seed)
         if shifts:
             tlb._large_multipliers(graph, np.random.default_rng(6), False)
@@ -215,15 +219,15 @@ def test_usad_on_cortex_m4_equals_reference(tmp_path):
             mp.setattr(lowbit_usad, "TERNARY_ANY_DEPTH", True)
             fn = "tg_conv2d_usad" if scheme == "binary" else "tg_conv2d_usad_t"
             assert {lop.c_function for lop in lower(graph)} == {fn}
-            out = tmp_path / f"usad_{scheme}_{seed}"
-            tinygen.compile(graph, out, board="cortex-m4")
+            out = tmp_path / f"usad_{scheme}_{seed}_{board}"
+            tinygen.compile(graph, out, board=board)
             samples = plan_samples(graph, seed=11)
             on_m4 = tinygen.run(out, batched(samples), target="qemu")
             for i, s in enumerate(samples):
                 for k, (w, q) in enumerate(zip(run_reference(graph, s), on_m4)):
                     got = np.ascontiguousarray(q[i]).reshape(w.shape)
                     assert np.array_equal(w, got), \
-                        f"{scheme} seed {seed} sample {i} output {k}: {np.count_nonzero(w != got)} differ"
+                        f"{scheme} seed {seed} {board} sample {i} output {k}: {np.count_nonzero(w != got)} differ"
 
 
 def test_scratch_size_equals_the_c_twin(every_ternary_row):
