@@ -1,7 +1,8 @@
 """Weight schemes on the float KWS and IC models (and digits): flash, instructions, error, bit-exactness.
 
 For every scheme (int8, int8c, int4, kmeans4, kmeans3, kmeans2, ternary, binary) the model is quantized by
-tinygen's PTQ with that scheme on every layer and built for cortex-m4 (QEMU mps2-an386). Reported:
+tinygen's PTQ with that scheme on every layer and built for cortex-m4 (QEMU mps2-an386; `--board` picks
+another). Reported:
   - weight bytes: packed weights + codebooks + per-channel multipliers and shifts of the conv / depthwise /
     fully connected layers (biases excluded: int32 in every scheme), and the ratio to int8 stored one
     byte per weight with TFLite's 32-bit multiplier and shift per channel (what tinygen's portable int8
@@ -125,13 +126,16 @@ def tflm_outputs(graph, xs: np.ndarray) -> np.ndarray:
 
 
 def main(argv=None) -> int:
+    global BOARD
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="kws,ic,digits")
     ap.add_argument("--out", default=None, help="build folder (default: a temporary folder)")
+    ap.add_argument("--board", default="cortex-m4", help="the board to build and run on (default: %(default)s)")
     ap.add_argument("--schemes", default=",".join(SCHEMES),
                     help="comma-separated subset (int8 is always built: the ratios are against it; "
                          "the mixed build needs int4)")
     args = ap.parse_args(argv)
+    BOARD = args.board
     ok = True
     with tempfile.TemporaryDirectory(prefix="tinygen-schemes-") as tmp:
         root = Path(args.out) if args.out else Path(tmp)
@@ -144,7 +148,7 @@ def main(argv=None) -> int:
                 rows["mixed auto"] = measure(key, path, calib, held, root / f"{key}_mixed", "auto", budget)
             base = rows["int8"]["int8_layout"]
             print(f"### {key}: weight bytes vs int8 at one byte per weight + 8 B per channel ({base:,} B)\n")
-            print("| scheme | weight bytes | ratio | constants as built | instructions (M4) | vs int8 | goal "
+            print(f"| scheme | weight bytes | ratio | constants as built | instructions ({BOARD}) | vs int8 | goal "
                   "| arena (B) | arena vs int8 | output MSE vs float | top-1 agreement | C == reference (host, QEMU) "
                   "| QEMU == TFLM |")
             print("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|---|")
