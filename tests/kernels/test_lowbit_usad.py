@@ -238,8 +238,8 @@ def test_scratch_size_equals_the_c_twin(every_ternary_row):
             "int32_t in_c, int32_t out_c);\n"
             "int32_t tg_conv2d_usad_t_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, "
             "int32_t in_c, int32_t out_c);")
-    _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, [runtime_file("tg_conv2d_usad.c"), runtime_file("tg_conv2d_usad_t.c")],
-                             runtime_include_dirs())
+    sources = [runtime_file("tg_conv2d_usad.c"), runtime_file("tg_conv2d_usad_t.c")]
+    _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, sources, runtime_include_dirs())
     for scheme, c_size, py_size in (("binary", lib.tg_conv2d_usad_get_buffer_size, lowbit_usad.scratch_bytes),
                                     ("ternary", lib.tg_conv2d_usad_t_get_buffer_size, lowbit_usad.scratch_bytes_t)):
         graph = tlb.encoded(CASES, scheme)

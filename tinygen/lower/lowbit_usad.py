@@ -1,4 +1,4 @@
-"""CONV_2D and FULLY_CONNECTED with binary weights on sums of absolute byte differences
+"""CONV_2D and FULLY_CONNECTED with binary or ternary weights on sums of absolute byte differences
 (runtime_c/lowbit/tg_conv2d_usad.h).
 
 With u = x + 128 and a mask byte m = 0x00 for +1, 0xFF for -1, |u - m| = s * u + 255 * [s = -1], so the
@@ -9,14 +9,15 @@ the inner loop runs about half of the int8 kernel's inner-loop instructions per 
 input in place, other filters gather the window once per output pixel). The records and their exactness
 check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
 
-Ternary weights t take two mask bytes each (the rows store their bits, a nibble each, 2 bits a weight), (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0, so
-the two sums give twice the int8 accumulator (folded2) and tg_conv2d_usad_t requantizes that doubled
-accumulator with each channel's multiplier halved or its left shift one less (`doubled`): the product TFLM
-forms is unchanged, so are the outputs. Its blocks of 2 pixels by 2 channels take 10 instructions for 16
-products where the int8 kernel's SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there). The
-decode-once kernel is kept where this one measured slower: a single output pixel (a FULLY_CONNECTED row:
-half of each block idles), rows under TERNARY_MIN_N values, and windows of an in_c that is not a multiple
-of 4 (gathered a byte a tap, where the int8 kernel has a faster gather; KWS's first conv, in_c 1).
+Ternary weights t take two mask bytes each, (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0
+(the rows store their bits, a nibble each: 2 bits a weight), so the two sums give twice the int8
+accumulator (folded2), and tg_conv2d_usad_t requantizes that doubled accumulator with each channel's
+multiplier halved or its left shift one less (`doubled`): the product TFLM forms is unchanged, so are the
+outputs. Its blocks of 2 pixels by 2 channels take 10 instructions for 16 products where the int8 kernel's
+SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there). The decode-once kernel is kept where
+this one measured slower: a single output pixel (a FULLY_CONNECTED row: half of each block idles) and
+windows of an in_c that is not a multiple of 4 (gathered a byte a tap; KWS's first conv, in_c 1); and, as a
+guard rather than a measurement, for rows under TERNARY_MIN_N values.
 
 FULLY_CONNECTED runs as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
 the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
