@@ -50,11 +50,9 @@ def folded(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
 
 def folded2(bias, rows: np.ndarray, input_offset: int) -> np.ndarray:
     """bias'' per row (int64) of a ternary row: 2 * bias + 2 * (input_offset - 128) * sum t - 255 * count(t == 0)
-    - 510 * count(t == -1), so that bias'' + sum (|u - m1| + |u - m2|) is twice the int8 accumulator."""
-    rows = rows.astype(np.int64)
-    b = np.zeros(rows.shape[0], np.int64) if bias is None else np.asarray(bias, np.int64).reshape(-1)
-    return 2 * b + 2 * (input_offset - 128) * rows.sum(axis=1) - 255 * (rows == 0).sum(axis=1) \
-        - 510 * (rows < 0).sum(axis=1)
+    - 510 * count(t == -1), so that bias'' + sum (|u - m1| + |u - m2|) is twice the int8 accumulator: twice
+    the binary constant (`folded`) less 255 for each zero."""
+    return 2 * folded(bias, rows, input_offset) - 255 * (np.asarray(rows) == 0).sum(axis=1)
 
 
 def doubled(rq):
