@@ -47,6 +47,19 @@ int tg_depthwise_conv2d_lbx(int8_t *scratch, int32_t format, int32_t bits, const
         }
         /* b-bit fields in value order (b = fb: 2- / 3-bit palettes, TERNARY, BINARY): a tap pair is 2 b bits */
         const uint32_t m2 = (1u << (2 * fb)) - 1u;
+        if (row_bytes <= 4) { /* the row in one word (a 3x3 filter: 18 bits ternary, 9 binary) */
+            uint32_t row = 0;
+            for (int32_t k = 0; k < row_bytes; ++k) {
+                row |= (uint32_t)p[k] << (8 * k);
+            }
+            for (int32_t j = 0; j + 1 < taps; j += 2, w += 4, row >>= 2 * fb) {
+                *w = tab[row & m2];
+            }
+            if (taps & 1) {
+                *w = (uint32_t)(uint16_t)book[row & ((1u << fb) - 1u)];
+            }
+            continue;
+        }
         uint32_t buf = 0;
         int32_t have = 0;
         for (int32_t j = 0; j < taps; j += 2, w += 4) {
