@@ -132,21 +132,29 @@ static inline void usad_column(const int8_t *x, int32_t n, uint32_t *c)
     }
 }
 
-/* Every output pixel of a general conv: its window gathered, as the column, then its outputs */
-static void usad_windows(const usad_geo *g, const int8_t *input, int32_t batches, int32_t out_h, int32_t out_w,
-    uint8_t pu, uint32_t *col, const uint32_t *w, const int32_t *q, int32_t rq_words, int32_t output_offset,
-    int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
+/* Every output pixel of a general conv: its window gathered, as the column (from the strip, filled once an
+ * output row, where the layer has one: st->cols > 0), then its outputs */
+static void usad_windows(const usad_geo *g, usad_strip *st, const int8_t *input, int32_t batches, int32_t out_h,
+    int32_t out_w, uint32_t puw, uint32_t *col, const uint32_t *w, const int32_t *q, int32_t rq_words,
+    int32_t output_offset, int32_t act_min, int32_t act_max, int32_t out_c, int8_t *out)
 {
-    const int32_t k4 = (g->filter_h * g->filter_w * g->in_c + 3) >> 2;
-    for (int32_t b = 0; b < batches; ++b, input += g->in_h * g->in_w * g->in_c) {
+    const int32_t n = g->filter_h * g->filter_w * g->in_c, img = g->in_h * g->in_w * g->in_c;
+    for (int32_t b = 0; b < batches; ++b, input += img) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
+            if (st->cols > 0) {
+                usad_strip_fill(g, st, input, (batches - b) * img, oy, puw);
+            }
             for (int32_t ox = 0; ox < out_w; ++ox, out += out_c) {
-                col[k4 - 1] = 0; /* the bytes past n stay 0 */
-                usad_window(g, input, oy, ox, pu, (int8_t *)(void *)col);
-                if (rq_words == TG_RQ_RS) {
-                    usad_out_rs(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
+                if (st->cols > 0) {
+                    usad_strip_window(g, st, ox, (int8_t *)(void *)col);
+                    usad_tail(col, n); /* the bytes past n are 0 */
                 } else {
-                    usad_out_gen(col, k4, w, q, output_offset, act_min, act_max, out_c, out);
+                    usad_window_words(g, input, oy, ox, puw, col, 1);
+                }
+                if (rq_words == TG_RQ_RS) {
+                    usad_out_rs(col, (n + 3) >> 2, w, q, output_offset, act_min, act_max, out_c, out);
+                } else {
+                    usad_out_gen(col, (n + 3) >> 2, w, q, output_offset, act_min, act_max, out_c, out);
                 }
             }
         }
@@ -192,15 +200,21 @@ int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, i
     }
     const usad_geo g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h,
                         filter_w};
-    const uint8_t pu = (uint8_t)((128 - input_offset) & 0xFF); /* u of the input zero point */
-    usad_windows(&g, input, batches, out_h, out_w, pu, col, masks, quant, rq_words, output_offset, act_min, act_max,
-                 out_c, output);
+    const uint32_t puw = ((uint32_t)(128 - input_offset) & 0xFFu) * 0x01010101u; /* u of the input zero point */
+    usad_strip st = {(int8_t *)(void *)(col + k4 + 1),
+                     usad_strip_cols(filter_h, filter_w, in_c, stride_h, stride_w, dilation_w, pad_top, pad_left,
+                                     in_h, in_w, out_h, out_w), -1, -1};
+    usad_windows(&g, &st, input, batches, out_h, out_w, puw, col, masks, quant, rq_words, output_offset, act_min,
+                 act_max, out_c, output);
     return TG_OK;
 }
 
 int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
-                                       int32_t out_c)
+    int32_t out_c, int32_t stride_h, int32_t stride_w, int32_t dilation_w, int32_t pad_top, int32_t pad_left,
+    int32_t in_h, int32_t in_w, int32_t out_h, int32_t out_w)
 {
     const int32_t k4 = (filter_h * filter_w * in_c + 3) >> 2, blocks = (out_c + 3) >> 2;
-    return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4;
+    const int32_t cols = usad_strip_cols(filter_h, filter_w, in_c, stride_h, stride_w, dilation_w, pad_top, pad_left,
+                                         in_h, in_w, out_h, out_w);
+    return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4 + 4 + usad_strip_bytes(filter_h, in_c, cols);
 }

@@ -10,7 +10,10 @@
  * Each output pixel's window becomes a column of u words once: a 1x1 filter with stride 1 and no padding
  * reads the pixel's input, other filters gather the window in (fy, fx, ic) order, taps outside the input
  * holding the zero point -input_offset (their products cancel in bias', as int8's do); bytes past the
- * window's n values are 0, as are their masks.
+ * window's n values are 0, as are their masks. Where in_c is not a multiple of 4 (and the filter is not
+ * 1x1 over its own pixels), the input rows of each output row are first copied as u bytes into a strip
+ * of strip_cols columns (from ix = -pad_left, the taps outside the input already the zero
+ * point), and each window row is a run of the strip, copied a word at a time.
  * A FULLY_CONNECTED layer is a 1x1 conv over a 1 x batches image of accum_depth channels.
  * Requantization is the decode-once kernels' (tg_lowbit_x.h): records built per call from bias', mult
  * and shift (rq_words TG_RQ_RS or TG_RQ_GEN, which the lowering checks exact offline), then the output
@@ -18,7 +21,8 @@
  *
  * Scratch (bytes, word aligned; k4 = ceil(filter_h * filter_w * in_c / 4), blocks = ceil(out_c / 4)):
  *   blocks * 16 * rq_words (records) + blocks * 16 * k4 (masks, per block and group 4 rows' words)
- *   + 4 * k4 (the column)
+ *   + 4 * k4 + 4 (the column and a spare word) + the strip: ceil(filter_h * strip_cols * in_c / 4) * 4
+ *   + 4 where a strip is needed, else 0; strip_cols = (out_w - 1) * stride_w + (filter_w - 1) * dilation_w + 1
  * Returns TG_OK, or TG_ERROR for an unknown record size, a missing bias or a short row.
  */
 /* tg_conv2d_usad_t: the same for TERNARY weights t in {-1, 0, +1}, with two mask bytes a weight:
@@ -37,8 +41,9 @@
  * Blocks of 2 output pixels by 2 channels: per 4 inputs, one LDRD of the two pixels' column words, one
  * LDM of the two channels' 4 mask words, 8 USADA8 (10 instructions for 16 products).
  * Scratch, with pairs = ceil(out_c / 2): pairs * 8 * rq_words (records: a pair's two biases, then its two
- * records) + pairs * 16 * k4 (masks) + 16 * k4 (columns) + out_c rounded up to 4 (the outputs of a lone
- * last pixel's partner, dropped).
+ * records) + pairs * 16 * k4 (masks) + 8 * k4 (the two pixels' columns) + 4 * k4 + 4 (a window gathered
+ * as bytes, and a spare word) + out_c rounded up to 4 (the outputs of a lone last pixel's partner, dropped)
+ * + the strip, as tg_conv2d_usad's.
  */
 #ifndef TG_CONV2D_USAD_H
 #define TG_CONV2D_USAD_H
@@ -46,7 +51,8 @@
 #include "tg_common.h"
 
 int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
-                                       int32_t out_c);
+    int32_t out_c, int32_t stride_h, int32_t stride_w, int32_t dilation_w, int32_t pad_top, int32_t pad_left,
+    int32_t in_h, int32_t in_w, int32_t out_h, int32_t out_w);
 
 int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t stride_h, int32_t stride_w,
     int32_t dilation_h, int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t input_offset,
@@ -56,7 +62,8 @@ int tg_conv2d_usad(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, i
     int8_t *output);
 
 int32_t tg_conv2d_usad_t_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
-                                         int32_t out_c);
+    int32_t out_c, int32_t stride_h, int32_t stride_w, int32_t dilation_w, int32_t pad_top, int32_t pad_left,
+    int32_t in_h, int32_t in_w, int32_t out_h, int32_t out_w);
 
 int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t stride_h,
     int32_t stride_w, int32_t dilation_h, int32_t dilation_w, int32_t pad_top, int32_t pad_left,
@@ -64,5 +71,14 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
     const int8_t *shift, int32_t rq_words, int32_t batches, int32_t in_h, int32_t in_w, int32_t in_c,
     const int8_t *input, int32_t filter_h, int32_t filter_w, const int32_t *bias, int32_t out_h, int32_t out_w,
     int32_t out_c, int8_t *output);
+
+/* tg_fully_connected_usad_t: FULLY_CONNECTED of a single row of inputs (batches 1) on tg_conv2d_usad_t's
+ * rows and bias'': each mask is used once, so it is read from the rows (a nibble a mask word through the
+ * table) as the sums run, with nothing decoded ahead; each channel's doubled accumulator is requantized
+ * by tg_requantize with the shift one less or the multiplier halved, then output_offset and the clamp.
+ * Scratch: 4 * ceil(accum_depth / 4) bytes (the inputs as u words). */
+int tg_fully_connected_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t output_offset,
+    int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t accum_depth,
+    const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output);
 
 #endif /* TG_CONV2D_USAD_H */

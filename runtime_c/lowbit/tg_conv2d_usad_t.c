@@ -189,27 +189,29 @@ static void usad3_column(const int8_t *xa, const int8_t *xb, int32_t n, uint32_t
     }
 }
 
-/* Output pixel (oy, ox)'s window as u words into every other word of col (in_c a multiple of 4): taps
- * outside the input hold puw, the input zero point's u in each byte */
-static void usad3_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, uint32_t puw, uint32_t *col)
+/* Output pixel (b, oy, ox)'s window as u words into every other word of col: straight there for an in_c
+ * that is a multiple of 4, else from the strip (filled for the pixel's row when it holds another) into win
+ * (k4 + 1 words), the bytes past n zeroed, and interleaved from there (a call per pixel, out of the kernel's
+ * loop, keeps the gather's registers its own) */
+static TG_USAD_NOINLINE void usad3_gather(const usad_geo *g, usad_strip *st, const int8_t *input, int32_t batches,
+                                          int32_t b, int32_t oy, int32_t ox, uint32_t puw, uint32_t *win,
+                                          uint32_t *col)
 {
-    const int32_t words = g->in_c >> 2;
-    for (int32_t fy = 0; fy < g->filter_h; ++fy) {
-        const int32_t iy = oy * g->stride_h - g->pad_top + fy * g->dilation_h;
-        const int inside = iy >= 0 && iy < g->in_h;
-        int32_t ix = ox * g->stride_w - g->pad_left;
-        for (int32_t fx = 0; fx < g->filter_w; ++fx, ix += g->dilation_w) {
-            if (!inside || ix < 0 || ix >= g->in_w) {
-                for (int32_t k = 0; k < words; ++k, col += 2) {
-                    *col = puw;
-                }
-            } else {
-                const int8_t *x = in + (iy * g->in_w + ix) * g->in_c;
-                for (int32_t k = 0; k < words; ++k, col += 2, x += 4) {
-                    *col = tg_read_u32(x) ^ 0x80808080u;
-                }
-            }
-        }
+    const int32_t img = g->in_h * g->in_w * g->in_c;
+    if (st->cols == 0) {
+        usad_window_words(g, input + b * img, oy, ox, puw, col, 2);
+        return;
+    }
+    if (st->b != b || st->oy != oy) {
+        usad_strip_fill(g, st, input + b * img, (batches - b) * img, oy, puw);
+        st->b = b;
+        st->oy = oy;
+    }
+    const int32_t n = g->filter_h * g->filter_w * g->in_c, k4 = (n + 3) >> 2;
+    usad_strip_window(g, st, ox, (int8_t *)(void *)win);
+    usad_tail(win, n);
+    for (int32_t k = 0; k < k4; ++k) {
+        col[2 * k] = win[k];
     }
 }
 
@@ -240,8 +242,9 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
     }
     int32_t *quant = (int32_t *)(void *)scratch; /* a pair: 2 biases, then 2 records of rq_words - 1 */
     uint32_t *masks = (uint32_t *)(void *)(quant + pairs * 2 * rq_words);
-    uint32_t *col = masks + pairs * 4 * k4; /* 2 * k4 words interleaved, then A's and B's windows */
-    int8_t *spare = (int8_t *)(void *)(col + 4 * k4); /* the outputs of a lone last pixel's partner */
+    uint32_t *col = masks + pairs * 4 * k4; /* 2 * k4 words interleaved, then a window and a spare word */
+    uint32_t *win = col + 2 * k4;
+    int8_t *spare = (int8_t *)(void *)(win + k4 + 1); /* the outputs of a lone last pixel's partner */
     for (int32_t ch = 0; ch < pairs * 2; ++ch) {
         /* the accumulator is twice int8's: the same product with mult halved, or one left shift less */
         int32_t m = 0, s = -1, b = 0;
@@ -287,23 +290,16 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
     }
     const usad_geo g = {stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h,
                         filter_w};
-    const uint8_t pu = (uint8_t)((128 - input_offset) & 0xFF); /* u of the input zero point */
-    const int32_t per = out_h * out_w, img = in_h * in_w * in_c;
-    uint32_t *wa = col + 2 * k4, *wb = wa + k4;
+    const uint32_t puw = ((uint32_t)(128 - input_offset) & 0xFFu) * 0x01010101u; /* u of the input zero point */
+    const int32_t per = out_h * out_w;
+    usad_strip st = {(int8_t *)(void *)(spare + ((out_c + 3) & ~3)),
+                     usad_strip_cols(filter_h, filter_w, in_c, stride_h, stride_w, dilation_w, pad_top, pad_left,
+                                     in_h, in_w, out_h, out_w), -1, -1};
     for (int32_t p = 0; p < pixels; p += 2, output += 2 * out_c) {
         const int last = p + 1 == pixels;
         for (int32_t j = 0; j < (last ? 1 : 2); ++j) {
-            const int32_t q = p + j, b = q / per, oy = (q % per) / out_w, ox = q % out_w;
-            if ((in_c & 3) == 0) { /* whole words: straight into the interleaved column */
-                usad3_window(&g, input + b * img, oy, ox, pu * 0x01010101u, col + j);
-                continue;
-            }
-            uint32_t *win = j == 0 ? wa : wb;
-            win[k4 - 1] = 0; /* the bytes past n stay 0 */
-            usad_window(&g, input + b * img, oy, ox, pu, (int8_t *)(void *)win);
-            for (int32_t k = 0; k < k4; ++k) {
-                col[2 * k + j] = win[k];
-            }
+            const int32_t q = p + j;
+            usad3_gather(&g, &st, input, batches, q / per, (q % per) / out_w, q % out_w, puw, win, col + j);
         }
         if (last) { /* a lone last pixel: its partner's column is its own */
             for (int32_t k = 0; k < k4; ++k) {
@@ -317,8 +313,78 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
 }
 
 int32_t tg_conv2d_usad_t_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c,
-                                         int32_t out_c)
+    int32_t out_c, int32_t stride_h, int32_t stride_w, int32_t dilation_w, int32_t pad_top, int32_t pad_left,
+    int32_t in_h, int32_t in_w, int32_t out_h, int32_t out_w)
 {
     const int32_t k4 = (filter_h * filter_w * in_c + 3) >> 2, pairs = (out_c + 1) >> 1;
-    return pairs * 8 * rq_words + pairs * 16 * k4 + 16 * k4 + ((out_c + 3) & ~3);
+    const int32_t cols = usad_strip_cols(filter_h, filter_w, in_c, stride_h, stride_w, dilation_w, pad_top, pad_left,
+                                         in_h, in_w, out_h, out_w);
+    return pairs * 8 * rq_words + pairs * 16 * k4 + 12 * k4 + 4 + ((out_c + 3) & ~3) +
+           usad_strip_bytes(filter_h, in_c, cols);
+}
+
+/* bias'' + the sums of row p's k4 bytes of masks (through mask_tab, each mask word used once) against the
+ * column u */
+TG_ALWAYS_INLINE uint32_t usad3_row(const uint32_t *u, const uint8_t *p, int32_t k4, uint32_t acc)
+{
+#if TG_HAS_DSP
+    for (int32_t g = 0; g < k4; ++g) {
+        const uint32_t x = u[g], m = p[g], m1 = mask_tab[m & 15u], m2 = mask_tab[m >> 4];
+#if TG_DSP_EMULATED
+        acc = usad_emu(x, m2, usad_emu(x, m1, acc));
+#else
+        __asm__("usada8 %[a], %[x], %[m1], %[a]\n\t"
+                "usada8 %[a], %[x], %[m2], %[a]"
+            : [a] "+r"(acc)
+            : [x] "r"(x), [m1] "r"(m1), [m2] "r"(m2));
+#endif
+    }
+#else
+    while (k4 > 0) { /* a group adds at most 4 * 255 to a lane: 64 groups a round */
+        const int32_t n = k4 < 64 ? k4 : 64;
+        uint32_t s = 0;
+        for (int32_t g = 0; g < n; ++g) {
+            const uint32_t x = u[g], m = p[g];
+            s += usad_bytes(x ^ mask_tab[m & 15u]) + usad_bytes(x ^ mask_tab[m >> 4]);
+        }
+        acc += usad_lanes(s);
+        u += n;
+        p += n;
+        k4 -= n;
+    }
+#endif
+    return acc;
+}
+
+int tg_fully_connected_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t output_offset,
+    int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t accum_depth,
+    const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output)
+{
+    const int32_t k4 = (accum_depth + 3) >> 2;
+    if (bias == NULL || row_bytes < k4) {
+        return TG_ERROR;
+    }
+    uint32_t *u = (uint32_t *)(void *)scratch;
+    const int32_t full = accum_depth >> 2;
+    for (int32_t k = 0; k < full; ++k) {
+        u[k] = tg_read_u32(input + 4 * k) ^ 0x80808080u;
+    }
+    if (full < k4) { /* the bytes past accum_depth are 0, as are their masks */
+        uint32_t v = 0;
+        for (int32_t i = 4 * full; i < accum_depth; ++i) {
+            v |= ((uint32_t)(uint8_t)input[i] ^ 0x80u) << (8 * (i & 3));
+        }
+        u[full] = v;
+    }
+    for (int32_t c = 0; c < out_depth; ++c, weights += row_bytes) {
+        const int32_t acc2 = (int32_t)usad3_row(u, weights, k4, (uint32_t)bias[c]);
+        int32_t m = tg_lb_mult(mult, shift, c), s = tg_lb_shift(shift, c);
+        if (s >= 1) { /* twice the accumulator: one left shift less, or the multiplier halved */
+            s -= 1;
+        } else {
+            m >>= 1;
+        }
+        output[c] = (int8_t)tg_clamp(tg_requantize(acc2, m, s) + output_offset, act_min, act_max);
+    }
+    return TG_OK;
 }

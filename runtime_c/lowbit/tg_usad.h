@@ -51,43 +51,159 @@ typedef struct {
     int32_t stride_h, stride_w, dilation_h, dilation_w, pad_top, pad_left, in_h, in_w, in_c, filter_h, filter_w;
 } usad_geo;
 
-/* in_c bytes of one tap as u = x ^ 0x80 at dst */
-static inline void usad_tap(const int8_t *x, int32_t in_c, int8_t *dst)
+/* n bytes at x as u = x ^ 0x80 to dst, a word at a time; byte by byte past the last whole word when fewer
+ * than n + 3 bytes may be read from x (avail: the input's bytes from x on). A word may write up to 3 bytes
+ * past dst + n: the callers' buffers end with a spare word, and the next tap or row overwrites the rest */
+TG_ALWAYS_INLINE void usad_run(const int8_t *x, int32_t n, int32_t avail, int8_t *dst)
 {
+    const int32_t words_end = avail >= n + 3 ? n : n - 3; /* i < words_end: the word read stays in the input */
     int32_t i = 0;
-    for (; i + 4 <= in_c; i += 4) {
+    for (; i < words_end; i += 4) {
         const uint32_t v = tg_read_u32(x + i) ^ 0x80808080u;
         memcpy(dst + i, &v, sizeof v);
     }
-    for (; i < in_c; ++i) {
+    for (; i < n; ++i) {
         dst[i] = (int8_t)(uint8_t)((uint8_t)x[i] ^ 0x80u);
     }
 }
 
-/* Output pixel (oy, ox)'s window in (fy, fx, ic) order as u bytes into win (filter_h * filter_w * in_c):
- * taps outside the input hold u of the input zero point, pu, whose products the folded bias cancels as
- * int8's do */
-TG_ALWAYS_INLINE void usad_window(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, uint8_t pu, int8_t *win)
+/* n bytes of puw's byte at dst, a word at a time (up to 3 bytes past dst + n, as usad_run) */
+TG_ALWAYS_INLINE void usad_fill(uint32_t puw, int32_t n, int8_t *dst)
 {
-    const int32_t row = g->filter_w * g->in_c;
-    for (int32_t fy = 0; fy < g->filter_h; ++fy, win += row) {
-        const int32_t iy = oy * g->stride_h - g->pad_top + fy * g->dilation_h;
+    for (int32_t i = 0; i < n; i += 4) {
+        memcpy(dst + i, &puw, sizeof puw);
+    }
+}
+
+/* words words at x as u = x ^ 0x80 into every step-th word of c (1: binary's column; 2: ternary's, two
+ * pixels interleaved), two a loop */
+TG_ALWAYS_INLINE void usad_copy_words(const int8_t *x, int32_t words, uint32_t *c, int32_t step)
+{
+    for (; words >= 2; words -= 2, x += 8, c += 2 * step) {
+        const uint32_t a = tg_read_u32(x) ^ 0x80808080u, b = tg_read_u32(x + 4) ^ 0x80808080u;
+        c[0] = a;
+        c[step] = b;
+    }
+    if (words) {
+        c[0] = tg_read_u32(x) ^ 0x80808080u;
+    }
+}
+
+TG_ALWAYS_INLINE void usad_fill_words(uint32_t v, int32_t words, uint32_t *c, int32_t step)
+{
+    for (; words > 0; --words, c += step) {
+        *c = v;
+    }
+}
+
+/* Output pixel (oy, ox)'s window in (fy, fx, ic) order as u words into every step-th word of col (in_c a
+ * multiple of 4): taps outside the input hold puw, the input zero point's u in each byte (their products
+ * the folded bias cancels, as int8's); a filter row inside the input with dilation_w 1 is one run of words */
+TG_ALWAYS_INLINE void usad_window_words(const usad_geo *g, const int8_t *in, int32_t oy, int32_t ox, uint32_t puw,
+                                        uint32_t *col, int32_t step)
+{
+    const int32_t words = g->in_c >> 2, row = g->filter_w * words, line = g->in_w * g->in_c;
+    const int32_t ix0 = ox * g->stride_w - g->pad_left;
+    const int whole = g->dilation_w == 1 && ix0 >= 0 && ix0 + g->filter_w <= g->in_w;
+    int32_t iy = oy * g->stride_h - g->pad_top;
+    for (int32_t fy = 0; fy < g->filter_h; ++fy, col += step * row, iy += g->dilation_h) {
         if (iy < 0 || iy >= g->in_h) {
-            memset(win, pu, (size_t)row);
-            continue;
-        }
-        const int8_t *x = in + iy * g->in_w * g->in_c;
-        int32_t ix = ox * g->stride_w - g->pad_left;
-        int8_t *dst = win;
-        for (int32_t fx = 0; fx < g->filter_w; ++fx, ix += g->dilation_w, dst += g->in_c) {
-            if (ix < 0 || ix >= g->in_w) {
-                memset(dst, pu, (size_t)g->in_c);
-            } else if (g->in_c == 1) {
-                *dst = (int8_t)(uint8_t)((uint8_t)x[ix] ^ 0x80u);
-            } else {
-                usad_tap(x + ix * g->in_c, g->in_c, dst);
+            usad_fill_words(puw, row, col, step);
+        } else if (whole) {
+            usad_copy_words(in + iy * line + ix0 * g->in_c, row, col, step);
+        } else {
+            int32_t ix = ix0;
+            uint32_t *c = col;
+            for (int32_t fx = 0; fx < g->filter_w; ++fx, ix += g->dilation_w, c += step * words) {
+                if (ix < 0 || ix >= g->in_w) {
+                    usad_fill_words(puw, words, c, step);
+                } else {
+                    usad_copy_words(in + iy * line + ix * g->in_c, words, c, step);
+                }
             }
         }
+    }
+}
+
+/* Strips: a window's taps from an in_c that is not a multiple of 4 would be gathered a few bytes at a time
+ * with a bounds check each. Instead, per output row, the filter_h input rows it reads are copied once as u
+ * bytes into a strip (tg_usad_strip_cols columns from ix = -pad_left, taps outside the input holding the
+ * zero point's u), after which every window row is a run of the strip, copied a word at a time. */
+typedef struct {
+    int8_t *bytes;      /* filter_h rows of cols * in_c bytes, then 4 spare bytes */
+    int32_t cols, b, oy; /* the batch and output row it holds (-1: none yet) */
+} usad_strip;
+
+/* The strip's columns for a layer's geometry: 0 (none needed) for an in_c that is a multiple of 4 or a 1x1
+ * filter over its own pixels (stride 1, no padding, output the input's size: the pixel is its column) */
+static inline int32_t usad_strip_cols(int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t stride_h,
+    int32_t stride_w, int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t in_h, int32_t in_w, int32_t out_h,
+    int32_t out_w)
+{
+    if ((in_c & 3) == 0 || (filter_h == 1 && filter_w == 1 && stride_h == 1 && stride_w == 1 && pad_top == 0 &&
+                            pad_left == 0 && out_h == in_h && out_w == in_w)) {
+        return 0;
+    }
+    return (out_w - 1) * stride_w + (filter_w - 1) * dilation_w + 1;
+}
+
+/* The strip's bytes (a multiple of 4, spare bytes included) for cols columns; 0 for none */
+static inline int32_t usad_strip_bytes(int32_t filter_h, int32_t in_c, int32_t cols)
+{
+    return cols > 0 ? ((filter_h * cols * in_c + 3) & ~3) + 4 : 0;
+}
+
+/* The input rows of output row oy of image in (avail: the input's bytes from in on) into the strip */
+static inline void usad_strip_fill(const usad_geo *g, usad_strip *st, const int8_t *in, int32_t avail, int32_t oy,
+                                   uint32_t puw)
+{
+    const int32_t in_c = g->in_c, sb = st->cols * in_c, line = g->in_w * in_c;
+    const int32_t left = g->pad_left < st->cols ? g->pad_left : st->cols; /* columns left of the input */
+    const int32_t mid = st->cols - left < g->in_w ? st->cols - left : g->in_w; /* from input column 0 on */
+    int8_t *dst = st->bytes;
+    int32_t iy = oy * g->stride_h - g->pad_top;
+    for (int32_t fy = 0; fy < g->filter_h; ++fy, dst += sb, iy += g->dilation_h) {
+        if (iy < 0 || iy >= g->in_h) {
+            usad_fill(puw, sb, dst);
+            continue;
+        }
+        const int32_t at = iy * line;
+        usad_fill(puw, left * in_c, dst);
+        usad_run(in + at, mid * in_c, avail - at, dst + left * in_c);
+        usad_fill(puw, sb - (left + mid) * in_c, dst + (left + mid) * in_c);
+    }
+}
+
+/* Output pixel ox's window (of the strip's output row) in (fy, fx, ic) order into win, a word at a time:
+ * reads up to 3 bytes past a run (the strip's spare bytes at its end), writes up to 3 bytes past the
+ * window (the callers' spare word) */
+static inline void usad_strip_window(const usad_geo *g, const usad_strip *st, int32_t ox, int8_t *win)
+{
+    const int32_t in_c = g->in_c, sb = st->cols * in_c, row = g->filter_w * in_c;
+    const int8_t *src = st->bytes + ox * g->stride_w * in_c;
+    for (int32_t fy = 0; fy < g->filter_h; ++fy, src += sb, win += row) {
+        if (g->dilation_w == 1) {
+            for (int32_t i = 0; i < row; i += 4) {
+                const uint32_t v = tg_read_u32(src + i);
+                memcpy(win + i, &v, sizeof v);
+            }
+            continue;
+        }
+        for (int32_t fx = 0; fx < g->filter_w; ++fx) {
+            const int8_t *tap = src + fx * g->dilation_w * in_c;
+            for (int32_t i = 0; i < in_c; i += 4) {
+                const uint32_t v = tg_read_u32(tap + i);
+                memcpy(win + fx * in_c + i, &v, sizeof v);
+            }
+        }
+    }
+}
+
+/* The bytes of the last of the ceil(n / 4) words at w past byte n, zeroed (bytes in memory order: little-endian) */
+static inline void usad_tail(uint32_t *w, int32_t n)
+{
+    if ((n & 3) != 0) {
+        w[(n - 1) >> 2] &= 0xFFFFFFFFu >> (8 * (4 - (n & 3)));
     }
 }
 

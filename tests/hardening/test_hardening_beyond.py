@@ -35,8 +35,9 @@ def _digits(weights="int8", activations="int8"):
 
 
 def _usad_ternary():
-    """Ternary layers large enough for tg_conv2d_usad_t (digits' are not): 1x1, gathered 3x3 windows with an
-    odd channel count, and a batched FULLY_CONNECTED."""
+    """Ternary layers on tg_conv2d_usad_t beyond digits': 1x1, gathered 3x3 windows with an odd channel count,
+    windows from a strip (in_c 3, stride 2, dilation 2), a batched FULLY_CONNECTED and one of a single batch
+    (tg_fully_connected_usad_t) whose depth is not a multiple of 4."""
     from test_kernels_conv import Case
     from test_lowbit import encoded
     from tinygen.ir import OpKind
@@ -44,7 +45,10 @@ def _usad_ternary():
     c = OpKind.CONV_2D
     return encoded([Case(c, (1, 8, 9, 64), out_c=9, kernel=(1, 1), zp_in=-128),
                     Case(c, (1, 9, 8, 16), out_c=7, kernel=(3, 3), zp_in=127),
-                    Case(OpKind.FULLY_CONNECTED, (65, 64), out_c=6)], "ternary", seed=2)
+                    Case(c, (1, 9, 11, 3), out_c=5, kernel=(3, 3), stride=(2, 2), zp_in=-128),
+                    Case(c, (1, 9, 11, 3), out_c=4, kernel=(3, 2), dilation=(2, 2), zp_in=100),
+                    Case(OpKind.FULLY_CONNECTED, (65, 64), out_c=6),
+                    Case(OpKind.FULLY_CONNECTED, (1, 37), out_c=5)], "ternary", seed=2)
 
 
 def _cases(models_dir=None) -> dict:

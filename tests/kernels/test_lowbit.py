@@ -239,7 +239,7 @@ def test_c_matches_reference(family, kernel_path, mode):
             want = "_usad"  # tg_conv2d_usad, conv and fc (test_lowbit_usad.py)
         if mode == "decoded" and scheme == "ternary" and op.kind != OpKind.DEPTHWISE_CONV_2D and fits and \
                 _usad_ternary_rule(op, x, w, graph.tensors[op.outputs[0]]):
-            want = "_usad_t"  # tg_conv2d_usad_t (test_lowbit_usad.py)
+            want = "_usad_t"  # tg_conv2d_usad_t, tg_fully_connected_usad_t (test_lowbit_usad.py)
         assert lop.c_function.endswith(want), (op.name, lop.c_function)
     rng = np.random.default_rng(4)
     for fill in (None, None, -128, 127):
@@ -273,15 +273,9 @@ _CASES["conv2d"] = _CASES["conv2d"] + [TinyOutCase(OpKind.CONV_2D, (1, 5, 6, 8),
 
 
 def _usad_ternary_rule(op, x, w, y) -> bool:
-    """lowbit_usad's rule for ternary conv / fc, restated: rows of >= 16 values, >= 2 output pixels, and
-    in_c a multiple of 4 or a 1x1 stride-1 unpadded filter (fc: a 1x1 conv over batches pixels)."""
-    if op.kind == OpKind.FULLY_CONNECTED:
-        return w.shape[1] >= 16 and x.size // w.shape[1] >= 2
-    a = op.attrs
-    n, pixels = int(np.prod(w.shape[1:])), int(np.prod(y.shape[:3]))
-    pointwise = w.shape[1:3] == (1, 1) and (a.stride_h, a.stride_w) == (1, 1) and y.shape[1:3] == x.shape[1:3] \
-        and (a.padding.top, a.padding.left) == (0, 0)
-    return n >= 16 and pixels >= 2 and (x.shape[3] % 4 == 0 or pointwise)
+    """lowbit_usad's rule for ternary conv / fc, restated: a conv of >= 2 output pixels takes tg_conv2d_usad_t,
+    every fc a USADA8 kernel (tg_fully_connected_usad_t for one batch, else the conv kernel over batches)."""
+    return op.kind == OpKind.FULLY_CONNECTED or int(np.prod(y.shape[:3])) >= 2
 
 
 def _large_multipliers(graph, rng, huge: bool):

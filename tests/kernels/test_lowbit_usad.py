@@ -33,12 +33,16 @@ CASES = [
     Case(C, (1, 6, 6, 4), out_c=6, kernel=(1, 1), stride=(2, 2), same=False, zp_in=127),
     Case(C, (1, 12, 5, 1), out_c=9, kernel=(10, 4), zp_in=-128, act=Activation.RELU6),
     Case(C, (1, 4, 4, 16), out_c=32, kernel=(3, 3), zp_in=-128, zp_out=127),
+    # windows from a strip (in_c % 4 != 0): taps dilated along the row, a 1x1 filter with stride 2
+    Case(C, (1, 9, 8, 3), out_c=5, kernel=(2, 3), dilation=(1, 2), zp_in=90),
+    Case(C, (1, 7, 7, 3), out_c=4, kernel=(1, 1), stride=(2, 2), same=False, zp_in=-100),
     # rows of 576 values: the plain-C sums take several rounds (64 words a round ternary, 128 binary)
     Case(C, (1, 4, 3, 64), out_c=5, kernel=(3, 3), zp_in=-128),
 ]
 F = OpKind.FULLY_CONNECTED
 FCS = [Case(F, (1, 20), out_c=7, per_channel=False), Case(F, (3, 16), out_c=5, act=Activation.RELU, zp_in=-128),
-       Case(F, (2, 33), out_c=3, zp_in=127, zp_out=-128), Case(F, (1, 64), out_c=12, bias=False)]
+       Case(F, (2, 33), out_c=3, zp_in=127, zp_out=-128), Case(F, (1, 64), out_c=12, bias=False),
+       Case(F, (1, 37), out_c=5, zp_in=-128, act=Activation.RELU)]
 
 
 def _check(graph, xs_list, kernel_path):
@@ -57,10 +61,11 @@ def _functions(graph):
 
 @pytest.fixture
 def every_ternary_row(monkeypatch):
-    """Ternary layers of any row length and size take tg_conv2d_usad_t (the cases are mostly small)."""
-    monkeypatch.setattr(lowbit_usad, "TERNARY_MIN_N", 1)
+    """Ternary convs of a single output pixel take tg_conv2d_usad_t too (its lone-last-pixel path)."""
     monkeypatch.setattr(lowbit_usad, "TERNARY_MIN_PIXELS", 1)
-    monkeypatch.setattr(lowbit_usad, "TERNARY_ANY_DEPTH", True)
+
+
+USAD_T = {"tg_conv2d_usad_t", "tg_fully_connected_usad_t"}  # a one-batch fc takes the second
 
 
 @pytest.mark.parametrize("kernel_path", KERNEL_PATHS)
@@ -68,8 +73,11 @@ def every_ternary_row(monkeypatch):
 def test_usad_ternary_matches_reference(kernel_path, family, every_ternary_row):
     cases = CASES if family == "conv" else FCS
     graph = tlb.encoded(cases, "ternary", seed=3)
-    assert _functions(graph) == ["tg_conv2d_usad_t"] * len(cases)
-    assert any(lower_op(op, graph).notes["output offset"] == "folded" for op in graph.ops)
+    fns = _functions(graph)
+    assert set(fns) <= USAD_T and "tg_conv2d_usad_t" in fns
+    if family == "fc":
+        assert "tg_fully_connected_usad_t" in fns
+    assert any(lower_op(op, graph).notes.get("output offset") == "folded" for op in graph.ops)
     rng = np.random.default_rng(5)
     _check(graph, [sample_inputs(graph, rng, fill) for fill in (None, None, -128, 127)], kernel_path)
 
@@ -83,6 +91,10 @@ def test_usad_ternary_with_left_and_right_shifts(kernel_path, every_ternary_row)
     lops = [lower_op(op, graph) for op in graph.ops]
     assert {lop.c_function for lop in lops} == {"tg_conv2d_usad_t"}
     assert any(lop.notes["rq_words"] == 7 for lop in lops)
+    fcs = tlb.encoded(FCS, "ternary", seed=7)  # the fc row kernel requantizes with tg_requantize
+    xs_fc = tlb._large_multipliers(fcs, np.random.default_rng(8), False)
+    assert "tg_fully_connected_usad_t" in _functions(fcs)
+    _check(fcs, [xs_fc], kernel_path)
     _check(graph, [xs], kernel_path)
 
 
@@ -99,15 +111,19 @@ def test_usad_ternary_with_the_output_offset_added(kernel_path, every_ternary_ro
 
 
 def test_usad_ternary_only_where_it_is_faster():
-    """Short rows (< TERNARY_MIN_N values), a single output pixel, and gathered windows of an in_c that is
-    not a multiple of 4 keep the decode-once kernel; the others take tg_conv2d_usad_t."""
-    others = [Case(C, (1, 8, 8, 8), out_c=6, kernel=(1, 1)), Case(C, (1, 9, 9, 1), out_c=4, kernel=(10, 4)),
-              Case(C, (1, 1, 1, 64), out_c=8, kernel=(1, 1)), Case(F, (1, 64), out_c=12),
-              Case(C, (1, 6, 6, 6), out_c=5, kernel=(3, 3))]
-    assert "tg_conv2d_usad_t" not in _functions(tlb.encoded(others, "ternary"))
+    """A conv of a single output pixel keeps the decode-once kernel (half of each 2-pixel block would idle);
+    convs of 2 or more pixels take tg_conv2d_usad_t whatever their row length or input depth (measured faster
+    on in_c 1, 2 and 4 with rows of 1 to 6 values, and on KWS, IC and digits: docs/benchmarks.md), an fc of
+    one batch tg_fully_connected_usad_t, of more the conv kernel over its batches."""
+    single = [Case(C, (1, 1, 1, 64), out_c=8, kernel=(1, 1)), Case(C, (1, 3, 3, 8), out_c=4, kernel=(3, 3), same=False)]
+    assert _functions(tlb.encoded(single, "ternary")) == ["tg_conv2d_lbx"] * 2
     taken = [Case(C, (1, 2, 1, 64), out_c=8, kernel=(1, 1)), Case(C, (1, 4, 4, 16), out_c=5, kernel=(3, 3)),
-             Case(F, (2, 66), out_c=3), Case(C, (1, 3, 3, 18), out_c=4, kernel=(1, 1))]
-    assert _functions(tlb.encoded(taken, "ternary")) == ["tg_conv2d_usad_t"] * 4
+             Case(F, (2, 66), out_c=3), Case(C, (1, 3, 3, 18), out_c=4, kernel=(1, 1)),
+             Case(C, (1, 8, 8, 1), out_c=8, kernel=(3, 1)), Case(C, (1, 6, 6, 6), out_c=5, kernel=(3, 3)),
+             Case(C, (1, 9, 9, 1), out_c=4, kernel=(10, 4)), Case(C, (1, 8, 8, 1), out_c=4, kernel=(1, 1))]
+    assert _functions(tlb.encoded(taken, "ternary")) == ["tg_conv2d_usad_t"] * len(taken)
+    rows = [Case(F, (1, 64), out_c=12), Case(F, (1, 7), out_c=3)]
+    assert _functions(tlb.encoded(rows, "ternary")) == ["tg_fully_connected_usad_t"] * 2
 
 
 def test_folded_constant_ternary():
@@ -214,11 +230,9 @@ def test_usad_on_cortex_m4_and_m3_equals_reference(tmp_path):
         if shifts:
             tlb._large_multipliers(graph, np.random.default_rng(6), False)
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(lowbit_usad, "TERNARY_MIN_N", 1)
             mp.setattr(lowbit_usad, "TERNARY_MIN_PIXELS", 1)
-            mp.setattr(lowbit_usad, "TERNARY_ANY_DEPTH", True)
-            fn = "tg_conv2d_usad" if scheme == "binary" else "tg_conv2d_usad_t"
-            assert {lop.c_function for lop in lower(graph)} == {fn}
+            fns = {"tg_conv2d_usad"} if scheme == "binary" else USAD_T
+            assert {lop.c_function for lop in lower(graph)} == fns
             out = tmp_path / f"usad_{scheme}_{seed}_{board}"
             tinygen.compile(graph, out, board=board)
             samples = plan_samples(graph, seed=11)
@@ -234,17 +248,22 @@ def test_scratch_size_equals_the_c_twin(every_ternary_row):
     from tinygen.paths import runtime_file, runtime_include_dirs
     from tinygen.verify.hostbuild import build_extension
 
-    cdef = ("int32_t tg_conv2d_usad_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, "
-            "int32_t in_c, int32_t out_c);\n"
-            "int32_t tg_conv2d_usad_t_get_buffer_size(int32_t rq_words, int32_t filter_h, int32_t filter_w, "
-            "int32_t in_c, int32_t out_c);")
+    args = ("int32_t rq_words, int32_t filter_h, int32_t filter_w, int32_t in_c, int32_t out_c, int32_t stride_h, "
+            "int32_t stride_w, int32_t dilation_w, int32_t pad_top, int32_t pad_left, int32_t in_h, int32_t in_w, "
+            "int32_t out_h, int32_t out_w")
+    cdef = f"int32_t tg_conv2d_usad_get_buffer_size({args});\nint32_t tg_conv2d_usad_t_get_buffer_size({args});"
     sources = [runtime_file("tg_conv2d_usad.c"), runtime_file("tg_conv2d_usad_t.c")]
     _, lib = build_extension(cdef, "#include <stdint.h>\n" + cdef, sources, runtime_include_dirs())
-    for scheme, c_size, py_size in (("binary", lib.tg_conv2d_usad_get_buffer_size, lowbit_usad.scratch_bytes),
-                                    ("ternary", lib.tg_conv2d_usad_t_get_buffer_size, lowbit_usad.scratch_bytes_t)):
+    strips = 0
+    for scheme, c_size in (("binary", lib.tg_conv2d_usad_get_buffer_size),
+                           ("ternary", lib.tg_conv2d_usad_t_get_buffer_size)):
         graph = tlb.encoded(CASES, scheme)
         for op, case in zip(graph.ops, CASES):
             lop = lower_op(op, graph)
-            fh, fw = case.kernel
-            want = c_size(lop.notes["rq_words"], fh, fw, case.in_shape[3], case.out_c)
-            assert lop.scratch_bytes == want == py_size(lop.notes["rq_words"], fh * fw * case.in_shape[3], case.out_c)
+            x, y = (graph.tensors[t] for t in (op.inputs[0], op.outputs[0]))
+            a = op.attrs
+            want = c_size(lop.notes["rq_words"], *case.kernel, x.shape[3], y.shape[3], a.stride_h, a.stride_w,
+                          a.dilation_w, a.padding.top, a.padding.left, x.shape[1], x.shape[2], y.shape[1], y.shape[2])
+            assert lop.scratch_bytes == want, (scheme, case)
+            strips += x.shape[3] % 4 != 0 and case.kernel != (1, 1)
+    assert strips >= 6  # layers with a strip were among them

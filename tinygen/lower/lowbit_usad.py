@@ -6,20 +6,24 @@ int8 accumulator bias + sum s * (x + input_offset) is bias' + sum |u - m| with t
 bias' = bias + (input_offset - 128) * sum s - 255 * (number of -1 weights), folded here (the layer is
 declined when it leaves int32). USADA8 takes 4 of these per instruction where SMLAD takes 2 products, so
 the inner loop runs about half of the int8 kernel's inner-loop instructions per MAC (1x1 layers read each pixel's
-input in place, other filters gather the window once per output pixel). The records and their exactness
-check are the decode-once kernels' (lowbit_x), so the outputs equal lowbit.py's reference.
+input in place, other filters gather the window once per output pixel: words straight from the input for an in_c
+that is a multiple of 4, else runs of a strip, the filter's input rows copied once per output row with the
+padding in place; strip_cols). The records and their exactness check are the decode-once kernels' (lowbit_x), so
+the outputs equal lowbit.py's reference.
 
 Ternary weights t take two mask bytes each, (0x00, 0x00) for +1, (0xFF, 0xFF) for -1, (0x00, 0xFF) for 0
 (the rows store their bits, a nibble each: 2 bits a weight), so the two sums give twice the int8
 accumulator (folded2), and tg_conv2d_usad_t requantizes that doubled accumulator with each channel's
 multiplier halved or its left shift one less (`doubled`): the product TFLM forms is unchanged, so are the
 outputs. Its blocks of 2 pixels by 2 channels take 10 instructions for 16 products where the int8 kernel's
-SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there). The decode-once kernel is kept where
-this one measured slower: a single output pixel (a FULLY_CONNECTED row: half of each block idles) and
-windows of an in_c that is not a multiple of 4 (gathered a byte a tap; KWS's first conv, in_c 1); and, as a
-guard rather than a measurement, for rows under TERNARY_MIN_N values.
+SMLAD loop takes 11 (a column word holds 4 bytes here, 2 int16 there). Every ternary conv of 2 or more
+output pixels takes it, whatever its row length or input depth (measured faster than the decode-once kernel
+on rows of 1 to 6 values and on KWS's, IC's and digits' layers); a conv of a single output pixel keeps the
+decode-once kernel (half of each block would idle), and a FULLY_CONNECTED of one batch takes
+tg_fully_connected_usad_t, which reads each mask from the rows as its sums run (a mask is used once there,
+so decoding ahead would only add work) and requantizes with tg_requantize.
 
-FULLY_CONNECTED runs as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
+Other FULLY_CONNECTED layers run as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
 the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
 rules out.
 """
@@ -35,9 +39,7 @@ from tinygen.lower.base import ConstArg, ConstArray, Literal, ScratchArg
 
 ENABLED = True  # False: binary convs take the decode-once kernel (tests and benchmarks compare both)
 TERNARY_ENABLED = True  # False: ternary convs take the decode-once kernel
-TERNARY_MIN_N = 16  # the shortest row (filter_h * filter_w * in_c) a ternary layer takes this kernel for
-TERNARY_MIN_PIXELS = 2  # and the fewest output pixels (a block computes two)
-TERNARY_ANY_DEPTH = False  # True: also layers whose in_c is not a multiple of 4 (windows gathered byte by byte)
+TERNARY_MIN_PIXELS = 2  # the fewest output pixels for tg_conv2d_usad_t (a block computes two)
 TERNARY, BINARY = 2, 3  # TG_WF_TERNARY, TG_WF_BINARY
 
 
@@ -85,35 +87,84 @@ def _pointwise(geo: list, tail: list) -> bool:
         tail[5].value == tail[6].value == 1 and tail[8].value == tail[1].value and tail[9].value == tail[2].value
 
 
-def scratch_bytes(rq_words: int, n: int, out_c: int) -> int:
-    """tg_conv2d_usad_get_buffer_size for rows of n = filter_h * filter_w * in_c values."""
-    k4, blocks = -(-n // 4), -(-out_c // 4)
-    return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4
+def strip_cols(geo: list, tail: list) -> int:
+    """The columns of the kernels' strip (tg_usad.h usad_strip_cols): 0 for an in_c that is a multiple of 4 or a
+    1x1 filter over its own pixels, else from ix = -pad_left to the last tap of the last output pixel."""
+    if tail[3].value % 4 == 0 or _pointwise(geo, tail):
+        return 0
+    return (tail[9].value - 1) * geo[1].value + (tail[6].value - 1) * geo[3].value + 1
 
 
-def scratch_bytes_t(rq_words: int, n: int, out_c: int) -> int:
-    """tg_conv2d_usad_t_get_buffer_size for rows of n values."""
-    k4, pairs = -(-n // 4), -(-out_c // 2)
-    return pairs * 8 * rq_words + pairs * 16 * k4 + 16 * k4 + -(-out_c // 4) * 4
+def _strip_bytes(filter_h: int, in_c: int, cols: int) -> int:
+    return ((filter_h * cols * in_c + 3) & ~3) + 4 if cols else 0
+
+
+def scratch_bytes(rq_words: int, out_c: int, filter_h: int, filter_w: int, in_c: int, cols: int) -> int:
+    """tg_conv2d_usad_get_buffer_size (cols: strip_cols)."""
+    k4, blocks = -(-filter_h * filter_w * in_c // 4), -(-out_c // 4)
+    return blocks * 16 * rq_words + blocks * 16 * k4 + 4 * k4 + 4 + _strip_bytes(filter_h, in_c, cols)
+
+
+def scratch_bytes_t(rq_words: int, out_c: int, filter_h: int, filter_w: int, in_c: int, cols: int) -> int:
+    """tg_conv2d_usad_t_get_buffer_size (cols: strip_cols)."""
+    k4, pairs = -(-filter_h * filter_w * in_c // 4), -(-out_c // 2)
+    return pairs * 8 * rq_words + pairs * 16 * k4 + 12 * k4 + 4 + -(-out_c // 4) * 4 + \
+        _strip_bytes(filter_h, in_c, cols)
+
+
+def _doubled_exact(rows: np.ndarray, bias, rq):
+    """(the doubled requantization, bias'', the doubled accumulator's bound) or None when twice the accumulator
+    or bias'' could leave int32 (or a multiplier is odd)."""
+    rq2 = doubled(rq)
+    if rq2 is None:
+        return None
+    bound2 = 2 * fast.acc_bound(rows, fast.folded_bias(bias, rows, rq.input_offset))
+    const = folded2(bias, rows, rq.input_offset)
+    if np.any(bound2 >= 2 ** 31) or np.any(np.abs(const) >= 2 ** 31):
+        return None
+    return rq2, const, bound2
 
 
 def _ternary_records(rows: np.ndarray, bias, rq):
     """(rq_words, bias'', fold) for tg_conv2d_usad_t, or None when its records would not be exact (fold: the
     output offset fits the records' rounding words, checked as the decode-once kernels check it)."""
-    rq2 = doubled(rq)
-    if rq2 is None:
-        return None
-    bias_eff = fast.folded_bias(bias, rows, rq.input_offset)
-    bound2 = 2 * fast.acc_bound(rows, bias_eff)  # the doubled accumulator
-    const = folded2(bias, rows, rq.input_offset)
-    if np.any(bound2 >= 2 ** 31) or np.any(np.abs(const) >= 2 ** 31):
-        return None
-    got = fast.requant_records(bias_eff, rq2, rows.shape[0], bound2)
+    got = _doubled_exact(rows, bias, rq)
     if got is None:
+        return None
+    rq2, const, bound2 = got
+    recs = fast.requant_records(fast.folded_bias(bias, rows, rq.input_offset), rq2, rows.shape[0], bound2)
+    if recs is None:
         return None
     from tinygen.lower.fast_dw import fold_output_offset  # fast_dw imports lowbit, which imports this
 
-    return got[0], const, fold_output_offset(got[1], got[0], bound2, rq.output_offset) is not None
+    return recs[0], const, fold_output_offset(recs[1], recs[0], bound2, rq.output_offset) is not None
+
+
+def _with_bias(consts: list, bias_arg, const: np.ndarray):
+    """(consts, bias argument) with bias'' in the bias slot (appended when the layer had no bias)."""
+    consts = list(consts)
+    if isinstance(bias_arg, ConstArg):
+        consts[bias_arg.index] = ConstArray("bias", const.astype(np.int32))
+        return consts, bias_arg
+    consts.append(ConstArray("bias", const.astype(np.int32)))
+    return consts, ConstArg(len(consts) - 1)
+
+
+def _fc_row(lop, rows: np.ndarray, bias, rq, tail: list):
+    """A ternary FULLY_CONNECTED of one batch on tg_fully_connected_usad_t (tail: lowbit.py's FC arguments from
+    the batch count on), or None when twice its accumulator could leave int32."""
+    got = _doubled_exact(rows, bias, rq)
+    if got is None:
+        return None
+    data = mask_rows(rows)
+    consts = list(lop.const_arrays)
+    consts[2] = ConstArray("w", data.ravel())
+    consts, bias_arg = _with_bias(consts, tail[4], got[1])
+    args = [ScratchArg(), ConstArg(2), Literal(data.shape[1]), Literal(rq.output_offset), Literal(rq.act_min),
+            Literal(rq.act_max), ConstArg(0), ConstArg(1), tail[1], tail[2], tail[3], bias_arg, tail[5]]
+    notes = {**lop.notes, "kernel": "USADA8 on two masks a weight, read from the rows as the sums run"}
+    return dataclasses.replace(lop, c_function="tg_fully_connected_usad_t", c_sources=("tg_conv2d_usad_t.c",),
+                               args=args, const_arrays=consts, scratch_bytes=4 * data.shape[1], notes=notes)
 
 
 def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
@@ -122,17 +173,18 @@ def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
     kind, fmt = lop.op.kind, head[1].value
     if not (ENABLED and lowbit_x.ENABLED) or kind == OpKind.DEPTHWISE_CONV_2D:
         return None
+    fc_tail = tail
     if kind == OpKind.FULLY_CONNECTED:
         geo, tail = lowbit_x.fc_as_conv(tail)
     pixels = tail[0].value * tail[8].value * tail[9].value  # batches * out_h * out_w
-    # in_c a multiple of 4: windows are gathered a word at a time (a 1x1 stride-1 layer reads its input)
-    whole = tail[3].value % 4 == 0 or _pointwise(geo, tail)
-    ternary = fmt == TERNARY and TERNARY_ENABLED and rows.shape[1] >= TERNARY_MIN_N and \
-        pixels >= TERNARY_MIN_PIXELS and (whole or TERNARY_ANY_DEPTH)
+    if fmt == TERNARY and TERNARY_ENABLED and kind == OpKind.FULLY_CONNECTED and pixels == 1:
+        return _fc_row(lop, rows, bias, rq, fc_tail)
+    ternary = fmt == TERNARY and TERNARY_ENABLED and pixels >= TERNARY_MIN_PIXELS
     if fmt != BINARY and not ternary:
         return None
     out_c, n = rows.shape
     consts, bias_arg = list(lop.const_arrays), tail[7]
+    shape = (out_c, tail[5].value, tail[6].value, tail[3].value, strip_cols(geo, tail))
     if ternary:
         got = _ternary_records(rows, bias, rq)
         if got is None:
@@ -141,7 +193,7 @@ def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
         data = mask_rows(rows)
         consts[2] = ConstArray("w", data.ravel())
         head = [*head[:5], Literal(data.shape[1])]
-        fn, src, scratch = "tg_conv2d_usad_t", "tg_conv2d_usad_t.c", scratch_bytes_t(rq_words, n, out_c)
+        fn, src, scratch = "tg_conv2d_usad_t", "tg_conv2d_usad_t.c", scratch_bytes_t(rq_words, *shape)
         note = "USADA8 on two masks a weight, decoded once per call; 2 pixels x 2 channels"
     else:
         got = lowbit_x._records(rows, bias, rq)
@@ -149,13 +201,9 @@ def lower(lop, rows: np.ndarray, bias, rq, head: list, geo: list, tail: list):
         if got is None or np.any(np.abs(const) >= 2 ** 31):
             return None
         rq_words = got[0]
-        fn, src, scratch = "tg_conv2d_usad", "tg_conv2d_usad.c", scratch_bytes(rq_words, n, out_c)
+        fn, src, scratch = "tg_conv2d_usad", "tg_conv2d_usad.c", scratch_bytes(rq_words, *shape)
         note = "USADA8 on masks decoded once per call"
-    if isinstance(bias_arg, ConstArg):
-        consts[bias_arg.index] = ConstArray("bias", const.astype(np.int32))
-    else:
-        consts.append(ConstArray("bias", const.astype(np.int32)))
-        bias_arg = ConstArg(len(consts) - 1)
+    consts, bias_arg = _with_bias(consts, bias_arg, const)
     offsets = [Literal(rq.input_offset), Literal(rq.output_offset)] + ([Literal(int(fold))] if ternary else [])
     args = [ScratchArg(), head[4], head[5], *geo, *offsets,
             Literal(rq.act_min), Literal(rq.act_max), ConstArg(0), ConstArg(1), Literal(rq_words), *tail[:7], bias_arg,
