@@ -132,7 +132,7 @@ def main() -> int:
         f"float {FLOAT_EPOCHS} epochs (Adam 3e-3, seed 0), QAT {QAT_EPOCHS} epochs (Adam {QAT_LR:g}, seed 1) "
         f"from the float weights and the calibrated PTQ ranges.",
         f"C outputs == NumPy reference outputs, every build, all {len(y_te)} images: {all_equal}.",
-        f"low-bit builds (PTQ and QAT) run the low-bit kernels (tg_*_lb, tg_*_lbx, tg_conv2d_usad, tg_conv2d_usad_t): {lowbit_ok}.",
+        f"low-bit builds (PTQ and QAT) run the low-bit kernels (tg_*_lb, tg_*_lbx, tg_conv2d_usad, tg_*_usad_t): {lowbit_ok}.",
         "QAT quantizers: " + ", ".join(f"{row['scheme']}: {row['qat']['quantizer']!r}" for row in rows if row["qat"])
         + ".",
         "Keras fake-quant vs C top-1 agreement (QAT): " + ", ".join(

@@ -22,7 +22,8 @@
  * Scratch (bytes, word aligned; k4 = ceil(filter_h * filter_w * in_c / 4), blocks = ceil(out_c / 4)):
  *   blocks * 16 * rq_words (records) + blocks * 16 * k4 (masks, per block and group 4 rows' words)
  *   + 4 * k4 + 4 (the column and a spare word) + the strip: ceil(filter_h * strip_cols * in_c / 4) * 4
- *   + 4 where a strip is needed, else 0; strip_cols = (out_w - 1) * stride_w + (filter_w - 1) * dilation_w + 1
+ *   + 4 where a strip is needed (in_c % 4 != 0, unless the filter is 1x1 with stride 1, no padding and the
+ *   output the input's size), else 0; strip_cols = (out_w - 1) * stride_w + (filter_w - 1) * dilation_w + 1
  * Returns TG_OK, or TG_ERROR for an unknown record size, a missing bias or a short row.
  */
 /* tg_conv2d_usad_t: the same for TERNARY weights t in {-1, 0, +1}, with two mask bytes a weight:
@@ -41,8 +42,8 @@
  * Blocks of 2 output pixels by 2 channels: per 4 inputs, one LDRD of the two pixels' column words, one
  * LDM of the two channels' 4 mask words, 8 USADA8 (10 instructions for 16 products).
  * Scratch, with pairs = ceil(out_c / 2): pairs * 8 * rq_words (records: a pair's two biases, then its two
- * records) + pairs * 16 * k4 (masks) + 8 * k4 (the two pixels' columns) + 4 * k4 + 4 (a window gathered
- * as bytes, and a spare word) + out_c rounded up to 4 (the outputs of a lone last pixel's partner, dropped)
+ * records) + pairs * 16 * k4 (masks) + 8 * k4 (the two pixels' columns) + 4 * k4 + 4 (a window copied
+ * from the strip, and a spare word) + out_c rounded up to 4 (the outputs of a lone last pixel's partner, dropped)
  * + the strip, as tg_conv2d_usad's.
  */
 #ifndef TG_CONV2D_USAD_H
