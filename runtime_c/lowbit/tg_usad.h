@@ -53,7 +53,7 @@ typedef struct {
 
 /* n bytes at x as u = x ^ 0x80 to dst, a word at a time; byte by byte past the last whole word when fewer
  * than n + 3 bytes may be read from x (avail: the input's bytes from x on). A word may write up to 3 bytes
- * past dst + n: the callers' buffers end with a spare word, and the next tap or row overwrites the rest */
+ * past dst + n: what the strip fill writes next overwrites them, or the strip's spare bytes take them */
 TG_ALWAYS_INLINE void usad_run(const int8_t *x, int32_t n, int32_t avail, int8_t *dst)
 {
     const int32_t words_end = avail >= n + 3 ? n : n - 3; /* i < words_end: the word read stays in the input */
@@ -67,7 +67,7 @@ TG_ALWAYS_INLINE void usad_run(const int8_t *x, int32_t n, int32_t avail, int8_t
     }
 }
 
-/* n bytes of puw's byte at dst, a word at a time (up to 3 bytes past dst + n, as usad_run) */
+/* n bytes of puw's byte at dst, a word at a time (up to 3 bytes past dst + n, as usad_run's) */
 TG_ALWAYS_INLINE void usad_fill(uint32_t puw, int32_t n, int8_t *dst)
 {
     for (int32_t i = 0; i < n; i += 4) {
@@ -127,7 +127,7 @@ TG_ALWAYS_INLINE void usad_window_words(const usad_geo *g, const int8_t *in, int
 
 /* Strips: a window's taps from an in_c that is not a multiple of 4 would be gathered a few bytes at a time
  * with a bounds check each. Instead, per output row, the filter_h input rows it reads are copied once as u
- * bytes into a strip (tg_usad_strip_cols columns from ix = -pad_left, taps outside the input holding the
+ * bytes into a strip (usad_strip_cols columns from ix = -pad_left, taps outside the input holding the
  * zero point's u), after which every window row is a run of the strip, copied a word at a time. */
 typedef struct {
     int8_t *bytes;      /* filter_h rows of cols * in_c bytes, then 4 spare bytes */
