@@ -78,6 +78,8 @@ int tg_conv2d_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes,
  * table) as the sums run, with nothing decoded ahead; each channel's doubled accumulator is requantized
  * by tg_requantize with the shift one less or the multiplier halved, then output_offset and the clamp.
  * Scratch: 4 * ceil(accum_depth / 4) bytes (the inputs as u words). */
+int32_t tg_fully_connected_usad_t_get_buffer_size(int32_t accum_depth);
+
 int tg_fully_connected_usad_t(int8_t *scratch, const uint8_t *weights, int32_t row_bytes, int32_t output_offset,
     int32_t act_min, int32_t act_max, const int16_t *mult, const int8_t *shift, int32_t accum_depth,
     const int8_t *input, int32_t out_depth, const int32_t *bias, int8_t *output);

@@ -388,3 +388,8 @@ int tg_fully_connected_usad_t(int8_t *scratch, const uint8_t *weights, int32_t r
     }
     return TG_OK;
 }
+
+int32_t tg_fully_connected_usad_t_get_buffer_size(int32_t accum_depth)
+{
+    return (accum_depth + 3) & ~3;
+}

@@ -70,4 +70,5 @@ def test_python_scratch_sizes_equal_the_c_twins(models_dir):
         checked.add(lop.c_function)
     assert {"tg_conv2d_s8_fast", "tg_inplace_conv1x1_s8_fast", "tg_inplace_depthwise_rows_s8_fast", "tg_conv2d_lb",
             "tg_depthwise_conv2d_lb", "tg_fully_connected_lb", "tg_conv2d_lbx", "tg_depthwise_conv2d_lbx",
-            "tg_fully_connected_lbx"} <= checked, checked
+            "tg_fully_connected_lbx", "tg_conv2d_usad", "tg_conv2d_usad_t",
+            "tg_fully_connected_usad_t"} <= checked, checked
