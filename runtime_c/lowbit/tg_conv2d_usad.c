@@ -116,22 +116,6 @@ static TG_USAD_NOINLINE void usad_out_gen(const uint32_t *c, int32_t k4, const u
     usad_pixel(c, k4, w, q, TG_RQ_GEN, output_offset, act_min, act_max, out_c, out);
 }
 
-/* The column's k4 words from n bytes x (any alignment): u = x ^ 0x80, bytes past n 0 */
-static inline void usad_column(const int8_t *x, int32_t n, uint32_t *c)
-{
-    const int32_t full = n >> 2, r = n & 3;
-    for (int32_t k = 0; k < full; ++k) {
-        c[k] = tg_read_u32(x + 4 * k) ^ 0x80808080u;
-    }
-    if (r != 0) {
-        uint32_t v = 0;
-        for (int32_t i = 0; i < r; ++i) {
-            v |= ((uint32_t)(uint8_t)x[4 * full + i] ^ 0x80u) << (8 * i);
-        }
-        c[full] = v;
-    }
-}
-
 /* Every output pixel of a general conv: its window gathered, as the column (from the strip, filled once an
  * output row, where the layer has one: st->cols > 0), then its outputs */
 static void usad_windows(const usad_geo *g, usad_strip *st, const int8_t *input, int32_t batches, int32_t out_h,

@@ -365,17 +365,7 @@ int tg_fully_connected_usad_t(int8_t *scratch, const uint8_t *weights, int32_t r
         return TG_ERROR;
     }
     uint32_t *u = (uint32_t *)(void *)scratch;
-    const int32_t full = accum_depth >> 2;
-    for (int32_t k = 0; k < full; ++k) {
-        u[k] = tg_read_u32(input + 4 * k) ^ 0x80808080u;
-    }
-    if (full < k4) { /* the bytes past accum_depth are 0, as are their masks */
-        uint32_t v = 0;
-        for (int32_t i = 4 * full; i < accum_depth; ++i) {
-            v |= ((uint32_t)(uint8_t)input[i] ^ 0x80u) << (8 * (i & 3));
-        }
-        u[full] = v;
-    }
+    usad_column(input, accum_depth, u); /* the bytes past accum_depth are 0, as are their masks */
     for (int32_t c = 0; c < out_depth; ++c, weights += row_bytes) {
         const int32_t acc2 = (int32_t)usad3_row(u, weights, k4, (uint32_t)bias[c]);
         int32_t m = tg_lb_mult(mult, shift, c), s = tg_lb_shift(shift, c);

@@ -199,6 +199,22 @@ static inline void usad_strip_window(const usad_geo *g, const usad_strip *st, in
     }
 }
 
+/* The column's k4 words from n bytes x (any alignment): u = x ^ 0x80, bytes past n 0 */
+static inline void usad_column(const int8_t *x, int32_t n, uint32_t *c)
+{
+    const int32_t full = n >> 2, r = n & 3;
+    for (int32_t k = 0; k < full; ++k) {
+        c[k] = tg_read_u32(x + 4 * k) ^ 0x80808080u;
+    }
+    if (r != 0) {
+        uint32_t v = 0;
+        for (int32_t i = 0; i < r; ++i) {
+            v |= ((uint32_t)(uint8_t)x[4 * full + i] ^ 0x80u) << (8 * i);
+        }
+        c[full] = v;
+    }
+}
+
 /* The bytes of the last of the ceil(n / 4) words at w past byte n, zeroed (bytes in memory order: little-endian) */
 static inline void usad_tail(uint32_t *w, int32_t n)
 {

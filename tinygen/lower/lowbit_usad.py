@@ -23,8 +23,8 @@ decode-once kernel (half of each block would idle), and a FULLY_CONNECTED of one
 tg_fully_connected_usad_t, which reads each mask from the rows as its sums run (a mask is used once there,
 so decoding ahead would only add work) and requantizes with tg_requantize.
 
-Other FULLY_CONNECTED layers run as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or None for what
-the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
+Other FULLY_CONNECTED layers run as a 1x1 conv over a 1 x batches image. `lower` returns the lowered op, or
+None for what the kernel does not take: other schemes, depthwise (it sums over taps, not channels), or records the bound
 rules out.
 """
 from __future__ import annotations
@@ -113,16 +113,17 @@ def scratch_bytes_t(rq_words: int, out_c: int, filter_h: int, filter_w: int, in_
 
 
 def _doubled_exact(rows: np.ndarray, bias, rq):
-    """(the doubled requantization, bias'', the doubled accumulator's bound) or None when twice the accumulator
-    or bias'' could leave int32 (or a multiplier is odd)."""
+    """(the doubled requantization, bias'', the doubled accumulator's bound, the bias folded with the input
+    offset) or None when twice the accumulator or bias'' could leave int32 (or a multiplier is odd)."""
     rq2 = doubled(rq)
     if rq2 is None:
         return None
-    bound2 = 2 * fast.acc_bound(rows, fast.folded_bias(bias, rows, rq.input_offset))
+    bias_eff = fast.folded_bias(bias, rows, rq.input_offset)
+    bound2 = 2 * fast.acc_bound(rows, bias_eff)
     const = folded2(bias, rows, rq.input_offset)
     if np.any(bound2 >= 2 ** 31) or np.any(np.abs(const) >= 2 ** 31):
         return None
-    return rq2, const, bound2
+    return rq2, const, bound2, bias_eff
 
 
 def _ternary_records(rows: np.ndarray, bias, rq):
@@ -131,8 +132,8 @@ def _ternary_records(rows: np.ndarray, bias, rq):
     got = _doubled_exact(rows, bias, rq)
     if got is None:
         return None
-    rq2, const, bound2 = got
-    recs = fast.requant_records(fast.folded_bias(bias, rows, rq.input_offset), rq2, rows.shape[0], bound2)
+    rq2, const, bound2, bias_eff = got
+    recs = fast.requant_records(bias_eff, rq2, rows.shape[0], bound2)
     if recs is None:
         return None
     from tinygen.lower.fast_dw import fold_output_offset  # fast_dw imports lowbit, which imports this
